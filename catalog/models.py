@@ -1,0 +1,185 @@
+"""SQLModel tables: the catalog, the directory, requests and their approval steps, the asset
+register, budgets and the audit log.
+
+Money is integer minor units (cents) plus an ISO currency code; dates are `date`;
+timestamps are timezone-aware UTC `datetime`s stored without zone by SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class ProductStatus(StrEnum):
+    APPROVED = "approved"
+    RESTRICTED = "restricted"
+    BLOCKED = "blocked"
+
+
+class RequestStatus(StrEnum):
+    SUBMITTED = "submitted"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    REJECTED = "rejected"  # refused by a business rule before any approver saw it
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+
+
+def _ts_column(*, nullable: bool = False) -> Any:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class Product(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    vendor: str = Field(max_length=200)
+    category: str = Field(max_length=64, index=True)
+    status: str = Field(default=ProductStatus.APPROVED, max_length=16)
+    block_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    owner_email: str | None = Field(default=None, max_length=320)
+    seats_total: int | None = None
+    price_cents: int = 0
+    currency: str = Field(default="USD", max_length=3)
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    alternatives: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    contract_start: date | None = None
+    term_months: int | None = None
+    auto_renew: bool = True
+    notice_days: int = 30
+
+
+class Person(SQLModel, table=True):
+    email: str = Field(primary_key=True, max_length=320)
+    slack_id: str | None = Field(default=None, max_length=32, unique=True, index=True)
+    name: str = Field(max_length=200)
+    manager_email: str | None = Field(default=None, max_length=320)
+    department: str | None = Field(default=None, max_length=100)
+    cost_center: str | None = Field(default=None, max_length=64)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    delegate_email: str | None = Field(default=None, max_length=320)
+
+
+class Budget(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("cost_center", "fiscal_year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cost_center: str = Field(max_length=64)
+    fiscal_year: int
+    annual_cents: int
+    committed_cents: int = 0
+    actual_cents: int = 0
+    currency: str = Field(default="USD", max_length=3)
+
+
+class PurchaseRequest(SQLModel, table=True):
+    __tablename__ = "purchase_request"
+    id: str = Field(primary_key=True, max_length=32)
+    workflow_id: str = Field(max_length=64, unique=True)
+    requester_email: str = Field(max_length=320, index=True)
+    requester_slack_id: str = Field(max_length=32)
+    product_id: str | None = Field(default=None, max_length=64)
+    product_name: str = Field(max_length=200)
+    vendor: str | None = Field(default=None, max_length=200)
+    seats: int
+    unit_price_cents: int
+    annual_cost_cents: int
+    currency: str = Field(default="USD", max_length=3)
+    cost_center: str = Field(max_length=64)
+    channel: str = Field(default="direct", max_length=32)
+    justification: str = Field(default="", sa_column=Column(Text, nullable=False))
+    needed_by: date | None = None
+    status: str = Field(default=RequestStatus.SUBMITTED, max_length=32, index=True)
+    created_at: datetime = Field(sa_column=_ts_column())
+    updated_at: datetime = Field(sa_column=_ts_column())
+    decided_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    decided_by: str | None = Field(default=None, max_length=320)
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ApprovalStep(SQLModel, table=True):
+    __tablename__ = "approval_step"
+    __table_args__ = (UniqueConstraint("request_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(foreign_key="purchase_request.id", max_length=32, index=True)
+    seq: int
+    role: str = Field(max_length=32)
+    approver_email: str = Field(max_length=320)
+    approver_slack_id: str = Field(max_length=32)
+    status: str = Field(default=StepStatus.PENDING, max_length=16)
+    decided_by: str | None = Field(default=None, max_length=320)
+    decided_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class SlackMessage(SQLModel, table=True):
+    """Where a message about a request was posted, so it can be updated in place and is never
+    posted twice when an activity is retried."""
+
+    __tablename__ = "slack_message"
+    key: str = Field(primary_key=True, max_length=160)
+    request_id: str = Field(max_length=32, index=True)
+    channel: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_ts_column())
+
+
+class Asset(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str | None = Field(default=None, max_length=32, unique=True)
+    product_id: str | None = Field(default=None, max_length=64, index=True)
+    product_name: str = Field(max_length=200)
+    vendor: str | None = Field(default=None, max_length=200)
+    owner_email: str = Field(max_length=320)
+    cost_center: str = Field(max_length=64)
+    channel: str = Field(default="direct", max_length=32)
+    seats: int
+    unit_price_cents: int
+    annual_cost_cents: int
+    currency: str = Field(default="USD", max_length=3)
+    created_at: datetime = Field(sa_column=_ts_column())
+
+
+class Contract(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="asset.id", unique=True)
+    start_date: date
+    term_months: int
+    billing_period: str = Field(default="annual", max_length=16)
+    auto_renew: bool = True
+    notice_days: int = 30
+    notice_basis: str = Field(default="calendar", max_length=16)
+    renewal_date: date
+
+
+class SeatAssignment(SQLModel, table=True):
+    __tablename__ = "seat_assignment"
+    __table_args__ = (UniqueConstraint("asset_id", "person_email"),)
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="asset.id", index=True)
+    person_email: str = Field(max_length=320)
+    assigned_at: datetime = Field(sa_column=_ts_column())
+    last_active: date | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    idem_key: str = Field(max_length=200, unique=True)
+    at: datetime = Field(sa_column=_ts_column())
+    request_id: str | None = Field(default=None, max_length=32, index=True)
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    actor: str = Field(max_length=320)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

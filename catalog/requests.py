@@ -1,0 +1,101 @@
+"""Pure rules for a purchase request: request ids, money parsing and the price quote."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+
+MAX_SEATS = 100_000
+MAX_ANNUAL_CENTS = 100_000_000_00  # 100 million a year: anything above is a typo, not a SaaS seat
+CHANNELS = ("direct", "aws_marketplace", "azure_marketplace", "gcp_marketplace")
+CHANNEL_LABELS = {
+    "direct": "Direct from the vendor",
+    "aws_marketplace": "AWS Marketplace",
+    "azure_marketplace": "Azure Marketplace",
+    "gcp_marketplace": "Google Cloud Marketplace",
+}
+
+_MONEY = re.compile(r"^\s*[$€£]?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s*(k)?\s*$", re.IGNORECASE)
+
+
+class RequestInputError(ValueError):
+    """Input a person typed that cannot be used; the message says why, in plain words."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def request_id_for(key: str) -> str:
+    """A short, stable request id derived from a unique key (e.g. the Slack view id), so a
+    retried or double submission maps to the same request and the same workflow."""
+    digest = hashlib.sha256(key.encode()).digest()
+    return "REQ-" + base64.b32encode(digest[:5]).decode().rstrip("=")
+
+
+def workflow_id_for(request_id: str) -> str:
+    return f"request-{request_id}"
+
+
+def parse_money(text: str, *, field: str = "cost") -> int:
+    """Parse what people type for an amount ("1,200", "$1200.50", "2.5k") into cents."""
+    match = _MONEY.match(text or "")
+    if not match:
+        raise RequestInputError(field, f"“{text.strip()[:40]}” is not an amount. Type a number like 1200 or 1,200.50.")
+    whole, frac, kilo = match.groups()
+    cents = int(whole.replace(",", "")) * 100 + int((frac or "0").ljust(2, "0"))
+    if kilo:
+        cents *= 1000
+    if cents <= 0:
+        raise RequestInputError(field, "The amount must be more than zero.")
+    if cents > MAX_ANNUAL_CENTS:
+        raise RequestInputError(field, "That amount is implausibly large; check the number of digits.")
+    return cents
+
+
+def parse_seats(text: str | None) -> int:
+    raw = (text or "").strip()
+    if not raw.isdigit():
+        raise RequestInputError("seats", "Seats must be a whole number, like 3.")
+    seats = int(raw)
+    if not 1 <= seats <= MAX_SEATS:
+        raise RequestInputError("seats", f"Seats must be between 1 and {MAX_SEATS:,}.")
+    return seats
+
+
+@dataclass(frozen=True)
+class CatalogPrice:
+    price_cents: int  # per seat per year, or per year when `per_seat` is false
+    currency: str
+    per_seat: bool
+
+
+@dataclass(frozen=True)
+class Quote:
+    unit_price_cents: int
+    annual_cost_cents: int
+    currency: str
+
+
+def quote(*, price: CatalogPrice | None, seats: int, estimate_cents: int | None, currency: str = "USD") -> Quote:
+    """The annual cost of a request.
+
+    A catalog product with a per-seat price costs `seats × price`; an enterprise-wide
+    product costs its yearly price unless the requester gave an estimate; anything not in
+    the catalog needs the requester's estimate."""
+    if not 1 <= seats <= MAX_SEATS:
+        raise RequestInputError("seats", f"Seats must be between 1 and {MAX_SEATS:,}.")
+    if price is not None and price.per_seat and price.price_cents > 0:
+        annual = price.price_cents * seats
+        if annual > MAX_ANNUAL_CENTS:
+            raise RequestInputError("seats", "That many seats costs an implausible amount; check the number.")
+        return Quote(price.price_cents, annual, price.currency)
+    if estimate_cents is None and price is not None and price.price_cents > 0:
+        return Quote(price.price_cents // seats, price.price_cents, price.currency)
+    if estimate_cents is None:
+        raise RequestInputError("cost", "This product has no catalog price: give an estimated annual cost.")
+    cur = price.currency if price is not None else currency
+    return Quote(estimate_cents // seats, estimate_cents, cur)

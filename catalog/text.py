@@ -1,0 +1,95 @@
+"""Text for Slack: mrkdwn escaping, truncation, money, and Jinja2 templates.
+
+Every value interpolated into a template is escaped for mrkdwn (`&`, `<`, `>`), so user text
+can never become a mention (`<!channel>`, `<@U…>`) or a link (`<http://evil|click>`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+ELLIPSIS = "…"
+
+_CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+_ZERO_DECIMAL = {"JPY", "KRW"}
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, ending with an ellipsis when cut.
+
+    Cuts between code points and never leaves a dangling escape entity (`&am…`)."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + ELLIPSIS
+
+
+def format_money(cents: int, currency: str) -> str:
+    """`format_money(123456, "USD")` → `$1,234.56`; unknown currencies keep their code."""
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    symbol = _CURRENCY_SYMBOLS.get(currency.upper())
+    if currency.upper() in _ZERO_DECIMAL:
+        amount = f"{cents:,}"
+    else:
+        amount = f"{cents // 100:,}.{cents % 100:02d}"
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency.upper()}"
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return str(value)
+    if value is None:
+        return ""
+    return escape_mrkdwn(str(value))
+
+
+def _money_filter(cents: int, currency: str) -> Markup:
+    return Markup(escape_mrkdwn(format_money(cents, currency)))  # noqa: S704 (escaped just before)
+
+
+def _mention_filter(slack_id: str | None) -> Markup:
+    """A user mention for an id that came from Slack or the directory, never from free text."""
+    if not slack_id or not slack_id.isalnum():
+        return Markup("someone")
+    return Markup(f"<@{slack_id}>")  # noqa: S704 (alphanumeric id only)
+
+
+def _truncate_filter(value: Any, limit: int) -> str:
+    return truncate(str(value), limit)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(  # noqa: S701 (autoescaping for mrkdwn is done by `finalize`)
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        undefined=StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["money"] = _money_filter
+    env.filters["mention"] = _mention_filter
+    env.filters["truncate_text"] = _truncate_filter
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context).strip()

@@ -1,0 +1,249 @@
+"""ProcurementRequestWorkflow on Temporal's time-skipping test server, with the real
+activities on a real (SQLite) database and a recording notifier."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from catalog import repository
+from catalog.db import transaction
+from catalog.renewals import add_months
+from catalog.summary import MessageKind
+from tests.workflows.fakes import RecordingNotifier
+from workflows.activities import ProcurementActivities
+from workflows.client import ProcurementClient
+from workflows.request_workflow import ProcurementRequestWorkflow
+from workflows.shared import DECISION_INVALID, DECISION_NOT_ALLOWED, DecisionInput, RequestInput
+from workflows.worker import build_worker
+
+EMPLOYEE, MANAGER, ENGINEER = "U0EMPLOYEE", "U0MANAGER", "U0ENGINEER"
+
+
+def figma_request(**overrides: object) -> RequestInput:
+    fields: dict[str, object] = {
+        "request_id": f"REQ-{uuid.uuid4().hex[:8].upper()}",
+        "requester_slack_id": EMPLOYEE,
+        "requester_email": "employee@example.com",
+        "product_id": "figma",
+        "product_name": "Figma",
+        "seats": 2,
+        "justification": "Two new designers start Monday",
+    }
+    fields.update(overrides)
+    return RequestInput(**fields)  # type: ignore[arg-type]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+    """Wait for a condition the workflow reaches asynchronously (bounded, not a fixed sleep)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+class Harness:
+    def __init__(self, env: WorkflowEnvironment, engine: Engine, notifier: RecordingNotifier, queue: str) -> None:
+        self.env = env
+        self.engine = engine
+        self.notifier = notifier
+        self.queue = queue
+        self.client = ProcurementClient(env.client, task_queue=queue)
+
+    async def start_pending(self, request: RequestInput) -> None:
+        await self.client.submit(request)
+
+        async def pending() -> bool:
+            state = await self.client.state(request.request_id)
+            return state is not None and state.status == "pending_approval"
+
+        await eventually(pending)
+
+
+@pytest.fixture
+async def harness(time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine) -> AsyncIterator[Harness]:
+    notifier = RecordingNotifier()
+    queue = f"test-{uuid.uuid4().hex}"
+    worker = build_worker(time_skipping_env.client, task_queue=queue,
+                          activities=ProcurementActivities(sqlite_seeded, notifier))
+    async with worker:
+        yield Harness(time_skipping_env, sqlite_seeded, notifier, queue)
+
+
+async def test_approval_records_asset_contract_and_tells_everyone(harness: Harness) -> None:
+    request = figma_request()
+    await harness.start_pending(request)
+    dm = harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)
+    assert len(dm) == 1
+    assert dm[0].summary.annual_cost_cents == 2 * 18000
+    assert dm[0].summary.approver_slack_id == MANAGER
+
+    outcome = await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))
+    assert outcome.accepted, outcome.message
+    handle = harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}")
+    result = await handle.result()
+    assert result.status == "approved"
+    assert result.asset_id is not None
+
+    with transaction(harness.engine) as session:
+        asset = repository.get_asset_for_request(session, request_id=request.request_id)
+        assert asset is not None and asset.id == result.asset_id
+        assert (asset.product_id, asset.seats, asset.annual_cost_cents) == ("figma", 2, 36000)
+        contract = repository.get_contract(session, asset_id=asset.id)
+        assert contract is not None
+        assert contract.term_months == 12 and contract.auto_renew
+        assert contract.renewal_date == add_months(contract.start_date, 12)
+        seats = repository.list_seats(session, asset_id=asset.id)
+        assert [s.person_email for s in seats] == ["employee@example.com"]
+        actions = [row.action for row in repository.list_audit(session, request_id=request.request_id)]
+        assert actions == ["submitted", "step_opened", "approved", "asset_created"]
+        stored = repository.get_request(session, request_id=request.request_id)
+        assert stored is not None and stored.status == "approved" and stored.decided_by == "manager@example.com"
+
+    # The manager's message was updated in place to show the decision; the requester got one notice.
+    approver_ref = dm[0].ref
+    updated = [u for u in harness.notifier.updates if u[0] == approver_ref]
+    assert updated and updated[-1][2].status == "approved"
+    notices = harness.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)
+    assert len(notices) == 1 and notices[0].summary.asset_id == result.asset_id
+
+
+async def test_only_the_assigned_approver_decides_and_never_the_requester(harness: Harness) -> None:
+    request = figma_request()
+    await harness.start_pending(request)
+    handle = harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run,
+                                                        f"request-{request.request_id}")
+    for actor, expected in ((EMPLOYEE, DECISION_NOT_ALLOWED), (ENGINEER, DECISION_NOT_ALLOWED)):
+        with pytest.raises(WorkflowUpdateFailedError) as failure:
+            await handle.execute_update(ProcurementRequestWorkflow.decide, DecisionInput(actor, approve=True))
+        assert isinstance(failure.value.cause, ApplicationError)
+        assert failure.value.cause.type == expected
+    refused = await harness.client.decide(request.request_id, DecisionInput(EMPLOYEE, approve=True))
+    assert not refused.accepted and "own request" in refused.message
+    assert (await harness.client.state(request.request_id)).status == "pending_approval"  # type: ignore[union-attr]
+
+    first = await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))
+    second = await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))
+    assert first.accepted
+    assert not second.accepted and "already approved by <@U0MANAGER>" in second.message
+    await handle.result()
+    after = await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=False, reason="oops"))
+    assert not after.accepted and "already approved" in after.message
+
+
+async def test_deny_needs_a_reason_and_creates_no_asset(harness: Harness) -> None:
+    request = figma_request()
+    await harness.start_pending(request)
+    no_reason = await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=False))
+    assert not no_reason.accepted and "reason" in no_reason.message
+    denied = await harness.client.decide(request.request_id,
+                                         DecisionInput(MANAGER, approve=False, reason="Use Canva, we own it"))
+    assert denied.accepted
+    result = await harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}").result()
+    assert result.status == "denied" and result.asset_id is None
+    with transaction(harness.engine) as session:
+        assert repository.get_asset_for_request(session, request_id=request.request_id) is None
+        stored = repository.get_request(session, request_id=request.request_id)
+        assert stored is not None and stored.decision_reason == "Use Canva, we own it"
+    notice = harness.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)
+    assert len(notice) == 1 and notice[0].summary.decision_reason == "Use Canva, we own it"
+
+
+async def test_request_expires_without_decision(harness: Harness) -> None:
+    request = figma_request(expiry_days=3)
+    await harness.start_pending(request)
+    handle = harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}")
+    await harness.env.sleep(timedelta(days=3, hours=1))  # the test server skips the three days
+    result = await handle.result()
+    assert result.status == "expired"
+    with transaction(harness.engine) as session:
+        step = repository.get_step(session, request_id=request.request_id, seq=1)
+        assert step is not None and step.status == "expired"
+    late = await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))
+    assert not late.accepted and "expired" in late.message
+
+
+async def test_blocked_product_is_rejected_before_any_approver_sees_it(harness: Harness) -> None:
+    request = figma_request(product_id="lastpass", product_name="LastPass", seats=1)
+    await harness.client.submit(request)
+    result = await harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}").result()
+    assert result.status == "rejected" and "blocked" in (result.reason or "")
+    assert not harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)
+    notice = harness.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)
+    assert len(notice) == 1 and notice[0].summary.alternatives == ("1Password",)
+    with transaction(harness.engine) as session:
+        assert [r.action for r in repository.list_audit(session, request_id=request.request_id)] == ["rejected"]
+
+
+async def test_unknown_requester_and_missing_estimate_are_clear_rejections(harness: Harness) -> None:
+    stranger = figma_request(requester_email="nobody@example.com", requester_slack_id="U0NOBODY")
+    await harness.client.submit(stranger)
+    result = await harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{stranger.request_id}").result()
+    assert result.status == "rejected" and "directory" in (result.reason or "")
+
+    unpriced = figma_request(product_id=None, product_name="Lucidchart", estimate_cents=None)
+    await harness.client.submit(unpriced)
+    result = await harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{unpriced.request_id}").result()
+    assert result.status == "rejected" and "estimated annual cost" in (result.reason or "")
+
+
+async def test_submitting_twice_starts_one_workflow(harness: Harness) -> None:
+    request = figma_request()
+    first = await harness.client.submit(request)
+    second = await harness.client.submit(request)
+    assert first.run_id == second.run_id
+    await harness.start_pending(request)
+    assert len(harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)) == 1
+
+
+async def test_concurrent_clicks_decide_once(harness: Harness) -> None:
+    request = figma_request()
+    await harness.start_pending(request)
+    clicks = [DecisionInput(MANAGER, approve=True) for _ in range(25)]
+    clicks += [DecisionInput(EMPLOYEE, approve=True) for _ in range(25)]
+    outcomes = await asyncio.gather(*(harness.client.decide(request.request_id, c) for c in clicks))
+    accepted = [o for o in outcomes if o.accepted]
+    assert len(accepted) == 1
+    assert all("own request" in o.message for o in outcomes[25:])
+    result = await harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}").result()
+    assert result.status == "approved"
+    with transaction(harness.engine) as session:
+        actions = [r.action for r in repository.list_audit(session, request_id=request.request_id)]
+    assert actions.count("approved") == 1 and actions.count("asset_created") == 1
+
+
+async def test_activities_are_idempotent_when_retried(sqlite_seeded: Engine) -> None:
+    from temporalio.testing import ActivityEnvironment
+
+    from workflows.shared import OutcomeInput, StepInput
+
+    notifier = RecordingNotifier()
+    activities = ProcurementActivities(sqlite_seeded, notifier)
+    env = ActivityEnvironment()
+    request = figma_request()
+    plan = await env.run(activities.check_request, request)
+    await env.run(activities.check_request, request)
+    step = StepInput(request.request_id, 1, plan.role, plan.approver_email, plan.approver_slack_id)
+    await env.run(activities.announce_step, step)
+    await env.run(activities.announce_step, step)
+    outcome = OutcomeInput(request.request_id, 1, "approved", MANAGER, None, "2026-11-23T10:00:00+00:00")
+    first = await env.run(activities.record_outcome, outcome)
+    second = await env.run(activities.record_outcome, outcome)
+    await env.run(activities.announce_outcome, request.request_id)
+    await env.run(activities.announce_outcome, request.request_id)
+    assert first == second and first.renewal_date == "2027-11-23"
+    assert len(notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)) == 1
+    assert len(notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)) == 1
+    with transaction(sqlite_seeded) as session:
+        assert len(repository.list_assets(session)) == 1
+        actions = [r.action for r in repository.list_audit(session, request_id=request.request_id)]
+    assert actions == ["submitted", "step_opened", "approved", "asset_created"]

@@ -1,0 +1,318 @@
+"""Activities of the procurement workflow: every database write and every Slack message.
+
+Each activity may run more than once (retries, worker crashes), so each is idempotent:
+rows are keyed by request id and step, Slack messages by a message key stored before the
+activity completes, and audit rows by an idempotency key."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from catalog import repository
+from catalog.db import transaction
+from catalog.models import ProductStatus, PurchaseRequest, RequestStatus, StepStatus
+from catalog.renewals import add_months
+from catalog.requests import CatalogPrice, RequestInputError, quote
+from catalog.summary import MessageKind, MessageRef, Notifier, RequestSummary
+from workflows.shared import (
+    REQUEST_REJECTED,
+    ApprovalPlan,
+    OutcomeInput,
+    OutcomeResult,
+    RejectionInput,
+    RequestInput,
+    StepInput,
+)
+
+DEFAULT_TERM_MONTHS = 12
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def request_summary(session: Session, *, request_id: str) -> RequestSummary:
+    """Everything a message about the request shows, read fresh from the database."""
+    request = repository.get_request(session, request_id=request_id)
+    if request is None:
+        raise LookupError(f"request {request_id} does not exist")
+    requester = repository.get_person(session, email=request.requester_email)
+    steps = repository.list_steps(session, request_id=request_id)
+    step = steps[-1] if steps else None
+    approver = repository.get_person(session, email=step.approver_email) if step else None
+    decider = repository.get_person(session, email=request.decided_by) if request.decided_by else None
+    asset = repository.get_asset_for_request(session, request_id=request_id)
+    contract = repository.get_contract(session, asset_id=asset.id) if asset and asset.id else None
+    alternatives: tuple[str, ...] = ()
+    if request.product_id:
+        product = repository.get_product(session, product_id=request.product_id)
+        if product is not None:
+            names = []
+            for alt_id in product.alternatives:
+                alt = repository.get_product(session, product_id=alt_id)
+                if alt is not None and alt.status != ProductStatus.BLOCKED:
+                    names.append(alt.name)
+            alternatives = tuple(names)
+    return RequestSummary(
+        request_id=request.id,
+        status=request.status,
+        requester_slack_id=request.requester_slack_id,
+        requester_name=requester.name if requester else request.requester_email,
+        product_name=request.product_name,
+        product_id=request.product_id,
+        vendor=request.vendor,
+        seats=request.seats,
+        unit_price_cents=request.unit_price_cents,
+        annual_cost_cents=request.annual_cost_cents,
+        currency=request.currency,
+        cost_center=request.cost_center,
+        channel=request.channel,
+        justification=request.justification,
+        needed_by=request.needed_by,
+        approver_slack_id=step.approver_slack_id if step else None,
+        approver_name=approver.name if approver else None,
+        decided_by_slack_id=decider.slack_id if decider and decider.slack_id else None,
+        decision_reason=request.decision_reason,
+        asset_id=asset.id if asset else None,
+        renewal_date=contract.renewal_date if contract else None,
+        alternatives=alternatives,
+    )
+
+
+class ProcurementActivities:
+    def __init__(self, engine: Engine, notifier: Notifier) -> None:
+        self._engine = engine
+        self._notifier = notifier
+
+    # --- check and record the request -------------------------------------------------
+
+    @activity.defn
+    async def check_request(self, request: RequestInput) -> ApprovalPlan:
+        """Check the request against the directory and the catalog, price it, find the
+        approver, and record it. A business rule that refuses it raises a non-retryable
+        RequestRejected error (after recording the refusal)."""
+        try:
+            plan, approver_email = await asyncio.to_thread(self._check_in_db, request)
+            approver_slack_id = plan.approver_slack_id or await self._notifier.lookup_user_id(approver_email)
+            if not approver_slack_id:
+                raise _Rejected(f"Your approver ({approver_email}) isn't on Slack yet; ask ITAM to fix the directory.")
+            if approver_slack_id == request.requester_slack_id:
+                raise _Rejected("You are listed as your own approver; ask ITAM to fix the directory.")
+        except _Rejected as rejected:
+            await asyncio.to_thread(self._record_rejection, request, rejected.reason)
+            raise ApplicationError(rejected.reason, type=REQUEST_REJECTED, non_retryable=True) from None
+        plan.approver_slack_id = approver_slack_id
+        await asyncio.to_thread(self._record_request, request, plan)
+        return plan
+
+    def _check_in_db(self, request: RequestInput) -> tuple[ApprovalPlan, str]:
+        with transaction(self._engine) as session:
+            requester = repository.get_person(session, email=request.requester_email)
+            if requester is None:
+                raise _Rejected(
+                    f"{request.requester_email} isn't in the company directory yet, so there is no one to "
+                    "approve your request. Ask the ITAM team to add you."
+                )
+            if request.product_id:
+                product = repository.get_product(session, product_id=request.product_id)
+                if product is None:
+                    raise _Rejected(f"“{request.product_name}” is no longer in the catalog.")
+                if product.status == ProductStatus.BLOCKED:
+                    raise _Rejected(f"{product.name} is blocked: {product.block_reason or 'no reason given'}")
+            if not requester.manager_email:
+                raise _Rejected("You have no manager in the directory, so no one can approve this. Ask ITAM to fix it.")
+            manager = repository.get_person(session, email=requester.manager_email)
+            if manager is None:
+                raise _Rejected(f"Your manager ({requester.manager_email}) isn't in the directory. Ask ITAM to add them.")
+            self._new_request_row(session, request)  # prices it: an unusable amount is refused here
+            plan = ApprovalPlan(request.request_id, manager.slack_id or "", manager.email, manager.name)
+            return plan, manager.email
+
+    def _record_request(self, request: RequestInput, plan: ApprovalPlan) -> None:
+        with transaction(self._engine) as session:
+            row = self._new_request_row(session, request)
+            row.status = RequestStatus.SUBMITTED
+            repository.create_request(session, request=row)
+            repository.link_slack_id(session, email=plan.approver_email, slack_id=plan.approver_slack_id)
+            repository.audit(
+                session, idem_key=f"{request.request_id}:submitted", at=_now(), request_id=request.request_id,
+                entity="request", entity_id=request.request_id, action="submitted", actor=request.requester_email,
+                detail={"product": row.product_name, "seats": row.seats, "annual_cost_cents": row.annual_cost_cents,
+                        "currency": row.currency, "approver": plan.approver_email},
+            )
+
+    def _record_rejection(self, request: RequestInput, reason: str) -> None:
+        with transaction(self._engine) as session:
+            row = self._new_request_row(session, request, strict=False)
+            row.status = RequestStatus.REJECTED
+            row.decision_reason = reason
+            repository.create_request(session, request=row)
+            repository.audit(
+                session, idem_key=f"{request.request_id}:rejected", at=_now(), request_id=request.request_id,
+                entity="request", entity_id=request.request_id, action="rejected", actor="policy",
+                detail={"reason": reason},
+            )
+
+    def _new_request_row(self, session: Session, request: RequestInput, *, strict: bool = True) -> PurchaseRequest:
+        product = repository.get_product(session, product_id=request.product_id) if request.product_id else None
+        requester = repository.get_person(session, email=request.requester_email)
+        price = (
+            CatalogPrice(product.price_cents, product.currency, per_seat=product.seats_total is not None)
+            if product is not None
+            else None
+        )
+        try:
+            priced = quote(price=price, seats=request.seats, estimate_cents=request.estimate_cents)
+        except RequestInputError as exc:
+            if strict:
+                raise _Rejected(exc.message) from exc
+            priced = None
+        now = _now()
+        return PurchaseRequest(
+            id=request.request_id,
+            workflow_id=f"request-{request.request_id}",
+            requester_email=request.requester_email.strip().lower(),
+            requester_slack_id=request.requester_slack_id,
+            product_id=product.id if product else None,
+            product_name=product.name if product else request.product_name,
+            vendor=product.vendor if product else None,
+            seats=request.seats,
+            unit_price_cents=priced.unit_price_cents if priced else 0,
+            annual_cost_cents=priced.annual_cost_cents if priced else 0,
+            currency=priced.currency if priced else "USD",
+            cost_center=(request.cost_center or (requester.cost_center if requester else None) or "unassigned"),
+            channel=request.channel,
+            justification=request.justification,
+            needed_by=date.fromisoformat(request.needed_by) if request.needed_by else None,
+            created_at=now,
+            updated_at=now,
+        )
+
+    # --- approval step ---------------------------------------------------------------
+
+    @activity.defn
+    async def announce_step(self, step: StepInput) -> None:
+        """Open the step, DM the approver (once) and show the requester where it stands."""
+        summary = await asyncio.to_thread(self._open_step, step)
+        await self._send_once(f"{step.request_id}:step{step.seq}:approver", step.approver_slack_id,
+                              MessageKind.APPROVAL_REQUEST, summary)
+        await self._send_or_update(f"{step.request_id}:requester", summary.requester_slack_id,
+                                   MessageKind.REQUESTER_STATUS, summary)
+
+    def _open_step(self, step: StepInput) -> RequestSummary:
+        with transaction(self._engine) as session:
+            repository.open_step(session, request_id=step.request_id, seq=step.seq, role=step.role,
+                                 approver_email=step.approver_email, approver_slack_id=step.approver_slack_id)
+            request = repository.get_request(session, request_id=step.request_id)
+            if request is not None and request.status == RequestStatus.SUBMITTED:
+                repository.set_request_status(session, request_id=step.request_id,
+                                              status=RequestStatus.PENDING_APPROVAL, at=_now())
+            repository.audit(
+                session, idem_key=f"{step.request_id}:step{step.seq}:opened", at=_now(), request_id=step.request_id,
+                entity="approval_step", entity_id=f"{step.request_id}:{step.seq}", action="step_opened",
+                actor="workflow", detail={"role": step.role, "approver": step.approver_email},
+            )
+            return request_summary(session, request_id=step.request_id)
+
+    # --- outcome ---------------------------------------------------------------------
+
+    @activity.defn
+    async def record_outcome(self, outcome: OutcomeInput) -> OutcomeResult:
+        """Close the step and the request; an approval records the asset and its contract."""
+        return await asyncio.to_thread(self._record_outcome, outcome)
+
+    def _record_outcome(self, outcome: OutcomeInput) -> OutcomeResult:
+        at = datetime.fromisoformat(outcome.decided_at)
+        with transaction(self._engine) as session:
+            actor = "system"
+            if outcome.actor_slack_id:
+                person = repository.get_person_by_slack_id(session, slack_id=outcome.actor_slack_id)
+                actor = person.email if person else outcome.actor_slack_id
+            step_status = StepStatus(outcome.status)
+            repository.close_step(session, request_id=outcome.request_id, seq=outcome.seq, status=step_status,
+                                  actor=actor, reason=outcome.reason, at=at)
+            request = repository.set_request_status(session, request_id=outcome.request_id, status=outcome.status,
+                                                    at=at, decided_by=actor, reason=outcome.reason)
+            repository.audit(
+                session, idem_key=f"{outcome.request_id}:step{outcome.seq}:{outcome.status}", at=at,
+                request_id=outcome.request_id, entity="approval_step",
+                entity_id=f"{outcome.request_id}:{outcome.seq}", action=outcome.status, actor=actor,
+                detail={"reason": outcome.reason} if outcome.reason else {},
+            )
+            if outcome.status != RequestStatus.APPROVED:
+                return OutcomeResult()
+            product = repository.get_product(session, product_id=request.product_id) if request.product_id else None
+            term = (product.term_months if product and product.term_months else None) or DEFAULT_TERM_MONTHS
+            start = at.date()
+            asset, contract = repository.create_asset_for_request(
+                session, request=request, start_date=start, term_months=term,
+                auto_renew=product.auto_renew if product else True,
+                notice_days=product.notice_days if product else 30,
+                renewal_date=add_months(start, term), at=at,
+            )
+            repository.audit(
+                session, idem_key=f"{outcome.request_id}:asset", at=at, request_id=outcome.request_id,
+                entity="asset", entity_id=str(asset.id), action="asset_created", actor="workflow",
+                detail={"product": asset.product_name, "seats": asset.seats,
+                        "renewal_date": contract.renewal_date.isoformat()},
+            )
+            return OutcomeResult(asset.id, contract.renewal_date.isoformat())
+
+    @activity.defn
+    async def announce_outcome(self, request_id: str) -> None:
+        """Update every message about the request in place and tell the requester."""
+        summary = await asyncio.to_thread(self._summary, request_id)
+        approver_ref = await asyncio.to_thread(self._message_ref, f"{request_id}:step1:approver")
+        if approver_ref is not None:
+            await self._notifier.update(ref=approver_ref, kind=MessageKind.APPROVAL_REQUEST, summary=summary)
+        await self._send_or_update(f"{request_id}:requester", summary.requester_slack_id,
+                                   MessageKind.REQUESTER_STATUS, summary)
+        await self._send_once(f"{request_id}:outcome", summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary)
+
+    @activity.defn
+    async def announce_rejection(self, rejection: RejectionInput) -> None:
+        summary = await asyncio.to_thread(self._summary, rejection.request_id)
+        await self._send_once(f"{rejection.request_id}:outcome", rejection.requester_slack_id,
+                              MessageKind.OUTCOME_NOTICE, summary)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _summary(self, request_id: str) -> RequestSummary:
+        with transaction(self._engine) as session:
+            return request_summary(session, request_id=request_id)
+
+    def _message_ref(self, key: str) -> MessageRef | None:
+        with transaction(self._engine) as session:
+            row = repository.get_message(session, key=key)
+            return MessageRef(row.channel, row.ts) if row else None
+
+    def _save_ref(self, key: str, request_id: str, ref: MessageRef) -> None:
+        with transaction(self._engine) as session:
+            repository.save_message(session, key=key, request_id=request_id, channel=ref.channel, ts=ref.ts, at=_now())
+
+    async def _send_once(self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef:
+        existing = await asyncio.to_thread(self._message_ref, key)
+        if existing is not None:
+            return existing
+        ref = await self._notifier.send(user_id=user_id, kind=kind, summary=summary)
+        await asyncio.to_thread(self._save_ref, key, summary.request_id, ref)
+        return ref
+
+    async def _send_or_update(self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary) -> None:
+        existing = await asyncio.to_thread(self._message_ref, key)
+        if existing is None:
+            await self._send_once(key, user_id, kind, summary)
+        else:
+            await self._notifier.update(ref=existing, kind=kind, summary=summary)

@@ -1,0 +1,98 @@
+"""The façade the bot uses: start a request, decide on it, read its state.
+
+It hides Temporal from the bot and turns "already completed" / "not allowed" errors into
+friendly results, so a Slack handler never shows a stack trace to a person."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from catalog.requests import workflow_id_for
+from workflows.request_workflow import ProcurementRequestWorkflow
+from workflows.shared import DecisionInput, RequestInput, RequestState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    request_id: str
+    workflow_id: str
+    run_id: str | None
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    accepted: bool
+    message: str
+    status: str | None = None
+
+
+class ProcurementClient:
+    def __init__(self, client: Client, *, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    @classmethod
+    async def connect(cls, address: str, *, namespace: str, task_queue: str) -> ProcurementClient:
+        return cls(await Client.connect(address, namespace=namespace), task_queue=task_queue)
+
+    @property
+    def temporal(self) -> Client:
+        return self._client
+
+    async def submit(self, request: RequestInput) -> SubmitResult:
+        """Start the request's workflow. Submitting the same request id again (a double
+        click, a retried payload) attaches to the running workflow instead of starting a
+        second one."""
+        workflow_id = workflow_id_for(request.request_id)
+        handle = await self._client.start_workflow(
+            ProcurementRequestWorkflow.run,
+            request,
+            id=workflow_id,
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        return SubmitResult(request.request_id, workflow_id, handle.first_execution_run_id)
+
+    def _handle(self, request_id: str) -> WorkflowHandle[ProcurementRequestWorkflow, object]:
+        return self._client.get_workflow_handle_for(ProcurementRequestWorkflow.run, workflow_id_for(request_id))
+
+    async def decide(self, request_id: str, decision: DecisionInput) -> DecisionOutcome:
+        handle = self._handle(request_id)
+        try:
+            result = await handle.execute_update(ProcurementRequestWorkflow.decide, decision)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                return DecisionOutcome(False, cause.message)
+            log.warning("decision on %s failed: %s", request_id, err)
+            return DecisionOutcome(False, "That didn't work; please try again.")
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return await self._closed(request_id)
+            raise
+        return DecisionOutcome(result.accepted, result.message, result.status)
+
+    async def _closed(self, request_id: str) -> DecisionOutcome:
+        state = await self.state(request_id)
+        if state is None:
+            return DecisionOutcome(False, f"There is no request {request_id}.")
+        if state.decided_by_slack_id:
+            return DecisionOutcome(False, f"This request was already {state.status} by <@{state.decided_by_slack_id}>.",
+                                   state.status)
+        return DecisionOutcome(False, f"This request is already closed ({state.status}).", state.status)
+
+    async def state(self, request_id: str) -> RequestState | None:
+        try:
+            return await self._handle(request_id).query(ProcurementRequestWorkflow.state)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
