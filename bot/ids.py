@@ -1,0 +1,28 @@
+"""Every action id, callback id and block id the bot renders or listens for, in one place."""
+
+# Slash command
+REQUEST_COMMAND = "/request"
+
+# Request modal
+REQUEST_MODAL = "request_modal"
+B_PRODUCT, A_PRODUCT = "product", "product_select"
+B_OTHER_PRODUCT, A_OTHER_PRODUCT = "other_product", "other_product_input"
+B_SEATS, A_SEATS = "seats", "seats_input"
+B_ESTIMATE, A_ESTIMATE = "estimate", "estimate_input"
+B_CHANNEL, A_CHANNEL = "channel", "channel_select"
+B_JUSTIFICATION, A_JUSTIFICATION = "justification", "justification_input"
+B_NEEDED_BY, A_NEEDED_BY = "needed_by", "needed_by_date"
+OTHER_PRODUCT_VALUE = "__other__"
+
+# Approval message
+B_DECISION = "decision"
+APPROVE = "approve_request"
+DENY = "deny_request"
+
+# Deny modal
+DENY_MODAL = "deny_modal"
+B_DENY_REASON, A_DENY_REASON = "deny_reason", "deny_reason_input"
+
+# Conversational intake and App Home
+OPEN_REQUEST = "open_request_modal"
+B_HOME_ACTIONS = "home_actions"

@@ -1,0 +1,102 @@
+"""The persistence layer, on SQLite and on PostgreSQL, through the real Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine, inspect
+from sqlmodel import select
+
+from catalog import repository
+from catalog.db import normalise_url, transaction, upgrade
+from catalog.models import Budget, Person, Product, PurchaseRequest, StepStatus
+from catalog.seed import seed_if_empty
+
+AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def _request(request_id: str = "REQ-1") -> PurchaseRequest:
+    return PurchaseRequest(
+        id=request_id, workflow_id=f"request-{request_id}", requester_email="employee@example.com",
+        requester_slack_id="U0EMPLOYEE", product_id="figma", product_name="Figma", vendor="Figma, Inc.", seats=2,
+        unit_price_cents=18000, annual_cost_cents=36000, cost_center="CC-DESIGN", justification="x",
+        created_at=AT, updated_at=AT,
+    )
+
+
+def test_migrations_create_every_table_and_are_repeatable(engine: Engine) -> None:
+    upgrade(engine)  # second run is a no-op
+    tables = set(inspect(engine).get_table_names())
+    assert {"product", "person", "budget", "purchase_request", "approval_step", "asset", "contract",
+            "seat_assignment", "audit_event", "slack_message", "alembic_version"} <= tables
+
+
+def test_seed_loads_once(engine: Engine) -> None:
+    with transaction(engine) as session:
+        assert seed_if_empty(session)
+    with transaction(engine) as session:
+        assert not seed_if_empty(session)
+        assert session.get(Product, "figma") is not None
+        employee = repository.get_person(session, email="Employee@Example.com ")
+        assert employee is not None and employee.manager_email == "manager@example.com"
+        assert len(session.exec(select(Budget)).all()) >= 5
+
+
+def test_request_asset_and_audit_writes_are_idempotent(seeded_engine: Engine) -> None:
+    for _ in range(2):
+        with transaction(seeded_engine) as session:
+            repository.create_request(session, request=_request())
+            repository.open_step(session, request_id="REQ-1", seq=1, role="manager",
+                                 approver_email="manager@example.com", approver_slack_id="U0MANAGER")
+            repository.audit(session, idem_key="REQ-1:submitted", at=AT, entity="request", entity_id="REQ-1",
+                             action="submitted", actor="employee@example.com", request_id="REQ-1")
+    with transaction(seeded_engine) as session:
+        first = repository.close_step(session, request_id="REQ-1", seq=1, status=StepStatus.APPROVED,
+                                      actor="manager@example.com", reason=None, at=AT)
+        again = repository.close_step(session, request_id="REQ-1", seq=1, status=StepStatus.DENIED,
+                                      actor="someone@example.com", reason="late", at=AT)
+        assert again.status == first.status == StepStatus.APPROVED and again.decided_by == "manager@example.com"
+    for _ in range(2):
+        with transaction(seeded_engine) as session:
+            request = repository.get_request(session, request_id="REQ-1")
+            assert request is not None
+            asset, contract = repository.create_asset_for_request(
+                session, request=request, start_date=date(2026, 11, 23), term_months=12, auto_renew=True,
+                notice_days=30, renewal_date=date(2027, 11, 23), at=AT)
+    with transaction(seeded_engine) as session:
+        assets = repository.list_assets(session)
+        assert len(assets) == 1 and assets[0].annual_cost_cents == 36000
+        assert assets[0].id is not None
+        contract = repository.get_contract(session, asset_id=assets[0].id)
+        assert contract is not None and contract.renewal_date == date(2027, 11, 23)
+        assert len(repository.list_seats(session, asset_id=assets[0].id)) == 1
+        assert [a.action for a in repository.list_audit(session, request_id="REQ-1")] == ["submitted"]
+        waiting = repository.requests_waiting_for(session, approver_slack_id="U0MANAGER", status=StepStatus.PENDING)
+        assert waiting == []
+
+
+def test_a_failed_transaction_leaves_nothing_behind(seeded_engine: Engine) -> None:
+    try:
+        with transaction(seeded_engine) as session:
+            repository.create_request(session, request=_request("REQ-2"))
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    with transaction(seeded_engine) as session:
+        assert repository.get_request(session, request_id="REQ-2") is None
+
+
+def test_slack_id_moves_to_the_person_slack_says_it_is(seeded_engine: Engine) -> None:
+    with transaction(seeded_engine) as session:
+        repository.link_slack_id(session, email="engineer@example.com", slack_id="U0EMPLOYEE")
+    with transaction(seeded_engine) as session:
+        person = repository.get_person_by_slack_id(session, slack_id="U0EMPLOYEE")
+        assert person is not None and person.email == "engineer@example.com"
+        former = session.get(Person, "employee@example.com")
+        assert former is not None and former.slack_id is None
+
+
+def test_database_urls_are_normalised_to_psycopg3() -> None:
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"

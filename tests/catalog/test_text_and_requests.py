@@ -1,0 +1,89 @@
+"""Pure rules: mrkdwn escaping and truncation, money, seats, quotes, request ids."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from catalog.requests import (
+    MAX_ANNUAL_CENTS,
+    CatalogPrice,
+    RequestInputError,
+    parse_money,
+    parse_seats,
+    quote,
+    request_id_for,
+)
+from catalog.text import escape_mrkdwn, format_money, render, truncate
+
+
+@given(st.text(max_size=300))
+def test_escaped_text_has_no_control_characters(text: str) -> None:
+    escaped = escape_mrkdwn(text)
+    assert "<" not in escaped and ">" not in escaped
+    assert escaped.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").count("&") == 0
+
+
+@given(st.text(max_size=500), st.integers(min_value=1, max_value=400))
+def test_truncate_respects_the_limit_and_never_splits_an_entity(text: str, limit: int) -> None:
+    cut = truncate(escape_mrkdwn(text), limit)
+    assert len(cut) <= limit
+    if cut.endswith("…"):
+        tail = cut[:-1]
+        amp = tail.rfind("&")
+        assert amp == -1 or ";" in tail[amp:]
+
+
+def test_templates_escape_every_value() -> None:
+    out = render("justification.j2", justification="<!here> & <@U123> <https://x|y>")
+    assert out == "*Why:* &lt;!here&gt; &amp; &lt;@U123&gt; &lt;https://x|y&gt;"
+
+
+@pytest.mark.parametrize(("cents", "currency", "text"), [
+    (123456, "USD", "$1,234.56"), (5, "EUR", "€0.05"), (-250, "GBP", "-£2.50"), (1500, "JPY", "¥1,500"),
+    (100, "CHF", "1.00 CHF"),
+])
+def test_format_money(cents: int, currency: str, text: str) -> None:
+    assert format_money(cents, currency) == text
+
+
+@pytest.mark.parametrize(("text", "cents"), [
+    ("1200", 120000), ("1,200.50", 120050), ("$99.9", 9990), ("2.5k", 250000), (" 7 ", 700),
+])
+def test_parse_money(text: str, cents: int) -> None:
+    assert parse_money(text) == cents
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-5", "0", "1,20", "12.345", "1e9", "999999999999", "💸"])
+def test_parse_money_refuses_with_a_message(text: str) -> None:
+    with pytest.raises(RequestInputError) as error:
+        parse_money(text)
+    assert error.value.field == "cost" and error.value.message
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "1.5", "", None, "100001", "two"])
+def test_parse_seats_refuses_out_of_range(text: str | None) -> None:
+    with pytest.raises(RequestInputError):
+        parse_seats(text)
+
+
+def test_quote_rules() -> None:
+    per_seat = CatalogPrice(18000, "USD", per_seat=True)
+    assert quote(price=per_seat, seats=2, estimate_cents=None).annual_cost_cents == 36000
+    flat = CatalogPrice(2_400_000, "USD", per_seat=False)
+    assert quote(price=flat, seats=10, estimate_cents=None).annual_cost_cents == 2_400_000
+    assert quote(price=flat, seats=10, estimate_cents=500_000).annual_cost_cents == 500_000
+    assert quote(price=None, seats=4, estimate_cents=100_000).unit_price_cents == 25_000
+    with pytest.raises(RequestInputError, match="estimated annual cost"):
+        quote(price=None, seats=1, estimate_cents=None)
+    with pytest.raises(RequestInputError):
+        quote(price=per_seat, seats=0, estimate_cents=None)
+    with pytest.raises(RequestInputError, match="implausible"):
+        quote(price=CatalogPrice(MAX_ANNUAL_CENTS, "USD", per_seat=True), seats=2, estimate_cents=None)
+
+
+def test_request_ids_are_stable_and_distinct() -> None:
+    assert request_id_for("T1:V1") == request_id_for("T1:V1")
+    assert request_id_for("T1:V1") != request_id_for("T1:V2")
+    assert request_id_for("x").startswith("REQ-") and len(request_id_for("x")) == 12
