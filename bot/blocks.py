@@ -91,7 +91,7 @@ class Prefill:
             product_id=str(raw["product_id"]) if raw.get("product_id") else None,
             other_product=str(raw["other_product"])[:200] if raw.get("other_product") else None,
             seats=seats if isinstance(seats, int) and 1 <= seats <= 100_000 else 1,
-            channel=raw.get("channel") if raw.get("channel") in CHANNELS else "direct",
+            channel=str(raw["channel"]) if raw.get("channel") in CHANNELS else "direct",
             justification=str(raw["justification"])[:3000] if raw.get("justification") else None,
         )
 
@@ -102,25 +102,39 @@ def request_modal(products: Sequence[ProductChoice], prefill: Prefill, *, privat
     if prefill.product_id and prefill.product_id not in {p.id for p in choices[: MAX_OPTIONS - 1]}:
         chosen = [p for p in choices if p.id == prefill.product_id]
         choices = chosen + [p for p in choices if p.id != prefill.product_id]
-    options = [option(f"{p.name} ({p.vendor})" if p.vendor and p.vendor != p.name else p.name, p.id)
-               for p in choices[: MAX_OPTIONS - 1]]
+    options = [
+        option(f"{p.name} ({p.vendor})" if p.vendor and p.vendor != p.name else p.name, p.id)
+        for p in choices[: MAX_OPTIONS - 1]
+    ]
     other = option("Something else (type it below)", ids.OTHER_PRODUCT_VALUE)
     options.append(other)
-    select: dict[str, Any] = {"type": "static_select", "action_id": ids.A_PRODUCT, "options": options,
-                              "placeholder": plain("Pick from the catalog")}
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": ids.A_PRODUCT,
+        "options": options,
+        "placeholder": plain("Pick from the catalog"),
+    }
     initial = next((o for o in options if o["value"] == prefill.product_id), None)
     if initial is None and prefill.other_product:
         initial = other
     if initial is not None:
         select["initial_option"] = initial
 
-    other_input: dict[str, Any] = {"type": "plain_text_input", "action_id": ids.A_OTHER_PRODUCT, "max_length": 200,
-                                   "placeholder": plain("e.g. Lucidchart")}
+    other_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": ids.A_OTHER_PRODUCT,
+        "max_length": 200,
+        "placeholder": plain("e.g. Lucidchart"),
+    }
     if prefill.other_product:
         other_input["initial_value"] = prefill.other_product[:200]
-    justification: dict[str, Any] = {"type": "plain_text_input", "action_id": ids.A_JUSTIFICATION, "multiline": True,
-                                     "max_length": 3000,
-                                     "placeholder": plain("What is it for, and why does nothing we own fit?")}
+    justification: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": ids.A_JUSTIFICATION,
+        "multiline": True,
+        "max_length": 3000,
+        "placeholder": plain("What is it for, and why does nothing we own fit?"),
+    }
     if prefill.justification:
         justification["initial_value"] = prefill.justification[:3000]
     channel_options = [option(CHANNEL_LABELS[c], c) for c in CHANNELS]
@@ -133,23 +147,63 @@ def request_modal(products: Sequence[ProductChoice], prefill: Prefill, *, privat
         "private_metadata": private_metadata[:3000],
         "blocks": [
             {"type": "input", "block_id": ids.B_PRODUCT, "label": plain("Product"), "element": select},
-            {"type": "input", "block_id": ids.B_OTHER_PRODUCT, "optional": True,
-             "label": plain("Not in the list? Its name"), "element": other_input},
-            {"type": "input", "block_id": ids.B_SEATS, "label": plain("Seats"),
-             "element": {"type": "number_input", "action_id": ids.A_SEATS, "is_decimal_allowed": False,
-                         "min_value": "1", "max_value": "100000", "initial_value": str(prefill.seats)}},
-            {"type": "input", "block_id": ids.B_ESTIMATE, "optional": True,
-             "label": plain("Estimated annual cost (USD)"),
-             "hint": plain("Needed only for products without a catalog price."),
-             "element": {"type": "plain_text_input", "action_id": ids.A_ESTIMATE, "max_length": 20,
-                         "placeholder": plain("e.g. 1,200")}},
-            {"type": "input", "block_id": ids.B_CHANNEL, "label": plain("How will we buy it?"),
-             "element": {"type": "static_select", "action_id": ids.A_CHANNEL, "options": channel_options,
-                         "initial_option": option(CHANNEL_LABELS[prefill.channel], prefill.channel)}},
-            {"type": "input", "block_id": ids.B_JUSTIFICATION, "label": plain("Business justification"),
-             "element": justification},
-            {"type": "input", "block_id": ids.B_NEEDED_BY, "optional": True, "label": plain("Needed by"),
-             "element": {"type": "datepicker", "action_id": ids.A_NEEDED_BY}},
+            {
+                "type": "input",
+                "block_id": ids.B_OTHER_PRODUCT,
+                "optional": True,
+                "label": plain("Not in the list? Its name"),
+                "element": other_input,
+            },
+            {
+                "type": "input",
+                "block_id": ids.B_SEATS,
+                "label": plain("Seats"),
+                "element": {
+                    "type": "number_input",
+                    "action_id": ids.A_SEATS,
+                    "is_decimal_allowed": False,
+                    "min_value": "1",
+                    "max_value": "100000",
+                    "initial_value": str(prefill.seats),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.B_ESTIMATE,
+                "optional": True,
+                "label": plain("Estimated annual cost (USD)"),
+                "hint": plain("Needed only for products without a catalog price."),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.A_ESTIMATE,
+                    "max_length": 20,
+                    "placeholder": plain("e.g. 1,200"),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.B_CHANNEL,
+                "label": plain("How will we buy it?"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": ids.A_CHANNEL,
+                    "options": channel_options,
+                    "initial_option": option(CHANNEL_LABELS[prefill.channel], prefill.channel),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.B_JUSTIFICATION,
+                "label": plain("Business justification"),
+                "element": justification,
+            },
+            {
+                "type": "input",
+                "block_id": ids.B_NEEDED_BY,
+                "optional": True,
+                "label": plain("Needed by"),
+                "element": {"type": "datepicker", "action_id": ids.A_NEEDED_BY},
+            },
         ],
     }
 
@@ -164,9 +218,18 @@ def deny_modal(request_id: str, *, private_metadata: str) -> dict[str, Any]:
         "private_metadata": private_metadata[:3000],
         "blocks": [
             section(f"You are denying request *{escape_mrkdwn(request_id)}*. The requester will see your reason."),
-            {"type": "input", "block_id": ids.B_DENY_REASON, "label": plain("Reason"),
-             "element": {"type": "plain_text_input", "action_id": ids.A_DENY_REASON, "multiline": True,
-                         "min_length": 3, "max_length": 1000}},
+            {
+                "type": "input",
+                "block_id": ids.B_DENY_REASON,
+                "label": plain("Reason"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.A_DENY_REASON,
+                    "multiline": True,
+                    "min_length": 3,
+                    "max_length": 1000,
+                },
+            },
         ],
     }
 
@@ -209,8 +272,10 @@ def request_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, li
         return text, [section(text)]
     facts = render("request_facts.j2", **ctx)
     blocks: list[Block] = [
-        header(f"{'Approval needed' if kind is MessageKind.APPROVAL_REQUEST else 'Your request'}: "
-               f"{summary.product_name} ({summary.request_id})"),
+        header(
+            f"{'Approval needed' if kind is MessageKind.APPROVAL_REQUEST else 'Your request'}: "
+            f"{summary.product_name} ({summary.request_id})"
+        ),
         section(facts),
     ]
     if summary.justification.strip():
@@ -218,10 +283,16 @@ def request_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, li
     blocks.append({"type": "divider"})
     if kind is MessageKind.APPROVAL_REQUEST and summary.status == "pending_approval":
         blocks.append(context("You are asked as the requester's manager. Only you can decide."))
-        blocks.append({"type": "actions", "block_id": ids.B_DECISION, "elements": [
-            button("Approve", ids.APPROVE, summary.request_id, "primary"),
-            button("Deny", ids.DENY, summary.request_id, "danger"),
-        ]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": ids.B_DECISION,
+                "elements": [
+                    button("Approve", ids.APPROVE, summary.request_id, "primary"),
+                    button("Deny", ids.DENY, summary.request_id, "danger"),
+                ],
+            }
+        )
     else:
         blocks.append(section(status_line, block_id="status"))
     blocks.append(context(f"Request {escape_mrkdwn(summary.request_id)}"))
@@ -236,13 +307,13 @@ def intake_reply(found: str | None, prefill: Prefill, note: str | None = None) -
     if found:
         text = f"Looks like you need *{escape_mrkdwn(found)}*. Open a request and I'll check what we already own."
     else:
-        text = ("I can help you buy software. Tell me what you need (e.g. “figma for 2 designers”) "
-                "or open a request.")
+        text = "I can help you buy software. Tell me what you need (e.g. “figma for 2 designers”) or open a request."
     blocks: list[Block] = [section(text)]
     if note:
         blocks.append(context(note))
-    blocks.append({"type": "actions", "elements": [button("Open request", ids.OPEN_REQUEST, prefill.to_value(),
-                                                          "primary")]})
+    blocks.append(
+        {"type": "actions", "elements": [button("Open request", ids.OPEN_REQUEST, prefill.to_value(), "primary")]}
+    )
     return truncate(text, 3000), blocks
 
 
@@ -259,8 +330,11 @@ class HomeRow:
 def home_view(mine: Sequence[HomeRow], waiting: Sequence[HomeRow]) -> dict[str, Any]:
     blocks: list[Block] = [
         header("Procurement"),
-        {"type": "actions", "block_id": ids.B_HOME_ACTIONS,
-         "elements": [button("New request", ids.OPEN_REQUEST, Prefill().to_value(), "primary")]},
+        {
+            "type": "actions",
+            "block_id": ids.B_HOME_ACTIONS,
+            "elements": [button("New request", ids.OPEN_REQUEST, Prefill().to_value(), "primary")],
+        },
         {"type": "divider"},
         header("Waiting for my approval"),
     ]
@@ -268,18 +342,32 @@ def home_view(mine: Sequence[HomeRow], waiting: Sequence[HomeRow]) -> dict[str, 
         blocks.append(context("Nothing waiting for you."))
     for row in waiting[:10]:
         who = f"<@{row.requester_slack_id}>" if row.requester_slack_id and row.requester_slack_id.isalnum() else ""
-        blocks.append(section(f"*{escape_mrkdwn(row.product_name)}* · {row.seats} seats · "
-                              f"{escape_mrkdwn(row.annual_cost)} · {who} · `{escape_mrkdwn(row.request_id)}`"))
-        blocks.append({"type": "actions", "block_id": f"home_decide_{row.request_id}"[:255], "elements": [
-            button("Approve", ids.APPROVE, row.request_id, "primary"),
-            button("Deny", ids.DENY, row.request_id, "danger"),
-        ]})
+        blocks.append(
+            section(
+                f"*{escape_mrkdwn(row.product_name)}* · {row.seats} seats · "
+                f"{escape_mrkdwn(row.annual_cost)} · {who} · `{escape_mrkdwn(row.request_id)}`"
+            )
+        )
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"home_decide_{row.request_id}"[:255],
+                "elements": [
+                    button("Approve", ids.APPROVE, row.request_id, "primary"),
+                    button("Deny", ids.DENY, row.request_id, "danger"),
+                ],
+            }
+        )
     blocks.append({"type": "divider"})
     blocks.append(header("My requests"))
     if not mine:
         blocks.append(context("You have no requests yet. Type /request in any channel to start one."))
     for row in mine[:20]:
-        blocks.append(section(f"*{escape_mrkdwn(row.product_name)}* · {row.seats} seats · "
-                              f"{escape_mrkdwn(row.annual_cost)} · _{row.status.replace('_', ' ')}_ · "
-                              f"`{escape_mrkdwn(row.request_id)}`"))
+        blocks.append(
+            section(
+                f"*{escape_mrkdwn(row.product_name)}* · {row.seats} seats · "
+                f"{escape_mrkdwn(row.annual_cost)} · _{row.status.replace('_', ' ')}_ · "
+                f"`{escape_mrkdwn(row.request_id)}`"
+            )
+        )
     return {"type": "home", "blocks": blocks[:100]}

@@ -104,7 +104,9 @@ def get_request(session: Session, *, request_id: str) -> PurchaseRequest | None:
     return session.get(PurchaseRequest, request_id)
 
 
-def list_requests(session: Session, *, requester_email: str | None = None, limit: int = 50) -> Sequence[PurchaseRequest]:
+def list_requests(
+    session: Session, *, requester_email: str | None = None, limit: int = 50
+) -> Sequence[PurchaseRequest]:
     query = select(PurchaseRequest).order_by(col(PurchaseRequest.created_at).desc()).limit(limit)
     if requester_email is not None:
         query = query.where(PurchaseRequest.requester_email == requester_email)
@@ -290,7 +292,9 @@ def audit(
         actor=actor,
         detail=detail or {},
     )
-    return _insert_once(session, row, lambda: session.exec(select(AuditEvent).where(AuditEvent.idem_key == idem_key)).first())
+    return _insert_once(
+        session, row, lambda: session.exec(select(AuditEvent).where(AuditEvent.idem_key == idem_key)).first()
+    )
 
 
 def list_audit(session: Session, *, request_id: str) -> Sequence[AuditEvent]:

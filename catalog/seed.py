@@ -106,7 +106,9 @@ def budgets_from_yaml(path: Path) -> list[Budget]:
 
 
 def is_empty(session: Session) -> bool:
-    return session.exec(select(Product).limit(1)).first() is None and session.exec(select(Person).limit(1)).first() is None
+    return (
+        session.exec(select(Product).limit(1)).first() is None and session.exec(select(Person).limit(1)).first() is None
+    )
 
 
 def seed_if_empty(session: Session, *, data_dir: Path = DATA_DIR) -> bool:

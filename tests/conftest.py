@@ -110,8 +110,9 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=_binary("temporal"),
-                                                dev_server_extra_args=["--log-level", "error"])
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"), dev_server_extra_args=["--log-level", "error"]
+    )
     yield env
     await env.shutdown()
 

@@ -135,7 +135,9 @@ class ProcurementActivities:
                 raise _Rejected("You have no manager in the directory, so no one can approve this. Ask ITAM to fix it.")
             manager = repository.get_person(session, email=requester.manager_email)
             if manager is None:
-                raise _Rejected(f"Your manager ({requester.manager_email}) isn't in the directory. Ask ITAM to add them.")
+                raise _Rejected(
+                    f"Your manager ({requester.manager_email}) isn't in the directory. Ask ITAM to add them."
+                )
             self._new_request_row(session, request)  # prices it: an unusable amount is refused here
             plan = ApprovalPlan(request.request_id, manager.slack_id or "", manager.email, manager.name)
             return plan, manager.email
@@ -147,10 +149,21 @@ class ProcurementActivities:
             repository.create_request(session, request=row)
             repository.link_slack_id(session, email=plan.approver_email, slack_id=plan.approver_slack_id)
             repository.audit(
-                session, idem_key=f"{request.request_id}:submitted", at=_now(), request_id=request.request_id,
-                entity="request", entity_id=request.request_id, action="submitted", actor=request.requester_email,
-                detail={"product": row.product_name, "seats": row.seats, "annual_cost_cents": row.annual_cost_cents,
-                        "currency": row.currency, "approver": plan.approver_email},
+                session,
+                idem_key=f"{request.request_id}:submitted",
+                at=_now(),
+                request_id=request.request_id,
+                entity="request",
+                entity_id=request.request_id,
+                action="submitted",
+                actor=request.requester_email,
+                detail={
+                    "product": row.product_name,
+                    "seats": row.seats,
+                    "annual_cost_cents": row.annual_cost_cents,
+                    "currency": row.currency,
+                    "approver": plan.approver_email,
+                },
             )
 
     def _record_rejection(self, request: RequestInput, reason: str) -> None:
@@ -160,8 +173,14 @@ class ProcurementActivities:
             row.decision_reason = reason
             repository.create_request(session, request=row)
             repository.audit(
-                session, idem_key=f"{request.request_id}:rejected", at=_now(), request_id=request.request_id,
-                entity="request", entity_id=request.request_id, action="rejected", actor="policy",
+                session,
+                idem_key=f"{request.request_id}:rejected",
+                at=_now(),
+                request_id=request.request_id,
+                entity="request",
+                entity_id=request.request_id,
+                action="rejected",
+                actor="policy",
                 detail={"reason": reason},
             )
 
@@ -206,23 +225,38 @@ class ProcurementActivities:
     async def announce_step(self, step: StepInput) -> None:
         """Open the step, DM the approver (once) and show the requester where it stands."""
         summary = await asyncio.to_thread(self._open_step, step)
-        await self._send_once(f"{step.request_id}:step{step.seq}:approver", step.approver_slack_id,
-                              MessageKind.APPROVAL_REQUEST, summary)
-        await self._send_or_update(f"{step.request_id}:requester", summary.requester_slack_id,
-                                   MessageKind.REQUESTER_STATUS, summary)
+        await self._send_once(
+            f"{step.request_id}:step{step.seq}:approver", step.approver_slack_id, MessageKind.APPROVAL_REQUEST, summary
+        )
+        await self._send_or_update(
+            f"{step.request_id}:requester", summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
+        )
 
     def _open_step(self, step: StepInput) -> RequestSummary:
         with transaction(self._engine) as session:
-            repository.open_step(session, request_id=step.request_id, seq=step.seq, role=step.role,
-                                 approver_email=step.approver_email, approver_slack_id=step.approver_slack_id)
+            repository.open_step(
+                session,
+                request_id=step.request_id,
+                seq=step.seq,
+                role=step.role,
+                approver_email=step.approver_email,
+                approver_slack_id=step.approver_slack_id,
+            )
             request = repository.get_request(session, request_id=step.request_id)
             if request is not None and request.status == RequestStatus.SUBMITTED:
-                repository.set_request_status(session, request_id=step.request_id,
-                                              status=RequestStatus.PENDING_APPROVAL, at=_now())
+                repository.set_request_status(
+                    session, request_id=step.request_id, status=RequestStatus.PENDING_APPROVAL, at=_now()
+                )
             repository.audit(
-                session, idem_key=f"{step.request_id}:step{step.seq}:opened", at=_now(), request_id=step.request_id,
-                entity="approval_step", entity_id=f"{step.request_id}:{step.seq}", action="step_opened",
-                actor="workflow", detail={"role": step.role, "approver": step.approver_email},
+                session,
+                idem_key=f"{step.request_id}:step{step.seq}:opened",
+                at=_now(),
+                request_id=step.request_id,
+                entity="approval_step",
+                entity_id=f"{step.request_id}:{step.seq}",
+                action="step_opened",
+                actor="workflow",
+                detail={"role": step.role, "approver": step.approver_email},
             )
             return request_summary(session, request_id=step.request_id)
 
@@ -241,14 +275,32 @@ class ProcurementActivities:
                 person = repository.get_person_by_slack_id(session, slack_id=outcome.actor_slack_id)
                 actor = person.email if person else outcome.actor_slack_id
             step_status = StepStatus(outcome.status)
-            repository.close_step(session, request_id=outcome.request_id, seq=outcome.seq, status=step_status,
-                                  actor=actor, reason=outcome.reason, at=at)
-            request = repository.set_request_status(session, request_id=outcome.request_id, status=outcome.status,
-                                                    at=at, decided_by=actor, reason=outcome.reason)
+            repository.close_step(
+                session,
+                request_id=outcome.request_id,
+                seq=outcome.seq,
+                status=step_status,
+                actor=actor,
+                reason=outcome.reason,
+                at=at,
+            )
+            request = repository.set_request_status(
+                session,
+                request_id=outcome.request_id,
+                status=outcome.status,
+                at=at,
+                decided_by=actor,
+                reason=outcome.reason,
+            )
             repository.audit(
-                session, idem_key=f"{outcome.request_id}:step{outcome.seq}:{outcome.status}", at=at,
-                request_id=outcome.request_id, entity="approval_step",
-                entity_id=f"{outcome.request_id}:{outcome.seq}", action=outcome.status, actor=actor,
+                session,
+                idem_key=f"{outcome.request_id}:step{outcome.seq}:{outcome.status}",
+                at=at,
+                request_id=outcome.request_id,
+                entity="approval_step",
+                entity_id=f"{outcome.request_id}:{outcome.seq}",
+                action=outcome.status,
+                actor=actor,
                 detail={"reason": outcome.reason} if outcome.reason else {},
             )
             if outcome.status != RequestStatus.APPROVED:
@@ -257,16 +309,29 @@ class ProcurementActivities:
             term = (product.term_months if product and product.term_months else None) or DEFAULT_TERM_MONTHS
             start = at.date()
             asset, contract = repository.create_asset_for_request(
-                session, request=request, start_date=start, term_months=term,
+                session,
+                request=request,
+                start_date=start,
+                term_months=term,
                 auto_renew=product.auto_renew if product else True,
                 notice_days=product.notice_days if product else 30,
-                renewal_date=add_months(start, term), at=at,
+                renewal_date=add_months(start, term),
+                at=at,
             )
             repository.audit(
-                session, idem_key=f"{outcome.request_id}:asset", at=at, request_id=outcome.request_id,
-                entity="asset", entity_id=str(asset.id), action="asset_created", actor="workflow",
-                detail={"product": asset.product_name, "seats": asset.seats,
-                        "renewal_date": contract.renewal_date.isoformat()},
+                session,
+                idem_key=f"{outcome.request_id}:asset",
+                at=at,
+                request_id=outcome.request_id,
+                entity="asset",
+                entity_id=str(asset.id),
+                action="asset_created",
+                actor="workflow",
+                detail={
+                    "product": asset.product_name,
+                    "seats": asset.seats,
+                    "renewal_date": contract.renewal_date.isoformat(),
+                },
             )
             return OutcomeResult(asset.id, contract.renewal_date.isoformat())
 
@@ -277,15 +342,17 @@ class ProcurementActivities:
         approver_ref = await asyncio.to_thread(self._message_ref, f"{request_id}:step1:approver")
         if approver_ref is not None:
             await self._notifier.update(ref=approver_ref, kind=MessageKind.APPROVAL_REQUEST, summary=summary)
-        await self._send_or_update(f"{request_id}:requester", summary.requester_slack_id,
-                                   MessageKind.REQUESTER_STATUS, summary)
+        await self._send_or_update(
+            f"{request_id}:requester", summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
+        )
         await self._send_once(f"{request_id}:outcome", summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary)
 
     @activity.defn
     async def announce_rejection(self, rejection: RejectionInput) -> None:
         summary = await asyncio.to_thread(self._summary, rejection.request_id)
-        await self._send_once(f"{rejection.request_id}:outcome", rejection.requester_slack_id,
-                              MessageKind.OUTCOME_NOTICE, summary)
+        await self._send_once(
+            f"{rejection.request_id}:outcome", rejection.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary
+        )
 
     # --- helpers ---------------------------------------------------------------------
 

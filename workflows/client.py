@@ -85,8 +85,9 @@ class ProcurementClient:
         if state is None:
             return DecisionOutcome(False, f"There is no request {request_id}.")
         if state.decided_by_slack_id:
-            return DecisionOutcome(False, f"This request was already {state.status} by <@{state.decided_by_slack_id}>.",
-                                   state.status)
+            return DecisionOutcome(
+                False, f"This request was already {state.status} by <@{state.decided_by_slack_id}>.", state.status
+            )
         return DecisionOutcome(False, f"This request is already closed ({state.status}).", state.status)
 
     async def state(self, request_id: str) -> RequestState | None:

@@ -5,7 +5,6 @@ workflow is deterministic and survives worker restarts mid-approval."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -33,8 +32,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Infrastructure failures (database down, Slack 5xx) are retried with backoff for as long
 # as it takes; business rejections are raised as non-retryable ApplicationErrors.
-ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                             maximum_interval=timedelta(seconds=30))
+ACTIVITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
+)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
 
@@ -53,26 +53,32 @@ class ProcurementRequestWorkflow:
     async def run(self, request: RequestInput) -> RequestResult:
         try:
             self._plan = await workflow.execute_activity_method(
-                ProcurementActivities.check_request, request,
-                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+                ProcurementActivities.check_request,
+                request,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
             )
         except ActivityError as err:
             if isinstance(err.cause, ApplicationError) and err.cause.type == REQUEST_REJECTED:
                 return await self._reject(err.cause.message)
             raise
 
-        step = StepInput(request.request_id, 1, self._plan.role, self._plan.approver_email,
-                         self._plan.approver_slack_id)
+        step = StepInput(
+            request.request_id, 1, self._plan.role, self._plan.approver_email, self._plan.approver_slack_id
+        )
         await workflow.execute_activity_method(
-            ProcurementActivities.announce_step, step,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+            ProcurementActivities.announce_step,
+            step,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
         )
         self._status = RequestStatus.PENDING_APPROVAL.value
 
         try:
-            await workflow.wait_condition(lambda: self._decision is not None,
-                                          timeout=timedelta(days=request.expiry_days))
-        except asyncio.TimeoutError:
+            await workflow.wait_condition(
+                lambda: self._decision is not None, timeout=timedelta(days=request.expiry_days)
+            )
+        except TimeoutError:
             self._status = RequestStatus.EXPIRED.value
             self._reason = f"No decision within {request.expiry_days} days."
             self._decided_at = workflow.now().isoformat()
@@ -87,12 +93,16 @@ class ProcurementRequestWorkflow:
             decided_at=self._decided_at or workflow.now().isoformat(),
         )
         recorded: OutcomeResult = await workflow.execute_activity_method(
-            ProcurementActivities.record_outcome, outcome,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+            ProcurementActivities.record_outcome,
+            outcome,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
         )
         await workflow.execute_activity_method(
-            ProcurementActivities.announce_outcome, request.request_id,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+            ProcurementActivities.announce_outcome,
+            request.request_id,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return RequestResult(request.request_id, self._status, recorded.asset_id, self._reason)
@@ -103,7 +113,8 @@ class ProcurementRequestWorkflow:
         await workflow.execute_activity_method(
             ProcurementActivities.announce_rejection,
             RejectionInput(self._request.request_id, self._request.requester_slack_id, reason),
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
         )
         return RequestResult(self._request.request_id, self._status, None, reason)
 
@@ -118,16 +129,16 @@ class ProcurementRequestWorkflow:
         self._decided_at = workflow.now().isoformat()
         self._status = (RequestStatus.APPROVED if decision.approve else RequestStatus.DENIED).value
         self._reason = decision.reason.strip() or None
-        return DecisionResult(True, self._status, decision.actor_slack_id,
-                              "Approved." if decision.approve else "Denied.")
+        return DecisionResult(
+            True, self._status, decision.actor_slack_id, "Approved." if decision.approve else "Denied."
+        )
 
     @decide.validator
     def _validate_decide(self, decision: DecisionInput) -> None:
         if decision.actor_slack_id == self._request.requester_slack_id:
             raise ApplicationError("You can't decide your own request.", type=DECISION_NOT_ALLOWED)
         if self._plan is None or self._status == RequestStatus.SUBMITTED.value:
-            raise ApplicationError("This request is still being checked; try again in a moment.",
-                                   type=DECISION_INVALID)
+            raise ApplicationError("This request is still being checked; try again in a moment.", type=DECISION_INVALID)
         if decision.actor_slack_id != self._plan.approver_slack_id:
             raise ApplicationError(
                 f"Only <@{self._plan.approver_slack_id}> can decide this request.", type=DECISION_NOT_ALLOWED

@@ -13,7 +13,16 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot import ids
-from bot.blocks import HomeRow, Prefill, ProductChoice, deny_modal, home_view, intake_reply, request_message, request_modal
+from bot.blocks import (
+    HomeRow,
+    Prefill,
+    ProductChoice,
+    deny_modal,
+    home_view,
+    intake_reply,
+    request_message,
+    request_modal,
+)
 from catalog.summary import MessageKind, RequestSummary
 
 HOSTILE = "<!channel> <@U0VP> <http://evil.example|click> *bold* & ✨ مرحبا " + "x" * 10_000
@@ -53,11 +62,27 @@ def _mrkdwn_texts(node: Any) -> list[str]:
 
 def summary(status: str, **overrides: Any) -> RequestSummary:
     fields: dict[str, Any] = dict(
-        request_id="REQ-ABCDEFGH", status=status, requester_slack_id="U0EMPLOYEE", requester_name=HOSTILE,
-        product_name=HOSTILE, product_id=None, vendor=HOSTILE, seats=3, unit_price_cents=18000,
-        annual_cost_cents=54000, currency="USD", cost_center=HOSTILE, channel="aws_marketplace",
-        justification=HOSTILE, needed_by=date(2026, 12, 1), approver_slack_id="U0MANAGER", approver_name="Max",
-        decided_by_slack_id="U0MANAGER", decision_reason=HOSTILE, asset_id=7, renewal_date=date(2027, 12, 1),
+        request_id="REQ-ABCDEFGH",
+        status=status,
+        requester_slack_id="U0EMPLOYEE",
+        requester_name=HOSTILE,
+        product_name=HOSTILE,
+        product_id=None,
+        vendor=HOSTILE,
+        seats=3,
+        unit_price_cents=18000,
+        annual_cost_cents=54000,
+        currency="USD",
+        cost_center=HOSTILE,
+        channel="aws_marketplace",
+        justification=HOSTILE,
+        needed_by=date(2026, 12, 1),
+        approver_slack_id="U0MANAGER",
+        approver_name="Max",
+        decided_by_slack_id="U0MANAGER",
+        decision_reason=HOSTILE,
+        asset_id=7,
+        renewal_date=date(2027, 12, 1),
         alternatives=("1Password",),
     )
     fields.update(overrides)
@@ -66,8 +91,9 @@ def summary(status: str, **overrides: Any) -> RequestSummary:
 
 @pytest.mark.parametrize("kind", list(MessageKind))
 @pytest.mark.parametrize("status", ["submitted", "pending_approval", "approved", "denied", "expired", "rejected"])
-def test_request_messages_validate_and_neutralise_markup(schema: dict[str, Any], kind: MessageKind,
-                                                         status: str) -> None:
+def test_request_messages_validate_and_neutralise_markup(
+    schema: dict[str, Any], kind: MessageKind, status: str
+) -> None:
     text, blocks = request_message(kind, summary(status))
     validate(schema, blocks)
     assert len(blocks) <= 50 and len(text) <= 40_000
@@ -86,14 +112,19 @@ def test_approval_buttons_carry_the_request_id(schema: dict[str, Any]) -> None:
     _, blocks = request_message(MessageKind.APPROVAL_REQUEST, summary("pending_approval"))
     actions = next(b for b in blocks if b["type"] == "actions")
     assert [(e["action_id"], e["value"], e.get("style")) for e in actions["elements"]] == [
-        (ids.APPROVE, "REQ-ABCDEFGH", "primary"), (ids.DENY, "REQ-ABCDEFGH", "danger")]
+        (ids.APPROVE, "REQ-ABCDEFGH", "primary"),
+        (ids.DENY, "REQ-ABCDEFGH", "danger"),
+    ]
 
 
 def test_request_modal_is_prefilled_and_valid(schema: dict[str, Any]) -> None:
     products = [ProductChoice(f"p{i}", f"Product {i} " + "y" * 80, "Vendor") for i in range(150)]
     products.append(ProductChoice("figma", "Figma", "Figma, Inc."))
-    view = request_modal(products, Prefill(product_id="figma", seats=2, channel="gcp_marketplace"),
-                         private_metadata=json.dumps({"channel_id": "C1"}))
+    view = request_modal(
+        products,
+        Prefill(product_id="figma", seats=2, channel="gcp_marketplace"),
+        private_metadata=json.dumps({"channel_id": "C1"}),
+    )
     validate(schema, view, "modal_view")
     blocks = {b["block_id"]: b for b in view["blocks"]}
     select = blocks[ids.B_PRODUCT]["element"]
@@ -103,8 +134,9 @@ def test_request_modal_is_prefilled_and_valid(schema: dict[str, Any]) -> None:
     assert blocks[ids.B_CHANNEL]["element"]["initial_option"]["value"] == "gcp_marketplace"
     other = request_modal(products[:3], Prefill(other_product=HOSTILE))
     validate(schema, other, "modal_view")
-    assert {b["block_id"]: b for b in other["blocks"]}[ids.B_PRODUCT]["element"]["initial_option"]["value"] == \
-        ids.OTHER_PRODUCT_VALUE
+    assert {b["block_id"]: b for b in other["blocks"]}[ids.B_PRODUCT]["element"]["initial_option"][
+        "value"
+    ] == ids.OTHER_PRODUCT_VALUE
 
 
 def test_prefill_survives_a_round_trip_and_rejects_garbage() -> None:

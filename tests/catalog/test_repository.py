@@ -17,18 +17,39 @@ AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 def _request(request_id: str = "REQ-1") -> PurchaseRequest:
     return PurchaseRequest(
-        id=request_id, workflow_id=f"request-{request_id}", requester_email="employee@example.com",
-        requester_slack_id="U0EMPLOYEE", product_id="figma", product_name="Figma", vendor="Figma, Inc.", seats=2,
-        unit_price_cents=18000, annual_cost_cents=36000, cost_center="CC-DESIGN", justification="x",
-        created_at=AT, updated_at=AT,
+        id=request_id,
+        workflow_id=f"request-{request_id}",
+        requester_email="employee@example.com",
+        requester_slack_id="U0EMPLOYEE",
+        product_id="figma",
+        product_name="Figma",
+        vendor="Figma, Inc.",
+        seats=2,
+        unit_price_cents=18000,
+        annual_cost_cents=36000,
+        cost_center="CC-DESIGN",
+        justification="x",
+        created_at=AT,
+        updated_at=AT,
     )
 
 
 def test_migrations_create_every_table_and_are_repeatable(engine: Engine) -> None:
     upgrade(engine)  # second run is a no-op
     tables = set(inspect(engine).get_table_names())
-    assert {"product", "person", "budget", "purchase_request", "approval_step", "asset", "contract",
-            "seat_assignment", "audit_event", "slack_message", "alembic_version"} <= tables
+    assert {
+        "product",
+        "person",
+        "budget",
+        "purchase_request",
+        "approval_step",
+        "asset",
+        "contract",
+        "seat_assignment",
+        "audit_event",
+        "slack_message",
+        "alembic_version",
+    } <= tables
 
 
 def test_seed_loads_once(engine: Engine) -> None:
@@ -46,23 +67,58 @@ def test_request_asset_and_audit_writes_are_idempotent(seeded_engine: Engine) ->
     for _ in range(2):
         with transaction(seeded_engine) as session:
             repository.create_request(session, request=_request())
-            repository.open_step(session, request_id="REQ-1", seq=1, role="manager",
-                                 approver_email="manager@example.com", approver_slack_id="U0MANAGER")
-            repository.audit(session, idem_key="REQ-1:submitted", at=AT, entity="request", entity_id="REQ-1",
-                             action="submitted", actor="employee@example.com", request_id="REQ-1")
+            repository.open_step(
+                session,
+                request_id="REQ-1",
+                seq=1,
+                role="manager",
+                approver_email="manager@example.com",
+                approver_slack_id="U0MANAGER",
+            )
+            repository.audit(
+                session,
+                idem_key="REQ-1:submitted",
+                at=AT,
+                entity="request",
+                entity_id="REQ-1",
+                action="submitted",
+                actor="employee@example.com",
+                request_id="REQ-1",
+            )
     with transaction(seeded_engine) as session:
-        first = repository.close_step(session, request_id="REQ-1", seq=1, status=StepStatus.APPROVED,
-                                      actor="manager@example.com", reason=None, at=AT)
-        again = repository.close_step(session, request_id="REQ-1", seq=1, status=StepStatus.DENIED,
-                                      actor="someone@example.com", reason="late", at=AT)
+        first = repository.close_step(
+            session,
+            request_id="REQ-1",
+            seq=1,
+            status=StepStatus.APPROVED,
+            actor="manager@example.com",
+            reason=None,
+            at=AT,
+        )
+        again = repository.close_step(
+            session,
+            request_id="REQ-1",
+            seq=1,
+            status=StepStatus.DENIED,
+            actor="someone@example.com",
+            reason="late",
+            at=AT,
+        )
         assert again.status == first.status == StepStatus.APPROVED and again.decided_by == "manager@example.com"
     for _ in range(2):
         with transaction(seeded_engine) as session:
             request = repository.get_request(session, request_id="REQ-1")
             assert request is not None
-            asset, contract = repository.create_asset_for_request(
-                session, request=request, start_date=date(2026, 11, 23), term_months=12, auto_renew=True,
-                notice_days=30, renewal_date=date(2027, 11, 23), at=AT)
+            repository.create_asset_for_request(
+                session,
+                request=request,
+                start_date=date(2026, 11, 23),
+                term_months=12,
+                auto_renew=True,
+                notice_days=30,
+                renewal_date=date(2027, 11, 23),
+                at=AT,
+            )
     with transaction(seeded_engine) as session:
         assets = repository.list_assets(session)
         assert len(assets) == 1 and assets[0].annual_cost_cents == 36000

@@ -40,17 +40,30 @@ def test_templates_escape_every_value() -> None:
     assert out == "*Why:* &lt;!here&gt; &amp; &lt;@U123&gt; &lt;https://x|y&gt;"
 
 
-@pytest.mark.parametrize(("cents", "currency", "text"), [
-    (123456, "USD", "$1,234.56"), (5, "EUR", "€0.05"), (-250, "GBP", "-£2.50"), (1500, "JPY", "¥1,500"),
-    (100, "CHF", "1.00 CHF"),
-])
+@pytest.mark.parametrize(
+    ("cents", "currency", "text"),
+    [
+        (123456, "USD", "$1,234.56"),
+        (5, "EUR", "€0.05"),
+        (-250, "GBP", "-£2.50"),
+        (1500, "JPY", "¥1,500"),
+        (100, "CHF", "1.00 CHF"),
+    ],
+)
 def test_format_money(cents: int, currency: str, text: str) -> None:
     assert format_money(cents, currency) == text
 
 
-@pytest.mark.parametrize(("text", "cents"), [
-    ("1200", 120000), ("1,200.50", 120050), ("$99.9", 9990), ("2.5k", 250000), (" 7 ", 700),
-])
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [
+        ("1200", 120000),
+        ("1,200.50", 120050),
+        ("$99.9", 9990),
+        ("2.5k", 250000),
+        (" 7 ", 700),
+    ],
+)
 def test_parse_money(text: str, cents: int) -> None:
     assert parse_money(text) == cents
 

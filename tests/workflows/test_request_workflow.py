@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from sqlalchemy import Engine
@@ -18,11 +18,12 @@ from catalog import repository
 from catalog.db import transaction
 from catalog.renewals import add_months
 from catalog.summary import MessageKind
+from tests.helpers import eventually
 from tests.workflows.fakes import RecordingNotifier
 from workflows.activities import ProcurementActivities
 from workflows.client import ProcurementClient
 from workflows.request_workflow import ProcurementRequestWorkflow
-from workflows.shared import DECISION_INVALID, DECISION_NOT_ALLOWED, DecisionInput, RequestInput
+from workflows.shared import DECISION_NOT_ALLOWED, DecisionInput, RequestInput
 from workflows.worker import build_worker
 
 EMPLOYEE, MANAGER, ENGINEER = "U0EMPLOYEE", "U0MANAGER", "U0ENGINEER"
@@ -40,15 +41,6 @@ def figma_request(**overrides: object) -> RequestInput:
     }
     fields.update(overrides)
     return RequestInput(**fields)  # type: ignore[arg-type]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    """Wait for a condition the workflow reaches asynchronously (bounded, not a fixed sleep)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 class Harness:
@@ -73,8 +65,9 @@ class Harness:
 async def harness(time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine) -> AsyncIterator[Harness]:
     notifier = RecordingNotifier()
     queue = f"test-{uuid.uuid4().hex}"
-    worker = build_worker(time_skipping_env.client, task_queue=queue,
-                          activities=ProcurementActivities(sqlite_seeded, notifier))
+    worker = build_worker(
+        time_skipping_env.client, task_queue=queue, activities=ProcurementActivities(sqlite_seeded, notifier)
+    )
     async with worker:
         yield Harness(time_skipping_env, sqlite_seeded, notifier, queue)
 
@@ -120,8 +113,7 @@ async def test_approval_records_asset_contract_and_tells_everyone(harness: Harne
 async def test_only_the_assigned_approver_decides_and_never_the_requester(harness: Harness) -> None:
     request = figma_request()
     await harness.start_pending(request)
-    handle = harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run,
-                                                        f"request-{request.request_id}")
+    handle = harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}")
     for actor, expected in ((EMPLOYEE, DECISION_NOT_ALLOWED), (ENGINEER, DECISION_NOT_ALLOWED)):
         with pytest.raises(WorkflowUpdateFailedError) as failure:
             await handle.execute_update(ProcurementRequestWorkflow.decide, DecisionInput(actor, approve=True))
@@ -145,10 +137,13 @@ async def test_deny_needs_a_reason_and_creates_no_asset(harness: Harness) -> Non
     await harness.start_pending(request)
     no_reason = await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=False))
     assert not no_reason.accepted and "reason" in no_reason.message
-    denied = await harness.client.decide(request.request_id,
-                                         DecisionInput(MANAGER, approve=False, reason="Use Canva, we own it"))
+    denied = await harness.client.decide(
+        request.request_id, DecisionInput(MANAGER, approve=False, reason="Use Canva, we own it")
+    )
     assert denied.accepted
-    result = await harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}").result()
+    result = await harness.env.client.get_workflow_handle_for(
+        ProcurementRequestWorkflow.run, f"request-{request.request_id}"
+    ).result()
     assert result.status == "denied" and result.asset_id is None
     with transaction(harness.engine) as session:
         assert repository.get_asset_for_request(session, request_id=request.request_id) is None
@@ -175,7 +170,9 @@ async def test_request_expires_without_decision(harness: Harness) -> None:
 async def test_blocked_product_is_rejected_before_any_approver_sees_it(harness: Harness) -> None:
     request = figma_request(product_id="lastpass", product_name="LastPass", seats=1)
     await harness.client.submit(request)
-    result = await harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}").result()
+    result = await harness.env.client.get_workflow_handle_for(
+        ProcurementRequestWorkflow.run, f"request-{request.request_id}"
+    ).result()
     assert result.status == "rejected" and "blocked" in (result.reason or "")
     assert not harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)
     notice = harness.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)
@@ -187,12 +184,16 @@ async def test_blocked_product_is_rejected_before_any_approver_sees_it(harness: 
 async def test_unknown_requester_and_missing_estimate_are_clear_rejections(harness: Harness) -> None:
     stranger = figma_request(requester_email="nobody@example.com", requester_slack_id="U0NOBODY")
     await harness.client.submit(stranger)
-    result = await harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{stranger.request_id}").result()
+    result = await harness.env.client.get_workflow_handle_for(
+        ProcurementRequestWorkflow.run, f"request-{stranger.request_id}"
+    ).result()
     assert result.status == "rejected" and "directory" in (result.reason or "")
 
     unpriced = figma_request(product_id=None, product_name="Lucidchart", estimate_cents=None)
     await harness.client.submit(unpriced)
-    result = await harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{unpriced.request_id}").result()
+    result = await harness.env.client.get_workflow_handle_for(
+        ProcurementRequestWorkflow.run, f"request-{unpriced.request_id}"
+    ).result()
     assert result.status == "rejected" and "estimated annual cost" in (result.reason or "")
 
 
@@ -214,7 +215,9 @@ async def test_concurrent_clicks_decide_once(harness: Harness) -> None:
     accepted = [o for o in outcomes if o.accepted]
     assert len(accepted) == 1
     assert all("own request" in o.message for o in outcomes[25:])
-    result = await harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}").result()
+    result = await harness.env.client.get_workflow_handle_for(
+        ProcurementRequestWorkflow.run, f"request-{request.request_id}"
+    ).result()
     assert result.status == "approved"
     with transaction(harness.engine) as session:
         actions = [r.action for r in repository.list_audit(session, request_id=request.request_id)]

@@ -1,0 +1,26 @@
+"""Build the Bolt AsyncApp: wiring only. Listeners live in bot/listeners/, grouped by surface."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.deps import BotDeps
+from bot.listeners import actions, commands, events, views
+from bot.notifier import web_client
+
+log = logging.getLogger(__name__)
+
+
+def build_app(deps: BotDeps) -> AsyncApp:
+    settings = deps.settings
+    app = AsyncApp(
+        client=web_client(settings.bot_token, settings.api_url()),
+        signing_secret=settings.signing_secret,
+        # Nothing slow runs before ack, so Slack never needs to retry a request we handled.
+        process_before_response=False,
+    )
+    for listeners in (commands, actions, views, events):
+        listeners.register(app, deps)
+    return app

@@ -1,0 +1,101 @@
+"""What the listeners need, built once by the entry point and handed to `register(app, deps)`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from catalog.matching import CatalogProduct, Matcher
+from catalog.matching_data import load_matching_data
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+
+from catalog import repository
+from catalog.db import transaction
+from catalog.models import Person
+from catalog.settings import Settings
+from workflows.client import ProcurementClient
+
+
+@dataclass(frozen=True)
+class Requester:
+    slack_id: str
+    email: str
+    name: str
+    cost_center: str | None
+
+
+class SeenEvents:
+    """Event ids already handled by this process: Slack redelivers an event it thinks timed
+    out (`X-Slack-Retry-Num`), and a second DM reply would be noise."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._size = size
+
+    def first_time(self, event_id: str) -> bool:
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = time.monotonic()
+        while len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return True
+
+
+@dataclass
+class BotDeps:
+    settings: Settings
+    engine: Engine
+    procurement: ProcurementClient
+    seen_events: SeenEvents = field(default_factory=SeenEvents)
+    _matcher: tuple[float, Matcher] | None = None
+
+    async def requester(self, client: AsyncWebClient, slack_id: str) -> Requester | None:
+        """The directory entry of a Slack user: by Slack id, else by the email Slack knows."""
+        person = await asyncio.to_thread(self._person_by_slack_id, slack_id)
+        if person is None:
+            try:
+                info = await client.users_info(user=slack_id)
+            except SlackApiError:
+                return None
+            email = ((info.get("user") or {}).get("profile") or {}).get("email")
+            if not email:
+                return None
+            person = await asyncio.to_thread(self._link, str(email), slack_id)
+        if person is None:
+            return None
+        return Requester(slack_id, person.email, person.name, person.cost_center)
+
+    def _person_by_slack_id(self, slack_id: str) -> Person | None:
+        with transaction(self.engine) as session:
+            return repository.get_person_by_slack_id(session, slack_id=slack_id)
+
+    def _link(self, email: str, slack_id: str) -> Person | None:
+        with transaction(self.engine) as session:
+            return repository.link_slack_id(session, email=email, slack_id=slack_id)
+
+    async def matcher(self) -> Matcher:
+        """The product matcher over the catalog in the database, rebuilt at most once a minute."""
+        now = time.monotonic()
+        if self._matcher is None or now - self._matcher[0] > 60:
+            self._matcher = (now, await asyncio.to_thread(self._build_matcher))
+        return self._matcher[1]
+
+    def _build_matcher(self) -> Matcher:
+        with transaction(self.engine) as session:
+            products = [
+                CatalogProduct(p.id, p.name, p.vendor, p.category, tuple(p.aliases))
+                for p in repository.list_products(session)
+            ]
+        return Matcher(products, load_matching_data())
+
+    def all_products(self) -> list[tuple[str, str, str, str, str | None, tuple[str, ...]]]:
+        """(id, name, vendor, status, block reason, alternatives) of every catalog product."""
+        with transaction(self.engine) as session:
+            return [
+                (p.id, p.name, p.vendor, p.status, p.block_reason, tuple(p.alternatives))
+                for p in repository.list_products(session)
+            ]

@@ -1,0 +1,84 @@
+"""/request: open the request modal, pre-filled from what the person typed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+from catalog.matching import extract_seats
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import ids
+from bot.blocks import Prefill, ProductChoice, request_modal
+from bot.deps import BotDeps
+from bot.replies import tell
+from catalog.text import escape_mrkdwn
+
+NOT_IN_DIRECTORY = (
+    "I can't find you in the company directory, so I don't know who approves your purchases. "
+    "Ask the ITAM team (`#itam`) to add you, then try again."
+)
+
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_SEAT_WORDS = re.compile(r"\b\d+\s*(seats?|licen[cs]es?|users?|people|persons?)\b", re.IGNORECASE)
+
+
+async def prefill_from_text(deps: BotDeps, text: str) -> tuple[Prefill, str | None]:
+    """What the typed text says, and a note for the person when a product is blocked or unclear."""
+    text = _MENTION.sub(" ", text or "").strip()[:500]
+    if not text:
+        return Prefill(), None
+    result = (await deps.matcher()).match(text)
+    seats = extract_seats(text) or 1
+    products = {p[0]: p for p in await asyncio.to_thread(deps.all_products)}
+    if result.product_id and result.product_id in products:
+        _, name, _, status, reason, alternatives = products[result.product_id]
+        if status == "blocked":
+            alts = ", ".join(products[a][1] for a in alternatives if a in products and products[a][3] != "blocked")
+            blocked = f"*{escape_mrkdwn(name)}* is blocked: {escape_mrkdwn(reason or 'no reason given')}"
+            if alts:
+                blocked += f"\nApproved alternatives: {escape_mrkdwn(alts)}"
+            return Prefill(seats=seats, channel=result.channel), blocked
+        return Prefill(product_id=result.product_id, seats=seats, channel=result.channel), None
+    note: str | None = None
+    if result.candidates:
+        names = [products[c][1] for c in result.candidates if c in products]
+        if names:
+            note = "Did you mean " + " or ".join(f"*{escape_mrkdwn(n)}*" for n in names[:3]) + "? Pick it in the list."
+    other = _SEAT_WORDS.sub("", text).strip(" ,.;:-") or None
+    return Prefill(other_product=other, seats=seats, channel=result.channel), note
+
+
+async def open_request_modal(
+    deps: BotDeps, client: AsyncWebClient, *, trigger_id: str, prefill: Prefill, channel_id: str | None
+) -> None:
+    choices = [
+        ProductChoice(pid, name, vendor)
+        for pid, name, vendor, status, _, _ in await asyncio.to_thread(deps.all_products)
+        if status != "blocked"
+    ]
+    metadata = json.dumps({"channel_id": channel_id} if channel_id else {})
+    await client.views_open(trigger_id=trigger_id, view=request_modal(choices, prefill, private_metadata=metadata))
+
+
+def register(app: AsyncApp, deps: BotDeps) -> None:
+    @app.command(ids.REQUEST_COMMAND)
+    async def handle_request_command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user_id = body["user_id"]
+        channel_id = body.get("channel_id")
+        requester = await deps.requester(client, user_id)
+        if requester is None:
+            await tell(client, user_id=user_id, channel_id=channel_id, text=NOT_IN_DIRECTORY)
+            return
+        prefill, note = await prefill_from_text(deps, body.get("text", ""))
+        if note and prefill.product_id is None and prefill.other_product is None:
+            # The product is blocked: say so instead of opening a form for it.
+            await tell(client, user_id=user_id, channel_id=channel_id, text=note)
+            return
+        await open_request_modal(deps, client, trigger_id=body["trigger_id"], prefill=prefill, channel_id=channel_id)
+        if note:
+            await tell(client, user_id=user_id, channel_id=channel_id, text=note)

@@ -1,0 +1,53 @@
+"""The Slack side of the `Notifier` port: DMs and in-place updates through the Web API.
+
+Rate limits (429 + Retry-After), dropped connections and Slack 5xx answers are retried by
+slack_sdk's retry handlers, so a busy workspace delays a message instead of losing it."""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import request_message
+from catalog.summary import MessageKind, MessageRef, RequestSummary
+
+
+def web_client(token: str, base_url: str | None) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url or AsyncWebClient.BASE_URL,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=3),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+class SlackNotifier:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def lookup_user_id(self, email: str) -> str | None:
+        try:
+            response = await self._client.users_lookupByEmail(email=email)
+        except SlackApiError as err:
+            if err.response.get("error") == "users_not_found":
+                return None
+            raise
+        user = response.get("user") or {}
+        return str(user["id"]) if user.get("id") else None
+
+    async def send(self, *, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef:
+        text, blocks = request_message(kind, summary)
+        response = await self._client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    async def update(self, *, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:
+        text, blocks = request_message(kind, summary)
+        await self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)

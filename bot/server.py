@@ -1,0 +1,68 @@
+"""The bot's HTTP server (Starlette + uvicorn): Slack's Request URL and health checks.
+
+With SLACK_APP_TOKEN set, Socket Mode is used instead of the Request URL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import uvicorn
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.deps import BotDeps
+
+log = logging.getLogger(__name__)
+
+
+def build_http_app(app: AsyncApp, deps: BotDeps) -> Starlette:
+    handler = AsyncSlackRequestHandler(app)
+
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def readyz(_: Request) -> Response:
+        problems = {}
+        try:
+            await asyncio.to_thread(_ping_db, deps)
+        except Exception as exc:
+            problems["database"] = type(exc).__name__
+        try:
+            await deps.procurement.temporal.service_client.check_health(timeout=timedelta(seconds=2))
+        except Exception as exc:
+            problems["temporal"] = type(exc).__name__
+        return JSONResponse({"ok": not problems, "problems": problems}, status_code=503 if problems else 200)
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ]
+    )
+
+
+def _ping_db(deps: BotDeps) -> None:
+    with deps.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+async def serve_http(app: AsyncApp, deps: BotDeps, *, host: str, port: int) -> None:
+    config = uvicorn.Config(build_http_app(app, deps), host=host, port=port, log_level="warning", access_log=False)
+    await uvicorn.Server(config).serve()
+
+
+async def serve_socket_mode(app: AsyncApp, app_token: str) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    await AsyncSocketModeHandler(app, app_token).start_async()  # type: ignore[no-untyped-call]

