@@ -1,0 +1,88 @@
+"""End-to-end latency of the real stack (`procure dev`: Temporal dev server, worker, bot,
+simulator): time to ready, request → approver DM, approve → requester DM.
+
+Requests are driven through the simulator exactly as a person would: /request, submit the
+modal, then the manager clicks Approve."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot import ids
+from procure.testing import dev_stack
+
+REQUESTS = 20
+EMPLOYEE, MANAGER = "U0EMPLOYEE", "U0MANAGER"
+
+
+def _wait(check: Any, within: float = 20.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        time.sleep(0.005)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run(requests: int = REQUESTS) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp, dev_stack(Path(tmp)) as stack, httpx.Client(
+        base_url=stack.simulator_url, timeout=30
+    ) as sim:
+
+        def state(user: str) -> dict[str, Any]:
+            return sim.get("/sim/state", params={"user": user}).json()
+
+        def approvals() -> dict[str, dict[str, Any]]:
+            found = {}
+            for message in state(MANAGER)["dm"]["messages"] if state(MANAGER)["dm"] else []:
+                for block in message.get("blocks") or []:
+                    for element in block.get("elements", []):
+                        if element.get("action_id") == ids.APPROVE:
+                            found[element["value"]] = message
+            return found
+
+        to_dm: list[float] = []
+        to_requester: list[float] = []
+        for n in range(requests):
+            sim.post("/sim/command", json={"user": EMPLOYEE, "text": f"/request figma {n % 5 + 1} seats"})
+            modal = _wait(lambda: (state(EMPLOYEE)["modals"] or [None])[-1])
+            seen = set(approvals())
+            started = time.monotonic()
+            sim.post("/sim/submit", json={"user": EMPLOYEE, "view_id": modal["id"], "values": {
+                ids.B_JUSTIFICATION: {ids.A_JUSTIFICATION: {"type": "plain_text_input", "value": f"bench {n}"}},
+            }})
+            new = _wait(lambda: [k for k in approvals() if k not in seen])
+            to_dm.append((time.monotonic() - started) * 1000)
+            request_id = new[0]
+            message = approvals()[request_id]
+            before = len(state(EMPLOYEE)["dm"]["messages"])
+            clicked = time.monotonic()
+            sim.post("/sim/action", json={"user": MANAGER, "message_ts": message["ts"], "action_id": ids.APPROVE})
+            _wait(lambda: any(request_id in (m["text"] or "") and "approved" in (m["text"] or "")
+                              for m in state(EMPLOYEE)["dm"]["messages"][before:]))
+            to_requester.append((time.monotonic() - clicked) * 1000)
+        return {
+            "dev_ready_s": round(stack.ready_seconds, 2),
+            "request_to_approver_dm_p50_ms": round(statistics.median(to_dm), 1),
+            "request_to_approver_dm_p95_ms": round(_pct(to_dm, 0.95), 1),
+            "approve_to_requester_dm_p50_ms": round(statistics.median(to_requester), 1),
+            "approve_to_requester_dm_p95_ms": round(_pct(to_requester, 0.95), 1),
+        }
+
+
+if __name__ == "__main__":
+    for key, value in run().items():
+        print(f"{key:36} {value}")

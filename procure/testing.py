@@ -1,0 +1,120 @@
+"""Run `procure dev` as a subprocess on free ports: the end-to-end tests and the benchmarks
+drive the real process tree through it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_closed(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+class StackFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class DevStack:
+    process: subprocess.Popen[str]
+    data_dir: Path
+    bot_port: int
+    simulator_port: int
+    temporal_port: int
+    ready_seconds: float
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def bot_url(self) -> str:
+        return f"http://127.0.0.1:{self.bot_port}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.simulator_port}"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'procure.db'}"
+
+
+# Settings a developer's shell may carry that must not leak into an isolated stack.
+_ISOLATE = ("SLACK_BOT", "SLACK_SIGNING", "SLACK_APP", "SLACK_API", "TEMPORAL_", "DATABASE_", "BOT_", "SIMULATOR_")
+
+
+@contextmanager
+def dev_stack(data_dir: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[DevStack]:
+    """Start `procure dev --no-ui` with its own data dir and free ports; stop it with SIGINT
+    (as Ctrl-C does) when the block ends, and check that every port was released."""
+    ports = {"BOT_PORT": free_port(), "SIMULATOR_PORT": free_port(), "TEMPORAL_PORT": free_port()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATE)}
+    env.update({k: str(v) for k, v in ports.items()}, DATA_DIR=str(data_dir), **(extra_env or {}))
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "procure.cli", "dev", "--no-ui"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+    output: list[str] = []  # everything procure dev prints, kept up to date while it runs
+
+    def pump() -> None:
+        for line in process.stdout or []:
+            output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = started + timeout
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise StackFailed("procure dev was not ready in time:\n" + "".join(output)) from None
+            if line is None:
+                raise StackFailed("procure dev exited:\n" + "".join(output))
+            if "is ready in" in line:
+                break
+        stack = DevStack(
+            process,
+            data_dir,
+            ports["BOT_PORT"],
+            ports["SIMULATOR_PORT"],
+            ports["TEMPORAL_PORT"],
+            time.monotonic() - started,
+            output,
+        )
+        yield stack
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    if process.returncode != 0:
+        raise StackFailed(f"procure dev stopped with exit code {process.returncode}")
+    still_open = [p for p in ports.values() if not port_closed(p)]
+    if still_open:
+        raise StackFailed(f"ports {still_open} still open after procure dev stopped")
