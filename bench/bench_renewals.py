@@ -12,7 +12,7 @@ CONTRACTS = 100_000
 
 
 def run(contracts: int = CONTRACTS) -> dict[str, float]:
-    rng = random.Random(7)  # noqa: S311 (deterministic test data)
+    rng = random.Random(7)
     calendar = HolidayCalendar(country="US")
     as_of = date(2026, 11, 23)
     terms = [

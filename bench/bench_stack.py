@@ -19,6 +19,8 @@ from procure.testing import dev_stack
 
 REQUESTS = 20
 EMPLOYEE, MANAGER = "U0EMPLOYEE", "U0MANAGER"
+FIGMA = {"text": {"type": "plain_text", "text": "Figma"}, "value": "figma"}
+DIRECT = {"text": {"type": "plain_text", "text": "Direct"}, "value": "direct"}
 
 
 def _wait(check: Any, within: float = 20.0) -> Any:
@@ -38,9 +40,11 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def run(requests: int = REQUESTS) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp, dev_stack(Path(tmp)) as stack, httpx.Client(
-        base_url=stack.simulator_url, timeout=30
-    ) as sim:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        dev_stack(Path(tmp)) as stack,
+        httpx.Client(base_url=stack.simulator_url, timeout=30) as sim,
+    ):
 
         def state(user: str) -> dict[str, Any]:
             return sim.get("/sim/state", params={"user": user}).json()
@@ -61,18 +65,31 @@ def run(requests: int = REQUESTS) -> dict[str, float]:
             modal = _wait(lambda: (state(EMPLOYEE)["modals"] or [None])[-1])
             seen = set(approvals())
             started = time.monotonic()
-            sim.post("/sim/submit", json={"user": EMPLOYEE, "view_id": modal["id"], "values": {
-                ids.B_JUSTIFICATION: {ids.A_JUSTIFICATION: {"type": "plain_text_input", "value": f"bench {n}"}},
-            }})
-            new = _wait(lambda: [k for k in approvals() if k not in seen])
+            sim.post(
+                "/sim/submit",
+                json={
+                    "user": EMPLOYEE,
+                    "view_id": modal["id"],
+                    "values": {
+                        ids.B_PRODUCT: {ids.A_PRODUCT: {"type": "static_select", "selected_option": FIGMA}},
+                        ids.B_SEATS: {ids.A_SEATS: {"type": "number_input", "value": str(n % 5 + 1)}},
+                        ids.B_CHANNEL: {ids.A_CHANNEL: {"type": "static_select", "selected_option": DIRECT}},
+                        ids.B_JUSTIFICATION: {ids.A_JUSTIFICATION: {"type": "plain_text_input", "value": f"bench {n}"}},
+                    },
+                },
+            )
+            new = _wait(lambda seen=seen: [k for k in approvals() if k not in seen])
             to_dm.append((time.monotonic() - started) * 1000)
             request_id = new[0]
             message = approvals()[request_id]
-            before = len(state(EMPLOYEE)["dm"]["messages"])
             clicked = time.monotonic()
             sim.post("/sim/action", json={"user": MANAGER, "message_ts": message["ts"], "action_id": ids.APPROVE})
-            _wait(lambda: any(request_id in (m["text"] or "") and "approved" in (m["text"] or "")
-                              for m in state(EMPLOYEE)["dm"]["messages"][before:]))
+            _wait(
+                lambda rid=request_id: any(
+                    f"request {rid} for" in (m["text"] or "") and "was approved" in (m["text"] or "")
+                    for m in state(EMPLOYEE)["dm"]["messages"]
+                )
+            )
             to_requester.append((time.monotonic() - clicked) * 1000)
         return {
             "dev_ready_s": round(stack.ready_seconds, 2),

@@ -63,6 +63,8 @@ class ProcurementRequestWorkflow:
                 return await self._reject(err.cause.message)
             raise
 
+        # Open for decisions before the DM goes out: the approver may click as soon as it arrives.
+        self._status = RequestStatus.PENDING_APPROVAL.value
         step = StepInput(
             request.request_id, 1, self._plan.role, self._plan.approver_email, self._plan.approver_slack_id
         )
@@ -72,7 +74,6 @@ class ProcurementRequestWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
-        self._status = RequestStatus.PENDING_APPROVAL.value
 
         try:
             await workflow.wait_condition(

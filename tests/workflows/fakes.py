@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from catalog.summary import MessageKind, MessageRef, RequestSummary
@@ -22,13 +23,18 @@ class RecordingNotifier:
     sent: list[Sent] = field(default_factory=list)
     updates: list[tuple[MessageRef, MessageKind, RequestSummary]] = field(default_factory=list)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    #: Runs inside `send`, before it returns: lets a test act while the activity is still running.
+    on_send: Callable[[Sent], Awaitable[None]] | None = None
 
     async def lookup_user_id(self, email: str) -> str | None:
         return self.emails.get(email)
 
     async def send(self, *, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef:
         ref = MessageRef(f"D{user_id}", f"1700000000.{next(self._ts):06d}")
-        self.sent.append(Sent(user_id, kind, summary, ref))
+        sent = Sent(user_id, kind, summary, ref)
+        self.sent.append(sent)
+        if self.on_send is not None:
+            await self.on_send(sent)
         return ref
 
     async def update(self, *, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:

@@ -19,7 +19,7 @@ from catalog.db import transaction
 from catalog.renewals import add_months
 from catalog.summary import MessageKind
 from tests.helpers import eventually
-from tests.workflows.fakes import RecordingNotifier
+from tests.workflows.fakes import RecordingNotifier, Sent
 from workflows.activities import ProcurementActivities
 from workflows.client import ProcurementClient
 from workflows.request_workflow import ProcurementRequestWorkflow
@@ -52,13 +52,16 @@ class Harness:
         self.client = ProcurementClient(env.client, task_queue=queue)
 
     async def start_pending(self, request: RequestInput) -> None:
+        """Submit, and return as soon as the approver's DM is out: a person may click at once."""
         await self.client.submit(request)
 
-        async def pending() -> bool:
-            state = await self.client.state(request.request_id)
-            return state is not None and state.status == "pending_approval"
+        def approver_dm_sent() -> bool:
+            return any(
+                s.kind is MessageKind.APPROVAL_REQUEST and s.summary.request_id == request.request_id
+                for s in self.notifier.sent
+            )
 
-        await eventually(pending)
+        await eventually(approver_dm_sent, what="the approver DM")
 
 
 @pytest.fixture
@@ -108,6 +111,24 @@ async def test_approval_records_asset_contract_and_tells_everyone(harness: Harne
     assert updated and updated[-1][2].status == "approved"
     notices = harness.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)
     assert len(notices) == 1 and notices[0].summary.asset_id == result.asset_id
+
+
+async def test_a_click_the_moment_the_dm_arrives_counts(harness: Harness) -> None:
+    """The approver can click while the activity that sent the DM is still finishing."""
+    request = figma_request()
+    outcomes = []
+
+    async def click_at_once(sent: Sent) -> None:
+        if sent.kind is MessageKind.APPROVAL_REQUEST:
+            outcomes.append(await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=True)))
+
+    harness.notifier.on_send = click_at_once
+    await harness.client.submit(request)
+    result = await harness.env.client.get_workflow_handle_for(
+        ProcurementRequestWorkflow.run, f"request-{request.request_id}"
+    ).result()
+    assert [o.accepted for o in outcomes] == [True], outcomes
+    assert result.status == "approved" and result.asset_id is not None
 
 
 async def test_only_the_assigned_approver_decides_and_never_the_requester(harness: Harness) -> None:
