@@ -193,7 +193,9 @@ def run_dev(settings: Settings, *, ui: bool = True) -> int:
     def _terminate(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Explicit handlers: a shell that starts us in the background may have set SIGINT to "ignore".
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     try:
         return supervisor.run()
     except KeyboardInterrupt:

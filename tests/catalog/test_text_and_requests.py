@@ -100,3 +100,24 @@ def test_request_ids_are_stable_and_distinct() -> None:
     assert request_id_for("T1:V1") == request_id_for("T1:V1")
     assert request_id_for("T1:V1") != request_id_for("T1:V2")
     assert request_id_for("x").startswith("REQ-") and len(request_id_for("x")) == 12
+
+
+def test_request_facts_keep_one_fact_per_line_and_escape_the_vendor() -> None:
+    out = render(
+        "request_facts.j2",
+        requester_slack_id="U1",
+        product_name="Figma",
+        vendor="Figma, Inc. <&>",
+        seats=2,
+        annual_cost_cents=36000,
+        unit_price_cents=18000,
+        currency="USD",
+        cost_center="CC-1",
+        channel_label="Direct",
+        needed_by=None,
+    )
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0] == "<@U1> asks for *Figma*  ·  vendor: Figma, Inc. &lt;&amp;&gt;"
+    assert lines[1] == "*Seats:* 2  ·  *Annual cost:* $360.00 ($180.00 per seat)"
+    assert lines[2].endswith("*Channel:* Direct")
