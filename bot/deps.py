@@ -7,14 +7,14 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from catalog.matching import CatalogProduct, Matcher
-from catalog.matching_data import load_matching_data
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
 from catalog import repository
 from catalog.db import transaction
+from catalog.matching import CatalogProduct, Matcher
+from catalog.matching_data import load_matching_data
 from catalog.models import Person
 from catalog.settings import Settings
 from workflows.client import ProcurementClient

@@ -7,7 +7,6 @@ import json
 import re
 from typing import Any
 
-from catalog.matching import extract_seats
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -15,6 +14,7 @@ from bot import ids
 from bot.blocks import Prefill, ProductChoice, request_modal
 from bot.deps import BotDeps
 from bot.replies import tell
+from catalog.matching import extract_seats
 from catalog.text import escape_mrkdwn
 
 NOT_IN_DIRECTORY = (
