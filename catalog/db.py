@@ -61,8 +61,9 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration."""
-    command.upgrade(alembic_config(engine), "head")
+    """Create or upgrade the schema to the newest migration (every head: features add their
+    migrations on their own branch from the base when developed side by side)."""
+    command.upgrade(alembic_config(engine), "heads")
 
 
 @contextmanager
