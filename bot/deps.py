@@ -19,6 +19,9 @@ from catalog.models import Person
 from catalog.settings import Settings
 from workflows.client import ProcurementClient
 
+#: How long the bot reuses the catalog (product list and matcher) before reading it again.
+CATALOG_CACHE_S = 60.0
+
 
 @dataclass(frozen=True)
 class Requester:
@@ -52,6 +55,8 @@ class BotDeps:
     procurement: ProcurementClient
     seen_events: SeenEvents = field(default_factory=SeenEvents)
     _matcher: tuple[float, Matcher] | None = None
+    _matcher_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _products: tuple[float, list[tuple[str, str, str, str, str | None, tuple[str, ...]]]] | None = None
 
     async def requester(self, client: AsyncWebClient, slack_id: str) -> Requester | None:
         """The directory entry of a Slack user: by Slack id, else by the email Slack knows."""
@@ -70,7 +75,7 @@ class BotDeps:
         return Requester(slack_id, person.email, person.name, person.cost_center)
 
     def _person_by_slack_id(self, slack_id: str) -> Person | None:
-        with transaction(self.engine) as session:
+        with transaction(self.engine, read_only=True) as session:
             return repository.get_person_by_slack_id(session, slack_id=slack_id)
 
     def _link(self, email: str, slack_id: str) -> Person | None:
@@ -78,14 +83,17 @@ class BotDeps:
             return repository.link_slack_id(session, email=email, slack_id=slack_id)
 
     async def matcher(self) -> Matcher:
-        """The product matcher over the catalog in the database, rebuilt at most once a minute."""
-        now = time.monotonic()
-        if self._matcher is None or now - self._matcher[0] > 60:
-            self._matcher = (now, await asyncio.to_thread(self._build_matcher))
+        """The product matcher over the catalog in the database, rebuilt at most once a minute
+        and by one request at a time: fifty slash commands arriving together must not build
+        fifty matchers (each build holds the GIL for half a second and delays every ack)."""
+        if self._matcher is None or time.monotonic() - self._matcher[0] > CATALOG_CACHE_S:
+            async with self._matcher_lock:
+                if self._matcher is None or time.monotonic() - self._matcher[0] > CATALOG_CACHE_S:
+                    self._matcher = (time.monotonic(), await asyncio.to_thread(self._build_matcher))
         return self._matcher[1]
 
     def _build_matcher(self) -> Matcher:
-        with transaction(self.engine) as session:
+        with transaction(self.engine, read_only=True) as session:
             products = [
                 CatalogProduct(p.id, p.name, p.vendor, p.category, tuple(p.aliases))
                 for p in repository.list_products(session)
@@ -93,9 +101,17 @@ class BotDeps:
         return Matcher(products, load_matching_data())
 
     def all_products(self) -> list[tuple[str, str, str, str, str | None, tuple[str, ...]]]:
-        """(id, name, vendor, status, block reason, alternatives) of every catalog product."""
-        with transaction(self.engine) as session:
-            return [
+        """(id, name, vendor, status, block reason, alternatives) of every catalog product.
+
+        Cached like the matcher: what the bot shows may lag a catalog import by a minute, but
+        the workflow re-checks the product in the database before anyone approves it."""
+        cached = self._products
+        if cached is not None and time.monotonic() - cached[0] <= CATALOG_CACHE_S:
+            return cached[1]
+        with transaction(self.engine, read_only=True) as session:
+            products = [
                 (p.id, p.name, p.vendor, p.status, p.block_reason, tuple(p.alternatives))
                 for p in repository.list_products(session)
             ]
+        self._products = (time.monotonic(), products)
+        return products

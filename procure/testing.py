@@ -93,7 +93,7 @@ def dev_stack(data_dir: Path, *, extra_env: dict[str, str] | None = None, timeou
                 raise StackFailed("procure dev was not ready in time:\n" + "".join(output)) from None
             if line is None:
                 raise StackFailed("procure dev exited:\n" + "".join(output))
-            if "is ready in" in line:
+            if line.startswith("Press Ctrl-C"):  # the last line procure dev prints once it is ready
                 break
         stack = DevStack(
             process,
