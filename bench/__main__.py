@@ -6,7 +6,14 @@ import importlib
 import json
 from pathlib import Path
 
-BENCHMARKS = ["bench.bench_matching", "bench.bench_renewals", "bench.bench_stack"]
+BENCHMARKS = [
+    "bench.bench_matching",
+    "bench.bench_renewals",
+    "bench.bench_renewal_scan",
+    "bench.bench_stack",
+    "bench.bench_floor",
+    "bench.bench_ack",
+]
 
 
 def main() -> None:

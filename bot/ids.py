@@ -26,3 +26,20 @@ B_DENY_REASON, A_DENY_REASON = "deny_reason", "deny_reason_input"
 # Conversational intake and App Home
 OPEN_REQUEST = "open_request_modal"
 B_HOME_ACTIONS = "home_actions"
+
+# Reuse first: the requester's choice, the seat holder's answer, the justification modal
+REUSE_TAKE_SEAT = "reuse_take_seat"
+REUSE_RECLAIM = "reuse_reclaim"
+REUSE_BUY = "reuse_buy"
+REUSE_CONTINUE = "reuse_continue"  # continue despite an approved alternative: asks why first
+REUSE_ALTERNATIVE = "reuse_alternative"  # one button per alternative: `reuse_alternative:<n>`
+REUSE_WITHDRAW = "reuse_withdraw"
+B_REUSE_CHOICES = "reuse_choices"
+RECLAIM_KEEP = "reclaim_keep"
+RECLAIM_RELEASE = "reclaim_release"
+B_RECLAIM_ANSWER = "reclaim_answer"
+JUSTIFY_MODAL = "reuse_justify_modal"
+B_JUSTIFY, A_JUSTIFY = "reuse_justification", "reuse_justification_input"
+# Conversational intake: "Did you mean …?" opens the modal for one candidate: `intake_candidate:<n>`
+INTAKE_CANDIDATE = "intake_candidate"
+B_INTAKE_ACTIONS = "intake_actions"

@@ -13,8 +13,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import request_message
-from catalog.summary import MessageKind, MessageRef, RequestSummary
+from bot.blocks import Block, request_message
+from bot.intake_blocks import reuse_message
+from bot.renewal_blocks import digest_message, renewal_message
+from catalog.summary import MessageKind, MessageRef, RenewalCard, RenewalDigestSummary, RequestSummary
 
 
 def web_client(token: str, base_url: str | None) -> AsyncWebClient:
@@ -27,6 +29,13 @@ def web_client(token: str, base_url: str | None) -> AsyncWebClient:
             AsyncServerErrorRetryHandler(max_retry_count=3),
         ],
     )
+
+
+_REUSE_KINDS = {MessageKind.REUSE_OFFER, MessageKind.RECLAIM_ASK, MessageKind.SEAT_GRANTED}
+
+
+def _message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list[Block]]:
+    return reuse_message(kind, summary) if kind in _REUSE_KINDS else request_message(kind, summary)
 
 
 class SlackNotifier:
@@ -44,10 +53,27 @@ class SlackNotifier:
         return str(user["id"]) if user.get("id") else None
 
     async def send(self, *, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef:
-        text, blocks = request_message(kind, summary)
+        text, blocks = _message(kind, summary)
         response = await self._client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         return MessageRef(str(response["channel"]), str(response["ts"]))
 
     async def update(self, *, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:
-        text, blocks = request_message(kind, summary)
+        text, blocks = _message(kind, summary)
         await self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
+
+    # --- renewals (the RenewalNotifier port) ---------------------------------------------
+
+    async def post_renewal_reminder(self, *, channel: str, card: RenewalCard) -> MessageRef:
+        """A reminder in the ITAM channel (by name or id) or a DM (a user id)."""
+        text, blocks = renewal_message(card)
+        response = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    async def update_renewal_reminder(self, *, ref: MessageRef, card: RenewalCard) -> None:
+        text, blocks = renewal_message(card)
+        await self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
+
+    async def post_renewal_digest(self, *, channel: str, digest: RenewalDigestSummary) -> MessageRef:
+        text, blocks = digest_message(digest)
+        response = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        return MessageRef(str(response["channel"]), str(response["ts"]))

@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 
 import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
@@ -26,6 +27,10 @@ def build_http_app(app: AsyncApp, deps: BotDeps) -> Starlette:
     handler = AsyncSlackRequestHandler(app)
 
     async def slack_events(request: Request) -> Response:
+        # slack_sdk's verifier raises (a 500 with a stack trace) on a timestamp that is not a
+        # number; such a request is simply not signed by Slack.
+        if not request.headers.get("x-slack-request-timestamp", "").isdigit():
+            return Response("invalid request", status_code=401)
         return await handler.handle(request)
 
     async def healthz(_: Request) -> Response:
@@ -43,11 +48,17 @@ def build_http_app(app: AsyncApp, deps: BotDeps) -> Starlette:
             problems["temporal"] = type(exc).__name__
         return JSONResponse({"ok": not problems, "problems": problems}, status_code=503 if problems else 200)
 
+    async def metrics(_: Request) -> Response:
+        # The default registry: what the entry point registered (Slack API attempts, database
+        # gauges) plus the process collectors of prometheus_client.
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
     return Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
         ]
     )
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -28,6 +28,10 @@ class RequestStatus(StrEnum):
     DENIED = "denied"
     EXPIRED = "expired"
     REJECTED = "rejected"  # refused by a business rule before any approver saw it
+    AWAITING_CHOICE = "awaiting_choice"  # reuse first: the requester is shown what we own
+    RECLAIMING = "reclaiming"  # idle seat holders are asked to release their seats
+    FULFILLED_FROM_POOL = "fulfilled_from_pool"  # a seat we already owned, nothing bought
+    WITHDRAWN = "withdrawn"  # the requester withdrew (or picked an approved alternative)
 
 
 class StepStatus(StrEnum):
@@ -50,7 +54,7 @@ class Product(SQLModel, table=True):
     block_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     owner_email: str | None = Field(default=None, max_length=320)
     seats_total: int | None = None
-    price_cents: int = 0
+    price_cents: int = Field(default=0, sa_type=BigInteger)
     currency: str = Field(default="USD", max_length=3)
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     alternatives: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -76,9 +80,9 @@ class Budget(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     cost_center: str = Field(max_length=64)
     fiscal_year: int
-    annual_cents: int
-    committed_cents: int = 0
-    actual_cents: int = 0
+    annual_cents: int = Field(sa_type=BigInteger)
+    committed_cents: int = Field(default=0, sa_type=BigInteger)
+    actual_cents: int = Field(default=0, sa_type=BigInteger)
     currency: str = Field(default="USD", max_length=3)
 
 
@@ -92,8 +96,8 @@ class PurchaseRequest(SQLModel, table=True):
     product_name: str = Field(max_length=200)
     vendor: str | None = Field(default=None, max_length=200)
     seats: int
-    unit_price_cents: int
-    annual_cost_cents: int
+    unit_price_cents: int = Field(sa_type=BigInteger)
+    annual_cost_cents: int = Field(sa_type=BigInteger)
     currency: str = Field(default="USD", max_length=3)
     cost_center: str = Field(max_length=64)
     channel: str = Field(default="direct", max_length=32)
@@ -144,10 +148,13 @@ class Asset(SQLModel, table=True):
     cost_center: str = Field(max_length=64)
     channel: str = Field(default="direct", max_length=32)
     seats: int
-    unit_price_cents: int
-    annual_cost_cents: int
+    unit_price_cents: int = Field(sa_type=BigInteger)
+    annual_cost_cents: int = Field(sa_type=BigInteger)
     currency: str = Field(default="USD", max_length=3)
     created_at: datetime = Field(sa_column=_ts_column())
+    # The key of an asset imported from another register (`procure assets import`), so
+    # importing the same file again updates nothing; None for assets the bot recorded itself.
+    external_id: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class Contract(SQLModel, table=True):
@@ -183,3 +190,60 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     actor: str = Field(max_length=320)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- renewal reminders -------------------------------------------------------------------
+
+
+class RenewalStatus(StrEnum):
+    OPEN = "open"  # reminders go out (a snooze or a renegotiation keeps it open)
+    RENEWED = "renewed"
+    CANCELLED = "cancelled"  # non-renewal notice is to be sent; the contract ends with this term
+
+
+class RenewalTerm(SQLModel, table=True):
+    """What the people responsible decided about one term of a contract, keyed by the
+    renewal date that ends it. No row means nobody has acted on that term yet."""
+
+    __tablename__ = "renewal_term"
+    __table_args__ = (UniqueConstraint("contract_id", "renewal_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True)
+    renewal_date: date
+    status: str = Field(default=RenewalStatus.OPEN, max_length=16)
+    decided_by: str | None = Field(default=None, max_length=320)
+    decided_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    snoozed_until: date | None = None
+    itam_owner_email: str | None = Field(default=None, max_length=320)
+    renew_seats: int | None = None
+    renew_unit_price_cents: int | None = Field(default=None, sa_type=BigInteger)
+    updated_at: datetime = Field(sa_column=_ts_column())
+
+
+class Reminder(SQLModel, table=True):
+    """One renewal reminder, claimed before it is sent: the unique key (contract, term,
+    due date) is what makes every reminder go out once across retries and restarts."""
+
+    __table_args__ = (UniqueConstraint("contract_id", "renewal_date", "due_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True)
+    renewal_date: date
+    due_on: date = Field(index=True)
+    deadline: date
+    created_at: datetime = Field(sa_column=_ts_column())
+    sent_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    channel_id: str | None = Field(default=None, max_length=32)
+    channel_ts: str | None = Field(default=None, max_length=32)
+    owner_slack_id: str | None = Field(default=None, max_length=32)
+    dm_channel_id: str | None = Field(default=None, max_length=32)
+    dm_ts: str | None = Field(default=None, max_length=32)
+
+
+class RenewalDigest(SQLModel, table=True):
+    """The weekly digest posted for a date, so a retried run never posts it twice."""
+
+    __tablename__ = "renewal_digest"
+    as_of: date = Field(primary_key=True)
+    channel_id: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_ts_column())

@@ -3,7 +3,7 @@ into an empty database so `make run` has something to request and someone to app
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,8 @@ import yaml
 from sqlmodel import Session, select
 
 from catalog import repository
-from catalog.models import Budget, Person, Product
+from catalog.models import Asset, Budget, Contract, Person, Product, SeatAssignment
+from catalog.renewals import add_months
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -122,4 +123,82 @@ def seed_if_empty(session: Session, *, data_dir: Path = DATA_DIR) -> bool:
     for budget in budgets_from_yaml(data_dir / "budgets.yaml"):
         session.add(budget)
     session.flush()
+    if (data_dir / "seats.yaml").exists():
+        seed_seats(session, path=data_dir / "seats.yaml", as_of=date.today())
     return True
+
+
+def _days_ago(entry: dict[str, Any], key: str, as_of: date, where: str) -> date:
+    value = entry.get(key, 0)
+    if not isinstance(value, int) or value < 0:
+        raise SeedError(f"{where}: {key} must be a whole number of days, not {value!r}")
+    return as_of - timedelta(days=value)
+
+
+def seed_seats(session: Session, *, path: Path, as_of: date) -> None:
+    """The seats already owned (seats.yaml): one asset per product, with its contract from the
+    catalog and its holders. Activity dates are relative to `as_of`."""
+    for index, entry in enumerate(_load_list(path), start=1):
+        where = f"{path.name} entry {index}"
+        product = repository.get_product(session, product_id=str(entry.get("product")))
+        if product is None:
+            raise SeedError(f"{where}: unknown product {entry.get('product')!r}")
+        seats = int(entry.get("seats") or product.seats_total or 0)
+        holders: list[tuple[str, date, date]] = []
+        for holder in entry.get("holders") or []:
+            holders.append(
+                (
+                    str(holder["email"]).strip().lower(),
+                    _days_ago(holder, "assigned_days_ago", as_of, where),
+                    _days_ago(holder, "last_active_days_ago", as_of, where),
+                )
+            )
+        generated = entry.get("generated") or {}
+        for n in range(1, int(generated.get("count") or 0) + 1):
+            holders.append(
+                (
+                    f"{generated['prefix']}{n:02d}@example.com",
+                    _days_ago(generated, "assigned_days_ago", as_of, where),
+                    _days_ago(generated, "last_active_days_ago", as_of, where) - timedelta(days=n % 3),
+                )
+            )
+        if len(holders) > seats:
+            raise SeedError(f"{where}: {len(holders)} holders for {seats} seats")
+        start = product.contract_start or as_of
+        created = datetime.combine(start, time(9), tzinfo=UTC)
+        asset = Asset(
+            product_id=product.id,
+            product_name=product.name,
+            vendor=product.vendor,
+            owner_email=product.owner_email or "itam@example.com",
+            cost_center="CC-IT",
+            seats=seats,
+            unit_price_cents=product.price_cents,
+            annual_cost_cents=product.price_cents * seats,
+            currency=product.currency,
+            created_at=created,
+        )
+        session.add(asset)
+        session.flush()
+        assert asset.id is not None
+        term = product.term_months or 12
+        session.add(
+            Contract(
+                asset_id=asset.id,
+                start_date=start,
+                term_months=term,
+                auto_renew=product.auto_renew,
+                notice_days=product.notice_days,
+                renewal_date=add_months(start, term),
+            )
+        )
+        for email, assigned_on, last_active in holders:
+            session.add(
+                SeatAssignment(
+                    asset_id=asset.id,
+                    person_email=email,
+                    assigned_at=datetime.combine(assigned_on, time(9), tzinfo=UTC),
+                    last_active=last_active,
+                )
+            )
+    session.flush()

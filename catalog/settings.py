@@ -6,11 +6,14 @@ and `procure dev` passes the same values to all of its children through the envi
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from catalog.renewals import HolidayCalendar
 
 #: The token and signing secret the local Slack simulator accepts. They are not secrets:
 #: they only ever authenticate the bot to a simulator bound to 127.0.0.1.
@@ -40,6 +43,25 @@ class Settings(BaseSettings):
     itam_channel: str = "#itam"
     company_timezone: str = "UTC"
     request_expiry_days: int = Field(default=14, ge=1, description="Calendar days before a pending approval expires.")
+    log_format: str = Field(default="text", description="`text`, or `json` for one JSON object per log line.")
+    metrics_host: str = Field(default="127.0.0.1", description="Interface the worker's metrics servers bind.")
+    worker_metrics_port: int = Field(default=9464, ge=0, description="Worker /metrics port; 0 disables.")
+    temporal_metrics_port: int = Field(default=9465, ge=0, description="Temporal SDK metrics of the worker; 0: off.")
+    fiscal_year_start_month: int = Field(
+        default=1, ge=1, le=12, description="Month (1-12) the fiscal year starts; FY Y is named by the year it ends in."
+    )
+    reclaim_inactive_days: int = Field(default=30, ge=1, description="Idle days after which a seat may be reclaimed.")
+    reclaim_timeout_days: int = Field(default=3, ge=1, description="Days a seat holder has to answer Keep / Release.")
+    holiday_country: str | None = Field(default="US", description="Public holidays (holidays package code).")
+    holiday_subdivision: str | None = Field(default=None, description="State/province code for the holiday country.")
+    company_holidays: str = Field(default="", description="Extra company holidays: comma-separated YYYY-MM-DD.")
+
+    def holiday_calendar(self) -> HolidayCalendar:
+        """Business days for renewal deadlines: the country's public holidays plus company ones."""
+        extra = frozenset(date.fromisoformat(d.strip()) for d in self.company_holidays.split(",") if d.strip())
+        return HolidayCalendar(
+            country=self.holiday_country or None, subdivision=self.holiday_subdivision or None, extra=extra
+        )
 
     @property
     def effective_database_url(self) -> str:

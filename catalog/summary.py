@@ -13,6 +13,9 @@ class MessageKind(StrEnum):
     APPROVAL_REQUEST = "approval_request"  # to an approver, with Approve / Deny
     REQUESTER_STATUS = "requester_status"  # to the requester, updated in place as it moves
     OUTCOME_NOTICE = "outcome_notice"  # a fresh DM to the requester when it is decided
+    REUSE_OFFER = "reuse_offer"  # to the requester: what we already own that fits, with choices
+    RECLAIM_ASK = "reclaim_ask"  # to an idle seat holder: still using it? Keep / Release
+    SEAT_GRANTED = "seat_granted"  # to the product owner: a seat was handed out from the pool
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,25 @@ class RequestSummary:
     asset_id: int | None = None
     renewal_date: date | None = None
     alternatives: tuple[str, ...] = ()
+    reuse: ReuseView | None = None  # set on REUSE_OFFER, RECLAIM_ASK and SEAT_GRANTED messages
+
+
+@dataclass(frozen=True)
+class ReuseView:
+    """What a reuse message shows (see catalog.reuse): the branch, what can be chosen, and
+    once answered, what was chosen."""
+
+    kind: str  # catalog.reuse.ReuseKind
+    spare: int = 0
+    alternatives: tuple[tuple[str, str, int], ...] = ()  # (product id, name, spare seats)
+    reclaimable: int = 0  # idle seats that could be reclaimed
+    inactive_days: int = 30
+    choices: tuple[str, ...] = ()  # open choices (workflows.shared.CHOICE_*); empty once answered
+    chosen: str | None = None  # the answer, or "expired"
+    chosen_product_name: str | None = None
+    holder_idle_days: int | None = None  # RECLAIM_ASK: how long this holder has been idle
+    holder_answer: str | None = None  # RECLAIM_ASK: keep | release, once known
+    answer_within_days: int | None = None  # RECLAIM_ASK: after that the seat is released
 
 
 @dataclass(frozen=True)
@@ -55,3 +77,82 @@ class Notifier(Protocol):
     async def send(self, *, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef: ...
 
     async def update(self, *, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None: ...
+
+
+# --- renewals --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenewalCard:
+    """Everything a renewal reminder shows, read fresh from the database when it is sent
+    or updated in place."""
+
+    contract_id: int
+    asset_id: int
+    product_name: str
+    vendor: str | None
+    owner_email: str
+    owner_slack_id: str | None
+    annual_cost_cents: int
+    unit_price_cents: int
+    currency: str
+    seats_bought: int
+    seats_assigned: int
+    seats_active_30d: int
+    renewal_date: date
+    deadline: date
+    cancel_by: date | None
+    auto_renew: bool
+    days_left: int
+    status: str  # RenewalStatus
+    decided_by_slack_id: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None  # ISO timestamp
+    snoozed_until: date | None = None
+    itam_owner_slack_id: str | None = None
+    itam_owner_email: str | None = None
+    renew_seats: int | None = None
+    renew_unit_price_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class UpcomingRenewal:
+    contract_id: int
+    product_name: str
+    owner_email: str
+    annual_cost_cents: int
+    currency: str
+    renewal_date: date
+    deadline: date
+    days_left: int
+    status: str
+
+
+@dataclass(frozen=True)
+class ReclaimCandidate:
+    asset_id: int
+    product_name: str
+    person_email: str
+    last_active: date | None  # None: never active
+
+
+@dataclass(frozen=True)
+class RenewalDigestSummary:
+    as_of: date
+    horizon_days: int
+    upcoming: tuple[UpcomingRenewal, ...]
+    totals: tuple[tuple[str, int], ...]  # (currency, annual cents) over `upcoming`
+    reclaim: tuple[ReclaimCandidate, ...]
+    idle_days: int
+
+
+class RenewalNotifier(Protocol):
+    """Tells ITAM and asset owners about renewals. Implemented by the Slack bot."""
+
+    async def lookup_user_id(self, email: str) -> str | None: ...
+
+    async def post_renewal_reminder(self, *, channel: str, card: RenewalCard) -> MessageRef: ...
+
+    async def update_renewal_reminder(self, *, ref: MessageRef, card: RenewalCard) -> None: ...
+
+    async def post_renewal_digest(self, *, channel: str, digest: RenewalDigestSummary) -> MessageRef: ...

@@ -7,11 +7,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
+from sqlmodel import Session
 
+from catalog.catalog_io import (
+    CatalogEntry,
+    CatalogProblem,
+    ContractTerms,
+    catalog_to_csv,
+    catalog_to_yaml,
+    parse_catalog,
+)
 from catalog.matching import Matcher, MatchResult
 from catalog.matching_data import SHIPPED_CATALOG, load_catalog_products, load_matching_data
+from catalog.models import Product
 
-catalog_app = typer.Typer(help="The product catalog: recognise products in free text.", no_args_is_help=True)
+catalog_app = typer.Typer(
+    help="The product catalog: check, import and export it as code; recognise products in free text.",
+    no_args_is_help=True,
+)
 
 
 @catalog_app.callback()
@@ -54,3 +68,152 @@ def match(
     for line in typer.get_text_stream("stdin"):
         if line.strip():
             typer.echo(json.dumps(matcher.match(line.rstrip("\r\n")).to_json(), ensure_ascii=False))
+
+
+# --- catalog as code: check / import / export ---------------------------------------------
+
+
+def _read_catalog(path: Path) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        typer.echo(f"cannot read {path}: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    return parse_catalog(text, filename=path.name)
+
+
+def _report(path: Path, problems: list[CatalogProblem]) -> None:
+    for problem in problems:
+        typer.echo(f"{path}:{problem}", err=True)
+    typer.echo(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", err=True)
+
+
+@catalog_app.command()
+def check(
+    catalog_file: Annotated[
+        Path, typer.Argument(dir_okay=False, help="Catalog YAML or CSV (default: the shipped catalog).")
+    ] = SHIPPED_CATALOG,
+) -> None:
+    """Validate the catalog and report every problem with its line number (exit 1 if any)."""
+    entries, problems = _read_catalog(catalog_file)
+    if problems:
+        _report(catalog_file, problems)
+        raise typer.Exit(code=1)
+    typer.echo(f"{catalog_file}: {len(entries)} products, no problems")
+
+
+def _engine() -> Engine:
+    from catalog.db import make_engine
+    from catalog.settings import get_settings
+
+    return make_engine(get_settings().effective_database_url)
+
+
+@catalog_app.command("import")
+def import_catalog(
+    catalog_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Catalog YAML or CSV.")],
+) -> None:
+    """Upsert every product of the file into the database, in one transaction: a file with any
+    problem changes nothing. Products missing from the file are left as they are."""
+    from catalog.db import transaction
+
+    entries, problems = _read_catalog(catalog_file)
+    if problems:
+        _report(catalog_file, problems)
+        typer.echo("nothing was imported", err=True)
+        raise typer.Exit(code=1)
+    engine = _engine()
+    counts = {"added": 0, "changed": 0, "unchanged": 0}
+    try:
+        with transaction(engine) as session:
+            for entry in entries:
+                counts[upsert_catalog_entry(session, entry)] += 1
+    except Exception as error:  # the transaction was rolled back: say so, whatever went wrong
+        typer.echo(f"import failed, nothing was changed: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"{catalog_file}: {len(entries)} products ({counts['added']} added, {counts['changed']} changed, "
+        f"{counts['unchanged']} unchanged)"
+    )
+
+
+@catalog_app.command("export")
+def export_catalog(
+    fmt: Annotated[str, typer.Option("--format", help="yaml or csv")] = "yaml",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", dir_okay=False, help="File (default stdout).")
+    ] = None,
+) -> None:
+    """Write the catalog in the database as YAML or CSV; `procure catalog import` reads it back."""
+    from catalog import repository
+    from catalog.db import transaction
+
+    if fmt not in ("yaml", "csv"):
+        typer.echo("--format must be yaml or csv", err=True)
+        raise typer.Exit(code=2)
+    engine = _engine()
+    try:
+        with transaction(engine) as session:
+            entries = [entry_from_product(p) for p in sorted(repository.list_products(session), key=lambda p: p.id)]
+    finally:
+        engine.dispose()
+    text = catalog_to_yaml(entries) if fmt == "yaml" else catalog_to_csv(entries)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(entries)} products written to {output}", err=True)
+
+
+def entry_from_product(product: Product) -> CatalogEntry:
+    contract = (
+        ContractTerms(product.contract_start, product.term_months, product.auto_renew, product.notice_days)
+        if product.contract_start and product.term_months
+        else None
+    )
+    return CatalogEntry(
+        id=product.id,
+        name=product.name,
+        vendor=product.vendor,
+        category=product.category,
+        status=product.status,
+        aliases=tuple(product.aliases),
+        block_reason=product.block_reason,
+        alternatives=tuple(product.alternatives),
+        owner=product.owner_email,
+        seats_total=product.seats_total,
+        price_cents=product.price_cents,
+        currency=product.currency,
+        contract=contract,
+    )
+
+
+def upsert_catalog_entry(session: Session, entry: CatalogEntry) -> str:
+    """Add or update one product; returns added / changed / unchanged."""
+    from catalog import repository
+
+    existing = repository.get_product(session, product_id=entry.id)
+    if existing is not None and entry_from_product(existing) == entry:
+        return "unchanged"
+    contract = entry.contract
+    product = existing or Product(id=entry.id, name=entry.name, vendor=entry.vendor, category=entry.category)
+    product.name, product.vendor, product.category, product.status = (
+        entry.name,
+        entry.vendor,
+        entry.category,
+        entry.status,
+    )
+    product.block_reason = entry.block_reason
+    product.owner_email = entry.owner
+    product.seats_total = entry.seats_total
+    product.price_cents, product.currency = entry.price_cents, entry.currency
+    product.aliases, product.alternatives = list(entry.aliases), list(entry.alternatives)
+    product.contract_start = contract.start if contract else None
+    product.term_months = contract.term_months if contract else None
+    product.auto_renew = contract.auto_renew if contract else True
+    product.notice_days = contract.notice_days if contract else 30
+    session.add(product)
+    session.flush()
+    return "changed" if existing is not None else "added"

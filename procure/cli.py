@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 from typing import Annotated
 
@@ -15,36 +14,31 @@ from catalog.settings import get_settings
 app = typer.Typer(help="Procurement bot: Slack intake, Temporal approvals, asset register.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and demo data.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
-assets_app = typer.Typer(help="The asset register.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
-app.add_typer(assets_app, name="assets")
 
 
 def _register_subcommands() -> None:
+    from procure.assets_cli import assets_app
     from procure.catalog_cli import catalog_app
     from procure.renewals_cli import renewals_app
+    from procure.report_cli import report_app
+    from procure.usage_cli import usage_app
 
     app.add_typer(catalog_app, name="catalog")
+    app.add_typer(usage_app, name="usage")
     app.add_typer(renewals_app, name="renewals")
-
-
-class _RedactingFormatter(logging.Formatter):
-    """Never let a token or signing secret reach a log line."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        settings = get_settings()
-        for secret in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token):
-            if secret:
-                text = text.replace(secret, "[redacted]")
-        return text
+    app.add_typer(assets_app, name="assets")
+    app.add_typer(report_app, name="report")
 
 
 def _logging() -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), handlers=[handler], force=True)
+    """Log lines with the request/workflow id they concern, secrets redacted; LOG_FORMAT=json
+    writes one JSON object per line (procure/observability.py)."""
+    from procure.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings, level=os.environ.get("LOG_LEVEL", "INFO"), log_format=settings.log_format)
 
 
 @app.command()
@@ -134,30 +128,6 @@ def audit_show(request_id: str, as_json: Annotated[bool, typer.Option("--json")]
                 )
             else:
                 typer.echo(f"{row.at:%Y-%m-%d %H:%M:%S}  {row.action:<14} {row.actor:<28} {json.dumps(row.detail)}")
-
-
-@assets_app.command("list")
-def assets_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """The asset register with each contract's renewal date."""
-    from catalog import repository
-    from catalog.db import make_engine, transaction
-    from catalog.text import format_money
-
-    with transaction(make_engine(get_settings().effective_database_url)) as session:
-        for asset in repository.list_assets(session):
-            contract = repository.get_contract(session, asset_id=asset.id) if asset.id else None
-            record = {
-                "id": asset.id,
-                "product": asset.product_name,
-                "owner": asset.owner_email,
-                "seats": asset.seats,
-                "annual_cost": format_money(asset.annual_cost_cents, asset.currency),
-                "cost_center": asset.cost_center,
-                "request_id": asset.request_id,
-                "start": contract.start_date.isoformat() if contract else None,
-                "renewal_date": contract.renewal_date.isoformat() if contract else None,
-            }
-            typer.echo(json.dumps(record) if as_json else "  ".join(f"{k}={v}" for k, v in record.items()))
 
 
 def main() -> None:

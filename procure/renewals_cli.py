@@ -185,3 +185,51 @@ def plan(
         typer.echo(json.dumps(result))
     if failed:
         raise typer.Exit(code=1)
+
+
+def _iso_day(value: str, option: str) -> str:
+    if not _ISO_DATE.fullmatch(value):
+        raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}", param_hint=option)
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise typer.BadParameter(f"not a valid date: {value!r}", param_hint=option) from None
+
+
+async def _run_on_worker(kind: str, as_of: str) -> dict[str, object]:
+    from dataclasses import asdict
+
+    from catalog.settings import get_settings
+    from procure.runtime import connect_temporal
+    from workflows.renewals import RenewalClient
+
+    settings = get_settings()
+    client = RenewalClient(await connect_temporal(settings, attempts=5), task_queue=settings.temporal_task_queue)
+    if kind == "scan":
+        return asdict(await client.scan(as_of, timezone=settings.company_timezone))
+    return asdict(await client.digest(as_of, timezone=settings.company_timezone))
+
+
+@renewals_app.command("scan")
+def scan(
+    as_of: Annotated[str, typer.Option("--as-of", help="The day to scan, YYYY-MM-DD (a test clock).")],
+) -> None:
+    """Run the daily reminder scan now for one day: the same workflow the daily schedule starts.
+
+    Needs a running worker (`procure dev` or `procure worker`). Reminders already sent for that
+    day are not sent again."""
+    import asyncio
+
+    day = _iso_day(as_of, "--as-of")
+    typer.echo(json.dumps(asyncio.run(_run_on_worker("scan", day))))
+
+
+@renewals_app.command("digest")
+def digest(
+    as_of: Annotated[str, typer.Option("--as-of", help="The digest's day, YYYY-MM-DD (a test clock).")],
+) -> None:
+    """Post the weekly renewals digest for a day now (once per day)."""
+    import asyncio
+
+    day = _iso_day(as_of, "--as-of")
+    typer.echo(json.dumps(asyncio.run(_run_on_worker("digest", day))))

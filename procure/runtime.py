@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
@@ -22,12 +23,12 @@ def temporal_address(settings: Settings) -> str:
     return settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
 
 
-async def connect_temporal(settings: Settings, *, attempts: int = 60) -> Client:
+async def connect_temporal(settings: Settings, *, attempts: int = 60, runtime: Any = None) -> Client:
     """Connect, waiting for a server that is still starting (compose, `procure dev`)."""
     address = temporal_address(settings)
     for attempt in range(1, attempts + 1):
         try:
-            return await Client.connect(address, namespace=settings.temporal_namespace)
+            return await Client.connect(address, namespace=settings.temporal_namespace, runtime=runtime)
         except RuntimeError as exc:
             if attempt == attempts:
                 raise
@@ -44,15 +45,36 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 async def run_worker(settings: Settings) -> None:
     from bot.notifier import SlackNotifier, web_client
+    from procure.observability import CountingRetryHandler, start_worker_metrics, temporal_runtime
     from workflows.activities import ProcurementActivities
+    from workflows.renewal_activities import RenewalActivities
+    from workflows.renewals import ensure_renewal_schedules
     from workflows.worker import build_worker
 
     engine = make_engine(settings.effective_database_url)
-    client = await connect_temporal(settings)
-    notifier = SlackNotifier(web_client(settings.bot_token, settings.api_url()))
-    worker = build_worker(
-        client, task_queue=settings.temporal_task_queue, activities=ProcurementActivities(engine, notifier)
+    client = await connect_temporal(settings, runtime=temporal_runtime(settings))
+    slack = web_client(settings.bot_token, settings.api_url())
+    slack.retry_handlers.insert(0, CountingRetryHandler())
+    notifier = SlackNotifier(slack)
+    if (port := start_worker_metrics(settings)) is not None:
+        log.info("worker metrics on http://%s:%d/metrics", settings.metrics_host, port)
+    renewals = RenewalActivities(
+        engine,
+        notifier,
+        itam_channel=settings.itam_channel,
+        calendar=settings.holiday_calendar(),
+        timezone=settings.company_timezone,
     )
+    worker = build_worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        activities=ProcurementActivities(engine, notifier),
+        renewal_activities=renewals,
+    )
+    schedules = await ensure_renewal_schedules(
+        client, task_queue=settings.temporal_task_queue, timezone=settings.company_timezone
+    )
+    log.info("renewal schedules ready: %s", ", ".join(schedules))
     stop = asyncio.Event()
     _stop_on_signals(stop)
     log.info("worker polling task queue %r on %s", settings.temporal_task_queue, temporal_address(settings))
@@ -67,6 +89,7 @@ async def run_bot(settings: Settings) -> None:
     from bot.app import build_app
     from bot.deps import BotDeps
     from bot.server import build_http_app, serve_socket_mode
+    from procure.observability import CountingRetryHandler, register_database_metrics, slack_log_context
     from workflows.client import ProcurementClient
 
     engine = make_engine(settings.effective_database_url)
@@ -75,6 +98,9 @@ async def run_bot(settings: Settings) -> None:
         settings=settings, engine=engine, procurement=ProcurementClient(client, task_queue=settings.temporal_task_queue)
     )
     app = build_app(deps)
+    app.client.retry_handlers.insert(0, CountingRetryHandler())
+    app.use(slack_log_context)
+    register_database_metrics(engine)
     server = uvicorn.Server(
         uvicorn.Config(
             build_http_app(app, deps),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
@@ -14,8 +15,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from catalog.requests import workflow_id_for
+from catalog.text import escape_mrkdwn
 from workflows.request_workflow import ProcurementRequestWorkflow
-from workflows.shared import DecisionInput, RequestInput, RequestState
+from workflows.shared import ChoiceInput, ChoiceResult, DecisionInput, ReclaimAnswerInput, RequestInput, RequestState
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +85,37 @@ class ProcurementClient:
     async def _closed(self, request_id: str) -> DecisionOutcome:
         state = await self.state(request_id)
         if state is None:
-            return DecisionOutcome(False, f"There is no request {request_id}.")
+            # The id comes from a button value a client can tamper with: never echo it as markup.
+            return DecisionOutcome(False, f"There is no request {escape_mrkdwn(request_id)}.")
         if state.decided_by_slack_id:
             return DecisionOutcome(
                 False, f"This request was already {state.status} by <@{state.decided_by_slack_id}>.", state.status
             )
         return DecisionOutcome(False, f"This request is already closed ({state.status}).", state.status)
+
+    async def choose(self, request_id: str, choice: ChoiceInput) -> ChoiceResult:
+        """The requester's answer to a reuse-first offer (see ProcurementRequestWorkflow.choose)."""
+        return await self._reuse_update(request_id, ProcurementRequestWorkflow.choose, choice)
+
+    async def answer_reclaim(self, request_id: str, answer: ReclaimAnswerInput) -> ChoiceResult:
+        """An idle seat holder's Keep / Release (see ProcurementRequestWorkflow.answer_reclaim)."""
+        return await self._reuse_update(request_id, ProcurementRequestWorkflow.answer_reclaim, answer)
+
+    async def _reuse_update(self, request_id: str, update: Any, arg: Any) -> ChoiceResult:
+        try:
+            result: ChoiceResult = await self._handle(request_id).execute_update(update, arg)
+        except WorkflowUpdateFailedError as err:
+            if isinstance(err.cause, ApplicationError):
+                return ChoiceResult(False, err.cause.message)
+            log.warning("update on %s failed: %s", request_id, err)
+            return ChoiceResult(False, "That didn't work; please try again.")
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                state = await self.state(request_id)
+                closed = f" ({state.status.replace('_', ' ')})" if state else ""
+                return ChoiceResult(False, f"This request is already closed{closed}.")
+            raise
+        return result
 
     async def state(self, request_id: str) -> RequestState | None:
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -15,6 +17,8 @@ from bot.blocks import Prefill, deny_modal
 from bot.deps import BotDeps
 from bot.listeners.commands import NOT_IN_DIRECTORY, open_request_modal
 from bot.replies import tell
+from catalog import repository
+from catalog.db import transaction
 from workflows.shared import DecisionInput
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,33 @@ def _channel_id(body: dict[str, Any]) -> str | None:
     return channel.get("id") if isinstance(channel, dict) else None
 
 
+async def audit_refusal(deps: BotDeps, *, request_id: str, user_id: str, action: str, reason: str, key: str) -> None:
+    """Audit a refused decision (after ack, after the person was told): a failure to write it
+    is logged, never shown to the person."""
+
+    def write() -> None:
+        with transaction(deps.engine) as session:
+            repository.audit_refusal(
+                session,
+                at=datetime.now(UTC),
+                request_id=request_id,
+                actor_slack_id=user_id,
+                action=action,
+                reason=reason,
+                event_key=f"{user_id}:{key}",
+            )
+
+    try:
+        await asyncio.to_thread(write)
+    except Exception:
+        log.exception("could not audit the refused %s of %s by %s", action, request_id, user_id)
+
+
+def _click_key(body: dict[str, Any]) -> str:
+    action_ts = body["actions"][0].get("action_ts")
+    return f"click:{action_ts}" if isinstance(action_ts, str) and action_ts else f"click:{uuid.uuid4().hex}"
+
+
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.action(ids.APPROVE)
     async def handle_approve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -39,6 +70,14 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         log.info("approve %s by %s: accepted=%s", request_id, user_id, outcome.accepted)
         if not outcome.accepted:
             await tell(client, user_id=user_id, channel_id=_channel_id(body), text=outcome.message)
+            await audit_refusal(
+                deps,
+                request_id=request_id,
+                user_id=user_id,
+                action="approve",
+                reason=outcome.message,
+                key=_click_key(body),
+            )
 
     @app.action(ids.DENY)
     async def handle_deny(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -61,6 +100,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 refusal = f"Only <@{state.approver_slack_id}> can decide this request."
         if refusal:
             await tell(client, user_id=user_id, channel_id=channel_id, text=refusal)
+            await audit_refusal(
+                deps, request_id=request_id, user_id=user_id, action="deny", reason=refusal, key=_click_key(body)
+            )
             return
         metadata = json.dumps({"request_id": request_id, "channel_id": channel_id})
         await client.views_open(trigger_id=body["trigger_id"], view=deny_modal(request_id, private_metadata=metadata))

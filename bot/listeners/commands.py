@@ -11,8 +11,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.blocks import Prefill, ProductChoice, request_modal
+from bot.blocks import Block, Prefill, ProductChoice, request_modal
 from bot.deps import BotDeps
+from bot.intake_blocks import IntakeFinding, intake_message
 from bot.replies import tell
 from catalog.matching import extract_seats
 from catalog.text import escape_mrkdwn
@@ -52,6 +53,21 @@ async def prefill_from_text(deps: BotDeps, text: str) -> tuple[Prefill, str | No
     return Prefill(other_product=other, seats=seats, channel=result.channel), note
 
 
+async def did_you_mean(deps: BotDeps, text: str, prefill: Prefill) -> tuple[str, list[Block]] | None:
+    """Buttons for the products the text may mean, when the matcher is unsure; else None."""
+    cleaned = _MENTION.sub(" ", text or "").strip()[:500]
+    if not cleaned:
+        return None
+    result = (await deps.matcher()).match(cleaned)
+    if result.product_id or not result.candidates:
+        return None
+    names = {p[0]: p[1] for p in await asyncio.to_thread(deps.all_products) if p[3] != "blocked"}
+    candidates = tuple((c, names[c]) for c in result.candidates if c in names)
+    if not candidates:
+        return None
+    return intake_message(IntakeFinding("unclear", candidates=candidates, query=cleaned), prefill)
+
+
 async def open_request_modal(
     deps: BotDeps, client: AsyncWebClient, *, trigger_id: str, prefill: Prefill, channel_id: str | None
 ) -> None:
@@ -75,6 +91,12 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             await tell(client, user_id=user_id, channel_id=channel_id, text=NOT_IN_DIRECTORY)
             return
         prefill, note = await prefill_from_text(deps, body.get("text", ""))
+        unclear = await did_you_mean(deps, body.get("text", ""), prefill)
+        if unclear is not None:
+            # "Did you mean …?": one button per candidate, each opening the modal pre-filled for it.
+            text, blocks = unclear
+            await tell(client, user_id=user_id, channel_id=channel_id, text=text, blocks=blocks)
+            return
         if note and prefill.product_id is None and prefill.other_product is None:
             # The product is blocked: say so instead of opening a form for it.
             await tell(client, user_id=user_id, channel_id=channel_id, text=note)

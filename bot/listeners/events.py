@@ -9,9 +9,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import HomeRow, home_view, intake_reply
+from bot.blocks import HomeRow, home_view
 from bot.deps import BotDeps
-from bot.listeners.commands import prefill_from_text
+from bot.listeners.intake import intake_reply_for
+from bot.listeners.renewals import itam_home_blocks
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import StepStatus
@@ -52,7 +53,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if event.get("tab", "home") != "home":
             return
         mine, waiting = await asyncio.to_thread(_home_rows, deps, event["user"])
-        await client.views_publish(user_id=event["user"], view=home_view(mine, waiting))
+        view = home_view(mine, waiting)
+        itam = await asyncio.to_thread(itam_home_blocks, deps, event["user"])
+        view["blocks"] = (view["blocks"] + itam)[:100]
+        await client.views_publish(user_id=event["user"], view=view)
 
     @app.event("message")
     async def handle_direct_message(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -60,28 +64,14 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             return
         if not _first_delivery(deps, body):
             return
-        prefill, note = await prefill_from_text(deps, event.get("text") or "")
-        found = None
-        if prefill.product_id:
-            found = next(
-                (name for pid, name, *_ in await asyncio.to_thread(deps.all_products) if pid == prefill.product_id),
-                None,
-            )
-        text, blocks = intake_reply(found, prefill, note)
+        text, blocks = await intake_reply_for(deps, event.get("text") or "")
         await client.chat_postMessage(channel=event["channel"], text=text, blocks=blocks)
 
     @app.event("app_mention")
     async def handle_mention(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if not _first_delivery(deps, body):
             return
-        prefill, note = await prefill_from_text(deps, event.get("text") or "")
-        found = None
-        if prefill.product_id:
-            found = next(
-                (name for pid, name, *_ in await asyncio.to_thread(deps.all_products) if pid == prefill.product_id),
-                None,
-            )
-        text, blocks = intake_reply(found, prefill, note)
+        text, blocks = await intake_reply_for(deps, event.get("text") or "")
         await client.chat_postMessage(
             channel=event["channel"], thread_ts=event.get("thread_ts") or event.get("ts"), text=text, blocks=blocks
         )

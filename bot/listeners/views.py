@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.deps import BotDeps
+from bot.listeners.actions import audit_refusal
 from bot.listeners.commands import NOT_IN_DIRECTORY
 from bot.replies import tell
 from catalog.requests import CHANNELS, RequestInputError, parse_money, parse_seats, request_id_for
@@ -34,8 +35,21 @@ class RequestForm:
 
 
 def _value(values: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
-    value = values.get(block_id, {}).get(action_id)
+    block = values.get(block_id) if isinstance(values, dict) else None
+    value = block.get(action_id) if isinstance(block, dict) else None
     return value if isinstance(value, dict) else {}
+
+
+def _text(values: dict[str, Any], block_id: str, action_id: str, key: str = "value") -> str:
+    """A string field of an element's state; anything that is not a string counts as empty."""
+    value = _value(values, block_id, action_id).get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _selected(values: dict[str, Any], block_id: str, action_id: str) -> str | None:
+    option = _value(values, block_id, action_id).get("selected_option")
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -49,8 +63,8 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
 def parse_request_form(values: dict[str, Any], product_names: dict[str, str], *, today: date) -> RequestForm:
     """Read the request modal's state. Raises a RequestFormErrors naming each bad field."""
     errors: dict[str, str] = {}
-    selected = (_value(values, ids.B_PRODUCT, ids.A_PRODUCT).get("selected_option") or {}).get("value")
-    other = (_value(values, ids.B_OTHER_PRODUCT, ids.A_OTHER_PRODUCT).get("value") or "").strip()
+    selected = _selected(values, ids.B_PRODUCT, ids.A_PRODUCT)
+    other = _text(values, ids.B_OTHER_PRODUCT, ids.A_OTHER_PRODUCT)
     product_id: str | None = None
     product_name = ""
     if selected and selected != ids.OTHER_PRODUCT_VALUE:
@@ -65,11 +79,11 @@ def parse_request_form(values: dict[str, Any], product_names: dict[str, str], *,
 
     seats = 1
     try:
-        seats = parse_seats(_value(values, ids.B_SEATS, ids.A_SEATS).get("value"))
+        seats = parse_seats(_text(values, ids.B_SEATS, ids.A_SEATS))
     except RequestInputError as exc:
         errors[ids.B_SEATS] = exc.message
 
-    estimate_text = (_value(values, ids.B_ESTIMATE, ids.A_ESTIMATE).get("value") or "").strip()
+    estimate_text = _text(values, ids.B_ESTIMATE, ids.A_ESTIMATE)
     estimate: int | None = None
     if estimate_text:
         try:
@@ -79,16 +93,16 @@ def parse_request_form(values: dict[str, Any], product_names: dict[str, str], *,
     elif product_id is None and product_name:
         errors[ids.B_ESTIMATE] = "This product isn't in the catalog, so give an estimated annual cost."
 
-    channel = (_value(values, ids.B_CHANNEL, ids.A_CHANNEL).get("selected_option") or {}).get("value") or "direct"
+    channel = _selected(values, ids.B_CHANNEL, ids.A_CHANNEL) or "direct"
     if channel not in CHANNELS:
         errors[ids.B_CHANNEL] = "Pick how we will buy it."
 
-    justification = (_value(values, ids.B_JUSTIFICATION, ids.A_JUSTIFICATION).get("value") or "").strip()
+    justification = _text(values, ids.B_JUSTIFICATION, ids.A_JUSTIFICATION)
     if len(justification) < 3:
         errors[ids.B_JUSTIFICATION] = "Say in a few words what it is for."
 
     needed_by: date | None = None
-    needed_text = _value(values, ids.B_NEEDED_BY, ids.A_NEEDED_BY).get("selected_date")
+    needed_text = _text(values, ids.B_NEEDED_BY, ids.A_NEEDED_BY, "selected_date")
     if needed_text:
         try:
             needed_by = date.fromisoformat(str(needed_text))
@@ -157,7 +171,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def handle_deny_submission(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]
     ) -> None:
-        reason = (_value(view["state"]["values"], ids.B_DENY_REASON, ids.A_DENY_REASON).get("value") or "").strip()
+        reason = _text(view["state"]["values"], ids.B_DENY_REASON, ids.A_DENY_REASON)
         if len(reason) < 3:
             await ack(response_action="errors", errors={ids.B_DENY_REASON: "Give the requester a reason."})
             return
@@ -170,3 +184,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         )
         if not outcome.accepted:
             await tell(client, user_id=user_id, channel_id=metadata.get("channel_id"), text=outcome.message)
+            await audit_refusal(
+                deps,
+                request_id=request_id,
+                user_id=user_id,
+                action="deny",
+                reason=outcome.message,
+                key=f"view:{view.get('id')}:{view.get('hash')}",
+            )

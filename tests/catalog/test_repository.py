@@ -120,7 +120,7 @@ def test_request_asset_and_audit_writes_are_idempotent(seeded_engine: Engine) ->
                 at=AT,
             )
     with transaction(seeded_engine) as session:
-        assets = repository.list_assets(session)
+        assets = [a for a in repository.list_assets(session) if a.request_id == "REQ-1"]  # the seed owns others
         assert len(assets) == 1 and assets[0].annual_cost_cents == 36000
         assert assets[0].id is not None
         contract = repository.get_contract(session, asset_id=assets[0].id)
@@ -156,3 +156,15 @@ def test_database_urls_are_normalised_to_psycopg3() -> None:
     assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_money_beyond_32_bits_is_stored_exactly(seeded_engine: Engine) -> None:
+    big = 99_000_000_00  # $99 million a year: above 2**31 cents, within MAX_ANNUAL_CENTS
+    request = _request("REQ-BIG")
+    request.unit_price_cents = big
+    request.annual_cost_cents = big
+    with transaction(seeded_engine) as session:
+        repository.create_request(session, request=request)
+    with transaction(seeded_engine) as session:
+        stored = repository.get_request(session, request_id="REQ-BIG")
+        assert stored is not None and stored.annual_cost_cents == big

@@ -110,6 +110,21 @@ async def open_request_modal(stack: Stack, user: str, text: str) -> dict[str, An
     return modal
 
 
+async def buy_more_when_offered(stack: Stack, user: str, product_name: str) -> None:
+    """Answer reuse first's "no spare seat" offer with "Buy more seats"."""
+    offer: dict[str, Any] = {}
+
+    def offered() -> bool:
+        for message in bot_messages(stack, user):
+            if find_button(message, ids.REUSE_BUY) and product_name in json.dumps(message["blocks"]):
+                offer.update(message)
+                return True
+        return False
+
+    await eventually(offered, 20, f"the reuse offer for {product_name}")
+    stack.control("/sim/action", user=user, message_ts=offer["ts"], action_id=ids.REUSE_BUY)
+
+
 def test_the_stack_was_ready_quickly(stack: Stack) -> None:
     print(f"\nprocure dev ready after {stack.dev.ready_seconds:.1f} s")
     printed = "".join(stack.dev.output)
@@ -173,6 +188,21 @@ async def test_request_to_approval_end_to_end(stack: Stack, reference_dir: Path)
     assert answer.status_code == 200 and answer.text == ""  # empty ack closes the modal
     # Slack retries a delivery it thinks timed out: the same submission again is the same request.
     assert stack.post_interaction(submission).status_code == 200
+
+    # Reuse first: every Figma seat is taken (catalog/data/seats.yaml), so Emma is offered to
+    # reclaim an idle seat or buy more. She buys more: the request goes on to her manager.
+    offer: dict[str, Any] = {}
+
+    def reuse_offered() -> bool:
+        for message in bot_messages(stack, EMPLOYEE):
+            if find_button(message, ids.REUSE_BUY):
+                offer.update(message)
+                return True
+        return False
+
+    await eventually(reuse_offered, 20, "the reuse offer")
+    assert find_button(offer, ids.REUSE_RECLAIM) is not None and "Figma" in json.dumps(offer["blocks"])
+    stack.control("/sim/action", user=EMPLOYEE, message_ts=offer["ts"], action_id=ids.REUSE_BUY)
 
     approval: dict[str, Any] = {}
 
@@ -259,9 +289,20 @@ async def test_request_to_approval_end_to_end(stack: Stack, reference_dir: Path)
         contract = repository.get_contract(session, asset_id=asset.id)
         assert contract is not None and contract.term_months == 12
         assert (contract.renewal_date - contract.start_date).days in (365, 366)
+        # Refused clicks (the requester, a colleague, the late second click) are audited too.
         actions = [a.action for a in repository.list_audit(session, request_id=request_id)]
-        assert actions == ["submitted", "step_opened", "approved", "asset_created"]
+        assert [a for a in actions if a != "decision_refused"] == [
+            "submitted",
+            "reuse_reclaim",
+            "reuse_choice",
+            "step_opened",
+            "approved",
+            "asset_created",
+        ]
     engine.dispose()
+    # The offer was updated in place: the answer shown, no buttons left to click.
+    answered = next(m for m in bot_messages(stack, EMPLOYEE) if m["ts"] == offer["ts"])
+    assert answered["edited"] and find_button(answered, ids.REUSE_BUY) is None
 
     methods = {c["method"] for c in stack.calls()}
     assert {"views.open", "chat.postMessage", "chat.update", "chat.postEphemeral"} <= methods
@@ -303,7 +344,8 @@ async def test_request_to_denial_through_the_simulator(stack: Stack) -> None:
                     "selected_option": {"text": {"type": "plain_text", "text": "Miro"}, "value": "miro"},
                 }
             },
-            ids.B_SEATS: {ids.A_SEATS: {"type": "number_input", "value": "3"}},
+            # More than the 18 spare Miro seats: reuse first offers to buy more (no idle holders).
+            ids.B_SEATS: {ids.A_SEATS: {"type": "number_input", "value": "25"}},
             ids.B_CHANNEL: {
                 ids.A_CHANNEL: {
                     "type": "static_select",
@@ -313,6 +355,7 @@ async def test_request_to_denial_through_the_simulator(stack: Stack) -> None:
             ids.B_JUSTIFICATION: {ids.A_JUSTIFICATION: {"type": "plain_text_input", "value": "Workshop"}},
         },
     )
+    await buy_more_when_offered(stack, EMPLOYEE, "Miro")
     pending: dict[str, Any] = {}
 
     def miro_waiting() -> bool:
@@ -354,9 +397,11 @@ async def test_request_to_denial_through_the_simulator(stack: Stack) -> None:
     with transaction(engine) as session:
         assert repository.get_asset_for_request(session, request_id=request_id) is None
         stored = repository.get_request(session, request_id=request_id)
-        assert stored is not None and stored.status == "denied" and stored.seats == 3
+        assert stored is not None and stored.status == "denied" and stored.seats == 25
         assert [a.action for a in repository.list_audit(session, request_id=request_id)] == [
             "submitted",
+            "reuse_reclaim",
+            "reuse_choice",
             "step_opened",
             "denied",
         ]

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from catalog.summary import MessageKind, MessageRef, RequestSummary
+from catalog.summary import MessageKind, MessageRef, RenewalCard, RenewalDigestSummary, RequestSummary
 
 
 @dataclass
@@ -42,3 +42,25 @@ class RecordingNotifier:
 
     def sent_to(self, user_id: str, kind: MessageKind) -> list[Sent]:
         return [s for s in self.sent if s.user_id == user_id and s.kind == kind]
+
+    # --- renewals (the RenewalNotifier port) ---------------------------------------------
+
+    renewal_posts: list[tuple[str, RenewalCard, MessageRef]] = field(default_factory=list)
+    renewal_updates: list[tuple[MessageRef, RenewalCard]] = field(default_factory=list)
+    digests: list[tuple[str, RenewalDigestSummary]] = field(default_factory=list)
+    #: Runs at the start of `post_renewal_reminder`: may raise to fake Slack failing.
+    on_renewal_post: Callable[[str, RenewalCard], None] | None = None
+
+    async def post_renewal_reminder(self, *, channel: str, card: RenewalCard) -> MessageRef:
+        if self.on_renewal_post is not None:
+            self.on_renewal_post(channel, card)
+        ref = MessageRef(channel if channel.startswith("#") else f"D{channel}", f"1800000000.{next(self._ts):06d}")
+        self.renewal_posts.append((channel, card, ref))
+        return ref
+
+    async def update_renewal_reminder(self, *, ref: MessageRef, card: RenewalCard) -> None:
+        self.renewal_updates.append((ref, card))
+
+    async def post_renewal_digest(self, *, channel: str, digest: RenewalDigestSummary) -> MessageRef:
+        self.digests.append((channel, digest))
+        return MessageRef(channel, f"1900000000.{next(self._ts):06d}")

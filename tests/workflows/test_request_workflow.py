@@ -7,11 +7,13 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from catalog import repository
@@ -21,9 +23,9 @@ from catalog.summary import MessageKind
 from tests.helpers import eventually
 from tests.workflows.fakes import RecordingNotifier, Sent
 from workflows.activities import ProcurementActivities
-from workflows.client import ProcurementClient
+from workflows.client import ProcurementClient, SubmitResult
 from workflows.request_workflow import ProcurementRequestWorkflow
-from workflows.shared import DECISION_NOT_ALLOWED, DecisionInput, RequestInput
+from workflows.shared import CHOICE_BUY, DECISION_NOT_ALLOWED, ChoiceInput, DecisionInput, RequestInput
 from workflows.worker import build_worker
 
 EMPLOYEE, MANAGER, ENGINEER = "U0EMPLOYEE", "U0MANAGER", "U0ENGINEER"
@@ -43,17 +45,62 @@ def figma_request(**overrides: object) -> RequestInput:
     return RequestInput(**fields)  # type: ignore[arg-type]
 
 
+class TrackingClient(ProcurementClient):
+    """The façade, remembering what a test started so the fixture can end it afterwards."""
+
+    def __init__(self, client: Client, *, task_queue: str) -> None:
+        super().__init__(client, task_queue=task_queue)
+        self.started: list[str] = []
+
+    async def submit(self, request: RequestInput) -> SubmitResult:
+        self.started.append(request.request_id)
+        return await super().submit(request)
+
+    async def terminate_running(self) -> None:
+        """A workflow left waiting (or an activity left in flight on this test's queue, whose
+        worker is gone) would hold the time-skipping server's clock for every later test."""
+        for request_id in self.started:
+            handle = self.temporal.get_workflow_handle(f"request-{request_id}")
+
+            async def settled(handle: WorkflowHandle[Any, Any] = handle) -> bool:
+                description = await handle.describe()
+                return not description.raw_description.pending_activities
+
+            try:
+                # Let the activity in flight finish first: the test server keeps its clock
+                # locked for an activity whose workflow was terminated under it.
+                await eventually(settled, what="no activity in flight")
+                await handle.terminate("test finished")
+            except RPCError:
+                pass  # already completed
+
+
 class Harness:
     def __init__(self, env: WorkflowEnvironment, engine: Engine, notifier: RecordingNotifier, queue: str) -> None:
         self.env = env
         self.engine = engine
         self.notifier = notifier
         self.queue = queue
-        self.client = ProcurementClient(env.client, task_queue=queue)
+        self.client = TrackingClient(env.client, task_queue=queue)
+
+    async def buy_more_when_offered(self, request: RequestInput) -> None:
+        """Figma is owned and full in the demo data: reuse first offers to reclaim idle seats
+        or buy more. The requester answers "Buy more seats", and the request goes to approval."""
+
+        def offered() -> bool:
+            return any(
+                s.kind is MessageKind.REUSE_OFFER and s.summary.request_id == request.request_id
+                for s in self.notifier.sent
+            )
+
+        await eventually(offered, what="the reuse offer")
+        chosen = await self.client.choose(request.request_id, ChoiceInput(request.requester_slack_id, CHOICE_BUY))
+        assert chosen.accepted, chosen.message
 
     async def start_pending(self, request: RequestInput) -> None:
         """Submit, and return as soon as the approver's DM is out: a person may click at once."""
         await self.client.submit(request)
+        await self.buy_more_when_offered(request)
 
         def approver_dm_sent() -> bool:
             return any(
@@ -72,7 +119,9 @@ async def harness(time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine)
         time_skipping_env.client, task_queue=queue, activities=ProcurementActivities(sqlite_seeded, notifier)
     )
     async with worker:
-        yield Harness(time_skipping_env, sqlite_seeded, notifier, queue)
+        harness = Harness(time_skipping_env, sqlite_seeded, notifier, queue)
+        yield harness
+        await harness.client.terminate_running()
 
 
 async def test_approval_records_asset_contract_and_tells_everyone(harness: Harness) -> None:
@@ -101,7 +150,7 @@ async def test_approval_records_asset_contract_and_tells_everyone(harness: Harne
         seats = repository.list_seats(session, asset_id=asset.id)
         assert [s.person_email for s in seats] == ["employee@example.com"]
         actions = [row.action for row in repository.list_audit(session, request_id=request.request_id)]
-        assert actions == ["submitted", "step_opened", "approved", "asset_created"]
+        assert actions == ["submitted", "reuse_reclaim", "reuse_choice", "step_opened", "approved", "asset_created"]
         stored = repository.get_request(session, request_id=request.request_id)
         assert stored is not None and stored.status == "approved" and stored.decided_by == "manager@example.com"
 
@@ -119,6 +168,8 @@ async def test_a_click_the_moment_the_dm_arrives_counts(harness: Harness) -> Non
     outcomes = []
 
     async def click_at_once(sent: Sent) -> None:
+        if sent.kind is MessageKind.REUSE_OFFER:
+            outcomes.append(await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_BUY)))
         if sent.kind is MessageKind.APPROVAL_REQUEST:
             outcomes.append(await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=True)))
 
@@ -127,7 +178,7 @@ async def test_a_click_the_moment_the_dm_arrives_counts(harness: Harness) -> Non
     result = await harness.env.client.get_workflow_handle_for(
         ProcurementRequestWorkflow.run, f"request-{request.request_id}"
     ).result()
-    assert [o.accepted for o in outcomes] == [True], outcomes
+    assert [o.accepted for o in outcomes] == [True, True], outcomes
     assert result.status == "approved" and result.asset_id is not None
 
 
@@ -223,7 +274,10 @@ async def test_submitting_twice_starts_one_workflow(harness: Harness) -> None:
     first = await harness.client.submit(request)
     second = await harness.client.submit(request)
     assert first.run_id == second.run_id
-    await harness.start_pending(request)
+    await harness.buy_more_when_offered(request)
+    await eventually(
+        lambda: bool(harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)), what="the approver DM"
+    )
     assert len(harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)) == 1
 
 
@@ -268,6 +322,6 @@ async def test_activities_are_idempotent_when_retried(sqlite_seeded: Engine) -> 
     assert len(notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)) == 1
     assert len(notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)) == 1
     with transaction(sqlite_seeded) as session:
-        assert len(repository.list_assets(session)) == 1
+        assert len([a for a in repository.list_assets(session) if a.request_id == request.request_id]) == 1
         actions = [r.action for r in repository.list_audit(session, request_id=request.request_id)]
     assert actions == ["submitted", "step_opened", "approved", "asset_created"]

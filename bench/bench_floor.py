@@ -1,0 +1,202 @@
+"""Our throughput next to the floor, on the same Temporal dev server in the same run.
+
+The floor is a bare no-op workflow (no activities) run by a worker in this process: its
+round trip (start → result) and how many it completes per second with 50 in flight. Then the
+real thing on the same stack: requests submitted to the bot as signed modal submissions, each
+approved by the manager through the simulator, until every one is recorded as approved
+(`requests_per_s`, sustained end to end). And the resident memory of the bot and the worker
+that `procure dev` started."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import urllib.parse
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bot import ids
+from bot.simulator.signing import slack_signature_headers
+from catalog.settings import SIMULATOR_SIGNING_SECRET
+from procure.testing import DevStack, dev_stack
+
+ROUNDTRIPS = 50
+FLOOR_WORKFLOWS = 300
+IN_FLIGHT = 50
+REQUESTS = 40
+EMPLOYEE, MANAGER = "U0EMPLOYEE", "U0MANAGER"
+QUIET = {"WORKER_METRICS_PORT": "0", "TEMPORAL_METRICS_PORT": "0"}
+
+
+@workflow.defn(sandboxed=False)
+class NoOpWorkflow:
+    @workflow.run
+    async def run(self, value: int) -> int:
+        return value
+
+
+async def _floor(stack: DevStack) -> dict[str, float]:
+    client = await Client.connect(f"127.0.0.1:{stack.temporal_port}")
+    queue = f"floor-{uuid.uuid4().hex}"
+    async with Worker(client, task_queue=queue, workflows=[NoOpWorkflow], max_concurrent_workflow_tasks=100):
+
+        async def one(n: int) -> None:
+            await client.execute_workflow(
+                NoOpWorkflow.run, n, id=f"noop-{queue}-{n}", task_queue=queue, run_timeout=timedelta(minutes=1)
+            )
+
+        for n in range(10):  # warm-up
+            await one(-1 - n)
+        roundtrips = []
+        for n in range(ROUNDTRIPS):
+            started = time.perf_counter()
+            await one(n)
+            roundtrips.append((time.perf_counter() - started) * 1000)
+        gate = asyncio.Semaphore(IN_FLIGHT)
+
+        async def gated(n: int) -> None:
+            async with gate:
+                await one(n)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(gated(ROUNDTRIPS + n) for n in range(FLOOR_WORKFLOWS)))
+        elapsed = time.perf_counter() - started
+    return {
+        "temporal_roundtrip_p50_ms": round(statistics.median(roundtrips), 1),
+        "temporal_starts_per_s": round(FLOOR_WORKFLOWS / elapsed, 1),
+    }
+
+
+def _submission(view_id: str) -> str:
+    figma_free = {"text": {"type": "plain_text", "text": "Zoom"}, "value": "zoom"}
+    direct = {"text": {"type": "plain_text", "text": "Direct"}, "value": "direct"}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0LOCAL", "domain": "local"},
+        "user": {"id": EMPLOYEE, "username": "employee", "name": "employee", "team_id": "T0LOCAL"},
+        "api_app_id": "A0LOCAL",
+        "token": "verification_token",
+        "trigger_id": f"{view_id}.trigger",
+        "view": {
+            "id": view_id,
+            "team_id": "T0LOCAL",
+            "type": "modal",
+            "callback_id": ids.REQUEST_MODAL,
+            "private_metadata": "{}",
+            "hash": "1",
+            "blocks": [],
+            "state": {
+                "values": {
+                    ids.B_PRODUCT: {ids.A_PRODUCT: {"type": "static_select", "selected_option": figma_free}},
+                    ids.B_SEATS: {ids.A_SEATS: {"type": "number_input", "value": "1"}},
+                    ids.B_CHANNEL: {ids.A_CHANNEL: {"type": "static_select", "selected_option": direct}},
+                    ids.B_JUSTIFICATION: {ids.A_JUSTIFICATION: {"type": "plain_text_input", "value": "bench"}},
+                }
+            },
+        },
+        "response_urls": [],
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+async def _end_to_end(stack: DevStack) -> float:
+    engine = create_engine(stack.database_url)
+
+    def approved() -> int:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(text("SELECT count(*) FROM purchase_request WHERE status='approved'")).scalar_one()
+            )
+
+    baseline = approved()
+    async with (
+        httpx.AsyncClient(base_url=stack.bot_url, timeout=30, trust_env=False) as bot,
+        httpx.AsyncClient(base_url=stack.simulator_url, timeout=30, trust_env=False) as sim,
+    ):
+
+        async def submit(n: int) -> None:
+            body = _submission(f"VBENCH{n:04d}{uuid.uuid4().hex[:6].upper()}")
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                **slack_signature_headers(body, SIMULATOR_SIGNING_SECRET),
+            }
+            response = await bot.post("/slack/events", content=body, headers=headers)
+            assert response.status_code == 200, response.text
+
+        async def buttons() -> dict[str, str]:
+            state: dict[str, Any] = (await sim.get("/sim/state", params={"user": MANAGER})).json()
+            found = {}
+            for message in (state["dm"] or {"messages": []})["messages"]:
+                for block in message.get("blocks") or []:
+                    for element in block.get("elements", []):
+                        if element.get("action_id") == ids.APPROVE:
+                            found[element["value"]] = message["ts"]
+            return found
+
+        before = set(await buttons())
+        started = time.perf_counter()
+        await asyncio.gather(*(submit(n) for n in range(REQUESTS)))
+        # Every request is checked before any is approved, so none finds a seat bought by another.
+        deadline = time.monotonic() + 120
+        while len(waiting := {k: v for k, v in (await buttons()).items() if k not in before}) < REQUESTS:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(waiting)} of {REQUESTS} approval DMs arrived")
+            await asyncio.sleep(0.05)  # polling the simulator, not timing anything
+        await asyncio.gather(
+            *(
+                sim.post("/sim/action", json={"user": MANAGER, "message_ts": ts, "action_id": ids.APPROVE})
+                for ts in waiting.values()
+            )
+        )
+        while approved() - baseline < REQUESTS:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {approved() - baseline} of {REQUESTS} requests were approved")
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    engine.dispose()
+    return round(REQUESTS / elapsed, 2)
+
+
+def _rss_mb(stack: DevStack) -> dict[str, float]:
+    """VmRSS of the `procure worker` and `procure bot` children of procure dev."""
+    found: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            status = (proc / "status").read_text()
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() != str(stack.process.pid):
+            continue
+        for role in ("worker", "bot"):
+            if argv[-2:-1] == [role.encode()] or (len(argv) > 1 and argv[-2] == role.encode()):
+                found[f"rss_mb_{role}"] = round(int(fields["VmRSS"].split()[0]) / 1024, 1)
+    return found
+
+
+def run() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp, dev_stack(Path(tmp), extra_env=QUIET) as stack:
+        results = asyncio.run(_floor(stack))
+        results["requests_per_s"] = asyncio.run(_end_to_end(stack))
+        results.update(_rss_mb(stack))
+    results["requests_vs_floor_pct"] = round(100 * results["requests_per_s"] / results["temporal_starts_per_s"], 1)
+    return results
+
+
+if __name__ == "__main__":
+    for key, value in run().items():
+        print(f"{key:36} {value}")

@@ -1,0 +1,237 @@
+"""Renewal reminders: the Renew / Cancel / Renegotiate / Snooze buttons and their modals.
+
+Only the asset's owner and people with the ITAM role may decide; anyone else is told so
+privately. The check here gives a fast answer; the decision activity checks again, so a
+forged payload changes nothing either."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import renewal_blocks as rb
+from bot.deps import BotDeps
+from bot.replies import tell
+from catalog import reminders_repo, repository
+from catalog.db import transaction
+from catalog.models import RenewalStatus
+from catalog.requests import RequestInputError, parse_money, parse_seats
+from catalog.summary import RenewalCard
+from workflows.renewal_activities import RenewalDecisionInput
+from workflows.renewals import RenewalClient
+
+log = logging.getLogger(__name__)
+
+NOT_ALLOWED = "Only the asset's owner or the ITAM team can decide this renewal."
+STALE = "This reminder is out of date; open the latest one."
+
+
+def _channel_id(body: dict[str, Any]) -> str | None:
+    channel = body.get("channel")
+    return channel.get("id") if isinstance(channel, dict) else None
+
+
+def _today(deps: BotDeps) -> date:
+    return datetime.now(ZoneInfo(deps.settings.company_timezone)).date()
+
+
+def _check(deps: BotDeps, ref: rb.RenewalRef, slack_id: str) -> tuple[str | None, RenewalCard | None]:
+    """(refusal, card): a refusal when the person may not decide or the term is closed."""
+    with transaction(deps.engine) as session:
+        if reminders_repo.renewal_actor(session, contract_id=ref.contract_id, slack_id=slack_id) is None:
+            return NOT_ALLOWED, None
+        term = reminders_repo.get_term(
+            session, contract_id=ref.contract_id, renewal_date=date.fromisoformat(ref.renewal_date)
+        )
+        if term is not None and term.status != RenewalStatus.OPEN:
+            return f"This renewal was already {term.status} by {term.decided_by or 'someone'}.", None
+        card = reminders_repo.renewal_card(
+            session,
+            contract_id=ref.contract_id,
+            renewal_date=date.fromisoformat(ref.renewal_date),
+            deadline=date.fromisoformat(ref.deadline),
+            as_of=_today(deps),
+        )
+        return None, card
+
+
+def _metadata(view: dict[str, Any]) -> tuple[rb.RenewalRef | None, str | None]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    channel = data.get("channel_id")
+    return rb.RenewalRef.from_value(str(data.get("ref") or "")), channel if isinstance(channel, str) else None
+
+
+def _input(values: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
+    value = values.get(block_id, {}).get(action_id)
+    return value if isinstance(value, dict) else {}
+
+
+def register(app: AsyncApp, deps: BotDeps) -> None:
+    renewals = RenewalClient(deps.procurement.temporal, task_queue=deps.settings.temporal_task_queue)
+
+    async def decide(
+        client: AsyncWebClient,
+        *,
+        ref: rb.RenewalRef,
+        action: str,
+        user_id: str,
+        click_id: str,
+        channel_id: str | None,
+        **extra: int | None,
+    ) -> None:
+        answer = await renewals.decide(
+            RenewalDecisionInput(
+                contract_id=ref.contract_id,
+                renewal_date=ref.renewal_date,
+                deadline=ref.deadline,
+                action=action,
+                actor_slack_id=user_id,
+                click_id=click_id,
+                **extra,  # type: ignore[arg-type]
+            )
+        )
+        log.info("renewal %s of contract %s by %s: %s", action, ref.contract_id, user_id, answer.accepted)
+        if not answer.accepted or action in ("renegotiate", "snooze"):
+            await tell(client, user_id=user_id, channel_id=channel_id, text=answer.message)
+
+    async def refuse_or_card(
+        body: dict[str, Any], client: AsyncWebClient
+    ) -> tuple[rb.RenewalRef | None, RenewalCard | None]:
+        user_id = body["user"]["id"]
+        ref = rb.RenewalRef.from_value(str(body["actions"][0].get("value") or ""))
+        if ref is None:
+            await tell(client, user_id=user_id, channel_id=_channel_id(body), text=STALE)
+            return None, None
+        refusal, card = await asyncio.to_thread(_check, deps, ref, user_id)
+        if refusal:
+            await tell(client, user_id=user_id, channel_id=_channel_id(body), text=refusal)
+            return None, None
+        return ref, card
+
+    @app.action(rb.CANCEL)
+    @app.action(rb.RENEGOTIATE)
+    async def handle_direct_decision(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        ref, _ = await refuse_or_card(body, client)
+        if ref is None:
+            return
+        action_id = body["actions"][0]["action_id"]
+        await decide(
+            client,
+            ref=ref,
+            action="cancel" if action_id == rb.CANCEL else "renegotiate",
+            user_id=body["user"]["id"],
+            click_id=str(body["actions"][0].get("action_ts") or body.get("trigger_id") or ""),
+            channel_id=_channel_id(body),
+        )
+
+    @app.action(rb.RENEW)
+    @app.action(rb.SNOOZE)
+    async def handle_modal_decision(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        ref, card = await refuse_or_card(body, client)
+        if ref is None:
+            return
+        metadata = json.dumps({"ref": ref.to_value(), "channel_id": _channel_id(body)})
+        if body["actions"][0]["action_id"] == rb.RENEW:
+            view = rb.renew_modal(card, ref, private_metadata=metadata)
+        else:
+            view = rb.snooze_modal(ref, private_metadata=metadata)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view(rb.RENEW_MODAL)
+    async def handle_renew_submission(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        values = view["state"]["values"]
+        errors: dict[str, str] = {}
+        seats: int | None = None
+        price: int | None = None
+        raw_seats = _input(values, rb.B_RENEW_SEATS, rb.A_RENEW_SEATS).get("value")
+        if raw_seats:
+            try:
+                seats = parse_seats(str(raw_seats))
+            except RequestInputError as exc:
+                errors[rb.B_RENEW_SEATS] = exc.message
+        raw_price = _input(values, rb.B_RENEW_PRICE, rb.A_RENEW_PRICE).get("value")
+        if raw_price and str(raw_price).strip():
+            try:
+                price = parse_money(str(raw_price), field="price")
+            except RequestInputError as exc:
+                errors[rb.B_RENEW_PRICE] = exc.message
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        ref, channel_id = _metadata(view)
+        user_id = body["user"]["id"]
+        if ref is None:
+            await tell(client, user_id=user_id, text=STALE)
+            return
+        await decide(
+            client,
+            ref=ref,
+            action="renew",
+            user_id=user_id,
+            click_id=str(view["id"]),
+            channel_id=channel_id,
+            seats=seats,
+            unit_price_cents=price,
+        )
+
+    @app.view(rb.SNOOZE_MODAL)
+    async def handle_snooze_submission(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        ref, channel_id = _metadata(view)
+        chosen = (_input(view["state"]["values"], rb.B_SNOOZE_DAYS, rb.A_SNOOZE_DAYS).get("selected_option") or {}).get(
+            "value"
+        )
+        days = int(chosen) if isinstance(chosen, str) and chosen.isdigit() else 0
+        if days not in rb.SNOOZE_CHOICES:
+            await ack(response_action="errors", errors={rb.B_SNOOZE_DAYS: "Choose how long to snooze."})
+            return
+        if ref is not None and _today(deps) + timedelta(days=days) > date.fromisoformat(ref.deadline):
+            await ack(
+                response_action="errors",
+                errors={rb.B_SNOOZE_DAYS: f"That would pass the deadline ({ref.deadline}); choose fewer days."},
+            )
+            return
+        await ack()
+        user_id = body["user"]["id"]
+        if ref is None:
+            await tell(client, user_id=user_id, text=STALE)
+            return
+        await decide(
+            client,
+            ref=ref,
+            action="snooze",
+            user_id=user_id,
+            click_id=str(view["id"]),
+            channel_id=channel_id,
+            snooze_days=days,
+        )
+
+
+def itam_home_blocks(deps: BotDeps, slack_id: str) -> list[dict[str, Any]]:
+    """The App Home's "Upcoming renewals" section, for people with the ITAM role only."""
+    with transaction(deps.engine) as session:
+        person = repository.get_person_by_slack_id(session, slack_id=slack_id)
+        if not reminders_repo.is_itam(person):
+            return []
+        upcoming = reminders_repo.upcoming_renewals(
+            session, as_of=_today(deps), calendar=deps.settings.holiday_calendar()
+        )
+    return rb.upcoming_renewals_blocks(upcoming, horizon_days=reminders_repo.DIGEST_HORIZON_DAYS)

@@ -1,0 +1,184 @@
+"""Showback: what each cost center spends on SaaS in a fiscal year, next to its budget.
+
+Pure: plain rows in, a report out; no clock, no database.
+
+* **Fiscal year** `Y` with start month `m` runs from `m/1` to the day before the next `m/1` and is
+  named by the calendar year it *ends* in (start month 7: FY 2027 = 2026-07-01 … 2027-06-30;
+  start month 1: FY Y = calendar year Y).
+* An asset counts in the year when its contract is active on at least one day of it: from its
+  start date to its renewal date (exclusive) when it does not auto-renew, open-ended when it does.
+* **annualised** spend is the asset's annual cost (seats × unit price per seat-year; for a
+  flat-priced product the exact yearly price, which a per-seat unit price can only round);
+  **in year** is the annualised cost for the days the contract is active in the year, rounded
+  to the cent.
+* **remaining** is the budget less the in-year spend: a contract that ended in the first month
+  costs the year one month of it, not its annualised price.
+* Amounts in different currencies are never added: totals are per cost center *and* currency;
+  a budget sits on the total in its own currency.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+__all__ = [
+    "CostCenterTotal",
+    "ShowbackAsset",
+    "ShowbackBudget",
+    "ShowbackLine",
+    "ShowbackReport",
+    "build_showback",
+    "fiscal_year_bounds",
+]
+
+
+@dataclass(frozen=True)
+class ShowbackAsset:
+    cost_center: str
+    product: str
+    seats: int
+    annual_cost_cents: int
+    currency: str
+    start_date: date
+    end_date: date | None  # first day no longer covered; None while the contract auto-renews
+
+
+@dataclass(frozen=True)
+class ShowbackBudget:
+    cost_center: str
+    annual_cents: int
+    actual_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class ShowbackLine:
+    cost_center: str
+    product: str
+    currency: str
+    assets: int
+    seats: int
+    annualised_cents: int
+    in_year_cents: int
+
+
+@dataclass(frozen=True)
+class CostCenterTotal:
+    cost_center: str
+    currency: str
+    seats: int
+    annualised_cents: int
+    in_year_cents: int
+    budget_cents: int | None
+    actual_cents: int | None
+
+    @property
+    def remaining_cents(self) -> int | None:
+        """Budget left after this year's SaaS spend (`in_year_cents`; negative when over budget)."""
+        return None if self.budget_cents is None else self.budget_cents - self.in_year_cents
+
+
+@dataclass(frozen=True)
+class ShowbackReport:
+    fiscal_year: int
+    start: date
+    end: date  # last day of the fiscal year
+    lines: tuple[ShowbackLine, ...]
+    totals: tuple[CostCenterTotal, ...]
+
+
+def fiscal_year_bounds(fiscal_year: int, start_month: int) -> tuple[date, date]:
+    """First day and the day after the last day of fiscal year `fiscal_year`."""
+    if not 1 <= start_month <= 12:
+        raise ValueError(f"the fiscal year start month must be 1-12, got {start_month}")
+    if not 1901 <= fiscal_year <= 9998:
+        raise ValueError(f"fiscal year {fiscal_year} is out of range")
+    first_year = fiscal_year if start_month == 1 else fiscal_year - 1
+    return date(first_year, start_month, 1), date(first_year + 1, start_month, 1)
+
+
+def _in_year_cents(annual: int, active_days: int, year_days: int) -> int:
+    return (2 * annual * active_days + year_days) // (2 * year_days)
+
+
+def build_showback(
+    assets: Iterable[ShowbackAsset],
+    budgets: Iterable[ShowbackBudget],
+    *,
+    fiscal_year: int,
+    start_month: int,
+) -> ShowbackReport:
+    """Spend per cost center and product for the year, with each cost center's budget and actual."""
+    start, stop = fiscal_year_bounds(fiscal_year, start_month)
+    year_days = (stop - start).days
+    seats: dict[tuple[str, str, str], int] = defaultdict(int)
+    annual: dict[tuple[str, str, str], int] = defaultdict(int)
+    in_year: dict[tuple[str, str, str], int] = defaultdict(int)
+    count: dict[tuple[str, str, str], int] = defaultdict(int)
+    for asset in assets:
+        active_from = max(asset.start_date, start)
+        active_to = stop if asset.end_date is None else min(asset.end_date, stop)
+        if active_to <= active_from:
+            continue
+        key = (asset.cost_center, asset.product, asset.currency)
+        seats[key] += asset.seats
+        annual[key] += asset.annual_cost_cents
+        in_year[key] += _in_year_cents(asset.annual_cost_cents, (active_to - active_from).days, year_days)
+        count[key] += 1
+
+    lines = tuple(
+        ShowbackLine(
+            cost_center=cc,
+            product=product,
+            currency=currency,
+            assets=count[(cc, product, currency)],
+            seats=seats[(cc, product, currency)],
+            annualised_cents=annual[(cc, product, currency)],
+            in_year_cents=in_year[(cc, product, currency)],
+        )
+        for cc, product, currency in sorted(annual, key=lambda k: (k[0], k[1].casefold(), k[2]))
+    )
+
+    budget_by_key: dict[tuple[str, str], ShowbackBudget] = {}
+    for budget in budgets:
+        key2 = (budget.cost_center, budget.currency)
+        if key2 in budget_by_key:
+            previous = budget_by_key[key2]
+            budget = ShowbackBudget(
+                budget.cost_center,
+                previous.annual_cents + budget.annual_cents,
+                previous.actual_cents + budget.actual_cents,
+                budget.currency,
+            )
+        budget_by_key[key2] = budget
+
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for line in lines:
+        acc = sums[(line.cost_center, line.currency)]
+        acc[0] += line.seats
+        acc[1] += line.annualised_cents
+        acc[2] += line.in_year_cents
+    for key2 in budget_by_key:
+        sums.setdefault(key2, [0, 0, 0])
+    totals = tuple(
+        CostCenterTotal(
+            cost_center=cc,
+            currency=currency,
+            seats=acc[0],
+            annualised_cents=acc[1],
+            in_year_cents=acc[2],
+            budget_cents=budget_by_key[(cc, currency)].annual_cents if (cc, currency) in budget_by_key else None,
+            actual_cents=budget_by_key[(cc, currency)].actual_cents if (cc, currency) in budget_by_key else None,
+        )
+        for (cc, currency), acc in sorted(sums.items())
+    )
+    return ShowbackReport(
+        fiscal_year=fiscal_year,
+        start=start,
+        end=date.fromordinal(stop.toordinal() - 1),
+        lines=lines,
+        totals=totals,
+    )

@@ -1,0 +1,365 @@
+"""Renewal reminders in the local Slack simulator: the real worker posts them, people click
+Renew / Cancel / Renegotiate / Snooze through signed payloads, and every message of the term
+updates in place. Plus the ITAM App Home and Block Kit schema checks of every renewal view."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from bot import renewal_blocks as rb
+from bot.app import build_app
+from bot.deps import BotDeps
+from bot.notifier import SlackNotifier, web_client
+from bot.server import build_http_app
+from bot.simulator import SimulatorConfig, SimUser, create_simulator_app
+from bot.simulator.serve import bind_socket, serving, socket_url
+from catalog import reminders_repo
+from catalog.db import make_engine, transaction, upgrade
+from catalog.models import Asset, Contract, RenewalStatus
+from catalog.renewals import add_months
+from catalog.seed import seed_if_empty
+from catalog.settings import SIMULATOR_BOT_TOKEN, SIMULATOR_SIGNING_SECRET, Settings
+from catalog.summary import ReclaimCandidate, RenewalCard, RenewalDigestSummary, UpcomingRenewal
+from tests.bot.test_blocks import HOSTILE, _mrkdwn_texts, validate
+from tests.helpers import eventually
+from tests.workflows.test_renewals_workflow import add_contract
+from workflows.activities import ProcurementActivities
+from workflows.client import ProcurementClient
+from workflows.renewal_activities import RenewalActivities
+from workflows.renewals import RenewalClient
+from workflows.worker import build_worker
+
+OWNER, MANAGER, ITAM = "U0EMPLOYEE", "U0MANAGER", "U0ITAM"
+
+
+@dataclass
+class Slack:
+    sim: httpx.AsyncClient
+    engine: Engine
+    renewals: RenewalClient
+
+    async def state(self, user: str) -> dict[str, Any]:
+        return (await self.sim.get("/sim/state", params={"user": user})).json()
+
+    async def do(self, path: str, **body: Any) -> dict[str, Any]:
+        response = await self.sim.post(path, json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def calls(self, method: str) -> list[dict[str, Any]]:
+        return (await self.sim.get("/sim/calls", params={"method": method})).json()["calls"]
+
+    async def reminder_dm(self, user: str, contract_id: int) -> dict[str, Any] | None:
+        dm = (await self.state(user))["dm"]
+        found = [m for m in dm["messages"] if m["is_bot"] and f"Contract #{contract_id} ·" in str(m["blocks"])]
+        return found[-1] if found else None
+
+    async def reminder_in_channel(self, user: str, contract_id: int) -> tuple[str, dict[str, Any]] | None:
+        for channel in (await self.state(user))["channels"]:
+            for m in channel["messages"]:
+                if m["is_bot"] and f"Contract #{contract_id} ·" in str(m["blocks"]):
+                    return channel["id"], m
+        return None
+
+    async def ephemerals_to(self, user: str) -> list[str]:
+        calls = await self.calls("chat.postEphemeral") + await self.calls("chat.postMessage")
+        return [str(c["args"].get("text")) for c in calls if c["args"].get("user", c["args"].get("channel")) == user]
+
+    async def modal(self, user: str) -> dict[str, Any] | None:
+        modals = (await self.state(user))["modals"]
+        return modals[-1] if modals else None
+
+
+def _users(engine: Engine) -> tuple[SimUser, ...]:
+    from catalog import repository
+
+    with transaction(engine) as session:
+        people = [
+            repository.get_person(session, email=e)
+            for e in ("employee@example.com", "manager@example.com", "itam@example.com")
+        ]
+        return tuple(SimUser(p.slack_id or "", p.name, p.email) for p in people if p)
+
+
+@pytest.fixture(scope="module")
+async def slack(
+    dev_server_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory, reference_dir: Path
+) -> AsyncIterator[Slack]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('renewals') / 'procure.db'}")
+    upgrade(engine)
+    with transaction(engine) as session:
+        seed_if_empty(session)
+    bot_sock, sim_sock = bind_socket(), bind_socket()
+    queue = f"renewal-bot-{uuid.uuid4().hex}"
+    settings = Settings(slack_api_url=socket_url(sim_sock) + "/api/", temporal_task_queue=queue)
+    simulator = create_simulator_app(
+        SimulatorConfig(
+            users=_users(engine),
+            bot_events_url=socket_url(bot_sock) + "/slack/events",
+            signing_secret=SIMULATOR_SIGNING_SECRET,
+            bot_token=SIMULATOR_BOT_TOKEN,
+            schema_path=reference_dir / "blockkit.schema.json",
+        )
+    )
+    deps = BotDeps(
+        settings=settings, engine=engine, procurement=ProcurementClient(dev_server_env.client, task_queue=queue)
+    )
+    notifier = SlackNotifier(web_client(settings.bot_token, settings.api_url()))
+    worker = build_worker(
+        dev_server_env.client,
+        task_queue=queue,
+        activities=ProcurementActivities(engine, notifier),
+        renewal_activities=RenewalActivities(
+            engine, notifier, itam_channel=settings.itam_channel, calendar=settings.holiday_calendar()
+        ),
+    )
+    async with (
+        worker,
+        serving(simulator, sim_sock) as sim_url,
+        serving(build_http_app(build_app(deps), deps), bot_sock),
+        httpx.AsyncClient(base_url=sim_url, timeout=30) as client,
+    ):
+        yield Slack(client, engine, RenewalClient(dev_server_env.client, task_queue=queue))
+    engine.dispose()
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+async def _contract_with_reminder(slack: Slack, product: str) -> int:
+    """A contract whose cancel-by is ~10 days away, and today's scan (a catch-up reminder)."""
+    start = add_months(_today(), -12) + timedelta(days=40)
+    contract_id = add_contract(slack.engine, start=start, product=product, last_active=(_today(), None))
+    result = await slack.renewals.scan(_today().isoformat())
+    assert result.claimed >= 1
+    return contract_id
+
+
+def _term_status(slack: Slack, contract_id: int) -> str:
+    with transaction(slack.engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        terms = [t for t in reminders_repo._terms_by_key(session).values() if t.contract_id == contract_id]
+        return terms[0].status if terms else RenewalStatus.OPEN
+
+
+async def test_a_reminder_reaches_itam_and_the_owner_and_cancel_updates_both_in_place(slack: Slack) -> None:
+    contract_id = await _contract_with_reminder(slack, "Miro")
+    dm = await slack.reminder_dm(OWNER, contract_id)
+    posted = await slack.reminder_in_channel(ITAM, contract_id)
+    assert dm is not None and posted is not None
+    channel_id, in_channel = posted
+    facts = str(dm["blocks"])
+    assert "Miro" in facts and "5 bought" in facts and "2 assigned" in facts and "1 active in the last 30 days" in facts
+    assert "days left" in facts and "Cancel by" in facts
+    # A second scan of the same day sends nothing new.
+    await slack.renewals.scan(_today().isoformat())
+    dms = [m for m in (await slack.state(OWNER))["dm"]["messages"] if f"Contract #{contract_id} ·" in str(m["blocks"])]
+    assert len(dms) == 1
+
+    # The manager is neither the owner nor ITAM: refused privately, nothing changes.
+    await slack.do("/sim/action", user=MANAGER, channel=channel_id, message_ts=in_channel["ts"], action_id=rb.CANCEL)
+
+    async def refused() -> bool:
+        return any("owner or the ITAM team" in t for t in await slack.ephemerals_to(MANAGER))
+
+    await eventually(refused, what="the refusal")
+    assert _term_status(slack, contract_id) == RenewalStatus.OPEN
+
+    # The owner cancels from the DM: the DM and the channel message both update in place.
+    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=rb.CANCEL)
+
+    async def both_updated() -> bool:
+        mine = await slack.reminder_dm(OWNER, contract_id)
+        theirs = await slack.reminder_in_channel(ITAM, contract_id)
+        return bool(
+            mine and theirs and "Not renewing" in str(mine["blocks"]) and "Not renewing" in str(theirs[1]["blocks"])
+        )
+
+    await eventually(both_updated, what="both messages showing the cancellation")
+    mine = await slack.reminder_dm(OWNER, contract_id)
+    assert mine is not None and mine["edited"] and rb.RENEW not in str(mine["blocks"]), "no buttons once decided"
+    assert _term_status(slack, contract_id) == RenewalStatus.CANCELLED
+
+
+async def test_renew_modal_validates_and_records_new_seats_and_price(slack: Slack) -> None:
+    contract_id = await _contract_with_reminder(slack, "Loom")
+    posted = await slack.reminder_in_channel(ITAM, contract_id)
+    assert posted is not None
+    channel_id, message = posted
+    await slack.do("/sim/action", user=ITAM, channel=channel_id, message_ts=message["ts"], action_id=rb.RENEW)
+    await eventually(lambda: slack.modal(ITAM), what="the renew modal")
+    modal = await slack.modal(ITAM)
+    assert modal is not None
+    seats = next(b for b in modal["blocks"] if b.get("block_id") == rb.B_RENEW_SEATS)
+    assert seats["element"]["initial_value"] == "5"
+
+    def form(seats: str, price: str) -> dict[str, Any]:
+        return {
+            rb.B_RENEW_SEATS: {rb.A_RENEW_SEATS: {"type": "number_input", "value": seats}},
+            rb.B_RENEW_PRICE: {rb.A_RENEW_PRICE: {"type": "plain_text_input", "value": price}},
+        }
+
+    answer = await slack.do("/sim/submit", user=ITAM, view_id=modal["id"], values=form("8", "lots"))
+    errors = answer.get("errors") or ((await slack.modal(ITAM)) or {}).get("errors", {})
+    assert set(errors) == {rb.B_RENEW_PRICE} and "not an amount" in errors[rb.B_RENEW_PRICE]
+    assert _term_status(slack, contract_id) == RenewalStatus.OPEN
+
+    await slack.do("/sim/submit", user=ITAM, view_id=modal["id"], values=form("8", "150"))
+
+    async def renewed() -> bool:
+        theirs = await slack.reminder_in_channel(ITAM, contract_id)
+        return bool(theirs and "Renewed" in str(theirs[1]["blocks"]))
+
+    await eventually(renewed, what="the channel message showing the renewal")
+    with transaction(slack.engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        asset = session.get(Asset, contract.asset_id)
+        assert asset is not None and (asset.seats, asset.unit_price_cents) == (8, 15_000)
+
+
+async def test_snooze_refuses_a_snooze_past_the_deadline_and_renegotiate_keeps_reminders(slack: Slack) -> None:
+    contract_id = await _contract_with_reminder(slack, "Notion")
+    dm = await slack.reminder_dm(OWNER, contract_id)
+    assert dm is not None
+    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=rb.SNOOZE)
+    await eventually(lambda: slack.modal(OWNER), what="the snooze modal")
+    modal = await slack.modal(OWNER)
+    assert modal is not None
+
+    def choose(days: int) -> dict[str, Any]:
+        selected = {"text": {"type": "plain_text", "text": f"{days} days"}, "value": str(days)}
+        return {rb.B_SNOOZE_DAYS: {rb.A_SNOOZE_DAYS: {"type": "static_select", "selected_option": selected}}}
+
+    answer = await slack.do("/sim/submit", user=OWNER, view_id=modal["id"], values=choose(30))
+    errors = answer.get("errors") or ((await slack.modal(OWNER)) or {}).get("errors", {})
+    assert "pass the deadline" in errors.get(rb.B_SNOOZE_DAYS, "")
+    await slack.do("/sim/submit", user=OWNER, view_id=modal["id"], values=choose(3))
+
+    async def snoozed() -> bool:
+        mine = await slack.reminder_dm(OWNER, contract_id)
+        return bool(mine and "Snoozed until" in str(mine["blocks"]))
+
+    await eventually(snoozed, what="the DM showing the snooze")
+
+    posted = await slack.reminder_in_channel(ITAM, contract_id)
+    assert posted is not None
+    await slack.do(
+        "/sim/action",
+        user=ITAM,
+        channel=posted[0],
+        message_ts=posted[1]["ts"],
+        action_id=rb.RENEGOTIATE,
+    )
+
+    async def renegotiating() -> bool:
+        mine = await slack.reminder_dm(OWNER, contract_id)
+        return bool(mine and "Renegotiation owned by" in str(mine["blocks"]))
+
+    await eventually(renegotiating, what="the DM showing the ITAM owner")
+    mine = await slack.reminder_dm(OWNER, contract_id)
+    assert mine is not None and rb.RENEW in str(mine["blocks"]), "reminders and buttons continue"
+    assert _term_status(slack, contract_id) == RenewalStatus.OPEN
+
+
+async def test_itam_sees_upcoming_renewals_on_the_app_home_and_others_do_not(slack: Slack) -> None:
+    await _contract_with_reminder(slack, "Airtable")
+
+    async def listed() -> bool:
+        await slack.do("/sim/home", user=ITAM)
+        home = (await slack.state(ITAM))["home"]
+        return bool(home) and "Upcoming renewals" in str(home["blocks"]) and "Airtable" in str(home["blocks"])
+
+    await eventually(listed, what="the ITAM App Home")
+    await slack.do("/sim/home", user=MANAGER)
+
+    async def manager_home() -> bool:
+        return bool((await slack.state(MANAGER))["home"])
+
+    await eventually(manager_home, what="the manager's App Home")
+    assert "Upcoming renewals" not in str((await slack.state(MANAGER))["home"]["blocks"])
+
+
+# --- Block Kit of every renewal surface, with hostile text --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def schema(reference_dir: Path) -> dict[str, Any]:
+    return json.loads((reference_dir / "blockkit.schema.json").read_text())
+
+
+def _card(**overrides: Any) -> RenewalCard:
+    fields: dict[str, Any] = {
+        "contract_id": 7,
+        "asset_id": 3,
+        "product_name": HOSTILE,
+        "vendor": HOSTILE,
+        "owner_email": "emma@example.com",
+        "owner_slack_id": "U0EMPLOYEE",
+        "annual_cost_cents": 90_000,
+        "unit_price_cents": 18_000,
+        "currency": "USD",
+        "seats_bought": 5,
+        "seats_assigned": 4,
+        "seats_active_30d": 2,
+        "renewal_date": date(2027, 1, 5),
+        "deadline": date(2026, 12, 4),
+        "cancel_by": date(2026, 12, 4),
+        "auto_renew": True,
+        "days_left": 12,
+        "status": "open",
+    }
+    fields.update(overrides)
+    return RenewalCard(**fields)
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        _card(),
+        _card(status="renewed", decided_by="itam@example.com", decided_at="2026-11-23T10:00:00", renew_seats=8),
+        _card(status="cancelled", decided_by_slack_id="U0EMPLOYEE", decided_at="2026-11-23T10:00:00"),
+        _card(itam_owner_email="itam@example.com", snoozed_until=date(2026, 11, 30), days_left=0),
+    ],
+)
+def test_reminder_messages_validate_and_escape_user_text(schema: dict[str, Any], card: RenewalCard) -> None:
+    text, blocks = rb.renewal_message(card)
+    validate(schema, blocks)
+    mrkdwn = _mrkdwn_texts(blocks)
+    assert not any("<!channel>" in t or "<http://evil" in t for t in mrkdwn)
+    assert any("&lt;!channel&gt;" in t for t in mrkdwn)
+    assert len(text) <= 3000
+    buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == (list(rb.RENEWAL_BUTTONS) if card.status == "open" else [])
+
+
+def test_renewal_modals_digest_and_home_validate(schema: dict[str, Any]) -> None:
+    ref = rb.RenewalRef.of(_card())
+    assert rb.RenewalRef.from_value(ref.to_value()) == ref
+    assert rb.RenewalRef.from_value('{"c": "x"}') is None and rb.RenewalRef.from_value("<forged>") is None
+    validate(schema, rb.renew_modal(_card(), ref, private_metadata="{}"), "modal_view")
+    validate(schema, rb.snooze_modal(ref, private_metadata="{}"), "modal_view")
+    upcoming = tuple(
+        UpcomingRenewal(i, HOSTILE, "o@example.com", 10_000, "USD", date(2027, 1, 5), date(2026, 12, 4), 11, "open")
+        for i in range(60)
+    )
+    reclaim = tuple(ReclaimCandidate(i, HOSTILE, f"p{i}@example.com", None) for i in range(60))
+    digest = RenewalDigestSummary(date(2026, 11, 23), 90, upcoming, (("USD", 600_000),), reclaim, 30)
+    _, blocks = rb.digest_message(digest)
+    validate(schema, blocks)
+    assert "$6,000.00" in json.dumps(blocks) and not any("<!channel>" in t for t in _mrkdwn_texts(blocks))
+    home = {"type": "home", "blocks": rb.upcoming_renewals_blocks(upcoming, horizon_days=90)}
+    validate(schema, home, "home_view")

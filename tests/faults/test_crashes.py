@@ -1,0 +1,154 @@
+"""Break real processes in the middle of an approval: SIGKILL the worker (after the approver's
+DM; between recording the asset and telling the requester) and stop the Temporal dev server,
+then start them again. The request completes with exactly one asset, one approver DM and one
+outcome notice: Temporal resumes the workflow, and the activities are idempotent."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from bot import ids
+from bot.simulator.serve import bind_socket, socket_url
+from tests.faults.processes import TemporalServer, WorkerProcess
+from tests.helpers import eventually
+from tests.security.stack import EMPLOYEE, MANAGER, Stack, seeded_sqlite, serve_stack
+
+
+@dataclass
+class Faulty:
+    stack: Stack
+    temporal: TemporalServer
+    worker: WorkerProcess
+    data_dir: Path
+
+    def restart_worker(self, **env: str) -> None:
+        self.worker.stop()
+        self.worker.env.update(env)
+        self.worker.start()
+
+
+@pytest.fixture(scope="module")
+async def faulty(tmp_path_factory: pytest.TempPathFactory, reference_dir: Path) -> AsyncIterator[Faulty]:
+    data_dir = tmp_path_factory.mktemp("faults")
+    database = data_dir / "procure.db"
+    engine = seeded_sqlite(database)
+    temporal = TemporalServer(data_dir / "temporal.db")
+    temporal.start()
+    await eventually(temporal.ready, 30, "the Temporal dev server")
+    client = await Client.connect(temporal.address)
+    queue = f"faults-{uuid.uuid4().hex}"
+    bot_sock, sim_sock = bind_socket(), bind_socket()
+    worker = WorkerProcess.configure(
+        data_dir=data_dir,
+        database_url=f"sqlite:///{database}",
+        temporal=temporal.address,
+        task_queue=queue,
+        slack_api_url=socket_url(sim_sock) + "/api/",
+    )
+    worker.start()
+    try:
+        async with serve_stack(
+            client, engine, reference_dir, with_worker=False, task_queue=queue, sockets=(bot_sock, sim_sock)
+        ) as stack:
+            yield Faulty(stack, temporal, worker, data_dir)
+    finally:
+        worker.stop()
+        temporal.stop()
+        engine.dispose()
+
+
+async def _approve_and_wait(faulty: Faulty, request_id: str, message: dict[str, object]) -> None:
+    stack = faulty.stack
+    assert (await stack.click(MANAGER, message, ids.APPROVE, request_id)).status_code == 200
+
+    async def requester_told() -> bool:
+        return any(
+            request_id in (m["text"] or "") and "was approved" in (m["text"] or "")
+            for m in await stack.bot_messages(EMPLOYEE)
+        )
+
+    await eventually(requester_told, 90, f"the approval notice for {request_id}")
+
+
+async def _exactly_once(faulty: Faulty, request_id: str) -> None:
+    stack = faulty.stack
+    assert stack.assets(request_id) == 1
+    actions = stack.audit_actions(request_id)
+    assert [actions.count(a) for a in ("submitted", "step_opened", "approved", "asset_created")] == [1, 1, 1, 1], (
+        actions
+    )
+    to_manager = [m for m in await stack.bot_messages(MANAGER) if request_id in json.dumps(m["blocks"])]
+    assert len(to_manager) == 1 and to_manager[0]["edited"]  # one DM, updated in place
+    notices = [
+        m
+        for m in await stack.bot_messages(EMPLOYEE)
+        if request_id in (m["text"] or "") and "was approved" in (m["text"] or "")
+    ]
+    assert len(notices) == 1
+    posts = [c for c in await stack.calls("chat.postMessage") if request_id in json.dumps(c["args"])]
+    sent = [(c["args"].get("channel"), c["args"].get("text")) for c in posts]
+    assert len(posts) == 3, sent  # approver DM, requester status, outcome notice: nothing sent twice
+
+
+async def test_worker_killed_after_the_approver_dm_resumes_on_restart(faulty: Faulty) -> None:
+    request_id, message = await faulty.stack.pending_approval("zoom")
+    # Both messages of the step are out and their refs stored: the workflow now waits for the
+    # decision. (A kill *while* the step's activity runs, after Slack took the post and before
+    # the ref is stored, re-sends the DM on retry: message sends are at-least-once.)
+    await eventually(
+        lambda: faulty.stack.message_saved(f"{request_id}:requester"), 20, "the requester's status message"
+    )
+    faulty.worker.kill()
+    faulty.worker.start()
+    await _approve_and_wait(faulty, request_id, message)
+    await _exactly_once(faulty, request_id)
+
+
+async def test_worker_killed_between_recording_the_asset_and_notifying(faulty: Faulty) -> None:
+    marker = faulty.data_dir / "fault-after-record.done"
+    faulty.restart_worker(PROCURE_FAULT="after_record_outcome", PROCURE_FAULT_MARKER=str(marker))
+    request_id, message = await faulty.stack.pending_approval("docusign")
+    assert (await faulty.stack.click(MANAGER, message, ids.APPROVE, request_id)).status_code == 200
+    await eventually(faulty.worker.exited, 60, "the worker's crash after recording the outcome")
+    assert marker.exists() and faulty.worker.process is not None and faulty.worker.process.returncode == 137
+    assert faulty.stack.assets(request_id) == 1  # recorded, but nobody told yet
+    faulty.worker.start()  # the marker lets the restarted worker through
+    # Temporal retries the activity once its start-to-close timeout passes (30 s).
+
+    async def requester_told() -> bool:
+        return any(
+            request_id in (m["text"] or "") and "was approved" in (m["text"] or "")
+            for m in await faulty.stack.bot_messages(EMPLOYEE)
+        )
+
+    await eventually(requester_told, 90, "the approval notice after the crash")
+    await _exactly_once(faulty, request_id)
+    faulty.restart_worker(PROCURE_FAULT="")
+
+
+async def test_temporal_restarted_on_its_db_file_keeps_the_pending_request(faulty: Faulty) -> None:
+    request_id, message = await faulty.stack.pending_approval("notion")
+    faulty.temporal.stop()
+    faulty.temporal.start()
+    await eventually(faulty.temporal.ready, 30, "the restarted Temporal dev server")
+    state = None
+
+    async def still_pending() -> bool:
+        nonlocal state
+        try:
+            state = await faulty.stack.temporal.get_workflow_handle(f"request-{request_id}").describe()
+        except Exception:
+            return False
+        return True
+
+    await eventually(still_pending, 30, "the request's workflow after the restart")
+    assert state is not None and state.status is not None and state.status.name == "RUNNING"
+    await _approve_and_wait(faulty, request_id, message)
+    await _exactly_once(faulty, request_id)

@@ -1,0 +1,403 @@
+"""Record the event histories the replay test (test_replay.py) runs against the current code.
+
+    .venv/bin/python -m tests.workflows.record_histories            # every scenario
+    .venv/bin/python -m tests.workflows.record_histories Renewal    # only <Type>-<scenario> names containing "Renewal"
+
+Runs one representative scenario per outcome of every workflow type on Temporal's
+time-skipping test server, with the real activities on a seeded SQLite database and a
+recording notifier, and writes each history as `histories/<WorkflowType>-<scenario>.json`
+(`WorkflowHistory.to_json()`), replacing the previous recording of the same scenario.
+Arguments, if any, restrict the run to the scenarios whose `<WorkflowType>-<scenario>` name
+contains one of them: record only what you changed, and leave the other histories as they are.
+
+Histories recorded by earlier versions of the code stay, under their own names
+(`<WorkflowType>-v1_<scenario>.json`: before reuse-first): they prove that workflows started
+by that version still replay. When a change is *meant* to alter what a workflow does, guard
+it with `workflow.patched(...)`, rename the current files to the next `vN_` prefix, and record
+again (see README, "Changing workflow code")."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+
+from catalog import reminders_repo
+from catalog.db import make_engine, transaction, upgrade
+from catalog.models import Asset, Contract
+from catalog.renewals import HolidayCalendar, add_months, plan_renewal
+from catalog.seed import seed_if_empty
+from catalog.summary import MessageKind, RenewalCard
+from tests.workflows.fakes import RecordingNotifier
+from workflows.activities import ProcurementActivities
+from workflows.client import ProcurementClient
+from workflows.renewal_activities import DigestInput, RenewalActivities, RenewalDecisionInput, ScanInput
+from workflows.renewals import SEND_BATCH, RenewalClient, RenewalDigestWorkflow, RenewalScanWorkflow
+from workflows.shared import DecisionInput, RequestInput
+from workflows.worker import build_worker
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+EMPLOYEE, MANAGER, ENGINEER, ITAM = "U0EMPLOYEE", "U0MANAGER", "U0ENGINEER", "U0ITAM"
+ITAM_CHANNEL = "#itam"
+US = HolidayCalendar(country="US")
+
+
+def _request(**overrides: object) -> RequestInput:
+    fields: dict[str, object] = {
+        "request_id": f"REQ-{uuid.uuid4().hex[:8].upper()}",
+        "requester_slack_id": EMPLOYEE,
+        "requester_email": "employee@example.com",
+        "product_id": "figma",
+        "product_name": "Figma",
+        "seats": 2,
+        "justification": "Two new designers start Monday",
+    }
+    fields.update(overrides)
+    return RequestInput(**fields)  # type: ignore[arg-type]
+
+
+@dataclass
+class Context:
+    env: WorkflowEnvironment
+    procurement: ProcurementClient
+    notifier: RecordingNotifier
+    engine: Engine
+    renewals: RenewalClient
+    queue: str
+
+    async def dm_sent(self, request_id: str) -> None:
+        for _ in range(1000):
+            if any(
+                s.kind is MessageKind.APPROVAL_REQUEST and s.summary.request_id == request_id
+                for s in self.notifier.sent
+            ):
+                return
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"no approver DM for {request_id}")
+
+
+async def _approved(ctx: Context) -> str:
+    request = _request(product_id="zoom", product_name="Zoom", seats=1)
+    await ctx.procurement.submit(request)
+    await ctx.dm_sent(request.request_id)
+    # Refused clicks are rejected by the validator and leave no trace; the second approval
+    # is a no-op answered by the update handler.
+    await ctx.procurement.decide(request.request_id, DecisionInput(EMPLOYEE, approve=True))
+    await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, approve=True))
+    await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, approve=True))
+    return f"request-{request.request_id}"
+
+
+async def _denied(ctx: Context) -> str:
+    request = _request(product_id="docusign", product_name="DocuSign", seats=3)
+    await ctx.procurement.submit(request)
+    await ctx.dm_sent(request.request_id)
+    await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, approve=False, reason="Use FigJam"))
+    return f"request-{request.request_id}"
+
+
+async def _expired(ctx: Context) -> str:
+    request = _request(product_id="notion", product_name="Notion", seats=2, expiry_days=2)
+    await ctx.procurement.submit(request)
+    await ctx.dm_sent(request.request_id)
+    await ctx.env.sleep(timedelta(days=2, hours=1))
+    return f"request-{request.request_id}"
+
+
+async def _rejected(ctx: Context) -> str:
+    request = _request(product_id="lastpass", product_name="LastPass", seats=1)
+    await ctx.procurement.submit(request)
+    return f"request-{request.request_id}"
+
+
+# --- renewals -----------------------------------------------------------------------------
+# Each scenario states its own day (`as_of`, `decided_at`), so what it records does not
+# depend on when it is recorded; the server does not skip time on its own meanwhile.
+
+
+def _add_contract(engine: Engine, *, start: date, seats: int = 5) -> int:
+    """A Figma asset owned by Emma Employee with a 12-month, auto-renewing contract."""
+    with transaction(engine) as session:
+        asset = Asset(
+            product_name="Figma",
+            vendor="Figma",
+            owner_email="employee@example.com",
+            cost_center="CC-DESIGN",
+            seats=seats,
+            unit_price_cents=18_000,
+            annual_cost_cents=seats * 18_000,
+            created_at=datetime(start.year, start.month, start.day, tzinfo=UTC),
+        )
+        session.add(asset)
+        session.flush()
+        assert asset.id is not None
+        contract = Contract(
+            asset_id=asset.id,
+            start_date=start,
+            term_months=12,
+            auto_renew=True,
+            notice_days=30,
+            renewal_date=add_months(start, 12),
+        )
+        session.add(contract)
+        session.flush()
+        assert contract.id is not None
+        return contract.id
+
+
+def _first_reminder(engine: Engine, contract_id: int) -> date:
+    with transaction(engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        terms = reminders_repo.contract_terms(
+            start_date=contract.start_date,
+            term_months=contract.term_months,
+            auto_renew=contract.auto_renew,
+            notice_days=contract.notice_days,
+            notice_basis=contract.notice_basis,
+            renewal_date=contract.renewal_date,
+        )
+        return plan_renewal(terms, as_of=contract.start_date, calendar=US).reminders[0]
+
+
+async def _scan(ctx: Context, scan: ScanInput) -> str:
+    workflow_id = f"renewal-scan-{scan.as_of or 'today'}-{uuid.uuid4().hex[:6]}"
+    await ctx.env.client.execute_workflow(RenewalScanWorkflow.run, scan, id=workflow_id, task_queue=ctx.queue)
+    return workflow_id
+
+
+async def _scan_due(ctx: Context) -> str:
+    """The first reminder of a seeded contract (the earliest-created): claim it, send it in one batch."""
+    with transaction(ctx.engine) as session:
+        contract_id = session.exec(select(Contract.id).order_by(col(Contract.id))).first()
+    assert contract_id is not None, "the seed has no contracts"
+    day = _first_reminder(ctx.engine, contract_id)
+    workflow_id = await _scan(ctx, ScanInput(as_of=day.isoformat()))
+    assert any(card.contract_id == contract_id for _, card, _ in ctx.notifier.renewal_posts)
+    return workflow_id
+
+
+async def _scan_batches(ctx: Context) -> str:
+    """More reminders due on one day than one send batch takes (`SEND_BATCH`)."""
+    start = date(2026, 1, 5)
+    for _ in range(SEND_BATCH + 2):
+        _add_contract(ctx.engine, start=start)
+    workflow_id = await _scan(ctx, ScanInput(as_of="2026-09-04"))
+    result = await ctx.env.client.get_workflow_handle_for(RenewalScanWorkflow.run, workflow_id).result()
+    assert result.claimed > SEND_BATCH, result
+    return workflow_id
+
+
+async def _scan_nothing_due(ctx: Context) -> str:
+    """A day already scanned: nothing left to claim, no batch to send."""
+    await _scan(ctx, ScanInput(as_of="2026-09-07"))
+    return await _scan(ctx, ScanInput(as_of="2026-09-07"))
+
+
+async def _scan_by_the_clock(ctx: Context) -> str:
+    """As the schedule starts it: no date, "today" by the workflow clock."""
+    return await _scan(ctx, ScanInput(timezone="Europe/Paris"))
+
+
+async def _digest(ctx: Context, digest: DigestInput) -> str:
+    workflow_id = f"renewal-digest-{digest.as_of or 'today'}-{uuid.uuid4().hex[:6]}"
+    await ctx.env.client.execute_workflow(RenewalDigestWorkflow.run, digest, id=workflow_id, task_queue=ctx.queue)
+    return workflow_id
+
+
+async def _digest_posted(ctx: Context) -> str:
+    return await _digest(ctx, DigestInput(as_of="2026-10-05"))
+
+
+async def _digest_already_posted(ctx: Context) -> str:
+    await _digest(ctx, DigestInput(as_of="2026-10-12"))
+    return await _digest(ctx, DigestInput(as_of="2026-10-12"))
+
+
+async def _digest_by_the_clock(ctx: Context) -> str:
+    return await _digest(ctx, DigestInput())
+
+
+async def _reminded_contract(ctx: Context) -> tuple[int, RenewalCard]:
+    """A new contract whose first reminder has been sent (channel and DM)."""
+    contract_id = _add_contract(ctx.engine, start=date(2026, 2, 2))
+    await _scan(ctx, ScanInput(as_of=_first_reminder(ctx.engine, contract_id).isoformat()))
+    cards = [card for _, card, _ in ctx.notifier.renewal_posts if card.contract_id == contract_id]
+    assert cards, f"no reminder for contract {contract_id}"
+    return contract_id, cards[-1]
+
+
+def _decision(contract_id: int, card: RenewalCard, action: str, actor: str, **extra: object) -> RenewalDecisionInput:
+    day = card.deadline - timedelta(days=card.days_left)
+    return RenewalDecisionInput(
+        contract_id=contract_id,
+        renewal_date=card.renewal_date.isoformat(),
+        deadline=card.deadline.isoformat(),
+        action=action,
+        actor_slack_id=actor,
+        click_id=uuid.uuid4().hex,
+        decided_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC).isoformat(),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def _decide(ctx: Context, decision: RenewalDecisionInput) -> str:
+    """Run the decision workflow as the bot does (`RenewalClient.decide`), on its workflow id."""
+    await ctx.renewals.decide(decision)
+    return f"renewal-decision-{decision.contract_id}-{decision.click_id}"
+
+
+async def _decision_renew(ctx: Context) -> str:
+    contract_id, card = await _reminded_contract(ctx)
+    # No `decided_at`: the workflow fills it in from its clock.
+    decision = _decision(contract_id, card, "renew", EMPLOYEE, seats=6, unit_price_cents=17_500)
+    decision.decided_at = None
+    return await _decide(ctx, decision)
+
+
+async def _decision_cancel(ctx: Context) -> str:
+    contract_id, card = await _reminded_contract(ctx)
+    return await _decide(ctx, _decision(contract_id, card, "cancel", EMPLOYEE))
+
+
+async def _decision_renegotiate(ctx: Context) -> str:
+    contract_id, card = await _reminded_contract(ctx)
+    return await _decide(ctx, _decision(contract_id, card, "renegotiate", ITAM))
+
+
+async def _decision_snooze(ctx: Context) -> str:
+    contract_id, card = await _reminded_contract(ctx)
+    return await _decide(ctx, _decision(contract_id, card, "snooze", EMPLOYEE, snooze_days=14))
+
+
+async def _decision_already_decided(ctx: Context) -> str:
+    """Not accepted (the term is already cancelled): nothing to update."""
+    contract_id, card = await _reminded_contract(ctx)
+    answer = await ctx.renewals.decide(_decision(contract_id, card, "cancel", EMPLOYEE))
+    assert answer.accepted, answer
+    return await _decide(ctx, _decision(contract_id, card, "renew", ITAM))
+
+
+async def _decision_refused(ctx: Context) -> str:
+    """Someone who is neither the owner nor ITAM: the activity refuses, the workflow fails."""
+    contract_id, card = await _reminded_contract(ctx)
+    return await _decide(ctx, _decision(contract_id, card, "cancel", ENGINEER))
+
+
+#: Scenarios per workflow type name. A new workflow type needs an entry here. Each runs the
+#: workflow to its end and returns its workflow id.
+SCENARIOS: dict[str, dict[str, Callable[[Context], Awaitable[str]]]] = {
+    "ProcurementRequestWorkflow": {
+        "approved": _approved,
+        "denied": _denied,
+        "expired": _expired,
+        "rejected": _rejected,
+    },
+    "RenewalScanWorkflow": {
+        "due": _scan_due,
+        "batches": _scan_batches,
+        "nothing_due": _scan_nothing_due,
+        "by_the_clock": _scan_by_the_clock,
+    },
+    "RenewalDigestWorkflow": {
+        "posted": _digest_posted,
+        "already_posted": _digest_already_posted,
+        "by_the_clock": _digest_by_the_clock,
+    },
+    "RenewalDecisionWorkflow": {
+        "renew": _decision_renew,
+        "cancel": _decision_cancel,
+        "renegotiate": _decision_renegotiate,
+        "snooze": _decision_snooze,
+        "already_decided": _decision_already_decided,
+        "refused": _decision_refused,
+    },
+}
+
+#: Workflow types whose scenarios need the server to skip time by itself (a request expiring).
+#: The others run with automatic time skipping off: it would only time activities out.
+TIME_SKIPPING = {"ProcurementRequestWorkflow"}
+
+
+def selected(only: list[str] | None = None) -> list[tuple[str, str]]:
+    """(workflow type, scenario) pairs whose `<type>-<scenario>` name contains one of `only`."""
+    return [
+        (workflow_type, scenario)
+        for workflow_type, scenarios in SCENARIOS.items()
+        for scenario in scenarios
+        if not only or any(part in f"{workflow_type}-{scenario}" for part in only)
+    ]
+
+
+async def record(out_dir: Path = HISTORIES, only: list[str] | None = None) -> list[Path]:
+    chosen = selected(only)
+    if not chosen:
+        raise SystemExit(f"no scenario matches {only}; scenarios: {[f'{t}-{s}' for t, s in selected()]}")
+    binary = Path(sys.executable).parent / "temporal-test-server"
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(binary))
+    written: list[Path] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = make_engine(f"sqlite:///{Path(tmp) / 'procure.db'}")
+            upgrade(engine)
+            with transaction(engine) as session:
+                seed_if_empty(session)
+            notifier = RecordingNotifier()
+            queue = f"record-{uuid.uuid4().hex}"
+            client: Client = env.client
+            ctx = Context(
+                env,
+                ProcurementClient(client, task_queue=queue),
+                notifier,
+                engine,
+                RenewalClient(client, task_queue=queue),
+                queue,
+            )
+            worker = build_worker(
+                client,
+                task_queue=queue,
+                activities=ProcurementActivities(engine, notifier),
+                renewal_activities=RenewalActivities(engine, notifier, itam_channel=ITAM_CHANNEL, calendar=US),
+            )
+            async with worker:
+                for workflow_type, scenario in chosen:
+                    skipping = (
+                        contextlib.nullcontext()
+                        if workflow_type in TIME_SKIPPING
+                        else env.auto_time_skipping_disabled()
+                    )
+                    with skipping:
+                        workflow_id = await SCENARIOS[workflow_type][scenario](ctx)
+                        handle = client.get_workflow_handle(workflow_id)
+                        with contextlib.suppress(WorkflowFailureError):  # a scenario may end in failure
+                            await handle.result()
+                    history = await handle.fetch_history()
+                    path = out_dir / f"{workflow_type}-{scenario}.json"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(history.to_json() + "\n", encoding="utf-8")
+                    written.append(path)
+            engine.dispose()
+    finally:
+        await env.shutdown()
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    only = sys.argv[1:] if argv is None else argv
+    for path in asyncio.run(record(only=only)):
+        print(f"recorded {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,454 @@
+"""Renewal reminders on Temporal's time-skipping test server, with the real activities on a
+real (SQLite) database and a recording notifier: a day-by-day year of a contract, decisions,
+in-place updates, and idempotency across retries and worker restarts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from catalog import reminders_repo
+from catalog.db import transaction
+from catalog.models import Asset, AuditEvent, Contract, RenewalStatus, SeatAssignment
+from catalog.renewals import ContractTerms, HolidayCalendar, add_months, plan_renewal
+from catalog.summary import RenewalCard
+from tests.helpers import eventually
+from tests.workflows.fakes import RecordingNotifier
+from workflows.activities import ProcurementActivities
+from workflows.renewal_activities import RenewalActivities, RenewalDecisionInput, ScanInput
+from workflows.renewals import RenewalClient, RenewalScanWorkflow
+from workflows.worker import build_worker
+
+OWNER, ITAM, STRANGER = "U0EMPLOYEE", "U0ITAM", "U0ENGINEER"
+ITAM_CHANNEL = "#itam"
+US = HolidayCalendar(country="US")
+
+
+def add_contract(
+    engine: Engine,
+    *,
+    start: date,
+    term_months: int = 12,
+    notice_days: int = 30,
+    auto_renew: bool = True,
+    seats: int = 5,
+    last_active: tuple[date | None, ...] = (),
+    product: str = "Figma",
+) -> int:
+    """An asset owned by Emma Employee with its contract and seat holders."""
+    with transaction(engine) as session:
+        asset = Asset(
+            product_name=product,
+            vendor="Figma",
+            owner_email="employee@example.com",
+            cost_center="CC-DESIGN",
+            seats=seats,
+            unit_price_cents=18_000,
+            annual_cost_cents=seats * 18_000,
+            created_at=datetime(start.year, start.month, start.day, tzinfo=UTC),
+        )
+        session.add(asset)
+        session.flush()
+        assert asset.id is not None
+        contract = Contract(
+            asset_id=asset.id,
+            start_date=start,
+            term_months=term_months,
+            auto_renew=auto_renew,
+            notice_days=notice_days,
+            renewal_date=add_months(start, term_months),
+        )
+        session.add(contract)
+        for i, active in enumerate(last_active):
+            session.add(
+                SeatAssignment(
+                    asset_id=asset.id,
+                    person_email=f"holder{i}@example.com",
+                    assigned_at=datetime(start.year, start.month, start.day, tzinfo=UTC),
+                    last_active=active,
+                )
+            )
+        session.flush()
+        assert contract.id is not None
+        return contract.id
+
+
+@dataclass
+class Renewals:
+    env: WorkflowEnvironment
+    engine: Engine
+    notifier: RecordingNotifier
+    queue: str
+    client: RenewalClient
+
+    def worker(self) -> Worker:
+        return build_worker(
+            self.env.client,
+            task_queue=self.queue,
+            activities=ProcurementActivities(self.engine, self.notifier),
+            renewal_activities=RenewalActivities(self.engine, self.notifier, itam_channel=ITAM_CHANNEL, calendar=US),
+        )
+
+    async def scan(self, day: date) -> None:
+        await self.env.client.execute_workflow(
+            RenewalScanWorkflow.run,
+            ScanInput(as_of=day.isoformat()),
+            id=f"scan-{day}-{uuid.uuid4().hex[:6]}",
+            task_queue=self.queue,
+        )
+
+    def posts(self, contract_id: int) -> list[tuple[str, RenewalCard]]:
+        return [(ch, card) for ch, card, _ in self.notifier.renewal_posts if card.contract_id == contract_id]
+
+    def channel_days(self, contract_id: int) -> list[date]:
+        """The as-of days of the channel reminders (days left counts down to the deadline)."""
+        return [
+            card.deadline - timedelta(days=card.days_left) for ch, card in self.posts(contract_id) if ch == ITAM_CHANNEL
+        ]
+
+    async def decide(self, contract_id: int, day: date, action: str, actor: str, **extra: object) -> tuple[bool, str]:
+        card = self.posts(contract_id)[-1][1]
+        answer = await self.client.decide(
+            RenewalDecisionInput(
+                contract_id=contract_id,
+                renewal_date=card.renewal_date.isoformat(),
+                deadline=card.deadline.isoformat(),
+                action=action,
+                actor_slack_id=actor,
+                click_id=uuid.uuid4().hex,
+                decided_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC).isoformat(),
+                **extra,  # type: ignore[arg-type]
+            )
+        )
+        return answer.accepted, answer.message
+
+
+@pytest.fixture
+async def renewals(time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine) -> AsyncIterator[Renewals]:
+    queue = f"renewals-{uuid.uuid4().hex}"
+    harness = Renewals(
+        time_skipping_env,
+        sqlite_seeded,
+        RecordingNotifier(),
+        queue,
+        RenewalClient(time_skipping_env.client, task_queue=queue),
+    )
+    # Each scan takes its day as input, so the server must not skip time on its own while an
+    # activity runs (that would only time activities out and push the shared clock years
+    # ahead); the one test about the clock moves it explicitly with `env.sleep`.
+    with time_skipping_env.auto_time_skipping_disabled():
+        async with harness.worker():
+            yield harness
+
+
+def expected_reminders(start: date, *, notice_days: int = 30, renewal_date: date | None = None) -> tuple[date, ...]:
+    terms = ContractTerms(
+        start_date=start, term_months=12, auto_renew=True, notice_days=notice_days, renewal_date=renewal_date
+    )
+    return plan_renewal(terms, as_of=start, calendar=US).reminders
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+async def test_a_year_of_a_contract_auto_renew_snooze_date_edit_and_cancel(renewals: Renewals) -> None:
+    start = date(2026, 1, 5)
+    contract_id = add_contract(renewals.engine, start=start)
+
+    # Term 1 (renews 2027-01-05): cancel-by 2026-12-04, nobody decides, so it auto-renews.
+    # Reminders 90/60/30/7 days before it, each moved earlier to a US business day
+    # (2026-09-05 is a Saturday; 2026-11-27 follows Thanksgiving and is a business day).
+    term1 = (date(2026, 9, 4), date(2026, 10, 5), date(2026, 11, 4), date(2026, 11, 27))
+    assert expected_reminders(start) == term1
+    for day in days(date(2026, 8, 25), date(2027, 1, 10)):
+        await renewals.scan(day)
+    assert renewals.channel_days(contract_id) == list(term1)
+    dms = [card for ch, card in renewals.posts(contract_id) if ch == OWNER]
+    assert len(dms) == 4, "the owner gets each reminder by DM too"
+    first = dms[0]
+    assert (first.product_name, first.seats_bought, first.deadline, first.days_left) == (
+        "Figma",
+        5,
+        date(2026, 12, 4),
+        91,
+    )
+
+    # Term 2 (renews 2028-01-05, cancel-by 2027-12-06): the 90-day reminder comes (2027-09-07,
+    # the day after Labor Day) and the owner snoozes it 45 days, past the 60-day one.
+    term2 = plan_renewal(
+        ContractTerms(start_date=start, term_months=12, auto_renew=True, notice_days=30),
+        as_of=date(2027, 1, 6),
+        calendar=US,
+    )
+    assert (term2.renewal_date, term2.deadline) == (date(2028, 1, 5), date(2027, 12, 6))
+    term2_first = term2.reminders[0]
+    assert term2_first == date(2027, 9, 7)
+    for day in days(date(2027, 1, 11), term2_first):  # every day: nothing until term 2 is near
+        await renewals.scan(day)
+    assert renewals.channel_days(contract_id) == [*term1, term2_first]
+    accepted, message = await renewals.decide(contract_id, term2_first, "snooze", OWNER, snooze_days=45)
+    assert accepted, message
+    snoozed_until = term2_first + timedelta(days=45)  # 2027-10-22
+    assert term2.reminders[1] < snoozed_until
+    for day in days(term2_first + timedelta(days=1), date(2027, 10, 24)):
+        await renewals.scan(day)
+    assert renewals.channel_days(contract_id)[-2:] == [term2_first, snoozed_until]
+
+    # ITAM co-terms the contract on 2027-10-25: it now renews on 2028-02-01 (a date edit).
+    with transaction(renewals.engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        contract.renewal_date = date(2028, 2, 1)
+        session.add(contract)
+        session.flush()
+        plan = reminders_repo.rearm_contract_reminders(
+            session, contract_id=contract_id, at=datetime(2027, 10, 25, 9, tzinfo=UTC), calendar=US
+        )
+    assert plan is not None
+    # Deadline 2028-01-01 is a Saturday; Friday 2027-12-31 is New Year's Day observed.
+    assert plan.deadline == date(2027, 12, 30)
+    assert plan.reminders == (date(2027, 10, 29), date(2027, 11, 30), date(2027, 12, 23))
+
+    for day in days(date(2027, 10, 25), date(2027, 11, 30)):
+        await renewals.scan(day)
+    assert renewals.channel_days(contract_id)[-2:] == [date(2027, 10, 29), date(2027, 11, 30)]
+    # ITAM takes over the negotiation: reminders continue.
+    accepted, message = await renewals.decide(contract_id, date(2027, 11, 30), "renegotiate", ITAM)
+    assert accepted and "itam@example.com" in message
+    for day in days(date(2027, 12, 1), date(2027, 12, 23)):
+        await renewals.scan(day)
+    assert renewals.channel_days(contract_id)[-1] == date(2027, 12, 23)
+
+    # Someone who is neither the owner nor ITAM is refused; the owner cancels.
+    accepted, message = await renewals.decide(contract_id, date(2027, 12, 23), "cancel", STRANGER)
+    assert not accepted and "owner or the ITAM team" in message
+    renewals.notifier.renewal_updates.clear()
+    accepted, message = await renewals.decide(contract_id, date(2027, 12, 23), "cancel", OWNER)
+    assert accepted, message
+    # Every message of the term (3 reminders × channel + DM) now shows the cancellation.
+    updated = renewals.notifier.renewal_updates
+    assert len(updated) == 6
+    assert all(
+        card.status == RenewalStatus.CANCELLED and card.decided_by == "employee@example.com" for _, card in updated
+    )
+    # A second click after the decision changes nothing and says so.
+    accepted, message = await renewals.decide(contract_id, date(2027, 12, 24), "renew", ITAM)
+    assert not accepted and "already cancelled" in message
+
+    sent_before = len(renewals.posts(contract_id))
+    for day in days(date(2027, 12, 24), date(2028, 2, 10)):
+        await renewals.scan(day)
+    assert len(renewals.posts(contract_id)) == sent_before, "a cancelled contract gets no more reminders"
+
+    with transaction(renewals.engine) as session:
+        actions = [
+            e.action
+            for e in session.exec(
+                select(AuditEvent).where(AuditEvent.entity == "contract", AuditEvent.entity_id == str(contract_id))
+            ).all()
+        ]
+    assert actions.count("renewal_reminder_sent") == 4 + 2 + 3
+    for action in ("renewal_snooze", "renewal_reminders_rearmed", "renewal_renegotiate", "renewal_cancel"):
+        assert actions.count(action) == 1, action
+
+
+async def test_scanning_a_day_twice_across_a_worker_restart_sends_nothing_twice(
+    time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine
+) -> None:
+    queue = f"renewals-{uuid.uuid4().hex}"
+    harness = Renewals(
+        time_skipping_env,
+        sqlite_seeded,
+        RecordingNotifier(),
+        queue,
+        RenewalClient(time_skipping_env.client, task_queue=queue),
+    )
+    contract_id = add_contract(sqlite_seeded, start=date(2026, 1, 5))
+    day = date(2026, 9, 4)
+    with time_skipping_env.auto_time_skipping_disabled():
+        async with harness.worker():
+            await harness.scan(day)
+        assert len(harness.posts(contract_id)) == 2  # channel + DM
+        # A new worker process (fresh activity objects, same database) runs the same day again.
+        harness.notifier = RecordingNotifier()
+        async with harness.worker():
+            await harness.scan(day)
+            await harness.client.scan(day.isoformat())
+    assert harness.posts(contract_id) == []
+    with transaction(sqlite_seeded) as session:
+        rows = reminders_repo.list_reminders(session, contract_id=contract_id)
+    assert [(r.due_on, r.sent_at is not None) for r in rows] == [(day, True)]
+
+
+async def test_a_slack_failure_mid_send_is_retried_without_reposting(renewals: Renewals) -> None:
+    contract_id = add_contract(renewals.engine, start=date(2026, 1, 5))
+    failures = {"dm": 1}
+
+    def flaky(channel: str, card: RenewalCard) -> None:
+        if channel == OWNER and failures["dm"]:
+            failures["dm"] -= 1
+            raise RuntimeError("Slack is down")
+
+    renewals.notifier.on_renewal_post = flaky
+    await renewals.scan(date(2026, 9, 4))
+    channels = [ch for ch, _ in renewals.posts(contract_id)]
+    assert channels == [ITAM_CHANNEL, OWNER], "the channel post is not repeated when the DM is retried"
+
+
+async def test_the_scheduled_scan_uses_the_workflow_clock(renewals: Renewals) -> None:
+    """The schedule starts the scan without a date: it scans "today" by the workflow clock,
+    which the time-skipping server moves a month ahead here."""
+    await renewals.env.sleep(timedelta(days=30))
+    today = (await renewals.env.get_current_time()).astimezone(UTC).date()
+    # Cancel-by about ten days after "today": its reminders are missed, so one catch-up is due.
+    contract_id = add_contract(renewals.engine, start=add_months(today, -12) + timedelta(days=40))
+
+    async def scheduled_scan() -> str:
+        result = await renewals.env.client.execute_workflow(
+            RenewalScanWorkflow.run, ScanInput(), id=f"scan-now-{uuid.uuid4().hex[:6]}", task_queue=renewals.queue
+        )
+        return result.as_of
+
+    assert await scheduled_scan() == today.isoformat()
+    assert renewals.channel_days(contract_id) == [today]
+    await renewals.env.sleep(timedelta(days=1))
+    assert await scheduled_scan() == (today + timedelta(days=1)).isoformat()
+    assert renewals.channel_days(contract_id).count(today) == 1, "the catch-up is not repeated the next day"
+
+
+async def test_the_weekly_digest_lists_upcoming_renewals_and_idle_seats_once(renewals: Renewals) -> None:
+    as_of = date(2026, 10, 5)
+    soon = add_contract(renewals.engine, start=date(2026, 1, 5), last_active=(as_of, as_of - timedelta(days=45), None))
+    later = add_contract(renewals.engine, start=date(2026, 6, 1))
+    result = await renewals.client.digest(as_of.isoformat())
+    again = await renewals.client.digest(as_of.isoformat())
+    assert result.posted and not again.posted
+    assert len(renewals.notifier.digests) == 1
+    channel, digest = renewals.notifier.digests[0]
+    assert channel == ITAM_CHANNEL
+    listed = [u.contract_id for u in digest.upcoming]
+    assert soon in listed and later not in listed  # later's deadline is in 2027
+    holders = {(c.person_email, c.last_active) for c in digest.reclaim}
+    assert ("holder1@example.com", as_of - timedelta(days=45)) in holders
+    assert ("holder2@example.com", None) in holders
+    assert all(c.person_email != "holder0@example.com" for c in digest.reclaim)
+    assert dict(digest.totals)["USD"] >= 5 * 18_000
+
+
+async def test_an_approved_request_is_covered_by_the_scan_without_anything_to_start(renewals: Renewals) -> None:
+    from catalog import repository
+    from workflows.client import ProcurementClient
+    from workflows.request_workflow import ProcurementRequestWorkflow
+    from workflows.shared import DecisionInput, RequestInput
+
+    procurement = ProcurementClient(renewals.env.client, task_queue=renewals.queue)
+    request = RequestInput(
+        request_id=f"REQ-{uuid.uuid4().hex[:8].upper()}",
+        requester_slack_id=OWNER,
+        requester_email="employee@example.com",
+        product_id="notion",
+        product_name="Notion",
+        seats=2,
+        justification="Docs for the new team",
+    )
+    await procurement.submit(request)
+
+    async def approved() -> bool:
+        outcome = await procurement.decide(request.request_id, DecisionInput("U0MANAGER", approve=True))
+        return outcome.accepted or "already approved" in outcome.message
+
+    await eventually(approved, what="the approval")
+    handle = renewals.env.client.get_workflow_handle_for(
+        ProcurementRequestWorkflow.run, f"request-{request.request_id}"
+    )
+    assert (await handle.result()).status == "approved"
+    with transaction(renewals.engine) as session:
+        asset = repository.get_asset_for_request(session, request_id=request.request_id)
+        assert asset is not None and asset.id is not None
+        contract = repository.get_contract(session, asset_id=asset.id)
+        assert contract is not None and contract.id is not None
+        contract_id, start = contract.id, contract.start_date
+    first = plan_renewal(
+        reminders_repo.contract_terms(
+            start_date=start,
+            term_months=contract.term_months,
+            auto_renew=contract.auto_renew,
+            notice_days=contract.notice_days,
+            notice_basis=contract.notice_basis,
+            renewal_date=contract.renewal_date,
+        ),
+        as_of=start,
+        calendar=US,
+    ).reminders[0]
+    await renewals.scan(first)
+    assert [ch for ch, _ in renewals.posts(contract_id)] == [ITAM_CHANNEL, OWNER]
+
+
+async def test_the_cli_test_clock_runs_the_scan_on_the_worker(
+    dev_server_env: WorkflowEnvironment, sqlite_seeded: Engine
+) -> None:
+    import asyncio
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    queue = f"renewals-cli-{uuid.uuid4().hex}"
+    notifier = RecordingNotifier()
+    contract_id = add_contract(sqlite_seeded, start=date(2026, 1, 5))
+    harness = Renewals(
+        dev_server_env, sqlite_seeded, notifier, queue, RenewalClient(dev_server_env.client, task_queue=queue)
+    )
+    procure = str(Path(sys.executable).parent / "procure")
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": dev_server_env.client.service_client.config.target_host,
+        "TEMPORAL_TASK_QUEUE": queue,
+    }
+
+    async def run(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            procure, "renewals", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await proc.communicate()
+        return proc.returncode or 0, out.decode(), err.decode()
+
+    async with harness.worker():
+        code, out, err = await run("scan", "--as-of", "2026-09-04")
+        assert code == 0, err
+        result = json.loads(out)
+        assert result["as_of"] == "2026-09-04" and result["sent"] >= 1
+        assert [ch for ch, _ in harness.posts(contract_id)] == [ITAM_CHANNEL, OWNER]
+        code, out, _ = await run("scan", "--as-of", "2026-09-04")
+        assert code == 0 and json.loads(out)["sent"] == 0, "the same day again sends nothing"
+    code, _, err = await run("scan", "--as-of", "04/09/2026")
+    assert code == 2 and "YYYY-MM-DD" in err
+
+
+async def test_the_schedules_are_created_once_and_updated_on_every_worker_start(
+    dev_server_env: WorkflowEnvironment,
+) -> None:
+    from temporalio.client import ScheduleActionStartWorkflow
+
+    from workflows.renewals import DIGEST_SCHEDULE_ID, SCAN_SCHEDULE_ID, ensure_renewal_schedules
+
+    client = dev_server_env.client
+    first = await ensure_renewal_schedules(client, task_queue="q-old", timezone="UTC")
+    again = await ensure_renewal_schedules(client, task_queue="q-new", timezone="Europe/Paris")
+    assert first == again == [SCAN_SCHEDULE_ID, DIGEST_SCHEDULE_ID]
+    scan = await client.get_schedule_handle(SCAN_SCHEDULE_ID).describe()
+    action = scan.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert (action.workflow, action.task_queue) == ("RenewalScanWorkflow", "q-new")
+    assert scan.schedule.spec.time_zone_name == "Europe/Paris"
+    for schedule_id in (SCAN_SCHEDULE_ID, DIGEST_SCHEDULE_ID):
+        await client.get_schedule_handle(schedule_id).delete()

@@ -1,0 +1,232 @@
+"""Reuse first in ProcurementRequestWorkflow, on the time-skipping test server with the real
+activities on the seeded demo database (catalog/data/seats.yaml: figma 40/40 with idle
+holders, miro 12/30, canva 20/25) and a recording notifier."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from catalog import repository
+from catalog.db import transaction
+from catalog.summary import MessageKind
+from tests.helpers import eventually
+from tests.workflows.fakes import RecordingNotifier
+from tests.workflows.test_request_workflow import EMPLOYEE, MANAGER, Harness, figma_request
+from workflows.activities import ProcurementActivities
+from workflows.request_workflow import ProcurementRequestWorkflow
+from workflows.shared import (
+    CHOICE_ALTERNATIVE,
+    CHOICE_BUY,
+    CHOICE_RECLAIM,
+    CHOICE_TAKE_SEAT,
+    ChoiceInput,
+    DecisionInput,
+    ReclaimAnswerInput,
+    RequestInput,
+    RequestResult,
+)
+from workflows.worker import build_worker
+
+FINANCE, ENGINEER = "U0FINANCE", "U0ENGINEER"  # the two most idle figma holders in seats.yaml
+
+
+@pytest.fixture
+async def harness(time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine) -> AsyncIterator[Harness]:
+    notifier = RecordingNotifier()
+    queue = f"test-{uuid.uuid4().hex}"
+    worker = build_worker(
+        time_skipping_env.client, task_queue=queue, activities=ProcurementActivities(sqlite_seeded, notifier)
+    )
+    async with worker:
+        harness = Harness(time_skipping_env, sqlite_seeded, notifier, queue)
+        yield harness
+        await harness.client.terminate_running()
+
+
+async def _offer(harness: Harness, request: RequestInput, round_: int = 1) -> None:
+    def offered() -> bool:
+        return (
+            sum(
+                s.kind is MessageKind.REUSE_OFFER and s.summary.request_id == request.request_id
+                for s in harness.notifier.sent
+            )
+            >= round_
+        )
+
+    await eventually(offered, what=f"reuse offer {round_}")
+
+
+async def _result(harness: Harness, request: RequestInput) -> RequestResult:
+    handle = harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}")
+    return await handle.result()
+
+
+def _audit(harness: Harness, request: RequestInput) -> list[str]:
+    with transaction(harness.engine) as session:
+        return [a.action for a in repository.list_audit(session, request_id=request.request_id)]
+
+
+def _holders(harness: Harness, product_id: str) -> set[str]:
+    with transaction(harness.engine) as session:
+        _, seats = repository.product_seat_pool(session, product_id=product_id)
+        return {s.person_email for s in seats}
+
+
+async def test_a_spare_seat_is_taken_in_one_click_without_purchase_or_approval(harness: Harness) -> None:
+    request = figma_request(product_id="miro", product_name="Miro", seats=1)
+    await harness.client.submit(request)
+    await _offer(harness, request)
+    offer = harness.notifier.sent_to(EMPLOYEE, MessageKind.REUSE_OFFER)[-1].summary.reuse
+    assert offer is not None and offer.kind == "spare_seat" and offer.spare == 18
+    assert offer.choices == ("take_seat", "withdraw")
+
+    # Only the requester answers; the validator refuses anyone else.
+    refused = await harness.client.choose(request.request_id, ChoiceInput(MANAGER, CHOICE_TAKE_SEAT))
+    assert not refused.accepted and "Only <@U0EMPLOYEE>" in refused.message
+    wrong = await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_BUY))
+    assert not wrong.accepted and "isn't offered" in wrong.message
+
+    taken = await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_TAKE_SEAT))
+    assert taken.accepted
+    result = await _result(harness, request)
+    assert result.status == "fulfilled_from_pool" and result.asset_id is None
+    assert "employee@example.com" in _holders(harness, "miro")
+    assert _audit(harness, request) == ["submitted", "reuse_spare_seat", "reuse_choice", "seat_assigned"]
+    with transaction(harness.engine) as session:
+        stored = repository.get_request(session, request_id=request.request_id)
+        assert stored is not None and stored.status == "fulfilled_from_pool"
+        assert repository.get_asset_for_request(session, request_id=request.request_id) is None
+    assert not harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)
+    granted = harness.notifier.sent_to(EMPLOYEE, MessageKind.SEAT_GRANTED)
+    assert len(granted) == 1
+    # The offer was updated in place: the answer shown, the buttons gone.
+    updates = [u for u in harness.notifier.updates if u[1] is MessageKind.REUSE_OFFER]
+    assert updates and updates[-1][2].reuse is not None and updates[-1][2].reuse.chosen == "take_seat"
+    assert updates[-1][2].reuse.choices == ()
+
+    late = await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_TAKE_SEAT))
+    assert not late.accepted and "closed" in late.message
+
+
+async def test_reclaim_frees_a_released_seat_and_one_nobody_answered_for(harness: Harness) -> None:
+    request = figma_request(seats=2)
+    await harness.client.submit(request)
+    await _offer(harness, request)
+    offer = harness.notifier.sent_to(EMPLOYEE, MessageKind.REUSE_OFFER)[-1].summary.reuse
+    assert offer is not None and offer.kind == "reclaim" and offer.spare == 0 and offer.reclaimable == 2
+    assert offer.choices == ("reclaim", "buy", "withdraw")
+    # No approval while the requester is choosing.
+    assert (await harness.client.decide(request.request_id, _approve())).accepted is False
+
+    assert (await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_RECLAIM))).accepted
+
+    def asked() -> bool:
+        return bool(harness.notifier.sent_to(FINANCE, MessageKind.RECLAIM_ASK)) and bool(
+            harness.notifier.sent_to(ENGINEER, MessageKind.RECLAIM_ASK)
+        )
+
+    await eventually(asked, what="the Keep / Release questions")
+    assert not (await harness.client.answer_reclaim(request.request_id, ReclaimAnswerInput(MANAGER, True))).accepted
+    released = await harness.client.answer_reclaim(request.request_id, ReclaimAnswerInput(FINANCE, True))
+    assert released.accepted
+    again = await harness.client.answer_reclaim(request.request_id, ReclaimAnswerInput(FINANCE, False))
+    assert not again.accepted
+    await harness.env.sleep(timedelta(days=3, hours=1))  # the engineer never answers: freed at the timeout
+
+    result = await _result(harness, request)
+    assert result.status == "fulfilled_from_pool"
+    holders = _holders(harness, "figma")
+    assert "employee@example.com" in holders
+    assert not {"finance@example.com", "engineer@example.com"} & holders
+    actions = _audit(harness, request)
+    assert actions[:4] == ["submitted", "reuse_reclaim", "reuse_choice", "reclaim_asked"]
+    assert actions.count("seat_released") == 2 and actions[-1] == "seat_assigned"
+    answered = [u for u in harness.notifier.updates if u[1] is MessageKind.RECLAIM_ASK]
+    assert {u[2].reuse.holder_answer for u in answered if u[2].reuse} == {"release"}
+
+
+async def test_a_holder_who_keeps_the_seat_is_marked_active_and_the_next_idle_one_is_offered(harness: Harness) -> None:
+    request = figma_request(seats=1)
+    await harness.client.submit(request)
+    await _offer(harness, request)
+    assert (await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_RECLAIM))).accepted
+    await eventually(lambda: bool(harness.notifier.sent_to(FINANCE, MessageKind.RECLAIM_ASK)), what="the question")
+    assert not harness.notifier.sent_to(ENGINEER, MessageKind.RECLAIM_ASK)  # one seat needed: one holder asked
+    assert (await harness.client.answer_reclaim(request.request_id, ReclaimAnswerInput(FINANCE, False))).accepted
+
+    await _offer(harness, request, round_=2)  # nothing freed: decide again
+    assert "finance@example.com" in _holders(harness, "figma")
+    second = harness.notifier.sent_to(EMPLOYEE, MessageKind.REUSE_OFFER)[-1].summary.reuse
+    assert second is not None and second.kind == "reclaim"
+    assert (await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_RECLAIM))).accepted
+    await eventually(lambda: bool(harness.notifier.sent_to(ENGINEER, MessageKind.RECLAIM_ASK)), what="the next holder")
+    assert (await harness.client.answer_reclaim(request.request_id, ReclaimAnswerInput(ENGINEER, True))).accepted
+    assert (await _result(harness, request)).status == "fulfilled_from_pool"
+    assert "seat_kept" in _audit(harness, request)
+
+
+async def test_an_approved_alternative_is_offered_for_a_product_we_do_not_own(harness: Harness) -> None:
+    request = figma_request(product_id=None, product_name="Sketch", estimate_cents=50_000, seats=1)
+    await harness.client.submit(request)
+    await _offer(harness, request)
+    offer = harness.notifier.sent_to(EMPLOYEE, MessageKind.REUSE_OFFER)[-1].summary.reuse
+    assert offer is not None and offer.kind == "alternative"
+    assert [a[0] for a in offer.alternatives] == ["canva", "figma"]  # most spare seats first
+
+    no_reason = await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_BUY))
+    assert not no_reason.accepted and "why" in no_reason.message
+    justified = await harness.client.choose(
+        request.request_id, ChoiceInput(EMPLOYEE, CHOICE_BUY, justification="Our agency delivers Sketch files")
+    )
+    assert justified.accepted
+    await eventually(lambda: bool(harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)), what="approval")
+    with transaction(harness.engine) as session:
+        choice = [
+            a for a in repository.list_audit(session, request_id=request.request_id) if a.action == "reuse_choice"
+        ]
+    assert choice[0].detail["justification"] == "Our agency delivers Sketch files"
+
+
+async def test_picking_the_alternative_closes_this_request(harness: Harness) -> None:
+    request = figma_request(product_id=None, product_name="Mural", estimate_cents=50_000, seats=1)
+    await harness.client.submit(request)
+    await _offer(harness, request)
+    bogus = await harness.client.choose(
+        request.request_id, ChoiceInput(EMPLOYEE, CHOICE_ALTERNATIVE, product_id="zoom")
+    )
+    assert not bogus.accepted
+    picked = await harness.client.choose(
+        request.request_id, ChoiceInput(EMPLOYEE, CHOICE_ALTERNATIVE, product_id="miro")
+    )
+    assert picked.accepted and picked.product_id == "miro"
+    result = await _result(harness, request)
+    assert result.status == "withdrawn" and "miro" in (result.reason or "")
+
+
+async def test_an_unanswered_offer_expires_and_nothing_is_bought(harness: Harness) -> None:
+    request = figma_request(expiry_days=2)
+    await harness.client.submit(request)
+    await _offer(harness, request)
+    await harness.env.sleep(timedelta(days=2, hours=1))
+    result = await _result(harness, request)
+    assert result.status == "expired"
+    assert _audit(harness, request) == ["submitted", "reuse_reclaim", "reuse_expired"]
+    assert not harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)
+
+
+async def test_a_product_without_a_seat_pool_goes_straight_to_approval(harness: Harness) -> None:
+    request = figma_request(product_id="zoom", product_name="Zoom", seats=1)
+    await harness.client.submit(request)
+    await eventually(lambda: bool(harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)), what="approval")
+    assert not harness.notifier.sent_to(EMPLOYEE, MessageKind.REUSE_OFFER)
+    assert _audit(harness, request)[:3] == ["submitted", "reuse_new_purchase", "step_opened"]
+
+
+def _approve() -> DecisionInput:
+    return DecisionInput(MANAGER, approve=True)
