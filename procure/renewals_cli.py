@@ -8,7 +8,9 @@ always continues; the exit code is 1 when any line was bad.
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from datetime import date
 from typing import Annotated, Any, NoReturn
 
@@ -210,6 +212,22 @@ async def _run_on_worker(kind: str, as_of: str) -> dict[str, object]:
     return asdict(await client.digest(as_of, timezone=settings.company_timezone))
 
 
+def _print_and_finish(result: dict[str, object]) -> None:
+    """Print the result and end the process without interpreter finalisation.
+
+    The Temporal client's Rust threads can abort a short-lived process while the interpreter
+    finalises (`PyGILState_Release … finalizing`, SIGABRT; temporalio/sdk-python#300), turning
+    a successful command into exit code -6. Everything is flushed first. Under a test runner
+    that captured stdout, the command returns normally instead."""
+    typer.echo(json.dumps(result))
+    if sys.stdout is not sys.__stdout__:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    os._exit(0)
+
+
 @renewals_app.command("scan")
 def scan(
     as_of: Annotated[str, typer.Option("--as-of", help="The day to scan, YYYY-MM-DD (a test clock).")],
@@ -221,7 +239,7 @@ def scan(
     import asyncio
 
     day = _iso_day(as_of, "--as-of")
-    typer.echo(json.dumps(asyncio.run(_run_on_worker("scan", day))))
+    _print_and_finish(asyncio.run(_run_on_worker("scan", day)))
 
 
 @renewals_app.command("digest")
@@ -232,4 +250,4 @@ def digest(
     import asyncio
 
     day = _iso_day(as_of, "--as-of")
-    typer.echo(json.dumps(asyncio.run(_run_on_worker("digest", day))))
+    _print_and_finish(asyncio.run(_run_on_worker("digest", day)))
