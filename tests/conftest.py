@@ -101,8 +101,10 @@ def sqlite_seeded(tmp_path: Path) -> Engine:
     return engine
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server per test module: its clock only moves forward, and a module
+    that skips years (renewals) or turns auto-skipping off must not leave that to the next."""
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=_binary("temporal-test-server"))
     yield env
     await env.shutdown()

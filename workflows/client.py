@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -17,7 +18,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from catalog.requests import workflow_id_for
 from catalog.text import escape_mrkdwn
 from workflows.request_workflow import ProcurementRequestWorkflow
-from workflows.shared import ChoiceInput, ChoiceResult, DecisionInput, ReclaimAnswerInput, RequestInput, RequestState
+from workflows.shared import (
+    ChoiceInput,
+    ChoiceResult,
+    DecisionInput,
+    ReclaimAnswerInput,
+    RequestInput,
+    RequestResult,
+    RequestState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +92,26 @@ class ProcurementClient:
         return DecisionOutcome(result.accepted, result.message, result.status)
 
     async def _closed(self, request_id: str) -> DecisionOutcome:
-        state = await self.state(request_id)
+        """Answer a click on a request whose workflow has finished. The result is read from the
+        workflow's history (no worker involved, so a hundred late clicks stay cheap); the query
+        is the fallback for histories whose result does not name the decider."""
+        try:
+            result = await self._handle(request_id).result(rpc_timeout=timedelta(seconds=10))
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return DecisionOutcome(False, f"There is no request {escape_mrkdwn(request_id)}.")
+            result = None
+        except WorkflowFailureError:
+            result = None
+        if isinstance(result, RequestResult) and result.decided_by_slack_id:
+            return DecisionOutcome(
+                False, f"This request was already {result.status} by <@{result.decided_by_slack_id}>.", result.status
+            )
+        try:
+            state = await self.state(request_id)
+        except RPCError:
+            status = result.status.replace("_", " ") if isinstance(result, RequestResult) else "closed"
+            return DecisionOutcome(False, f"This request is already {status}.")
         if state is None:
             # The id comes from a button value a client can tamper with: never echo it as markup.
             return DecisionOutcome(False, f"There is no request {escape_mrkdwn(request_id)}.")

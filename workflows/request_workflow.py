@@ -141,7 +141,8 @@ class ProcurementRequestWorkflow:
             retry_policy=ACTIVITY_RETRY,
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return RequestResult(request.request_id, self._status, recorded.asset_id, self._reason)
+        decided_by = self._decision.actor_slack_id if self._decision else None
+        return RequestResult(request.request_id, self._status, recorded.asset_id, self._reason, decided_by)
 
     async def _reject(self, reason: str) -> RequestResult:
         self._status = RequestStatus.REJECTED.value

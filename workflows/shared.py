@@ -105,6 +105,7 @@ class RequestResult:
     status: str
     asset_id: int | None = None
     reason: str | None = None
+    decided_by_slack_id: str | None = None  # lets the façade answer late clicks without a worker
 
 
 # --- reuse first ---------------------------------------------------------------------------
