@@ -26,6 +26,7 @@ from catalog import repository
 from catalog.db import make_engine, transaction, upgrade
 from catalog.seed import seed_if_empty
 from catalog.settings import SIMULATOR_BOT_TOKEN, SIMULATOR_SIGNING_SECRET, Settings
+from tests.bot.slack_session import SlackSession
 from tests.helpers import eventually
 from workflows.activities import ProcurementActivities
 from workflows.client import ProcurementClient
@@ -35,21 +36,7 @@ EMPLOYEE, MANAGER, ENGINEER, STRANGER = "U0EMPLOYEE", "U0MANAGER", "U0ENGINEER",
 
 
 @dataclass
-class Slack:
-    sim: httpx.AsyncClient
-    engine: Engine
-
-    async def state(self, user: str) -> dict[str, Any]:
-        return (await self.sim.get("/sim/state", params={"user": user})).json()
-
-    async def do(self, path: str, **body: Any) -> dict[str, Any]:
-        response = await self.sim.post(path, json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def calls(self, method: str) -> list[dict[str, Any]]:
-        return (await self.sim.get("/sim/calls", params={"method": method})).json()["calls"]
-
+class Slack(SlackSession):
     async def bot_messages(self, user: str) -> list[dict[str, Any]]:
         dm = (await self.state(user))["dm"]
         return [m for m in (dm["messages"] if dm else []) if m["is_bot"]]

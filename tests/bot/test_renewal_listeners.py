@@ -31,6 +31,7 @@ from catalog.renewals import add_months
 from catalog.seed import seed_if_empty
 from catalog.settings import SIMULATOR_BOT_TOKEN, SIMULATOR_SIGNING_SECRET, Settings
 from catalog.summary import ReclaimCandidate, RenewalCard, RenewalDigestSummary, UpcomingRenewal
+from tests.bot.slack_session import SlackSession
 from tests.bot.test_blocks import HOSTILE, _mrkdwn_texts, validate
 from tests.helpers import eventually
 from tests.workflows.test_renewals_workflow import add_contract
@@ -44,21 +45,8 @@ OWNER, MANAGER, ITAM = "U0EMPLOYEE", "U0MANAGER", "U0ITAM"
 
 
 @dataclass
-class Slack:
-    sim: httpx.AsyncClient
-    engine: Engine
+class Slack(SlackSession):
     renewals: RenewalClient
-
-    async def state(self, user: str) -> dict[str, Any]:
-        return (await self.sim.get("/sim/state", params={"user": user})).json()
-
-    async def do(self, path: str, **body: Any) -> dict[str, Any]:
-        response = await self.sim.post(path, json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def calls(self, method: str) -> list[dict[str, Any]]:
-        return (await self.sim.get("/sim/calls", params={"method": method})).json()["calls"]
 
     async def reminder_dm(self, user: str, contract_id: int) -> dict[str, Any] | None:
         dm = (await self.state(user))["dm"]

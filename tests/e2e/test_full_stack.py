@@ -311,18 +311,16 @@ async def test_request_to_approval_end_to_end(stack: Stack, reference_dir: Path)
 
 async def test_request_to_denial_through_the_simulator(stack: Stack) -> None:
     modal = await open_request_modal(stack, EMPLOYEE, "miro for the workshop, 3 seats")
-    answer = stack.control(
-        "/sim/submit",
-        user=EMPLOYEE,
-        view_id=modal["id"],
-        values={
+
+    def miro(seats: str) -> dict[str, Any]:
+        return {
             ids.B_PRODUCT: {
                 ids.A_PRODUCT: {
                     "type": "static_select",
                     "selected_option": {"text": {"type": "plain_text", "text": "Miro"}, "value": "miro"},
                 }
             },
-            ids.B_SEATS: {ids.A_SEATS: {"type": "number_input", "value": "0"}},
+            ids.B_SEATS: {ids.A_SEATS: {"type": "number_input", "value": seats}},
             ids.B_CHANNEL: {
                 ids.A_CHANNEL: {
                     "type": "static_select",
@@ -330,31 +328,12 @@ async def test_request_to_denial_through_the_simulator(stack: Stack) -> None:
                 }
             },
             ids.B_JUSTIFICATION: {ids.A_JUSTIFICATION: {"type": "plain_text_input", "value": "Workshop"}},
-        },
-    )
+        }
+
+    answer = stack.control("/sim/submit", user=EMPLOYEE, view_id=modal["id"], values=miro("0"))
     assert ids.B_SEATS in json.dumps(answer)  # zero seats: the modal stays open with the error
-    stack.control(
-        "/sim/submit",
-        user=EMPLOYEE,
-        view_id=modal["id"],
-        values={
-            ids.B_PRODUCT: {
-                ids.A_PRODUCT: {
-                    "type": "static_select",
-                    "selected_option": {"text": {"type": "plain_text", "text": "Miro"}, "value": "miro"},
-                }
-            },
-            # More than the 18 spare Miro seats: reuse first offers to buy more (no idle holders).
-            ids.B_SEATS: {ids.A_SEATS: {"type": "number_input", "value": "25"}},
-            ids.B_CHANNEL: {
-                ids.A_CHANNEL: {
-                    "type": "static_select",
-                    "selected_option": {"text": {"type": "plain_text", "text": "Direct"}, "value": "direct"},
-                }
-            },
-            ids.B_JUSTIFICATION: {ids.A_JUSTIFICATION: {"type": "plain_text_input", "value": "Workshop"}},
-        },
-    )
+    # More than the 18 spare Miro seats: reuse first offers to buy more (no idle holders).
+    stack.control("/sim/submit", user=EMPLOYEE, view_id=modal["id"], values=miro("25"))
     await buy_more_when_offered(stack, EMPLOYEE, "Miro")
     pending: dict[str, Any] = {}
 
