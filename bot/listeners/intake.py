@@ -21,6 +21,7 @@ from bot.deps import BotDeps
 from bot.intake_blocks import IntakeFinding, intake_message, justification_modal, parse_choice_value
 from bot.listeners.commands import _MENTION, NOT_IN_DIRECTORY, open_request_modal, prefill_from_text
 from bot.replies import tell
+from bot.view_state import text_value
 from catalog import repository
 from catalog.db import transaction
 from catalog.matching import MatchResult
@@ -101,8 +102,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def handle_justification(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]
     ) -> None:
-        value = view["state"]["values"].get(ids.B_JUSTIFY, {}).get(ids.A_JUSTIFY, {})
-        reason = str((value or {}).get("value") or "").strip()
+        reason = text_value(view["state"]["values"], ids.B_JUSTIFY, ids.A_JUSTIFY)
         if len(reason) < 3:
             await ack(response_action="errors", errors={ids.B_JUSTIFY: "Say why the alternative doesn't fit."})
             return

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import renewal_blocks as rb
 from bot.deps import BotDeps
 from bot.replies import tell
+from bot.view_state import selected_value, text_value
 from catalog import reminders_repo, repository
 from catalog.db import transaction
 from catalog.models import RenewalStatus
@@ -71,11 +72,6 @@ def _metadata(view: dict[str, Any]) -> tuple[rb.RenewalRef | None, str | None]:
         return None, None
     channel = data.get("channel_id")
     return rb.RenewalRef.from_value(str(data.get("ref") or "")), channel if isinstance(channel, str) else None
-
-
-def _input(values: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
-    value = values.get(block_id, {}).get(action_id)
-    return value if isinstance(value, dict) else {}
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
@@ -159,16 +155,16 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         errors: dict[str, str] = {}
         seats: int | None = None
         price: int | None = None
-        raw_seats = _input(values, rb.B_RENEW_SEATS, rb.A_RENEW_SEATS).get("value")
+        raw_seats = text_value(values, rb.B_RENEW_SEATS, rb.A_RENEW_SEATS)
         if raw_seats:
             try:
-                seats = parse_seats(str(raw_seats))
+                seats = parse_seats(raw_seats)
             except RequestInputError as exc:
                 errors[rb.B_RENEW_SEATS] = exc.message
-        raw_price = _input(values, rb.B_RENEW_PRICE, rb.A_RENEW_PRICE).get("value")
-        if raw_price and str(raw_price).strip():
+        raw_price = text_value(values, rb.B_RENEW_PRICE, rb.A_RENEW_PRICE)
+        if raw_price:
             try:
-                price = parse_money(str(raw_price), field="price")
+                price = parse_money(raw_price, field="price")
             except RequestInputError as exc:
                 errors[rb.B_RENEW_PRICE] = exc.message
         if errors:
@@ -196,9 +192,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         ref, channel_id = _metadata(view)
-        chosen = (_input(view["state"]["values"], rb.B_SNOOZE_DAYS, rb.A_SNOOZE_DAYS).get("selected_option") or {}).get(
-            "value"
-        )
+        chosen = selected_value(view["state"]["values"], rb.B_SNOOZE_DAYS, rb.A_SNOOZE_DAYS)
         days = int(chosen) if isinstance(chosen, str) and chosen.isdigit() else 0
         if days not in rb.SNOOZE_CHOICES:
             await ack(response_action="errors", errors={rb.B_SNOOZE_DAYS: "Choose how long to snooze."})

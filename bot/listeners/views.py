@@ -17,6 +17,7 @@ from bot.deps import BotDeps
 from bot.listeners.actions import audit_refusal
 from bot.listeners.commands import NOT_IN_DIRECTORY
 from bot.replies import tell
+from bot.view_state import selected_value, text_value
 from catalog.requests import CHANNELS, RequestInputError, parse_money, parse_seats, request_id_for
 from workflows.shared import DecisionInput, RequestInput
 
@@ -34,24 +35,6 @@ class RequestForm:
     needed_by: date | None
 
 
-def _value(values: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
-    block = values.get(block_id) if isinstance(values, dict) else None
-    value = block.get(action_id) if isinstance(block, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _text(values: dict[str, Any], block_id: str, action_id: str, key: str = "value") -> str:
-    """A string field of an element's state; anything that is not a string counts as empty."""
-    value = _value(values, block_id, action_id).get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _selected(values: dict[str, Any], block_id: str, action_id: str) -> str | None:
-    option = _value(values, block_id, action_id).get("selected_option")
-    value = option.get("value") if isinstance(option, dict) else None
-    return value if isinstance(value, str) and value else None
-
-
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     try:
         data = json.loads(view.get("private_metadata") or "{}")
@@ -63,8 +46,8 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
 def parse_request_form(values: dict[str, Any], product_names: dict[str, str], *, today: date) -> RequestForm:
     """Read the request modal's state. Raises a RequestFormErrors naming each bad field."""
     errors: dict[str, str] = {}
-    selected = _selected(values, ids.B_PRODUCT, ids.A_PRODUCT)
-    other = _text(values, ids.B_OTHER_PRODUCT, ids.A_OTHER_PRODUCT)
+    selected = selected_value(values, ids.B_PRODUCT, ids.A_PRODUCT)
+    other = text_value(values, ids.B_OTHER_PRODUCT, ids.A_OTHER_PRODUCT)
     product_id: str | None = None
     product_name = ""
     if selected and selected != ids.OTHER_PRODUCT_VALUE:
@@ -79,11 +62,11 @@ def parse_request_form(values: dict[str, Any], product_names: dict[str, str], *,
 
     seats = 1
     try:
-        seats = parse_seats(_text(values, ids.B_SEATS, ids.A_SEATS))
+        seats = parse_seats(text_value(values, ids.B_SEATS, ids.A_SEATS))
     except RequestInputError as exc:
         errors[ids.B_SEATS] = exc.message
 
-    estimate_text = _text(values, ids.B_ESTIMATE, ids.A_ESTIMATE)
+    estimate_text = text_value(values, ids.B_ESTIMATE, ids.A_ESTIMATE)
     estimate: int | None = None
     if estimate_text:
         try:
@@ -93,16 +76,16 @@ def parse_request_form(values: dict[str, Any], product_names: dict[str, str], *,
     elif product_id is None and product_name:
         errors[ids.B_ESTIMATE] = "This product isn't in the catalog, so give an estimated annual cost."
 
-    channel = _selected(values, ids.B_CHANNEL, ids.A_CHANNEL) or "direct"
+    channel = selected_value(values, ids.B_CHANNEL, ids.A_CHANNEL) or "direct"
     if channel not in CHANNELS:
         errors[ids.B_CHANNEL] = "Pick how we will buy it."
 
-    justification = _text(values, ids.B_JUSTIFICATION, ids.A_JUSTIFICATION)
+    justification = text_value(values, ids.B_JUSTIFICATION, ids.A_JUSTIFICATION)
     if len(justification) < 3:
         errors[ids.B_JUSTIFICATION] = "Say in a few words what it is for."
 
     needed_by: date | None = None
-    needed_text = _text(values, ids.B_NEEDED_BY, ids.A_NEEDED_BY, "selected_date")
+    needed_text = text_value(values, ids.B_NEEDED_BY, ids.A_NEEDED_BY, "selected_date")
     if needed_text:
         try:
             needed_by = date.fromisoformat(str(needed_text))
@@ -171,7 +154,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def handle_deny_submission(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]
     ) -> None:
-        reason = _text(view["state"]["values"], ids.B_DENY_REASON, ids.A_DENY_REASON)
+        reason = text_value(view["state"]["values"], ids.B_DENY_REASON, ids.A_DENY_REASON)
         if len(reason) < 3:
             await ack(response_action="errors", errors={ids.B_DENY_REASON: "Give the requester a reason."})
             return
