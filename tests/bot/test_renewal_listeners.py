@@ -34,7 +34,7 @@ from catalog.summary import ReclaimCandidate, RenewalCard, RenewalDigestSummary,
 from tests.bot.slack_session import SlackSession
 from tests.bot.test_blocks import HOSTILE, _mrkdwn_texts, validate
 from tests.helpers import eventually
-from tests.workflows.test_renewals_workflow import add_contract
+from tests.workflows.contracts import add_contract
 from workflows.activities import ProcurementActivities
 from workflows.client import ProcurementClient
 from workflows.renewal_activities import RenewalActivities

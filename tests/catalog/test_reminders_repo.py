@@ -14,7 +14,7 @@ from catalog import reminders_repo as rr
 from catalog.db import transaction
 from catalog.models import Asset, AuditEvent, Contract, Reminder, RenewalStatus
 from catalog.renewals import HolidayCalendar
-from tests.workflows.test_renewals_workflow import add_contract
+from tests.workflows.contracts import add_contract
 
 US = HolidayCalendar(country="US")
 START = date(2026, 1, 5)  # renews 2027-01-05; cancel-by 2026-12-04

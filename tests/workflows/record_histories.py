@@ -35,10 +35,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from catalog import reminders_repo
 from catalog.db import make_engine, transaction, upgrade
-from catalog.models import Asset, Contract
-from catalog.renewals import HolidayCalendar, add_months, plan_renewal
+from catalog.models import Contract
+from catalog.renewals import HolidayCalendar, plan_renewal
 from catalog.seed import seed_if_empty
 from catalog.summary import MessageKind, RenewalCard
+from tests.workflows.contracts import add_contract
 from tests.workflows.fakes import RecordingNotifier
 from workflows.activities import ProcurementActivities
 from workflows.client import ProcurementClient
@@ -126,36 +127,6 @@ async def _rejected(ctx: Context) -> str:
 # depend on when it is recorded; the server does not skip time on its own meanwhile.
 
 
-def _add_contract(engine: Engine, *, start: date, seats: int = 5) -> int:
-    """A Figma asset owned by Emma Employee with a 12-month, auto-renewing contract."""
-    with transaction(engine) as session:
-        asset = Asset(
-            product_name="Figma",
-            vendor="Figma",
-            owner_email="employee@example.com",
-            cost_center="CC-DESIGN",
-            seats=seats,
-            unit_price_cents=18_000,
-            annual_cost_cents=seats * 18_000,
-            created_at=datetime(start.year, start.month, start.day, tzinfo=UTC),
-        )
-        session.add(asset)
-        session.flush()
-        assert asset.id is not None
-        contract = Contract(
-            asset_id=asset.id,
-            start_date=start,
-            term_months=12,
-            auto_renew=True,
-            notice_days=30,
-            renewal_date=add_months(start, 12),
-        )
-        session.add(contract)
-        session.flush()
-        assert contract.id is not None
-        return contract.id
-
-
 def _first_reminder(engine: Engine, contract_id: int) -> date:
     with transaction(engine) as session:
         contract = session.get(Contract, contract_id)
@@ -192,7 +163,7 @@ async def _scan_batches(ctx: Context) -> str:
     """More reminders due on one day than one send batch takes (`SEND_BATCH`)."""
     start = date(2026, 1, 5)
     for _ in range(SEND_BATCH + 2):
-        _add_contract(ctx.engine, start=start)
+        add_contract(ctx.engine, start=start)
     workflow_id = await _scan(ctx, ScanInput(as_of="2026-09-04"))
     result = await ctx.env.client.get_workflow_handle_for(RenewalScanWorkflow.run, workflow_id).result()
     assert result.claimed > SEND_BATCH, result
@@ -231,7 +202,7 @@ async def _digest_by_the_clock(ctx: Context) -> str:
 
 async def _reminded_contract(ctx: Context) -> tuple[int, RenewalCard]:
     """A new contract whose first reminder has been sent (channel and DM)."""
-    contract_id = _add_contract(ctx.engine, start=date(2026, 2, 2))
+    contract_id = add_contract(ctx.engine, start=date(2026, 2, 2))
     await _scan(ctx, ScanInput(as_of=_first_reminder(ctx.engine, contract_id).isoformat()))
     cards = [card for _, card, _ in ctx.notifier.renewal_posts if card.contract_id == contract_id]
     assert cards, f"no reminder for contract {contract_id}"

@@ -17,10 +17,11 @@ from temporalio.worker import Worker
 
 from catalog import reminders_repo
 from catalog.db import transaction
-from catalog.models import Asset, AuditEvent, Contract, RenewalStatus, SeatAssignment
+from catalog.models import AuditEvent, Contract, RenewalStatus
 from catalog.renewals import ContractTerms, HolidayCalendar, add_months, plan_renewal
 from catalog.summary import RenewalCard
 from tests.helpers import eventually
+from tests.workflows.contracts import add_contract
 from tests.workflows.fakes import RecordingNotifier
 from workflows.activities import ProcurementActivities
 from workflows.renewal_activities import RenewalActivities, RenewalDecisionInput, ScanInput
@@ -30,55 +31,6 @@ from workflows.worker import build_worker
 OWNER, ITAM, STRANGER = "U0EMPLOYEE", "U0ITAM", "U0ENGINEER"
 ITAM_CHANNEL = "#itam"
 US = HolidayCalendar(country="US")
-
-
-def add_contract(
-    engine: Engine,
-    *,
-    start: date,
-    term_months: int = 12,
-    notice_days: int = 30,
-    auto_renew: bool = True,
-    seats: int = 5,
-    last_active: tuple[date | None, ...] = (),
-    product: str = "Figma",
-) -> int:
-    """An asset owned by Emma Employee with its contract and seat holders."""
-    with transaction(engine) as session:
-        asset = Asset(
-            product_name=product,
-            vendor="Figma",
-            owner_email="employee@example.com",
-            cost_center="CC-DESIGN",
-            seats=seats,
-            unit_price_cents=18_000,
-            annual_cost_cents=seats * 18_000,
-            created_at=datetime(start.year, start.month, start.day, tzinfo=UTC),
-        )
-        session.add(asset)
-        session.flush()
-        assert asset.id is not None
-        contract = Contract(
-            asset_id=asset.id,
-            start_date=start,
-            term_months=term_months,
-            auto_renew=auto_renew,
-            notice_days=notice_days,
-            renewal_date=add_months(start, term_months),
-        )
-        session.add(contract)
-        for i, active in enumerate(last_active):
-            session.add(
-                SeatAssignment(
-                    asset_id=asset.id,
-                    person_email=f"holder{i}@example.com",
-                    assigned_at=datetime(start.year, start.month, start.day, tzinfo=UTC),
-                    last_active=active,
-                )
-            )
-        session.flush()
-        assert contract.id is not None
-        return contract.id
 
 
 @dataclass
