@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
+from starlette.applications import Starlette
+
+from bot.simulator import SimulatorConfig, SimUser, create_simulator_app
+from bot.simulator.serve import socket_url
+from catalog.settings import SIMULATOR_BOT_TOKEN, SIMULATOR_SIGNING_SECRET
 
 
 @dataclass
@@ -24,3 +31,17 @@ class SlackSession:
 
     async def calls(self, method: str) -> list[dict[str, Any]]:
         return (await self.sim.get("/sim/calls", params={"method": method})).json()["calls"]
+
+
+def local_simulator(users: tuple[SimUser, ...], bot_sock: socket.socket, reference_dir: Path) -> Starlette:
+    """The Slack simulator for an in-process bot on `bot_sock`, with the simulator's own token
+    and signing secret and Block Kit schema checks on."""
+    return create_simulator_app(
+        SimulatorConfig(
+            users=users,
+            bot_events_url=socket_url(bot_sock) + "/slack/events",
+            signing_secret=SIMULATOR_SIGNING_SECRET,
+            bot_token=SIMULATOR_BOT_TOKEN,
+            schema_path=reference_dir / "blockkit.schema.json",
+        )
+    )

@@ -20,13 +20,13 @@ from bot.app import build_app
 from bot.deps import BotDeps
 from bot.notifier import SlackNotifier, web_client
 from bot.server import build_http_app
-from bot.simulator import SimulatorConfig, SimUser, create_simulator_app
+from bot.simulator import SimUser
 from bot.simulator.serve import bind_socket, serving, socket_url
 from catalog import repository
 from catalog.db import make_engine, transaction, upgrade
 from catalog.seed import seed_if_empty
-from catalog.settings import SIMULATOR_BOT_TOKEN, SIMULATOR_SIGNING_SECRET, Settings
-from tests.bot.slack_session import SlackSession
+from catalog.settings import Settings
+from tests.bot.slack_session import SlackSession, local_simulator
 from tests.helpers import eventually
 from workflows.activities import ProcurementActivities
 from workflows.client import ProcurementClient
@@ -74,15 +74,7 @@ async def slack(
     bot_sock, sim_sock = bind_socket(), bind_socket()
     settings = Settings(slack_api_url=socket_url(sim_sock) + "/api/", request_expiry_days=14)
     queue = f"bot-test-{uuid.uuid4().hex}"
-    simulator = create_simulator_app(
-        SimulatorConfig(
-            users=users,
-            bot_events_url=socket_url(bot_sock) + "/slack/events",
-            signing_secret=SIMULATOR_SIGNING_SECRET,
-            bot_token=SIMULATOR_BOT_TOKEN,
-            schema_path=reference_dir / "blockkit.schema.json",
-        )
-    )
+    simulator = local_simulator(users, bot_sock, reference_dir)
     deps = BotDeps(
         settings=settings, engine=engine, procurement=ProcurementClient(dev_server_env.client, task_queue=queue)
     )

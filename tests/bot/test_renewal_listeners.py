@@ -22,16 +22,16 @@ from bot.app import build_app
 from bot.deps import BotDeps
 from bot.notifier import SlackNotifier, web_client
 from bot.server import build_http_app
-from bot.simulator import SimulatorConfig, SimUser, create_simulator_app
+from bot.simulator import SimUser
 from bot.simulator.serve import bind_socket, serving, socket_url
 from catalog import reminders_repo
 from catalog.db import make_engine, transaction, upgrade
 from catalog.models import Asset, Contract, RenewalStatus
 from catalog.renewals import add_months
 from catalog.seed import seed_if_empty
-from catalog.settings import SIMULATOR_BOT_TOKEN, SIMULATOR_SIGNING_SECRET, Settings
+from catalog.settings import Settings
 from catalog.summary import ReclaimCandidate, RenewalCard, RenewalDigestSummary, UpcomingRenewal
-from tests.bot.slack_session import SlackSession
+from tests.bot.slack_session import SlackSession, local_simulator
 from tests.bot.test_blocks import HOSTILE, _mrkdwn_texts, validate
 from tests.helpers import eventually
 from tests.workflows.contracts import add_contract
@@ -91,15 +91,7 @@ async def slack(
     bot_sock, sim_sock = bind_socket(), bind_socket()
     queue = f"renewal-bot-{uuid.uuid4().hex}"
     settings = Settings(slack_api_url=socket_url(sim_sock) + "/api/", temporal_task_queue=queue)
-    simulator = create_simulator_app(
-        SimulatorConfig(
-            users=_users(engine),
-            bot_events_url=socket_url(bot_sock) + "/slack/events",
-            signing_secret=SIMULATOR_SIGNING_SECRET,
-            bot_token=SIMULATOR_BOT_TOKEN,
-            schema_path=reference_dir / "blockkit.schema.json",
-        )
-    )
+    simulator = local_simulator(_users(engine), bot_sock, reference_dir)
     deps = BotDeps(
         settings=settings, engine=engine, procurement=ProcurementClient(dev_server_env.client, task_queue=queue)
     )

@@ -25,14 +25,15 @@ from bot.app import build_app
 from bot.deps import BotDeps
 from bot.notifier import SlackNotifier, web_client
 from bot.server import build_http_app
-from bot.simulator import SimulatorConfig, SimUser, create_simulator_app
+from bot.simulator import SimUser
 from bot.simulator.serve import bind_socket, serving, socket_url
 from bot.simulator.signing import slack_signature_headers
 from catalog import repository
 from catalog.db import make_engine, transaction, upgrade
 from catalog.models import Asset, AuditEvent, PurchaseRequest
 from catalog.seed import seed_if_empty
-from catalog.settings import SIMULATOR_BOT_TOKEN, SIMULATOR_SIGNING_SECRET, Settings
+from catalog.settings import SIMULATOR_SIGNING_SECRET, Settings
+from tests.bot.slack_session import local_simulator
 from tests.helpers import eventually
 from workflows.activities import ProcurementActivities
 from workflows.client import ProcurementClient
@@ -276,15 +277,7 @@ async def serve_stack(
     bot_sock, sim_sock = sockets or (bind_socket(), bind_socket())
     settings = Settings(slack_api_url=socket_url(sim_sock) + "/api/", request_expiry_days=14)
     queue = task_queue or f"stack-{uuid.uuid4().hex}"
-    simulator = create_simulator_app(
-        SimulatorConfig(
-            users=simulator_users(engine),
-            bot_events_url=socket_url(bot_sock) + "/slack/events",
-            signing_secret=SIMULATOR_SIGNING_SECRET,
-            bot_token=SIMULATOR_BOT_TOKEN,
-            schema_path=reference_dir / "blockkit.schema.json",
-        )
-    )
+    simulator = local_simulator(simulator_users(engine), bot_sock, reference_dir)
     deps = BotDeps(settings=settings, engine=engine, procurement=ProcurementClient(temporal, task_queue=queue))
     async with contextlib.AsyncExitStack() as stack:
         if with_worker:
