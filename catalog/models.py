@@ -32,6 +32,7 @@ class RequestStatus(StrEnum):
     RECLAIMING = "reclaiming"  # idle seat holders are asked to release their seats
     FULFILLED_FROM_POOL = "fulfilled_from_pool"  # a seat we already owned, nothing bought
     WITHDRAWN = "withdrawn"  # the requester withdrew (or picked an approved alternative)
+    CHANGES_REQUESTED = "changes_requested"  # an approver asked the requester to edit the request
 
 
 class StepStatus(StrEnum):
@@ -39,6 +40,9 @@ class StepStatus(StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
     EXPIRED = "expired"
+    CHANGES_REQUESTED = "changes_requested"
+    WITHDRAWN = "withdrawn"  # the requester withdrew while the step was open
+    SUPERSEDED = "superseded"  # an edit restarted the route; this round's step no longer counts
 
 
 def _ts_column(*, nullable: bool = False) -> Any:
@@ -73,6 +77,9 @@ class Person(SQLModel, table=True):
     cost_center: str | None = Field(default=None, max_length=64)
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     delegate_email: str | None = Field(default=None, max_length=320)
+    # Out of office, both days included; approvals go to the delegate meanwhile.
+    ooo_from: date | None = None
+    ooo_to: date | None = None
 
 
 class Budget(SQLModel, table=True):
@@ -109,6 +116,11 @@ class PurchaseRequest(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
     decided_by: str | None = Field(default=None, max_length=320)
     decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    data_classification: str = Field(default="internal", max_length=16)
+    policy_version: str | None = Field(default=None, max_length=64)
+    # Each edit after "request changes" starts a new round of approval steps.
+    round: int = 1
+    changes_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ApprovalStep(SQLModel, table=True):
@@ -124,6 +136,18 @@ class ApprovalStep(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=320)
     decided_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    stage: int = 1  # steps of one stage run in parallel; a stage opens when the previous one is approved
+    round: int = 1
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    opened_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    sla_business_days: int = 2
+    remind_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    escalate_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    reminded_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    escalated_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    assigned_because: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    delegate_email: str | None = Field(default=None, max_length=320)
+    delegate_slack_id: str | None = Field(default=None, max_length=32)
 
 
 class SlackMessage(SQLModel, table=True):
@@ -190,6 +214,74 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     actor: str = Field(max_length=320)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    step_seq: int | None = None
+    policy_version: str | None = Field(default=None, max_length=64)
+
+
+# --- budgets, commitments and the policy in force ----------------------------------------
+
+
+class PolicyVersion(SQLModel, table=True):
+    """The exact text of every policy a decision was made under, keyed by its content hash."""
+
+    __tablename__ = "policy_version"
+    version: str = Field(primary_key=True, max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    first_seen: datetime = Field(sa_column=_ts_column())
+
+
+class Commitment(SQLModel, table=True):
+    """A cloud spend commitment (AWS EDP/PPA, Azure MACC, GCP commit) marketplace purchases draw from."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    provider: str = Field(max_length=16)
+    kind: str = Field(max_length=16)
+    currency: str = Field(default="USD", max_length=3)
+    total_cents: int = Field(sa_type=BigInteger)
+    remaining_cents: int = Field(sa_type=BigInteger)
+    start_date: date | None = None
+    end_date: date
+
+
+class CommitmentDrawdown(SQLModel, table=True):
+    """What an approved marketplace request drew from a commitment: once per request."""
+
+    __tablename__ = "commitment_drawdown"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(max_length=32, unique=True)
+    commitment_id: int = Field(foreign_key="commitment.id", index=True)
+    amount_cents: int = Field(sa_type=BigInteger)
+    overflow_cents: int = Field(default=0, sa_type=BigInteger)
+    at: datetime = Field(sa_column=_ts_column())
+
+
+class BudgetReservation(SQLModel, table=True):
+    """The amount an approved request added to its budget's `committed`: the unique request id
+    is what makes approval reserve exactly once."""
+
+    __tablename__ = "budget_reservation"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(max_length=32, unique=True)
+    cost_center: str = Field(max_length=64)
+    fiscal_year: int
+    amount_cents: int = Field(sa_type=BigInteger)
+    currency: str = Field(default="USD", max_length=3)
+    at: datetime = Field(sa_column=_ts_column())
+
+
+class SpendRecord(SQLModel, table=True):
+    """One line of imported actual spend; `source_key` makes a re-import add nothing."""
+
+    __tablename__ = "spend_record"
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(max_length=64, unique=True)
+    spent_on: date
+    cost_center: str = Field(max_length=64, index=True)
+    vendor: str = Field(max_length=200)
+    amount_cents: int = Field(sa_type=BigInteger)
+    currency: str = Field(default="USD", max_length=3)
+    imported_at: datetime = Field(sa_column=_ts_column())
 
 
 # --- renewal reminders -------------------------------------------------------------------

@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from sqlalchemy import func
+from sqlalchemy import CursorResult, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -23,17 +23,26 @@ from catalog.models import (
     Asset,
     AuditEvent,
     Budget,
+    BudgetReservation,
+    Commitment,
+    CommitmentDrawdown,
     Contract,
     Person,
+    PolicyVersion,
     Product,
     PurchaseRequest,
+    RequestStatus,
     SeatAssignment,
     SlackMessage,
+    SpendRecord,
     StepStatus,
 )
 from catalog.renewals import ContractTerms, RenewalInputError
 from catalog.requests import MAX_SEATS
 from catalog.showback import ShowbackAsset, ShowbackBudget
+
+if TYPE_CHECKING:
+    from catalog.policy import DirectoryEntry
 
 T = TypeVar("T")
 
@@ -85,6 +94,32 @@ def link_slack_id(session: Session, *, email: str, slack_id: str) -> Person | No
 def upsert_person(session: Session, *, person: Person) -> Person:
     person.email = person.email.strip().lower()
     return session.merge(person)
+
+
+def list_people(session: Session) -> Sequence[Person]:
+    return session.exec(select(Person).order_by(col(Person.email))).all()
+
+
+def directory_entry(person: Person) -> DirectoryEntry:
+    from catalog.policy import DirectoryEntry
+
+    return DirectoryEntry(
+        email=person.email,
+        name=person.name,
+        slack_id=person.slack_id,
+        manager_email=person.manager_email,
+        department=person.department,
+        cost_center=person.cost_center,
+        roles=tuple(person.roles),
+        delegate_email=person.delegate_email,
+        ooo_from=person.ooo_from,
+        ooo_to=person.ooo_to,
+    )
+
+
+def directory_snapshot(session: Session) -> dict[str, DirectoryEntry]:
+    """Everyone in the directory by email, as the plain values route resolution works on."""
+    return {person.email: directory_entry(person) for person in list_people(session)}
 
 
 # --- catalog ---------------------------------------------------------------------------
@@ -145,6 +180,44 @@ def set_request_status(
     return request
 
 
+#: Fields an edit of a request may change (the requester's answer to "request changes", and
+#: what the workflow records as the route is re-planned).
+EDITABLE_REQUEST_FIELDS = frozenset(
+    {
+        "seats",
+        "unit_price_cents",
+        "annual_cost_cents",
+        "currency",
+        "cost_center",
+        "channel",
+        "justification",
+        "needed_by",
+        "data_classification",
+        "policy_version",
+        "round",
+        "changes_comment",
+        "status",
+    }
+)
+
+
+def update_request(session: Session, *, request_id: str, values: dict[str, Any], at: datetime) -> PurchaseRequest:
+    """Change the given fields of a request (keys from EDITABLE_REQUEST_FIELDS); repeating the
+    same update changes nothing but `updated_at`."""
+    unknown = set(values) - EDITABLE_REQUEST_FIELDS
+    if unknown:
+        raise ValueError(f"cannot update {', '.join(sorted(unknown))} of a request")
+    request = session.get(PurchaseRequest, request_id)
+    if request is None:
+        raise LookupError(f"request {request_id} does not exist")
+    for name, value in values.items():
+        setattr(request, name, value)
+    request.updated_at = at
+    session.add(request)
+    session.flush()
+    return request
+
+
 def get_step(session: Session, *, request_id: str, seq: int) -> ApprovalStep | None:
     return session.exec(
         select(ApprovalStep).where(ApprovalStep.request_id == request_id, ApprovalStep.seq == seq)
@@ -158,16 +231,112 @@ def list_steps(session: Session, *, request_id: str) -> Sequence[ApprovalStep]:
 
 
 def open_step(
-    session: Session, *, request_id: str, seq: int, role: str, approver_email: str, approver_slack_id: str
+    session: Session,
+    *,
+    request_id: str,
+    seq: int,
+    role: str,
+    approver_email: str,
+    approver_slack_id: str,
+    stage: int = 1,
+    round: int = 1,
+    reasons: Sequence[str] = (),
+    opened_at: datetime | None = None,
+    sla_business_days: int = 2,
+    remind_at: datetime | None = None,
+    escalate_at: datetime | None = None,
+    assigned_because: str | None = None,
+    delegate_email: str | None = None,
+    delegate_slack_id: str | None = None,
 ) -> ApprovalStep:
+    """Open step `seq` of a request once; a repeated call returns the step as first opened."""
     step = ApprovalStep(
         request_id=request_id,
         seq=seq,
         role=role,
         approver_email=approver_email,
         approver_slack_id=approver_slack_id,
+        stage=stage,
+        round=round,
+        reasons=list(reasons),
+        opened_at=opened_at,
+        sla_business_days=sla_business_days,
+        remind_at=remind_at,
+        escalate_at=escalate_at,
+        assigned_because=assigned_because,
+        delegate_email=delegate_email,
+        delegate_slack_id=delegate_slack_id,
     )
     return _insert_once(session, step, lambda: get_step(session, request_id=request_id, seq=seq))
+
+
+def _step_or_raise(session: Session, *, request_id: str, seq: int) -> ApprovalStep:
+    step = get_step(session, request_id=request_id, seq=seq)
+    if step is None:
+        raise LookupError(f"request {request_id} has no step {seq}")
+    return step
+
+
+def reassign_step(
+    session: Session,
+    *,
+    request_id: str,
+    seq: int,
+    approver_email: str,
+    approver_slack_id: str,
+    assigned_because: str | None,
+    delegate_email: str | None = None,
+    delegate_slack_id: str | None = None,
+) -> ApprovalStep:
+    """Give an open step to someone else (delegation, escalation). A decided step keeps the
+    approver who decided it; repeating the same reassignment changes nothing."""
+    step = _step_or_raise(session, request_id=request_id, seq=seq)
+    if step.status != StepStatus.PENDING:
+        return step
+    step.approver_email = approver_email
+    step.approver_slack_id = approver_slack_id
+    step.assigned_because = assigned_because
+    step.delegate_email = delegate_email
+    step.delegate_slack_id = delegate_slack_id
+    session.add(step)
+    session.flush()
+    return step
+
+
+def set_step_times(
+    session: Session, *, request_id: str, seq: int, remind_at: datetime | None, escalate_at: datetime | None
+) -> ApprovalStep:
+    """When the open step is to be reminded and escalated (business days after it opened)."""
+    step = _step_or_raise(session, request_id=request_id, seq=seq)
+    step.remind_at = remind_at
+    step.escalate_at = escalate_at
+    session.add(step)
+    session.flush()
+    return step
+
+
+def mark_step_nudged(
+    session: Session, *, request_id: str, seq: int, kind: Literal["reminder", "escalation"], at: datetime
+) -> bool:
+    """Claim the reminder (or the escalation) of a step: True for the first caller only, so a
+    retried activity or a second worker never nudges twice."""
+    column = {"reminder": ApprovalStep.reminded_at, "escalation": ApprovalStep.escalated_at}.get(kind)
+    if column is None:
+        raise ValueError(f"kind must be reminder or escalation, not {kind!r}")
+    step = _step_or_raise(session, request_id=request_id, seq=seq)
+    # One conditional UPDATE: two callers racing both run it, and only one sees a row change.
+    result = session.execute(
+        update(ApprovalStep)
+        .where(
+            col(ApprovalStep.request_id) == request_id,
+            col(ApprovalStep.seq) == seq,
+            col(column).is_(None),
+        )
+        .values({column: at})
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(step)
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 def close_step(
@@ -275,6 +444,15 @@ def save_message(session: Session, *, key: str, request_id: str, channel: str, t
     return _insert_once(session, row, lambda: session.get(SlackMessage, key))
 
 
+def list_messages(session: Session, *, request_id: str) -> Sequence[SlackMessage]:
+    """Every message posted about a request (to update them all in place)."""
+    return session.exec(
+        select(SlackMessage)
+        .where(SlackMessage.request_id == request_id)
+        .order_by(col(SlackMessage.created_at), col(SlackMessage.key))
+    ).all()
+
+
 # --- audit -----------------------------------------------------------------------------
 
 
@@ -289,8 +467,13 @@ def audit(
     actor: str,
     request_id: str | None = None,
     detail: dict[str, Any] | None = None,
+    step_seq: int | None = None,
+    policy_version: str | None = None,
 ) -> AuditEvent:
-    """Append an audit row once per `idem_key` (a retried activity writes nothing new)."""
+    """Append an audit row once per `idem_key` (a retried activity writes nothing new).
+
+    `step_seq` names the approval step a transition concerns and `policy_version` the policy
+    it was decided under; a budget snapshot goes in `detail["budget"]`."""
     row = AuditEvent(
         idem_key=idem_key,
         at=at,
@@ -300,6 +483,8 @@ def audit(
         action=action,
         actor=actor,
         detail=detail or {},
+        step_seq=step_seq,
+        policy_version=policy_version,
     )
     return _insert_once(
         session, row, lambda: session.exec(select(AuditEvent).where(AuditEvent.idem_key == idem_key)).first()
@@ -663,3 +848,265 @@ def showback_rows(session: Session, *, fiscal_year: int) -> tuple[list[ShowbackA
         for b in session.exec(select(Budget).where(Budget.fiscal_year == fiscal_year)).all()
     ]
     return assets, budgets
+
+
+# --- budgets ---------------------------------------------------------------------------
+
+
+def get_budget(session: Session, *, cost_center: str, fiscal_year: int) -> Budget | None:
+    return session.exec(
+        select(Budget).where(Budget.cost_center == cost_center, Budget.fiscal_year == fiscal_year)
+    ).first()
+
+
+def list_budgets(session: Session, *, fiscal_year: int | None = None) -> Sequence[Budget]:
+    query = select(Budget).order_by(col(Budget.fiscal_year), col(Budget.cost_center))
+    if fiscal_year is not None:
+        query = query.where(Budget.fiscal_year == fiscal_year)
+    return session.exec(query).all()
+
+
+def known_cost_centers(session: Session) -> set[str]:
+    """Cost centers that have a budget in any year or a person in the directory."""
+    budgeted = session.exec(select(Budget.cost_center).distinct()).all()
+    staffed = session.exec(select(Person.cost_center).where(col(Person.cost_center).is_not(None)).distinct()).all()
+    return {c for c in [*budgeted, *staffed] if c and c.strip()}
+
+
+def budget_snapshot(budget: Budget | None) -> dict[str, Any] | None:
+    """A budget line as plain JSON, for audit details (`detail["budget"]`)."""
+    if budget is None:
+        return None
+    return {
+        "cost_center": budget.cost_center,
+        "fiscal_year": budget.fiscal_year,
+        "currency": budget.currency,
+        "annual_cents": budget.annual_cents,
+        "committed_cents": budget.committed_cents,
+        "actual_cents": budget.actual_cents,
+        "available_cents": budget.annual_cents - budget.committed_cents - budget.actual_cents,
+    }
+
+
+def ensure_budget_line(session: Session, *, cost_center: str, fiscal_year: int, currency: str) -> Budget:
+    """The budget line, created with an annual budget of 0 when there is none, so spending
+    without a budget shows as overspend instead of disappearing."""
+    return _insert_once(
+        session,
+        Budget(cost_center=cost_center, fiscal_year=fiscal_year, annual_cents=0, currency=currency),
+        lambda: get_budget(session, cost_center=cost_center, fiscal_year=fiscal_year),
+    )
+
+
+def get_reservation(session: Session, *, request_id: str) -> BudgetReservation | None:
+    return session.exec(select(BudgetReservation).where(BudgetReservation.request_id == request_id)).first()
+
+
+def reserve_budget(
+    session: Session,
+    *,
+    request_id: str,
+    cost_center: str,
+    fiscal_year: int,
+    amount_cents: int,
+    currency: str,
+    at: datetime,
+    actor: str = "system",
+) -> tuple[BudgetReservation, bool]:
+    """Add an approved request's annual cost to its budget's `committed`, exactly once per
+    request: returns the reservation and whether this call made it.
+
+    The unique request id on the reservation is the lock: of concurrent callers one inserts
+    it and the others find it (after waiting for that transaction), and only the inserter
+    moves `committed`, with an atomic UPDATE so reservations of other requests are not lost."""
+    if amount_cents < 0:
+        raise ValueError(f"a reservation can't be negative ({amount_cents})")
+    row = BudgetReservation(
+        request_id=request_id,
+        cost_center=cost_center,
+        fiscal_year=fiscal_year,
+        amount_cents=amount_cents,
+        currency=currency,
+        at=at,
+    )
+    reservation = _insert_once(session, row, lambda: get_reservation(session, request_id=request_id))
+    if reservation is not row:
+        return reservation, False
+    budget = ensure_budget_line(session, cost_center=cost_center, fiscal_year=fiscal_year, currency=currency)
+    session.execute(
+        update(Budget)
+        .where(col(Budget.id) == budget.id)
+        .values(committed_cents=col(Budget.committed_cents) + amount_cents)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(budget)
+    audit(
+        session,
+        idem_key=f"{request_id}:budget_reserved",
+        at=at,
+        entity="budget",
+        entity_id=f"{cost_center}:{fiscal_year}",
+        action="budget_reserved",
+        actor=actor,
+        request_id=request_id,
+        detail={"amount_cents": amount_cents, "currency": currency, "budget": budget_snapshot(budget)},
+    )
+    return reservation, True
+
+
+def add_spend_record(session: Session, *, record: SpendRecord) -> tuple[SpendRecord, bool]:
+    """Store one line of actual spend unless a line with its `source_key` is already there;
+    returns the stored line and whether it is new."""
+    stored = _insert_once(
+        session,
+        record,
+        lambda: session.exec(select(SpendRecord).where(SpendRecord.source_key == record.source_key)).first(),
+    )
+    return stored, stored is record
+
+
+def spend_total(session: Session, *, cost_center: str, start: date, stop: date, currency: str) -> int:
+    """The sum of imported spend of a cost center in [start, stop) in one currency."""
+    total = session.exec(
+        select(func.coalesce(func.sum(SpendRecord.amount_cents), 0)).where(
+            SpendRecord.cost_center == cost_center,
+            col(SpendRecord.spent_on) >= start,
+            col(SpendRecord.spent_on) < stop,
+            SpendRecord.currency == currency,
+        )
+    ).one()
+    return int(total)
+
+
+# --- cloud commitments -----------------------------------------------------------------
+
+
+def list_commitments(session: Session) -> Sequence[Commitment]:
+    return session.exec(select(Commitment).order_by(col(Commitment.end_date), col(Commitment.name))).all()
+
+
+def get_commitment(session: Session, *, name: str) -> Commitment | None:
+    return session.exec(select(Commitment).where(Commitment.name == name)).first()
+
+
+def get_drawdown(session: Session, *, request_id: str) -> CommitmentDrawdown | None:
+    return session.exec(select(CommitmentDrawdown).where(CommitmentDrawdown.request_id == request_id)).first()
+
+
+def draw_commitment(
+    session: Session,
+    *,
+    request_id: str,
+    commitment_name: str,
+    amount_cents: int,
+    at: datetime,
+    actor: str = "system",
+) -> CommitmentDrawdown:
+    """Draw an approved marketplace purchase from a commitment, exactly once per request.
+
+    `amount_cents` is in the commitment's currency. The commitment's remaining amount goes
+    down by what it can cover; the rest is recorded as `overflow_cents` (billed outside it)."""
+    if amount_cents < 0:
+        raise ValueError(f"a drawdown can't be negative ({amount_cents})")
+    existing = get_drawdown(session, request_id=request_id)
+    if existing is not None:
+        return existing
+    # Lock the commitment row (PostgreSQL; SQLite writers are serialised already) so two
+    # requests drawing at once both see the remaining amount the other left.
+    commitment = session.exec(select(Commitment).where(Commitment.name == commitment_name).with_for_update()).first()
+    if commitment is None:
+        raise LookupError(f"no commitment named {commitment_name!r}")
+    assert commitment.id is not None
+    drawn = min(amount_cents, max(commitment.remaining_cents, 0))
+    row = CommitmentDrawdown(
+        request_id=request_id,
+        commitment_id=commitment.id,
+        amount_cents=amount_cents,
+        overflow_cents=amount_cents - drawn,
+        at=at,
+    )
+    drawdown = _insert_once(session, row, lambda: get_drawdown(session, request_id=request_id))
+    if drawdown is not row:
+        return drawdown
+    before = commitment.remaining_cents
+    commitment.remaining_cents = before - drawn
+    session.add(commitment)
+    session.flush()
+    audit(
+        session,
+        idem_key=f"{request_id}:commitment_drawn",
+        at=at,
+        entity="commitment",
+        entity_id=commitment.name[:64],
+        action="commitment_drawn",
+        actor=actor,
+        request_id=request_id,
+        detail={
+            "commitment": commitment.name,
+            "currency": commitment.currency,
+            "amount_cents": amount_cents,
+            "drawn_cents": drawn,
+            "overflow_cents": amount_cents - drawn,
+            "remaining_before_cents": before,
+            "remaining_after_cents": commitment.remaining_cents,
+        },
+    )
+    return drawdown
+
+
+# --- policy versions -------------------------------------------------------------------
+
+
+def record_policy_version(session: Session, *, version: str, text: str, at: datetime) -> PolicyVersion:
+    """Keep the exact text of a policy the first time a decision uses it."""
+    return _insert_once(
+        session, PolicyVersion(version=version, text=text, first_seen=at), lambda: session.get(PolicyVersion, version)
+    )
+
+
+def get_policy_version(session: Session, *, version: str) -> PolicyVersion | None:
+    return session.get(PolicyVersion, version)
+
+
+# --- App Home: what waits for whom -------------------------------------------------------
+
+
+def pending_steps_for(session: Session, *, slack_id: str) -> list[tuple[PurchaseRequest, ApprovalStep]]:
+    """Open steps this person may decide, as the approver or the approver's delegate, oldest
+    request first."""
+    query = (
+        select(PurchaseRequest, ApprovalStep)
+        .join(ApprovalStep, col(ApprovalStep.request_id) == col(PurchaseRequest.id))
+        .where(
+            ApprovalStep.status == StepStatus.PENDING,
+            PurchaseRequest.status == RequestStatus.PENDING_APPROVAL,
+            (col(ApprovalStep.approver_slack_id) == slack_id) | (col(ApprovalStep.delegate_slack_id) == slack_id),
+        )
+        .order_by(col(PurchaseRequest.created_at), col(ApprovalStep.seq))
+        .limit(50)
+    )
+    return [(request, step) for request, step in session.exec(query).all()]
+
+
+def requests_of(
+    session: Session, *, requester_slack_id: str, limit: int = 20
+) -> list[tuple[PurchaseRequest, ApprovalStep | None]]:
+    """A requester's requests, newest first, each with the step it waits on (the first open
+    one; None when the request is not pending approval)."""
+    requests = session.exec(
+        select(PurchaseRequest)
+        .where(PurchaseRequest.requester_slack_id == requester_slack_id)
+        .order_by(col(PurchaseRequest.created_at).desc(), col(PurchaseRequest.id))
+        .limit(limit)
+    ).all()
+    ids = [r.id for r in requests if r.status == RequestStatus.PENDING_APPROVAL]
+    current: dict[str, ApprovalStep] = {}
+    if ids:
+        steps = session.exec(
+            select(ApprovalStep)
+            .where(col(ApprovalStep.request_id).in_(ids), ApprovalStep.status == StepStatus.PENDING)
+            .order_by(col(ApprovalStep.seq))
+        ).all()
+        for step in steps:
+            current.setdefault(step.request_id, step)
+    return [(request, current.get(request.id)) for request in requests]

@@ -1,5 +1,6 @@
-"""Demo data for the embedded default: the shipped catalog, directory and budgets, loaded
-into an empty database so `make run` has something to request and someone to approve."""
+"""Demo data for the embedded default: the shipped catalog, directory, budgets and cloud
+commitments, loaded into an empty database so `make run` has something to request and
+someone to approve; and the version of the approval policy in force."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import yaml
 from sqlmodel import Session, select
 
 from catalog import repository
-from catalog.models import Asset, Budget, Contract, Person, Product, SeatAssignment
+from catalog.models import Asset, Budget, Commitment, Contract, Person, Product, SeatAssignment
 from catalog.renewals import add_months
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -74,36 +75,44 @@ def products_from_yaml(path: Path) -> list[Product]:
 
 
 def people_from_yaml(path: Path) -> list[Person]:
-    people = []
-    for index, entry in enumerate(_load_list(path), start=1):
-        try:
-            people.append(
-                Person(
-                    email=str(entry["email"]).strip().lower(),
-                    slack_id=entry.get("slack_id"),
-                    name=str(entry.get("name") or entry["email"]),
-                    manager_email=(str(entry["manager"]).strip().lower() if entry.get("manager") else None),
-                    department=entry.get("department"),
-                    cost_center=entry.get("cost_center"),
-                    roles=[str(r) for r in entry.get("roles") or []],
-                    delegate_email=entry.get("delegate"),
-                )
-            )
-        except KeyError as exc:
-            raise SeedError(f"{path.name} entry {index}: missing field {exc.args[0]}") from exc
-    return people
+    """The people of a directory file, checked like `procure directory import` checks it."""
+    from catalog.directory_io import check_directory, parse_directory
+
+    records, problems = parse_directory(path.read_text(encoding="utf-8"), filename=path.name)
+    problems += check_directory(records, existing={})
+    if problems:
+        raise SeedError(f"{path.name}: " + "; ".join(str(p) for p in problems))
+    return [Person(email=r.email, **r.values()) for r in records]
 
 
 def budgets_from_yaml(path: Path) -> list[Budget]:
+    from catalog.budget_io import parse_budgets
+
+    records, problems = parse_budgets(path.read_text(encoding="utf-8"), filename=path.name)
+    if problems:
+        raise SeedError(f"{path.name}: " + "; ".join(str(p) for p in problems))
     return [
-        Budget(
-            cost_center=str(entry["cost_center"]),
-            fiscal_year=int(entry["fiscal_year"]),
-            annual_cents=int(entry["annual_cents"]),
-            currency=str(entry.get("currency") or "USD"),
-        )
-        for entry in _load_list(path)
+        Budget(cost_center=r.cost_center, fiscal_year=r.fiscal_year, annual_cents=r.annual_cents, currency=r.currency)
+        for r in records
     ]
+
+
+def commitments_from_yaml(path: Path) -> list[Commitment]:
+    from catalog.budget_io import parse_commitments
+
+    records, problems = parse_commitments(path.read_text(encoding="utf-8"), filename=path.name)
+    if problems:
+        raise SeedError(f"{path.name}: " + "; ".join(str(p) for p in problems))
+    return [Commitment(name=r.name, **r.values()) for r in records]
+
+
+def seed_policy_version(session: Session, *, at: datetime) -> str:
+    """Record the policy in force (POLICY_FILE or the shipped one) so its text is on file."""
+    from catalog.routing import load_active_policy
+
+    policy = load_active_policy()
+    repository.record_policy_version(session, version=policy.version, text=policy.text, at=at)
+    return policy.version
 
 
 def is_empty(session: Session) -> bool:
@@ -122,7 +131,11 @@ def seed_if_empty(session: Session, *, data_dir: Path = DATA_DIR) -> bool:
         repository.upsert_person(session, person=person)
     for budget in budgets_from_yaml(data_dir / "budgets.yaml"):
         session.add(budget)
+    if (data_dir / "commitments.yaml").exists():
+        for commitment in commitments_from_yaml(data_dir / "commitments.yaml"):
+            session.add(commitment)
     session.flush()
+    seed_policy_version(session, at=datetime.now(UTC))
     if (data_dir / "seats.yaml").exists():
         seed_seats(session, path=data_dir / "seats.yaml", as_of=date.today())
     return True

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     holiday_country: str | None = Field(default="US", description="Public holidays (holidays package code).")
     holiday_subdivision: str | None = Field(default=None, description="State/province code for the holiday country.")
     company_holidays: str = Field(default="", description="Extra company holidays: comma-separated YYYY-MM-DD.")
+    policy_file: Path | None = Field(
+        default=None, description="Approval policy YAML; default the shipped catalog/data/policy.yaml."
+    )
 
     def holiday_calendar(self) -> HolidayCalendar:
         """Business days for renewal deadlines: the country's public holidays plus company ones."""

@@ -20,7 +20,10 @@ app.add_typer(audit_app, name="audit")
 
 def _register_subcommands() -> None:
     from procure.assets_cli import assets_app
+    from procure.budget_cli import budget_app, commitments_app, spend_app
     from procure.catalog_cli import catalog_app
+    from procure.directory_cli import directory_app
+    from procure.policy_cli import policy_app
     from procure.renewals_cli import renewals_app
     from procure.report_cli import report_app
     from procure.usage_cli import usage_app
@@ -30,6 +33,11 @@ def _register_subcommands() -> None:
     app.add_typer(renewals_app, name="renewals")
     app.add_typer(assets_app, name="assets")
     app.add_typer(report_app, name="report")
+    app.add_typer(directory_app, name="directory")
+    app.add_typer(budget_app, name="budget")
+    app.add_typer(spend_app, name="spend")
+    app.add_typer(commitments_app, name="commitments")
+    app.add_typer(policy_app, name="policy")
 
 
 def _logging() -> None:

@@ -1,0 +1,489 @@
+"""Budgets, actual spend and cloud commitments from files: whole file or nothing, every
+problem with its line number, idempotent, audited.
+
+* Budgets (`cost_center, fiscal_year, annual[, currency]`): one line per cost center and
+  fiscal year; `annual` in major units ("50000", "50,000.00"). A line in the file sets the
+  annual amount; committed and actual are left alone.
+* Spend (`date, cost_center, vendor, amount, currency`): each row becomes a `SpendRecord`
+  keyed by a digest of the normalised row and its occurrence among identical rows, so
+  importing the same file (or an overlapping export) again adds nothing. The `actual` of
+  every budget line the file touches is then recomputed as the sum of its records.
+  Negative amounts are credits.
+* Commitments (`name, provider, kind, currency, total, remaining, start, end`): upserted by
+  name. `remaining` (default: `total`) is what the file says is left; the bot draws it down
+  as marketplace purchases are approved.
+
+Parsing is pure; `apply_*` take the session and raise `BudgetImportError` (nothing written
+by them) when a row does not fit the database, e.g. a cost center nobody knows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from catalog import repository
+from catalog.asset_io import parse_date
+from catalog.budget import COMMITMENT_KINDS, MAX_AMOUNT_CENTS, PROVIDERS, fiscal_year_of, format_money
+from catalog.directory_io import ImportProblem, ImportSummary, Row, read_rows
+from catalog.models import Budget, Commitment, SpendRecord
+from catalog.showback import fiscal_year_bounds
+
+__all__ = [
+    "BUDGET_COLUMNS",
+    "COMMITMENT_COLUMNS",
+    "SPEND_COLUMNS",
+    "BudgetImportError",
+    "BudgetRecord",
+    "CommitmentRecord",
+    "SpendRow",
+    "apply_budgets",
+    "apply_commitments",
+    "apply_spend",
+    "parse_budgets",
+    "parse_commitments",
+    "parse_money",
+    "parse_spend",
+]
+
+BUDGET_COLUMNS = ("cost_center", "fiscal_year", "annual", "currency")
+SPEND_COLUMNS = ("date", "cost_center", "vendor", "amount", "currency")
+COMMITMENT_COLUMNS = ("name", "provider", "kind", "currency", "total", "remaining", "start", "end")
+_MONEY = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?", re.ASCII)
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_YEAR = re.compile(r"(?:FY)?(\d{4})", re.ASCII | re.IGNORECASE)
+
+
+class BudgetImportError(ValueError):
+    """The file cannot be applied; `problems` lists every one, in line order."""
+
+    def __init__(self, problems: Sequence[ImportProblem]) -> None:
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def parse_money(text: str, *, allow_negative: bool = False) -> int:
+    """ "50,000.00", "$50000", "1200 USD", "-12.50" (when allowed) → cents; ValueError otherwise."""
+    cleaned = text.strip()
+    negative = cleaned.startswith("-")
+    if negative:
+        cleaned = cleaned[1:].strip()
+    cleaned = re.sub(r"\s*[A-Za-z]{3}$", "", cleaned.lstrip("$€£").strip())
+    match = _MONEY.fullmatch(cleaned)
+    if not match or (negative and not allow_negative):
+        sign = "" if allow_negative else ", not negative"
+        raise ValueError(f"{text.strip()[:40]!r} is not an amount; write it like 50000 or 50,000.00{sign}")
+    cents = int(match[1].replace(",", "")) * 100 + int((match[2] or "0").ljust(2, "0"))
+    if cents > MAX_AMOUNT_CENTS:
+        raise ValueError(f"{text.strip()[:40]!r} is implausibly large; check the number of digits")
+    return -cents if negative else cents
+
+
+class _Fields:
+    """Reads the fields of one row, collecting a problem per bad value."""
+
+    def __init__(self, row: Row, problems: list[ImportProblem]) -> None:
+        self.row, self.problems, self.count = row, problems, len(problems)
+
+    @property
+    def ok(self) -> bool:
+        return len(self.problems) == self.count
+
+    def bad(self, key: str, message: str) -> None:
+        self.problems.append(ImportProblem(self.row.at(key), message))
+
+    def text(self, key: str, *, limit: int, required: bool = True) -> str | None:
+        value = self.row.text(key)
+        if value is None:
+            if required:
+                self.problems.append(ImportProblem(self.row.line, f"missing {key}"))
+            return None
+        if len(value) > limit:
+            self.bad(key, f"{key} is longer than {limit} characters")
+            return None
+        return value
+
+    def money(self, key: str, *, required: bool = True, allow_negative: bool = False) -> int | None:
+        value = self.text(key, limit=60, required=required)
+        if value is None:
+            return None
+        try:
+            return parse_money(value, allow_negative=allow_negative)
+        except ValueError as error:
+            self.bad(key, f"{key}: {error}")
+            return None
+
+    def day(self, key: str, *, required: bool = True) -> date | None:
+        value = self.text(key, limit=40, required=required)
+        if value is None:
+            return None
+        try:
+            return parse_date(value)
+        except ValueError as error:
+            self.bad(key, f"{key}: {error}")
+            return None
+
+    def currency(self, key: str = "currency", *, default: str | None = "USD") -> str | None:
+        value = self.row.text(key)
+        if value is None:
+            if default is None:
+                self.problems.append(ImportProblem(self.row.line, f"missing {key}"))
+            return default
+        code = value.strip().upper()
+        if not _CURRENCY.fullmatch(code):
+            self.bad(key, f"{key} {value[:20]!r} is not a three-letter ISO code such as USD")
+            return None
+        return code
+
+    def choice(self, key: str, options: Sequence[str]) -> str | None:
+        value = self.text(key, limit=40)
+        if value is None:
+            return None
+        lowered = value.strip().lower()
+        if lowered not in options:
+            self.bad(key, f"{key} {value!r} must be one of {', '.join(options)}")
+            return None
+        return lowered
+
+
+# --- budgets -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetRecord:
+    cost_center: str
+    fiscal_year: int
+    annual_cents: int
+    currency: str
+    line: int = field(default=0, compare=False)
+
+
+def parse_budgets(text: str, *, filename: str) -> tuple[list[BudgetRecord], list[ImportProblem]]:
+    rows, problems = read_rows(text, filename=filename, columns=BUDGET_COLUMNS, what="budget lines")
+    records: list[BudgetRecord] = []
+    seen: dict[tuple[str, int], int] = {}
+    for row in rows:
+        fields = _Fields(row, problems)
+        cost_center = fields.text("cost_center", limit=64)
+        year_text = fields.text("fiscal_year", limit=10)
+        year: int | None = None
+        if year_text is not None:
+            match = _YEAR.fullmatch(year_text.strip())
+            if match is None or not 1901 <= int(match[1]) <= 9998:
+                fields.bad("fiscal_year", f"fiscal_year {year_text!r} is not a year such as 2026")
+            else:
+                year = int(match[1])
+        annual = fields.money("annual")
+        currency = fields.currency()
+        if cost_center is not None and year is not None:
+            key = (cost_center, year)
+            if key in seen:
+                fields.bad("cost_center", f"{cost_center} FY{year} is listed twice (first on line {seen[key]})")
+            else:
+                seen[key] = row.line
+        if fields.ok and cost_center and year is not None and annual is not None and currency:
+            records.append(BudgetRecord(cost_center, year, annual, currency, row.line))
+    return records, sorted(problems, key=lambda p: p.line)
+
+
+def apply_budgets(session: Session, *, records: Sequence[BudgetRecord], actor: str, at: datetime) -> ImportSummary:
+    """Set the annual amount of each line (creating lines that are new). Changing the currency
+    of a line that already has commitments or spend is refused: its amounts would be wrong."""
+    problems: list[ImportProblem] = []
+    existing = {
+        r: repository.get_budget(session, cost_center=r.cost_center, fiscal_year=r.fiscal_year) for r in records
+    }
+    for record, budget in existing.items():
+        if (
+            budget is not None
+            and budget.currency != record.currency
+            and (budget.committed_cents or budget.actual_cents)
+        ):
+            problems.append(
+                ImportProblem(
+                    record.line,
+                    f"{record.cost_center} FY{record.fiscal_year} is in {budget.currency} and already has committed "
+                    f"or actual amounts; it can't change to {record.currency}",
+                )
+            )
+    if problems:
+        raise BudgetImportError(problems)
+    summary = ImportSummary()
+    for record, budget in existing.items():
+        key = f"{record.cost_center} FY{record.fiscal_year}"
+        before = repository.budget_snapshot(budget)
+        if budget is None:
+            budget = Budget(
+                cost_center=record.cost_center,
+                fiscal_year=record.fiscal_year,
+                annual_cents=record.annual_cents,
+                currency=record.currency,
+            )
+            summary.created.append(key)
+        elif (budget.annual_cents, budget.currency) == (record.annual_cents, record.currency):
+            summary.unchanged.append(key)
+            continue
+        else:
+            budget.annual_cents, budget.currency = record.annual_cents, record.currency
+            summary.updated.append(key)
+        session.add(budget)
+        session.flush()
+        repository.audit(
+            session,
+            idem_key=(
+                f"budget:{record.cost_center}:{record.fiscal_year}:import:{at.isoformat()}:"
+                f"{record.annual_cents}{record.currency}"
+            )[:200],
+            at=at,
+            entity="budget",
+            entity_id=f"{record.cost_center}:{record.fiscal_year}"[:64],
+            action="budget_imported" if before is None else "budget_updated",
+            actor=actor,
+            detail={"before": before, "budget": repository.budget_snapshot(budget)},
+        )
+    return summary
+
+
+# --- spend -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    spent_on: date
+    cost_center: str
+    vendor: str
+    amount_cents: int
+    currency: str
+    source_key: str
+    line: int = field(default=0, compare=False)
+
+
+def _normalised(spent_on: date, cost_center: str, vendor: str, amount: int, currency: str) -> str:
+    return "|".join((spent_on.isoformat(), cost_center, " ".join(vendor.split()).casefold(), str(amount), currency))
+
+
+def parse_spend(text: str, *, filename: str) -> tuple[list[SpendRow], list[ImportProblem]]:
+    rows, problems = read_rows(text, filename=filename, columns=SPEND_COLUMNS, what="spend lines")
+    records: list[SpendRow] = []
+    occurrences: Counter[str] = Counter()
+    for row in rows:
+        fields = _Fields(row, problems)
+        spent_on = fields.day("date")
+        cost_center = fields.text("cost_center", limit=64)
+        vendor = fields.text("vendor", limit=200)
+        amount = fields.money("amount", allow_negative=True)
+        currency = fields.currency(default=None)
+        if not (fields.ok and spent_on and cost_center and vendor and amount is not None and currency):
+            continue
+        normalised = _normalised(spent_on, cost_center, vendor, amount, currency)
+        occurrences[normalised] += 1
+        # The same purchase twice on one day is two rows: the occurrence number tells them apart.
+        key = hashlib.sha256(f"{normalised}#{occurrences[normalised]}".encode()).hexdigest()
+        records.append(SpendRow(spent_on, cost_center, vendor, amount, currency, key, row.line))
+    return records, sorted(problems, key=lambda p: p.line)
+
+
+@dataclass
+class SpendSummary:
+    added: int = 0
+    already_imported: int = 0
+    #: "CC FY" → (actual before, actual after, currency) of every budget line the file touched.
+    actuals: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"{self.added} spend lines added, {self.already_imported} already imported"]
+        for key, (before, after, currency) in sorted(self.actuals.items()):
+            now = format_money(after, currency)
+            change = f"{now} (unchanged)" if before == after else f"{format_money(before, currency)} → {now}"
+            lines.append(f"  {key}: actual {change}")
+        return "\n".join(lines)
+
+
+def apply_spend(
+    session: Session, *, rows: Sequence[SpendRow], start_month: int, actor: str, at: datetime
+) -> SpendSummary:
+    """Record the spend rows not seen before and recompute `actual` of the budget lines they
+    fall in (a cost center known but without a line that year gets one with annual 0)."""
+    known = repository.known_cost_centers(session)
+    problems: list[ImportProblem] = []
+    # The currency of each (cost center, year): its budget line's, or the first row's (line
+    # 0 means the budget line). A line holds one currency, so every row must use it.
+    expected: dict[tuple[str, int], tuple[str, int]] = {}
+    for row in rows:
+        if row.cost_center not in known:
+            problems.append(
+                ImportProblem(
+                    row.line, f"unknown cost center {row.cost_center}; known: {', '.join(sorted(known)) or 'none'}"
+                )
+            )
+            continue
+        key = (row.cost_center, fiscal_year_of(row.spent_on, start_month))
+        if key not in expected:
+            budget = repository.get_budget(session, cost_center=key[0], fiscal_year=key[1])
+            expected[key] = (budget.currency, 0) if budget else (row.currency, row.line)
+        currency, line = expected[key]
+        if currency != row.currency:
+            where = f"line {line} has {key[0]} FY{key[1]} spend in" if line else f"the {key[0]} FY{key[1]} budget is in"
+            problems.append(ImportProblem(row.line, f"spend in {row.currency}, but {where} {currency}"))
+    if problems:
+        raise BudgetImportError(problems)
+    summary = SpendSummary()
+    for row in rows:
+        _, added = repository.add_spend_record(
+            session,
+            record=SpendRecord(
+                source_key=row.source_key,
+                spent_on=row.spent_on,
+                cost_center=row.cost_center,
+                vendor=row.vendor,
+                amount_cents=row.amount_cents,
+                currency=row.currency,
+                imported_at=at,
+            ),
+        )
+        if added:
+            summary.added += 1
+        else:
+            summary.already_imported += 1
+    for (cost_center, year), (currency, _) in sorted(expected.items()):
+        budget = repository.ensure_budget_line(session, cost_center=cost_center, fiscal_year=year, currency=currency)
+        start, stop = fiscal_year_bounds(year, start_month)
+        before = budget.actual_cents
+        budget.actual_cents = repository.spend_total(
+            session, cost_center=cost_center, start=start, stop=stop, currency=budget.currency
+        )
+        session.add(budget)
+        session.flush()
+        summary.actuals[f"{cost_center} FY{year}"] = (before, budget.actual_cents, budget.currency)
+        if before != budget.actual_cents:
+            repository.audit(
+                session,
+                idem_key=f"budget:{cost_center}:{year}:actual:{at.isoformat()}:{before}:{budget.actual_cents}"[:200],
+                at=at,
+                entity="budget",
+                entity_id=f"{cost_center}:{year}"[:64],
+                action="budget_actual_updated",
+                actor=actor,
+                detail={"actual_before_cents": before, "budget": repository.budget_snapshot(budget)},
+            )
+    return summary
+
+
+# --- commitments -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitmentRecord:
+    name: str
+    provider: str
+    kind: str
+    currency: str
+    total_cents: int
+    remaining_cents: int
+    start_date: date | None
+    end_date: date
+    line: int = field(default=0, compare=False)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "kind": self.kind,
+            "currency": self.currency,
+            "total_cents": self.total_cents,
+            "remaining_cents": self.remaining_cents,
+            "start_date": self.start_date,
+            "end_date": self.end_date,
+        }
+
+
+def parse_commitments(text: str, *, filename: str) -> tuple[list[CommitmentRecord], list[ImportProblem]]:
+    rows, problems = read_rows(text, filename=filename, columns=COMMITMENT_COLUMNS, what="commitments")
+    records: list[CommitmentRecord] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        fields = _Fields(row, problems)
+        name = fields.text("name", limit=100)
+        provider = fields.choice("provider", PROVIDERS)
+        kind = fields.choice("kind", COMMITMENT_KINDS)
+        currency = fields.currency()
+        total = fields.money("total")
+        remaining = fields.money("remaining", required=False)
+        start = fields.day("start", required=False)
+        end = fields.day("end")
+        if total is not None and total <= 0:
+            fields.bad("total", "total must be more than zero")
+        if remaining is not None and total is not None and remaining > total:
+            fields.bad("remaining", "remaining can't be more than the total")
+        if start and end and end < start:
+            fields.bad("end", f"end {end} is before start {start}")
+        if name is not None:
+            if name.casefold() in seen:
+                fields.bad("name", f"{name} is listed twice (first on line {seen[name.casefold()]})")
+            else:
+                seen[name.casefold()] = row.line
+        if fields.ok and name and provider and kind and currency and total is not None and end:
+            records.append(
+                CommitmentRecord(
+                    name,
+                    provider,
+                    kind,
+                    currency,
+                    total,
+                    total if remaining is None else remaining,
+                    start,
+                    end,
+                    row.line,
+                )
+            )
+    return records, sorted(problems, key=lambda p: p.line)
+
+
+def apply_commitments(
+    session: Session, *, records: Sequence[CommitmentRecord], actor: str, at: datetime
+) -> ImportSummary:
+    summary = ImportSummary()
+    for record in records:
+        commitment = repository.get_commitment(session, name=record.name)
+        wanted = record.values()
+        if commitment is None:
+            commitment = Commitment(name=record.name, **wanted)
+            changes: dict[str, tuple[Any, Any]] = {k: (None, v) for k, v in wanted.items()}
+            summary.created.append(record.name)
+        else:
+            changes = {k: (getattr(commitment, k), v) for k, v in wanted.items() if getattr(commitment, k) != v}
+            if not changes:
+                summary.unchanged.append(record.name)
+                continue
+            for key, (_, value) in changes.items():
+                setattr(commitment, key, value)
+            summary.updated.append(record.name)
+        session.add(commitment)
+        session.flush()
+        detail = {
+            "before": {k: _jsonable(old) for k, (old, _) in sorted(changes.items())},
+            "after": {k: _jsonable(new) for k, (_, new) in sorted(changes.items())},
+        }
+        digest = hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:16]
+        repository.audit(
+            session,
+            idem_key=f"commitment:{record.name}:import:{at.isoformat()}:{digest}"[:200],
+            at=at,
+            entity="commitment",
+            entity_id=record.name[:64],
+            action="commitment_imported" if record.name in summary.created else "commitment_updated",
+            actor=actor,
+            detail=detail,
+        )
+    return summary
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value

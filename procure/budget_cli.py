@@ -1,0 +1,254 @@
+"""`procure budget …`, `procure spend …`, `procure commitments …`: budgets per cost center and
+fiscal year, the actual spend against them, and the cloud commitments marketplace purchases
+draw down. Every import is all or nothing, idempotent and audited."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from catalog.directory_io import ImportProblem
+from catalog.settings import get_settings
+from procure.directory_cli import DryRun, read_text, report_problems
+
+budget_app = typer.Typer(help="Budgets per cost center and fiscal year: import and show.", no_args_is_help=True)
+spend_app = typer.Typer(help="Actual spend against the budgets: import.", no_args_is_help=True)
+commitments_app = typer.Typer(
+    help="Cloud commitments (AWS EDP, Azure MACC, GCP): import and list.", no_args_is_help=True
+)
+
+
+@spend_app.callback()
+def spend() -> None:
+    """Actual spend against the budgets."""
+    # A callback keeps `import` a subcommand while it is the only one.
+
+
+FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or YAML.")]
+ActorOpt = Annotated[str, typer.Option("--actor", help="Who to record in the audit log.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check the file and report; write nothing.")]
+
+R = TypeVar("R")
+S = TypeVar("S")
+
+
+def _engine() -> Engine:
+    from catalog.db import make_engine
+
+    return make_engine(get_settings().effective_database_url)
+
+
+def _import(
+    file: Path,
+    parse: Callable[[str], tuple[list[R], list[ImportProblem]]],
+    apply: Callable[[Session, list[R], datetime], S],
+    *,
+    dry_run: bool,
+) -> tuple[list[R], S]:
+    """Parse FILE, then apply it in one transaction; any problem → every problem printed with
+    its line, nothing written, exit 1."""
+    from catalog.budget_io import BudgetImportError
+    from catalog.db import transaction
+
+    records, problems = parse(read_text(file))
+    if problems:
+        raise report_problems(file, problems)
+    engine = _engine()
+    result: S
+    try:
+        with transaction(engine) as session:
+            result = apply(session, records, datetime.now(UTC))
+            if dry_run:
+                raise DryRun
+    except BudgetImportError as error:
+        raise report_problems(file, error.problems) from None
+    except DryRun:
+        pass
+    finally:
+        engine.dispose()
+    return records, result
+
+
+@budget_app.command("import")
+def budget_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = False) -> None:
+    """Set the annual budget of each cost center and fiscal year in FILE
+    (columns: cost_center, fiscal_year, annual[, currency]; annual like 50000 or 50,000.00)."""
+    from catalog.budget_io import apply_budgets, parse_budgets
+
+    records, summary = _import(
+        file,
+        lambda text: parse_budgets(text, filename=file.name),
+        lambda session, rows, at: apply_budgets(session, records=rows, actor=actor[:320], at=at),
+        dry_run=dry_run,
+    )
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {len(records)} budget lines from {file.name}: {summary}")
+
+
+@spend_app.command("import")
+def spend_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = False) -> None:
+    """Record actual spend (columns: date, cost_center, vendor, amount, currency) and recompute
+    the actual of every budget line it falls in. Importing the same file again adds nothing."""
+    from catalog.budget_io import apply_spend, parse_spend
+
+    start_month = get_settings().fiscal_year_start_month
+    records, summary = _import(
+        file,
+        lambda text: parse_spend(text, filename=file.name),
+        lambda session, rows, at: apply_spend(session, rows=rows, start_month=start_month, actor=actor[:320], at=at),
+        dry_run=dry_run,
+    )
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {len(records)} spend lines from {file.name}: {summary}")
+
+
+def budget_rows(
+    session: Session, *, cost_center: str | None, fiscal_year: int, as_of: date, start_month: int
+) -> list[dict[str, Any]]:
+    """Each budget line of the year with its straight-line forecast, as plain values."""
+    from catalog import repository
+    from catalog.budget import BudgetLine, forecast
+
+    rows = []
+    for budget in repository.list_budgets(session, fiscal_year=fiscal_year):
+        if cost_center is not None and budget.cost_center.casefold() != cost_center.casefold():
+            continue
+        line = BudgetLine(
+            budget.cost_center,
+            budget.fiscal_year,
+            budget.currency,
+            budget.annual_cents,
+            budget.committed_cents,
+            budget.actual_cents,
+        )
+        outlook = forecast(line, as_of=as_of, start_month=start_month)
+        rows.append(
+            {
+                "cost_center": budget.cost_center,
+                "fiscal_year": budget.fiscal_year,
+                "currency": budget.currency,
+                "annual_cents": line.annual_cents,
+                "committed_cents": line.committed_cents,
+                "actual_cents": line.actual_cents,
+                "available_cents": line.available_cents,
+                "forecast": {
+                    "as_of": as_of.isoformat(),
+                    "elapsed_days": outlook.elapsed_days,
+                    "total_days": outlook.total_days,
+                    "projected_actual_cents": outlook.projected_actual_cents,
+                    "projected_total_cents": outlook.projected_total_cents,
+                    "over_cents": outlook.over_cents,
+                },
+            }
+        )
+    return rows
+
+
+@budget_app.command("show")
+def budget_show(
+    cost_center: Annotated[str | None, typer.Argument(help="One cost center (default: all).")] = None,
+    fiscal_year: Annotated[
+        int | None, typer.Option("--fiscal-year", help="Default: the fiscal year of today.", min=1901, max=9998)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Budget vs committed vs actual vs a straight-line forecast of the year's spend."""
+    from catalog.budget import fiscal_year_of, format_money
+    from catalog.db import transaction
+
+    settings = get_settings()
+    today = datetime.now(UTC).date()
+    year = fiscal_year or fiscal_year_of(today, settings.fiscal_year_start_month)
+    engine = _engine()
+    try:
+        with transaction(engine, read_only=True) as session:
+            rows = budget_rows(
+                session,
+                cost_center=cost_center,
+                fiscal_year=year,
+                as_of=today,
+                start_month=settings.fiscal_year_start_month,
+            )
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        which = f"{cost_center} " if cost_center else ""
+        typer.echo(f"no {which}budget for FY{year}; `procure budget import FILE` sets one", err=True)
+        raise typer.Exit(1)
+    for row in rows:
+        cur = row["currency"]
+        fc = row["forecast"]
+        typer.echo(f"{row['cost_center']} FY{row['fiscal_year']} ({cur})")
+        typer.echo(f"  annual      {format_money(row['annual_cents'], cur):>20}")
+        typer.echo(f"  committed   {format_money(row['committed_cents'], cur):>20}")
+        typer.echo(f"  actual      {format_money(row['actual_cents'], cur):>20}")
+        typer.echo(f"  available   {format_money(row['available_cents'], cur):>20}")
+        verdict = f"over by {format_money(fc['over_cents'], cur)}" if fc["over_cents"] else "within budget"
+        typer.echo(
+            f"  forecast    {format_money(fc['projected_total_cents'], cur):>20}  committed + actual projected to "
+            f"year end (day {fc['elapsed_days']} of {fc['total_days']}): {verdict}"
+        )
+
+
+@commitments_app.command("import")
+def commitments_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = False) -> None:
+    """Add or update cloud commitments by name (columns: name, provider, kind, currency, total,
+    remaining, start, end). `remaining` is what is left as of the file (default: total)."""
+    from catalog.budget_io import apply_commitments, parse_commitments
+
+    records, summary = _import(
+        file,
+        lambda text: parse_commitments(text, filename=file.name),
+        lambda session, rows, at: apply_commitments(session, records=rows, actor=actor[:320], at=at),
+        dry_run=dry_run,
+    )
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {len(records)} commitments from {file.name}: {summary}")
+
+
+@commitments_app.command("list")
+def commitments_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Every commitment with what is left and when it ends."""
+    from catalog import repository
+    from catalog.budget import format_money
+    from catalog.db import transaction
+
+    engine = _engine()
+    try:
+        with transaction(engine, read_only=True) as session:
+            rows: list[dict[str, Any]] = [
+                {
+                    "name": c.name,
+                    "provider": c.provider,
+                    "kind": c.kind,
+                    "currency": c.currency,
+                    "total_cents": c.total_cents,
+                    "remaining_cents": c.remaining_cents,
+                    "start": c.start_date.isoformat() if c.start_date else None,
+                    "end": c.end_date.isoformat(),
+                }
+                for c in repository.list_commitments(session)
+            ]
+    finally:
+        engine.dispose()
+    for row in rows:
+        if as_json:
+            typer.echo(json.dumps(row))
+        else:
+            typer.echo(
+                f"{row['name']:<20} {row['provider']:<6} {row['kind']:<7} "
+                f"{format_money(row['remaining_cents'], row['currency'])} left of "
+                f"{format_money(row['total_cents'], row['currency'])}  {row['start'] or '…'} → {row['end']}"
+            )

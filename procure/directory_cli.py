@@ -1,0 +1,121 @@
+"""`procure directory …`: the people directory — import it from YAML or CSV, list it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import Engine
+
+from catalog.directory_io import ImportProblem
+from catalog.settings import get_settings
+
+directory_app = typer.Typer(help="The people directory: import and list.", no_args_is_help=True)
+
+
+def _engine() -> Engine:
+    from catalog.db import make_engine
+
+    return make_engine(get_settings().effective_database_url)
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        typer.echo(f"{path.name}: not UTF-8 text; save the spreadsheet as CSV UTF-8", err=True)
+        raise typer.Exit(1) from None
+    except OSError as error:
+        typer.echo(f"cannot read {path}: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def report_problems(path: Path, problems: list[ImportProblem]) -> typer.Exit:
+    """Print every problem as `FILE:line N: …` and say that nothing was written."""
+    for problem in problems:
+        typer.echo(f"{path.name}:{problem}", err=True)
+    plural = "s" if len(problems) != 1 else ""
+    typer.echo(f"{len(problems)} problem{plural} in {path.name}; nothing was imported", err=True)
+    return typer.Exit(1)
+
+
+class DryRun(Exception):
+    """Raised inside the transaction to roll back a dry run."""
+
+
+@directory_app.command("import")
+def directory_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Directory YAML or CSV.")],
+    actor: Annotated[str, typer.Option("--actor", help="Who to record in the audit log.")] = "cli",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and report; write nothing.")] = False,
+) -> None:
+    """Add or update the people of FILE, all or none: every problem (bad emails, unknown roles,
+    managers or delegates nobody knows, manager cycles) is reported with its line number and
+    then nothing is written. People not in the file are left as they are."""
+    from catalog.db import transaction
+    from catalog.directory_io import DirectoryImportError, apply_directory, parse_directory
+
+    records, problems = parse_directory(read_text(file), filename=file.name)
+    if problems:
+        raise report_problems(file, problems)
+    engine = _engine()
+    try:
+        with transaction(engine) as session:
+            summary = apply_directory(session, records=records, actor=actor[:320], at=datetime.now(UTC))
+            if dry_run:
+                raise DryRun
+    except DirectoryImportError as error:
+        raise report_problems(file, error.problems) from None
+    except DryRun:
+        pass
+    finally:
+        engine.dispose()
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {len(records)} people from {file.name}: {summary}")
+
+
+def _person_json(person: Any) -> dict[str, Any]:
+    return {
+        "email": person.email,
+        "name": person.name,
+        "slack_id": person.slack_id,
+        "manager": person.manager_email,
+        "department": person.department,
+        "cost_center": person.cost_center,
+        "roles": list(person.roles),
+        "delegate": person.delegate_email,
+        "ooo_from": person.ooo_from.isoformat() if person.ooo_from else None,
+        "ooo_to": person.ooo_to.isoformat() if person.ooo_to else None,
+    }
+
+
+@directory_app.command("list")
+def directory_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+    """Everyone in the directory with their manager, roles, delegate and time away."""
+    from catalog import repository
+    from catalog.db import transaction
+
+    engine = _engine()
+    try:
+        with transaction(engine, read_only=True) as session:
+            people = [_person_json(p) for p in repository.list_people(session)]
+    finally:
+        engine.dispose()
+    for person in people:
+        if as_json:
+            typer.echo(json.dumps(person))
+            continue
+        parts = [f"{person['email']:<28}", f"{person['name']:<22}", f"manager={person['manager'] or '-'}"]
+        parts.append(f"cc={person['cost_center'] or '-'}")
+        if person["roles"]:
+            parts.append(f"roles={','.join(person['roles'])}")
+        if person["delegate"]:
+            parts.append(f"delegate={person['delegate']}")
+        if person["ooo_from"]:
+            parts.append(f"away {person['ooo_from']}…{person['ooo_to']}")
+        if not person["slack_id"]:
+            parts.append("(no Slack id)")
+        typer.echo("  ".join(parts))
