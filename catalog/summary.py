@@ -4,7 +4,7 @@ and the port (`Notifier`) that workflows call and the Slack bot implements."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -16,6 +16,9 @@ class MessageKind(StrEnum):
     REUSE_OFFER = "reuse_offer"  # to the requester: what we already own that fits, with choices
     RECLAIM_ASK = "reclaim_ask"  # to an idle seat holder: still using it? Keep / Release
     SEAT_GRANTED = "seat_granted"  # to the product owner: a seat was handed out from the pool
+    APPROVAL_REMINDER = "approval_reminder"  # a fresh DM to an approver: a step waits past its SLA
+    REQUESTER_NOTICE = "requester_notice"  # a fresh DM to the requester: `RequestSummary.event` happened
+    CHANGES_REQUESTED = "changes_requested"  # to the requester: an approver asks for changes (Edit button)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,61 @@ class RequestSummary:
     renewal_date: date | None = None
     alternatives: tuple[str, ...] = ()
     reuse: ReuseView | None = None  # set on REUSE_OFFER, RECLAIM_ASK and SEAT_GRANTED messages
+    # --- the approval chain (issue 5) ---
+    data_classification: str = "internal"
+    steps: tuple[StepView, ...] = ()  # every step of the current round, in order
+    viewer_seq: int | None = None  # APPROVAL_REQUEST / APPROVAL_REMINDER: the recipient's step
+    policy_reasons: tuple[str, ...] = ()  # why the route is what it is
+    policy_version: str | None = None
+    budget: BudgetView | None = None
+    drawdown: DrawdownView | None = None
+    changes_comment: str | None = None  # what the approver asked to change
+    changes_by_slack_id: str | None = None
+    event: str | None = None  # REQUESTER_NOTICE / APPROVAL_REMINDER: what happened, plain text
+
+
+@dataclass(frozen=True)
+class StepView:
+    seq: int
+    stage: int
+    role: str  # manager | finance | security | finops | it | …
+    approver_slack_id: str
+    approver_name: str
+    status: str  # catalog.models.StepStatus
+    reasons: tuple[str, ...] = ()
+    opened_at: datetime | None = None
+    decided_by_slack_id: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None  # the decision's reason / comment
+    assigned_because: str | None = None  # delegation, out of office, escalation, fallback
+    delegate_slack_id: str | None = None  # may decide too (the approver's delegate, or the escalated-from)
+
+
+@dataclass(frozen=True)
+class BudgetView:
+    """The budget line a request is checked against (`catalog.budget`), in its currency."""
+
+    cost_center: str
+    fiscal_year: int
+    currency: str
+    annual_cents: int
+    committed_cents: int
+    actual_cents: int
+    available_cents: int  # annual − committed − actual, before this request
+    after_cents: int  # available − this request (negative: over budget)
+
+
+@dataclass(frozen=True)
+class DrawdownView:
+    """A marketplace purchase drawn against a cloud commitment."""
+
+    commitment: str  # e.g. "AWS EDP 2026"
+    provider: str  # aws | azure | gcp
+    currency: str
+    remaining_before_cents: int
+    remaining_after_cents: int  # never below 0
+    overflow_cents: int  # what the commitment does not cover
+    end_date: date
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,19 @@ activity completes, and audit rows by an idempotency key."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.models import ProductStatus, PurchaseRequest, RequestStatus, StepStatus
+from catalog.models import ProductStatus, RequestStatus, StepStatus
 from catalog.renewals import add_months
-from catalog.requests import CatalogPrice, RequestInputError, quote
 from catalog.summary import MessageKind, RequestSummary
 from workflows import faults
+from workflows.chain_activities import ChainActivities, Rejected
 from workflows.messaging import request_summary
-from workflows.reuse_activities import ReuseActivities
 from workflows.shared import (
     REQUEST_REJECTED,
     ApprovalPlan,
@@ -39,17 +37,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class _Rejected(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 __all__ = ["ProcurementActivities", "request_summary"]
 
 
-class ProcurementActivities(ReuseActivities):
-    """All activities of the request workflow; the reuse-first ones come from ReuseActivities."""
+class ProcurementActivities(ChainActivities):
+    """All activities of the request workflow: the approval chain's come from ChainActivities,
+    the reuse-first ones from ReuseActivities; the single manager step here serves workflows
+    started before the chain existed."""
 
     # --- check and record the request -------------------------------------------------
 
@@ -62,10 +56,10 @@ class ProcurementActivities(ReuseActivities):
             plan, approver_email = await asyncio.to_thread(self._check_in_db, request)
             approver_slack_id = plan.approver_slack_id or await self._notifier.lookup_user_id(approver_email)
             if not approver_slack_id:
-                raise _Rejected(f"Your approver ({approver_email}) isn't on Slack yet; ask ITAM to fix the directory.")
+                raise Rejected(f"Your approver ({approver_email}) isn't on Slack yet; ask ITAM to fix the directory.")
             if approver_slack_id == request.requester_slack_id:
-                raise _Rejected("You are listed as your own approver; ask ITAM to fix the directory.")
-        except _Rejected as rejected:
+                raise Rejected("You are listed as your own approver; ask ITAM to fix the directory.")
+        except Rejected as rejected:
             await asyncio.to_thread(self._record_rejection, request, rejected.reason)
             raise ApplicationError(rejected.reason, type=REQUEST_REJECTED, non_retryable=True) from None
         plan.approver_slack_id = approver_slack_id
@@ -76,30 +70,30 @@ class ProcurementActivities(ReuseActivities):
         with transaction(self._engine) as session:
             requester = repository.get_person(session, email=request.requester_email)
             if requester is None:
-                raise _Rejected(
+                raise Rejected(
                     f"{request.requester_email} isn't in the company directory yet, so there is no one to "
                     "approve your request. Ask the ITAM team to add you."
                 )
             if request.product_id:
                 product = repository.get_product(session, product_id=request.product_id)
                 if product is None:
-                    raise _Rejected(f"“{request.product_name}” is no longer in the catalog.")
+                    raise Rejected(f"“{request.product_name}” is no longer in the catalog.")
                 if product.status == ProductStatus.BLOCKED:
-                    raise _Rejected(f"{product.name} is blocked: {product.block_reason or 'no reason given'}")
+                    raise Rejected(f"{product.name} is blocked: {product.block_reason or 'no reason given'}")
             if not requester.manager_email:
-                raise _Rejected("You have no manager in the directory, so no one can approve this. Ask ITAM to fix it.")
+                raise Rejected("You have no manager in the directory, so no one can approve this. Ask ITAM to fix it.")
             manager = repository.get_person(session, email=requester.manager_email)
             if manager is None:
-                raise _Rejected(
+                raise Rejected(
                     f"Your manager ({requester.manager_email}) isn't in the directory. Ask ITAM to add them."
                 )
-            self._new_request_row(session, request)  # prices it: an unusable amount is refused here
+            self.new_request_row(session, request)  # prices it: an unusable amount is refused here
             plan = ApprovalPlan(request.request_id, manager.slack_id or "", manager.email, manager.name)
             return plan, manager.email
 
     def _record_request(self, request: RequestInput, plan: ApprovalPlan) -> None:
         with transaction(self._engine) as session:
-            row = self._new_request_row(session, request)
+            row = self.new_request_row(session, request)
             row.status = RequestStatus.SUBMITTED
             repository.create_request(session, request=row)
             repository.link_slack_id(session, email=plan.approver_email, slack_id=plan.approver_slack_id)
@@ -120,59 +114,6 @@ class ProcurementActivities(ReuseActivities):
                     "approver": plan.approver_email,
                 },
             )
-
-    def _record_rejection(self, request: RequestInput, reason: str) -> None:
-        with transaction(self._engine) as session:
-            row = self._new_request_row(session, request, strict=False)
-            row.status = RequestStatus.REJECTED
-            row.decision_reason = reason
-            repository.create_request(session, request=row)
-            repository.audit(
-                session,
-                idem_key=f"{request.request_id}:rejected",
-                at=_now(),
-                request_id=request.request_id,
-                entity="request",
-                entity_id=request.request_id,
-                action="rejected",
-                actor="policy",
-                detail={"reason": reason},
-            )
-
-    def _new_request_row(self, session: Session, request: RequestInput, *, strict: bool = True) -> PurchaseRequest:
-        product = repository.get_product(session, product_id=request.product_id) if request.product_id else None
-        requester = repository.get_person(session, email=request.requester_email)
-        price = (
-            CatalogPrice(product.price_cents, product.currency, per_seat=product.seats_total is not None)
-            if product is not None
-            else None
-        )
-        try:
-            priced = quote(price=price, seats=request.seats, estimate_cents=request.estimate_cents)
-        except RequestInputError as exc:
-            if strict:
-                raise _Rejected(exc.message) from exc
-            priced = None
-        now = _now()
-        return PurchaseRequest(
-            id=request.request_id,
-            workflow_id=f"request-{request.request_id}",
-            requester_email=request.requester_email.strip().lower(),
-            requester_slack_id=request.requester_slack_id,
-            product_id=product.id if product else None,
-            product_name=product.name if product else request.product_name,
-            vendor=product.vendor if product else None,
-            seats=request.seats,
-            unit_price_cents=priced.unit_price_cents if priced else 0,
-            annual_cost_cents=priced.annual_cost_cents if priced else 0,
-            currency=priced.currency if priced else "USD",
-            cost_center=(request.cost_center or (requester.cost_center if requester else None) or "unassigned"),
-            channel=request.channel,
-            justification=request.justification,
-            needed_by=date.fromisoformat(request.needed_by) if request.needed_by else None,
-            created_at=now,
-            updated_at=now,
-        )
 
     # --- approval step ---------------------------------------------------------------
 

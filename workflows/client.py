@@ -22,10 +22,13 @@ from workflows.shared import (
     ChoiceInput,
     ChoiceResult,
     DecisionInput,
+    DelegateInput,
+    EditInput,
     ReclaimAnswerInput,
     RequestInput,
     RequestResult,
     RequestState,
+    WithdrawInput,
 )
 
 log = logging.getLogger(__name__)
@@ -128,6 +131,18 @@ class ProcurementClient:
     async def answer_reclaim(self, request_id: str, answer: ReclaimAnswerInput) -> ChoiceResult:
         """An idle seat holder's Keep / Release (see ProcurementRequestWorkflow.answer_reclaim)."""
         return await self._reuse_update(request_id, ProcurementRequestWorkflow.answer_reclaim, answer)
+
+    async def delegate(self, request_id: str, delegation: DelegateInput) -> ChoiceResult:
+        """An approver hands their step to someone else (see ProcurementRequestWorkflow.delegate)."""
+        return await self._reuse_update(request_id, ProcurementRequestWorkflow.delegate, delegation)
+
+    async def withdraw(self, request_id: str, withdrawal: WithdrawInput) -> ChoiceResult:
+        """The requester withdraws a pending request (see ProcurementRequestWorkflow.withdraw)."""
+        return await self._reuse_update(request_id, ProcurementRequestWorkflow.withdraw, withdrawal)
+
+    async def edit(self, request_id: str, edit: EditInput) -> ChoiceResult:
+        """The requester's edit after an approver asked for changes (ProcurementRequestWorkflow.edit)."""
+        return await self._reuse_update(request_id, ProcurementRequestWorkflow.edit, edit)
 
     async def _reuse_update(self, request_id: str, update: Any, arg: Any) -> ChoiceResult:
         try:

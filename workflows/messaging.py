@@ -4,15 +4,19 @@ show, and sending each message once (keyed) or updating it in place."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from catalog import repository
+from catalog.budget import fiscal_year_of
 from catalog.db import transaction
-from catalog.models import ProductStatus
-from catalog.summary import MessageKind, MessageRef, Notifier, RequestSummary
+from catalog.models import ApprovalStep, Person, ProductStatus, PurchaseRequest, RequestStatus
+from catalog.settings import get_settings
+from catalog.summary import BudgetView, DrawdownView, MessageKind, MessageRef, Notifier, RequestSummary, StepView
 
 
 def _now() -> datetime:
@@ -26,7 +30,8 @@ def request_summary(session: Session, *, request_id: str) -> RequestSummary:
         raise LookupError(f"request {request_id} does not exist")
     requester = repository.get_person(session, email=request.requester_email)
     steps = repository.list_steps(session, request_id=request_id)
-    step = steps[-1] if steps else None
+    pending = [s for s in steps if s.status == "pending"]
+    step = pending[0] if pending else (steps[-1] if steps else None)
     approver = repository.get_person(session, email=step.approver_email) if step else None
     decider = repository.get_person(session, email=request.decided_by) if request.decided_by else None
     asset = repository.get_asset_for_request(session, request_id=request_id)
@@ -64,6 +69,113 @@ def request_summary(session: Session, *, request_id: str) -> RequestSummary:
         asset_id=asset.id if asset else None,
         renewal_date=contract.renewal_date if contract else None,
         alternatives=alternatives,
+        **_chain_fields(session, request, steps),
+    )
+
+
+def _chain_fields(session: Session, request: PurchaseRequest, steps: Sequence[ApprovalStep]) -> dict[str, Any]:
+    """What the approval chain adds to a message: the steps of the current round, the budget
+    line, the commitment drawdown and the policy's reasons (from the plan's audit row)."""
+    names: dict[str, Person | None] = {}
+
+    def person(email: str | None) -> Person | None:
+        if not email:
+            return None
+        if email not in names:
+            names[email] = repository.get_person(session, email=email)
+        return names[email]
+
+    views = []
+    for row in steps:
+        if row.round != request.round:
+            continue
+        approver = person(row.approver_email)
+        decider = person(row.decided_by)
+        views.append(
+            StepView(
+                seq=row.seq,
+                stage=row.stage,
+                role=row.role,
+                approver_slack_id=row.approver_slack_id,
+                approver_name=approver.name if approver else row.approver_email,
+                status=row.status,
+                reasons=tuple(row.reasons),
+                opened_at=row.opened_at,
+                decided_by_slack_id=decider.slack_id if decider and decider.slack_id else None,
+                decided_at=row.decided_at,
+                reason=row.reason,
+                assigned_because=row.assigned_because,
+                delegate_slack_id=row.delegate_slack_id,
+            )
+        )
+    plan = _latest_plan(session, request.id)
+    changes_by = None
+    if request.status == RequestStatus.CHANGES_REQUESTED:
+        asking = [s for s in steps if s.status == "changes_requested"]
+        decider = person(asking[-1].decided_by) if asking else None
+        changes_by = decider.slack_id if decider else None
+    return {
+        "data_classification": request.data_classification,
+        "steps": tuple(views),
+        "policy_reasons": tuple(str(r) for r in plan.get("reasons") or ()),
+        "policy_version": request.policy_version,
+        "budget": _budget_view(session, request) if request.policy_version else None,
+        "drawdown": _drawdown_view(plan.get("drawdown")),
+        "changes_comment": request.changes_comment if request.status == RequestStatus.CHANGES_REQUESTED else None,
+        "changes_by_slack_id": changes_by,
+    }
+
+
+def _latest_plan(session: Session, request_id: str) -> dict[str, Any]:
+    planned = [
+        event.detail
+        for event in repository.list_audit(session, request_id=request_id)
+        if event.action in ("submitted", "resubmitted") and "reasons" in event.detail
+    ]
+    return planned[-1] if planned else {}
+
+
+def _budget_view(session: Session, request: PurchaseRequest) -> BudgetView | None:
+    reservation = repository.get_reservation(session, request_id=request.id)
+    if reservation is not None:
+        cost_center, fiscal_year = reservation.cost_center, reservation.fiscal_year
+    else:
+        cost_center = request.cost_center
+        fiscal_year = fiscal_year_of(request.created_at.date(), get_settings().fiscal_year_start_month)
+    line = repository.get_budget(session, cost_center=cost_center, fiscal_year=fiscal_year)
+    if line is None:
+        return None
+    available = line.annual_cents - line.committed_cents - line.actual_cents
+    amount = request.annual_cost_cents if line.currency == request.currency else 0
+    # Once approved the request is part of `committed`: show the line before and after it.
+    before, after = (available + amount, available) if reservation is not None else (available, available - amount)
+    return BudgetView(
+        cost_center=line.cost_center,
+        fiscal_year=line.fiscal_year,
+        currency=line.currency,
+        annual_cents=line.annual_cents,
+        committed_cents=line.committed_cents,
+        actual_cents=line.actual_cents,
+        available_cents=before,
+        after_cents=after,
+    )
+
+
+def _drawdown_view(raw: Any) -> DrawdownView | None:
+    if not isinstance(raw, dict) or not raw.get("commitment"):
+        return None
+    try:
+        end_date = date.fromisoformat(str(raw.get("end_date")))
+    except ValueError:
+        return None
+    return DrawdownView(
+        commitment=str(raw["commitment"]),
+        provider=str(raw.get("provider") or ""),
+        currency=str(raw.get("currency") or "USD"),
+        remaining_before_cents=int(raw.get("remaining_before_cents") or 0),
+        remaining_after_cents=int(raw.get("remaining_after_cents") or 0),
+        overflow_cents=int(raw.get("overflow_cents") or 0),
+        end_date=end_date,
     )
 
 

@@ -5,7 +5,9 @@ workflow is deterministic and survives worker restarts mid-approval."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -16,7 +18,12 @@ with workflow.unsafe.imports_passed_through():
     from catalog.models import RequestStatus
     from catalog.reuse import ReuseKind
     from workflows.activities import ProcurementActivities
+    from workflows.chain_activities import ChainActivities
     from workflows.shared import (
+        ACTION_APPROVE,
+        ACTION_DENY,
+        ACTION_REQUEST_CHANGES,
+        CHANGE_NOT_ALLOWED,
         CHOICE_ALTERNATIVE,
         CHOICE_BUY,
         CHOICE_NOT_ALLOWED,
@@ -28,13 +35,20 @@ with workflow.unsafe.imports_passed_through():
         REQUEST_REJECTED,
         ApprovalPlan,
         AssessInput,
+        ChainOutcome,
         ChoiceInput,
         ChoiceRecord,
         ChoiceResult,
         DecisionInput,
         DecisionResult,
+        Delegated,
+        DelegateInput,
+        DelegateRecord,
+        EditInput,
+        Escalated,
         OutcomeInput,
         OutcomeResult,
+        PlanInput,
         PoolGrant,
         ReclaimAnswerInput,
         ReclaimAsk,
@@ -45,7 +59,15 @@ with workflow.unsafe.imports_passed_through():
         RequestResult,
         RequestState,
         ReuseOffer,
+        RoutePlan,
+        RouteStepPlan,
+        StepDecisionRecord,
         StepInput,
+        StepNudge,
+        StepOpen,
+        StepState,
+        StepTimes,
+        WithdrawInput,
     )
 
 # Infrastructure failures (database down, Slack 5xx) are retried with backoff for as long
@@ -58,6 +80,33 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 #: Workflows started before reuse first existed replay without it (see README, "Changing
 #: workflow code"); new ones run it between the check and the approval.
 REUSE_FIRST_PATCH = "reuse-first"
+#: Workflows started before the policy-driven approval chain existed keep their single
+#: manager step on replay; new ones plan the route from policy.yaml (see README).
+APPROVAL_CHAIN_PATCH = "approval-chain"
+
+#: Request statuses in which the approval chain is still open (withdraw is allowed).
+_OPEN_STATUSES = (
+    RequestStatus.SUBMITTED.value,
+    RequestStatus.PENDING_APPROVAL.value,
+    RequestStatus.CHANGES_REQUESTED.value,
+)
+
+
+@dataclass
+class _Step:
+    """One step of the chain as the workflow tracks it."""
+
+    plan: RouteStepPlan
+    status: str = "pending"  # catalog.models.StepStatus values
+    decided_by: str | None = None
+    reason: str | None = None
+    remind_at: datetime | None = None
+    escalate_at: datetime | None = None
+    reminded: bool = False
+    escalated: bool = False
+
+    def may_decide(self, slack_id: str) -> bool:
+        return slack_id in (self.plan.approver_slack_id, self.plan.delegate_slack_id)
 
 
 @workflow.defn
@@ -77,16 +126,34 @@ class ProcurementRequestWorkflow:
         self._reuse_kind: str | None = None
         self._reclaim_holders: dict[str, str] | None = None
         self._reclaim_answers: dict[str, bool] = {}
+        # The approval chain: the route of the current round, its steps by seq, the decisions
+        # the update handlers accepted and the main loop has yet to record, and what the
+        # requester did (withdrew, was asked for changes, edited).
+        self._route: RoutePlan | None = None
+        self._steps: dict[int, _Step] = {}
+        self._events: list[StepDecisionRecord] = []
+        self._withdrawn: StepDecisionRecord | None = None
+        self._changes: StepDecisionRecord | None = None
+        self._edited: RoutePlan | None = None
+        self._editing = False
+        self._dirty = False
+        self._final: StepDecisionRecord | None = None
 
     @workflow.run
     async def run(self, request: RequestInput) -> RequestResult:
+        chain = workflow.patched(APPROVAL_CHAIN_PATCH)
         try:
-            self._plan = await workflow.execute_activity_method(
-                ProcurementActivities.check_request,
-                request,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-            )
+            if chain:
+                self._route = await self._activity(
+                    ChainActivities.plan_route, PlanInput(request, workflow.now().isoformat())
+                )
+            else:
+                self._plan = await workflow.execute_activity_method(
+                    ProcurementActivities.check_request,
+                    request,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=ACTIVITY_RETRY,
+                )
         except ActivityError as err:
             if isinstance(err.cause, ApplicationError) and err.cause.type == REQUEST_REJECTED:
                 return await self._reject(err.cause.message)
@@ -98,8 +165,14 @@ class ProcurementRequestWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return settled
 
+        if chain:
+            result = await self._run_chain()
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return result
+
         # Open for decisions before the DM goes out: the approver may click as soon as it arrives.
         self._status = RequestStatus.PENDING_APPROVAL.value
+        assert self._plan is not None
         step = StepInput(
             request.request_id, 1, self._plan.role, self._plan.approver_email, self._plan.approver_slack_id
         )
@@ -168,9 +241,7 @@ class ProcurementRequestWorkflow:
         round_ = 0
         while True:
             round_ += 1
-            offer: ReuseOffer = await self._activity(
-                ProcurementActivities.assess_reuse, AssessInput(request, round_)
-            )
+            offer: ReuseOffer = await self._activity(ProcurementActivities.assess_reuse, AssessInput(request, round_))
             self._reuse_kind = offer.kind
             if offer.kind == ReuseKind.BLOCKED.value:
                 return await self._reject("This product is blocked.")
@@ -318,10 +389,459 @@ class ProcurementRequestWorkflow:
         if answer.actor_slack_id in self._reclaim_answers:
             raise ApplicationError("You already answered this.", type=CHOICE_NOT_ALLOWED)
 
+    # --- the approval chain ----------------------------------------------------------------
+
+    async def _run_chain(self) -> RequestResult:
+        """Walk the policy's route: stages in order, the steps of a stage in parallel. A denial
+        ends it; "request changes" sends it back to the requester, whose edit re-plans the route
+        and restarts it at the first step not already approved; the SLA nudges, escalates and
+        finally expires it; the requester may withdraw it at any time."""
+        route = self._route
+        assert route is not None
+        self._status = RequestStatus.PENDING_APPROVAL.value
+        expires_at = datetime.fromisoformat(route.expires_at)
+        ended = "expired"
+        while True:
+            if route.outcome == "auto_approve":
+                self._final = StepDecisionRecord(
+                    self._request.request_id, 0, ACTION_APPROVE, None, "Approved by policy.", workflow.now().isoformat()
+                )
+                ended = "approved"
+                break
+            ended = await self._walk(route, expires_at)
+            if ended != "changes":
+                break
+            edited = await self._await_edit(expires_at)
+            if edited is None:
+                ended = "withdrawn" if self._withdrawn is not None else "expired"
+                break
+            route = edited
+            self._route = route
+            self._status = RequestStatus.PENDING_APPROVAL.value
+        return await self._finish_chain(ended)
+
+    async def _walk(self, route: RoutePlan, expires_at: datetime) -> str:
+        """One round of the route. Returns approved | denied | changes | withdrawn | expired."""
+        stages = sorted({step.stage for step in route.steps})
+        for stage in stages:
+            if self._withdrawn is not None:
+                return "withdrawn"
+            opened = [step for step in route.steps if step.stage == stage]
+            for plan in opened:
+                self._steps[plan.seq] = _Step(plan, status="approved" if plan.carried_over else "pending")
+            # Open for decisions before the DMs go out: an approver may click as soon as one arrives.
+            times: list[StepTimes] = list(
+                await asyncio.gather(
+                    *[
+                        self._activity(
+                            ChainActivities.open_chain_step,
+                            StepOpen(
+                                route.request_id,
+                                route.round,
+                                plan,
+                                workflow.now().isoformat(),
+                                route.escalate_after_slas,
+                                route.remind_after_slas,
+                            ),
+                        )
+                        for plan in opened
+                    ]
+                )
+            )
+            for plan, when in zip(opened, times, strict=True):
+                step = self._steps[plan.seq]
+                step.remind_at = datetime.fromisoformat(when.remind_at)
+                step.escalate_at = datetime.fromisoformat(when.escalate_at)
+            await self._activity(ChainActivities.announce_progress, route.request_id)
+            ended = await self._wait_stage([plan.seq for plan in opened], expires_at)
+            if ended != "approved":
+                return ended
+        return "approved"
+
+    async def _wait_stage(self, seqs: list[int], expires_at: datetime) -> str:
+        while True:
+            # Reset before looking: a handler that runs during any await below wakes the wait.
+            self._dirty = False
+            await self._drain_events()
+            if self._withdrawn is not None:
+                return "withdrawn"
+            if any(self._steps[seq].status == "denied" for seq in seqs):
+                return "denied"
+            if self._changes is not None:
+                return "changes"
+            if all(self._steps[seq].status == "approved" for seq in seqs):
+                return "approved"
+            now = workflow.now()
+            if now >= expires_at:
+                return "expired"
+            await self._nudge_due(seqs, now)
+            deadlines = [expires_at]
+            for seq in seqs:
+                step = self._steps[seq]
+                if step.status != "pending":
+                    continue
+                if not step.reminded and step.remind_at is not None:
+                    deadlines.append(step.remind_at)
+                if not step.escalated and step.escalate_at is not None:
+                    deadlines.append(step.escalate_at)
+            wait = max(min(deadlines) - workflow.now(), timedelta(seconds=1))
+            try:
+                await workflow.wait_condition(lambda: self._dirty, timeout=wait)
+            except TimeoutError:
+                pass
+
+    async def _nudge_due(self, seqs: list[int], now: datetime) -> None:
+        route = self._route
+        assert route is not None
+        for seq in seqs:
+            step = self._steps[seq]
+            if step.status != "pending":
+                continue
+            if not step.escalated and step.escalate_at is not None and now >= step.escalate_at:
+                step.escalated = step.reminded = True
+                escalated: Escalated = await self._activity(
+                    ChainActivities.nudge_step,
+                    StepNudge(route.request_id, seq, "escalation", now.isoformat(), route.escalation_target),
+                )
+                if escalated.approver_slack_id and step.status == "pending":
+                    # The original approver may still decide, as the new approver's delegate.
+                    step.plan = replace(
+                        step.plan,
+                        approver_email=escalated.approver_email or step.plan.approver_email,
+                        approver_slack_id=escalated.approver_slack_id,
+                        approver_name=escalated.approver_name or step.plan.approver_name,
+                        delegate_slack_id=step.plan.approver_slack_id,
+                        delegate_email=step.plan.approver_email,
+                    )
+            elif not step.reminded and step.remind_at is not None and now >= step.remind_at:
+                step.reminded = True
+                await self._activity(
+                    ChainActivities.nudge_step,
+                    StepNudge(route.request_id, seq, "reminder", now.isoformat(), route.escalation_target),
+                )
+
+    async def _drain_events(self) -> None:
+        """Record the decisions the update handlers accepted, in order, and show them."""
+        if not self._events:
+            return
+        while self._events:
+            event = self._events.pop(0)
+            await self._activity(ChainActivities.record_step, event)
+            if event.action == ACTION_REQUEST_CHANGES:
+                await self._activity(ChainActivities.ask_for_changes, event)
+        await self._activity(ChainActivities.announce_progress, self._request.request_id)
+
+    async def _await_edit(self, expires_at: datetime) -> RoutePlan | None:
+        """Wait for the requester's edit (or a withdrawal, or the expiry)."""
+        self._status = RequestStatus.CHANGES_REQUESTED.value
+        self._edited = None
+        await self._close_open_steps("superseded")
+        wait = max(expires_at - workflow.now(), timedelta(seconds=1))
+        try:
+            await workflow.wait_condition(lambda: self._edited is not None or self._withdrawn is not None, timeout=wait)
+        except TimeoutError:
+            return None
+        if self._withdrawn is not None:
+            return None
+        edited = self._edited
+        self._changes = None
+        self._edited = None
+        return edited
+
+    async def _close_open_steps(self, status: str) -> None:
+        """Steps still open when the round ends (a parallel step, after a denial or a change
+        request; every open step at expiry or withdrawal) are closed, so no one can decide them."""
+        for seq, step in sorted(self._steps.items()):
+            if step.status == "pending":
+                step.status = status
+                await self._activity(
+                    ChainActivities.record_step,
+                    StepDecisionRecord(self._request.request_id, seq, status, None, None, workflow.now().isoformat()),
+                )
+
+    async def _finish_chain(self, ended: str) -> RequestResult:
+        await self._drain_events()
+        final = self._final
+        if self._withdrawn is not None:
+            self._status = RequestStatus.WITHDRAWN.value
+            final = self._withdrawn
+            self._reason = final.reason
+        elif final is not None and final.action == ACTION_APPROVE:
+            self._status = RequestStatus.APPROVED.value
+        elif final is not None and final.action == ACTION_DENY:
+            self._status = RequestStatus.DENIED.value
+            self._reason = final.reason
+        elif ended == "approved":
+            self._status = RequestStatus.APPROVED.value
+            final = final or self._last_approval()
+        else:
+            self._status = RequestStatus.EXPIRED.value
+            self._reason = "No decision before the request expired."
+        closing = {RequestStatus.EXPIRED.value: "expired", RequestStatus.WITHDRAWN.value: "withdrawn"}
+        await self._close_open_steps(closing.get(self._status, "superseded"))
+        route = self._route
+        assert route is not None
+        outcome = ChainOutcome(
+            request_id=self._request.request_id,
+            status=self._status,
+            actor_slack_id=final.actor_slack_id if final else None,
+            reason=self._reason,
+            decided_at=workflow.now().isoformat(),
+            policy_version=route.policy_version,
+            last_seq=final.seq if final else 0,
+        )
+        self._decided_at = outcome.decided_at
+        recorded: OutcomeResult = await self._activity(ChainActivities.record_chain_outcome, outcome)
+        await self._activity(ChainActivities.announce_chain_outcome, self._request.request_id)
+        decided_by = outcome.actor_slack_id
+        return RequestResult(self._request.request_id, self._status, recorded.asset_id, self._reason, decided_by)
+
+    def _last_approval(self) -> StepDecisionRecord | None:
+        for seq in sorted(self._steps, reverse=True):
+            step = self._steps[seq]
+            if step.status == "approved" and step.decided_by:
+                return StepDecisionRecord(
+                    self._request.request_id, seq, ACTION_APPROVE, step.decided_by, step.reason, ""
+                )
+        return None
+
+    def _open_step_for(self, actor: str, seq: int | None) -> _Step | None:
+        candidates = [
+            step for s, step in sorted(self._steps.items()) if step.status == "pending" and (seq is None or s == seq)
+        ]
+        for step in candidates:
+            if step.may_decide(actor):
+                return step
+        return None
+
+    def _chain_decide(self, decision: DecisionInput) -> DecisionResult:
+        step = self._open_step_for(decision.actor_slack_id, decision.seq)
+        if step is None or self._status != RequestStatus.PENDING_APPROVAL.value or self._withdrawn:
+            return self._chain_already(decision.seq)
+        kind = decision.kind
+        now = workflow.now().isoformat()
+        reason = decision.reason.strip() or None
+        record = StepDecisionRecord(
+            self._request.request_id,
+            step.plan.seq,
+            kind,
+            decision.actor_slack_id,
+            reason,
+            now,
+            self._route.policy_version if self._route else "",
+        )
+        step.decided_by = decision.actor_slack_id
+        step.reason = reason
+        if kind == ACTION_APPROVE:
+            step.status = "approved"
+            message = "Approved."
+            if any(s.status == "pending" for s in self._steps.values()):
+                message = "Approved. The request moves on once the other approvers decide."
+        elif kind == ACTION_DENY:
+            step.status = "denied"
+            self._final = record
+            message = "Denied."
+        else:
+            step.status = "changes_requested"
+            self._changes = record
+            message = "Sent back to the requester for changes."
+        self._events.append(record)
+        self._dirty = True
+        return DecisionResult(True, step.status, decision.actor_slack_id, message)
+
+    def _chain_already(self, seq: int | None) -> DecisionResult:
+        step = self._steps.get(seq) if seq is not None else None
+        if step is not None and step.decided_by:
+            status = step.status.replace("_", " ")
+            return DecisionResult(
+                False, step.status, step.decided_by, f"This step was already {status} by <@{step.decided_by}>."
+            )
+        return DecisionResult(False, self._status, None, f"This request is {self._status.replace('_', ' ')}.")
+
+    def _validate_chain_decision(self, decision: DecisionInput) -> None:
+        if self._status == RequestStatus.CHANGES_REQUESTED.value:
+            raise ApplicationError(
+                "The requester is editing this request; you'll get a new message when it comes back.",
+                type=DECISION_INVALID,
+            )
+        if self._status != RequestStatus.PENDING_APPROVAL.value or not self._steps:
+            if self._status in _OPEN_STATUSES:
+                raise ApplicationError(
+                    "This request is still being checked; try again in a moment.", type=DECISION_INVALID
+                )
+            by = self._decided_by()
+            who = f" by <@{by}>" if by else ""
+            raise ApplicationError(
+                f"This request was already {self._status.replace('_', ' ')}{who}.", type=DECISION_INVALID
+            )
+        asked = self._steps.get(decision.seq) if decision.seq is not None else None
+        if decision.seq is not None and asked is None:
+            raise ApplicationError("That approval step doesn't exist on this request.", type=DECISION_NOT_ALLOWED)
+        if asked is not None and asked.status != "pending":
+            by = f" by <@{asked.decided_by}>" if asked.decided_by else ""
+            raise ApplicationError(
+                f"This step was already {asked.status.replace('_', ' ')}{by}.", type=DECISION_INVALID
+            )
+        if self._open_step_for(decision.actor_slack_id, decision.seq) is None:
+            theirs = [
+                step
+                for _, step in sorted(self._steps.items())
+                if step.may_decide(decision.actor_slack_id) and step.status != "pending" and step.decided_by
+            ]
+            if theirs:
+                done = theirs[-1]
+                raise ApplicationError(
+                    f"This step was already {done.status.replace('_', ' ')} by <@{done.decided_by}>.",
+                    type=DECISION_INVALID,
+                )
+            open_steps = [s for s in self._steps.values() if s.status == "pending"]
+            wanted = (
+                asked.plan.approver_slack_id
+                if asked
+                else (open_steps[0].plan.approver_slack_id if open_steps else None)
+            )
+            who = f"<@{wanted}>" if wanted else "the assigned approver"
+            raise ApplicationError(f"Only {who} (or their delegate) can decide this step.", type=DECISION_NOT_ALLOWED)
+        kind = decision.kind
+        if kind not in (ACTION_APPROVE, ACTION_DENY, ACTION_REQUEST_CHANGES):
+            raise ApplicationError("Unknown decision.", type=DECISION_INVALID)
+        if kind == ACTION_DENY and not decision.reason.strip():
+            raise ApplicationError("Give a reason to deny the request.", type=DECISION_INVALID)
+        if kind == ACTION_REQUEST_CHANGES and not decision.reason.strip():
+            raise ApplicationError("Say what should change.", type=DECISION_INVALID)
+
+    # Delegation runs an activity (the new approver must be in the directory and on Slack),
+    # so the person who clicked hears at once whether it worked.
+    @workflow.update
+    async def delegate(self, delegation: DelegateInput) -> ChoiceResult:
+        step = self._open_step_for(delegation.actor_slack_id, delegation.seq)
+        if step is None:
+            return ChoiceResult(False, "This step is no longer open.")
+        record = DelegateRecord(
+            self._request.request_id,
+            step.plan.seq,
+            delegation.actor_slack_id,
+            delegation.to_slack_id,
+            workflow.now().isoformat(),
+            delegation.note,
+        )
+        try:
+            delegated: Delegated = await self._activity(ChainActivities.delegate_step, record)
+        except ActivityError as err:
+            if isinstance(err.cause, ApplicationError) and err.cause.type == CHANGE_NOT_ALLOWED:
+                raise ApplicationError(err.cause.message, type=CHANGE_NOT_ALLOWED) from None
+            raise
+        if step.status != "pending":
+            return ChoiceResult(False, "This step was decided in the meantime.")
+        step.plan = replace(
+            step.plan,
+            approver_email=delegated.approver_email,
+            approver_slack_id=delegated.approver_slack_id,
+            approver_name=delegated.approver_name,
+            delegate_email=None,
+            delegate_slack_id=None,
+        )
+        self._dirty = True
+        return ChoiceResult(True, f"Delegated to <@{delegated.approver_slack_id}>.")
+
+    @delegate.validator
+    def _validate_delegate(self, delegation: DelegateInput) -> None:
+        if self._status != RequestStatus.PENDING_APPROVAL.value:
+            raise ApplicationError("This request isn't waiting for an approval.", type=CHANGE_NOT_ALLOWED)
+        if delegation.actor_slack_id == self._request.requester_slack_id:
+            raise ApplicationError("You can't delegate your own request.", type=CHANGE_NOT_ALLOWED)
+        if self._open_step_for(delegation.actor_slack_id, delegation.seq) is None:
+            raise ApplicationError("Only the assigned approver can delegate this step.", type=CHANGE_NOT_ALLOWED)
+        if delegation.to_slack_id == self._request.requester_slack_id:
+            raise ApplicationError("The requester can't approve their own request.", type=CHANGE_NOT_ALLOWED)
+        if delegation.to_slack_id == delegation.actor_slack_id:
+            raise ApplicationError("Pick someone other than yourself.", type=CHANGE_NOT_ALLOWED)
+
+    @workflow.update
+    def withdraw(self, withdrawal: WithdrawInput) -> ChoiceResult:
+        if self._withdrawn is not None:
+            return ChoiceResult(False, "You already withdrew this request.")
+        self._withdrawn = StepDecisionRecord(
+            self._request.request_id,
+            0,
+            "withdrawn",
+            withdrawal.actor_slack_id,
+            withdrawal.reason.strip() or "Withdrawn by the requester.",
+            workflow.now().isoformat(),
+        )
+        self._dirty = True
+        return ChoiceResult(True, "Withdrawn. Nothing will be bought.")
+
+    @withdraw.validator
+    def _validate_withdraw(self, withdrawal: WithdrawInput) -> None:
+        if withdrawal.actor_slack_id != self._request.requester_slack_id:
+            raise ApplicationError(
+                f"Only <@{self._request.requester_slack_id}> can withdraw this request.", type=CHANGE_NOT_ALLOWED
+            )
+        if self._route is None or self._status not in _OPEN_STATUSES or self._withdrawn is not None:
+            raise ApplicationError(
+                f"This request can't be withdrawn any more ({self._status.replace('_', ' ')}).",
+                type=CHANGE_NOT_ALLOWED,
+            )
+
+    # The edit re-plans the route in an activity: an edit the policy or the budget refuses is
+    # refused to the requester (who can fix it and submit again), not recorded.
+    @workflow.update
+    async def edit(self, edit: EditInput) -> ChoiceResult:
+        self._editing = True
+        try:
+            request = _apply_edit(self._request, edit)
+            first_seq = max(self._steps, default=0) + 1
+            round_ = (self._route.round if self._route else 1) + 1
+            try:
+                route: RoutePlan = await self._activity(
+                    ChainActivities.plan_route,
+                    PlanInput(request, workflow.now().isoformat(), round_, first_seq),
+                )
+            except ActivityError as err:
+                if isinstance(err.cause, ApplicationError) and err.cause.type == REQUEST_REJECTED:
+                    raise ApplicationError(err.cause.message, type=CHANGE_NOT_ALLOWED) from None
+                raise
+            if self._status != RequestStatus.CHANGES_REQUESTED.value or self._withdrawn is not None:
+                return ChoiceResult(False, "This request is no longer waiting for your changes.")
+            self._request = request
+            self._edited = self._carry_over(route)
+            return ChoiceResult(True, "Thanks, the request goes back to the approvers.")
+        finally:
+            self._editing = False
+
+    @edit.validator
+    def _validate_edit(self, edit: EditInput) -> None:
+        if edit.actor_slack_id != self._request.requester_slack_id:
+            raise ApplicationError(
+                f"Only <@{self._request.requester_slack_id}> can edit this request.", type=CHANGE_NOT_ALLOWED
+            )
+        if self._status != RequestStatus.CHANGES_REQUESTED.value or self._edited is not None or self._editing:
+            raise ApplicationError("This request isn't waiting for your changes.", type=CHANGE_NOT_ALLOWED)
+        if edit.seats is not None and edit.seats < 1:
+            raise ApplicationError("Seats must be at least 1.", type=CHANGE_NOT_ALLOWED)
+
+    def _carry_over(self, route: RoutePlan) -> RoutePlan:
+        """Approvals stand when the same person is asked for the same role again and the
+        request costs no more than what they approved; everyone else is asked again."""
+        previous = self._route
+        approved = {
+            (step.plan.role, step.plan.approver_email) for step in self._steps.values() if step.status == "approved"
+        }
+        if previous is None or route.annual_cost_cents > previous.annual_cost_cents:
+            return route
+        steps = [
+            replace(step, carried_over=True) if (step.role, step.approver_email) in approved else step
+            for step in route.steps
+        ]
+        return replace(route, steps=steps)
+
     # An Update, not a Signal: the clicking user must hear at once whether their decision
     # counted, and the validator refuses unauthorised clicks before they enter history.
     @workflow.update
     def decide(self, decision: DecisionInput) -> DecisionResult:
+        if self._route is not None:
+            return self._chain_decide(decision)
         if self._decision is not None or self._status != RequestStatus.PENDING_APPROVAL.value:
             # Two clicks validated in the same activation: the first one decided.
             return self._already_decided()
@@ -339,6 +859,9 @@ class ProcurementRequestWorkflow:
             raise ApplicationError("You can't decide your own request.", type=DECISION_NOT_ALLOWED)
         if self._status in (RequestStatus.AWAITING_CHOICE.value, RequestStatus.RECLAIMING.value):
             raise ApplicationError("This request is not waiting for an approval yet.", type=DECISION_INVALID)
+        if self._route is not None:
+            self._validate_chain_decision(decision)
+            return
         if self._plan is None or self._status == RequestStatus.SUBMITTED.value:
             raise ApplicationError("This request is still being checked; try again in a moment.", type=DECISION_INVALID)
         if decision.actor_slack_id != self._plan.approver_slack_id:
@@ -359,9 +882,48 @@ class ProcurementRequestWorkflow:
             request_id=self._request.request_id,
             status=self._status,
             requester_slack_id=self._request.requester_slack_id,
-            approver_slack_id=self._plan.approver_slack_id if self._plan else None,
-            decided_by_slack_id=self._decision.actor_slack_id if self._decision else None,
+            approver_slack_id=self._current_approver(),
+            decided_by_slack_id=self._decided_by(),
             reason=self._reason,
             reuse_kind=self._reuse_kind,
             choice_open=self._offer is not None and self._choice is None,
+            steps=[
+                StepState(
+                    seq,
+                    step.plan.stage,
+                    step.plan.role,
+                    step.plan.approver_slack_id,
+                    step.status,
+                    step.plan.delegate_slack_id,
+                )
+                for seq, step in sorted(self._steps.items())
+            ]
+            if self._route is not None
+            else None,
+            changes_comment=self._changes.reason if self._changes else None,
         )
+
+    def _current_approver(self) -> str | None:
+        if self._route is None:
+            return self._plan.approver_slack_id if self._plan else None
+        pending = [step for _, step in sorted(self._steps.items()) if step.status == "pending"]
+        return pending[0].plan.approver_slack_id if pending else None
+
+    def _decided_by(self) -> str | None:
+        if self._route is None:
+            return self._decision.actor_slack_id if self._decision else None
+        if self._withdrawn is not None:
+            return self._withdrawn.actor_slack_id
+        if self._final is not None:
+            return self._final.actor_slack_id
+        last = self._last_approval() if self._status == RequestStatus.APPROVED.value else None
+        return last.actor_slack_id if last else None
+
+
+def _apply_edit(request: RequestInput, edit: EditInput) -> RequestInput:
+    changes: dict[str, Any] = {}
+    for name in ("seats", "estimate_cents", "justification", "cost_center", "channel", "data_classification"):
+        value = getattr(edit, name)
+        if value is not None:
+            changes[name] = value
+    return replace(request, **changes)

@@ -29,6 +29,7 @@ class RequestInput:
     cost_center: str | None = None
     needed_by: str | None = None  # ISO date
     expiry_days: int = 14
+    data_classification: str = "internal"  # public | internal | confidential | restricted
 
 
 @dataclass
@@ -49,11 +50,25 @@ class StepInput:
     approver_slack_id: str
 
 
+#: What an approver can answer on a step (DecisionInput.action).
+ACTION_APPROVE = "approve"
+ACTION_DENY = "deny"
+ACTION_REQUEST_CHANGES = "request_changes"
+
+
 @dataclass
 class DecisionInput:
     actor_slack_id: str
     approve: bool
     reason: str = ""
+    seq: int | None = None  # the step clicked; None: the open step this person may decide
+    action: str = ""  # ACTION_*; "" means approve/deny from `approve`
+
+    @property
+    def kind(self) -> str:
+        if self.action:
+            return self.action
+        return ACTION_APPROVE if self.approve else ACTION_DENY
 
 
 @dataclass
@@ -88,6 +103,18 @@ class RejectionInput:
 
 
 @dataclass
+class StepState:
+    """One approval step as the workflow sees it (query)."""
+
+    seq: int
+    stage: int
+    role: str
+    approver_slack_id: str
+    status: str  # catalog.models.StepStatus
+    delegate_slack_id: str | None = None  # the approver's active delegate, who may also decide
+
+
+@dataclass
 class RequestState:
     request_id: str
     status: str
@@ -97,6 +124,8 @@ class RequestState:
     reason: str | None = None
     reuse_kind: str | None = None
     choice_open: bool = False
+    steps: list[StepState] | None = None  # the approval chain (None before it is planned)
+    changes_comment: str | None = None  # set while the requester is asked to edit
 
 
 @dataclass
@@ -206,3 +235,152 @@ class PoolGrant:
     request_id: str
     product_id: str
     at: str  # ISO timestamp, from the workflow clock
+
+
+# --- approval chain: policy route, SLA, delegation, changes, withdraw ----------------------
+
+
+@dataclass
+class PlanInput:
+    request: RequestInput
+    at: str  # ISO timestamp from the workflow clock: budget year, OOO and expiry are as of then
+    round: int = 1  # 2, 3…: re-planned after the requester edited the request
+    first_seq: int = 1  # seqs of this round's steps start here (earlier rounds keep theirs)
+
+
+@dataclass
+class RouteStepPlan:
+    seq: int  # unique within the request across rounds
+    stage: int  # steps of one stage run in parallel; stages run in order
+    role: str
+    approver_email: str
+    approver_slack_id: str
+    approver_name: str
+    reasons: list[str]
+    sla_business_days: int = 2
+    delegate_email: str | None = None  # the approver's delegate, who may decide too
+    delegate_slack_id: str | None = None
+    assigned_because: str | None = None  # "out of office: delegate of …", "fallback approver of …"
+    carried_over: bool = False  # approved in an earlier round by the same person: not asked again
+
+
+@dataclass
+class RoutePlan:
+    request_id: str
+    outcome: str  # auto_approve | route | reject
+    steps: list[RouteStepPlan]
+    reasons: list[str]
+    policy_version: str
+    expires_at: str  # ISO timestamp: the request expires if not decided by then
+    escalate_after_slas: int = 2  # escalate when a step has waited this many SLAs
+    escalation_target: str = "manager"  # "manager" or an email
+    reject_reason: str | None = None
+    annual_cost_cents: int = 0  # what this round asks for (approvals carry over when it doesn't grow)
+    round: int = 1
+    remind_after_slas: int = 1  # remind the approver when a step has waited this many SLAs
+
+
+@dataclass
+class StepOpen:
+    request_id: str
+    round: int
+    step: RouteStepPlan
+    at: str  # ISO, workflow clock
+    escalate_after_slas: int = 2
+    remind_after_slas: int = 1
+
+
+@dataclass
+class StepTimes:
+    remind_at: str  # ISO: one SLA (business days) after the step opened
+    escalate_at: str  # ISO: escalate_after_slas SLAs after it opened
+
+
+@dataclass
+class StepNudge:
+    """A reminder or an escalation of one waiting step."""
+
+    request_id: str
+    seq: int
+    kind: str  # reminder | escalation
+    at: str  # ISO, workflow clock
+    escalation_target: str = "manager"
+
+
+@dataclass
+class Escalated:
+    """Who the step now waits for after an escalation (None: nobody to escalate to)."""
+
+    approver_email: str | None = None
+    approver_slack_id: str | None = None
+    approver_name: str | None = None
+
+
+@dataclass
+class StepDecisionRecord:
+    request_id: str
+    seq: int
+    action: str  # ACTION_* or "expired" / "withdrawn" / "superseded"
+    actor_slack_id: str | None
+    reason: str | None
+    at: str  # ISO, workflow clock
+    policy_version: str = ""
+
+
+@dataclass
+class DelegateInput:
+    actor_slack_id: str
+    to_slack_id: str
+    seq: int | None = None
+    note: str = ""
+
+
+@dataclass
+class DelegateRecord:
+    request_id: str
+    seq: int
+    from_slack_id: str
+    to_slack_id: str
+    at: str
+    note: str = ""
+
+
+@dataclass
+class Delegated:
+    approver_email: str
+    approver_slack_id: str
+    approver_name: str
+
+
+@dataclass
+class WithdrawInput:
+    actor_slack_id: str
+    reason: str = ""
+
+
+@dataclass
+class EditInput:
+    """The requester's answer to "request changes": the fields they may change."""
+
+    actor_slack_id: str
+    seats: int | None = None
+    estimate_cents: int | None = None
+    justification: str | None = None
+    cost_center: str | None = None
+    channel: str | None = None
+    data_classification: str | None = None
+
+
+@dataclass
+class ChainOutcome:
+    request_id: str
+    status: str  # approved | denied | expired | withdrawn
+    actor_slack_id: str | None
+    reason: str | None
+    decided_at: str
+    policy_version: str = ""
+    last_seq: int = 1
+
+
+#: ApplicationError type of a refused edit / withdraw / delegate update.
+CHANGE_NOT_ALLOWED = "ChangeNotAllowed"

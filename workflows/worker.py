@@ -33,6 +33,7 @@ def build_worker(
             activities.record_outcome,
             activities.announce_outcome,
             activities.announce_rejection,
+            *activities.chain_activity_methods(),
             *activities.reuse_activity_methods(),
             *renewals,
         ],

@@ -11,10 +11,10 @@ Arguments, if any, restrict the run to the scenarios whose `<WorkflowType>-<scen
 contains one of them: record only what you changed, and leave the other histories as they are.
 
 Histories recorded by earlier versions of the code stay, under their own names
-(`<WorkflowType>-v1_<scenario>.json`: before reuse-first): they prove that workflows started
-by that version still replay. When a change is *meant* to alter what a workflow does, guard
-it with `workflow.patched(...)`, rename the current files to the next `vN_` prefix, and record
-again (see README, "Changing workflow code")."""
+(`<WorkflowType>-v1_<scenario>.json`: before reuse-first; `v2_`: before the approval chain):
+they prove that workflows started by that version still replay. When a change is *meant* to
+alter what a workflow does, guard it with `workflow.patched(...)`, rename the current files to
+the next `vN_` prefix, and record again (see README, "Changing workflow code")."""
 
 from __future__ import annotations
 
@@ -45,7 +45,17 @@ from workflows.activities import ProcurementActivities
 from workflows.client import ProcurementClient
 from workflows.renewal_activities import DigestInput, RenewalActivities, RenewalDecisionInput, ScanInput
 from workflows.renewals import SEND_BATCH, RenewalClient, RenewalDigestWorkflow, RenewalScanWorkflow
-from workflows.shared import DecisionInput, RequestInput
+from workflows.shared import (
+    ACTION_REQUEST_CHANGES,
+    CHOICE_BUY,
+    ChoiceInput,
+    DecisionInput,
+    DelegateInput,
+    EditInput,
+    RequestInput,
+    StepState,
+    WithdrawInput,
+)
 from workflows.worker import build_worker
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -88,37 +98,110 @@ class Context:
         raise TimeoutError(f"no approver DM for {request_id}")
 
 
+async def _open_steps(ctx: Context, request_id: str, after: set[int] | None = None) -> list[StepState]:
+    """The open steps of a request (not in `after`) once each approver has their DM; a reuse
+    offer on the way is answered "buy"."""
+    for _ in range(1000):
+        state = await ctx.procurement.state(request_id)
+        if state is not None and state.choice_open:
+            await ctx.procurement.choose(request_id, ChoiceInput(EMPLOYEE, CHOICE_BUY))
+        steps = [
+            s for s in (state.steps if state else None) or [] if s.status == "pending" and s.seq not in (after or set())
+        ]
+        dms = {
+            s.summary.viewer_seq
+            for s in ctx.notifier.sent
+            if s.kind is MessageKind.APPROVAL_REQUEST and s.summary.request_id == request_id
+        }
+        if steps and all(s.seq in dms for s in steps):
+            return steps
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"no open approval step for {request_id}")
+
+
+async def _approve_all(ctx: Context, request_id: str) -> None:
+    seen: set[int] = set()
+    while True:
+        state = await ctx.procurement.state(request_id)
+        if state is None or state.status != "pending_approval":
+            return
+        try:
+            steps = await _open_steps(ctx, request_id, seen)
+        except TimeoutError:
+            return
+        for step in steps:
+            await ctx.procurement.decide(request_id, DecisionInput(step.approver_slack_id, True, seq=step.seq))
+            seen.add(step.seq)
+
+
 async def _approved(ctx: Context) -> str:
-    request = _request(product_id="zoom", product_name="Zoom", seats=1)
+    """Manager, then finance, then FinOps (a marketplace purchase over the finance threshold)."""
+    request = _request(product_id="1password", product_name="1Password", seats=1, channel="aws_marketplace")
     await ctx.procurement.submit(request)
-    await ctx.dm_sent(request.request_id)
+    first = await _open_steps(ctx, request.request_id)
     # Refused clicks are rejected by the validator and leave no trace; the second approval
     # is a no-op answered by the update handler.
     await ctx.procurement.decide(request.request_id, DecisionInput(EMPLOYEE, approve=True))
-    await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, approve=True))
-    await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, approve=True))
+    await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, approve=True, seq=first[0].seq))
+    await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, approve=True, seq=first[0].seq))
+    await _approve_all(ctx, request.request_id)
     return f"request-{request.request_id}"
 
 
 async def _denied(ctx: Context) -> str:
-    request = _request(product_id="docusign", product_name="DocuSign", seats=3)
+    """Finance and security in parallel; security denies, finance's open step is superseded."""
+    request = _request(product_id="1password", product_name="1Password", seats=1, data_classification="confidential")
     await ctx.procurement.submit(request)
-    await ctx.dm_sent(request.request_id)
-    await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, approve=False, reason="Use FigJam"))
+    first = await _open_steps(ctx, request.request_id)
+    await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, True, seq=first[0].seq))
+    stage2 = await _open_steps(ctx, request.request_id, {first[0].seq})
+    security = next(s for s in stage2 if s.role == "security")
+    await ctx.procurement.decide(
+        request.request_id, DecisionInput(security.approver_slack_id, False, "No SSO", seq=security.seq)
+    )
     return f"request-{request.request_id}"
 
 
 async def _expired(ctx: Context) -> str:
-    request = _request(product_id="notion", product_name="Notion", seats=2, expiry_days=2)
+    """Nobody decides: a reminder after one SLA, the escalation after two, then the expiry."""
+    request = _request(product_id="notion", product_name="Notion", seats=2)
     await ctx.procurement.submit(request)
-    await ctx.dm_sent(request.request_id)
-    await ctx.env.sleep(timedelta(days=2, hours=1))
+    await _open_steps(ctx, request.request_id)
+    await ctx.env.sleep(timedelta(days=30))
     return f"request-{request.request_id}"
 
 
 async def _rejected(ctx: Context) -> str:
     request = _request(product_id="lastpass", product_name="LastPass", seats=1)
     await ctx.procurement.submit(request)
+    return f"request-{request.request_id}"
+
+
+async def _changes(ctx: Context) -> str:
+    """The manager asks for changes; the requester edits; the route is planned again."""
+    request = _request(product_id="docusign", product_name="DocuSign", seats=3)
+    await ctx.procurement.submit(request)
+    first = await _open_steps(ctx, request.request_id)
+    await ctx.procurement.decide(
+        request.request_id,
+        DecisionInput(MANAGER, False, "Two seats are enough", seq=first[0].seq, action=ACTION_REQUEST_CHANGES),
+    )
+    for _ in range(1000):
+        edited = await ctx.procurement.edit(request.request_id, EditInput(EMPLOYEE, seats=2))
+        if edited.accepted:
+            break
+        await asyncio.sleep(0.01)
+    await _approve_all(ctx, request.request_id)
+    return f"request-{request.request_id}"
+
+
+async def _withdrawn(ctx: Context) -> str:
+    """The manager delegates to the VP; the requester withdraws before anyone decides."""
+    request = _request(product_id=None, product_name="Linear", seats=5, estimate_cents=48_000)
+    await ctx.procurement.submit(request)
+    first = await _open_steps(ctx, request.request_id)
+    await ctx.procurement.delegate(request.request_id, DelegateInput(MANAGER, "U0VP", first[0].seq, "on leave"))
+    await ctx.procurement.withdraw(request.request_id, WithdrawInput(EMPLOYEE))
     return f"request-{request.request_id}"
 
 
@@ -274,6 +357,8 @@ SCENARIOS: dict[str, dict[str, Callable[[Context], Awaitable[str]]]] = {
         "denied": _denied,
         "expired": _expired,
         "rejected": _rejected,
+        "changes": _changes,
+        "withdrawn": _withdrawn,
     },
     "RenewalScanWorkflow": {
         "due": _scan_due,

@@ -1,0 +1,417 @@
+"""The policy-driven approval chain on Temporal's time-skipping server, with the real
+activities on a real (SQLite) database, the shipped policy.yaml and a recording notifier:
+stages in order and steps in parallel, reservation exactly once, request changes → edit →
+re-plan, delegation, withdrawal, and the SLA (reminder, escalation, expiry) on business days."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from catalog import repository
+from catalog.budget import fiscal_year_of
+from catalog.db import transaction
+from catalog.models import Person
+from catalog.summary import MessageKind
+from tests.helpers import eventually
+from tests.workflows.fakes import RecordingNotifier
+from tests.workflows.test_request_workflow import Harness, TrackingClient
+from workflows.activities import ProcurementActivities
+from workflows.request_workflow import ProcurementRequestWorkflow
+from workflows.shared import (
+    ACTION_REQUEST_CHANGES,
+    CHOICE_BUY,
+    ChoiceInput,
+    DecisionInput,
+    DelegateInput,
+    EditInput,
+    RequestInput,
+    RequestResult,
+    RequestState,
+    StepState,
+    WithdrawInput,
+)
+from workflows.worker import build_worker
+
+EMPLOYEE = "U0EMPLOYEE"
+MANAGER = "U0MANAGER"
+VP = "U0VP"
+
+
+def purchase(**overrides: object) -> RequestInput:
+    """1Password for the whole company: 24,000 USD a year, over the finance threshold."""
+    fields: dict[str, object] = {
+        "request_id": f"REQ-{uuid.uuid4().hex[:8].upper()}",
+        "requester_slack_id": EMPLOYEE,
+        "requester_email": "employee@example.com",
+        "product_id": "1password",
+        "product_name": "1Password",
+        "seats": 1,
+        "justification": "Company-wide password manager",
+    }
+    fields.update(overrides)
+    return RequestInput(**fields)  # type: ignore[arg-type]
+
+
+class Chain(Harness):
+    async def start(self, request: RequestInput) -> None:
+        """Submit, say "buy" to any reuse offer, and return once the first approver has the DM."""
+        await self.client.submit(request)
+
+        async def settled() -> bool:
+            state = await self.state(request.request_id)
+            if state.choice_open:
+                await self.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_BUY))
+                return False
+            return any(s.status == "pending" for s in state.steps or [])
+
+        await eventually(settled, what="the first approval step")
+        for step in await self.open_steps(request.request_id):
+            await self.dm_sent(request.request_id, step.seq)
+
+    async def dm_sent(self, request_id: str, seq: int) -> None:
+        def sent() -> bool:
+            return any(
+                s.kind is MessageKind.APPROVAL_REQUEST
+                and s.summary.request_id == request_id
+                and s.summary.viewer_seq == seq
+                for s in self.notifier.sent
+            )
+
+        await eventually(sent, what=f"the approval DM of step {seq}")
+
+    async def state(self, request_id: str) -> RequestState:
+        state = await self.client.state(request_id)
+        assert state is not None
+        return state
+
+    async def open_steps(self, request_id: str) -> list[StepState]:
+        return [s for s in (await self.state(request_id)).steps or [] if s.status == "pending"]
+
+    async def approve_open(self, request_id: str) -> list[StepState]:
+        """Approve every open step as its approver; returns the steps approved."""
+        steps = await self.open_steps(request_id)
+        for step in steps:
+            outcome = await self.client.decide(
+                request_id, DecisionInput(step.approver_slack_id, approve=True, seq=step.seq)
+            )
+            assert outcome.accepted, outcome.message
+        return steps
+
+    async def next_stage(self, request_id: str, after: list[int]) -> list[StepState]:
+        found: list[StepState] = []
+
+        async def opened() -> bool:
+            found[:] = [s for s in await self.open_steps(request_id) if s.seq not in after]
+            return bool(found)
+
+        await eventually(opened, what="the next stage")
+        for step in found:
+            await self.dm_sent(request_id, step.seq)
+        return found
+
+    async def result(self, request_id: str) -> RequestResult:
+        handle = self.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request_id}")
+        return await handle.result()
+
+
+@pytest.fixture
+async def chain(time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine) -> AsyncIterator[Chain]:
+    notifier = RecordingNotifier()
+    queue = f"test-{uuid.uuid4().hex}"
+    worker = build_worker(
+        time_skipping_env.client, task_queue=queue, activities=ProcurementActivities(sqlite_seeded, notifier)
+    )
+    async with worker:
+        harness = Chain(time_skipping_env, sqlite_seeded, notifier, queue)
+        harness.client = TrackingClient(time_skipping_env.client, task_queue=queue)
+        yield harness
+        await harness.client.terminate_running()
+
+
+def _budget(engine: Engine, cost_center: str) -> tuple[int, int]:
+    with transaction(engine) as session:
+        line = repository.get_budget(
+            session, cost_center=cost_center, fiscal_year=fiscal_year_of(datetime.now(UTC).date(), 1)
+        )
+        assert line is not None
+        return line.committed_cents, line.annual_cents
+
+
+async def test_manager_finance_and_finops_walk_in_order_and_reserve_once(chain: Chain) -> None:
+    request = purchase(channel="aws_marketplace")
+    committed_before, _ = _budget(chain.engine, "CC-DESIGN")
+    await chain.start(request)
+
+    first = await chain.open_steps(request.request_id)
+    assert [(s.role, s.approver_slack_id) for s in first] == [("manager", MANAGER)]
+    # Only the first stage is asked: finance hears nothing until the manager approves.
+    roles_asked = {s.summary.viewer_seq for s in chain.notifier.sent if s.kind is MessageKind.APPROVAL_REQUEST}
+    assert roles_asked == {first[0].seq}
+    manager_dm = chain.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)[0].summary
+    assert manager_dm.budget is not None and manager_dm.budget.cost_center == "CC-DESIGN"
+    assert manager_dm.budget.after_cents == manager_dm.budget.available_cents - 2_400_000
+    assert manager_dm.drawdown is not None and manager_dm.drawdown.provider == "aws"
+    assert any("5,000.00" in reason for reason in manager_dm.policy_reasons)
+
+    await chain.approve_open(request.request_id)
+    finance = await chain.next_stage(request.request_id, [first[0].seq])
+    assert [s.role for s in finance] == ["finance"]
+    finance_dm = chain.notifier.sent_to(finance[0].approver_slack_id, MessageKind.APPROVAL_REQUEST)
+    assert finance_dm and finance_dm[-1].summary.viewer_seq == finance[0].seq
+    assert any("5,000.00" in r for r in next(s for s in finance_dm[-1].summary.steps if s.role == "finance").reasons)
+
+    await chain.approve_open(request.request_id)
+    finops = await chain.next_stage(request.request_id, [first[0].seq, finance[0].seq])
+    assert [s.role for s in finops] == ["finops"]
+    # A second click on an approved step changes nothing and says who decided it.
+    again = await chain.client.decide(
+        request.request_id, DecisionInput(finance[0].approver_slack_id, approve=True, seq=finance[0].seq)
+    )
+    assert not again.accepted and "already approved" in again.message
+    await chain.approve_open(request.request_id)
+
+    result = await chain.result(request.request_id)
+    assert result.status == "approved" and result.asset_id is not None
+    committed_after, _ = _budget(chain.engine, "CC-DESIGN")
+    assert committed_after - committed_before == 2_400_000
+    with transaction(chain.engine) as session:
+        reservation = repository.get_reservation(session, request_id=request.request_id)
+        assert reservation is not None and reservation.amount_cents == 2_400_000
+        drawn = repository.get_drawdown(session, request_id=request.request_id)
+        assert drawn is not None and drawn.amount_cents + drawn.overflow_cents == 2_400_000
+        events = repository.list_audit(session, request_id=request.request_id)
+        steps_approved = [e for e in events if e.action == "step_approved"]
+        assert [e.step_seq for e in steps_approved] == [first[0].seq, finance[0].seq, finops[0].seq]
+        stored = repository.get_request(session, request_id=request.request_id)
+        assert stored is not None and stored.policy_version
+        assert all(e.policy_version == stored.policy_version for e in steps_approved)
+        approved = next(e for e in events if e.action == "approved")
+        assert (
+            approved.detail["reserved_cents"] == 2_400_000 and approved.detail["budget"]["cost_center"] == "CC-DESIGN"
+        )
+    assert len(chain.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)) == 1
+
+
+async def test_parallel_steps_are_asked_together_and_one_denial_ends_it(chain: Chain) -> None:
+    request = purchase(data_classification="confidential")
+    await chain.start(request)
+    manager = await chain.approve_open(request.request_id)
+    stage2 = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    assert sorted(s.role for s in stage2) == ["finance", "security"]
+    security = next(s for s in stage2 if s.role == "security")
+    finance = next(s for s in stage2 if s.role == "finance")
+    refused = await chain.client.decide(
+        request.request_id, DecisionInput(security.approver_slack_id, approve=False, seq=security.seq)
+    )
+    assert not refused.accepted and "reason" in refused.message
+    denied = await chain.client.decide(
+        request.request_id,
+        DecisionInput(security.approver_slack_id, approve=False, reason="No SSO, no SOC 2", seq=security.seq),
+    )
+    assert denied.accepted, denied.message
+    result = await chain.result(request.request_id)
+    assert result.status == "denied" and result.reason == "No SSO, no SOC 2"
+    with transaction(chain.engine) as session:
+        assert repository.get_reservation(session, request_id=request.request_id) is None
+        statuses = {s.seq: s.status for s in repository.list_steps(session, request_id=request.request_id)}
+    assert statuses[security.seq] == "denied" and statuses[finance.seq] == "superseded"
+    late = await chain.client.decide(
+        request.request_id, DecisionInput(finance.approver_slack_id, approve=True, seq=finance.seq)
+    )
+    assert not late.accepted
+
+
+async def test_request_changes_then_edit_replans_and_keeps_approvals_that_still_hold(chain: Chain) -> None:
+    request = purchase()
+    await chain.start(request)
+    manager = await chain.approve_open(request.request_id)
+    finance = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    no_comment = await chain.client.decide(
+        request.request_id,
+        DecisionInput(finance[0].approver_slack_id, approve=False, seq=finance[0].seq, action=ACTION_REQUEST_CHANGES),
+    )
+    assert not no_comment.accepted
+    asked = await chain.client.decide(
+        request.request_id,
+        DecisionInput(
+            finance[0].approver_slack_id,
+            approve=False,
+            reason="Annual billing please, and half the price",
+            seq=finance[0].seq,
+            action=ACTION_REQUEST_CHANGES,
+        ),
+    )
+    assert asked.accepted, asked.message
+
+    async def changes_requested() -> bool:
+        state = await chain.state(request.request_id)
+        return state.status == "changes_requested"
+
+    await eventually(changes_requested, what="changes requested")
+    notice = chain.notifier.sent_to(EMPLOYEE, MessageKind.CHANGES_REQUESTED)
+    assert len(notice) == 1 and notice[0].summary.changes_comment == "Annual billing please, and half the price"
+    # Only the requester edits; a bad edit is refused and the request keeps waiting.
+    stranger = await chain.client.edit(request.request_id, EditInput(MANAGER, estimate_cents=400_000))
+    assert not stranger.accepted
+    bad = await chain.client.edit(request.request_id, EditInput(EMPLOYEE, cost_center="CC-NOPE"))
+    assert not bad.accepted and "CC-NOPE" in bad.message
+    edited = await chain.client.edit(request.request_id, EditInput(EMPLOYEE, seats=1, justification="Cheaper plan"))
+    assert edited.accepted, edited.message
+
+    # Same cost: the manager's approval carries over, finance is asked again in round 2.
+    again = await chain.next_stage(request.request_id, [s.seq for s in manager] + [finance[0].seq])
+    assert [s.role for s in again] == ["finance"]
+    await chain.approve_open(request.request_id)
+    result = await chain.result(request.request_id)
+    assert result.status == "approved"
+    with transaction(chain.engine) as session:
+        rows = repository.list_steps(session, request_id=request.request_id)
+        stored = repository.get_request(session, request_id=request.request_id)
+    assert stored is not None and stored.round == 2 and stored.justification == "Cheaper plan"
+    round2 = [(s.role, s.status) for s in rows if s.round == 2]
+    assert round2 == [("manager", "approved"), ("finance", "approved")]
+    assert any("earlier round" in (s.assigned_because or "") for s in rows if s.round == 2 and s.role == "manager")
+
+
+async def test_delegate_hands_the_step_over_and_the_requester_may_withdraw(chain: Chain) -> None:
+    request = purchase()
+    await chain.start(request)
+    step = (await chain.open_steps(request.request_id))[0]
+    to_self = await chain.client.delegate(request.request_id, DelegateInput(MANAGER, MANAGER, step.seq))
+    assert not to_self.accepted
+    to_requester = await chain.client.delegate(request.request_id, DelegateInput(MANAGER, EMPLOYEE, step.seq))
+    assert not to_requester.accepted
+    unknown = await chain.client.delegate(request.request_id, DelegateInput(MANAGER, "U0NOBODY", step.seq))
+    assert not unknown.accepted and "directory" in unknown.message
+    delegated = await chain.client.delegate(request.request_id, DelegateInput(MANAGER, VP, step.seq, "I'm off"))
+    assert delegated.accepted, delegated.message
+    assert chain.notifier.sent_to(VP, MessageKind.APPROVAL_REQUEST)
+    manager_now = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True, seq=step.seq))
+    assert not manager_now.accepted
+
+    not_mine = await chain.client.withdraw(request.request_id, WithdrawInput(VP))
+    assert not not_mine.accepted
+    withdrawn = await chain.client.withdraw(request.request_id, WithdrawInput(EMPLOYEE))
+    assert withdrawn.accepted, withdrawn.message
+    result = await chain.result(request.request_id)
+    assert result.status == "withdrawn"
+    with transaction(chain.engine) as session:
+        assert repository.get_reservation(session, request_id=request.request_id) is None
+        steps = repository.list_steps(session, request_id=request.request_id)
+    assert [(s.approver_email, s.status) for s in steps] == [("vp@example.com", "withdrawn")]
+
+
+async def test_sla_reminds_then_escalates_then_expires_on_business_days(chain: Chain) -> None:
+    request = purchase()
+    await chain.start(request)
+    step = (await chain.open_steps(request.request_id))[0]
+    with transaction(chain.engine) as session:
+        row = repository.get_step(session, request_id=request.request_id, seq=step.seq)
+        assert row is not None and row.remind_at and row.escalate_at and row.opened_at
+        remind_at, escalate_at, opened_at = row.remind_at, row.escalate_at, row.opened_at
+    # Two business days, never counting a weekend or a holiday.
+    assert remind_at - opened_at >= timedelta(days=2)
+    assert remind_at.astimezone(UTC).weekday() < 5
+
+    def reminded() -> bool:
+        return bool(chain.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REMINDER))
+
+    assert not reminded()
+    await _skip_until(chain, remind_at)
+    await eventually(reminded, what="the reminder")
+    assert any(
+        "reminded" in (s.summary.event or "") for s in chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_NOTICE)
+    )
+
+    await _skip_until(chain, escalate_at)
+
+    async def escalated() -> bool:
+        steps = await chain.open_steps(request.request_id)
+        return bool(steps) and steps[0].approver_slack_id == VP
+
+    await eventually(escalated, what="the escalation to the manager's manager")
+    assert chain.notifier.sent_to(VP, MessageKind.APPROVAL_REQUEST)
+    # The original approver may still decide, as the new approver's delegate.
+    assert (await chain.open_steps(request.request_id))[0].delegate_slack_id == MANAGER
+
+    with transaction(chain.engine) as session:
+        planned = next(
+            e for e in repository.list_audit(session, request_id=request.request_id) if e.action == "submitted"
+        )
+    expires_at = datetime.fromisoformat(planned.detail["expires_at"])
+    assert expires_at - opened_at.replace(tzinfo=UTC) >= timedelta(days=14)  # ten business days
+    await _skip_until(chain, expires_at)
+    result = await chain.result(request.request_id)
+    assert result.status == "expired"
+    with transaction(chain.engine) as session:
+        stored = repository.get_request(session, request_id=request.request_id)
+        actions = [e.action for e in repository.list_audit(session, request_id=request.request_id)]
+    assert stored is not None and stored.status == "expired"
+    assert "step_reminder" in actions and "step_escalated" in actions and "expired" in actions
+
+
+async def _skip_until(chain: Chain, when: datetime) -> None:
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    now = await chain.env.get_current_time()
+    if when > now:
+        await chain.env.sleep(when - now + timedelta(minutes=1))
+
+
+async def test_fifty_clicks_from_approver_and_requester_decide_once(chain: Chain) -> None:
+    request = purchase(product_id="figma", product_name="Figma", seats=2)
+    await chain.start(request)
+    step = (await chain.open_steps(request.request_id))[0]
+    clicks = [
+        chain.client.decide(
+            request.request_id, DecisionInput(MANAGER if i % 2 else EMPLOYEE, approve=True, seq=step.seq)
+        )
+        for i in range(50)
+    ]
+    outcomes = await asyncio.gather(*clicks)
+    accepted = [o for o in outcomes if o.accepted]
+    assert len(accepted) == 1
+    refused_requester = [o for i, o in enumerate(outcomes) if i % 2 == 0]
+    assert all(not o.accepted and "own request" in o.message for o in refused_requester)
+    result = await chain.result(request.request_id)
+    assert result.status == "approved"
+    with transaction(chain.engine) as session:
+        assert repository.get_reservation(session, request_id=request.request_id) is not None
+        assets = [a for a in repository.list_assets(session) if a.request_id == request.request_id]
+    assert len(assets) == 1
+
+
+async def test_requester_who_holds_the_finance_role_never_approves_their_own_request(chain: Chain) -> None:
+    with transaction(chain.engine) as session:
+        fiona = repository.get_person(session, email="finance@example.com")
+        assert fiona is not None and "finance" in fiona.roles and fiona.slack_id
+        finance_people = [p for p in repository.list_people(session) if "finance" in p.roles]
+        if len(finance_people) < 2:
+            repository.upsert_person(
+                session,
+                person=Person(
+                    email="finance2@example.com",
+                    slack_id="U0FINANCE2",
+                    name="Frank Finance",
+                    manager_email="vp@example.com",
+                    department="finance",
+                    cost_center="CC-FIN",
+                    roles=["finance"],
+                ),
+            )
+        fiona_slack = fiona.slack_id
+    chain.notifier.emails["finance2@example.com"] = "U0FINANCE2"
+    request = purchase(requester_slack_id=fiona_slack, requester_email="finance@example.com")
+    await chain.start(request)
+    manager = await chain.approve_open(request.request_id)
+    stage2 = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    finance = next(s for s in stage2 if s.role == "finance")
+    assert finance.approver_slack_id != fiona_slack
+    own = await chain.client.decide(request.request_id, DecisionInput(fiona_slack, approve=True, seq=finance.seq))
+    assert not own.accepted and "own request" in own.message

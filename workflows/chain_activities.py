@@ -1,0 +1,963 @@
+"""Activities of the approval chain: plan the route from policy.yaml, open each step (DM its
+approver), nudge and escalate waiting steps, hand a step to a delegate, record decisions,
+ask the requester for changes, and record the outcome (budget reserved exactly once).
+
+Idempotent like every activity: steps are keyed by (request, seq), messages by a key stored
+before the activity completes, reservations and drawdowns by request id, audit rows by an
+idempotency key. Times come from the workflow clock (`at` fields), so SLA deadlines follow
+the time-skipping test server as well as the real one."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from catalog import repository
+from catalog.budget import BudgetCheck, Commitment, Drawdown, drawdown, fiscal_year_of
+from catalog.business_time import add_business_days
+from catalog.db import transaction
+from catalog.models import ProductStatus, PurchaseRequest, RequestStatus, SlackMessage, StepStatus
+from catalog.policy import escalation_approver
+from catalog.renewals import add_months
+from catalog.requests import CatalogPrice, RequestInputError, quote
+from catalog.routing import RouteRejected, RouteRequest, load_active_policy, preview_route
+from catalog.settings import Settings, get_settings
+from catalog.summary import MessageKind, MessageRef, RequestSummary
+from workflows import faults
+from workflows.messaging import _now, request_summary
+from workflows.reuse_activities import ReuseActivities
+from workflows.shared import (
+    ACTION_APPROVE,
+    ACTION_DENY,
+    ACTION_REQUEST_CHANGES,
+    CHANGE_NOT_ALLOWED,
+    REQUEST_REJECTED,
+    ChainOutcome,
+    Delegated,
+    DelegateRecord,
+    Escalated,
+    OutcomeResult,
+    PlanInput,
+    RequestInput,
+    RoutePlan,
+    RouteStepPlan,
+    StepDecisionRecord,
+    StepNudge,
+    StepOpen,
+    StepTimes,
+)
+
+DEFAULT_TERM_MONTHS = 12
+
+#: What a step decision / closing action leaves the step as.
+_STEP_STATUS = {
+    ACTION_APPROVE: StepStatus.APPROVED,
+    ACTION_DENY: StepStatus.DENIED,
+    ACTION_REQUEST_CHANGES: StepStatus.CHANGES_REQUESTED,
+    "superseded": StepStatus.SUPERSEDED,
+    "expired": StepStatus.EXPIRED,
+    "withdrawn": StepStatus.WITHDRAWN,
+}
+
+ROLE_LABELS = {
+    "manager": "manager",
+    "finance": "Finance",
+    "security": "Security",
+    "finops": "FinOps",
+    "it": "IT",
+    "itam": "ITAM",
+}
+
+
+class Rejected(Exception):
+    """A business rule refuses the request; `reason` is told to the requester as it is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def budget_snapshot(check: BudgetCheck | None) -> dict[str, Any] | None:
+    """The budget line a decision used, as it is stored in the audit log."""
+    if check is None:
+        return None
+    line = check.line
+    return {
+        "cost_center": check.cost_center,
+        "fiscal_year": check.fiscal_year,
+        "currency": check.currency,
+        "annual_cents": line.annual_cents if line else None,
+        "committed_cents": line.committed_cents if line else None,
+        "actual_cents": line.actual_cents if line else None,
+        "available_before_cents": check.available_before_cents,
+        "request_cents": check.amount_cents,
+        "available_after_cents": check.available_after_cents,
+        "exceeds": check.exceeds,
+    }
+
+
+def drawdown_snapshot(drawdown: Drawdown | None) -> dict[str, Any] | None:
+    if drawdown is None:
+        return None
+    return {
+        "commitment": drawdown.commitment.name if drawdown.commitment else None,
+        "end_date": drawdown.commitment.end_date.isoformat() if drawdown.commitment else None,
+        "provider": drawdown.provider,
+        "currency": drawdown.currency,
+        "amount_cents": drawdown.amount_cents,
+        "remaining_before_cents": drawdown.remaining_before_cents,
+        "remaining_after_cents": drawdown.remaining_after_cents,
+        "overflow_cents": drawdown.overflow_cents,
+        "reason": drawdown.reason,
+    }
+
+
+class ChainActivities(ReuseActivities):
+    """The approval chain's activities (mixed into ProcurementActivities)."""
+
+    settings: Settings | None = None  # tests inject one; else the process settings
+
+    def _conf(self) -> Settings:
+        return self.settings or get_settings()
+
+    def _local_date(self, at: datetime) -> date:
+        return at.astimezone(ZoneInfo(self._conf().company_timezone)).date()
+
+    def _add_business_days(self, at: datetime, days: int) -> datetime:
+        conf = self._conf()
+        return add_business_days(at, days, tz=conf.company_timezone, calendar=conf.holiday_calendar())
+
+    # --- plan -------------------------------------------------------------------------
+
+    @activity.defn
+    async def plan_route(self, plan: PlanInput) -> RoutePlan:
+        """Check the request against the directory, the catalog, the budget and the policy, and
+        plan its approval route. The first round records the request; a later round (after the
+        requester edited it) updates it. A refusal raises a non-retryable RequestRejected error,
+        recorded on the first round (a refused edit is only told to the requester)."""
+        request = plan.request
+        at = datetime.fromisoformat(plan.at)
+        try:
+            route, preview = await asyncio.to_thread(self._plan_in_db, plan, at)
+            for index, step in enumerate(route.steps):
+                if not step.approver_slack_id:
+                    found = await self._notifier.lookup_user_id(step.approver_email)
+                    if not found:
+                        role = ROLE_LABELS.get(step.role, step.role)
+                        raise Rejected(
+                            f"{step.approver_name} ({step.approver_email}), who must approve as {role}, "
+                            "isn't on Slack yet; ask ITAM to fix the directory."
+                        )
+                    route.steps[index] = dataclasses.replace(step, approver_slack_id=found)
+                if route.steps[index].approver_slack_id == request.requester_slack_id:
+                    raise Rejected("You are listed as an approver of your own request; ask ITAM to fix the directory.")
+        except Rejected as rejected:
+            if plan.round == 1:
+                await asyncio.to_thread(self._record_rejection, request, rejected.reason)
+            raise ApplicationError(rejected.reason, type=REQUEST_REJECTED, non_retryable=True) from None
+        await asyncio.to_thread(self._record_plan, plan, route, preview, at)
+        return route
+
+    def _plan_in_db(self, plan: PlanInput, at: datetime) -> tuple[RoutePlan, Any]:
+        request = plan.request
+        conf = self._conf()
+        policy = load_active_policy(conf)
+        with transaction(self._engine, read_only=True) as session:
+            requester = repository.get_person(session, email=request.requester_email)
+            if requester is None:
+                raise Rejected(
+                    f"{request.requester_email} isn't in the company directory yet, so there is no one to "
+                    "approve your request. Ask the ITAM team to add you."
+                )
+            product = None
+            if request.product_id:
+                product = repository.get_product(session, product_id=request.product_id)
+                if product is None:
+                    raise Rejected(f"“{request.product_name}” is no longer in the catalog.")
+            # A blocked product may have no price: the policy refuses it, with its reason.
+            blocked = product is not None and product.status == ProductStatus.BLOCKED
+            row = self.new_request_row(session, request, strict=not blocked)
+            try:
+                preview = preview_route(
+                    session,
+                    policy=policy,
+                    request=RouteRequest(
+                        requester_email=requester.email,
+                        product_id=row.product_id,
+                        product_name=row.product_name,
+                        vendor=row.vendor,
+                        seats=row.seats,
+                        annual_cost_cents=row.annual_cost_cents,
+                        currency=row.currency,
+                        channel=row.channel,
+                        data_classification=request.data_classification,
+                        cost_center=request.cost_center,
+                    ),
+                    on=self._local_date(at),
+                    fiscal_year_start_month=conf.fiscal_year_start_month,
+                )
+            except RouteRejected as exc:
+                raise Rejected(exc.reason) from None
+        decision = preview.decision
+        if decision.outcome == "reject":
+            raise Rejected(" ".join(decision.reasons) or "The purchase policy doesn't allow this request.")
+        if decision.outcome != "auto_approve" and preview.route.problems:
+            raise Rejected("No one can approve this yet: " + "; ".join(preview.route.problems))
+        steps = [
+            RouteStepPlan(
+                seq=plan.first_seq + index,
+                stage=assigned.step.stage,
+                role=assigned.step.role,
+                approver_email=assigned.approver.email,
+                approver_slack_id=assigned.approver.slack_id or "",
+                approver_name=assigned.approver.name,
+                reasons=list(assigned.step.reasons),
+                sla_business_days=assigned.step.sla_business_days,
+                delegate_email=assigned.delegate.email if assigned.delegate else None,
+                delegate_slack_id=assigned.delegate.slack_id if assigned.delegate else None,
+                assigned_because=assigned.assigned_because,
+            )
+            for index, assigned in enumerate(preview.route.steps)
+        ]
+        route = RoutePlan(
+            request_id=request.request_id,
+            outcome=decision.outcome,
+            steps=steps if decision.outcome == "route" else [],
+            reasons=list(decision.reasons),
+            policy_version=decision.version,
+            expires_at=self._add_business_days(at, decision.expiry_business_days).isoformat(),
+            escalate_after_slas=decision.escalate_after_slas,
+            escalation_target=decision.escalation_target,
+            annual_cost_cents=row.annual_cost_cents,
+            round=plan.round,
+            remind_after_slas=decision.remind_after_slas,
+        )
+        return route, preview
+
+    def _record_plan(self, plan: PlanInput, route: RoutePlan, preview: Any, at: datetime) -> None:
+        request = plan.request
+        policy = load_active_policy(self._conf())
+        with transaction(self._engine) as session:
+            repository.record_policy_version(session, version=policy.version, text=policy.text, at=at)
+            row = self.new_request_row(session, request)
+            row.cost_center = preview.cost_center
+            row.data_classification = request.data_classification
+            row.policy_version = route.policy_version
+            row.round = plan.round
+            if plan.round == 1:
+                row.status = RequestStatus.SUBMITTED
+                repository.create_request(session, request=row)
+            else:
+                repository.update_request(
+                    session,
+                    request_id=request.request_id,
+                    values={
+                        "seats": row.seats,
+                        "unit_price_cents": row.unit_price_cents,
+                        "annual_cost_cents": row.annual_cost_cents,
+                        "currency": row.currency,
+                        "cost_center": row.cost_center,
+                        "channel": row.channel,
+                        "justification": row.justification,
+                        "data_classification": row.data_classification,
+                        "policy_version": route.policy_version,
+                        "round": plan.round,
+                        "changes_comment": None,
+                        "status": RequestStatus.PENDING_APPROVAL,
+                    },
+                    at=at,
+                )
+            for step in route.steps:
+                if step.approver_slack_id:
+                    repository.link_slack_id(session, email=step.approver_email, slack_id=step.approver_slack_id)
+            repository.audit(
+                session,
+                idem_key=f"{request.request_id}:planned:{plan.round}",
+                at=at,
+                request_id=request.request_id,
+                entity="request",
+                entity_id=request.request_id,
+                action="submitted" if plan.round == 1 else "resubmitted",
+                actor=request.requester_email,
+                policy_version=route.policy_version,
+                detail={
+                    "product": row.product_name,
+                    "seats": row.seats,
+                    "annual_cost_cents": row.annual_cost_cents,
+                    "currency": row.currency,
+                    "cost_center": row.cost_center,
+                    "channel": row.channel,
+                    "data_classification": row.data_classification,
+                    "outcome": route.outcome,
+                    "route": [
+                        {"seq": s.seq, "stage": s.stage, "role": s.role, "approver": s.approver_email}
+                        for s in route.steps
+                    ],
+                    "reasons": route.reasons,
+                    "budget": budget_snapshot(preview.budget),
+                    "drawdown": drawdown_snapshot(preview.drawdown),
+                    "expires_at": route.expires_at,
+                    "round": plan.round,
+                },
+            )
+
+    def _record_rejection(self, request: RequestInput, reason: str) -> None:
+        with transaction(self._engine) as session:
+            row = self.new_request_row(session, request, strict=False)
+            row.status = RequestStatus.REJECTED
+            row.decision_reason = reason
+            row.data_classification = request.data_classification
+            repository.create_request(session, request=row)
+            repository.audit(
+                session,
+                idem_key=f"{request.request_id}:rejected",
+                at=_now(),
+                request_id=request.request_id,
+                entity="request",
+                entity_id=request.request_id,
+                action="rejected",
+                actor="policy",
+                detail={"reason": reason},
+            )
+
+    def new_request_row(self, session: Session, request: RequestInput, *, strict: bool = True) -> PurchaseRequest:
+        """The request's row, priced from the catalog or the requester's estimate. With `strict`,
+        an unusable amount or seat count is refused (Rejected) instead of recorded as zero."""
+        product = repository.get_product(session, product_id=request.product_id) if request.product_id else None
+        requester = repository.get_person(session, email=request.requester_email)
+        price = (
+            CatalogPrice(product.price_cents, product.currency, per_seat=product.seats_total is not None)
+            if product is not None
+            else None
+        )
+        try:
+            priced = quote(price=price, seats=request.seats, estimate_cents=request.estimate_cents)
+        except RequestInputError as exc:
+            if strict:
+                raise Rejected(exc.message) from exc
+            priced = None
+        now = _now()
+        return PurchaseRequest(
+            id=request.request_id,
+            workflow_id=f"request-{request.request_id}",
+            requester_email=request.requester_email.strip().lower(),
+            requester_slack_id=request.requester_slack_id,
+            product_id=product.id if product else None,
+            product_name=product.name if product else request.product_name,
+            vendor=product.vendor if product else None,
+            seats=request.seats,
+            unit_price_cents=priced.unit_price_cents if priced else 0,
+            annual_cost_cents=priced.annual_cost_cents if priced else 0,
+            currency=priced.currency if priced else "USD",
+            cost_center=(request.cost_center or (requester.cost_center if requester else None) or "unassigned"),
+            channel=request.channel,
+            justification=request.justification,
+            needed_by=date.fromisoformat(request.needed_by) if request.needed_by else None,
+            created_at=now,
+            updated_at=now,
+        )
+
+    # --- steps ------------------------------------------------------------------------
+
+    @activity.defn
+    async def open_chain_step(self, opening: StepOpen) -> StepTimes:
+        """Open a step and DM its approver (once). A step approved in an earlier round by the
+        same person is recorded as approved and nobody is asked again."""
+        at = datetime.fromisoformat(opening.at)
+        step = opening.step
+        remind_at = self._add_business_days(at, step.sla_business_days * max(opening.remind_after_slas, 1))
+        escalate_at = self._add_business_days(at, step.sla_business_days * max(opening.escalate_after_slas, 1))
+        summary = await asyncio.to_thread(self._open_chain_step, opening, at, remind_at, escalate_at)
+        if not step.carried_over:
+            await self._send_once(
+                approver_key(opening.request_id, step.seq, step.approver_slack_id),
+                step.approver_slack_id,
+                MessageKind.APPROVAL_REQUEST,
+                dataclasses.replace(summary, viewer_seq=step.seq),
+            )
+        return StepTimes(remind_at.isoformat(), escalate_at.isoformat())
+
+    def _open_chain_step(
+        self, opening: StepOpen, at: datetime, remind_at: datetime, escalate_at: datetime
+    ) -> RequestSummary:
+        step = opening.step
+        rid = opening.request_id
+        with transaction(self._engine) as session:
+            request = repository.get_request(session, request_id=rid)
+            repository.open_step(
+                session,
+                request_id=rid,
+                seq=step.seq,
+                role=step.role,
+                approver_email=step.approver_email,
+                approver_slack_id=step.approver_slack_id,
+                stage=step.stage,
+                round=opening.round,
+                reasons=list(step.reasons),
+                opened_at=at,
+                sla_business_days=step.sla_business_days,
+                remind_at=remind_at,
+                escalate_at=escalate_at,
+                assigned_because=(
+                    f"approved in an earlier round by {step.approver_name}"
+                    if step.carried_over
+                    else step.assigned_because
+                ),
+                delegate_email=step.delegate_email,
+                delegate_slack_id=step.delegate_slack_id,
+            )
+            if step.carried_over:
+                repository.close_step(
+                    session,
+                    request_id=rid,
+                    seq=step.seq,
+                    status=StepStatus.APPROVED,
+                    actor=step.approver_email,
+                    reason="Approved in an earlier round; the request costs no more than then.",
+                    at=at,
+                )
+            if request is not None and request.status in (RequestStatus.SUBMITTED, RequestStatus.CHANGES_REQUESTED):
+                repository.set_request_status(session, request_id=rid, status=RequestStatus.PENDING_APPROVAL, at=at)
+            repository.audit(
+                session,
+                idem_key=f"{rid}:step{step.seq}:opened",
+                at=at,
+                request_id=rid,
+                entity="approval_step",
+                entity_id=f"{rid}:{step.seq}",
+                action="step_carried_over" if step.carried_over else "step_opened",
+                actor="workflow",
+                step_seq=step.seq,
+                policy_version=request.policy_version if request else None,
+                detail={
+                    "role": step.role,
+                    "stage": step.stage,
+                    "round": opening.round,
+                    "approver": step.approver_email,
+                    "delegate": step.delegate_email,
+                    "reasons": list(step.reasons),
+                    "assigned_because": step.assigned_because,
+                    "remind_at": remind_at.isoformat(),
+                    "escalate_at": escalate_at.isoformat(),
+                },
+            )
+            return request_summary(session, request_id=rid)
+
+    @activity.defn
+    async def nudge_step(self, nudge: StepNudge) -> Escalated:
+        """A reminder to the approver of a step waiting past its SLA, or its escalation to the
+        approver's manager (or the policy's target); the requester is told either way."""
+        at = datetime.fromisoformat(nudge.at)
+        if nudge.kind == "reminder":
+            summary = await asyncio.to_thread(self._mark_nudged, nudge, at)
+            step = next(s for s in summary.steps if s.seq == nudge.seq)
+            waiting = f"waiting since {step.opened_at:%a %d %b}" if step.opened_at else "waiting"
+            await self._send_once(
+                f"{nudge.request_id}:step{nudge.seq}:reminder",
+                step.approver_slack_id,
+                MessageKind.APPROVAL_REMINDER,
+                dataclasses.replace(
+                    summary, viewer_seq=nudge.seq, event=f"Reminder: this request is {waiting} for your decision."
+                ),
+            )
+            await self._send_once(
+                f"{nudge.request_id}:step{nudge.seq}:reminder:requester",
+                summary.requester_slack_id,
+                MessageKind.REQUESTER_NOTICE,
+                dataclasses.replace(
+                    summary, event=f"It is past the approval SLA, so we reminded {step.approver_name} ({waiting})."
+                ),
+            )
+            return Escalated()
+        escalated, summary, old_name = await asyncio.to_thread(self._escalate, nudge, at)
+        if escalated.approver_slack_id is None and escalated.approver_email:
+            found = await self._notifier.lookup_user_id(escalated.approver_email)
+            if found:
+                escalated = dataclasses.replace(escalated, approver_slack_id=found)
+                summary = await asyncio.to_thread(self._reassign_slack, nudge, found)
+        if escalated.approver_slack_id:
+            await self._send_once(
+                approver_key(nudge.request_id, nudge.seq, escalated.approver_slack_id),
+                escalated.approver_slack_id,
+                MessageKind.APPROVAL_REQUEST,
+                dataclasses.replace(
+                    summary,
+                    viewer_seq=nudge.seq,
+                    event=f"Escalated to you: {old_name} hasn't decided within the SLA.",
+                ),
+            )
+            event = f"{old_name} hasn't decided in time, so we escalated to {escalated.approver_name}."
+        else:
+            event = f"{old_name} hasn't decided in time and there is no one to escalate to; we reminded them again."
+        await self._send_once(
+            f"{nudge.request_id}:step{nudge.seq}:escalation:requester",
+            summary.requester_slack_id,
+            MessageKind.REQUESTER_NOTICE,
+            dataclasses.replace(summary, event=event),
+        )
+        await self._announce(nudge.request_id)
+        return escalated
+
+    def _mark_nudged(self, nudge: StepNudge, at: datetime) -> RequestSummary:
+        with transaction(self._engine) as session:
+            if repository.mark_step_nudged(
+                session, request_id=nudge.request_id, seq=nudge.seq, kind=_nudge_kind(nudge.kind), at=at
+            ):
+                step = repository.get_step(session, request_id=nudge.request_id, seq=nudge.seq)
+                repository.audit(
+                    session,
+                    idem_key=f"{nudge.request_id}:step{nudge.seq}:{nudge.kind}",
+                    at=at,
+                    request_id=nudge.request_id,
+                    entity="approval_step",
+                    entity_id=f"{nudge.request_id}:{nudge.seq}",
+                    action=f"step_{nudge.kind}",
+                    actor="workflow",
+                    step_seq=nudge.seq,
+                    detail={"approver": step.approver_email if step else None},
+                )
+            return request_summary(session, request_id=nudge.request_id)
+
+    def _escalate(self, nudge: StepNudge, at: datetime) -> tuple[Escalated, RequestSummary, str]:
+        rid = nudge.request_id
+        with transaction(self._engine) as session:
+            step = repository.get_step(session, request_id=rid, seq=nudge.seq)
+            request = repository.get_request(session, request_id=rid)
+            if step is None or request is None:
+                raise LookupError(f"step {nudge.seq} of {rid} does not exist")
+            directory = repository.directory_snapshot(session)
+            approver = directory.get(step.approver_email)
+            requester = directory.get(request.requester_email)
+            old_name = approver.name if approver else step.approver_email
+            first = repository.mark_step_nudged(session, request_id=rid, seq=nudge.seq, kind="escalation", at=at)
+            if not first:
+                # A retry after the step was reassigned: the current approver is the target.
+                if step.assigned_because and step.assigned_because.startswith("escalated"):
+                    person = directory.get(step.approver_email)
+                    previous = directory.get(step.delegate_email) if step.delegate_email else None
+                    return (
+                        Escalated(step.approver_email, step.approver_slack_id or None, person.name if person else None),
+                        request_summary(session, request_id=rid),
+                        previous.name if previous else old_name,
+                    )
+                return Escalated(), request_summary(session, request_id=rid), old_name
+            target = (
+                escalation_approver(
+                    nudge.escalation_target,
+                    approver=approver,
+                    requester=requester,
+                    directory=directory,
+                    on=self._local_date(at),
+                    fallback_approvers=load_active_policy(self._conf()).fallback_approvers,
+                )
+                if approver is not None and requester is not None
+                else None
+            )
+            if target is None or target.email == step.approver_email:
+                repository.audit(
+                    session,
+                    idem_key=f"{rid}:step{nudge.seq}:escalation",
+                    at=at,
+                    request_id=rid,
+                    entity="approval_step",
+                    entity_id=f"{rid}:{nudge.seq}",
+                    action="step_escalation_failed",
+                    actor="workflow",
+                    step_seq=nudge.seq,
+                    detail={"approver": step.approver_email, "reason": "no one to escalate to"},
+                )
+                return Escalated(), request_summary(session, request_id=rid), old_name
+            repository.reassign_step(
+                session,
+                request_id=rid,
+                seq=nudge.seq,
+                approver_email=target.email,
+                approver_slack_id=target.slack_id or "",
+                assigned_because=f"escalated: {old_name} didn't decide within the SLA",
+                delegate_email=step.approver_email,
+                delegate_slack_id=step.approver_slack_id,
+            )
+            repository.audit(
+                session,
+                idem_key=f"{rid}:step{nudge.seq}:escalation",
+                at=at,
+                request_id=rid,
+                entity="approval_step",
+                entity_id=f"{rid}:{nudge.seq}",
+                action="step_escalated",
+                actor="workflow",
+                step_seq=nudge.seq,
+                policy_version=request.policy_version,
+                detail={"from": step.approver_email, "to": target.email, "target": nudge.escalation_target},
+            )
+            return (
+                Escalated(target.email, target.slack_id or None, target.name),
+                request_summary(session, request_id=rid),
+                old_name,
+            )
+
+    def _reassign_slack(self, nudge: StepNudge, slack_id: str) -> RequestSummary:
+        with transaction(self._engine) as session:
+            step = repository.get_step(session, request_id=nudge.request_id, seq=nudge.seq)
+            if step is not None:
+                repository.link_slack_id(session, email=step.approver_email, slack_id=slack_id)
+                step.approver_slack_id = slack_id
+                session.add(step)
+            return request_summary(session, request_id=nudge.request_id)
+
+    @activity.defn
+    async def delegate_step(self, record: DelegateRecord) -> Delegated:
+        """Hand a step to another person in the directory; they get the approval DM."""
+        at = datetime.fromisoformat(record.at)
+        try:
+            delegated, summary, from_name = await asyncio.to_thread(self._delegate, record, at)
+        except Rejected as refused:
+            raise ApplicationError(refused.reason, type=CHANGE_NOT_ALLOWED, non_retryable=True) from None
+        await self._send_once(
+            approver_key(record.request_id, record.seq, delegated.approver_slack_id),
+            delegated.approver_slack_id,
+            MessageKind.APPROVAL_REQUEST,
+            dataclasses.replace(summary, viewer_seq=record.seq, event=f"{from_name} delegated this approval to you."),
+        )
+        await self._announce(record.request_id)
+        return delegated
+
+    def _delegate(self, record: DelegateRecord, at: datetime) -> tuple[Delegated, RequestSummary, str]:
+        rid = record.request_id
+        with transaction(self._engine) as session:
+            request = repository.get_request(session, request_id=rid)
+            step = repository.get_step(session, request_id=rid, seq=record.seq)
+            if request is None or step is None:
+                raise Rejected("This approval step doesn't exist.")
+            target = repository.get_person_by_slack_id(session, slack_id=record.to_slack_id)
+            if target is None:
+                raise Rejected(
+                    f"<@{record.to_slack_id}> isn't in the company directory, so they can't approve; "
+                    "ask ITAM to add them, or pick someone else."
+                )
+            if target.email == request.requester_email:
+                raise Rejected("The requester can't approve their own request.")
+            actor = repository.get_person_by_slack_id(session, slack_id=record.from_slack_id)
+            from_name = actor.name if actor else record.from_slack_id
+            if step.approver_email != target.email:
+                if step.status != StepStatus.PENDING:
+                    raise Rejected("This step was decided in the meantime.")
+                note = f": {record.note.strip()}" if record.note.strip() else ""
+                repository.reassign_step(
+                    session,
+                    request_id=rid,
+                    seq=record.seq,
+                    approver_email=target.email,
+                    approver_slack_id=record.to_slack_id,
+                    assigned_because=f"delegated by {from_name}{note}"[:500],
+                )
+            repository.audit(
+                session,
+                idem_key=f"{rid}:step{record.seq}:delegated:{record.to_slack_id}",
+                at=at,
+                request_id=rid,
+                entity="approval_step",
+                entity_id=f"{rid}:{record.seq}",
+                action="step_delegated",
+                actor=actor.email if actor else record.from_slack_id,
+                step_seq=record.seq,
+                policy_version=request.policy_version,
+                detail={"to": target.email, "note": record.note[:500]},
+            )
+            summary = request_summary(session, request_id=rid)
+            return Delegated(target.email, record.to_slack_id, target.name), summary, from_name
+
+    @activity.defn
+    async def record_step(self, record: StepDecisionRecord) -> None:
+        """Close a step with a decision (or as superseded / expired / withdrawn), audited with
+        the policy version and the budget line as they are now."""
+        await asyncio.to_thread(self._record_step, record)
+
+    def _record_step(self, record: StepDecisionRecord) -> None:
+        at = datetime.fromisoformat(record.at)
+        rid = record.request_id
+        with transaction(self._engine) as session:
+            actor = self._actor(session, record.actor_slack_id)
+            request = repository.get_request(session, request_id=rid)
+            repository.close_step(
+                session,
+                request_id=rid,
+                seq=record.seq,
+                status=_STEP_STATUS[record.action],
+                actor=actor,
+                reason=record.reason,
+                at=at,
+            )
+            repository.audit(
+                session,
+                idem_key=f"{rid}:step{record.seq}:{record.action}",
+                at=at,
+                request_id=rid,
+                entity="approval_step",
+                entity_id=f"{rid}:{record.seq}",
+                action=f"step_{_STEP_STATUS[record.action].value}",
+                actor=actor,
+                step_seq=record.seq,
+                policy_version=record.policy_version or (request.policy_version if request else None),
+                detail={
+                    "reason": record.reason,
+                    "budget": self._budget_now(session, request) if request else None,
+                },
+            )
+
+    def _actor(self, session: Session, slack_id: str | None) -> str:
+        if not slack_id:
+            return "system"
+        person = repository.get_person_by_slack_id(session, slack_id=slack_id)
+        return person.email if person else slack_id
+
+    def _budget_now(self, session: Session, request: PurchaseRequest) -> dict[str, Any]:
+        fiscal_year = fiscal_year_of(request.created_at.date(), self._conf().fiscal_year_start_month)
+        line = repository.get_budget(session, cost_center=request.cost_center, fiscal_year=fiscal_year)
+        if line is None:
+            return {"cost_center": request.cost_center, "fiscal_year": fiscal_year, "line": None}
+        return {
+            "cost_center": line.cost_center,
+            "fiscal_year": line.fiscal_year,
+            "currency": line.currency,
+            "annual_cents": line.annual_cents,
+            "committed_cents": line.committed_cents,
+            "actual_cents": line.actual_cents,
+            "available_cents": line.annual_cents - line.committed_cents - line.actual_cents,
+        }
+
+    @activity.defn
+    async def ask_for_changes(self, record: StepDecisionRecord) -> None:
+        """Send the request back to the requester with the approver's comment and an Edit button."""
+        summary = await asyncio.to_thread(self._changes_requested, record)
+        await self._send_once(
+            f"{record.request_id}:changes{record.seq}",
+            summary.requester_slack_id,
+            MessageKind.CHANGES_REQUESTED,
+            summary,
+        )
+
+    def _changes_requested(self, record: StepDecisionRecord) -> RequestSummary:
+        at = datetime.fromisoformat(record.at)
+        with transaction(self._engine) as session:
+            repository.update_request(
+                session,
+                request_id=record.request_id,
+                values={"status": RequestStatus.CHANGES_REQUESTED, "changes_comment": record.reason},
+                at=at,
+            )
+            return request_summary(session, request_id=record.request_id)
+
+    # --- progress and outcome ---------------------------------------------------------
+
+    @activity.defn
+    async def announce_progress(self, request_id: str) -> None:
+        """Update every message about the request in place: each approver's, the requester's."""
+        await self._announce(request_id)
+
+    async def _announce(self, request_id: str) -> None:
+        summary, refs = await asyncio.to_thread(self._progress, request_id)
+        for key, ref in refs:
+            seq = step_of_key(key)
+            if seq is not None:
+                viewer = self._for_viewer(summary, key, seq)
+                await self._notifier.update(ref=ref, kind=MessageKind.APPROVAL_REQUEST, summary=viewer)
+            elif key.startswith(f"{request_id}:changes"):
+                # The Edit button goes away once the request has moved on.
+                await self._notifier.update(ref=ref, kind=MessageKind.CHANGES_REQUESTED, summary=summary)
+        await self._send_or_update(
+            f"{request_id}:requester", summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
+        )
+
+    @staticmethod
+    def _for_viewer(summary: RequestSummary, key: str, seq: int) -> RequestSummary:
+        """An approver's message shows the buttons only while it is still theirs to decide."""
+        slack_id = key.rsplit(":", 1)[-1]
+        step = next((s for s in summary.steps if s.seq == seq), None)
+        mine = step is not None and slack_id in (step.approver_slack_id, step.delegate_slack_id)
+        return dataclasses.replace(summary, viewer_seq=seq if mine else None)
+
+    def _progress(self, request_id: str) -> tuple[RequestSummary, list[tuple[str, MessageRef]]]:
+        with transaction(self._engine, read_only=True) as session:
+            summary = request_summary(session, request_id=request_id)
+            refs = [
+                (row.key, _ref(row))
+                for row in repository.list_messages(session, request_id=request_id)
+                if (row.key.startswith(f"{request_id}:step") and ":approver:" in row.key)
+                or row.key.startswith(f"{request_id}:changes")
+            ]
+            return summary, refs
+
+    @activity.defn
+    async def record_chain_outcome(self, outcome: ChainOutcome) -> OutcomeResult:
+        """Close the request. An approval reserves the budget and draws the cloud commitment
+        exactly once and records the asset and its contract."""
+        recorded = await asyncio.to_thread(self._record_chain_outcome, outcome)
+        faults.crash_point("after_record_outcome")
+        return recorded
+
+    def _record_chain_outcome(self, outcome: ChainOutcome) -> OutcomeResult:
+        at = datetime.fromisoformat(outcome.decided_at)
+        rid = outcome.request_id
+        with transaction(self._engine) as session:
+            actor = self._actor(session, outcome.actor_slack_id) if outcome.actor_slack_id else "system"
+            request = repository.set_request_status(
+                session, request_id=rid, status=outcome.status, at=at, decided_by=actor, reason=outcome.reason
+            )
+            budget_before = self._budget_now(session, request)
+            detail: dict[str, Any] = {"reason": outcome.reason, "budget": budget_before}
+            result = OutcomeResult()
+            if outcome.status == RequestStatus.APPROVED:
+                fiscal_year = fiscal_year_of(at.date(), self._conf().fiscal_year_start_month)
+                reservation, _ = repository.reserve_budget(
+                    session,
+                    request_id=rid,
+                    cost_center=request.cost_center,
+                    fiscal_year=fiscal_year,
+                    amount_cents=request.annual_cost_cents,
+                    currency=request.currency,
+                    at=at,
+                )
+                detail["reserved_cents"] = reservation.amount_cents
+                detail["budget_after"] = self._budget_now(session, request)
+                drawn = self._draw_commitment(session, request, at)
+                if drawn is not None:
+                    detail["drawdown"] = drawn
+            repository.audit(
+                session,
+                idem_key=f"{rid}:outcome:{outcome.status}",
+                at=at,
+                request_id=rid,
+                entity="request",
+                entity_id=rid,
+                action=outcome.status,
+                actor=actor,
+                step_seq=outcome.last_seq or None,
+                policy_version=outcome.policy_version or request.policy_version,
+                detail=detail,
+            )
+            if outcome.status == RequestStatus.APPROVED:
+                result = self._record_asset(session, request, at)
+            return result
+
+    def _draw_commitment(self, session: Session, request: PurchaseRequest, at: datetime) -> dict[str, Any] | None:
+        if not request.channel.endswith("_marketplace"):
+            return None
+        rows = repository.list_commitments(session)
+        commitments = [
+            Commitment(
+                name=row.name,
+                provider=row.provider,
+                kind=row.kind,
+                currency=row.currency,
+                remaining_cents=row.remaining_cents,
+                end_date=row.end_date,
+                start_date=row.start_date,
+            )
+            for row in rows
+        ]
+        policy = load_active_policy(self._conf())
+        planned = drawdown(
+            commitments,
+            channel=request.channel,
+            amount_cents=request.annual_cost_cents,
+            currency=request.currency,
+            as_of=self._local_date(at),
+            rates=policy.rates,
+        )
+        if planned is None or planned.commitment is None:
+            return None
+        drawn = repository.draw_commitment(
+            session,
+            request_id=request.id,
+            commitment_name=planned.commitment.name,
+            amount_cents=planned.amount_cents,
+            at=at,
+        )
+        return {
+            "commitment": planned.commitment.name,
+            "amount_cents": drawn.amount_cents,
+            "overflow_cents": drawn.overflow_cents,
+        }
+
+    def _record_asset(self, session: Session, request: PurchaseRequest, at: datetime) -> OutcomeResult:
+        product = repository.get_product(session, product_id=request.product_id) if request.product_id else None
+        term = (product.term_months if product and product.term_months else None) or DEFAULT_TERM_MONTHS
+        start = at.date()
+        asset, contract = repository.create_asset_for_request(
+            session,
+            request=request,
+            start_date=start,
+            term_months=term,
+            auto_renew=product.auto_renew if product else True,
+            notice_days=product.notice_days if product else 30,
+            renewal_date=add_months(start, term),
+            at=at,
+        )
+        repository.audit(
+            session,
+            idem_key=f"{request.id}:asset",
+            at=at,
+            request_id=request.id,
+            entity="asset",
+            entity_id=str(asset.id),
+            action="asset_created",
+            actor="workflow",
+            detail={
+                "product": asset.product_name,
+                "seats": asset.seats,
+                "renewal_date": contract.renewal_date.isoformat(),
+            },
+        )
+        return OutcomeResult(asset.id, contract.renewal_date.isoformat())
+
+    @activity.defn
+    async def announce_chain_outcome(self, request_id: str) -> None:
+        """Update every message in place and tell the requester how it ended (once)."""
+        await self._announce(request_id)
+        summary = await asyncio.to_thread(self._summary, request_id)
+        await self._send_once(f"{request_id}:outcome", summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary)
+
+    def chain_activity_methods(self) -> list[Any]:
+        return [
+            self.plan_route,
+            self.open_chain_step,
+            self.nudge_step,
+            self.delegate_step,
+            self.record_step,
+            self.ask_for_changes,
+            self.announce_progress,
+            self.record_chain_outcome,
+            self.announce_chain_outcome,
+        ]
+
+
+def approver_key(request_id: str, seq: int, slack_id: str) -> str:
+    """The key of the approval DM of one step to one person (a step reassigned by delegation
+    or escalation gets a DM to its new approver; the old one is updated in place)."""
+    return f"{request_id}:step{seq}:approver:{slack_id}"
+
+
+def step_of_key(key: str) -> int | None:
+    parts = key.split(":")
+    if len(parts) != 4 or not parts[1].startswith("step"):
+        return None
+    try:
+        return int(parts[1][4:])
+    except ValueError:
+        return None
+
+
+def _ref(row: SlackMessage) -> MessageRef:
+    return MessageRef(row.channel, row.ts)
+
+
+def _nudge_kind(kind: str) -> Literal["reminder", "escalation"]:
+    return "escalation" if kind == "escalation" else "reminder"
