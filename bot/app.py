@@ -7,7 +7,7 @@ import logging
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import BotDeps
-from bot.listeners import actions, commands, events, intake, renewals, views
+from bot.listeners import actions, approvals, commands, events, intake, renewals, views
 from bot.notifier import web_client
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,6 @@ def build_app(deps: BotDeps) -> AsyncApp:
         # Nothing slow runs before ack, so Slack never needs to retry a request we handled.
         process_before_response=False,
     )
-    for listeners in (commands, actions, views, events, intake, renewals):
+    for listeners in (commands, actions, approvals, views, events, intake, renewals):
         listeners.register(app, deps)
     return app

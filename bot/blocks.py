@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date
 from typing import Any
 
 from bot import ids
 from catalog.requests import CHANNEL_LABELS, CHANNELS
-from catalog.summary import MessageKind, RequestSummary
-from catalog.text import escape_mrkdwn, render, truncate
+from catalog.text import escape_mrkdwn, truncate
 
 Block = dict[str, Any]
 
@@ -46,11 +44,28 @@ def header(text: str) -> Block:
     return {"type": "header", "text": plain(text, HEADER_LIMIT)}
 
 
-def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+def button(
+    text: str, action_id: str, value: str, style: str | None = None, *, confirm: dict[str, Any] | None = None
+) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "button", "text": plain(text, 75), "action_id": action_id, "value": value[:2000]}
     if style:
         element["style"] = style
+    if confirm:
+        element["confirm"] = confirm
     return element
+
+
+def confirm_dialog(title: str, text: str, yes: str, no: str = "Cancel", *, danger: bool = False) -> dict[str, Any]:
+    """Block Kit's own "Are you sure?" on a button: Slack asks before it sends the click."""
+    dialog: dict[str, Any] = {
+        "title": plain(title, 100),
+        "text": plain(text, 300),
+        "confirm": plain(yes, 30),
+        "deny": plain(no, 30),
+    }
+    if danger:
+        dialog["style"] = "danger"
+    return dialog
 
 
 def option(text: str, value: str) -> dict[str, Any]:
@@ -96,8 +111,129 @@ class Prefill:
         )
 
 
-def request_modal(products: Sequence[ProductChoice], prefill: Prefill, *, private_metadata: str = "") -> dict[str, Any]:
-    """The /request modal, pre-filled from what the person typed."""
+#: Data classification choices (catalog.policy.CLASSIFICATIONS), labelled for people.
+CLASSIFICATION_LABELS = {
+    "public": "Public",
+    "internal": "Internal",
+    "confidential": "Confidential",
+    "restricted": "Restricted (personal or regulated data)",
+}
+DEFAULT_CLASSIFICATION = "internal"
+COST_CENTER_LIMIT = 64
+
+
+def input_block(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str = "") -> Block:
+    block: Block = {"type": "input", "block_id": block_id, "label": plain(label, 2000), "element": element}
+    if optional:
+        block["optional"] = True
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def seats_block(initial: int) -> Block:
+    return input_block(
+        ids.B_SEATS,
+        "Seats",
+        {
+            "type": "number_input",
+            "action_id": ids.A_SEATS,
+            "is_decimal_allowed": False,
+            "min_value": "1",
+            "max_value": "100000",
+            "initial_value": str(min(max(initial, 1), 100_000)),
+        },
+    )
+
+
+def estimate_block(initial: str | None = None, currency: str = "USD") -> Block:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": ids.A_ESTIMATE,
+        "max_length": 20,
+        "placeholder": plain("e.g. 1,200"),
+    }
+    if initial:
+        element["initial_value"] = initial[:20]
+    return input_block(
+        ids.B_ESTIMATE,
+        f"Estimated annual cost ({currency})",
+        element,
+        optional=True,
+        hint="Needed only for products without a catalog price.",
+    )
+
+
+def channel_block(initial: str) -> Block:
+    initial = initial if initial in CHANNEL_LABELS else "direct"
+    return input_block(
+        ids.B_CHANNEL,
+        "How will we buy it?",
+        {
+            "type": "static_select",
+            "action_id": ids.A_CHANNEL,
+            "options": [option(CHANNEL_LABELS[c], c) for c in CHANNELS],
+            "initial_option": option(CHANNEL_LABELS[initial], initial),
+        },
+    )
+
+
+def justification_block(initial: str | None) -> Block:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": ids.A_JUSTIFICATION,
+        "multiline": True,
+        "max_length": 3000,
+        "placeholder": plain("What is it for, and why does nothing we own fit?"),
+    }
+    if initial:
+        element["initial_value"] = initial[:3000]
+    return input_block(ids.B_JUSTIFICATION, "Business justification", element)
+
+
+def cost_center_block(initial: str | None) -> Block:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": ids.A_COST_CENTER,
+        "max_length": COST_CENTER_LIMIT,
+        "placeholder": plain("e.g. CC-DESIGN"),
+    }
+    if initial:
+        element["initial_value"] = initial[:COST_CENTER_LIMIT]
+    return input_block(
+        ids.B_COST_CENTER,
+        "Cost center",
+        element,
+        optional=True,
+        hint="Whose budget pays. Leave it empty to use yours from the directory.",
+    )
+
+
+def classification_block(initial: str | None) -> Block:
+    initial = initial if initial in CLASSIFICATION_LABELS else DEFAULT_CLASSIFICATION
+    return input_block(
+        ids.B_CLASSIFICATION,
+        "Most sensitive data it will hold",
+        {
+            "type": "static_select",
+            "action_id": ids.A_CLASSIFICATION,
+            "options": [option(label, value) for value, label in CLASSIFICATION_LABELS.items()],
+            "initial_option": option(CLASSIFICATION_LABELS[initial], initial),
+        },
+        # Optional with a default: a form submitted without it (an older client) means "internal".
+        optional=True,
+        hint="Confidential and restricted data add a security review.",
+    )
+
+
+def request_modal(
+    products: Sequence[ProductChoice],
+    prefill: Prefill,
+    *,
+    cost_center: str | None = None,
+    private_metadata: str = "",
+) -> dict[str, Any]:
+    """The /request modal, pre-filled from what the person typed (and their cost center)."""
     choices = list(products)
     if prefill.product_id and prefill.product_id not in {p.id for p in choices[: MAX_OPTIONS - 1]}:
         chosen = [p for p in choices if p.id == prefill.product_id]
@@ -128,16 +264,6 @@ def request_modal(products: Sequence[ProductChoice], prefill: Prefill, *, privat
     }
     if prefill.other_product:
         other_input["initial_value"] = prefill.other_product[:200]
-    justification: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": ids.A_JUSTIFICATION,
-        "multiline": True,
-        "max_length": 3000,
-        "placeholder": plain("What is it for, and why does nothing we own fit?"),
-    }
-    if prefill.justification:
-        justification["initial_value"] = prefill.justification[:3000]
-    channel_options = [option(CHANNEL_LABELS[c], c) for c in CHANNELS]
     return {
         "type": "modal",
         "callback_id": ids.REQUEST_MODAL,
@@ -146,64 +272,20 @@ def request_modal(products: Sequence[ProductChoice], prefill: Prefill, *, privat
         "close": plain("Cancel", 24),
         "private_metadata": private_metadata[:3000],
         "blocks": [
-            {"type": "input", "block_id": ids.B_PRODUCT, "label": plain("Product"), "element": select},
-            {
-                "type": "input",
-                "block_id": ids.B_OTHER_PRODUCT,
-                "optional": True,
-                "label": plain("Not in the list? Its name"),
-                "element": other_input,
-            },
-            {
-                "type": "input",
-                "block_id": ids.B_SEATS,
-                "label": plain("Seats"),
-                "element": {
-                    "type": "number_input",
-                    "action_id": ids.A_SEATS,
-                    "is_decimal_allowed": False,
-                    "min_value": "1",
-                    "max_value": "100000",
-                    "initial_value": str(prefill.seats),
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.B_ESTIMATE,
-                "optional": True,
-                "label": plain("Estimated annual cost (USD)"),
-                "hint": plain("Needed only for products without a catalog price."),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ids.A_ESTIMATE,
-                    "max_length": 20,
-                    "placeholder": plain("e.g. 1,200"),
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.B_CHANNEL,
-                "label": plain("How will we buy it?"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": ids.A_CHANNEL,
-                    "options": channel_options,
-                    "initial_option": option(CHANNEL_LABELS[prefill.channel], prefill.channel),
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.B_JUSTIFICATION,
-                "label": plain("Business justification"),
-                "element": justification,
-            },
-            {
-                "type": "input",
-                "block_id": ids.B_NEEDED_BY,
-                "optional": True,
-                "label": plain("Needed by"),
-                "element": {"type": "datepicker", "action_id": ids.A_NEEDED_BY},
-            },
+            input_block(ids.B_PRODUCT, "Product", select),
+            input_block(ids.B_OTHER_PRODUCT, "Not in the list? Its name", other_input, optional=True),
+            seats_block(prefill.seats),
+            estimate_block(),
+            channel_block(prefill.channel),
+            justification_block(prefill.justification),
+            cost_center_block(cost_center),
+            classification_block(DEFAULT_CLASSIFICATION),
+            input_block(
+                ids.B_NEEDED_BY,
+                "Needed by",
+                {"type": "datepicker", "action_id": ids.A_NEEDED_BY},
+                optional=True,
+            ),
         ],
     }
 
@@ -234,73 +316,7 @@ def deny_modal(request_id: str, *, private_metadata: str) -> dict[str, Any]:
     }
 
 
-# --- messages about a request --------------------------------------------------------------
-
-
-def _summary_context(summary: RequestSummary) -> dict[str, Any]:
-    return {
-        "request_id": summary.request_id,
-        "status": summary.status,
-        "requester_slack_id": summary.requester_slack_id,
-        "requester_name": summary.requester_name,
-        "product_name": summary.product_name,
-        "vendor": summary.vendor,
-        "seats": summary.seats,
-        "unit_price_cents": summary.unit_price_cents,
-        "annual_cost_cents": summary.annual_cost_cents,
-        "currency": summary.currency,
-        "cost_center": summary.cost_center,
-        "channel_label": CHANNEL_LABELS.get(summary.channel, summary.channel),
-        "needed_by": summary.needed_by.isoformat() if isinstance(summary.needed_by, date) else None,
-        "justification": summary.justification,
-        "approver_slack_id": summary.approver_slack_id,
-        "approver_name": summary.approver_name,
-        "decided_by_slack_id": summary.decided_by_slack_id,
-        "decision_reason": summary.decision_reason,
-        "asset_id": summary.asset_id,
-        "renewal_date": summary.renewal_date.isoformat() if summary.renewal_date else None,
-        "alternatives": summary.alternatives,
-    }
-
-
-def request_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list[Block]]:
-    """The fallback text and the blocks of a message about a request."""
-    ctx = _summary_context(summary)
-    status_line = render("status_line.j2", **ctx)
-    if kind is MessageKind.OUTCOME_NOTICE:
-        text = render("outcome_notice.j2", **ctx)
-        return text, [section(text)]
-    facts = render("request_facts.j2", **ctx)
-    blocks: list[Block] = [
-        header(
-            f"{'Approval needed' if kind is MessageKind.APPROVAL_REQUEST else 'Your request'}: "
-            f"{summary.product_name} ({summary.request_id})"
-        ),
-        section(facts),
-    ]
-    if summary.justification.strip():
-        blocks.append(section(render("justification.j2", **ctx)))
-    blocks.append({"type": "divider"})
-    if kind is MessageKind.APPROVAL_REQUEST and summary.status == "pending_approval":
-        blocks.append(context("You are asked as the requester's manager. Only you can decide."))
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": ids.B_DECISION,
-                "elements": [
-                    button("Approve", ids.APPROVE, summary.request_id, "primary"),
-                    button("Deny", ids.DENY, summary.request_id, "danger"),
-                ],
-            }
-        )
-    else:
-        blocks.append(section(status_line, block_id="status"))
-    blocks.append(context(f"Request {escape_mrkdwn(summary.request_id)}"))
-    fallback = escape_mrkdwn(f"{summary.product_name} ({summary.request_id}): {summary.status.replace('_', ' ')}")
-    return truncate(fallback, 3000), blocks
-
-
-# --- conversational intake and App Home -----------------------------------------------------
+# --- conversational intake -----------------------------------------------------
 
 
 def intake_reply(found: str | None, prefill: Prefill, note: str | None = None) -> tuple[str, list[Block]]:
@@ -315,59 +331,3 @@ def intake_reply(found: str | None, prefill: Prefill, note: str | None = None) -
         {"type": "actions", "elements": [button("Open request", ids.OPEN_REQUEST, prefill.to_value(), "primary")]}
     )
     return truncate(text, 3000), blocks
-
-
-@dataclass(frozen=True)
-class HomeRow:
-    request_id: str
-    product_name: str
-    status: str
-    seats: int
-    annual_cost: str
-    requester_slack_id: str | None = None
-
-
-def home_view(mine: Sequence[HomeRow], waiting: Sequence[HomeRow]) -> dict[str, Any]:
-    blocks: list[Block] = [
-        header("Procurement"),
-        {
-            "type": "actions",
-            "block_id": ids.B_HOME_ACTIONS,
-            "elements": [button("New request", ids.OPEN_REQUEST, Prefill().to_value(), "primary")],
-        },
-        {"type": "divider"},
-        header("Waiting for my approval"),
-    ]
-    if not waiting:
-        blocks.append(context("Nothing waiting for you."))
-    for row in waiting[:10]:
-        who = f"<@{row.requester_slack_id}>" if row.requester_slack_id and row.requester_slack_id.isalnum() else ""
-        blocks.append(
-            section(
-                f"*{escape_mrkdwn(row.product_name)}* · {row.seats} seats · "
-                f"{escape_mrkdwn(row.annual_cost)} · {who} · `{escape_mrkdwn(row.request_id)}`"
-            )
-        )
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"home_decide_{row.request_id}"[:255],
-                "elements": [
-                    button("Approve", ids.APPROVE, row.request_id, "primary"),
-                    button("Deny", ids.DENY, row.request_id, "danger"),
-                ],
-            }
-        )
-    blocks.append({"type": "divider"})
-    blocks.append(header("My requests"))
-    if not mine:
-        blocks.append(context("You have no requests yet. Type /request in any channel to start one."))
-    for row in mine[:20]:
-        blocks.append(
-            section(
-                f"*{escape_mrkdwn(row.product_name)}* · {row.seats} seats · "
-                f"{escape_mrkdwn(row.annual_cost)} · _{row.status.replace('_', ' ')}_ · "
-                f"`{escape_mrkdwn(row.request_id)}`"
-            )
-        )
-    return {"type": "home", "blocks": blocks[:100]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -17,7 +18,10 @@ from catalog.matching import CatalogProduct, Matcher
 from catalog.matching_data import load_matching_data
 from catalog.models import Person
 from catalog.settings import Settings
+from catalog.text import escape_mrkdwn
 from workflows.client import ProcurementClient
+
+log = logging.getLogger(__name__)
 
 #: How long the bot reuses the catalog (product list and matcher) before reading it again.
 CATALOG_CACHE_S = 60.0
@@ -57,6 +61,7 @@ class BotDeps:
     _matcher: tuple[float, Matcher] | None = None
     _matcher_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _products: tuple[float, list[tuple[str, str, str, str, str | None, tuple[str, ...]]]] | None = None
+    _cost_centers: tuple[float, frozenset[str]] | None = None
 
     async def requester(self, client: AsyncWebClient, slack_id: str) -> Requester | None:
         """The directory entry of a Slack user: by Slack id, else by the email Slack knows."""
@@ -115,3 +120,42 @@ class BotDeps:
             ]
         self._products = (time.monotonic(), products)
         return products
+
+    def known_cost_centers(self) -> frozenset[str]:
+        """Cost centers with a budget or a person in the directory, cached like the products:
+        the modal checks what was typed against them; the workflow checks again."""
+        cached = self._cost_centers
+        if cached is not None and time.monotonic() - cached[0] <= CATALOG_CACHE_S:
+            return cached[1]
+        with transaction(self.engine, read_only=True) as session:
+            known = frozenset(repository.known_cost_centers(session))
+        self._cost_centers = (time.monotonic(), known)
+        return known
+
+    async def not_in_directory(self) -> str:
+        """What an unknown Slack user is told: who can add them (the ITAM people by name, and
+        the ITAM channel)."""
+        try:
+            names = await asyncio.to_thread(self._itam_names)
+        except Exception:
+            log.exception("could not read the ITAM people from the directory")
+            names = []
+        return not_in_directory_text(names, self.settings.itam_channel)
+
+    def _itam_names(self) -> list[str]:
+        with transaction(self.engine, read_only=True) as session:
+            return [p.name for p in repository.list_people(session) if "itam" in (p.roles or [])]
+
+
+def not_in_directory_text(itam_names: list[str], itam_channel: str) -> str:
+    channel = escape_mrkdwn(itam_channel or "#itam")
+    if itam_names:
+        shown = [escape_mrkdwn(n) for n in itam_names[:3]]
+        people = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+        ask = f"Ask {people} (ITAM) to add you, or post in `{channel}`"
+    else:
+        ask = f"Ask the ITAM team (`{channel}`) to add you"
+    return (
+        "I can't find you in the company directory, so I don't know who approves your purchases. "
+        f"{ask}, then try again."
+    )

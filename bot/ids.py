@@ -43,3 +43,29 @@ B_JUSTIFY, A_JUSTIFY = "reuse_justification", "reuse_justification_input"
 # Conversational intake: "Did you mean …?" opens the modal for one candidate: `intake_candidate:<n>`
 INTAKE_CANDIDATE = "intake_candidate"
 B_INTAKE_ACTIONS = "intake_actions"
+
+# Request modal (issue 5): who pays and how sensitive the data is
+B_COST_CENTER, A_COST_CENTER = "cost_center", "cost_center_input"
+B_CLASSIFICATION, A_CLASSIFICATION = "data_classification", "data_classification_select"
+
+# Approval chain: the buttons of a step (value `<request id>|<seq>`) and the requester's buttons
+REQUEST_CHANGES = "request_changes"
+DELEGATE = "delegate_step"
+WITHDRAW = "withdraw_request"  # value: the request id; a Block Kit `confirm` asks first
+EDIT_REQUEST = "edit_request"  # value: the request id
+B_REQUESTER_ACTIONS = "requester_actions"
+B_HOME_DECIDE_PREFIX = "home_decide_"  # + `<request id>_<seq>`: one actions block per waiting step
+B_HOME_MINE_PREFIX = "home_mine_"  # + `<request id>`: one row of "My requests"
+
+# Request changes modal: the comment is required
+CHANGES_MODAL = "changes_modal"
+B_CHANGES_COMMENT, A_CHANGES_COMMENT = "changes_comment", "changes_comment_input"
+
+# Delegate modal: who takes the step, and an optional note
+DELEGATE_MODAL = "delegate_modal"
+B_DELEGATE_TO, A_DELEGATE_TO = "delegate_to", "delegate_to_select"
+B_DELEGATE_NOTE, A_DELEGATE_NOTE = "delegate_note", "delegate_note_input"
+
+# Edit modal (after "request changes"): the request's fields, prefilled from the database row;
+# seats, estimate, justification and channel reuse the request modal's block and action ids.
+EDIT_MODAL = "edit_modal"

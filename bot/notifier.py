@@ -13,9 +13,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import Block, request_message
+from bot.blocks import Block
 from bot.intake_blocks import reuse_message
 from bot.renewal_blocks import digest_message, renewal_message
+from bot.request_blocks import request_message
 from catalog.summary import MessageKind, MessageRef, RenewalCard, RenewalDigestSummary, RequestSummary
 
 

@@ -6,6 +6,7 @@ can never become a mention (`<!channel>`, `<@U…>`) or a link (`<http://evil|cl
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,18 @@ def _mention_filter(slack_id: str | None) -> Markup:
     return Markup(f"<@{slack_id}>")  # noqa: S704 (alphanumeric id only)
 
 
+def slack_date(moment: datetime) -> str:
+    """A time Slack shows in each reader's own time zone (`<!date^…>`), with a UTC fallback
+    for clients that cannot format it. Built from a datetime only, never from free text."""
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    fallback = utc.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _slack_date_filter(moment: datetime) -> Markup:
+    return Markup(slack_date(moment))  # noqa: S704 (digits and a formatted date only)
+
+
 def _truncate_filter(value: Any, limit: int) -> str:
     return truncate(str(value), limit)
 
@@ -88,6 +101,7 @@ def environment() -> Environment:
     env.filters["money"] = _money_filter
     env.filters["mention"] = _mention_filter
     env.filters["truncate_text"] = _truncate_filter
+    env.filters["slack_date"] = _slack_date_filter
     return env
 
 

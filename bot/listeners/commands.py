@@ -18,11 +18,6 @@ from bot.replies import tell
 from catalog.matching import extract_seats
 from catalog.text import escape_mrkdwn
 
-NOT_IN_DIRECTORY = (
-    "I can't find you in the company directory, so I don't know who approves your purchases. "
-    "Ask the ITAM team (`#itam`) to add you, then try again."
-)
-
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _SEAT_WORDS = re.compile(r"\b\d+\s*(seats?|licen[cs]es?|users?|people|persons?)\b", re.IGNORECASE)
 
@@ -69,15 +64,23 @@ async def did_you_mean(deps: BotDeps, text: str, prefill: Prefill) -> tuple[str,
 
 
 async def open_request_modal(
-    deps: BotDeps, client: AsyncWebClient, *, trigger_id: str, prefill: Prefill, channel_id: str | None
+    deps: BotDeps,
+    client: AsyncWebClient,
+    *,
+    trigger_id: str,
+    prefill: Prefill,
+    channel_id: str | None,
+    cost_center: str | None = None,
 ) -> None:
+    """The request modal; `cost_center` (the requester's, from the directory) is its default."""
     choices = [
         ProductChoice(pid, name, vendor)
         for pid, name, vendor, status, _, _ in await asyncio.to_thread(deps.all_products)
         if status != "blocked"
     ]
     metadata = json.dumps({"channel_id": channel_id} if channel_id else {})
-    await client.views_open(trigger_id=trigger_id, view=request_modal(choices, prefill, private_metadata=metadata))
+    view = request_modal(choices, prefill, cost_center=cost_center, private_metadata=metadata)
+    await client.views_open(trigger_id=trigger_id, view=view)
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
@@ -88,7 +91,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         channel_id = body.get("channel_id")
         requester = await deps.requester(client, user_id)
         if requester is None:
-            await tell(client, user_id=user_id, channel_id=channel_id, text=NOT_IN_DIRECTORY)
+            await tell(client, user_id=user_id, channel_id=channel_id, text=await deps.not_in_directory())
             return
         prefill, note = await prefill_from_text(deps, body.get("text", ""))
         unclear = await did_you_mean(deps, body.get("text", ""), prefill)
@@ -101,6 +104,13 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             # The product is blocked: say so instead of opening a form for it.
             await tell(client, user_id=user_id, channel_id=channel_id, text=note)
             return
-        await open_request_modal(deps, client, trigger_id=body["trigger_id"], prefill=prefill, channel_id=channel_id)
+        await open_request_modal(
+            deps,
+            client,
+            trigger_id=body["trigger_id"],
+            prefill=prefill,
+            channel_id=channel_id,
+            cost_center=requester.cost_center,
+        )
         if note:
             await tell(client, user_id=user_id, channel_id=channel_id, text=note)

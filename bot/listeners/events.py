@@ -9,37 +9,56 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import HomeRow, home_view
 from bot.deps import BotDeps
+from bot.home_blocks import MyRequestRow, WaitingRow, home_view
 from bot.listeners.intake import intake_reply_for
 from bot.listeners.renewals import itam_home_blocks
 from catalog import repository
 from catalog.db import transaction
-from catalog.models import StepStatus
 from catalog.text import format_money
 
 log = logging.getLogger(__name__)
 
 
-def _home_rows(deps: BotDeps, slack_id: str) -> tuple[list[HomeRow], list[HomeRow]]:
-    with transaction(deps.engine) as session:
-        person = repository.get_person_by_slack_id(session, slack_id=slack_id)
+def _home_rows(deps: BotDeps, slack_id: str) -> tuple[list[MyRequestRow], list[WaitingRow]]:
+    with transaction(deps.engine, read_only=True) as session:
         mine = [
-            HomeRow(r.id, r.product_name, r.status, r.seats, format_money(r.annual_cost_cents, r.currency))
-            for r in (repository.list_requests(session, requester_email=person.email) if person else [])
+            MyRequestRow(
+                request_id=r.id,
+                product_name=r.product_name,
+                seats=r.seats,
+                annual_cost=format_money(r.annual_cost_cents, r.currency),
+                status=r.status,
+                step_role=step.role if step else None,
+                step_approver_slack_id=step.approver_slack_id if step else None,
+                since=step.opened_at if step else None,
+            )
+            for r, step in repository.requests_of(session, requester_slack_id=slack_id)
         ]
         waiting = [
-            HomeRow(
-                r.id,
-                r.product_name,
-                r.status,
-                r.seats,
-                format_money(r.annual_cost_cents, r.currency),
-                r.requester_slack_id,
+            WaitingRow(
+                request_id=r.id,
+                seq=step.seq,
+                product_name=r.product_name,
+                seats=r.seats,
+                annual_cost=format_money(r.annual_cost_cents, r.currency),
+                requester_slack_id=r.requester_slack_id,
+                role=step.role,
+                approver_slack_id=step.approver_slack_id,
+                delegated=step.approver_slack_id != slack_id,
+                since=step.opened_at,
             )
-            for r in repository.requests_waiting_for(session, approver_slack_id=slack_id, status=StepStatus.PENDING)
+            for r, step in repository.pending_steps_for(session, slack_id=slack_id)
+            # Never offer someone their own request, whatever the directory says.
+            if r.requester_slack_id != slack_id
         ]
     return mine, waiting
+
+
+async def publish_home(deps: BotDeps, client: AsyncWebClient, user_id: str) -> None:
+    mine, waiting = await asyncio.to_thread(_home_rows, deps, user_id)
+    itam = await asyncio.to_thread(itam_home_blocks, deps, user_id)
+    await client.views_publish(user_id=user_id, view=home_view(mine, waiting, extra=itam))
 
 
 def _first_delivery(deps: BotDeps, body: dict[str, Any]) -> bool:
@@ -52,11 +71,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def handle_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        mine, waiting = await asyncio.to_thread(_home_rows, deps, event["user"])
-        view = home_view(mine, waiting)
-        itam = await asyncio.to_thread(itam_home_blocks, deps, event["user"])
-        view["blocks"] = (view["blocks"] + itam)[:100]
-        await client.views_publish(user_id=event["user"], view=view)
+        await publish_home(deps, client, event["user"])
 
     @app.event("message")
     async def handle_direct_message(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -19,7 +19,7 @@ from bot import ids
 from bot.blocks import Block, Prefill
 from bot.deps import BotDeps
 from bot.intake_blocks import IntakeFinding, intake_message, justification_modal, parse_choice_value
-from bot.listeners.commands import _MENTION, NOT_IN_DIRECTORY, open_request_modal, prefill_from_text
+from bot.listeners.commands import _MENTION, open_request_modal, prefill_from_text
 from bot.replies import tell
 from bot.view_state import text_value
 from catalog import repository
@@ -81,12 +81,14 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if not await choose(body, client, ChoiceInput(user_id, CHOICE_ALTERNATIVE, product_id=product_id), request_id):
             return
         # A new request for the alternative, pre-filled; this one is closed as withdrawn.
+        requester = await deps.requester(client, user_id)
         await open_request_modal(
             deps,
             client,
             trigger_id=body["trigger_id"],
             prefill=Prefill(product_id=product_id, seats=seats),
             channel_id=None,
+            cost_center=requester.cost_center if requester else None,
         )
 
     @app.action(ids.REUSE_CONTINUE)
@@ -137,12 +139,18 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def handle_candidate(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user_id = body["user"]["id"]
-        if await deps.requester(client, user_id) is None:
-            await tell(client, user_id=user_id, channel_id=_channel_id(body), text=NOT_IN_DIRECTORY)
+        requester = await deps.requester(client, user_id)
+        if requester is None:
+            await tell(client, user_id=user_id, channel_id=_channel_id(body), text=await deps.not_in_directory())
             return
         prefill = Prefill.from_value(_action_value(body))
         await open_request_modal(
-            deps, client, trigger_id=body["trigger_id"], prefill=prefill, channel_id=_channel_id(body)
+            deps,
+            client,
+            trigger_id=body["trigger_id"],
+            prefill=prefill,
+            channel_id=_channel_id(body),
+            cost_center=requester.cost_center,
         )
 
 

@@ -1,10 +1,11 @@
-"""Modal submissions: a new request, and the reason for a denial."""
+"""The request modal's submission: read and check the form, then start the request's workflow."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,15 +14,26 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
+from bot.blocks import DEFAULT_CLASSIFICATION
 from bot.deps import BotDeps
-from bot.listeners.actions import audit_refusal
-from bot.listeners.commands import NOT_IN_DIRECTORY
+from bot.forms import (
+    FormErrors,
+    channel_value,
+    classification_value,
+    cost_center_value,
+    estimate_value,
+    justification_value,
+    seats_value,
+)
 from bot.replies import tell
 from bot.view_state import selected_value, text_value
-from catalog.requests import CHANNELS, RequestInputError, parse_money, parse_seats, request_id_for
-from workflows.shared import DecisionInput, RequestInput
+from catalog.requests import request_id_for
+from workflows.shared import RequestInput
 
 log = logging.getLogger(__name__)
+
+#: The errors of a request form (the name the parsers' callers and tests know).
+RequestFormErrors = FormErrors
 
 
 @dataclass(frozen=True)
@@ -33,9 +45,11 @@ class RequestForm:
     channel: str
     justification: str
     needed_by: date | None
+    cost_center: str | None = None  # None: the requester's own, from the directory
+    data_classification: str = DEFAULT_CLASSIFICATION
 
 
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
     try:
         data = json.loads(view.get("private_metadata") or "{}")
     except ValueError:
@@ -43,7 +57,13 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def parse_request_form(values: dict[str, Any], product_names: dict[str, str], *, today: date) -> RequestForm:
+def parse_request_form(
+    values: dict[str, Any],
+    product_names: dict[str, str],
+    *,
+    today: date,
+    known_cost_centers: Collection[str] | None = None,
+) -> RequestForm:
     """Read the request modal's state. Raises a RequestFormErrors naming each bad field."""
     errors: dict[str, str] = {}
     selected = selected_value(values, ids.B_PRODUCT, ids.A_PRODUCT)
@@ -60,29 +80,12 @@ def parse_request_form(values: dict[str, Any], product_names: dict[str, str], *,
     else:
         errors[ids.B_OTHER_PRODUCT if selected else ids.B_PRODUCT] = "Pick a product, or type the name of one."
 
-    seats = 1
-    try:
-        seats = parse_seats(text_value(values, ids.B_SEATS, ids.A_SEATS))
-    except RequestInputError as exc:
-        errors[ids.B_SEATS] = exc.message
-
-    estimate_text = text_value(values, ids.B_ESTIMATE, ids.A_ESTIMATE)
-    estimate: int | None = None
-    if estimate_text:
-        try:
-            estimate = parse_money(estimate_text)
-        except RequestInputError as exc:
-            errors[ids.B_ESTIMATE] = exc.message
-    elif product_id is None and product_name:
-        errors[ids.B_ESTIMATE] = "This product isn't in the catalog, so give an estimated annual cost."
-
-    channel = selected_value(values, ids.B_CHANNEL, ids.A_CHANNEL) or "direct"
-    if channel not in CHANNELS:
-        errors[ids.B_CHANNEL] = "Pick how we will buy it."
-
-    justification = text_value(values, ids.B_JUSTIFICATION, ids.A_JUSTIFICATION)
-    if len(justification) < 3:
-        errors[ids.B_JUSTIFICATION] = "Say in a few words what it is for."
+    seats = seats_value(values, errors)
+    estimate = estimate_value(values, errors, required=product_id is None and bool(product_name))
+    channel = channel_value(values, errors)
+    justification = justification_value(values, errors)
+    cost_center = cost_center_value(values, errors, known_cost_centers)
+    classification = classification_value(values, errors)
 
     needed_by: date | None = None
     needed_text = text_value(values, ids.B_NEEDED_BY, ids.A_NEEDED_BY, "selected_date")
@@ -96,13 +99,9 @@ def parse_request_form(values: dict[str, Any], product_names: dict[str, str], *,
                 errors[ids.B_NEEDED_BY] = "That date is in the past."
     if errors:
         raise RequestFormErrors(errors)
-    return RequestForm(product_id, product_name, seats, estimate, channel, justification[:3000], needed_by)
-
-
-class RequestFormErrors(Exception):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
+    return RequestForm(
+        product_id, product_name, seats, estimate, channel, justification, needed_by, cost_center, classification
+    )
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
@@ -110,19 +109,22 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def handle_request_submission(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]
     ) -> None:
+        # Both lists are cached (a minute at most), so checking the form stays well inside
+        # Slack's 3 seconds; the workflow checks product and cost center again.
         products = await asyncio.to_thread(deps.all_products)
+        known = await asyncio.to_thread(deps.known_cost_centers)
         names = {pid: name for pid, name, _, status, _, _ in products if status != "blocked"}
         try:
-            form = parse_request_form(view["state"]["values"], names, today=date.today())
+            form = parse_request_form(view["state"]["values"], names, today=date.today(), known_cost_centers=known)
         except RequestFormErrors as bad:
             await ack(response_action="errors", errors=bad.errors)
             return
         await ack()
         user_id = body["user"]["id"]
-        channel_id = _metadata(view).get("channel_id")
+        channel_id = view_metadata(view).get("channel_id")
         requester = await deps.requester(client, user_id)
         if requester is None:
-            await tell(client, user_id=user_id, channel_id=channel_id, text=NOT_IN_DIRECTORY)
+            await tell(client, user_id=user_id, channel_id=channel_id, text=await deps.not_in_directory())
             return
         request = RequestInput(
             request_id=request_id_for(f"{body['team']['id'] if body.get('team') else ''}:{view['id']}"),
@@ -134,8 +136,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             estimate_cents=form.estimate_cents,
             channel=form.channel,
             justification=form.justification,
+            cost_center=form.cost_center,
             needed_by=form.needed_by.isoformat() if form.needed_by else None,
             expiry_days=deps.settings.request_expiry_days,
+            data_classification=form.data_classification,
         )
         try:
             submitted = await deps.procurement.submit(request)
@@ -149,29 +153,3 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             )
             return
         log.info("request %s submitted by %s as %s", request.request_id, user_id, submitted.workflow_id)
-
-    @app.view(ids.DENY_MODAL)
-    async def handle_deny_submission(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]
-    ) -> None:
-        reason = text_value(view["state"]["values"], ids.B_DENY_REASON, ids.A_DENY_REASON)
-        if len(reason) < 3:
-            await ack(response_action="errors", errors={ids.B_DENY_REASON: "Give the requester a reason."})
-            return
-        await ack()
-        metadata = _metadata(view)
-        user_id = body["user"]["id"]
-        request_id = str(metadata.get("request_id") or "")[:32]
-        outcome = await deps.procurement.decide(
-            request_id, DecisionInput(actor_slack_id=user_id, approve=False, reason=reason[:1000])
-        )
-        if not outcome.accepted:
-            await tell(client, user_id=user_id, channel_id=metadata.get("channel_id"), text=outcome.message)
-            await audit_refusal(
-                deps,
-                request_id=request_id,
-                user_id=user_id,
-                action="deny",
-                reason=outcome.message,
-                key=f"view:{view.get('id')}:{view.get('hash')}",
-            )

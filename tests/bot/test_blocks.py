@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +13,15 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot import ids
-from bot.blocks import (
-    HomeRow,
-    Prefill,
-    ProductChoice,
-    deny_modal,
-    home_view,
-    intake_reply,
-    request_message,
-    request_modal,
-)
-from catalog.summary import MessageKind, RequestSummary
+from bot.blocks import CLASSIFICATION_LABELS, Prefill, ProductChoice, deny_modal, intake_reply, request_modal
+from bot.chain_modals import EditPrefill, changes_modal, delegate_modal, edit_modal
+from bot.home_blocks import MyRequestRow, WaitingRow, home_view
+from bot.request_blocks import request_message
+from catalog.policy import CLASSIFICATIONS
+from catalog.summary import BudgetView, DrawdownView, MessageKind, RequestSummary, StepView
 
 HOSTILE = "<!channel> <@U0VP> <http://evil.example|click> *bold* & ✨ مرحبا " + "x" * 10_000
+OPENED = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +36,15 @@ def validate(schema: dict[str, Any], payload: Any, definition: str | None = None
 
 
 def _ids(blocks: list[dict[str, Any]]) -> tuple[Counter[str], Counter[str]]:
+    """Block ids over the whole surface; action ids counted per block (Slack's rule)."""
     block_ids = Counter(b["block_id"] for b in blocks if "block_id" in b)
     action_ids: Counter[str] = Counter()
     for block in blocks:
-        for element in block.get("elements", []):
-            if "action_id" in element:
-                action_ids[element["action_id"]] += 1
-        if "element" in block:
-            action_ids[block["element"]["action_id"]] += 1
+        in_block: Counter[str] = Counter()
+        for element in [*block.get("elements", []), block.get("element"), block.get("accessory")]:
+            if isinstance(element, dict) and "action_id" in element:
+                in_block[element["action_id"]] += 1
+        action_ids |= in_block
     return block_ids, action_ids
 
 
@@ -58,6 +55,19 @@ def _mrkdwn_texts(node: Any) -> list[str]:
     if isinstance(node, list):
         return [t for item in node for t in _mrkdwn_texts(item)]
     return []
+
+
+def _buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for block in blocks:
+        found += [e for e in block.get("elements", []) if e.get("type") == "button"]
+        if isinstance(block.get("accessory"), dict) and block["accessory"].get("type") == "button":
+            found.append(block["accessory"])
+    return found
+
+
+def _text(blocks: list[dict[str, Any]]) -> str:
+    return "\n".join(_mrkdwn_texts(blocks))
 
 
 def summary(status: str, **overrides: Any) -> RequestSummary:
@@ -89,12 +99,73 @@ def summary(status: str, **overrides: Any) -> RequestSummary:
     return RequestSummary(**fields)
 
 
-@pytest.mark.parametrize("kind", list(MessageKind))
-@pytest.mark.parametrize("status", ["submitted", "pending_approval", "approved", "denied", "expired", "rejected"])
+def step(seq: int, stage: int, role: str, approver: str, status: str = "pending", **more: Any) -> StepView:
+    return StepView(
+        seq=seq,
+        stage=stage,
+        role=role,
+        approver_slack_id=approver,
+        approver_name=more.pop("approver_name", HOSTILE),
+        status=status,
+        reasons=more.pop("reasons", (HOSTILE, "annual cost 6,000.00 USD is over 5,000.00 USD")),
+        opened_at=more.pop("opened_at", OPENED),
+        **more,
+    )
+
+
+#: A route mid-way: the manager approved; finance (via a delegate) and security wait in stage 2;
+#: FinOps comes after them.
+ROUTE = (
+    step(1, 1, "manager", "U0MANAGER", "approved", decided_by_slack_id="U0MANAGER"),
+    step(2, 2, "finance", "U0FINANCE", assigned_because=HOSTILE),
+    step(3, 2, "security", "U0SECURITY", delegate_slack_id="U0DELEGATE"),
+    step(4, 3, "finops", "U0FINOPS", opened_at=None),
+)
+BUDGET = BudgetView("CC-DESIGN", 2026, "USD", 5_000_000, 1_000_000, 200_000, 3_800_000, -150_000)
+DRAWDOWN = DrawdownView("AWS EDP 2026", "aws", "USD", 500_000, 0, 100_000, date(2026, 12, 31))
+
+
+def chain(status: str, viewer_seq: int | None = 2, steps: tuple[StepView, ...] = ROUTE, **more: Any) -> RequestSummary:
+    return summary(
+        status,
+        steps=steps,
+        viewer_seq=viewer_seq,
+        policy_reasons=(HOSTILE, "bought through AWS Marketplace"),
+        policy_version="0123456789abcdef",
+        budget=BUDGET,
+        drawdown=DRAWDOWN,
+        data_classification="confidential",
+        **more,
+    )
+
+
+STATUSES = ["submitted", "pending_approval", "changes_requested", "approved", "denied", "expired", "rejected"]
+
+
+def _expected_buttons(kind: MessageKind, status: str) -> set[str]:
+    if kind in (MessageKind.APPROVAL_REQUEST, MessageKind.APPROVAL_REMINDER) and status == "pending_approval":
+        return {ids.APPROVE, ids.DENY, ids.REQUEST_CHANGES, ids.DELEGATE}
+    if kind in (MessageKind.REQUESTER_STATUS, MessageKind.CHANGES_REQUESTED):
+        return {
+            *([ids.WITHDRAW] if status in ("pending_approval", "changes_requested") else []),
+            *([ids.EDIT_REQUEST] if status == "changes_requested" else []),
+        }
+    return set()
+
+
+REQUEST_KINDS = [
+    k for k in MessageKind if k not in (MessageKind.REUSE_OFFER, MessageKind.RECLAIM_ASK, MessageKind.SEAT_GRANTED)
+]
+
+
+@pytest.mark.parametrize("chained", [False, True], ids=["single-step", "chain"])
+@pytest.mark.parametrize("kind", REQUEST_KINDS)
+@pytest.mark.parametrize("status", STATUSES)
 def test_request_messages_validate_and_neutralise_markup(
-    schema: dict[str, Any], kind: MessageKind, status: str
+    schema: dict[str, Any], kind: MessageKind, status: str, chained: bool
 ) -> None:
-    text, blocks = request_message(kind, summary(status))
+    extra = {"event": HOSTILE, "changes_comment": HOSTILE, "changes_by_slack_id": "U0FINANCE"}
+    text, blocks = request_message(kind, chain(status, **extra) if chained else summary(status, **extra))
     validate(schema, blocks)
     assert len(blocks) <= 50 and len(text) <= 40_000
     block_ids, action_ids = _ids(blocks)
@@ -104,17 +175,142 @@ def test_request_messages_validate_and_neutralise_markup(
     for part in parsed:
         assert "<!channel>" not in part and "<http://evil" not in part and "<@U0VP>" not in part
     assert any("&lt;!channel&gt;" in part for part in parsed)
-    has_buttons = any(b["type"] == "actions" for b in blocks)
-    assert has_buttons == (kind is MessageKind.APPROVAL_REQUEST and status == "pending_approval")
+    assert {b["action_id"] for b in _buttons(blocks)} == _expected_buttons(kind, status)
 
 
-def test_approval_buttons_carry_the_request_id(schema: dict[str, Any]) -> None:
-    _, blocks = request_message(MessageKind.APPROVAL_REQUEST, summary("pending_approval"))
+def test_an_approver_sees_who_what_budget_reasons_findings_drawdown_and_the_route(schema: dict[str, Any]) -> None:
+    _, blocks = request_message(MessageKind.APPROVAL_REQUEST, chain("pending_approval"))
+    by_id = {b.get("block_id"): b["text"]["text"] for b in blocks if b["type"] == "section"}
+    facts = _text(blocks[1:2])
+    assert "<@U0EMPLOYEE> asks for" in facts and "$540.00" in facts and "$180.00 per seat" in facts
+    assert "*Data:* Confidential" in facts and "AWS Marketplace" in facts
+    assert by_id["budget"].startswith(":warning: *Budget CC-DESIGN FY2026:* $38,000.00 available → -$1,500.00")
+    assert "over by $1,500.00" in by_id["budget"]
+    assert "committed $10,000.00" in by_id["budget"] and "actual $2,000.00" in by_id["budget"]
+    assert "draws $6,000.00: $5,000.00 → $0.00 left" in by_id["drawdown"]
+    assert "Exceeds the commitment by $1,000.00" in by_id["drawdown"]
+    reasons = by_id["reasons"]
+    assert reasons.startswith("*Why you are asked (Finance):*")
+    assert "• annual cost 6,000.00 USD is over 5,000.00 USD" in reasons
+    assert "• bought through AWS Marketplace" in reasons and "1Password" in reasons
+    route = by_id["route"].splitlines()
+    assert route[0] == (
+        "*Approval route:* :white_check_mark: Manager → :hourglass_flowing_sand: Finance + "
+        ":hourglass_flowing_sand: Security → :white_small_square: FinOps"
+    )
+    assert route[1].startswith(":white_check_mark: *Manager*: <@U0MANAGER>") and route[1].endswith(": approved")
+    assert (
+        "<@U0FINANCE>" in route[2]
+        and "waiting since <!date^1772528400^" in route[2]
+        and "_&lt;!channel&gt;" in route[2]
+    )
+    assert "delegate <@U0DELEGATE>" in route[3]
+    assert route[4].endswith(": up next")
+    assert "policy 0123456789ab" in blocks[-1]["elements"][0]["text"]
+
+
+def test_step_buttons_carry_the_request_and_the_step(schema: dict[str, Any]) -> None:
+    _, blocks = request_message(MessageKind.APPROVAL_REQUEST, chain("pending_approval", viewer_seq=3))
     actions = next(b for b in blocks if b["type"] == "actions")
+    assert actions["block_id"] == ids.B_DECISION
     assert [(e["action_id"], e["value"], e.get("style")) for e in actions["elements"]] == [
-        (ids.APPROVE, "REQ-ABCDEFGH", "primary"),
-        (ids.DENY, "REQ-ABCDEFGH", "danger"),
+        (ids.APPROVE, "REQ-ABCDEFGH|3", "primary"),
+        (ids.DENY, "REQ-ABCDEFGH|3", "danger"),
+        (ids.REQUEST_CHANGES, "REQ-ABCDEFGH|3", None),
+        (ids.DELEGATE, "REQ-ABCDEFGH|3", None),
     ]
+    # A summary from before the approval chain (no steps) keeps the plain request id.
+    _, single = request_message(MessageKind.APPROVAL_REQUEST, summary("pending_approval"))
+    assert {e["value"] for e in _buttons(single)} == {"REQ-ABCDEFGH"}
+
+
+@pytest.mark.parametrize(
+    ("viewer_seq", "words"),
+    [
+        (1, "Your step (Manager) is approved."),  # decided: the status line instead of buttons
+        (4, "Your step (FinOps) opens when the earlier steps are approved."),  # a later stage
+        (None, None),  # the step was delegated away from this person
+    ],
+)
+def test_no_buttons_unless_the_viewers_step_is_open(
+    schema: dict[str, Any], viewer_seq: int | None, words: str | None
+) -> None:
+    _, blocks = request_message(MessageKind.APPROVAL_REQUEST, chain("pending_approval", viewer_seq=viewer_seq))
+    validate(schema, blocks)
+    assert not _buttons(blocks)
+    by_id = {b.get("block_id"): b["text"]["text"] for b in blocks if b["type"] == "section"}
+    assert by_id.get("your_step", "").endswith(words or "") and (words is not None) == ("your_step" in by_id)
+    assert by_id["status"].startswith(":hourglass_flowing_sand: Waiting for <@U0FINANCE> (Finance) since <!date^")
+
+
+def test_a_reminder_says_why_and_keeps_the_buttons(schema: dict[str, Any]) -> None:
+    text, blocks = request_message(
+        MessageKind.APPROVAL_REMINDER, chain("pending_approval", event="Waiting 2 business days <@U0VP>")
+    )
+    assert text.startswith("Reminder: approval needed for")
+    assert blocks[0]["text"]["text"].startswith("Reminder: approval needed:")
+    assert blocks[1]["text"]["text"] == ":bell: Waiting 2 business days &lt;@U0VP&gt;"
+    assert len(_buttons(blocks)) == 4
+
+
+def test_the_requester_sees_progress_and_can_withdraw_while_pending(schema: dict[str, Any]) -> None:
+    _, blocks = request_message(MessageKind.REQUESTER_STATUS, chain("pending_approval", viewer_seq=None))
+    by_id = {b.get("block_id"): b["text"]["text"] for b in blocks if b["type"] == "section"}
+    assert "→ :hourglass_flowing_sand: Finance + :hourglass_flowing_sand: Security →" in by_id["route"]
+    assert by_id["status"].count("since <!date^1772528400^{date_short_pretty} {time}|2026-03-03 09:00 UTC>") == 2
+    (withdraw,) = _buttons(blocks)
+    assert withdraw["action_id"] == ids.WITHDRAW and withdraw["value"] == "REQ-ABCDEFGH"
+    assert withdraw["confirm"]["confirm"]["text"] == "Withdraw" and withdraw["confirm"]["style"] == "danger"
+    approved = tuple(
+        StepView(s.seq, s.stage, s.role, s.approver_slack_id, "A", "approved", decided_by_slack_id="U0OTHER")
+        for s in ROUTE
+    )
+    _, done = request_message(MessageKind.REQUESTER_STATUS, chain("approved", viewer_seq=None, steps=approved))
+    assert not _buttons(done)
+    assert "approved by <@U0OTHER>" in _text(done)
+
+
+def test_changes_requested_shows_the_comment_and_an_edit_button(schema: dict[str, Any]) -> None:
+    asked = chain(
+        "changes_requested", viewer_seq=None, changes_comment="Use 2 seats <!here>", changes_by_slack_id="U0FINANCE"
+    )
+    text, blocks = request_message(MessageKind.CHANGES_REQUESTED, asked)
+    validate(schema, blocks)
+    assert text.startswith("Changes requested on")
+    changes = next(b for b in blocks if b.get("block_id") == "changes")["text"]["text"]
+    assert changes.startswith(":pencil2: <@U0FINANCE> asks you to change your request")
+    assert "> Use 2 seats &lt;!here&gt;" in changes
+    actions = next(b for b in blocks if b.get("block_id") == ids.B_REQUESTER_ACTIONS)
+    assert [e["action_id"] for e in actions["elements"]] == [ids.EDIT_REQUEST, ids.WITHDRAW]
+    assert actions["elements"][0]["value"] == "REQ-ABCDEFGH"
+    # Once edited the same message loses the Edit button.
+    _, edited = request_message(MessageKind.CHANGES_REQUESTED, chain("pending_approval", viewer_seq=None))
+    assert ids.EDIT_REQUEST not in {b["action_id"] for b in _buttons(edited)}
+
+
+def test_a_notice_is_the_event_in_plain_words_then_the_route(schema: dict[str, Any]) -> None:
+    text, blocks = request_message(
+        MessageKind.REQUESTER_NOTICE, chain("pending_approval", viewer_seq=None, event="Escalated to Vera <!channel>")
+    )
+    validate(schema, blocks)
+    assert blocks[0]["text"]["text"] == ":bell: Escalated to Vera &lt;!channel&gt;"
+    assert blocks[1]["block_id"] == "route" and not _buttons(blocks)
+    assert "Escalated to Vera &lt;!channel&gt;" in text
+
+
+def test_withdrawn_outcome_says_nothing_was_bought() -> None:
+    text, _ = request_message(
+        MessageKind.OUTCOME_NOTICE, summary("withdrawn", decision_reason=None, product_name="Zoom")
+    )
+    assert text == "Your request REQ-ABCDEFGH for *Zoom* was withdrawn. Nothing was bought."
+
+
+def test_a_long_route_stays_within_block_kit_limits(schema: dict[str, Any]) -> None:
+    many = tuple(step(n, n, "finance", f"U0{n:04d}", assigned_because=HOSTILE) for n in range(1, 200))
+    for kind in REQUEST_KINDS:
+        _, blocks = request_message(kind, chain("pending_approval", viewer_seq=1, steps=many, event=HOSTILE))
+        validate(schema, blocks)
+        assert len(blocks) <= 50 and all(len(t) <= 3000 for t in _mrkdwn_texts(blocks))
 
 
 def test_request_modal_is_prefilled_and_valid(schema: dict[str, Any]) -> None:
@@ -123,6 +319,7 @@ def test_request_modal_is_prefilled_and_valid(schema: dict[str, Any]) -> None:
     view = request_modal(
         products,
         Prefill(product_id="figma", seats=2, channel="gcp_marketplace"),
+        cost_center="CC-DESIGN",
         private_metadata=json.dumps({"channel_id": "C1"}),
     )
     validate(schema, view, "modal_view")
@@ -132,11 +329,21 @@ def test_request_modal_is_prefilled_and_valid(schema: dict[str, Any]) -> None:
     assert select["initial_option"]["value"] == "figma"
     assert blocks[ids.B_SEATS]["element"]["initial_value"] == "2"
     assert blocks[ids.B_CHANNEL]["element"]["initial_option"]["value"] == "gcp_marketplace"
+    assert (
+        blocks[ids.B_COST_CENTER]["element"]["initial_value"] == "CC-DESIGN" and blocks[ids.B_COST_CENTER]["optional"]
+    )
+    classification = blocks[ids.B_CLASSIFICATION]["element"]
+    assert classification["initial_option"]["value"] == "internal"
+    assert [o["value"] for o in classification["options"]] == list(CLASSIFICATIONS)
     other = request_modal(products[:3], Prefill(other_product=HOSTILE))
     validate(schema, other, "modal_view")
-    assert {b["block_id"]: b for b in other["blocks"]}[ids.B_PRODUCT]["element"]["initial_option"][
-        "value"
-    ] == ids.OTHER_PRODUCT_VALUE
+    other_blocks = {b["block_id"]: b for b in other["blocks"]}
+    assert other_blocks[ids.B_PRODUCT]["element"]["initial_option"]["value"] == ids.OTHER_PRODUCT_VALUE
+    assert "initial_value" not in other_blocks[ids.B_COST_CENTER]["element"]
+
+
+def test_classification_labels_cover_the_policy_vocabulary() -> None:
+    assert tuple(CLASSIFICATION_LABELS) == CLASSIFICATIONS
 
 
 def test_prefill_survives_a_round_trip_and_rejects_garbage() -> None:
@@ -144,15 +351,97 @@ def test_prefill_survives_a_round_trip_and_rejects_garbage() -> None:
     assert Prefill.from_value(prefill.to_value()) == prefill
     assert Prefill.from_value("not json") == Prefill()
     assert Prefill.from_value('{"seats": -3, "channel": "ebay"}') == Prefill()
+    # A value rendered before this release (and one with keys we don't know) still reads.
+    assert Prefill.from_value('{"product_id":"zoom","seats":2,"channel":"direct","x":1}') == Prefill("zoom", seats=2)
 
 
-def test_deny_modal_home_and_intake_validate(schema: dict[str, Any]) -> None:
-    validate(schema, deny_modal("REQ-1", private_metadata="{}"), "modal_view")
-    rows = [HomeRow(f"REQ-{i}", HOSTILE, "pending_approval", 2, "$1.00", "U0EMPLOYEE") for i in range(40)]
-    home = home_view(rows, rows)
+def test_chain_modals_validate(schema: dict[str, Any]) -> None:
+    metadata = json.dumps({"request_id": "REQ-1", "seq": 2})
+    validate(schema, deny_modal(HOSTILE[:40], private_metadata=metadata), "modal_view")
+    changes = changes_modal(HOSTILE, private_metadata=metadata)
+    validate(schema, changes, "modal_view")
+    assert changes["callback_id"] == ids.CHANGES_MODAL and changes["private_metadata"] == metadata
+    comment = {b.get("block_id"): b for b in changes["blocks"]}[ids.B_CHANGES_COMMENT]["element"]
+    assert comment["min_length"] == 3 and not {b.get("block_id"): b for b in changes["blocks"]}[
+        ids.B_CHANGES_COMMENT
+    ].get("optional")
+    delegate = delegate_modal("REQ-1", private_metadata=metadata)
+    validate(schema, delegate, "modal_view")
+    blocks = {b.get("block_id"): b for b in delegate["blocks"]}
+    assert blocks[ids.B_DELEGATE_TO]["element"]["type"] == "users_select"
+    assert blocks[ids.B_DELEGATE_NOTE]["optional"] is True
+
+
+@pytest.mark.parametrize("in_catalog", [True, False])
+def test_edit_modal_is_prefilled_from_the_request(schema: dict[str, Any], in_catalog: bool) -> None:
+    prefill = EditPrefill(
+        request_id="REQ-1",
+        product_name=HOSTILE,
+        in_catalog=in_catalog,
+        seats=4,
+        estimate=None if in_catalog else "1200.00",
+        currency="EUR",
+        justification=HOSTILE,
+        cost_center="CC-DESIGN",
+        channel="azure_marketplace",
+        data_classification="restricted",
+        changes_comment=HOSTILE,
+    )
+    view = edit_modal(prefill, private_metadata="{}")
+    validate(schema, view, "modal_view")
+    assert view["callback_id"] == ids.EDIT_MODAL
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    assert blocks[ids.B_SEATS]["element"]["initial_value"] == "4"
+    assert blocks[ids.B_CHANNEL]["element"]["initial_option"]["value"] == "azure_marketplace"
+    assert blocks[ids.B_COST_CENTER]["element"]["initial_value"] == "CC-DESIGN"
+    assert blocks[ids.B_CLASSIFICATION]["element"]["initial_option"]["value"] == "restricted"
+    assert blocks[ids.B_JUSTIFICATION]["element"]["initial_value"] == HOSTILE[:3000]
+    if in_catalog:
+        assert ids.B_ESTIMATE not in blocks
+    else:
+        assert blocks[ids.B_ESTIMATE]["element"]["initial_value"] == "1200.00"
+        assert blocks[ids.B_ESTIMATE]["label"]["text"] == "Estimated annual cost (EUR)"
+    intro = view["blocks"][0]["text"]["text"]
+    assert "&lt;!channel&gt;" in intro and "<!channel>" not in intro
+
+
+def test_home_validates_with_the_four_buttons_per_step_and_withdraw_per_request(schema: dict[str, Any]) -> None:
+    waiting = [
+        WaitingRow(f"REQ-{i}", i % 3 + 1, HOSTILE, 2, "$1.00", "U0EMPLOYEE", "finance", "U0BOSS", i % 2 == 0, OPENED)
+        for i in range(40)
+    ]
+    # The same request twice (two of its steps wait for this person): still unique block ids.
+    waiting.append(WaitingRow("REQ-0", 9, "Zoom", 1, "$1.00", None, "security", "U0ME"))
+    mine = [
+        MyRequestRow(f"REQ-{i}", HOSTILE, 2, "$1.00", s, "finops" if s == "pending_approval" else None, "U0F", OPENED)
+        for i, s in enumerate(["pending_approval", "approved", "changes_requested", "denied"] * 10)
+    ]
+    home = home_view(mine, [waiting[0], waiting[-1], *waiting[1:]], extra=[{"type": "divider"}] * 60)
     validate(schema, home, "home_view")
-    block_ids, _ = _ids(home["blocks"])
-    assert max(block_ids.values()) == 1
+    assert len(home["blocks"]) == 100
+    block_ids, action_ids = _ids(home["blocks"])
+    assert max(block_ids.values()) == 1 and max(action_ids.values()) == 1
+    first = next(b for b in home["blocks"] if b.get("block_id") == f"{ids.B_HOME_DECIDE_PREFIX}REQ-0_1")
+    assert [(e["action_id"], e["value"]) for e in first["elements"]] == [
+        (ids.APPROVE, "REQ-0|1"),
+        (ids.DENY, "REQ-0|1"),
+        (ids.REQUEST_CHANGES, "REQ-0|1"),
+        (ids.DELEGATE, "REQ-0|1"),
+    ]
+    texts = _text(home["blocks"])
+    assert "As Finance (delegate of <@U0BOSS>)  ·  waiting since <!date^" in texts
+    assert "Now with <@U0F> (FinOps), waiting since <!date^" in texts
+    rows = [b for b in home["blocks"] if str(b.get("block_id", "")).startswith(ids.B_HOME_MINE_PREFIX)]
+    withdrawable = [b["block_id"] for b in rows if "accessory" in b]
+    assert withdrawable and all(b["accessory"]["action_id"] == ids.WITHDRAW for b in rows if "accessory" in b)
+    assert f"{ids.B_HOME_MINE_PREFIX}REQ-1" not in withdrawable and f"{ids.B_HOME_MINE_PREFIX}REQ-2" in withdrawable
+    assert "<!channel>" not in texts
+
+
+def test_empty_home_and_intake_validate(schema: dict[str, Any]) -> None:
+    home = home_view([], [])
+    validate(schema, home, "home_view")
+    assert "Nothing waiting for you." in _text(home["blocks"])
     for found, note in ((None, None), ("Figma", HOSTILE)):
         _, blocks = intake_reply(found, Prefill(), note)
         validate(schema, blocks)

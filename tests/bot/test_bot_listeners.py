@@ -19,6 +19,7 @@ from bot import ids
 from bot.app import build_app
 from bot.deps import BotDeps
 from bot.notifier import SlackNotifier, web_client
+from bot.request_blocks import parse_step_value
 from bot.server import build_http_app
 from bot.simulator import SimUser
 from bot.simulator.serve import bind_socket, serving, socket_url
@@ -231,18 +232,17 @@ async def test_app_home_lists_requests_and_approves_from_there(slack: Slack) -> 
 
     await eventually(waiting_on_home, what="the request on the manager's App Home")
     home = (await slack.state(MANAGER))["home"]
-    request_id = next(
-        e["value"] for b in home["blocks"] for e in b.get("elements", []) if e.get("action_id") == ids.APPROVE
+    block_id, value = next(
+        (b["block_id"], e["value"])
+        for b in home["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == ids.APPROVE
     )
+    request_id, seq = parse_step_value(value)
+    assert seq is not None and block_id == f"{ids.B_HOME_DECIDE_PREFIX}{request_id}_{seq}"
     # The requester cannot approve from their own Home either; the refusal arrives as a DM.
     await slack.do("/sim/home", user=ENGINEER)
-    await slack.do(
-        "/sim/view_action",
-        user=MANAGER,
-        view_id=home["id"],
-        action_id=ids.APPROVE,
-        block_id=f"home_decide_{request_id}",
-    )
+    await slack.do("/sim/view_action", user=MANAGER, view_id=home["id"], action_id=ids.APPROVE, block_id=block_id)
 
     async def approved() -> bool:
         return any(

@@ -1,0 +1,118 @@
+"""The App Home: a New request button, "Waiting for my approval" (the same four buttons as the
+approval DM) and "My requests" (status, current step, waiting since, Withdraw while pending)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot import ids
+from bot.blocks import Block, Prefill, button, context, header, section
+from bot.request_blocks import WITHDRAWABLE, role_label, step_value, withdraw_button
+from catalog.text import render
+
+MAX_WAITING = 10  # 2 blocks each
+MAX_MINE = 20  # 1 block each
+MAX_VIEW_BLOCKS = 100
+
+
+@dataclass(frozen=True)
+class WaitingRow:
+    """An open step the viewer may decide, as its approver or as the approver's delegate."""
+
+    request_id: str
+    seq: int
+    product_name: str
+    seats: int
+    annual_cost: str  # formatted money
+    requester_slack_id: str | None
+    role: str
+    approver_slack_id: str
+    delegated: bool = False  # the viewer is the approver's delegate
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MyRequestRow:
+    request_id: str
+    product_name: str
+    seats: int
+    annual_cost: str
+    status: str
+    step_role: str | None = None  # the current step, while one is open
+    step_approver_slack_id: str | None = None
+    since: datetime | None = None
+
+
+def _decision_block(row: WaitingRow) -> Block:
+    value = step_value(row.request_id, row.seq)
+    return {
+        "type": "actions",
+        "block_id": f"{ids.B_HOME_DECIDE_PREFIX}{row.request_id}_{row.seq}"[:255],
+        "elements": [
+            button("Approve", ids.APPROVE, value, "primary"),
+            button("Deny", ids.DENY, value, "danger"),
+            button("Request changes", ids.REQUEST_CHANGES, value),
+            button("Delegate", ids.DELEGATE, value),
+        ],
+    }
+
+
+def _mine_block(row: MyRequestRow) -> Block:
+    block = section(
+        render(
+            "home_mine.j2",
+            product_name=row.product_name,
+            seats=row.seats,
+            annual_cost=row.annual_cost,
+            status_label=row.status.replace("_", " "),
+            request_id=row.request_id,
+            step_role=role_label(row.step_role) if row.step_role else None,
+            step_approver_slack_id=row.step_approver_slack_id,
+            since=row.since,
+        ),
+        block_id=f"{ids.B_HOME_MINE_PREFIX}{row.request_id}"[:255],
+    )
+    if row.status in WITHDRAWABLE:
+        block["accessory"] = withdraw_button(row.request_id)
+    return block
+
+
+def home_view(
+    mine: Sequence[MyRequestRow], waiting: Sequence[WaitingRow], *, extra: Sequence[Block] = ()
+) -> dict[str, Any]:
+    blocks: list[Block] = [
+        header("Procurement"),
+        {
+            "type": "actions",
+            "block_id": ids.B_HOME_ACTIONS,
+            "elements": [button("New request", ids.OPEN_REQUEST, Prefill().to_value(), "primary")],
+        },
+        {"type": "divider"},
+        header("Waiting for my approval"),
+    ]
+    if not waiting:
+        blocks.append(context("Nothing waiting for you."))
+    for row in waiting[:MAX_WAITING]:
+        text = render(
+            "home_waiting.j2",
+            product_name=row.product_name,
+            seats=row.seats,
+            annual_cost=row.annual_cost,
+            requester_slack_id=row.requester_slack_id,
+            role_label=role_label(row.role),
+            delegated=row.delegated,
+            approver_slack_id=row.approver_slack_id,
+            since=row.since,
+            request_id=row.request_id,
+        )
+        blocks += [section(text), _decision_block(row)]
+    if len(waiting) > MAX_WAITING:
+        blocks.append(context(f"… and {len(waiting) - MAX_WAITING} more: the oldest are shown first."))
+    blocks += [{"type": "divider"}, header("My requests")]
+    if not mine:
+        blocks.append(context("You have no requests yet. Type /request in any channel to start one."))
+    blocks += [_mine_block(row) for row in mine[:MAX_MINE]]
+    return {"type": "home", "blocks": (blocks + list(extra))[:MAX_VIEW_BLOCKS]}
