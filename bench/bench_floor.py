@@ -27,6 +27,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bot import ids
+from bot.request_blocks import parse_step_value
 from bot.simulator.signing import slack_signature_headers
 from catalog.settings import SIMULATOR_SIGNING_SECRET
 from procure.testing import DevStack, dev_stack
@@ -141,7 +142,7 @@ async def _end_to_end(stack: DevStack) -> float:
                 for block in message.get("blocks") or []:
                     for element in block.get("elements", []):
                         if element.get("action_id") == ids.APPROVE:
-                            found[element["value"]] = message["ts"]
+                            found[parse_step_value(element["value"])[0]] = message["ts"]
             return found
 
         before = set(await buttons())

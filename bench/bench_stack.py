@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from bot import ids
+from bot.request_blocks import parse_step_value
 from procure.testing import dev_stack
 
 REQUESTS = 20
@@ -56,7 +57,7 @@ def run(requests: int = REQUESTS) -> dict[str, float]:
                 for block in message.get("blocks") or []:
                     for element in block.get("elements", []):
                         if element.get("action_id") == ids.APPROVE:
-                            found[element["value"]] = message
+                            found[parse_step_value(element["value"])[0]] = message
             return found
 
         def buy_offers() -> dict[str, dict[str, Any]]:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from bot import ids
+from bot.request_blocks import parse_step_value
 from bot.simulator.signing import slack_signature_headers
 from catalog import repository
 from catalog.db import make_engine, transaction
@@ -216,7 +217,7 @@ async def test_request_to_approval_end_to_end(stack: Stack, reference_dir: Path)
     await eventually(manager_has_request, 20, "the approval DM")
     latency_ms = (time.monotonic() - started) * 1000
     print(f"\nrequest → manager DM: {latency_ms:.0f} ms")
-    request_id = find_button(approval, ids.APPROVE)["value"]  # type: ignore[index]
+    request_id = parse_step_value(find_button(approval, ids.APPROVE)["value"])[0]  # type: ignore[index]
     assert "&lt;!channel&gt;" in json.dumps(approval["blocks"])  # escaped, never a mass mention
     assert sum(1 for m in bot_messages(stack, MANAGER) if find_button(m, ids.APPROVE)) == 1
 
@@ -296,6 +297,8 @@ async def test_request_to_approval_end_to_end(stack: Stack, reference_dir: Path)
             "reuse_reclaim",
             "reuse_choice",
             "step_opened",
+            "step_approved",
+            "budget_reserved",
             "approved",
             "asset_created",
         ]
@@ -345,7 +348,7 @@ async def test_request_to_denial_through_the_simulator(stack: Stack) -> None:
         return False
 
     await eventually(miro_waiting, 20, "the Miro approval DM")
-    request_id = find_button(pending, ids.DENY)["value"]  # type: ignore[index]
+    request_id = parse_step_value(find_button(pending, ids.DENY)["value"])[0]  # type: ignore[index]
     stack.control("/sim/action", user=MANAGER, message_ts=pending["ts"], action_id=ids.DENY)
     deny_modal: dict[str, Any] = {}
 
@@ -382,6 +385,7 @@ async def test_request_to_denial_through_the_simulator(stack: Stack) -> None:
             "reuse_reclaim",
             "reuse_choice",
             "step_opened",
+            "step_denied",
             "denied",
         ]
     engine.dispose()

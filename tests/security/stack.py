@@ -24,6 +24,7 @@ from bot import ids
 from bot.app import build_app
 from bot.deps import BotDeps
 from bot.notifier import SlackNotifier, web_client
+from bot.request_blocks import parse_step_value
 from bot.server import build_http_app
 from bot.simulator import SimUser
 from bot.simulator.serve import bind_socket, serving, socket_url
@@ -184,8 +185,9 @@ class Stack:
         return opened
 
     async def approval_buttons(self, approver: str = MANAGER) -> set[str]:
+        """The request ids on the approver's Approve buttons (a button's value is `id|step`)."""
         buttons = (find_button(m, ids.APPROVE) for m in await self.bot_messages(approver))
-        return {str(b["value"]) for b in buttons if b}
+        return {parse_step_value(b["value"])[0] for b in buttons if b}
 
     async def pending_approval(
         self,
@@ -213,7 +215,7 @@ class Stack:
         await eventually(dm_arrived, 30, "the approval DM")
         button = find_button(found, ids.APPROVE)
         assert button is not None
-        return str(button["value"]), found
+        return parse_step_value(button["value"])[0], found
 
     # --- what was recorded -----------------------------------------------------------
 
@@ -248,18 +250,10 @@ class Stack:
 
 
 def simulator_users(engine: Engine) -> tuple[SimUser, ...]:
+    """Everyone in the directory with a Slack id, as `procure dev` gives the simulator."""
     with transaction(engine) as session:
-        people = [
-            repository.get_person(session, email=e)
-            for e in (
-                "employee@example.com",
-                "manager@example.com",
-                "engineer@example.com",
-                "finance@example.com",
-                "vp@example.com",
-            )
-        ]
-    return tuple(SimUser(p.slack_id or "", p.name, p.email) for p in people if p)
+        people = repository.list_people(session)
+    return tuple(SimUser(p.slack_id, p.name, p.email) for p in people if p.slack_id)
 
 
 @contextlib.asynccontextmanager

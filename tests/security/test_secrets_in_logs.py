@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from bot import ids
+from bot.request_blocks import parse_step_value
 from catalog.settings import SIMULATOR_BOT_TOKEN, SIMULATOR_SIGNING_SECRET
 from procure.testing import DevStack, dev_stack, free_port
 from tests.helpers import eventually
@@ -69,7 +70,7 @@ async def approved_request(debug_stack: DevStack) -> str:
         await eventually(requester_told, 30, "the approval notice")
         button = find_button(message, ids.APPROVE)
         assert button is not None
-        return str(button["value"])
+        return parse_step_value(button["value"])[0]
 
 
 def test_no_token_or_signing_secret_in_any_log(debug_stack: DevStack, approved_request: str) -> None:
