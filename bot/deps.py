@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from catalog import repository
 from catalog.db import transaction
@@ -63,18 +64,35 @@ class BotDeps:
     _products: tuple[float, list[tuple[str, str, str, str, str | None, tuple[str, ...]]]] | None = None
     _cost_centers: tuple[float, frozenset[str]] | None = None
 
+    async def requester_or_queued(self, client: AsyncWebClient, slack_id: str) -> tuple[Requester | None, bool]:
+        """Like `requester`; while the database is unreachable, the person as Slack knows them
+        (their email from users.info), with True: the request can still be started and waits,
+        queued in its workflow, until the database is back and checks it."""
+        try:
+            return await self.requester(client, slack_id), False
+        except DBAPIError:
+            log.warning("database unreachable: %s's request is queued until it is back", slack_id)
+        email = await self._slack_email(client, slack_id)
+        if email is None:
+            return None, True
+        return Requester(slack_id, email, email, None), True
+
+    async def _slack_email(self, client: AsyncWebClient, slack_id: str) -> str | None:
+        try:
+            info = await client.users_info(user=slack_id)
+        except SlackApiError:
+            return None
+        email = ((info.get("user") or {}).get("profile") or {}).get("email")
+        return str(email) if email else None
+
     async def requester(self, client: AsyncWebClient, slack_id: str) -> Requester | None:
         """The directory entry of a Slack user: by Slack id, else by the email Slack knows."""
         person = await asyncio.to_thread(self._person_by_slack_id, slack_id)
         if person is None:
-            try:
-                info = await client.users_info(user=slack_id)
-            except SlackApiError:
-                return None
-            email = ((info.get("user") or {}).get("profile") or {}).get("email")
+            email = await self._slack_email(client, slack_id)
             if not email:
                 return None
-            person = await asyncio.to_thread(self._link, str(email), slack_id)
+            person = await asyncio.to_thread(self._link, email, slack_id)
         if person is None:
             return None
         return Requester(slack_id, person.email, person.name, person.cost_center)
@@ -113,11 +131,16 @@ class BotDeps:
         cached = self._products
         if cached is not None and time.monotonic() - cached[0] <= CATALOG_CACHE_S:
             return cached[1]
-        with transaction(self.engine, read_only=True) as session:
-            products = [
-                (p.id, p.name, p.vendor, p.status, p.block_reason, tuple(p.alternatives))
-                for p in repository.list_products(session)
-            ]
+        try:
+            with transaction(self.engine, read_only=True) as session:
+                products = [
+                    (p.id, p.name, p.vendor, p.status, p.block_reason, tuple(p.alternatives))
+                    for p in repository.list_products(session)
+                ]
+        except DBAPIError:
+            if cached is None:
+                raise
+            return cached[1]  # the database is away: the last list read will do; the workflow re-checks
         self._products = (time.monotonic(), products)
         return products
 
@@ -127,8 +150,13 @@ class BotDeps:
         cached = self._cost_centers
         if cached is not None and time.monotonic() - cached[0] <= CATALOG_CACHE_S:
             return cached[1]
-        with transaction(self.engine, read_only=True) as session:
-            known = frozenset(repository.known_cost_centers(session))
+        try:
+            with transaction(self.engine, read_only=True) as session:
+                known = frozenset(repository.known_cost_centers(session))
+        except DBAPIError:
+            if cached is None:
+                raise
+            return cached[1]
         self._cost_centers = (time.monotonic(), known)
         return known
 

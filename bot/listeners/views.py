@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import DBAPIError
 
 from bot import ids
 from bot.blocks import DEFAULT_CLASSIFICATION
@@ -111,9 +112,16 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     ) -> None:
         # Both lists are cached (a minute at most), so checking the form stays well inside
         # Slack's 3 seconds; the workflow checks product and cost center again.
-        products = await asyncio.to_thread(deps.all_products)
-        known = await asyncio.to_thread(deps.known_cost_centers)
-        names = {pid: name for pid, name, _, status, _, _ in products if status != "blocked"}
+        try:
+            products = await asyncio.to_thread(deps.all_products)
+            known: frozenset[str] | None = await asyncio.to_thread(deps.known_cost_centers)
+            names = {pid: name for pid, name, _, status, _, _ in products if status != "blocked"}
+        except DBAPIError:
+            # The database is away and nothing is cached: take the form as it is; the
+            # workflow checks product and cost center once the database is back.
+            picked = selected_value(view["state"]["values"], ids.B_PRODUCT, ids.A_PRODUCT)
+            names = {picked: picked} if picked else {}
+            known = None
         try:
             form = parse_request_form(view["state"]["values"], names, today=date.today(), known_cost_centers=known)
         except RequestFormErrors as bad:
@@ -122,9 +130,15 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         user_id = body["user"]["id"]
         channel_id = view_metadata(view).get("channel_id")
-        requester = await deps.requester(client, user_id)
+        requester, queued = await deps.requester_or_queued(client, user_id)
         if requester is None:
-            await tell(client, user_id=user_id, channel_id=channel_id, text=await deps.not_in_directory())
+            text = (
+                "I can't reach our database right now and Slack has no email for you, so I couldn't "
+                "queue your request; nothing was recorded. Please try again in a few minutes."
+                if queued
+                else await deps.not_in_directory()
+            )
+            await tell(client, user_id=user_id, channel_id=channel_id, text=text)
             return
         request = RequestInput(
             request_id=request_id_for(f"{body['team']['id'] if body.get('team') else ''}:{view['id']}"),
@@ -153,3 +167,13 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             )
             return
         log.info("request %s submitted by %s as %s", request.request_id, user_id, submitted.workflow_id)
+        if queued:
+            await tell(
+                client,
+                user_id=user_id,
+                channel_id=channel_id,
+                text=(
+                    f"Your request {request.request_id} is queued: our database is unavailable right now. "
+                    "Nothing is lost; I'll check it and message you as soon as it's back."
+                ),
+            )

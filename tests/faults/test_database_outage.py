@@ -49,6 +49,9 @@ async def outage(
         slack_api_url=socket_url(sim_sock) + "/api/",
     )
     worker.start()
+    # The bot reaches the database through the proxy too: it must tell the person their
+    # request is queued while the database is away.
+    bot_engine = make_engine(proxied)
     try:
         async with serve_stack(
             dev_server_env.client,
@@ -57,11 +60,13 @@ async def outage(
             with_worker=False,
             task_queue=queue,
             sockets=(bot_sock, sim_sock),
+            bot_engine=bot_engine,
         ) as stack:
             yield stack, proxy, worker
     finally:
         worker.stop()
         await proxy.stop()
+        bot_engine.dispose()
         engine.dispose()
         _drop_postgres_database(postgres_server, name)
 
@@ -70,10 +75,16 @@ async def test_activities_retry_through_a_database_outage_and_the_request_comple
     outage: tuple[Stack, TcpProxy, WorkerProcess],
 ) -> None:
     stack, proxy, worker = outage
-    await proxy.stop()  # the database is gone for the worker
     seen = await stack.approval_buttons()
     modal = await stack.open_modal(EMPLOYEE, "zoom")
+    await proxy.stop()  # the database goes away while Emma fills in the form
     await stack.do("/sim/submit", user=EMPLOYEE, view_id=modal["id"], values=request_values("zoom"))
+
+    async def told_queued() -> bool:
+        said = [m["text"] or "" for m in await stack.bot_messages(EMPLOYEE)] + await stack.ephemerals_to(EMPLOYEE)
+        return any("queued" in text and "Nothing is lost" in text for text in said)
+
+    await eventually(told_queued, 30, "the requester hearing their request is queued")
 
     workflow_id = ""
 

@@ -265,6 +265,7 @@ async def serve_stack(
     with_worker: bool = True,
     task_queue: str | None = None,
     sockets: tuple[socket.socket, socket.socket] | None = None,
+    bot_engine: Engine | None = None,
 ) -> AsyncIterator[Stack]:
     """Simulator and bot served on local sockets (and, unless the caller runs its own, an
     in-process worker) on a task queue of their own."""
@@ -272,7 +273,9 @@ async def serve_stack(
     settings = Settings(slack_api_url=socket_url(sim_sock) + "/api/", request_expiry_days=14)
     queue = task_queue or f"stack-{uuid.uuid4().hex}"
     simulator = local_simulator(simulator_users(engine), bot_sock, reference_dir)
-    deps = BotDeps(settings=settings, engine=engine, procurement=ProcurementClient(temporal, task_queue=queue))
+    deps = BotDeps(
+        settings=settings, engine=bot_engine or engine, procurement=ProcurementClient(temporal, task_queue=queue)
+    )
     async with contextlib.AsyncExitStack() as stack:
         if with_worker:
             notifier = SlackNotifier(web_client(settings.bot_token, settings.api_url()))
