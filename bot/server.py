@@ -5,13 +5,17 @@ With SLACK_APP_TOKEN set, Socket Mode is used instead of the Request URL."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,14 +27,57 @@ from bot.deps import BotDeps
 log = logging.getLogger(__name__)
 
 
+def acks_with_nothing(body: bytes, content_type: str) -> bool:
+    """Whether Slack's request is one whose acknowledgement carries nothing: a slash command,
+    a button click or selection, an Events API callback. Those are answered 200 at once and
+    processed after; a view submission (whose answer may carry `response_action` errors), a
+    URL verification (the challenge) and anything else go through Bolt before the answer."""
+    if content_type.startswith("application/json"):
+        # Events API: an event_callback; never the url_verification challenge.
+        return b'"event_callback"' in body[:4096] and b'"url_verification"' not in body
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        return False
+    if body.startswith(b"payload=") or b"&payload=" in body:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=50)
+        try:
+            kind = json.loads(fields.get("payload", ["{}"])[0]).get("type")
+        except (ValueError, AttributeError):
+            return False
+        return kind in ("block_actions", "message_action", "shortcut")
+    return b"command=" in body
+
+
 def build_http_app(app: AsyncApp, deps: BotDeps) -> Starlette:
     handler = AsyncSlackRequestHandler(app)
+    verifier = SignatureVerifier(deps.settings.signing_secret)
+    # Requests answered before processing; kept referenced until they finish.
+    after_ack: set[asyncio.Task[None]] = set()
+
+    async def process_later(scope: dict[str, Any], body: bytes) -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        try:
+            await handler.handle(Request(scope, receive))
+        except Exception:
+            log.exception("processing a Slack request after its ack failed")
 
     async def slack_events(request: Request) -> Response:
         # slack_sdk's verifier raises (a 500 with a stack trace) on a timestamp that is not a
         # number; such a request is simply not signed by Slack.
         if not request.headers.get("x-slack-request-timestamp", "").isdigit():
             return Response("invalid request", status_code=401)
+        body = await request.body()
+        if acks_with_nothing(body, request.headers.get("content-type", "")):
+            # Slack needs only the 200 within 3 s; answering before Bolt runs keeps the ack
+            # fast when many requests land together. Forged or stale requests are refused
+            # here exactly as Bolt would (and Bolt checks the signature again).
+            if not verifier.is_valid_request(body, dict(request.headers)):
+                return Response("invalid request", status_code=401)
+            task = asyncio.create_task(process_later(dict(request.scope), body))
+            after_ack.add(task)
+            task.add_done_callback(after_ack.discard)
+            return Response(status_code=200)
         return await handler.handle(request)
 
     async def healthz(_: Request) -> Response:
