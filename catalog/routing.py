@@ -253,6 +253,7 @@ def drawdown_json(draw: Drawdown | None) -> dict[str, Any] | None:
         return None
     return {
         "commitment": draw.commitment.name if draw.commitment else None,
+        "end_date": draw.commitment.end_date.isoformat() if draw.commitment else None,
         "provider": draw.provider,
         "currency": draw.currency,
         "amount_cents": draw.amount_cents,

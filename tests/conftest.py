@@ -110,6 +110,16 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@pytest.fixture
+async def own_clock_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server for one test that moves the clock by hand (`env.sleep`):
+    a workflow another test terminated in the middle of a workflow task can leave a shared
+    server's clock locked for a while (a test-server quirk), which such a test would wait out."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=_binary("temporal-test-server"))
+    yield env
+    await env.shutdown()
+
+
 @pytest.fixture(scope="session")
 async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(

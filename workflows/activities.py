@@ -15,7 +15,6 @@ from temporalio.exceptions import ApplicationError
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import ProductStatus, RequestStatus, StepStatus
-from catalog.renewals import add_months
 from catalog.summary import MessageKind, RequestSummary
 from workflows import faults
 from workflows.chain_activities import ChainActivities, Rejected
@@ -203,35 +202,7 @@ class ProcurementActivities(ChainActivities):
             )
             if outcome.status != RequestStatus.APPROVED:
                 return OutcomeResult()
-            product = repository.get_product(session, product_id=request.product_id) if request.product_id else None
-            term = (product.term_months if product and product.term_months else None) or DEFAULT_TERM_MONTHS
-            start = at.date()
-            asset, contract = repository.create_asset_for_request(
-                session,
-                request=request,
-                start_date=start,
-                term_months=term,
-                auto_renew=product.auto_renew if product else True,
-                notice_days=product.notice_days if product else 30,
-                renewal_date=add_months(start, term),
-                at=at,
-            )
-            repository.audit(
-                session,
-                idem_key=f"{outcome.request_id}:asset",
-                at=at,
-                request_id=outcome.request_id,
-                entity="asset",
-                entity_id=str(asset.id),
-                action="asset_created",
-                actor="workflow",
-                detail={
-                    "product": asset.product_name,
-                    "seats": asset.seats,
-                    "renewal_date": contract.renewal_date.isoformat(),
-                },
-            )
-            return OutcomeResult(asset.id, contract.renewal_date.isoformat())
+            return self._record_asset(session, request, at)
 
     @activity.defn
     async def announce_outcome(self, request_id: str) -> None:

@@ -20,14 +20,21 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from catalog import repository
-from catalog.budget import BudgetCheck, Commitment, Drawdown, drawdown, fiscal_year_of
+from catalog.budget import Commitment, drawdown, fiscal_year_of
 from catalog.business_time import add_business_days
 from catalog.db import transaction
 from catalog.models import ProductStatus, PurchaseRequest, RequestStatus, SlackMessage, StepStatus
 from catalog.policy import escalation_approver
 from catalog.renewals import add_months
 from catalog.requests import CatalogPrice, RequestInputError, quote
-from catalog.routing import RouteRejected, RouteRequest, load_active_policy, preview_route
+from catalog.routing import (
+    RouteRejected,
+    RouteRequest,
+    budget_json,
+    drawdown_json,
+    load_active_policy,
+    preview_route,
+)
 from catalog.settings import Settings, get_settings
 from catalog.summary import MessageKind, MessageRef, RequestSummary
 from workflows import faults
@@ -82,41 +89,6 @@ class Rejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def budget_snapshot(check: BudgetCheck | None) -> dict[str, Any] | None:
-    """The budget line a decision used, as it is stored in the audit log."""
-    if check is None:
-        return None
-    line = check.line
-    return {
-        "cost_center": check.cost_center,
-        "fiscal_year": check.fiscal_year,
-        "currency": check.currency,
-        "annual_cents": line.annual_cents if line else None,
-        "committed_cents": line.committed_cents if line else None,
-        "actual_cents": line.actual_cents if line else None,
-        "available_before_cents": check.available_before_cents,
-        "request_cents": check.amount_cents,
-        "available_after_cents": check.available_after_cents,
-        "exceeds": check.exceeds,
-    }
-
-
-def drawdown_snapshot(drawdown: Drawdown | None) -> dict[str, Any] | None:
-    if drawdown is None:
-        return None
-    return {
-        "commitment": drawdown.commitment.name if drawdown.commitment else None,
-        "end_date": drawdown.commitment.end_date.isoformat() if drawdown.commitment else None,
-        "provider": drawdown.provider,
-        "currency": drawdown.currency,
-        "amount_cents": drawdown.amount_cents,
-        "remaining_before_cents": drawdown.remaining_before_cents,
-        "remaining_after_cents": drawdown.remaining_after_cents,
-        "overflow_cents": drawdown.overflow_cents,
-        "reason": drawdown.reason,
-    }
 
 
 class ChainActivities(ReuseActivities):
@@ -301,8 +273,8 @@ class ChainActivities(ReuseActivities):
                         for s in route.steps
                     ],
                     "reasons": route.reasons,
-                    "budget": budget_snapshot(preview.budget),
-                    "drawdown": drawdown_snapshot(preview.drawdown),
+                    "budget": budget_json(preview.budget),
+                    "drawdown": drawdown_json(preview.drawdown),
                     "expires_at": route.expires_at,
                     "round": plan.round,
                 },

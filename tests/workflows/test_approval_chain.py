@@ -6,6 +6,7 @@ re-plan, delegation, withdrawal, and the SLA (reminder, escalation, expiry) on b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -20,9 +21,7 @@ from catalog.db import transaction
 from catalog.models import Person
 from catalog.summary import MessageKind
 from tests.helpers import eventually
-from tests.workflows.fakes import RecordingNotifier
-from tests.workflows.test_request_workflow import Harness, TrackingClient
-from workflows.activities import ProcurementActivities
+from tests.workflows.test_request_workflow import Harness, running_harness
 from workflows.request_workflow import ProcurementRequestWorkflow
 from workflows.shared import (
     ACTION_REQUEST_CHANGES,
@@ -37,7 +36,6 @@ from workflows.shared import (
     StepState,
     WithdrawInput,
 )
-from workflows.worker import build_worker
 
 EMPLOYEE = "U0EMPLOYEE"
 MANAGER = "U0MANAGER"
@@ -121,18 +119,23 @@ class Chain(Harness):
         return await handle.result()
 
 
+@contextlib.asynccontextmanager
+async def running_chain(env: WorkflowEnvironment, engine: Engine) -> AsyncIterator[Chain]:
+    async with running_harness(env, engine) as harness:
+        yield Chain(harness.env, harness.engine, harness.notifier, harness.queue)
+
+
 @pytest.fixture
 async def chain(time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine) -> AsyncIterator[Chain]:
-    notifier = RecordingNotifier()
-    queue = f"test-{uuid.uuid4().hex}"
-    worker = build_worker(
-        time_skipping_env.client, task_queue=queue, activities=ProcurementActivities(sqlite_seeded, notifier)
-    )
-    async with worker:
-        harness = Chain(time_skipping_env, sqlite_seeded, notifier, queue)
-        harness.client = TrackingClient(time_skipping_env.client, task_queue=queue)
+    async with running_chain(time_skipping_env, sqlite_seeded) as harness:
         yield harness
-        await harness.client.terminate_running()
+
+
+@pytest.fixture
+async def clock_chain(own_clock_env: WorkflowEnvironment, sqlite_seeded: Engine) -> AsyncIterator[Chain]:
+    """On a test server of its own: for the test that moves the clock by hand."""
+    async with running_chain(own_clock_env, sqlite_seeded) as harness:
+        yield harness
 
 
 def _budget(engine: Engine, cost_center: str) -> tuple[int, int]:
@@ -308,7 +311,8 @@ async def test_delegate_hands_the_step_over_and_the_requester_may_withdraw(chain
     assert [(s.approver_email, s.status) for s in steps] == [("vp@example.com", "withdrawn")]
 
 
-async def test_sla_reminds_then_escalates_then_expires_on_business_days(chain: Chain) -> None:
+async def test_sla_reminds_then_escalates_then_expires_on_business_days(clock_chain: Chain) -> None:
+    chain = clock_chain
     request = purchase()
     await chain.start(request)
     step = (await chain.open_steps(request.request_id))[0]

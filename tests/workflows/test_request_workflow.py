@@ -4,6 +4,7 @@ activities on a real (SQLite) database and a recording notifier."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -111,15 +112,13 @@ class Harness:
         await eventually(approver_dm_sent, what="the approver DM")
 
 
-@pytest.fixture
-async def harness(time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine) -> AsyncIterator[Harness]:
+@contextlib.asynccontextmanager
+async def running_harness(env: WorkflowEnvironment, engine: Engine) -> AsyncIterator[Harness]:
     notifier = RecordingNotifier()
     queue = f"test-{uuid.uuid4().hex}"
-    worker = build_worker(
-        time_skipping_env.client, task_queue=queue, activities=ProcurementActivities(sqlite_seeded, notifier)
-    )
+    worker = build_worker(env.client, task_queue=queue, activities=ProcurementActivities(engine, notifier))
     async with worker:
-        harness = Harness(time_skipping_env, sqlite_seeded, notifier, queue)
+        harness = Harness(env, engine, notifier, queue)
         yield harness
         await harness.client.terminate_running()
 
@@ -234,7 +233,8 @@ async def test_deny_needs_a_reason_and_creates_no_asset(harness: Harness) -> Non
     assert len(notice) == 1 and notice[0].summary.decision_reason == "Use Canva, we own it"
 
 
-async def test_request_expires_without_decision(harness: Harness) -> None:
+async def test_request_expires_without_decision(clock_harness: Harness) -> None:
+    harness = clock_harness
     request = figma_request()
     await harness.start_pending(request)
     handle = harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}")

@@ -4,21 +4,13 @@ holders, miro 12/30, canva 20/25) and a recording notifier."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
-from sqlalchemy import Engine
-from temporalio.testing import WorkflowEnvironment
 
 from catalog import repository
 from catalog.db import transaction
 from catalog.summary import MessageKind
 from tests.helpers import eventually
-from tests.workflows.fakes import RecordingNotifier
 from tests.workflows.test_request_workflow import EMPLOYEE, MANAGER, Harness, figma_request
-from workflows.activities import ProcurementActivities
 from workflows.request_workflow import ProcurementRequestWorkflow
 from workflows.shared import (
     CHOICE_ALTERNATIVE,
@@ -31,22 +23,8 @@ from workflows.shared import (
     RequestInput,
     RequestResult,
 )
-from workflows.worker import build_worker
 
 FINANCE, ENGINEER = "U0FINANCE", "U0ENGINEER"  # the two most idle figma holders in seats.yaml
-
-
-@pytest.fixture
-async def harness(time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine) -> AsyncIterator[Harness]:
-    notifier = RecordingNotifier()
-    queue = f"test-{uuid.uuid4().hex}"
-    worker = build_worker(
-        time_skipping_env.client, task_queue=queue, activities=ProcurementActivities(sqlite_seeded, notifier)
-    )
-    async with worker:
-        harness = Harness(time_skipping_env, sqlite_seeded, notifier, queue)
-        yield harness
-        await harness.client.terminate_running()
 
 
 async def _offer(harness: Harness, request: RequestInput, round_: int = 1) -> None:
@@ -114,7 +92,8 @@ async def test_a_spare_seat_is_taken_in_one_click_without_purchase_or_approval(h
     assert not late.accepted and "closed" in late.message
 
 
-async def test_reclaim_frees_a_released_seat_and_one_nobody_answered_for(harness: Harness) -> None:
+async def test_reclaim_frees_a_released_seat_and_one_nobody_answered_for(clock_harness: Harness) -> None:
+    harness = clock_harness
     request = figma_request(seats=2)
     await harness.client.submit(request)
     await _offer(harness, request)
@@ -209,7 +188,8 @@ async def test_picking_the_alternative_closes_this_request(harness: Harness) -> 
     assert result.status == "withdrawn" and "miro" in (result.reason or "")
 
 
-async def test_an_unanswered_offer_expires_and_nothing_is_bought(harness: Harness) -> None:
+async def test_an_unanswered_offer_expires_and_nothing_is_bought(clock_harness: Harness) -> None:
+    harness = clock_harness
     request = figma_request(expiry_days=2)
     await harness.client.submit(request)
     await _offer(harness, request)
