@@ -12,6 +12,7 @@ requester, a currency without a rate and an impossible amount.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -99,7 +100,14 @@ def load_active_policy(settings: Settings | None = None) -> Policy:
     Raises `catalog.policy.PolicyError` (every problem with its line) or `OSError`."""
     settings = settings or get_settings()
     path = settings.policy_file or default_policy_path()
-    return load_policy(path.read_text(encoding="utf-8"))
+    return _parsed_policy(path.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_policy(text: str) -> Policy:
+    """Parsing is what costs (YAML with line numbers, every rule checked); the file is read on
+    every call, so an edited policy is in force for the next request."""
+    return load_policy(text)
 
 
 def _cost_center(session: Session, request: RouteRequest, requester: DirectoryEntry) -> str:
