@@ -91,6 +91,34 @@ class Rejected(Exception):
         self.reason = reason
 
 
+def audit_step(
+    session: Session,
+    *,
+    request_id: str,
+    seq: int,
+    key: str,
+    action: str,
+    actor: str,
+    at: datetime,
+    detail: dict[str, Any],
+    policy_version: str | None = None,
+) -> None:
+    """An audit row about one approval step (idempotent on `key`)."""
+    repository.audit(
+        session,
+        idem_key=key,
+        at=at,
+        request_id=request_id,
+        entity="approval_step",
+        entity_id=f"{request_id}:{seq}",
+        action=action,
+        actor=actor,
+        step_seq=seq,
+        policy_version=policy_version,
+        detail=detail,
+    )
+
+
 class ChainActivities(ReuseActivities):
     """The approval chain's activities (mixed into ProcurementActivities)."""
 
@@ -397,16 +425,14 @@ class ChainActivities(ReuseActivities):
                 )
             if request is not None and request.status in (RequestStatus.SUBMITTED, RequestStatus.CHANGES_REQUESTED):
                 repository.set_request_status(session, request_id=rid, status=RequestStatus.PENDING_APPROVAL, at=at)
-            repository.audit(
+            audit_step(
                 session,
-                idem_key=f"{rid}:step{step.seq}:opened",
-                at=at,
                 request_id=rid,
-                entity="approval_step",
-                entity_id=f"{rid}:{step.seq}",
+                seq=step.seq,
+                key=f"{rid}:step{step.seq}:opened",
                 action="step_carried_over" if step.carried_over else "step_opened",
                 actor="workflow",
-                step_seq=step.seq,
+                at=at,
                 policy_version=request.policy_version if request else None,
                 detail={
                     "role": step.role,
@@ -483,16 +509,14 @@ class ChainActivities(ReuseActivities):
                 session, request_id=nudge.request_id, seq=nudge.seq, kind=_nudge_kind(nudge.kind), at=at
             ):
                 step = repository.get_step(session, request_id=nudge.request_id, seq=nudge.seq)
-                repository.audit(
+                audit_step(
                     session,
-                    idem_key=f"{nudge.request_id}:step{nudge.seq}:{nudge.kind}",
-                    at=at,
                     request_id=nudge.request_id,
-                    entity="approval_step",
-                    entity_id=f"{nudge.request_id}:{nudge.seq}",
+                    seq=nudge.seq,
+                    key=f"{nudge.request_id}:step{nudge.seq}:{nudge.kind}",
                     action=f"step_{nudge.kind}",
                     actor="workflow",
-                    step_seq=nudge.seq,
+                    at=at,
                     detail={"approver": step.approver_email if step else None},
                 )
             return request_summary(session, request_id=nudge.request_id)
@@ -533,16 +557,14 @@ class ChainActivities(ReuseActivities):
                 else None
             )
             if target is None or target.email == step.approver_email:
-                repository.audit(
+                audit_step(
                     session,
-                    idem_key=f"{rid}:step{nudge.seq}:escalation",
-                    at=at,
                     request_id=rid,
-                    entity="approval_step",
-                    entity_id=f"{rid}:{nudge.seq}",
+                    seq=nudge.seq,
+                    key=f"{rid}:step{nudge.seq}:escalation",
                     action="step_escalation_failed",
                     actor="workflow",
-                    step_seq=nudge.seq,
+                    at=at,
                     detail={"approver": step.approver_email, "reason": "no one to escalate to"},
                 )
                 return Escalated(), request_summary(session, request_id=rid), old_name
@@ -556,16 +578,14 @@ class ChainActivities(ReuseActivities):
                 delegate_email=step.approver_email,
                 delegate_slack_id=step.approver_slack_id,
             )
-            repository.audit(
+            audit_step(
                 session,
-                idem_key=f"{rid}:step{nudge.seq}:escalation",
-                at=at,
                 request_id=rid,
-                entity="approval_step",
-                entity_id=f"{rid}:{nudge.seq}",
+                seq=nudge.seq,
+                key=f"{rid}:step{nudge.seq}:escalation",
                 action="step_escalated",
                 actor="workflow",
-                step_seq=nudge.seq,
+                at=at,
                 policy_version=request.policy_version,
                 detail={"from": step.approver_email, "to": target.email, "target": nudge.escalation_target},
             )
@@ -630,16 +650,14 @@ class ChainActivities(ReuseActivities):
                     approver_slack_id=record.to_slack_id,
                     assigned_because=f"delegated by {from_name}{note}"[:500],
                 )
-            repository.audit(
+            audit_step(
                 session,
-                idem_key=f"{rid}:step{record.seq}:delegated:{record.to_slack_id}",
-                at=at,
                 request_id=rid,
-                entity="approval_step",
-                entity_id=f"{rid}:{record.seq}",
+                seq=record.seq,
+                key=f"{rid}:step{record.seq}:delegated:{record.to_slack_id}",
                 action="step_delegated",
                 actor=actor.email if actor else record.from_slack_id,
-                step_seq=record.seq,
+                at=at,
                 policy_version=request.policy_version,
                 detail={"to": target.email, "note": record.note[:500]},
             )
@@ -667,16 +685,14 @@ class ChainActivities(ReuseActivities):
                 reason=record.reason,
                 at=at,
             )
-            repository.audit(
+            audit_step(
                 session,
-                idem_key=f"{rid}:step{record.seq}:{record.action}",
-                at=at,
                 request_id=rid,
-                entity="approval_step",
-                entity_id=f"{rid}:{record.seq}",
+                seq=record.seq,
+                key=f"{rid}:step{record.seq}:{record.action}",
                 action=f"step_{_STEP_STATUS[record.action].value}",
                 actor=actor,
-                step_seq=record.seq,
+                at=at,
                 policy_version=record.policy_version or (request.policy_version if request else None),
                 detail={
                     "reason": record.reason,
