@@ -39,6 +39,12 @@ def _message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list[Bloc
     return reuse_message(kind, summary) if kind in _REUSE_KINDS else request_message(kind, summary)
 
 
+#: Slack message metadata that carries a message's key (see `Notifier.find_sent`).
+MESSAGE_KEY_EVENT = "procure_message"
+#: How far back in a DM `find_sent` looks: a retry follows its send within minutes.
+FIND_SENT_LIMIT = 50
+
+
 class SlackNotifier:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
@@ -53,10 +59,30 @@ class SlackNotifier:
         user = response.get("user") or {}
         return str(user["id"]) if user.get("id") else None
 
-    async def send(self, *, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef:
+    async def send(
+        self, *, user_id: str, kind: MessageKind, summary: RequestSummary, key: str | None = None
+    ) -> MessageRef:
         text, blocks = _message(kind, summary)
-        response = await self._client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+        metadata = {"event_type": MESSAGE_KEY_EVENT, "event_payload": {"key": key}} if key else None
+        response = await self._client.chat_postMessage(channel=user_id, text=text, blocks=blocks, metadata=metadata)
         return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    async def find_sent(self, *, user_id: str, key: str) -> MessageRef | None:
+        opened = await self._client.conversations_open(users=user_id)
+        channel = str((opened.get("channel") or {}).get("id") or "")
+        if not channel:
+            return None
+        history = await self._client.conversations_history(
+            channel=channel, limit=FIND_SENT_LIMIT, include_all_metadata=True
+        )
+        for message in history.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == MESSAGE_KEY_EVENT
+                and (metadata.get("event_payload") or {}).get("key") == key
+            ):
+                return MessageRef(channel, str(message["ts"]))
+        return None
 
     async def update(self, *, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:
         text, blocks = _message(kind, summary)

@@ -132,7 +132,18 @@ class Notifier(Protocol):
 
     async def lookup_user_id(self, email: str) -> str | None: ...
 
-    async def send(self, *, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef: ...
+    async def send(
+        self, *, user_id: str, kind: MessageKind, summary: RequestSummary, key: str | None = None
+    ) -> MessageRef:
+        """Post a message; `key` is attached to it (Slack message metadata) so `find_sent` can
+        find it again."""
+        ...
+
+    async def find_sent(self, *, user_id: str, key: str) -> MessageRef | None:
+        """The message posted to `user_id` with `key`, if any: a retried activity whose worker
+        died after Slack took the post, but before its reference was stored, finds it here
+        instead of posting it twice."""
+        ...
 
     async def update(self, *, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None: ...
 

@@ -55,6 +55,7 @@ METHODS = (
     "views.update",
     "views.publish",
     "conversations.open",
+    "conversations.history",
     "users.info",
     "users.lookupByEmail",
 )
@@ -64,6 +65,7 @@ METHOD_SCOPES = {
     "chat.update": {"chat:write"},
     "chat.postEphemeral": {"chat:write"},
     "conversations.open": {"im:write"},
+    "conversations.history": {"im:history"},
     "users.info": {"users:read"},
     "users.lookupByEmail": {"users:read", "users:read.email"},
 }

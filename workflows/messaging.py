@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
+from temporalio import activity
 
 from catalog import repository
 from catalog.budget import fiscal_year_of
@@ -17,10 +18,19 @@ from catalog.db import transaction
 from catalog.models import ApprovalStep, Person, ProductStatus, PurchaseRequest, RequestStatus
 from catalog.settings import get_settings
 from catalog.summary import BudgetView, DrawdownView, MessageKind, MessageRef, Notifier, RequestSummary, StepView
+from workflows import faults
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _retrying() -> bool:
+    """Whether this is a retry of the activity (outside an activity: no)."""
+    try:
+        return activity.info().attempt > 1
+    except RuntimeError:
+        return False
 
 
 def request_summary(session: Session, *, request_id: str) -> RequestSummary:
@@ -201,9 +211,16 @@ class MessagingActivities:
 
     async def _send_once(self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef:
         existing = await asyncio.to_thread(self._message_ref, key)
+        if existing is None and _retrying():
+            # The previous attempt may have died after Slack took the post and before the
+            # reference below was stored: look for the message by its key before posting.
+            existing = await self._notifier.find_sent(user_id=user_id, key=key)
+            if existing is not None:
+                await asyncio.to_thread(self._save_ref, key, summary.request_id, existing)
         if existing is not None:
             return existing
-        ref = await self._notifier.send(user_id=user_id, kind=kind, summary=summary)
+        ref = await self._notifier.send(user_id=user_id, kind=kind, summary=summary, key=key)
+        faults.crash_point(f"after_dm_sent:{kind.value}")
         await asyncio.to_thread(self._save_ref, key, summary.request_id, ref)
         return ref
 

@@ -62,6 +62,7 @@ class Message:
     thread_ts: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions, oldest first
     edited_ts: str | None = None
+    metadata: dict[str, Any] | None = None  # Slack message metadata: event_type, event_payload
 
 
 @dataclass

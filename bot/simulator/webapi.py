@@ -187,9 +187,51 @@ def chat_post_message(sim: Simulator, args: Args) -> dict[str, Any]:
         attachments,
         is_bot=True,
         thread_ts=args.get("thread_ts") or None,
+        metadata=_metadata(args.get("metadata")),
     )
     sim.workspace.add_message(conversation, message)
     return {"channel": conversation.id, "ts": message.ts, "message": sim.workspace.slack_message(message)}
+
+
+def _metadata(raw: Any) -> dict[str, Any] | None:
+    """Message metadata as Slack takes it: a JSON object (or its text) with a string
+    `event_type` and an object `event_payload`."""
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise SlackApiFailure("invalid_metadata_format") from None
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("event_type"), str)
+        or not isinstance(raw.get("event_payload"), dict)
+    ):
+        raise SlackApiFailure("invalid_metadata_schema")
+    return {"event_type": raw["event_type"], "event_payload": raw["event_payload"]}
+
+
+def conversations_history(sim: Simulator, args: Args) -> dict[str, Any]:
+    """Newest first, at most `limit` (1-999, default 100); metadata only with include_all_metadata."""
+    conversation = sim.workspace.resolve_conversation(
+        _require(args, "channel", "channel_not_found"), users_mean_dm=False
+    )
+    try:
+        limit = int(args.get("limit") or 100)
+    except (TypeError, ValueError):
+        raise SlackApiFailure("invalid_limit") from None
+    limit = max(1, min(limit, 999))
+    with_metadata = _flag(args, "include_all_metadata")
+    visible = [m for m in conversation.messages if m.visible_to is None and m.thread_ts in (None, m.ts)]
+    newest = list(reversed(visible))[:limit]
+    messages = []
+    for message in newest:
+        shown = sim.workspace.slack_message(message)
+        if with_metadata and message.metadata is not None:
+            shown["metadata"] = message.metadata
+        messages.append(shown)
+    return {"messages": messages, "has_more": len(visible) > limit, "pin_count": 0}
 
 
 def chat_update(sim: Simulator, args: Args) -> dict[str, Any]:
@@ -374,6 +416,7 @@ METHODS: dict[str, Handler] = {
     "views.update": views_update,
     "views.publish": views_publish,
     "conversations.open": conversations_open,
+    "conversations.history": conversations_history,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
 }

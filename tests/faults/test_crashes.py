@@ -1,7 +1,8 @@
 """Break real processes in the middle of an approval: SIGKILL the worker (after the approver's
 DM; between recording the asset and telling the requester) and stop the Temporal dev server,
-then start them again. The request completes with exactly one asset, one approver DM and one
-outcome notice: Temporal resumes the workflow, and the activities are idempotent."""
+(and right after Slack took the approver's DM, before its reference is stored), then start
+them again. The request completes with exactly one asset, one approver DM and one outcome
+notice: Temporal resumes the workflow, and the activities are idempotent."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from bot import ids
 from bot.simulator.serve import bind_socket, socket_url
 from tests.faults.processes import TemporalServer, WorkerProcess
 from tests.helpers import eventually
-from tests.security.stack import EMPLOYEE, MANAGER, Stack, seeded_sqlite, serve_stack
+from tests.security.stack import EMPLOYEE, MANAGER, Stack, find_button, request_values, seeded_sqlite, serve_stack
+
+FINANCE, VP = "U0FINANCE", "U0VP"
 
 
 @dataclass
@@ -99,8 +102,7 @@ async def _exactly_once(faulty: Faulty, request_id: str) -> None:
 async def test_worker_killed_after_the_approver_dm_resumes_on_restart(faulty: Faulty) -> None:
     request_id, message = await faulty.stack.pending_approval("zoom")
     # Both messages of the step are out and their refs stored: the workflow now waits for the
-    # decision. (A kill *while* the step's activity runs, after Slack took the post and before
-    # the ref is stored, re-sends the DM on retry: message sends are at-least-once.)
+    # decision. (A kill after Slack took the post and before the ref is stored: next test.)
     await eventually(
         lambda: faulty.stack.message_saved(f"{request_id}:requester"), 20, "the requester's status message"
     )
@@ -151,3 +153,46 @@ async def test_temporal_restarted_on_its_db_file_keeps_the_pending_request(fault
     assert state is not None and state.status is not None and state.status.name == "RUNNING"
     await _approve_and_wait(faulty, request_id, message)
     await _exactly_once(faulty, request_id)
+
+
+async def test_worker_killed_after_slack_took_the_dm_sends_it_once(faulty: Faulty) -> None:
+    """The narrowest window: Slack has the approver's DM, the worker dies before storing its
+    reference. The retried activity finds the DM by the key in its metadata instead of
+    posting a second one. (Last in the module: Fiona's Zoom seat would change what reuse
+    first offers to the requests above.)"""
+    stack = faulty.stack
+    marker = faulty.data_dir / "fault-after-dm.done"
+    faulty.restart_worker(PROCURE_FAULT="after_dm_sent:approval_request", PROCURE_FAULT_MARKER=str(marker))
+    seen = await stack.approval_buttons(VP)
+    modal = await stack.open_modal(FINANCE, "zoom")
+    await stack.do("/sim/submit", user=FINANCE, view_id=modal["id"], values=request_values("zoom"))
+    found: dict[str, object] = {}
+
+    async def dm_arrived() -> bool:
+        for message in await stack.bot_messages(FINANCE):
+            if find_button(message, ids.REUSE_BUY) and message["ts"] not in found:
+                # Zoom is owned and full by now: reuse first offers it; Fiona buys more.
+                found[message["ts"]] = True
+                await stack.do("/sim/action", user=FINANCE, message_ts=message["ts"], action_id=ids.REUSE_BUY)
+        return bool(await stack.approval_buttons(VP) - seen)
+
+    await eventually(dm_arrived, 60, "the approval DM to Fiona's manager")
+    request_id = next(iter(await stack.approval_buttons(VP) - seen))
+    key = f"{request_id}:step1:approver:{VP}"
+    await eventually(faulty.worker.exited, 60, "the worker's crash right after Slack took the DM")
+    assert marker.exists() and faulty.worker.process is not None and faulty.worker.process.returncode == 137
+    assert not stack.message_saved(key)
+    faulty.worker.start()  # the marker lets the restarted worker through
+    # Temporal retries the activity once its start-to-close timeout passes (30 s).
+    await eventually(lambda: stack.message_saved(key), 90, "the DM's reference, found again by its key")
+    message = next(m for m in await stack.bot_messages(VP) if request_id in json.dumps(m["blocks"]))
+    assert (await stack.click(VP, message, ids.APPROVE, request_id)).status_code == 200
+    await eventually(lambda: "asset_created" in stack.audit_actions(request_id), 90, "the approval")
+    to_vp = [
+        c
+        for c in await stack.calls("chat.postMessage")
+        if c["args"].get("channel") == VP and request_id in json.dumps(c["args"])
+    ]
+    assert len(to_vp) == 1, to_vp  # one approval DM, though its activity ran twice
+    assert stack.assets(request_id) == 1
+    faulty.restart_worker(PROCURE_FAULT="")

@@ -15,6 +15,7 @@ class Sent:
     kind: MessageKind
     summary: RequestSummary
     ref: MessageRef
+    key: str | None = None
 
 
 @dataclass
@@ -29,13 +30,18 @@ class RecordingNotifier:
     async def lookup_user_id(self, email: str) -> str | None:
         return self.emails.get(email)
 
-    async def send(self, *, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef:
+    async def send(
+        self, *, user_id: str, kind: MessageKind, summary: RequestSummary, key: str | None = None
+    ) -> MessageRef:
         ref = MessageRef(f"D{user_id}", f"1700000000.{next(self._ts):06d}")
-        sent = Sent(user_id, kind, summary, ref)
+        sent = Sent(user_id, kind, summary, ref, key)
         self.sent.append(sent)
         if self.on_send is not None:
             await self.on_send(sent)
         return ref
+
+    async def find_sent(self, *, user_id: str, key: str) -> MessageRef | None:
+        return next((s.ref for s in self.sent if s.user_id == user_id and s.key == key), None)
 
     async def update(self, *, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:
         self.updates.append((ref, kind, summary))
