@@ -207,7 +207,7 @@ class ChainActivities(ReuseActivities):
                 raise Rejected(exc.reason) from None
         decision = preview.decision
         if decision.outcome == "reject":
-            raise Rejected(" ".join(decision.reasons) or "The purchase policy doesn't allow this request.")
+            raise Rejected(_sentences(decision.reasons) or "The purchase policy doesn't allow this request.")
         if decision.outcome != "auto_approve" and preview.route.problems:
             raise Rejected("No one can approve this yet: " + "; ".join(preview.route.problems))
         steps = [
@@ -382,6 +382,8 @@ class ChainActivities(ReuseActivities):
                 MessageKind.APPROVAL_REQUEST,
                 dataclasses.replace(summary, viewer_seq=step.seq),
             )
+        # Everyone's message shows the stage that just opened (one activity, not two).
+        await self._announce(opening.request_id)
         return StepTimes(remind_at.isoformat(), escalate_at.isoformat())
 
     def _open_chain_step(
@@ -667,8 +669,10 @@ class ChainActivities(ReuseActivities):
     @activity.defn
     async def record_step(self, record: StepDecisionRecord) -> None:
         """Close a step with a decision (or as superseded / expired / withdrawn), audited with
-        the policy version and the budget line as they are now."""
+        the policy version and the budget line as they are now, and update every message about
+        the request in place."""
         await asyncio.to_thread(self._record_step, record)
+        await self._announce(record.request_id)
 
     def _record_step(self, record: StepDecisionRecord) -> None:
         at = datetime.fromisoformat(record.at)
@@ -744,11 +748,6 @@ class ChainActivities(ReuseActivities):
             return request_summary(session, request_id=record.request_id)
 
     # --- progress and outcome ---------------------------------------------------------
-
-    @activity.defn
-    async def announce_progress(self, request_id: str) -> None:
-        """Update every message about the request in place: each approver's, the requester's."""
-        await self._announce(request_id)
 
     async def _announce(self, request_id: str) -> None:
         summary, refs = await asyncio.to_thread(self._progress, request_id)
@@ -921,7 +920,6 @@ class ChainActivities(ReuseActivities):
             self.delegate_step,
             self.record_step,
             self.ask_for_changes,
-            self.announce_progress,
             self.record_chain_outcome,
             self.announce_chain_outcome,
         ]
@@ -949,3 +947,14 @@ def _ref(row: SlackMessage) -> MessageRef:
 
 def _nudge_kind(kind: str) -> Literal["reminder", "escalation"]:
     return "escalation" if kind == "escalation" else "reminder"
+
+
+def _sentences(reasons: tuple[str, ...] | list[str]) -> str:
+    """Policy reasons as sentences: "Blocked products are never bought. LastPass is blocked: …"."""
+    parts = []
+    for reason in reasons:
+        text = reason.strip()
+        if text:
+            text = text[0].upper() + text[1:]
+            parts.append(text if text[-1] in ".!?" else text + ".")
+    return " ".join(parts)

@@ -452,7 +452,6 @@ class ProcurementRequestWorkflow:
                 step = self._steps[plan.seq]
                 step.remind_at = datetime.fromisoformat(when.remind_at)
                 step.escalate_at = datetime.fromisoformat(when.escalate_at)
-            await self._activity(ChainActivities.announce_progress, route.request_id)
             ended = await self._wait_stage([plan.seq for plan in opened], expires_at)
             if ended != "approved":
                 return ended
@@ -521,7 +520,8 @@ class ProcurementRequestWorkflow:
                 )
 
     async def _drain_events(self) -> None:
-        """Record the decisions the update handlers accepted, in order, and show them."""
+        """Record the decisions the update handlers accepted, in order (each record updates
+        every message about the request)."""
         if not self._events:
             return
         while self._events:
@@ -529,7 +529,6 @@ class ProcurementRequestWorkflow:
             await self._activity(ChainActivities.record_step, event)
             if event.action == ACTION_REQUEST_CHANGES:
                 await self._activity(ChainActivities.ask_for_changes, event)
-        await self._activity(ChainActivities.announce_progress, self._request.request_id)
 
     async def _await_edit(self, expires_at: datetime) -> RoutePlan | None:
         """Wait for the requester's edit (or a withdrawal, or the expiry)."""
