@@ -468,8 +468,8 @@ def apply_commitments(
         session.add(commitment)
         session.flush()
         detail = {
-            "before": {k: _jsonable(old) for k, (old, _) in sorted(changes.items())},
-            "after": {k: _jsonable(new) for k, (_, new) in sorted(changes.items())},
+            "before": {k: repository.jsonable(old) for k, (old, _) in sorted(changes.items())},
+            "after": {k: repository.jsonable(new) for k, (_, new) in sorted(changes.items())},
         }
         digest = hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:16]
         repository.audit(
@@ -485,5 +485,3 @@ def apply_commitments(
     return summary
 
 
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value

@@ -403,10 +403,6 @@ class ImportSummary:
         return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
 
 
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
-
-
 def apply_directory(session: Session, *, records: Sequence[PersonRecord], actor: str, at: datetime) -> ImportSummary:
     """Check the records against the database and upsert them (audited, actor `actor`).
 
@@ -446,13 +442,13 @@ def apply_directory(session: Session, *, records: Sequence[PersonRecord], actor:
         session.add(person)
         session.flush()
         if created:
-            detail = {k: _jsonable(v) for k, v in record.values().items()}
+            detail = {k: repository.jsonable(v) for k, v in record.values().items()}
             summary.created.append(record.email)
         else:
             diff = changes[record.email]
             detail = {
-                "before": {k: _jsonable(old) for k, (old, _) in sorted(diff.items())},
-                "after": {k: _jsonable(new) for k, (_, new) in sorted(diff.items())},
+                "before": {k: repository.jsonable(old) for k, (old, _) in sorted(diff.items())},
+                "after": {k: repository.jsonable(new) for k, (_, new) in sorted(diff.items())},
             }
             summary.updated.append(record.email)
         digest = hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:16]

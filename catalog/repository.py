@@ -635,7 +635,8 @@ CONTRACT_DATE_FIELDS = frozenset({"start_date", "term_months", "auto_renew", "no
                                   "renewal_date"})  # fmt: skip
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A column value as an audit row's JSON detail holds it (dates as ISO text)."""
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -645,8 +646,8 @@ def _diff(row: Any, wanted: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
 
 def _change_detail(changes: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
     return {
-        "before": {name: _jsonable(old) for name, (old, _) in sorted(changes.items())},
-        "after": {name: _jsonable(new) for name, (_, new) in sorted(changes.items())},
+        "before": {name: jsonable(old) for name, (old, _) in sorted(changes.items())},
+        "after": {name: jsonable(new) for name, (_, new) in sorted(changes.items())},
     }
 
 
@@ -718,7 +719,7 @@ def import_asset(session: Session, *, record: AssetRecord, actor: str, at: datet
             actor=actor,
             detail={
                 "external_id": record.external_id,
-                **{k: _jsonable(v) for k, v in (asset_values | contract_values).items()},
+                **{k: jsonable(v) for k, v in (asset_values | contract_values).items()},
             },
         )
         return AssetChange("created", asset_id, created.id, {})

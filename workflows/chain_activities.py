@@ -24,10 +24,11 @@ from catalog.budget import Commitment, drawdown, fiscal_year_of
 from catalog.business_time import add_business_days
 from catalog.db import transaction
 from catalog.models import ProductStatus, PurchaseRequest, RequestStatus, SlackMessage, StepStatus
-from catalog.policy import escalation_approver
+from catalog.policy import Policy, escalation_approver
 from catalog.renewals import add_months
 from catalog.requests import CatalogPrice, RequestInputError, quote
 from catalog.routing import (
+    RoutePreview,
     RouteRejected,
     RouteRequest,
     budget_json,
@@ -145,7 +146,7 @@ class ChainActivities(ReuseActivities):
         request = plan.request
         at = datetime.fromisoformat(plan.at)
         try:
-            route, preview = await asyncio.to_thread(self._plan_in_db, plan, at)
+            route, preview, policy = await asyncio.to_thread(self._plan_in_db, plan, at)
             for index, step in enumerate(route.steps):
                 if not step.approver_slack_id:
                     found = await self._notifier.lookup_user_id(step.approver_email)
@@ -162,10 +163,10 @@ class ChainActivities(ReuseActivities):
             if plan.round == 1:
                 await asyncio.to_thread(self._record_rejection, request, rejected.reason)
             raise ApplicationError(rejected.reason, type=REQUEST_REJECTED, non_retryable=True) from None
-        await asyncio.to_thread(self._record_plan, plan, route, preview, at)
+        await asyncio.to_thread(self._record_plan, plan, route, preview, policy, at)
         return route
 
-    def _plan_in_db(self, plan: PlanInput, at: datetime) -> tuple[RoutePlan, Any]:
+    def _plan_in_db(self, plan: PlanInput, at: datetime) -> tuple[RoutePlan, RoutePreview, Policy]:
         request = plan.request
         conf = self._conf()
         policy = load_active_policy(conf)
@@ -239,11 +240,12 @@ class ChainActivities(ReuseActivities):
             round=plan.round,
             remind_after_slas=decision.remind_after_slas,
         )
-        return route, preview
+        return route, preview, policy
 
-    def _record_plan(self, plan: PlanInput, route: RoutePlan, preview: Any, at: datetime) -> None:
+    def _record_plan(
+        self, plan: PlanInput, route: RoutePlan, preview: RoutePreview, policy: Policy, at: datetime
+    ) -> None:
         request = plan.request
-        policy = load_active_policy(self._conf())
         with transaction(self._engine) as session:
             repository.record_policy_version(session, version=policy.version, text=policy.text, at=at)
             row = self.new_request_row(session, request)
