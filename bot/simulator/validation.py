@@ -13,23 +13,26 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
+
+_one_of = Draft202012Validator.VALIDATORS["oneOf"]  # the plain keyword, wrapped below
 
 MAX_MESSAGE_BLOCKS = 50  # the schema's root array is shared by all surfaces and allows 100
 MAX_TEXT_CHARS = 40_000  # chat.* `text`: above this Slack answers msg_too_long
 
 
 class BlockKitValidator:
-    def __init__(self, schema_path: Path | None) -> None:
+    def __init__(self, schema_path: Path | None, *, keyed_unions: bool = True) -> None:
         self.schema_path = schema_path
         self._message: Draft202012Validator | None = None
         self._views: dict[str, Draft202012Validator] = {}
         if schema_path is not None and schema_path.is_file():
             schema = json.loads(schema_path.read_text(encoding="utf-8"))
-            self._message = Draft202012Validator(schema)
+            checker = _keyed_union_validator(schema) if keyed_unions else Draft202012Validator
+            self._message = checker(schema)
             for kind in ("modal", "home"):
-                self._views[kind] = Draft202012Validator(
+                self._views[kind] = checker(
                     {
                         "$schema": schema.get("$schema"),
                         "$defs": schema["$defs"],
@@ -79,6 +82,45 @@ class BlockKitValidator:
             return []
         errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
         return [explain(e, prefix=prefix, root=root) for e in errors]
+
+
+def _keyed_union_validator(schema: dict[str, Any]) -> Any:
+    """Draft 2020-12 with a faster `oneOf` for unions keyed by `type`, same verdicts.
+
+    Blocks and elements are `oneOf` lists of `$ref`s whose targets pin `type` with `const`.
+    Plain `oneOf` tries every alternative (21 for a block, 18 for an actions element), and that
+    was nine tenths of the simulator's CPU under load. An alternative that pins another `type`
+    fails on it anyway, so an object carrying `type` is first checked against the alternatives
+    that allow its type (and those that do not pin one). Only when that fails is the full
+    `oneOf` run, so the errors people read are exactly the ones the plain validator gives.
+    """
+    defs: dict[str, Any] = schema.get("$defs", {})
+
+    def pinned(branch: Any) -> frozenset[str] | None:
+        if not isinstance(branch, dict) or len(branch) != 1 or not str(branch.get("$ref", "")).startswith("#/$defs/"):
+            return None
+        ref = str(branch["$ref"])
+        target = defs.get(ref.removeprefix("#/$defs/"), {})
+        kind = target.get("properties", {}).get("type", {}) if isinstance(target, dict) else {}
+        if "const" in kind:
+            return frozenset([kind["const"]])
+        if isinstance(kind.get("enum"), list):
+            return frozenset(kind["enum"])
+        return None
+
+    keys: dict[int, list[frozenset[str] | None]] = {}
+
+    def keyed_one_of(validator: Any, one_of: list[Any], instance: Any, where: Any) -> Iterator[ValidationError]:
+        kind = instance.get("type") if isinstance(instance, dict) else None
+        if isinstance(kind, str):
+            pins = keys.setdefault(id(one_of), [pinned(branch) for branch in one_of])
+            allowed = [branch for branch, pin in zip(one_of, pins, strict=True) if pin is None or kind in pin]
+            if allowed and len(allowed) < len(one_of):
+                if not any(True for _ in _one_of(validator, allowed, instance, where)):
+                    return
+        yield from _one_of(validator, one_of, instance, where)
+
+    return validators.extend(Draft202012Validator, {"oneOf": keyed_one_of})
 
 
 # ---------------------------------------------------------------- readable schema errors

@@ -9,6 +9,8 @@ import urllib.parse
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 
 from bot.simulator import payloads
@@ -231,3 +233,74 @@ def test_without_the_schema_the_status_says_so() -> None:
     assert not missing.schema_loaded
     assert "not loaded" in missing.status and "no-such-schema.json" in missing.status
     assert missing.message_problems([{"type": "section", "text": {"type": "mrkdwn", "text": "A" * 5000}}]) == []
+
+
+# ------------------------------------------- the keyed-union fast path gives the same verdicts
+
+
+def _our_messages() -> list[list[dict[str, Any]]]:
+    from bot.request_blocks import request_message
+    from catalog.summary import MessageKind
+    from tests.bot.test_blocks import chain, summary
+
+    found = [approval_blocks()]
+    for kind in MessageKind:
+        for made in (chain("pending_approval"), summary("approved"), summary("denied")):
+            try:
+                found.append(request_message(kind, made)[1])
+            except (KeyError, ValueError):  # a kind that is not a request message
+                continue
+    return found
+
+
+_MESSAGES = _our_messages()
+# What a careless change to a block builder does: a misspelt or misplaced type, no type,
+# a wrong value type, a text over its limit, an element where another kind belongs.
+_BREAKS: list[tuple[str, Any]] = [
+    ("type", "sectoin"),
+    ("type", "button"),
+    ("type", "actions"),
+    ("type", 7),
+    ("type", None),
+    ("text", "plain string"),
+    ("text", {"type": "mrkdwn", "text": ""}),
+    ("text", {"type": "plain_text", "text": "x" * 3001}),
+    ("elements", [{"type": "image", "image_url": "https://example.com/a.png"}]),
+    ("elements", [{"type": "button", "text": {"type": "mrkdwn", "text": "Go"}, "action_id": "a"}]),
+    ("accessory", {"type": "static_select", "action_id": "a"}),
+    ("block_id", "b" * 256),
+]
+
+
+def _paths(node: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every object inside a message, as the path that reaches it."""
+    found = [at] if isinstance(node, dict) else []
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for key, child in items:
+        found += _paths(child, (*at, key))
+    return found
+
+
+@settings(max_examples=120, deadline=None)
+@given(data=st.data())
+def test_the_fast_union_check_finds_exactly_what_the_plain_schema_finds(data: st.DataObject) -> None:
+    """The simulator checks `oneOf` unions keyed by `type` against the matching alternative
+    first (nine tenths of its CPU went to trying all 21 block types). Any message, broken
+    anywhere, must get the very same problems as from the plain JSON Schema validator."""
+    blocks = copy.deepcopy(data.draw(st.sampled_from(_MESSAGES)))
+    for _ in range(data.draw(st.integers(0, 3))):
+        path = data.draw(st.sampled_from(_paths(blocks)))
+        field, value = data.draw(st.sampled_from(_BREAKS))
+        target: Any = blocks
+        for key in path:
+            target = target[key]
+        if value is None:
+            target.pop(field, None)
+        else:
+            target[field] = copy.deepcopy(value)
+    assert _FAST.message_problems(blocks) == _PLAIN.message_problems(blocks)
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Check"}, "blocks": blocks}
+    assert _FAST.view_problems(view) == _PLAIN.view_problems(view)
+
+
+_FAST, _PLAIN = BlockKitValidator(SCHEMA), BlockKitValidator(SCHEMA, keyed_unions=False)
