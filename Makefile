@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench profile clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ lint: $(STAMP)
 ## bench: benchmarks that print figures (not part of CI)
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## profile: where the stack's CPU goes under load (py-spy flame graphs in bench/profiles/)
+profile: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,profile]'
+	$(BIN)/python -m bench.profile_stack
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

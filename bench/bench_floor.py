@@ -10,7 +10,9 @@ that `procure dev` started."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -169,9 +171,13 @@ async def _end_to_end(stack: DevStack) -> float:
     return round(REQUESTS / elapsed, 2)
 
 
-def _rss_mb(stack: DevStack) -> dict[str, float]:
-    """VmRSS of the `procure worker` and `procure bot` children of procure dev."""
-    found: dict[str, float] = {}
+ROLES = ("worker", "bot", "simulator", "temporal")
+
+
+def children(stack: DevStack) -> dict[str, int]:
+    """The pids of what `procure dev` started: its worker, bot and simulator, and the Temporal
+    dev server."""
+    found: dict[str, int] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -183,18 +189,54 @@ def _rss_mb(stack: DevStack) -> dict[str, float]:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         if fields.get("PPid", "").strip() != str(stack.process.pid):
             continue
-        for role in ("worker", "bot"):
-            if argv[-2:-1] == [role.encode()] or (len(argv) > 1 and argv[-2] == role.encode()):
-                found[f"rss_mb_{role}"] = round(int(fields["VmRSS"].split()[0]) / 1024, 1)
+        if argv and Path(argv[0].decode()).name == "temporal":
+            found["temporal"] = int(proc.name)
+        for role in ROLES[:3]:
+            if len(argv) > 1 and argv[-2] == role.encode():
+                found[role] = int(proc.name)
     return found
+
+
+def _rss_mb(pids: dict[str, int]) -> dict[str, float]:
+    """VmRSS of the worker and the bot."""
+    found: dict[str, float] = {}
+    for role in ("worker", "bot"):
+        with contextlib.suppress(OSError, KeyError):
+            status = Path(f"/proc/{pids[role]}/status").read_text()
+            kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+            found[f"rss_mb_{role}"] = round(int(kb) / 1024, 1)
+    return found
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU time each process has used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for role, pid in pids.items():
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[role] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
 
 
 def run() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, dev_stack(Path(tmp), extra_env=QUIET) as stack:
+        pids = children(stack)
+        before = cpu_seconds(pids)
         results = asyncio.run(_floor(stack))
+        floor_cpu = cpu_seconds(pids)
         results["requests_per_s"] = asyncio.run(_end_to_end(stack))
-        results.update(_rss_mb(stack))
+        after = cpu_seconds(pids)
+        results.update(_rss_mb(pids))
     results["requests_vs_floor_pct"] = round(100 * results["requests_per_s"] / results["temporal_starts_per_s"], 1)
+    # Where the machine's time goes: CPU per request of each process (the floor's workflows
+    # run in this process; only the server's share of them is comparable).
+    if "temporal" in before:
+        per_floor = (floor_cpu["temporal"] - before["temporal"]) / (FLOOR_WORKFLOWS + ROUNDTRIPS + 10)
+        results["cpu_ms_temporal_per_floor_workflow"] = round(1000 * per_floor, 1)
+    for role in ROLES:
+        if role in after and role in floor_cpu:
+            results[f"cpu_ms_{role}_per_request"] = round(1000 * (after[role] - floor_cpu[role]) / REQUESTS, 1)
     return results
 
 
