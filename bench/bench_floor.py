@@ -37,6 +37,7 @@ from procure.testing import DevStack, dev_stack
 ROUNDTRIPS = 50
 FLOOR_WORKFLOWS = 300
 IN_FLIGHT = 50
+WARM_UP = 10
 REQUESTS = 40
 EMPLOYEE, MANAGER = "U0EMPLOYEE", "U0MANAGER"
 QUIET = {"WORKER_METRICS_PORT": "0", "TEMPORAL_METRICS_PORT": "0"}
@@ -59,7 +60,7 @@ async def _floor(stack: DevStack) -> dict[str, float]:
                 NoOpWorkflow.run, n, id=f"noop-{queue}-{n}", task_queue=queue, run_timeout=timedelta(minutes=1)
             )
 
-        for n in range(10):  # warm-up
+        for n in range(WARM_UP):
             await one(-1 - n)
         roundtrips = []
         for n in range(ROUNDTRIPS):
@@ -113,7 +114,7 @@ def _submission(view_id: str) -> str:
     return urllib.parse.urlencode({"payload": json.dumps(payload)})
 
 
-async def _end_to_end(stack: DevStack) -> float:
+async def end_to_end(stack: DevStack) -> float:
     engine = create_engine(stack.database_url)
 
     def approved() -> int:
@@ -225,14 +226,14 @@ def run() -> dict[str, float]:
         before = cpu_seconds(pids)
         results = asyncio.run(_floor(stack))
         floor_cpu = cpu_seconds(pids)
-        results["requests_per_s"] = asyncio.run(_end_to_end(stack))
+        results["requests_per_s"] = asyncio.run(end_to_end(stack))
         after = cpu_seconds(pids)
         results.update(_rss_mb(pids))
     results["requests_vs_floor_pct"] = round(100 * results["requests_per_s"] / results["temporal_starts_per_s"], 1)
     # Where the machine's time goes: CPU per request of each process (the floor's workflows
     # run in this process; only the server's share of them is comparable).
     if "temporal" in before:
-        per_floor = (floor_cpu["temporal"] - before["temporal"]) / (FLOOR_WORKFLOWS + ROUNDTRIPS + 10)
+        per_floor = (floor_cpu["temporal"] - before["temporal"]) / (WARM_UP + ROUNDTRIPS + FLOOR_WORKFLOWS)
         results["cpu_ms_temporal_per_floor_workflow"] = round(1000 * per_floor, 1)
     for role in ROLES:
         if role in after and role in floor_cpu:

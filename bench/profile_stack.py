@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.bench_floor import QUIET, REQUESTS, _end_to_end, children, cpu_seconds
+from bench.bench_floor import QUIET, REQUESTS, children, cpu_seconds, end_to_end
 from procure.testing import dev_stack
 
 OUT = Path(__file__).resolve().parent / "profiles"
@@ -64,7 +64,7 @@ def main() -> None:
                     stderr=subprocess.PIPE,
                 )
         before = cpu_seconds(pids)
-        rate = asyncio.run(_end_to_end(stack))
+        rate = asyncio.run(end_to_end(stack))
         after = cpu_seconds(pids)
         for process in spies.values():
             process.send_signal(signal.SIGINT)
