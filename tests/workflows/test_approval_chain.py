@@ -350,7 +350,9 @@ async def test_sla_reminds_then_escalates_then_expires_on_business_days(clock_ch
             e for e in repository.list_audit(session, request_id=request.request_id) if e.action == "submitted"
         )
     expires_at = datetime.fromisoformat(planned.detail["expires_at"])
-    assert expires_at - opened_at.replace(tzinfo=UTC) >= timedelta(days=14)  # ten business days
+    # Ten business days from when the route was planned (so at least two weekends: 14 days).
+    # Not from the step's opening, which comes a moment later and would fall short by that moment.
+    assert expires_at - planned.at.replace(tzinfo=UTC) >= timedelta(days=14)
     await _skip_until(chain, expires_at)
     result = await chain.result(request.request_id)
     assert result.status == "expired"
