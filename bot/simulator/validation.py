@@ -113,7 +113,9 @@ def _keyed_union_validator(schema: dict[str, Any]) -> Any:
     def keyed_one_of(validator: Any, one_of: list[Any], instance: Any, where: Any) -> Iterator[ValidationError]:
         kind = instance.get("type") if isinstance(instance, dict) else None
         if isinstance(kind, str):
-            pins = keys.setdefault(id(one_of), [pinned(branch) for branch in one_of])
+            pins = keys.get(id(one_of))
+            if pins is None:
+                pins = keys[id(one_of)] = [pinned(branch) for branch in one_of]
             allowed = [branch for branch, pin in zip(one_of, pins, strict=True) if pin is None or kind in pin]
             if allowed and len(allowed) < len(one_of):
                 if not any(True for _ in _one_of(validator, allowed, instance, where)):
