@@ -10,8 +10,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporalio.client import Client
+
 from procure.dev import port_open, temporal_binary
 from procure.testing import free_port
+from tests.helpers import eventually
 
 _ISOLATE = ("SLACK_", "TEMPORAL_", "DATABASE_", "BOT_", "SIMULATOR_", "PROCURE_FAULT", "LOG_")
 
@@ -46,6 +49,23 @@ class TemporalServer:
 
     def ready(self) -> bool:
         return port_open(self.port)
+
+    async def connect(self, within: float = 30) -> Client:
+        """A client, once the server answers. Its port opens before its frontend is healthy
+        ("Frontend is not healthy yet"), so an open port is not enough."""
+        client: Client | None = None
+
+        async def connected() -> bool:
+            nonlocal client
+            try:
+                client = await Client.connect(self.address)
+            except RuntimeError:  # refused, or the frontend is not healthy yet
+                return False
+            return True
+
+        await eventually(connected, within, "the Temporal dev server's frontend")
+        assert client is not None
+        return client
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client
 
 from bot import ids
 from bot.simulator.serve import bind_socket, socket_url
@@ -37,23 +36,6 @@ class Faulty:
         self.worker.start()
 
 
-async def _connect(address: str) -> Client:
-    """A client, once the server answers: its port opens before its frontend is healthy."""
-    client: Client | None = None
-
-    async def connected() -> bool:
-        nonlocal client
-        try:
-            client = await Client.connect(address)
-        except RuntimeError:  # "Frontend is not healthy yet"
-            return False
-        return True
-
-    await eventually(connected, 30, "the Temporal dev server's frontend")
-    assert client is not None
-    return client
-
-
 @pytest.fixture(scope="module")
 async def faulty(tmp_path_factory: pytest.TempPathFactory, reference_dir: Path) -> AsyncIterator[Faulty]:
     data_dir = tmp_path_factory.mktemp("faults")
@@ -61,8 +43,7 @@ async def faulty(tmp_path_factory: pytest.TempPathFactory, reference_dir: Path) 
     engine = seeded_sqlite(database)
     temporal = TemporalServer(data_dir / "temporal.db")
     temporal.start()
-    await eventually(temporal.ready, 30, "the Temporal dev server")
-    client = await _connect(temporal.address)
+    client = await temporal.connect()
     queue = f"faults-{uuid.uuid4().hex}"
     bot_sock, sim_sock = bind_socket(), bind_socket()
     worker = WorkerProcess.configure(
