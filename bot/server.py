@@ -65,7 +65,7 @@ def build_http_app(app: AsyncApp, deps: BotDeps) -> Starlette:
     async def slack_events(request: Request) -> Response:
         # slack_sdk's verifier raises (a 500 with a stack trace) on a timestamp that is not a
         # number; such a request is simply not signed by Slack.
-        if not request.headers.get("x-slack-request-timestamp", "").isdigit():
+        if not request.headers.get("x-slack-request-timestamp", "").isdecimal():
             return Response("invalid request", status_code=401)
         body = await request.body()
         if acks_with_nothing(body, request.headers.get("content-type", "")):

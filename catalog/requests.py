@@ -58,7 +58,7 @@ def parse_money(text: str, *, field: str = "cost") -> int:
 
 def parse_seats(text: str | None) -> int:
     raw = (text or "").strip()
-    if not raw.isdigit():
+    if not raw.isdecimal():  # not isdigit(): "¹" is a digit that int() refuses
         raise RequestInputError("seats", "Seats must be a whole number, like 3.")
     seats = int(raw)
     if not 1 <= seats <= MAX_SEATS:

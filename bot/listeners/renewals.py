@@ -193,7 +193,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     ) -> None:
         ref, channel_id = _metadata(view)
         chosen = selected_value(view["state"]["values"], rb.B_SNOOZE_DAYS, rb.A_SNOOZE_DAYS)
-        days = int(chosen) if isinstance(chosen, str) and chosen.isdigit() else 0
+        days = int(chosen) if isinstance(chosen, str) and chosen.isdecimal() else 0
         if days not in rb.SNOOZE_CHOICES:
             await ack(response_action="errors", errors={rb.B_SNOOZE_DAYS: "Choose how long to snooze."})
             return

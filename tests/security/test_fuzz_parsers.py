@@ -7,7 +7,7 @@ import json
 from datetime import date
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot import ids
@@ -114,6 +114,8 @@ def test_money_is_cents_or_a_clear_error(text: str) -> None:
 
 @FUZZ
 @given(st.one_of(st.none(), typed))
+@example("¹")  # a digit to str.isdigit(), not to int(): found by this test
+@example("٣")  # Arabic-Indic three: int() reads it
 def test_seats_are_a_whole_number_in_range_or_a_clear_error(text: str | None) -> None:
     try:
         seats = parse_seats(text)

@@ -52,6 +52,17 @@ async def test_unsigned_forged_stale_and_replayed_requests_get_401_and_start_not
             headers={"Content-Type": FORM, "X-Slack-Signature": "v0=00", "X-Slack-Request-Timestamp": "yesterday"},
         )
         assert garbage_timestamp.status_code == 401
+        # Digits to str.isdigit(), not to int(): once a 500 with a stack trace.
+        superscript_timestamp = await client.post(
+            url,
+            content=body,
+            headers={
+                "Content-Type": FORM,
+                "X-Slack-Signature": "v0=00",
+                "X-Slack-Request-Timestamp": "¹²³".encode("latin-1"),
+            },
+        )
+        assert superscript_timestamp.status_code == 401
     await _nothing_started(stack, workflows_before, requests_before)
 
     # The same body correctly signed is accepted and starts exactly one request: the refusals
