@@ -5,6 +5,7 @@ slack_sdk's retry handlers, so a busy workspace delays a message instead of losi
 
 from __future__ import annotations
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -20,10 +21,14 @@ from bot.request_blocks import request_message
 from catalog.summary import MessageKind, MessageRef, RenewalCard, RenewalDigestSummary, RequestSummary
 
 
-def web_client(token: str, base_url: str | None) -> AsyncWebClient:
+def web_client(token: str, base_url: str | None, *, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The Web API client. Give it the process's `session` to keep connections to Slack open
+    between calls; without one, slack_sdk opens a session (and a connection, TLS included)
+    for every call."""
     return AsyncWebClient(
         token=token,
         base_url=base_url or AsyncWebClient.BASE_URL,
+        session=session,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=3),
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),

@@ -6,12 +6,14 @@ import json
 import re
 from typing import Any
 
+import aiohttp
 import pytest
 from jsonschema import Draft4Validator
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.notifier import web_client
 from tests.bot.simulator_fixtures import (
     EMMA,
     MARK,
@@ -267,3 +269,23 @@ async def test_rate_limit_injection_and_slack_sdk_retry(sim: Sim) -> None:
     assert answer["ok"]
     calls = [(c["status"], c["error"]) for c in (await sim.http.get("/sim/calls")).json()["calls"]]
     assert calls == [(429, "ratelimited"), (429, "ratelimited"), (200, None)]
+
+
+async def test_the_process_session_keeps_one_connection_to_slack_across_calls_and_retries(sim: Sim) -> None:
+    opened = 0
+
+    async def on_connection(*_: Any) -> None:
+        nonlocal opened
+        opened += 1
+
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(on_connection)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        client = web_client(TOKEN, sim.client.base_url, session=session)
+        await sim.control("/sim/rate_limit", method="chat.postMessage", count=1, retry_after=1)
+        for n in range(3):
+            assert (await client.chat_postMessage(channel=EMMA.id, text=f"message {n}"))["ok"]
+        assert not session.closed, "slack_sdk must not close a session it was given"
+    assert opened == 1
+    calls = [c["status"] for c in (await sim.http.get("/sim/calls")).json()["calls"]]
+    assert calls == [429, 200, 200, 200]
