@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -47,13 +48,49 @@ def acks_with_nothing(body: bytes, content_type: str) -> bool:
     return b"command=" in body
 
 
+class AckFirst:
+    """Work deferred past its ack waits while other acks are being given.
+
+    One event loop both answers Slack and does the work each answer promised. Left alone, the
+    loop runs their steps in turn, so a burst of requests makes the last ack wait for the work
+    of all the earlier ones. Here the deferred work starts only when no ack is in progress
+    (or once it has waited `max_wait` seconds, so a steady stream of requests cannot starve it
+    past Slack's 3 s trigger-id lifetime), and at most `slots` pieces of it run at once, which
+    bounds how many of its steps an ack can find queued ahead of its own."""
+
+    def __init__(self, *, slots: int = 16, max_wait: float = 1.0) -> None:
+        self._acking = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._slots = asyncio.Semaphore(slots)
+        self._max_wait = max_wait
+
+    def begin_ack(self) -> None:
+        self._acking += 1
+        self._idle.clear()
+
+    def end_ack(self) -> None:
+        self._acking -= 1
+        if not self._acking:
+            self._idle.set()
+
+    async def run(self, work: Awaitable[None]) -> None:
+        async with self._slots:
+            try:
+                await asyncio.wait_for(self._idle.wait(), self._max_wait)
+            except TimeoutError:
+                pass
+            await work
+
+
 def build_http_app(app: AsyncApp, deps: BotDeps) -> Starlette:
     handler = AsyncSlackRequestHandler(app)
     verifier = SignatureVerifier(deps.settings.signing_secret)
+    ack_first = AckFirst()
     # Requests answered before processing; kept referenced until they finish.
     after_ack: set[asyncio.Task[None]] = set()
 
-    async def process_later(scope: dict[str, Any], body: bytes) -> None:
+    async def process(scope: dict[str, Any], body: bytes) -> None:
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": body, "more_body": False}
 
@@ -67,6 +104,13 @@ def build_http_app(app: AsyncApp, deps: BotDeps) -> Starlette:
         # number; such a request is simply not signed by Slack.
         if not request.headers.get("x-slack-request-timestamp", "").isdecimal():
             return Response("invalid request", status_code=401)
+        ack_first.begin_ack()
+        try:
+            return await answer(request)
+        finally:
+            ack_first.end_ack()
+
+    async def answer(request: Request) -> Response:
         body = await request.body()
         if acks_with_nothing(body, request.headers.get("content-type", "")):
             # Slack needs only the 200 within 3 s; answering before Bolt runs keeps the ack
@@ -74,7 +118,7 @@ def build_http_app(app: AsyncApp, deps: BotDeps) -> Starlette:
             # here exactly as Bolt would (and Bolt checks the signature again).
             if not verifier.is_valid_request(body, dict(request.headers)):
                 return Response("invalid request", status_code=401)
-            task = asyncio.create_task(process_later(dict(request.scope), body))
+            task = asyncio.create_task(ack_first.run(process(dict(request.scope), body)))
             after_ack.add(task)
             task.add_done_callback(after_ack.discard)
             return Response(status_code=200)

@@ -4,13 +4,14 @@ view submission (its answer may carry field errors) or the URL verification chal
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from bot.server import acks_with_nothing
+from bot.server import AckFirst, acks_with_nothing
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -56,3 +57,59 @@ def test_the_url_verification_challenge_is_answered_by_bolt(reference_dir: Path)
 )
 def test_anything_odd_goes_through_bolt(body: bytes, content_type: str) -> None:
     assert not acks_with_nothing(body, content_type)
+
+
+async def test_work_deferred_past_an_ack_waits_until_no_ack_is_being_given() -> None:
+    gate = AckFirst()
+    started: list[str] = []
+
+    async def work() -> None:
+        started.append("work")
+
+    gate.begin_ack()
+    gate.begin_ack()
+    task = asyncio.create_task(gate.run(work()))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert started == []
+    gate.end_ack()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert started == [], "one ack is still being given"
+    gate.end_ack()
+    await task
+    assert started == ["work"]
+
+
+async def test_a_steady_stream_of_acks_cannot_starve_the_work() -> None:
+    gate = AckFirst(max_wait=0)
+    done = asyncio.Event()
+
+    async def work() -> None:
+        done.set()
+
+    gate.begin_ack()  # never ends
+    await asyncio.wait_for(gate.run(work()), timeout=5)
+    assert done.is_set()
+
+
+async def test_only_so_many_pieces_of_deferred_work_run_at_once() -> None:
+    gate = AckFirst(slots=2)
+    release = asyncio.Event()
+    running = 0
+    most = 0
+
+    async def work() -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+
+    tasks = [asyncio.create_task(gate.run(work())) for _ in range(5)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert running == 2
+    release.set()
+    await asyncio.gather(*tasks)
+    assert most == 2 and running == 0
