@@ -5,7 +5,9 @@ friendly results, so a Slack handler never shows a stack trace to a person."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,6 +34,33 @@ from workflows.shared import (
 )
 
 log = logging.getLogger(__name__)
+
+
+#: How long a click waits in all for room among a workflow's Updates in flight (see `_update`).
+UPDATE_BUSY_WAIT_S = 15.0
+
+
+async def execute_update_when_admitted(
+    handle: WorkflowHandle[Any, Any], update: Any, arg: Any, *, wait_s: float = UPDATE_BUSY_WAIT_S
+) -> Any:
+    """Run an Update, waiting out the server's limit on Updates in flight per workflow.
+
+    Temporal admits a few Updates to one workflow at a time (10 by default) and answers the
+    rest RESOURCE_EXHAUSTED. The SDK's client retries that for about 15 s; a workflow whose
+    task is slow (a worker under load, a crowd of clicks on one request) can stay full longer,
+    and the click would then be told "try again". Here each waits a jittered, growing moment
+    and asks again, for up to about `wait_s` more."""
+    delay, waited = 0.05, 0.0
+    while True:
+        try:
+            return await handle.execute_update(update, arg)
+        except RPCError as err:
+            if err.status != RPCStatusCode.RESOURCE_EXHAUSTED or waited >= wait_s:
+                raise
+        pause = delay * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
+        await asyncio.sleep(pause)
+        waited += pause
+        delay = min(delay * 2, 1.0)
 
 
 @dataclass(frozen=True)
@@ -79,9 +108,8 @@ class ProcurementClient:
         return self._client.get_workflow_handle_for(ProcurementRequestWorkflow.run, workflow_id_for(request_id))
 
     async def decide(self, request_id: str, decision: DecisionInput) -> DecisionOutcome:
-        handle = self._handle(request_id)
         try:
-            result = await handle.execute_update(ProcurementRequestWorkflow.decide, decision)
+            result = await self._update(request_id, ProcurementRequestWorkflow.decide, decision)
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError):
@@ -146,7 +174,7 @@ class ProcurementClient:
 
     async def _reuse_update(self, request_id: str, update: Any, arg: Any) -> ChoiceResult:
         try:
-            result: ChoiceResult = await self._handle(request_id).execute_update(update, arg)
+            result: ChoiceResult = await self._update(request_id, update, arg)
         except WorkflowUpdateFailedError as err:
             if isinstance(err.cause, ApplicationError):
                 return ChoiceResult(False, err.cause.message)
@@ -159,6 +187,9 @@ class ProcurementClient:
                 return ChoiceResult(False, f"This request is already closed{closed}.")
             raise
         return result
+
+    async def _update(self, request_id: str, update: Any, arg: Any) -> Any:
+        return await execute_update_when_admitted(self._handle(request_id), update, arg)
 
     async def state(self, request_id: str) -> RequestState | None:
         try:
