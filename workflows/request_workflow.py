@@ -83,6 +83,10 @@ REUSE_FIRST_PATCH = "reuse-first"
 #: Workflows started before the policy-driven approval chain existed keep their single
 #: manager step on replay; new ones plan the route from policy.yaml (see README).
 APPROVAL_CHAIN_PATCH = "approval-chain"
+#: Workflows started before it run every activity through the task queue on replay; new ones
+#: run the activities that only read and write the database (and look people up in Slack) as
+#: local activities, in the workflow task that needs them (see docs/decisions.md, 16).
+LOCAL_ACTIVITIES_PATCH = "local-db-activities"
 
 #: Request statuses in which the approval chain is still open (withdraw is allowed).
 _OPEN_STATUSES = (
@@ -138,13 +142,15 @@ class ProcurementRequestWorkflow:
         self._editing = False
         self._dirty = False
         self._final: StepDecisionRecord | None = None
+        self._local = False  # set in run(): see LOCAL_ACTIVITIES_PATCH
 
     @workflow.run
     async def run(self, request: RequestInput) -> RequestResult:
         chain = workflow.patched(APPROVAL_CHAIN_PATCH)
+        self._local = chain and workflow.patched(LOCAL_ACTIVITIES_PATCH)
         try:
             if chain:
-                self._route = await self._activity(
+                self._route = await self._database_activity(
                     ChainActivities.plan_route, PlanInput(request, workflow.now().isoformat())
                 )
             else:
@@ -154,9 +160,11 @@ class ProcurementRequestWorkflow:
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
                     retry_policy=ACTIVITY_RETRY,
                 )
-        except ActivityError as err:
-            if isinstance(err.cause, ApplicationError) and err.cause.type == REQUEST_REJECTED:
-                return await self._reject(err.cause.message)
+        except (ActivityError, ApplicationError) as err:
+            # A local activity's business error may arrive unwrapped.
+            cause = err.cause if isinstance(err, ActivityError) else err
+            if isinstance(cause, ApplicationError) and cause.type == REQUEST_REJECTED:
+                return await self._reject(cause.message)
             raise
 
         if workflow.patched(REUSE_FIRST_PATCH):
@@ -235,13 +243,27 @@ class ProcurementRequestWorkflow:
             method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
         )
 
+    async def _database_activity(self, method: Any, arg: Any) -> Any:
+        """An activity that sends nothing to Slack: run locally, in this workflow task, when the
+        workflow has `LOCAL_ACTIVITIES_PATCH`. It saves the server a task dispatch and a workflow
+        task per call. Only activities whose every step is idempotent by a business key may
+        come here: after a worker crash a local activity runs again from its first attempt, so
+        it cannot tell it is a retry (a DM could not be kept to one)."""
+        if not self._local:
+            return await self._activity(method, arg)
+        return await workflow.execute_local_activity_method(
+            method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
+        )
+
     async def _reuse_first(self, request: RequestInput) -> RequestResult | None:
         """Offer what we already own before anything is bought. Returns the result when the
         request ends here (a seat from the pool, withdrawn, expired); None to go on to approval."""
         round_ = 0
         while True:
             round_ += 1
-            offer: ReuseOffer = await self._activity(ProcurementActivities.assess_reuse, AssessInput(request, round_))
+            offer: ReuseOffer = await self._database_activity(
+                ProcurementActivities.assess_reuse, AssessInput(request, round_)
+            )
             self._reuse_kind = offer.kind
             if offer.kind == ReuseKind.BLOCKED.value:
                 return await self._reject("This product is blocked.")
@@ -590,7 +612,7 @@ class ProcurementRequestWorkflow:
             last_seq=final.seq if final else 0,
         )
         self._decided_at = outcome.decided_at
-        recorded: OutcomeResult = await self._activity(ChainActivities.record_chain_outcome, outcome)
+        recorded: OutcomeResult = await self._database_activity(ChainActivities.record_chain_outcome, outcome)
         await self._activity(ChainActivities.announce_chain_outcome, self._request.request_id)
         decided_by = outcome.actor_slack_id
         return RequestResult(self._request.request_id, self._status, recorded.asset_id, self._reason, decided_by)
