@@ -50,7 +50,8 @@ async def test_an_update_beyond_the_in_flight_limit_waits_and_then_runs(dev_serv
     # The SDK's own client retries RESOURCE_EXHAUSTED for about 15 s before it gives up; with
     # those retries cut short the test shows the same thing in a moment.
     server = dev_server_env.client.service_client.config.target_host
-    client = await Client.connect(server, retry_config=RetryConfig(max_retries=1, initial_interval_millis=10, max_elapsed_time_millis=100))
+    impatient = RetryConfig(max_retries=1, initial_interval_millis=10, max_elapsed_time_millis=100)
+    client = await Client.connect(server, retry_config=impatient)
     queue = f"admission-{uuid.uuid4().hex}"
     async with Worker(client, task_queue=queue, workflows=[GateWorkflow]):
         handle = await client.start_workflow(GateWorkflow.run, id=f"gate-{queue}", task_queue=queue)
