@@ -39,6 +39,9 @@ class Settings(BaseSettings):
 
     bot_host: str = "127.0.0.1"
     bot_port: int = 3000
+    bot_deferred_slots: int = Field(
+        default=8, ge=1, description="Slack requests the bot processes at once after acking them (see bot.server)."
+    )
     simulator_port: int = 3001
     itam_channel: str = "#itam"
     company_timezone: str = "UTC"
