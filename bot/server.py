@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -79,13 +79,19 @@ class AckFirst:
         if not self._acking:
             self._idle.set()
 
-    async def run(self, work: Awaitable[None]) -> None:
-        async with self._slots:
-            try:
-                await asyncio.wait_for(self._idle.wait(), self._max_wait)
-            except TimeoutError:
-                pass
-            await work
+    async def run(self, work: Coroutine[Any, Any, None]) -> None:
+        started = False
+        try:
+            async with self._slots:
+                try:
+                    await asyncio.wait_for(self._idle.wait(), self._max_wait)
+                except TimeoutError:
+                    pass
+                started = True
+                await work
+        finally:
+            if not started:
+                work.close()  # cancelled (shutdown) before it began: nothing to await
 
 
 def build_http_app(app: AsyncApp, deps: BotDeps) -> Starlette:

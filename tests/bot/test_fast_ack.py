@@ -5,6 +5,7 @@ view submission (its answer may carry field errors) or the URL verification chal
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import urllib.parse
 from pathlib import Path
@@ -113,3 +114,22 @@ async def test_only_so_many_pieces_of_deferred_work_run_at_once() -> None:
     release.set()
     await asyncio.gather(*tasks)
     assert most == 2 and running == 0
+
+
+async def test_work_cancelled_before_it_began_is_closed_not_left_unawaited() -> None:
+    gate = AckFirst()
+    ran = False
+
+    async def work() -> None:
+        nonlocal ran
+        ran = True
+
+    gate.begin_ack()
+    pending = work()
+    task = asyncio.create_task(gate.run(pending))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert inspect.getcoroutinestate(pending) == inspect.CORO_CLOSED and not ran
