@@ -161,7 +161,7 @@ class ProcurementRequestWorkflow:
                     retry_policy=ACTIVITY_RETRY,
                 )
         except (ActivityError, ApplicationError) as err:
-            # A local activity's business error may arrive unwrapped.
+            # A local activity's business error arrives unwrapped: the ApplicationError itself.
             cause = err.cause if isinstance(err, ActivityError) else err
             if isinstance(cause, ApplicationError) and cause.type == REQUEST_REJECTED:
                 return await self._reject(cause.message)
