@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
 import logging
+import py_compile
 import signal
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,10 +66,6 @@ def write_workflow_bytecode(workflows: Iterable[type]) -> list[Path]:
     PYTHONDONTWRITEBYTECODE=1 (as here; the production image has its `.pyc` from pip) that
     was 16 % of the worker's CPU under load. Where the directory is read-only, nothing is
     written and the worker runs as before. Returns the files written."""
-    import importlib.util
-    import py_compile
-    import sys
-
     written = []
     for source in sorted({str(sys.modules[w.__module__].__file__) for w in workflows}):
         cached = Path(importlib.util.cache_from_source(source))
@@ -84,8 +83,6 @@ def write_workflow_bytecode(workflows: Iterable[type]) -> list[Path]:
 def _bytecode_is_current(cached: Path, source: Path) -> bool:
     """Whether the import system would take `cached` for `source`: its header (magic number,
     flags, source mtime and size) as importlib checks it."""
-    import importlib.util
-
     try:
         header = cached.read_bytes()[:16]
     except OSError:
