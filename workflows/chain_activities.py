@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -377,15 +378,15 @@ class ChainActivities(ReuseActivities):
         remind_at = self._add_business_days(at, step.sla_business_days * max(opening.remind_after_slas, 1))
         escalate_at = self._add_business_days(at, step.sla_business_days * max(opening.escalate_after_slas, 1))
         summary = await asyncio.to_thread(self._open_chain_step, opening, at, remind_at, escalate_at)
+        posted: dict[str, RequestSummary] = {}
         if not step.carried_over:
-            await self._send_once(
-                approver_key(opening.request_id, step.seq, step.approver_slack_id),
-                step.approver_slack_id,
-                MessageKind.APPROVAL_REQUEST,
-                dataclasses.replace(summary, viewer_seq=step.seq),
-            )
+            key = approver_key(opening.request_id, step.seq, step.approver_slack_id)
+            shown = dataclasses.replace(summary, viewer_seq=step.seq)
+            _, sent = await self._post_once(key, step.approver_slack_id, MessageKind.APPROVAL_REQUEST, shown)
+            if sent:
+                posted[key] = shown
         # Everyone's message shows the stage that just opened (one activity, not two).
-        await self._announce(opening.request_id)
+        await self._announce(opening.request_id, posted=posted)
         return StepTimes(remind_at.isoformat(), escalate_at.isoformat())
 
     def _open_chain_step(
@@ -674,7 +675,8 @@ class ChainActivities(ReuseActivities):
         the policy version and the budget line as they are now, and update every message about
         the request in place."""
         await asyncio.to_thread(self._record_step, record)
-        await self._announce(record.request_id)
+        if record.announce:
+            await self._announce(record.request_id)
 
     def _record_step(self, record: StepDecisionRecord) -> None:
         at = datetime.fromisoformat(record.at)
@@ -751,12 +753,17 @@ class ChainActivities(ReuseActivities):
 
     # --- progress and outcome ---------------------------------------------------------
 
-    async def _announce(self, request_id: str) -> None:
+    async def _announce(self, request_id: str, *, posted: Mapping[str, RequestSummary] | None = None) -> RequestSummary:
+        """Update every message about the request in place, read fresh; returns what was read.
+        A message this activity has just posted (`posted`: key → what it showed) is left alone
+        when it already shows what it would be updated to."""
         summary, refs = await asyncio.to_thread(self._progress, request_id)
         for key, ref in refs:
             seq = step_of_key(key)
             if seq is not None:
                 viewer = self._for_viewer(summary, key, seq)
+                if posted and posted.get(key) == viewer:
+                    continue
                 await self._notifier.update(ref=ref, kind=MessageKind.APPROVAL_REQUEST, summary=viewer)
             elif key.startswith(f"{request_id}:changes"):
                 # The Edit button goes away once the request has moved on.
@@ -764,6 +771,7 @@ class ChainActivities(ReuseActivities):
         await self._send_or_update(
             f"{request_id}:requester", summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
         )
+        return summary
 
     @staticmethod
     def _for_viewer(summary: RequestSummary, key: str, seq: int) -> RequestSummary:
@@ -910,8 +918,7 @@ class ChainActivities(ReuseActivities):
     @activity.defn
     async def announce_chain_outcome(self, request_id: str) -> None:
         """Update every message in place and tell the requester how it ended (once)."""
-        await self._announce(request_id)
-        summary = await asyncio.to_thread(self._summary, request_id)
+        summary = await self._announce(request_id)
         await self._send_once(f"{request_id}:outcome", summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary)
 
     def chain_activity_methods(self) -> list[Any]:

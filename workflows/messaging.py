@@ -210,6 +210,13 @@ class MessagingActivities:
             repository.save_message(session, key=key, request_id=request_id, channel=ref.channel, ts=ref.ts, at=_now())
 
     async def _send_once(self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef:
+        ref, _ = await self._post_once(key, user_id, kind, summary)
+        return ref
+
+    async def _post_once(
+        self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary
+    ) -> tuple[MessageRef, bool]:
+        """The message under `key`, posted unless it already was; and whether this call posted it."""
         existing = await asyncio.to_thread(self._message_ref, key)
         if existing is None and _retrying():
             # The previous attempt may have died after Slack took the post and before the
@@ -218,11 +225,11 @@ class MessagingActivities:
             if existing is not None:
                 await asyncio.to_thread(self._save_ref, key, summary.request_id, existing)
         if existing is not None:
-            return existing
+            return existing, False
         ref = await self._notifier.send(user_id=user_id, kind=kind, summary=summary, key=key)
         faults.crash_point(f"after_dm_sent:{kind.value}")
         await asyncio.to_thread(self._save_ref, key, summary.request_id, ref)
-        return ref
+        return ref, True
 
     async def _send_or_update(self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary) -> None:
         existing = await asyncio.to_thread(self._message_ref, key)

@@ -483,15 +483,12 @@ class ProcurementRequestWorkflow:
         while True:
             # Reset before looking: a handler that runs during any await below wakes the wait.
             self._dirty = False
-            await self._drain_events()
-            if self._withdrawn is not None:
-                return "withdrawn"
-            if any(self._steps[seq].status == "denied" for seq in seqs):
-                return "denied"
-            if self._changes is not None:
-                return "changes"
-            if all(self._steps[seq].status == "approved" for seq in seqs):
-                return "approved"
+            # Once the stage is settled, what comes next (the next stage's opening, the
+            # outcome) updates every message: recording the decisions need not do it first.
+            await self._drain_events(announce=self._settled(seqs) in (None, "changes"))
+            settled = self._settled(seqs)
+            if settled is not None:
+                return settled
             now = workflow.now()
             if now >= expires_at:
                 return "expired"
@@ -510,6 +507,18 @@ class ProcurementRequestWorkflow:
                 await workflow.wait_condition(lambda: self._dirty, timeout=wait)
             except TimeoutError:
                 pass
+
+    def _settled(self, seqs: list[int]) -> str | None:
+        """How the stage of `seqs` has ended (withdrawn | denied | changes | approved), or None."""
+        if self._withdrawn is not None:
+            return "withdrawn"
+        if any(self._steps[seq].status == "denied" for seq in seqs):
+            return "denied"
+        if self._changes is not None:
+            return "changes"
+        if all(self._steps[seq].status == "approved" for seq in seqs):
+            return "approved"
+        return None
 
     async def _nudge_due(self, seqs: list[int], now: datetime) -> None:
         route = self._route
@@ -541,14 +550,14 @@ class ProcurementRequestWorkflow:
                     StepNudge(route.request_id, seq, "reminder", now.isoformat(), route.escalation_target),
                 )
 
-    async def _drain_events(self) -> None:
+    async def _drain_events(self, *, announce: bool = True) -> None:
         """Record the decisions the update handlers accepted, in order (each record updates
-        every message about the request)."""
+        every message about the request, unless `announce` is False)."""
         if not self._events:
             return
         while self._events:
             event = self._events.pop(0)
-            await self._activity(ChainActivities.record_step, event)
+            await self._activity(ChainActivities.record_step, replace(event, announce=announce))
             if event.action == ACTION_REQUEST_CHANGES:
                 await self._activity(ChainActivities.ask_for_changes, event)
 
@@ -569,19 +578,21 @@ class ProcurementRequestWorkflow:
         self._edited = None
         return edited
 
-    async def _close_open_steps(self, status: str) -> None:
+    async def _close_open_steps(self, status: str, *, announce: bool = True) -> None:
         """Steps still open when the round ends (a parallel step, after a denial or a change
         request; every open step at expiry or withdrawal) are closed, so no one can decide them."""
         for seq, step in sorted(self._steps.items()):
             if step.status == "pending":
                 step.status = status
+                now = workflow.now().isoformat()
                 await self._activity(
                     ChainActivities.record_step,
-                    StepDecisionRecord(self._request.request_id, seq, status, None, None, workflow.now().isoformat()),
+                    StepDecisionRecord(self._request.request_id, seq, status, None, None, now, announce=announce),
                 )
 
     async def _finish_chain(self, ended: str) -> RequestResult:
-        await self._drain_events()
+        # announce_chain_outcome, last, updates every message: recording the steps need not.
+        await self._drain_events(announce=False)
         final = self._final
         if self._withdrawn is not None:
             self._status = RequestStatus.WITHDRAWN.value
@@ -599,7 +610,7 @@ class ProcurementRequestWorkflow:
             self._status = RequestStatus.EXPIRED.value
             self._reason = "No decision before the request expired."
         closing = {RequestStatus.EXPIRED.value: "expired", RequestStatus.WITHDRAWN.value: "withdrawn"}
-        await self._close_open_steps(closing.get(self._status, "superseded"))
+        await self._close_open_steps(closing.get(self._status, "superseded"), announce=False)
         route = self._route
         assert route is not None
         outcome = ChainOutcome(

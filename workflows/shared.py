@@ -325,6 +325,9 @@ class StepDecisionRecord:
     reason: str | None
     at: str  # ISO, workflow clock
     policy_version: str = ""
+    # Update every message about the request once recorded. False when the workflow's next
+    # activity (the next stage's opening, the outcome) updates them anyway.
+    announce: bool = True
 
 
 @dataclass

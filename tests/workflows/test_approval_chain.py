@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from catalog import repository
 from catalog.budget import fiscal_year_of
 from catalog.db import transaction
 from catalog.models import Person
-from catalog.summary import MessageKind
+from catalog.summary import MessageKind, MessageRef, RequestSummary
 from tests.helpers import eventually
 from tests.workflows.test_request_workflow import Harness, running_harness
 from workflows.request_workflow import ProcurementRequestWorkflow
@@ -421,3 +422,33 @@ async def test_requester_who_holds_the_finance_role_never_approves_their_own_req
     assert finance.approver_slack_id != fiona_slack
     own = await chain.client.decide(request.request_id, DecisionInput(fiona_slack, approve=True, seq=finance.seq))
     assert not own.accepted and "own request" in own.message
+
+
+async def test_each_message_changes_once_per_stage_and_never_to_what_it_already_shows(chain: Chain) -> None:
+    """Opening a stage, deciding it and closing the request each update every message once:
+    the approval that settles a stage is recorded without its own round of updates, and the
+    DM just posted is not updated to what it already shows (Slack rate-limits chat.update)."""
+    request = purchase(channel="aws_marketplace")
+    await chain.start(request)
+    seqs: list[int] = []
+    for _ in range(3):
+        approved = await chain.approve_open(request.request_id)
+        seqs += [s.seq for s in approved]
+        if len(seqs) < 3:
+            await chain.next_stage(request.request_id, seqs)
+    assert (await chain.result(request.request_id)).status == "approved"
+
+    shown: dict[MessageRef, list[RequestSummary]] = {}
+    for sent in chain.notifier.sent:
+        if sent.summary.request_id == request.request_id:
+            shown[sent.ref] = [sent.summary]
+    for ref, _, summary in chain.notifier.updates:
+        if summary.request_id == request.request_id:
+            shown[ref].append(summary)
+    for ref, versions in shown.items():
+        assert all(a != b for a, b in itertools.pairwise(versions)), f"{ref} updated to what it showed"
+    manager_dm = chain.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)[0].ref
+    # Posted at stage 1; updated when stage 2 opens, when stage 3 opens and at the outcome.
+    assert [s.status for s in shown[manager_dm][1:]] == ["pending_approval"] * 2 + ["approved"]
+    requester = next(s.ref for s in chain.notifier.sent if s.kind is MessageKind.REQUESTER_STATUS)
+    assert shown[requester][-1].status == "approved" and len(shown[requester]) == 4
