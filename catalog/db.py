@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import Pool
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -70,11 +73,32 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "heads")
 
 
+_WRITERS: weakref.WeakKeyDictionary[Pool, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> AbstractContextManager[object]:
+    """On SQLite, the threads of this process that write take turns on a lock of their own.
+
+    SQLite lets one writer in at a time; the others poll the file lock, sleeping a little
+    longer after each try (its busy handler), so under load the database sat idle between
+    writers that were still asleep. A Python lock hands over at once. Other processes (the
+    bot and the worker both write) still meet at SQLite's lock, as before."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(engine.pool, threading.RLock())
+
+
 @contextmanager
 def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
     """One unit of work: committed when the block ends, rolled back on any error.
 
     `read_only=True` promises no writes; on SQLite it lets readers run side by side."""
     bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
-    with Session(bind, expire_on_commit=False) as session, session.begin():
+    with (
+        nullcontext() if read_only else _writer_lock(engine),
+        Session(bind, expire_on_commit=False) as session,
+        session.begin(),
+    ):
         yield session
