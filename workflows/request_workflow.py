@@ -87,10 +87,6 @@ APPROVAL_CHAIN_PATCH = "approval-chain"
 #: run the activities that only read and write the database (and look people up in Slack) as
 #: local activities, in the workflow task that needs them (see docs/decisions.md, 16).
 LOCAL_ACTIVITIES_PATCH = "local-db-activities"
-#: Workflows started before it record every step decision through the task queue on replay;
-#: new ones record a decision that needs no message update (the stage is settled: what
-#: comes next updates them) as a local activity (see docs/decisions.md, 16).
-LOCAL_STEP_RECORDS_PATCH = "local-step-records"
 
 #: Request statuses in which the approval chain is still open (withdraw is allowed).
 _OPEN_STATUSES = (
@@ -147,13 +143,11 @@ class ProcurementRequestWorkflow:
         self._dirty = False
         self._final: StepDecisionRecord | None = None
         self._local = False  # set in run(): see LOCAL_ACTIVITIES_PATCH
-        self._local_records = False  # set in run(): see LOCAL_STEP_RECORDS_PATCH
 
     @workflow.run
     async def run(self, request: RequestInput) -> RequestResult:
         chain = workflow.patched(APPROVAL_CHAIN_PATCH)
         self._local = chain and workflow.patched(LOCAL_ACTIVITIES_PATCH)
-        self._local_records = self._local and workflow.patched(LOCAL_STEP_RECORDS_PATCH)
         try:
             if chain:
                 self._route = await self._database_activity(
@@ -563,7 +557,7 @@ class ProcurementRequestWorkflow:
             return
         while self._events:
             event = self._events.pop(0)
-            await self._record_step(replace(event, announce=announce))
+            await self._activity(ChainActivities.record_step, replace(event, announce=announce))
             if event.action == ACTION_REQUEST_CHANGES:
                 await self._activity(ChainActivities.ask_for_changes, event)
 
@@ -591,17 +585,10 @@ class ProcurementRequestWorkflow:
             if step.status == "pending":
                 step.status = status
                 now = workflow.now().isoformat()
-                await self._record_step(
-                    StepDecisionRecord(self._request.request_id, seq, status, None, None, now, announce=announce)
+                await self._activity(
+                    ChainActivities.record_step,
+                    StepDecisionRecord(self._request.request_id, seq, status, None, None, now, announce=announce),
                 )
-
-    async def _record_step(self, record: StepDecisionRecord) -> None:
-        """Close a step in the database. Without the message updates it is database work only,
-        idempotent by (request, step): a local activity when the workflow has the patch."""
-        if record.announce or not self._local_records:
-            await self._activity(ChainActivities.record_step, record)
-        else:
-            await self._database_activity(ChainActivities.record_step, record)
 
     async def _finish_chain(self, ended: str) -> RequestResult:
         # announce_chain_outcome, last, updates every message: recording the steps need not.
