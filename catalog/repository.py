@@ -436,19 +436,38 @@ def list_seats(session: Session, *, asset_id: int) -> Sequence[SeatAssignment]:
 
 
 def get_message(session: Session, *, key: str) -> SlackMessage | None:
+    """The message under `key`: posted (it has a `ts`), or only noted as about to be (`ts` "")."""
     return session.get(SlackMessage, key)
 
 
+def note_message(session: Session, *, key: str, request_id: str, at: datetime) -> SlackMessage:
+    """Note that the message under `key` is about to be posted, before asking Slack. A note
+    without a `ts` found later means an earlier run may have posted it and died before
+    `save_message`: look for it in Slack before posting again."""
+    row = SlackMessage(key=key, request_id=request_id, channel="", ts="", created_at=at)
+    return _insert_once(session, row, lambda: session.get(SlackMessage, key))
+
+
 def save_message(session: Session, *, key: str, request_id: str, channel: str, ts: str, at: datetime) -> SlackMessage:
+    """Record where the message under `key` was posted (its note, if any, is completed; a
+    message already recorded keeps its first reference)."""
+    row = session.get(SlackMessage, key)
+    if row is not None:
+        if not row.ts:
+            row.channel, row.ts = channel, ts
+            session.add(row)
+            session.flush()
+        return row
     row = SlackMessage(key=key, request_id=request_id, channel=channel, ts=ts, created_at=at)
     return _insert_once(session, row, lambda: session.get(SlackMessage, key))
 
 
 def list_messages(session: Session, *, request_id: str) -> Sequence[SlackMessage]:
-    """Every message posted about a request (to update them all in place)."""
+    """Every message posted about a request (to update them all in place); notes of messages
+    not (yet) known to be posted are left out."""
     return session.exec(
         select(SlackMessage)
-        .where(SlackMessage.request_id == request_id)
+        .where(SlackMessage.request_id == request_id, SlackMessage.ts != "")
         .order_by(col(SlackMessage.created_at), col(SlackMessage.key))
     ).all()
 

@@ -201,9 +201,22 @@ class MessagingActivities:
             return request_summary(session, request_id=request_id)
 
     def _message_ref(self, key: str) -> MessageRef | None:
+        """Where the message under `key` was posted; None if it was not (or only noted)."""
+        with transaction(self._engine, read_only=True) as session:
+            row = repository.get_message(session, key=key)
+            return MessageRef(row.channel, row.ts) if row and row.ts else None
+
+    def _note_or_ref(self, key: str, request_id: str) -> tuple[MessageRef | None, bool]:
+        """The reference of the message under `key` if it was posted; otherwise note that it is
+        about to be. The flag says whether a note was already there: an earlier run of this
+        activity may have posted the message and died before storing its reference."""
         with transaction(self._engine) as session:
             row = repository.get_message(session, key=key)
-            return MessageRef(row.channel, row.ts) if row else None
+            if row is not None and row.ts:
+                return MessageRef(row.channel, row.ts), False
+            if row is None:
+                repository.note_message(session, key=key, request_id=request_id, at=_now())
+            return None, row is not None
 
     def _save_ref(self, key: str, request_id: str, ref: MessageRef) -> None:
         with transaction(self._engine) as session:
@@ -216,11 +229,14 @@ class MessagingActivities:
     async def _post_once(
         self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary
     ) -> tuple[MessageRef, bool]:
-        """The message under `key`, posted unless it already was; and whether this call posted it."""
-        existing = await asyncio.to_thread(self._message_ref, key)
-        if existing is None and _retrying():
-            # The previous attempt may have died after Slack took the post and before the
-            # reference below was stored: look for the message by its key before posting.
+        """The message under `key`, posted unless it already was; and whether this call posted it.
+
+        Exactly once, even when the activity runs again after a crash (a local activity starts
+        again from attempt 1): a note is stored before posting, and a note without a reference
+        means an earlier run may have died after Slack took the post, so the message is looked
+        for by its key (in its metadata) before posting again."""
+        existing, noted = await asyncio.to_thread(self._note_or_ref, key, summary.request_id)
+        if existing is None and (noted or _retrying()):
             existing = await self._notifier.find_sent(user_id=user_id, key=key)
             if existing is not None:
                 await asyncio.to_thread(self._save_ref, key, summary.request_id, existing)

@@ -545,6 +545,21 @@ def test_list_messages_of_a_request(seeded_engine: Engine) -> None:
         assert [m.ts for m in repository.list_messages(session, request_id="REQ-1")] == ["1.0", "2.0"]
 
 
+def test_a_noted_message_is_listed_once_posted_and_keeps_its_first_reference(seeded_engine: Engine) -> None:
+    key = "REQ-1:outcome"
+    with transaction(seeded_engine) as session:
+        repository.note_message(session, key=key, request_id="REQ-1", at=AT)
+        repository.note_message(session, key=key, request_id="REQ-1", at=AT)  # a second run: one note
+        assert repository.list_messages(session, request_id="REQ-1") == []  # nothing to update yet
+    with transaction(seeded_engine) as session:
+        repository.save_message(session, key=key, request_id="REQ-1", channel="D1", ts="1.0", at=AT)
+        repository.save_message(session, key=key, request_id="REQ-1", channel="D1", ts="9.9", at=AT)
+    with transaction(seeded_engine) as session:
+        assert [(m.key, m.channel, m.ts) for m in repository.list_messages(session, request_id="REQ-1")] == [
+            (key, "D1", "1.0")
+        ]
+
+
 def test_sqlite_file_engine_upgrade_from_scratch(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     upgrade(engine)

@@ -207,7 +207,7 @@ class Stack:
         async def dm_arrived() -> bool:
             for message in await self.bot_messages(approver):
                 button = find_button(message, ids.APPROVE)
-                if button and button["value"] not in seen:
+                if button and parse_step_value(button["value"])[0] not in seen:
                     found.update(message)
                     return True
             return False
@@ -231,7 +231,8 @@ class Stack:
 
     def message_saved(self, key: str) -> bool:
         with transaction(self.engine) as session:
-            return repository.get_message(session, key=key) is not None
+            row = repository.get_message(session, key=key)
+            return row is not None and bool(row.ts)  # posted, not only noted as about to be
 
     def requests(self) -> int:
         return self.count(PurchaseRequest)

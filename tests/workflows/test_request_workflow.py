@@ -335,3 +335,31 @@ async def test_activities_are_idempotent_when_retried(sqlite_seeded: Engine) -> 
         assert len([a for a in repository.list_assets(session) if a.request_id == request.request_id]) == 1
         actions = [r.action for r in repository.list_audit(session, request_id=request.request_id)]
     assert actions == ["submitted", "step_opened", "approved", "asset_created"]
+
+
+async def test_a_dm_slack_took_before_the_worker_died_is_found_not_posted_again(sqlite_seeded: Engine) -> None:
+    """A local activity run again after a crash starts at attempt 1 again, so `_post_once`
+    cannot go by the attempt number: the note it stores before posting tells it to look."""
+    from temporalio.testing import ActivityEnvironment
+
+    from workflows.shared import StepInput
+
+    notifier = RecordingNotifier()
+    activities = ProcurementActivities(sqlite_seeded, notifier)
+    env = ActivityEnvironment()  # attempt 1 on every run
+    request = figma_request()
+    plan = await env.run(activities.check_request, request)
+    step = StepInput(request.request_id, 1, plan.role, plan.approver_email, plan.approver_slack_id)
+
+    async def worker_dies(_sent: Sent) -> None:
+        raise ConnectionResetError("the worker died after Slack took the post")
+
+    notifier.on_send = worker_dies
+    with pytest.raises(ConnectionResetError):
+        await env.run(activities.announce_step, step)
+    notifier.on_send = None
+    await env.run(activities.announce_step, step)
+    [dm] = notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)
+    with transaction(sqlite_seeded) as session:
+        stored = [(m.channel, m.ts) for m in repository.list_messages(session, request_id=request.request_id)]
+    assert [ref for ref in stored if ref[0] == dm.ref.channel] == [(dm.ref.channel, dm.ref.ts)]
