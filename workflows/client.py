@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -38,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: How long a click waits in all for room among a workflow's Updates in flight (see `_update`).
 UPDATE_BUSY_WAIT_S = 15.0
+#: How often a click aborted on a workflow that is still running is sent again (see `_update`).
+UPDATE_ABORTED_RETRIES = 3
 
 
 async def execute_update_when_admitted(
@@ -189,7 +197,26 @@ class ProcurementClient:
         return result
 
     async def _update(self, request_id: str, update: Any, arg: Any) -> Any:
-        return await execute_update_when_admitted(self._handle(request_id), update, arg)
+        """Run an Update; a click on a workflow that closed meanwhile raises NOT_FOUND, as one
+        on a workflow closed before does.
+
+        The server aborts the Updates in flight when the workflow closes (the decisive click
+        and the outcome in one workflow task, with a crowd of clicks behind it) or when its
+        task fails; it answers UNAVAILABLE "workflow update was aborted", which the SDK
+        retries a few times and then raises. Closed: NOT_FOUND. Still running: ask again."""
+        handle = self._handle(request_id)
+        aborted = 0
+        while True:
+            try:
+                return await execute_update_when_admitted(handle, update, arg)
+            except RPCError as err:
+                if err.status != RPCStatusCode.UNAVAILABLE or "aborted" not in err.message:
+                    raise
+                if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                    raise RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"") from err
+                aborted += 1
+                if aborted > UPDATE_ABORTED_RETRIES:
+                    raise
 
     async def state(self, request_id: str) -> RequestState | None:
         try:
