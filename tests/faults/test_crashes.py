@@ -132,6 +132,40 @@ async def test_worker_killed_between_recording_the_asset_and_notifying(faulty: F
     faulty.restart_worker(PROCURE_FAULT="")
 
 
+async def test_worker_killed_after_slack_took_a_locally_opened_steps_dm_sends_it_once(faulty: Faulty) -> None:
+    """The same window as the last test of the module, when the step was opened as a local
+    activity (a request with no reuse offer: no click before it). The rerun starts at attempt 1
+    again; the note stored before the post is what sends it looking for the DM instead of
+    posting a second one. (1Password: owned by no one and nobody's alternative, so no reuse
+    offer here or for the requests after; over the finance threshold, so it stays open after
+    the manager's approval, at the finance step.)"""
+    stack = faulty.stack
+    marker = faulty.data_dir / "fault-after-local-dm.done"
+    faulty.restart_worker(PROCURE_FAULT="after_dm_sent:approval_request", PROCURE_FAULT_MARKER=str(marker))
+    seen = await stack.approval_buttons(MANAGER)
+    modal = await stack.open_modal(EMPLOYEE, "1password")
+    await stack.do("/sim/submit", user=EMPLOYEE, view_id=modal["id"], values=request_values("1password"))
+    await eventually(faulty.worker.exited, 60, "the worker's crash right after Slack took the DM")
+    assert marker.exists() and faulty.worker.process is not None and faulty.worker.process.returncode == 137
+    request_id = next(iter(await stack.approval_buttons(MANAGER) - seen))
+    key = f"{request_id}:step1:approver:{MANAGER}"
+    assert not stack.message_saved(key)
+    faulty.worker.start()  # the marker lets the restarted worker through
+    # The dead worker's workflow task times out (10 s); the new worker replays it and runs the
+    # step's local activity again.
+    await eventually(lambda: stack.message_saved(key), 90, "the DM's reference, found again by its key")
+    message = next(m for m in await stack.bot_messages(MANAGER) if request_id in json.dumps(m["blocks"]))
+    assert (await stack.click(MANAGER, message, ids.APPROVE, request_id)).status_code == 200
+    await eventually(lambda: "step_approved" in stack.audit_actions(request_id), 90, "the manager's approval")
+    to_manager = [
+        c
+        for c in await stack.calls("chat.postMessage")
+        if c["args"].get("channel") == MANAGER and request_id in json.dumps(c["args"])
+    ]
+    assert len(to_manager) == 1, to_manager  # one approval DM, though its activity ran twice
+    faulty.restart_worker(PROCURE_FAULT="")
+
+
 async def test_temporal_restarted_on_its_db_file_keeps_the_pending_request(faulty: Faulty) -> None:
     request_id, message = await faulty.stack.pending_approval("notion")
     faulty.temporal.stop()
