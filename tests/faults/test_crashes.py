@@ -97,6 +97,27 @@ async def _exactly_once(faulty: Faulty, request_id: str) -> None:
     assert len(posts) == 3, sent  # approver DM, requester status, outcome notice: nothing sent twice
 
 
+async def _dm_found_again_and_sent_once(faulty: Faulty, request_id: str, approver: str, approved: str) -> None:
+    """After the worker died between Slack taking the approval DM and storing its reference:
+    restart it, see the reference found again, approve, and check the DM went out once."""
+    stack = faulty.stack
+    assert faulty.worker.process is not None and faulty.worker.process.returncode == 137
+    key = f"{request_id}:step1:approver:{approver}"
+    assert not stack.message_saved(key)
+    faulty.worker.start()  # the marker lets the restarted worker through
+    await eventually(lambda: stack.message_saved(key), 90, "the DM's reference, found again by its key")
+    message = next(m for m in await stack.bot_messages(approver) if request_id in json.dumps(m["blocks"]))
+    assert (await stack.click(approver, message, ids.APPROVE, request_id)).status_code == 200
+    await eventually(lambda: approved in stack.audit_actions(request_id), 90, f"{approved} after the click")
+    to_approver = [
+        c
+        for c in await stack.calls("chat.postMessage")
+        if c["args"].get("channel") == approver and request_id in json.dumps(c["args"])
+    ]
+    assert len(to_approver) == 1, to_approver  # one approval DM, though its activity ran twice
+    faulty.restart_worker(PROCURE_FAULT="")
+
+
 async def test_worker_killed_after_the_approver_dm_resumes_on_restart(faulty: Faulty) -> None:
     request_id, message = await faulty.stack.pending_approval("zoom")
     # Both messages of the step are out and their refs stored: the workflow now waits for the
@@ -146,24 +167,11 @@ async def test_worker_killed_after_slack_took_a_locally_opened_steps_dm_sends_it
     modal = await stack.open_modal(EMPLOYEE, "1password")
     await stack.do("/sim/submit", user=EMPLOYEE, view_id=modal["id"], values=request_values("1password"))
     await eventually(faulty.worker.exited, 60, "the worker's crash right after Slack took the DM")
-    assert marker.exists() and faulty.worker.process is not None and faulty.worker.process.returncode == 137
     request_id = next(iter(await stack.approval_buttons(MANAGER) - seen))
-    key = f"{request_id}:step1:approver:{MANAGER}"
-    assert not stack.message_saved(key)
-    faulty.worker.start()  # the marker lets the restarted worker through
     # The dead worker's workflow task times out (10 s); the new worker replays it and runs the
     # step's local activity again.
-    await eventually(lambda: stack.message_saved(key), 90, "the DM's reference, found again by its key")
-    message = next(m for m in await stack.bot_messages(MANAGER) if request_id in json.dumps(m["blocks"]))
-    assert (await stack.click(MANAGER, message, ids.APPROVE, request_id)).status_code == 200
-    await eventually(lambda: "step_approved" in stack.audit_actions(request_id), 90, "the manager's approval")
-    to_manager = [
-        c
-        for c in await stack.calls("chat.postMessage")
-        if c["args"].get("channel") == MANAGER and request_id in json.dumps(c["args"])
-    ]
-    assert len(to_manager) == 1, to_manager  # one approval DM, though its activity ran twice
-    faulty.restart_worker(PROCURE_FAULT="")
+    assert marker.exists()
+    await _dm_found_again_and_sent_once(faulty, request_id, MANAGER, "step_approved")
 
 
 async def test_temporal_restarted_on_its_db_file_keeps_the_pending_request(faulty: Faulty) -> None:
@@ -210,21 +218,8 @@ async def test_worker_killed_after_slack_took_the_dm_sends_it_once(faulty: Fault
 
     await eventually(dm_arrived, 60, "the approval DM to Fiona's manager")
     request_id = next(iter(await stack.approval_buttons(VP) - seen))
-    key = f"{request_id}:step1:approver:{VP}"
     await eventually(faulty.worker.exited, 60, "the worker's crash right after Slack took the DM")
-    assert marker.exists() and faulty.worker.process is not None and faulty.worker.process.returncode == 137
-    assert not stack.message_saved(key)
-    faulty.worker.start()  # the marker lets the restarted worker through
     # Temporal retries the activity once its start-to-close timeout passes (30 s).
-    await eventually(lambda: stack.message_saved(key), 90, "the DM's reference, found again by its key")
-    message = next(m for m in await stack.bot_messages(VP) if request_id in json.dumps(m["blocks"]))
-    assert (await stack.click(VP, message, ids.APPROVE, request_id)).status_code == 200
-    await eventually(lambda: "asset_created" in stack.audit_actions(request_id), 90, "the approval")
-    to_vp = [
-        c
-        for c in await stack.calls("chat.postMessage")
-        if c["args"].get("channel") == VP and request_id in json.dumps(c["args"])
-    ]
-    assert len(to_vp) == 1, to_vp  # one approval DM, though its activity ran twice
+    assert marker.exists()
+    await _dm_found_again_and_sent_once(faulty, request_id, VP, "asset_created")
     assert stack.assets(request_id) == 1
-    faulty.restart_worker(PROCURE_FAULT="")
