@@ -248,8 +248,6 @@ class MessagingActivities:
         return ref, True
 
     async def _send_or_update(self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary) -> None:
-        existing = await asyncio.to_thread(self._message_ref, key)
-        if existing is None:
-            await self._send_once(key, user_id, kind, summary)
-        else:
-            await self._notifier.update(ref=existing, kind=kind, summary=summary)
+        ref, posted = await self._post_once(key, user_id, kind, summary)
+        if not posted:
+            await self._notifier.update(ref=ref, kind=kind, summary=summary)
