@@ -87,11 +87,6 @@ APPROVAL_CHAIN_PATCH = "approval-chain"
 #: run the activities that only read and write the database (and look people up in Slack) as
 #: local activities, in the workflow task that needs them (see docs/decisions.md, 16).
 LOCAL_ACTIVITIES_PATCH = "local-db-activities"
-#: Workflows started before it open every approval step through the task queue on replay; new
-#: ones open a step as a local activity when no Update has arrived since the last activity on
-#: the queue. Every DM is noted before it is posted, so a local activity run again after a
-#: crash finds it instead of posting it twice (see docs/decisions.md, 18).
-LOCAL_MESSAGES_PATCH = "local-message-activities"
 
 #: Request statuses in which the approval chain is still open (withdraw is allowed).
 _OPEN_STATUSES = (
@@ -148,16 +143,11 @@ class ProcurementRequestWorkflow:
         self._dirty = False
         self._final: StepDecisionRecord | None = None
         self._local = False  # set in run(): see LOCAL_ACTIVITIES_PATCH
-        self._local_messages = False  # set in run(): see LOCAL_MESSAGES_PATCH
-        # No Update has arrived since the last activity on the queue was scheduled (see
-        # `_message_activity`): handlers clear it, `_activity` sets it.
-        self._quiet = True
 
     @workflow.run
     async def run(self, request: RequestInput) -> RequestResult:
         chain = workflow.patched(APPROVAL_CHAIN_PATCH)
         self._local = chain and workflow.patched(LOCAL_ACTIVITIES_PATCH)
-        self._local_messages = self._local and workflow.patched(LOCAL_MESSAGES_PATCH)
         try:
             if chain:
                 self._route = await self._database_activity(
@@ -249,7 +239,6 @@ class ProcurementRequestWorkflow:
     # --- reuse first ---------------------------------------------------------------------
 
     async def _activity(self, method: Any, arg: Any) -> Any:
-        self._quiet = True  # an Update handled while this runs clears it
         return await workflow.execute_activity_method(
             method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
         )
@@ -259,25 +248,9 @@ class ProcurementRequestWorkflow:
         workflow has `LOCAL_ACTIVITIES_PATCH`. It saves the server a task dispatch and a workflow
         task per call. Only activities whose every step is idempotent by a business key may
         come here: after a worker crash a local activity runs again from its first attempt, so
-        it cannot tell it is a retry (the activities that post to Slack go by `_message_activity`)."""
+        it cannot tell it is a retry (a DM could not be kept to one)."""
         if not self._local:
             return await self._activity(method, arg)
-        return await self._local_activity(method, arg)
-
-    async def _message_activity(self, method: Any, arg: Any) -> Any:
-        """Opening a step, which posts its DM: local when the workflow has `LOCAL_MESSAGES_PATCH`
-        and no Update has arrived since the last activity on the queue. Its posts are exactly
-        once without knowing the attempt number: each is noted before it goes out (`_post_once`).
-
-        Not after an Update: on the dev server (1.32), local activities in the workflow task
-        that handles an Update, with more Updates arriving (a crowd of clicks), made the server
-        drop the task again and again ("Workflow task not found") and abort every Update in
-        flight for over a minute. An activity on the queue in between keeps them apart."""
-        if not (self._local_messages and self._quiet):
-            return await self._activity(method, arg)
-        return await self._local_activity(method, arg)
-
-    async def _local_activity(self, method: Any, arg: Any) -> Any:
         return await workflow.execute_local_activity_method(
             method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
         )
@@ -395,7 +368,6 @@ class ProcurementRequestWorkflow:
     # whether the click counted, and the validator keeps other people's clicks out of history.
     @workflow.update
     def choose(self, choice: ChoiceInput) -> ChoiceResult:
-        self._quiet = False
         if self._offer is None or self._choice is not None:
             return ChoiceResult(False, "You already answered this.", self._choice.choice if self._choice else None)
         self._choice = choice
@@ -423,7 +395,6 @@ class ProcurementRequestWorkflow:
 
     @workflow.update
     def answer_reclaim(self, answer: ReclaimAnswerInput) -> ChoiceResult:
-        self._quiet = False
         holders = self._reclaim_holders
         if holders is None or answer.actor_slack_id in self._reclaim_answers:
             return ChoiceResult(False, "You already answered this.")
@@ -484,7 +455,7 @@ class ProcurementRequestWorkflow:
             times: list[StepTimes] = list(
                 await asyncio.gather(
                     *[
-                        self._message_activity(
+                        self._activity(
                             ChainActivities.open_chain_step,
                             StepOpen(
                                 route.request_id,
@@ -653,7 +624,6 @@ class ProcurementRequestWorkflow:
         )
         self._decided_at = outcome.decided_at
         recorded: OutcomeResult = await self._database_activity(ChainActivities.record_chain_outcome, outcome)
-        # On the queue, not local: it follows the deciding click (see `_message_activity`).
         await self._activity(ChainActivities.announce_chain_outcome, self._request.request_id)
         decided_by = outcome.actor_slack_id
         return RequestResult(self._request.request_id, self._status, recorded.asset_id, self._reason, decided_by)
@@ -776,7 +746,6 @@ class ProcurementRequestWorkflow:
     # so the person who clicked hears at once whether it worked.
     @workflow.update
     async def delegate(self, delegation: DelegateInput) -> ChoiceResult:
-        self._quiet = False
         step = self._open_step_for(delegation.actor_slack_id, delegation.seq)
         if step is None:
             return ChoiceResult(False, "This step is no longer open.")
@@ -822,7 +791,6 @@ class ProcurementRequestWorkflow:
 
     @workflow.update
     def withdraw(self, withdrawal: WithdrawInput) -> ChoiceResult:
-        self._quiet = False
         if self._withdrawn is not None:
             return ChoiceResult(False, "You already withdrew this request.")
         self._withdrawn = StepDecisionRecord(
@@ -852,7 +820,6 @@ class ProcurementRequestWorkflow:
     # refused to the requester (who can fix it and submit again), not recorded.
     @workflow.update
     async def edit(self, edit: EditInput) -> ChoiceResult:
-        self._quiet = False
         self._editing = True
         try:
             request = _apply_edit(self._request, edit)
@@ -905,7 +872,6 @@ class ProcurementRequestWorkflow:
     # counted, and the validator refuses unauthorised clicks before they enter history.
     @workflow.update
     def decide(self, decision: DecisionInput) -> DecisionResult:
-        self._quiet = False
         if self._route is not None:
             return self._chain_decide(decision)
         if self._decision is not None or self._status != RequestStatus.PENDING_APPROVAL.value:

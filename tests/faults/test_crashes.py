@@ -97,27 +97,6 @@ async def _exactly_once(faulty: Faulty, request_id: str) -> None:
     assert len(posts) == 3, sent  # approver DM, requester status, outcome notice: nothing sent twice
 
 
-async def _dm_found_again_and_sent_once(faulty: Faulty, request_id: str, approver: str, approved: str) -> None:
-    """After the worker died between Slack taking the approval DM and storing its reference:
-    restart it, see the reference found again, approve, and check the DM went out once."""
-    stack = faulty.stack
-    assert faulty.worker.process is not None and faulty.worker.process.returncode == 137
-    key = f"{request_id}:step1:approver:{approver}"
-    assert not stack.message_saved(key)
-    faulty.worker.start()  # the marker lets the restarted worker through
-    await eventually(lambda: stack.message_saved(key), 90, "the DM's reference, found again by its key")
-    message = next(m for m in await stack.bot_messages(approver) if request_id in json.dumps(m["blocks"]))
-    assert (await stack.click(approver, message, ids.APPROVE, request_id)).status_code == 200
-    await eventually(lambda: approved in stack.audit_actions(request_id), 90, f"{approved} after the click")
-    to_approver = [
-        c
-        for c in await stack.calls("chat.postMessage")
-        if c["args"].get("channel") == approver and request_id in json.dumps(c["args"])
-    ]
-    assert len(to_approver) == 1, to_approver  # one approval DM, though its activity ran twice
-    faulty.restart_worker(PROCURE_FAULT="")
-
-
 async def test_worker_killed_after_the_approver_dm_resumes_on_restart(faulty: Faulty) -> None:
     request_id, message = await faulty.stack.pending_approval("zoom")
     # Both messages of the step are out and their refs stored: the workflow now waits for the
@@ -151,27 +130,6 @@ async def test_worker_killed_between_recording_the_asset_and_notifying(faulty: F
     await eventually(requester_told, 90, "the approval notice after the crash")
     await _exactly_once(faulty, request_id)
     faulty.restart_worker(PROCURE_FAULT="")
-
-
-async def test_worker_killed_after_slack_took_a_locally_opened_steps_dm_sends_it_once(faulty: Faulty) -> None:
-    """The same window as the last test of the module, when the step was opened as a local
-    activity (a request with no reuse offer: no click before it). The rerun starts at attempt 1
-    again; the note stored before the post is what sends it looking for the DM instead of
-    posting a second one. (1Password: owned by no one and nobody's alternative, so no reuse
-    offer here or for the requests after; over the finance threshold, so it stays open after
-    the manager's approval, at the finance step.)"""
-    stack = faulty.stack
-    marker = faulty.data_dir / "fault-after-local-dm.done"
-    faulty.restart_worker(PROCURE_FAULT="after_dm_sent:approval_request", PROCURE_FAULT_MARKER=str(marker))
-    seen = await stack.approval_buttons(MANAGER)
-    modal = await stack.open_modal(EMPLOYEE, "1password")
-    await stack.do("/sim/submit", user=EMPLOYEE, view_id=modal["id"], values=request_values("1password"))
-    await eventually(faulty.worker.exited, 60, "the worker's crash right after Slack took the DM")
-    request_id = next(iter(await stack.approval_buttons(MANAGER) - seen))
-    # The dead worker's workflow task times out (10 s); the new worker replays it and runs the
-    # step's local activity again.
-    assert marker.exists()
-    await _dm_found_again_and_sent_once(faulty, request_id, MANAGER, "step_approved")
 
 
 async def test_temporal_restarted_on_its_db_file_keeps_the_pending_request(faulty: Faulty) -> None:
@@ -218,8 +176,21 @@ async def test_worker_killed_after_slack_took_the_dm_sends_it_once(faulty: Fault
 
     await eventually(dm_arrived, 60, "the approval DM to Fiona's manager")
     request_id = next(iter(await stack.approval_buttons(VP) - seen))
+    key = f"{request_id}:step1:approver:{VP}"
     await eventually(faulty.worker.exited, 60, "the worker's crash right after Slack took the DM")
+    assert marker.exists() and faulty.worker.process is not None and faulty.worker.process.returncode == 137
+    assert not stack.message_saved(key)
+    faulty.worker.start()  # the marker lets the restarted worker through
     # Temporal retries the activity once its start-to-close timeout passes (30 s).
-    assert marker.exists()
-    await _dm_found_again_and_sent_once(faulty, request_id, VP, "asset_created")
+    await eventually(lambda: stack.message_saved(key), 90, "the DM's reference, found again by its key")
+    message = next(m for m in await stack.bot_messages(VP) if request_id in json.dumps(m["blocks"]))
+    assert (await stack.click(VP, message, ids.APPROVE, request_id)).status_code == 200
+    await eventually(lambda: "asset_created" in stack.audit_actions(request_id), 90, "the approval")
+    to_vp = [
+        c
+        for c in await stack.calls("chat.postMessage")
+        if c["args"].get("channel") == VP and request_id in json.dumps(c["args"])
+    ]
+    assert len(to_vp) == 1, to_vp  # one approval DM, though its activity ran twice
     assert stack.assets(request_id) == 1
+    faulty.restart_worker(PROCURE_FAULT="")
