@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.bench_floor import QUIET, REQUESTS, children, cpu_seconds, end_to_end
+from bench.bench_floor import QUIET, REQUESTS, children, cpu_seconds, end_to_end, warm_up
 from procure.testing import dev_stack
 
 OUT = Path(__file__).resolve().parent / "profiles"
@@ -54,6 +54,7 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, dev_stack(Path(tmp), extra_env=QUIET) as stack:
         pids = children(stack)
+        warm_up(stack)  # profile the steady state, as `make bench` measures it
         spies = {}
         for role in PROFILED:
             for fmt, suffix in (("raw", "txt"), ("flamegraph", "svg")):
