@@ -90,6 +90,14 @@ def _writer_lock(engine: Engine) -> AbstractContextManager[object]:
         return _WRITERS.setdefault(engine.pool, threading.RLock())
 
 
+def holds_write_lock(session: Session) -> bool:
+    """Whether this session's transaction already holds its database's only write lock: a
+    SQLite writer, which began with BEGIN IMMEDIATE. Nobody else can insert a row between
+    what it reads and what it writes."""
+    connection = session.connection()
+    return connection.dialect.name == "sqlite" and not connection.get_execution_options().get(READ_ONLY_OPTION, False)
+
+
 @contextmanager
 def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
     """One unit of work: committed when the block ends, rolled back on any error.

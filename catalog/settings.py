@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,13 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "procurement"
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    workflow_sandbox: Literal["shared", "isolated"] = Field(
+        default="shared",
+        description=(
+            "`isolated`: Temporal's default sandbox, which imports the workflow modules afresh for"
+            " every workflow run; `shared`: runs share the worker's modules (docs/decisions.md §19)."
+        ),
+    )
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

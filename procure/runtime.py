@@ -143,6 +143,7 @@ async def _serve_worker(settings: Settings, engine: Engine, client: Client, slac
         task_queue=settings.temporal_task_queue,
         activities=ProcurementActivities(engine, notifier),
         renewal_activities=renewals,
+        sandbox=settings.workflow_sandbox,
     )
     try:
         schedules = await ensure_renewal_schedules(

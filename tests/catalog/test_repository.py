@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import Engine, inspect
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from catalog import repository
 from catalog.db import normalise_url, transaction, upgrade
@@ -129,6 +130,43 @@ def test_request_asset_and_audit_writes_are_idempotent(seeded_engine: Engine) ->
         assert [a.action for a in repository.list_audit(session, request_id="REQ-1")] == ["submitted"]
         waiting = repository.requests_waiting_for(session, approver_slack_id="U0MANAGER", status=StepStatus.PENDING)
         assert waiting == []
+
+
+def _audit(session: Session, key: str, action: str) -> bool:
+    return repository.audit(
+        session,
+        idem_key=key,
+        at=AT,
+        entity="request",
+        entity_id="REQ-1",
+        action=action,
+        actor="employee@example.com",
+        request_id="REQ-1",
+        detail={"note": "ünïcode & <tags>", "budget": {"available_cents": 12}},
+    )
+
+
+def test_an_audit_key_is_written_once_across_transactions_and_within_one(seeded_engine: Engine) -> None:
+    with transaction(seeded_engine) as session:
+        assert _audit(session, "REQ-1:a", "first") is True
+        assert _audit(session, "REQ-1:a", "again in the same transaction") is False
+        assert _audit(session, "REQ-1:b", "second") is True
+    with transaction(seeded_engine) as session:
+        assert _audit(session, "REQ-1:a", "a retried activity") is False
+    with transaction(seeded_engine, read_only=True) as session:
+        rows = repository.list_audit(session, request_id="REQ-1")
+    assert [(r.idem_key, r.action) for r in rows] == [("REQ-1:a", "first"), ("REQ-1:b", "second")]
+    assert rows[0].detail == {"note": "ünïcode & <tags>", "budget": {"available_cents": 12}}
+
+
+def test_an_audit_row_written_by_a_failed_transaction_is_gone_with_it(seeded_engine: Engine) -> None:
+    with pytest.raises(RuntimeError), transaction(seeded_engine) as session:
+        _audit(session, "REQ-1:lost", "rolled back")
+        raise RuntimeError("boom")
+    with transaction(seeded_engine) as session:
+        assert _audit(session, "REQ-1:lost", "written on the retry") is True
+    with transaction(seeded_engine, read_only=True) as session:
+        assert [r.action for r in repository.list_audit(session, request_id="REQ-1")] == ["written on the retry"]
 
 
 def test_a_failed_transaction_leaves_nothing_behind(seeded_engine: Engine) -> None:
