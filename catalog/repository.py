@@ -11,9 +11,10 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from sqlalchemy import CursorResult, func, update
+from sqlalchemy import CursorResult, Executable, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -505,29 +506,37 @@ def audit(
     One `INSERT … ON CONFLICT (idem_key) DO NOTHING`, on SQLite and PostgreSQL alike: every
     activity writes audit rows, and the look-up, savepoint and ORM flush this used to take
     were a twentieth of the worker's CPU under load."""
-    values = AuditEvent(
-        idem_key=idem_key,
-        at=at,
-        request_id=request_id,
-        entity=entity,
-        entity_id=entity_id,
-        action=action,
-        actor=actor,
-        detail=detail or {},
-        step_seq=step_seq,
-        policy_version=policy_version,
-    ).model_dump(exclude={"id"})
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(session.connection().dialect.name)
-    if dialect is None:  # another database: the portable way
+    values: dict[str, Any] = {
+        "idem_key": idem_key,
+        "at": at,
+        "request_id": request_id,
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+        "actor": actor,
+        "detail": detail or {},
+        "step_seq": step_seq,
+        "policy_version": policy_version,
+    }
+    connection = session.connection()
+    statement = _audit_insert(connection.dialect.name)
+    if statement is None:  # another database: the portable way
         row = AuditEvent(**values)
         return _insert_once(session, row, lambda: _audit_row(session, idem_key)) is row
-    statement = (
-        dialect.insert(AuditEvent)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["idem_key"])
-        .returning(col(AuditEvent.id))
+    return connection.execute(statement, values).first() is not None
+
+
+@cache
+def _audit_insert(dialect_name: str) -> Executable | None:
+    """The audit insert of `dialect_name`, built once: its values are bound per call, so
+    SQLAlchemy compiles it once too (building the statement per row cost more than running it)."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect_name)
+    if dialect is None:
+        return None
+    insert: Executable = (
+        dialect.insert(AuditEvent).on_conflict_do_nothing(index_elements=["idem_key"]).returning(col(AuditEvent.id))
     )
-    return session.connection().execute(statement).first() is not None
+    return insert
 
 
 def _audit_row(session: Session, idem_key: str) -> AuditEvent | None:

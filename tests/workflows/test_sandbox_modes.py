@@ -10,20 +10,23 @@ call, which the rest of the suite checks under `isolated`."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from temporalio import workflow
+from temporalio import activity, workflow
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import RestrictedWorkflowAccessError
 
 with workflow.unsafe.imports_passed_through():
+    from temporalio.worker.workflow_sandbox._runner import _Instance
+
     from catalog.settings import Settings
-    from workflows.worker import SandboxMode, workflow_runner
+    from workflows.sandbox import InPlaceContextRunner, SandboxMode, _InPlaceContextInstance, workflow_runner
 
 _RUNS: list[str] = []  # module state a workflow should never keep: here to show who sees it
 
@@ -43,12 +46,71 @@ class WallClockWorkflow:
         return datetime.now().isoformat()
 
 
+@activity.defn
+async def shout(text: str) -> str:
+    return text.upper()
+
+
+@workflow.defn
+class ActivitiesWorkflow:
+    @workflow.run
+    async def run(self, text: str) -> str:
+        queued = await workflow.execute_activity(shout, text, start_to_close_timeout=timedelta(seconds=30))
+        local = await workflow.execute_local_activity(shout, text + "!", start_to_close_timeout=timedelta(seconds=30))
+        return f"{queued} {local}"
+
+
+class _ComparingInstance(_InPlaceContextInstance):
+    """Answers as the worker does, and records beside it what the SDK's own path answers."""
+
+    answers: list[tuple[object, object]] = []
+
+    def get_serialization_context(self, command_info: Any) -> Any:
+        ours = super().get_serialization_context(command_info)
+        self.answers.append((ours, _Instance.get_serialization_context(self, command_info)))
+        return ours
+
+
+class _ComparingRunner(InPlaceContextRunner):
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _ComparingInstance(det, self.runner_class, self.restrictions)
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+async def test_payload_contexts_read_in_place_are_the_ones_the_sdk_gives(
+    time_skipping_env: WorkflowEnvironment, mode: SandboxMode
+) -> None:
+    _ComparingInstance.answers = []
+    queue = f"contexts-{uuid.uuid4().hex}"
+    runner = _ComparingRunner(restrictions=workflow_runner(mode).restrictions)
+    async with Worker(
+        time_skipping_env.client,
+        task_queue=queue,
+        workflows=[ActivitiesWorkflow],
+        activities=[shout],
+        workflow_runner=runner,
+    ):
+        result = await time_skipping_env.client.execute_workflow(
+            ActivitiesWorkflow.run, "hi", id=queue, task_queue=queue
+        )
+    assert result == "HI HI!"
+    answers = _ComparingInstance.answers
+    assert answers and all(ours == sdks for ours, sdks in answers)
+    kinds = {
+        (type(ours).__name__, getattr(ours, "activity_type", None), getattr(ours, "is_local", None))
+        for ours, _ in answers
+    }
+    assert {
+        ("WorkflowSerializationContext", None, None),
+        ("ActivitySerializationContext", "shout", False),
+        ("ActivitySerializationContext", "shout", True),
+    } <= kinds
+
+
 async def _run(env: WorkflowEnvironment, mode: SandboxMode, workflow_class: type, runs: int) -> list[object]:
     queue = f"sandbox-{uuid.uuid4().hex}"
     results = []
-    async with Worker(
-        env.client, task_queue=queue, workflows=[workflow_class], workflow_runner=workflow_runner(mode)
-    ):
+    async with Worker(env.client, task_queue=queue, workflows=[workflow_class], workflow_runner=workflow_runner(mode)):
         for n in range(runs):
             results.append(
                 await env.client.execute_workflow(
