@@ -14,10 +14,11 @@ from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from sqlalchemy import CursorResult, Executable, func, update
+from sqlalchemy import CursorResult, Executable, bindparam, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy.orm.util import identity_key
+from sqlmodel import Session, SQLModel, col, select
 
 from catalog.asset_io import MAX_STORED_CENTS, AssetRecord, normalise_email
 from catalog.db import holds_write_lock
@@ -48,6 +49,31 @@ if TYPE_CHECKING:
     from catalog.policy import DirectoryEntry
 
 T = TypeVar("T")
+
+
+def _insert_unless_present(
+    session: Session, model: type[SQLModel], key: str, values: dict[str, Any], existing: Callable[[], SQLModel | None]
+) -> bool:
+    """Insert a `model` row of `values` unless one with the same unique `key` exists; returns
+    whether this call inserted it. On SQLite and PostgreSQL one `INSERT … ON CONFLICT (key) DO
+    NOTHING`, built once per table: safe against a concurrent insert without a look-up first,
+    a savepoint or the ORM's flush, which for these small hot rows cost more than the insert."""
+    connection = session.connection()
+    statement = _conflict_free_insert(model, key, connection.dialect.name)
+    if statement is None:  # another database: the portable way
+        row = model(**values)
+        return _insert_once(session, row, existing) is row
+    return connection.execute(statement, values).first() is not None
+
+
+@cache
+def _conflict_free_insert(model: type[SQLModel], key: str, dialect_name: str) -> Executable | None:
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect_name)
+    if dialect is None:
+        return None
+    column = getattr(model, key)
+    insert: Executable = dialect.insert(model).on_conflict_do_nothing(index_elements=[key]).returning(column)
+    return insert
 
 
 def _insert_once(session: Session, row: T, existing: Callable[[], T | None]) -> T:
@@ -448,26 +474,33 @@ def get_message(session: Session, *, key: str) -> SlackMessage | None:
     return session.get(SlackMessage, key)
 
 
-def note_message(session: Session, *, key: str, request_id: str, at: datetime) -> SlackMessage:
-    """Note that the message under `key` is about to be posted, before asking Slack. A note
+def note_message(session: Session, *, key: str, request_id: str, at: datetime) -> bool:
+    """Note that the message under `key` is about to be posted, before asking Slack; returns
+    False if something was already there (an earlier note, or the posted message). A note
     without a `ts` found later means an earlier run may have posted it and died before
     `save_message`: look for it in Slack before posting again."""
-    row = SlackMessage(key=key, request_id=request_id, channel="", ts="", created_at=at)
-    return _insert_once(session, row, lambda: session.get(SlackMessage, key))
+    values = {"key": key, "request_id": request_id, "channel": "", "ts": "", "created_at": at}
+    return _insert_unless_present(session, SlackMessage, "key", values, lambda: session.get(SlackMessage, key))
 
 
-def save_message(session: Session, *, key: str, request_id: str, channel: str, ts: str, at: datetime) -> SlackMessage:
+def save_message(session: Session, *, key: str, request_id: str, channel: str, ts: str, at: datetime) -> None:
     """Record where the message under `key` was posted (its note, if any, is completed; a
     message already recorded keeps its first reference)."""
-    row = session.get(SlackMessage, key)
-    if row is not None:
-        if not row.ts:
-            row.channel, row.ts = channel, ts
-            session.add(row)
-            session.flush()
-        return row
-    row = SlackMessage(key=key, request_id=request_id, channel=channel, ts=ts, created_at=at)
-    return _insert_once(session, row, lambda: session.get(SlackMessage, key))
+    completed = session.connection().execute(_COMPLETE_NOTE, {"b_key": key, "b_channel": channel, "b_ts": ts})
+    if completed.rowcount:
+        loaded = session.identity_map.get(identity_key(SlackMessage, key))
+        if loaded is not None:  # the row this session holds reads its new reference
+            session.expire(loaded)
+        return
+    values = {"key": key, "request_id": request_id, "channel": channel, "ts": ts, "created_at": at}
+    _insert_unless_present(session, SlackMessage, "key", values, lambda: session.get(SlackMessage, key))
+
+
+_COMPLETE_NOTE = (
+    update(SlackMessage)
+    .where(col(SlackMessage.key) == bindparam("b_key"), col(SlackMessage.ts) == "")
+    .values(channel=bindparam("b_channel"), ts=bindparam("b_ts"))
+)
 
 
 def list_messages(session: Session, *, request_id: str) -> Sequence[SlackMessage]:
@@ -518,25 +551,7 @@ def audit(
         "step_seq": step_seq,
         "policy_version": policy_version,
     }
-    connection = session.connection()
-    statement = _audit_insert(connection.dialect.name)
-    if statement is None:  # another database: the portable way
-        row = AuditEvent(**values)
-        return _insert_once(session, row, lambda: _audit_row(session, idem_key)) is row
-    return connection.execute(statement, values).first() is not None
-
-
-@cache
-def _audit_insert(dialect_name: str) -> Executable | None:
-    """The audit insert of `dialect_name`, built once: its values are bound per call, so
-    SQLAlchemy compiles it once too (building the statement per row cost more than running it)."""
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect_name)
-    if dialect is None:
-        return None
-    insert: Executable = (
-        dialect.insert(AuditEvent).on_conflict_do_nothing(index_elements=["idem_key"]).returning(col(AuditEvent.id))
-    )
-    return insert
+    return _insert_unless_present(session, AuditEvent, "idem_key", values, lambda: _audit_row(session, idem_key))
 
 
 def _audit_row(session: Session, idem_key: str) -> AuditEvent | None:

@@ -211,12 +211,12 @@ class MessagingActivities:
         about to be. The flag says whether a note was already there: an earlier run of this
         activity may have posted the message and died before storing its reference."""
         with transaction(self._engine) as session:
+            if repository.note_message(session, key=key, request_id=request_id, at=_now()):
+                return None, False  # the common case: nothing there, noted in one statement
             row = repository.get_message(session, key=key)
             if row is not None and row.ts:
                 return MessageRef(row.channel, row.ts), False
-            if row is None:
-                repository.note_message(session, key=key, request_id=request_id, at=_now())
-            return None, row is not None
+            return None, True
 
     def _save_ref(self, key: str, request_id: str, ref: MessageRef) -> None:
         with transaction(self._engine) as session:

@@ -548,12 +548,16 @@ def test_list_messages_of_a_request(seeded_engine: Engine) -> None:
 def test_a_noted_message_is_listed_once_posted_and_keeps_its_first_reference(seeded_engine: Engine) -> None:
     key = "REQ-1:outcome"
     with transaction(seeded_engine) as session:
-        repository.note_message(session, key=key, request_id="REQ-1", at=AT)
-        repository.note_message(session, key=key, request_id="REQ-1", at=AT)  # a second run: one note
+        assert repository.note_message(session, key=key, request_id="REQ-1", at=AT) is True
+        assert repository.note_message(session, key=key, request_id="REQ-1", at=AT) is False  # a second run
         assert repository.list_messages(session, request_id="REQ-1") == []  # nothing to update yet
     with transaction(seeded_engine) as session:
+        noted = repository.get_message(session, key=key)
+        assert noted is not None and noted.ts == ""
         repository.save_message(session, key=key, request_id="REQ-1", channel="D1", ts="1.0", at=AT)
+        assert noted.ts == "1.0"  # the row this session holds is completed too
         repository.save_message(session, key=key, request_id="REQ-1", channel="D1", ts="9.9", at=AT)
+        assert repository.note_message(session, key=key, request_id="REQ-1", at=AT) is False
     with transaction(seeded_engine) as session:
         assert [(m.key, m.channel, m.ts) for m in repository.list_messages(session, request_id="REQ-1")] == [
             (key, "D1", "1.0")
