@@ -158,7 +158,12 @@ async def _serve_worker(settings: Settings, engine: Engine, client: Client, slac
     stop = asyncio.Event()
     _stop_on_signals(stop)
     freeze_startup_objects()
-    log.info("worker polling task queue %r on %s", settings.temporal_task_queue, temporal_address(settings))
+    log.info(
+        "worker polling task queue %r on %s (workflow sandbox: %s)",
+        settings.temporal_task_queue,
+        temporal_address(settings),
+        settings.workflow_sandbox,
+    )
     async with worker:
         await stop.wait()
     log.info("worker stopped")
