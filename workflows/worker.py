@@ -14,6 +14,7 @@ from workflows.sandbox import SandboxMode, workflow_runner
 WORKFLOWS = [ProcurementRequestWorkflow]
 ALL_WORKFLOWS = [*WORKFLOWS, *RENEWAL_WORKFLOWS]
 
+
 def build_worker(
     client: Client,
     *,
