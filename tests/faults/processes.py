@@ -12,7 +12,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from procure.dev import port_open, temporal_binary
+from procure.dev import port_open, temporal_dev_argv
 from procure.testing import free_port
 from tests.helpers import eventually
 
@@ -30,20 +30,7 @@ class TemporalServer:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        argv = [
-            temporal_binary(),
-            "server",
-            "start-dev",
-            "--db-filename",
-            str(self.db_file),
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--headless",
-            "--log-level",
-            "error",
-        ]
+        argv = [*temporal_dev_argv(self.db_file, port=self.port, log_level="error"), "--headless"]
         log = self.db_file.with_suffix(".log").open("ab")
         self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
 
@@ -66,6 +53,12 @@ class TemporalServer:
         await eventually(connected, within, "the Temporal dev server's frontend")
         assert client is not None
         return client
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no checkpoint of its database."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

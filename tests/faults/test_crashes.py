@@ -7,6 +7,7 @@ notice: Temporal resumes the workflow, and the activities are idempotent."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -133,22 +134,28 @@ async def test_worker_killed_between_recording_the_asset_and_notifying(faulty: F
 
 
 async def test_temporal_restarted_on_its_db_file_keeps_the_pending_request(faulty: Faulty) -> None:
+    """Stopped (SIGTERM), then killed (SIGKILL: no shutdown, no checkpoint): the server's
+    database is in WAL mode, synced at checkpoints (procure.dev.TEMPORAL_SQLITE_PRAGMAS), and
+    every commit it made is there when it starts again."""
     request_id, message = await faulty.stack.pending_approval("notion")
-    faulty.temporal.stop()
-    faulty.temporal.start()
-    await eventually(faulty.temporal.ready, 30, "the restarted Temporal dev server")
-    state = None
+    with sqlite3.connect(faulty.temporal.db_file) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    for how, down in (("stopped", faulty.temporal.stop), ("killed", faulty.temporal.kill)):
+        down()
+        faulty.temporal.start()
+        await eventually(faulty.temporal.ready, 30, "the restarted Temporal dev server")
+        state = None
 
-    async def still_pending() -> bool:
-        nonlocal state
-        try:
-            state = await faulty.stack.temporal.get_workflow_handle(f"request-{request_id}").describe()
-        except Exception:
-            return False
-        return True
+        async def still_pending() -> bool:
+            nonlocal state
+            try:
+                state = await faulty.stack.temporal.get_workflow_handle(f"request-{request_id}").describe()
+            except Exception:
+                return False
+            return True
 
-    await eventually(still_pending, 30, "the request's workflow after the restart")
-    assert state is not None and state.status is not None and state.status.name == "RUNNING"
+        await eventually(still_pending, 30, f"the request's workflow after the server was {how}")
+        assert state is not None and state.status is not None and state.status.name == "RUNNING"
     await _approve_and_wait(faulty, request_id, message)
     await _exactly_once(faulty, request_id)
 
