@@ -10,6 +10,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,7 +139,7 @@ async def test_temporal_restarted_on_its_db_file_keeps_the_pending_request(fault
     database is in WAL mode, synced at checkpoints (procure.dev.TEMPORAL_SQLITE_PRAGMAS), and
     every commit it made is there when it starts again."""
     request_id, message = await faulty.stack.pending_approval("notion")
-    with sqlite3.connect(faulty.temporal.db_file) as db:
+    with closing(sqlite3.connect(faulty.temporal.db_file)) as db:  # `with` alone would leave it open
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     for how, down in (("stopped", faulty.temporal.stop), ("killed", faulty.temporal.kill)):
         down()
