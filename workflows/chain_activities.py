@@ -48,6 +48,7 @@ from workflows.shared import (
     ACTION_REQUEST_CHANGES,
     CHANGE_NOT_ALLOWED,
     REQUEST_REJECTED,
+    ChainClosing,
     ChainOutcome,
     Delegated,
     DelegateRecord,
@@ -679,34 +680,37 @@ class ChainActivities(ReuseActivities):
             await self._announce(record.request_id)
 
     def _record_step(self, record: StepDecisionRecord) -> None:
+        with transaction(self._engine) as session:
+            self._record_step_in(session, record)
+
+    def _record_step_in(self, session: Session, record: StepDecisionRecord) -> None:
         at = datetime.fromisoformat(record.at)
         rid = record.request_id
-        with transaction(self._engine) as session:
-            actor = self._actor(session, record.actor_slack_id)
-            request = repository.get_request(session, request_id=rid)
-            repository.close_step(
-                session,
-                request_id=rid,
-                seq=record.seq,
-                status=_STEP_STATUS[record.action],
-                actor=actor,
-                reason=record.reason,
-                at=at,
-            )
-            audit_step(
-                session,
-                request_id=rid,
-                seq=record.seq,
-                key=f"{rid}:step{record.seq}:{record.action}",
-                action=f"step_{_STEP_STATUS[record.action].value}",
-                actor=actor,
-                at=at,
-                policy_version=record.policy_version or (request.policy_version if request else None),
-                detail={
-                    "reason": record.reason,
-                    "budget": self._budget_now(session, request) if request else None,
-                },
-            )
+        actor = self._actor(session, record.actor_slack_id)
+        request = repository.get_request(session, request_id=rid)
+        repository.close_step(
+            session,
+            request_id=rid,
+            seq=record.seq,
+            status=_STEP_STATUS[record.action],
+            actor=actor,
+            reason=record.reason,
+            at=at,
+        )
+        audit_step(
+            session,
+            request_id=rid,
+            seq=record.seq,
+            key=f"{rid}:step{record.seq}:{record.action}",
+            action=f"step_{_STEP_STATUS[record.action].value}",
+            actor=actor,
+            at=at,
+            policy_version=record.policy_version or (request.policy_version if request else None),
+            detail={
+                "reason": record.reason,
+                "budget": self._budget_now(session, request) if request else None,
+            },
+        )
 
     def _actor(self, session: Session, slack_id: str | None) -> str:
         if not slack_id:
@@ -801,48 +805,51 @@ class ChainActivities(ReuseActivities):
         return recorded
 
     def _record_chain_outcome(self, outcome: ChainOutcome) -> OutcomeResult:
+        with transaction(self._engine) as session:
+            return self._record_outcome_in(session, outcome)
+
+    def _record_outcome_in(self, session: Session, outcome: ChainOutcome) -> OutcomeResult:
         at = datetime.fromisoformat(outcome.decided_at)
         rid = outcome.request_id
-        with transaction(self._engine) as session:
-            actor = self._actor(session, outcome.actor_slack_id) if outcome.actor_slack_id else "system"
-            request = repository.set_request_status(
-                session, request_id=rid, status=outcome.status, at=at, decided_by=actor, reason=outcome.reason
-            )
-            budget_before = self._budget_now(session, request)
-            detail: dict[str, Any] = {"reason": outcome.reason, "budget": budget_before}
-            result = OutcomeResult()
-            if outcome.status == RequestStatus.APPROVED:
-                fiscal_year = fiscal_year_of(at.date(), self._conf().fiscal_year_start_month)
-                reservation, _ = repository.reserve_budget(
-                    session,
-                    request_id=rid,
-                    cost_center=request.cost_center,
-                    fiscal_year=fiscal_year,
-                    amount_cents=request.annual_cost_cents,
-                    currency=request.currency,
-                    at=at,
-                )
-                detail["reserved_cents"] = reservation.amount_cents
-                detail["budget_after"] = self._budget_now(session, request)
-                drawn = self._draw_commitment(session, request, at)
-                if drawn is not None:
-                    detail["drawdown"] = drawn
-            repository.audit(
+        actor = self._actor(session, outcome.actor_slack_id) if outcome.actor_slack_id else "system"
+        request = repository.set_request_status(
+            session, request_id=rid, status=outcome.status, at=at, decided_by=actor, reason=outcome.reason
+        )
+        budget_before = self._budget_now(session, request)
+        detail: dict[str, Any] = {"reason": outcome.reason, "budget": budget_before}
+        result = OutcomeResult()
+        if outcome.status == RequestStatus.APPROVED:
+            fiscal_year = fiscal_year_of(at.date(), self._conf().fiscal_year_start_month)
+            reservation, _ = repository.reserve_budget(
                 session,
-                idem_key=f"{rid}:outcome:{outcome.status}",
-                at=at,
                 request_id=rid,
-                entity="request",
-                entity_id=rid,
-                action=outcome.status,
-                actor=actor,
-                step_seq=outcome.last_seq or None,
-                policy_version=outcome.policy_version or request.policy_version,
-                detail=detail,
+                cost_center=request.cost_center,
+                fiscal_year=fiscal_year,
+                amount_cents=request.annual_cost_cents,
+                currency=request.currency,
+                at=at,
             )
-            if outcome.status == RequestStatus.APPROVED:
-                result = self._record_asset(session, request, at)
-            return result
+            detail["reserved_cents"] = reservation.amount_cents
+            detail["budget_after"] = self._budget_now(session, request)
+            drawn = self._draw_commitment(session, request, at)
+            if drawn is not None:
+                detail["drawdown"] = drawn
+        repository.audit(
+            session,
+            idem_key=f"{rid}:outcome:{outcome.status}",
+            at=at,
+            request_id=rid,
+            entity="request",
+            entity_id=rid,
+            action=outcome.status,
+            actor=actor,
+            step_seq=outcome.last_seq or None,
+            policy_version=outcome.policy_version or request.policy_version,
+            detail=detail,
+        )
+        if outcome.status == RequestStatus.APPROVED:
+            result = self._record_asset(session, request, at)
+        return result
 
     def _draw_commitment(self, session: Session, request: PurchaseRequest, at: datetime) -> dict[str, Any] | None:
         if not request.channel.endswith("_marketplace"):
@@ -921,6 +928,24 @@ class ChainActivities(ReuseActivities):
         summary = await self._announce(request_id)
         await self._send_once(f"{request_id}:outcome", summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary)
 
+    @activity.defn
+    async def close_chain(self, closing: ChainClosing) -> OutcomeResult:
+        """Close the request in one activity: what `record_step` (for each record, without
+        announcing), `record_chain_outcome` and `announce_chain_outcome` do one after another,
+        with the records and the outcome in one transaction. It runs on the task queue, so a
+        retry knows it is one and the notice goes out once; a retry after a crash between the
+        transaction and the notice finds every row already there (keyed) and only announces."""
+        recorded = await asyncio.to_thread(self._close_chain, closing)
+        faults.crash_point("after_record_outcome")
+        await self.announce_chain_outcome(closing.outcome.request_id)
+        return recorded
+
+    def _close_chain(self, closing: ChainClosing) -> OutcomeResult:
+        with transaction(self._engine) as session:
+            for record in closing.records:
+                self._record_step_in(session, record)
+            return self._record_outcome_in(session, closing.outcome)
+
     def chain_activity_methods(self) -> list[Any]:
         return [
             self.plan_route,
@@ -931,6 +956,7 @@ class ChainActivities(ReuseActivities):
             self.ask_for_changes,
             self.record_chain_outcome,
             self.announce_chain_outcome,
+            self.close_chain,
         ]
 
 

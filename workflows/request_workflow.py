@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         REQUEST_REJECTED,
         ApprovalPlan,
         AssessInput,
+        ChainClosing,
         ChainOutcome,
         ChoiceInput,
         ChoiceRecord,
@@ -87,6 +88,10 @@ APPROVAL_CHAIN_PATCH = "approval-chain"
 #: run the activities that only read and write the database (and look people up in Slack) as
 #: local activities, in the workflow task that needs them (see docs/decisions.md, 16).
 LOCAL_ACTIVITIES_PATCH = "local-db-activities"
+#: Workflows started before it close a request with three activities on replay (the deciding
+#: step's record on the queue, the outcome locally, the announcement on the queue); new ones
+#: with one, `close_chain`, on the queue (see docs/decisions.md, 21).
+CLOSING_PATCH = "one-closing-activity"
 
 #: Request statuses in which the approval chain is still open (withdraw is allowed).
 _OPEN_STATUSES = (
@@ -446,6 +451,7 @@ class ProcurementRequestWorkflow:
         """One round of the route. Returns approved | denied | changes | withdrawn | expired."""
         stages = sorted({step.stage for step in route.steps})
         for stage in stages:
+            last = stage == stages[-1]
             if self._withdrawn is not None:
                 return "withdrawn"
             opened = [step for step in route.steps if step.stage == stage]
@@ -474,15 +480,18 @@ class ProcurementRequestWorkflow:
                 step = self._steps[plan.seq]
                 step.remind_at = datetime.fromisoformat(when.remind_at)
                 step.escalate_at = datetime.fromisoformat(when.escalate_at)
-            ended = await self._wait_stage([plan.seq for plan in opened], expires_at)
+            ended = await self._wait_stage([plan.seq for plan in opened], expires_at, last=last)
             if ended != "approved":
                 return ended
         return "approved"
 
-    async def _wait_stage(self, seqs: list[int], expires_at: datetime) -> str:
+    async def _wait_stage(self, seqs: list[int], expires_at: datetime, *, last: bool) -> str:
         while True:
             # Reset before looking: a handler that runs during any await below wakes the wait.
             self._dirty = False
+            settled = self._settled(seqs)
+            if settled is not None and self._closes_now(settled, last=last):
+                return settled
             # Once the stage is settled, what comes next (the next stage's opening, the
             # outcome) updates every message: recording the decisions need not do it first.
             await self._drain_events(announce=self._settled(seqs) in (None, "changes"))
@@ -507,6 +516,15 @@ class ProcurementRequestWorkflow:
                 await workflow.wait_condition(lambda: self._dirty, timeout=wait)
             except TimeoutError:
                 pass
+
+    def _closes_now(self, settled: str, *, last: bool) -> bool:
+        """Whether the stage's end closes the request and its decisions are left for
+        `_finish_chain` to record with the outcome, in one activity (`CLOSING_PATCH`). A request
+        for changes is recorded (and sent to the requester) first, as before."""
+        ends = settled in ("denied", "withdrawn") or (settled == "approved" and last)
+        if not ends or any(event.action == ACTION_REQUEST_CHANGES for event in self._events):
+            return False
+        return workflow.patched(CLOSING_PATCH)
 
     def _settled(self, seqs: list[int]) -> str | None:
         """How the stage of `seqs` has ended (withdrawn | denied | changes | approved), or None."""
@@ -580,19 +598,34 @@ class ProcurementRequestWorkflow:
 
     async def _close_open_steps(self, status: str, *, announce: bool = True) -> None:
         """Steps still open when the round ends (a parallel step, after a denial or a change
-        request; every open step at expiry or withdrawal) are closed, so no one can decide them."""
+        request; every open step at expiry or withdrawal) are closed, so no one can decide them.
+        One at a time: a step is still open while the one before it is recorded."""
         for seq, step in sorted(self._steps.items()):
             if step.status == "pending":
-                step.status = status
-                now = workflow.now().isoformat()
-                await self._activity(
-                    ChainActivities.record_step,
-                    StepDecisionRecord(self._request.request_id, seq, status, None, None, now, announce=announce),
-                )
+                await self._activity(ChainActivities.record_step, self._close_step(seq, step, status, announce))
+
+    def _close_pending(self, status: str) -> list[StepDecisionRecord]:
+        """Close every open step at once; returns the records for the closing activity."""
+        return [
+            self._close_step(seq, step, status, False)
+            for seq, step in sorted(self._steps.items())
+            if step.status == "pending"
+        ]
+
+    def _close_step(self, seq: int, step: _Step, status: str, announce: bool) -> StepDecisionRecord:
+        step.status = status
+        now = workflow.now().isoformat()
+        return StepDecisionRecord(self._request.request_id, seq, status, None, None, now, announce=announce)
 
     async def _finish_chain(self, ended: str) -> RequestResult:
-        # announce_chain_outcome, last, updates every message: recording the steps need not.
-        await self._drain_events(announce=False)
+        closing = workflow.patched(CLOSING_PATCH)
+        records: list[StepDecisionRecord] = []
+        if closing and not any(event.action == ACTION_REQUEST_CHANGES for event in self._events):
+            records = [replace(event, announce=False) for event in self._events]
+            self._events.clear()
+        else:
+            # announce_chain_outcome, last, updates every message: recording the steps need not.
+            await self._drain_events(announce=False)
         final = self._final
         if self._withdrawn is not None:
             self._status = RequestStatus.WITHDRAWN.value
@@ -609,8 +642,11 @@ class ProcurementRequestWorkflow:
         else:
             self._status = RequestStatus.EXPIRED.value
             self._reason = "No decision before the request expired."
-        closing = {RequestStatus.EXPIRED.value: "expired", RequestStatus.WITHDRAWN.value: "withdrawn"}
-        await self._close_open_steps(closing.get(self._status, "superseded"), announce=False)
+        closed_as = {RequestStatus.EXPIRED.value: "expired", RequestStatus.WITHDRAWN.value: "withdrawn"}
+        if closing:
+            records += self._close_pending(closed_as.get(self._status, "superseded"))
+        else:
+            await self._close_open_steps(closed_as.get(self._status, "superseded"), announce=False)
         route = self._route
         assert route is not None
         outcome = ChainOutcome(
@@ -623,8 +659,12 @@ class ProcurementRequestWorkflow:
             last_seq=final.seq if final else 0,
         )
         self._decided_at = outcome.decided_at
-        recorded: OutcomeResult = await self._database_activity(ChainActivities.record_chain_outcome, outcome)
-        await self._activity(ChainActivities.announce_chain_outcome, self._request.request_id)
+        recorded: OutcomeResult
+        if closing:
+            recorded = await self._activity(ChainActivities.close_chain, ChainClosing(records, outcome))
+        else:
+            recorded = await self._database_activity(ChainActivities.record_chain_outcome, outcome)
+            await self._activity(ChainActivities.announce_chain_outcome, self._request.request_id)
         decided_by = outcome.actor_slack_id
         return RequestResult(self._request.request_id, self._status, recorded.asset_id, self._reason, decided_by)
 

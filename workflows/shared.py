@@ -385,5 +385,15 @@ class ChainOutcome:
     last_seq: int = 1
 
 
+@dataclass
+class ChainClosing:
+    """Everything that closes a request, for one activity (`close_chain`): the decisions the
+    workflow has accepted and not yet recorded, the steps it closes unanswered (superseded,
+    expired, withdrawn), in that order, and the outcome."""
+
+    records: list[StepDecisionRecord]
+    outcome: ChainOutcome
+
+
 #: ApplicationError type of a refused edit / withdraw / delegate update.
 CHANGE_NOT_ALLOWED = "ChangeNotAllowed"

@@ -201,6 +201,14 @@ async def test_manager_finance_and_finops_walk_in_order_and_reserve_once(chain: 
             approved.detail["reserved_cents"] == 2_400_000 and approved.detail["budget"]["cost_center"] == "CC-DESIGN"
         )
     assert len(chain.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)) == 1
+    # The last click closes the request with one activity: its step, the outcome, the notice.
+    history = await chain.env.client.get_workflow_handle(f"request-{request.request_id}").fetch_history()
+    queued = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert queued[-3:] == ["record_step", "open_chain_step", "close_chain"], queued
 
 
 async def test_parallel_steps_are_asked_together_and_one_denial_ends_it(chain: Chain) -> None:
