@@ -135,13 +135,20 @@ async def end_to_end(
     request is one `requester` asking for `product`; each is approved by the manager."""
     engine = create_engine(stack.database_url)
 
-    def approved() -> int:
+    def count(sql: str, **params: str) -> int:
         with engine.connect() as connection:
-            return int(
-                connection.execute(text("SELECT count(*) FROM purchase_request WHERE status='approved'")).scalar_one()
-            )
+            return int(connection.execute(text(sql), params).scalar_one())
 
-    baseline = approved()
+    def approved() -> int:
+        return count("SELECT count(*) FROM purchase_request WHERE status='approved'")
+
+    def dms_posted() -> int:
+        # A DM's reference is stored once Slack has taken it: a cheap thing to wait on. The
+        # simulator's whole state (every message with its buttons and edit history) is read
+        # only once they are all out, so the bench does not load what it measures.
+        return count("SELECT count(*) FROM slack_message WHERE key LIKE :key AND ts <> ''", key=f"%:approver:{MANAGER}")
+
+    baseline, dms_before = approved(), dms_posted()
     async with (
         httpx.AsyncClient(base_url=stack.bot_url, timeout=30, trust_env=False) as bot,
         httpx.AsyncClient(base_url=stack.simulator_url, timeout=30, trust_env=False) as sim,
@@ -171,6 +178,10 @@ async def end_to_end(
         await asyncio.gather(*(submit(n) for n in range(requests)))
         # Every request is checked before any is approved, so none finds a seat bought by another.
         deadline = time.monotonic() + 120
+        while dms_posted() - dms_before < requests:
+            if time.monotonic() > deadline:
+                break  # the simulator's own view, below, says which DMs are missing
+            await asyncio.sleep(0.05)  # polling the database, not timing anything
         while len(waiting := {k: v for k, v in (await buttons()).items() if k not in before}) < requests:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"only {len(waiting)} of {requests} approval DMs arrived")
