@@ -558,10 +558,12 @@ def _audit_row(session: Session, idem_key: str) -> AuditEvent | None:
     return session.exec(select(AuditEvent).where(AuditEvent.idem_key == idem_key)).first()
 
 
-def list_audit(session: Session, *, request_id: str) -> Sequence[AuditEvent]:
-    return session.exec(
-        select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(col(AuditEvent.id))
-    ).all()
+def list_audit(session: Session, *, request_id: str, actions: Sequence[str] = ()) -> Sequence[AuditEvent]:
+    """The request's audit rows in order; only those of `actions`, when given."""
+    query = select(AuditEvent).where(AuditEvent.request_id == request_id)
+    if actions:
+        query = query.where(col(AuditEvent.action).in_(actions))
+    return session.exec(query.order_by(col(AuditEvent.id))).all()
 
 
 def requests_waiting_for(session: Session, *, approver_slack_id: str, status: str) -> Sequence[PurchaseRequest]:

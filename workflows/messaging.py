@@ -139,8 +139,8 @@ def _chain_fields(session: Session, request: PurchaseRequest, steps: Sequence[Ap
 def _latest_plan(session: Session, request_id: str) -> dict[str, Any]:
     planned = [
         event.detail
-        for event in repository.list_audit(session, request_id=request_id)
-        if event.action in ("submitted", "resubmitted") and "reasons" in event.detail
+        for event in repository.list_audit(session, request_id=request_id, actions=("submitted", "resubmitted"))
+        if "reasons" in event.detail
     ]
     return planned[-1] if planned else {}
 

@@ -157,6 +157,9 @@ def test_an_audit_key_is_written_once_across_transactions_and_within_one(seeded_
         rows = repository.list_audit(session, request_id="REQ-1")
     assert [(r.idem_key, r.action) for r in rows] == [("REQ-1:a", "first"), ("REQ-1:b", "second")]
     assert rows[0].detail == {"note": "ünïcode & <tags>", "budget": {"available_cents": 12}}
+    with transaction(seeded_engine, read_only=True) as session:
+        only = repository.list_audit(session, request_id="REQ-1", actions=("second", "absent"))
+    assert [r.idem_key for r in only] == ["REQ-1:b"]
 
 
 def test_an_audit_row_written_by_a_failed_transaction_is_gone_with_it(seeded_engine: Engine) -> None:
