@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
@@ -22,22 +23,39 @@ MAX_MESSAGE_BLOCKS = 50  # the schema's root array is shared by all surfaces and
 MAX_TEXT_CHARS = 40_000  # chat.* `text`: above this Slack answers msg_too_long
 
 
+class _Checker:
+    """One schema, twice: `jsonschema_rs` (compiled) says whether an instance is valid; only
+    when it is not does `jsonschema` work out the errors people read. Nearly every message an
+    app posts is valid, so that costs microseconds where the explaining validator alone took
+    most of the simulator's CPU under load. `fast=False` always explains (tests compare both)."""
+
+    def __init__(self, schema: dict[str, Any], *, keyed_unions: bool, fast: bool) -> None:
+        self.explaining = (_keyed_union_validator(schema) if keyed_unions else Draft202012Validator)(schema)
+        self.quick = jsonschema_rs.Draft202012Validator(schema) if fast else None
+
+    def errors(self, instance: Any) -> list[ValidationError]:
+        if self.quick is not None and self.quick.is_valid(instance):
+            return []
+        return list(self.explaining.iter_errors(instance))
+
+
 class BlockKitValidator:
-    def __init__(self, schema_path: Path | None, *, keyed_unions: bool = True) -> None:
+    def __init__(self, schema_path: Path | None, *, keyed_unions: bool = True, fast: bool = True) -> None:
         self.schema_path = schema_path
-        self._message: Draft202012Validator | None = None
-        self._views: dict[str, Draft202012Validator] = {}
+        self._message: _Checker | None = None
+        self._views: dict[str, _Checker] = {}
         if schema_path is not None and schema_path.is_file():
             schema = json.loads(schema_path.read_text(encoding="utf-8"))
-            checker = _keyed_union_validator(schema) if keyed_unions else Draft202012Validator
-            self._message = checker(schema)
+            self._message = _Checker(schema, keyed_unions=keyed_unions, fast=fast)
             for kind in ("modal", "home"):
-                self._views[kind] = checker(
+                self._views[kind] = _Checker(
                     {
                         "$schema": schema.get("$schema"),
                         "$defs": schema["$defs"],
                         "$ref": f"#/$defs/{kind}_view",
-                    }
+                    },
+                    keyed_unions=keyed_unions,
+                    fast=fast,
                 )
 
     @property
@@ -77,10 +95,10 @@ class BlockKitValidator:
         return problems
 
     @staticmethod
-    def _schema_problems(validator: Draft202012Validator | None, instance: Any, *, prefix: str, root: str) -> list[str]:
-        if validator is None:
+    def _schema_problems(checker: _Checker | None, instance: Any, *, prefix: str, root: str) -> list[str]:
+        if checker is None:
             return []
-        errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+        errors = sorted(checker.errors(instance), key=lambda e: list(map(str, e.absolute_path)))
         return [explain(e, prefix=prefix, root=root) for e in errors]
 
 
