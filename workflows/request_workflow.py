@@ -522,9 +522,13 @@ class ProcurementRequestWorkflow:
         `_finish_chain` to record with the outcome, in one activity (`CLOSING_PATCH`). A request
         for changes is recorded (and sent to the requester) first, as before."""
         ends = settled in ("denied", "withdrawn") or (settled == "approved" and last)
-        if not ends or any(event.action == ACTION_REQUEST_CHANGES for event in self._events):
+        if not ends or self._changes_pending():
             return False
         return workflow.patched(CLOSING_PATCH)
+
+    def _changes_pending(self) -> bool:
+        """A request for changes is accepted and not yet recorded (nor sent to the requester)."""
+        return any(event.action == ACTION_REQUEST_CHANGES for event in self._events)
 
     def _settled(self, seqs: list[int]) -> str | None:
         """How the stage of `seqs` has ended (withdrawn | denied | changes | approved), or None."""
@@ -620,7 +624,7 @@ class ProcurementRequestWorkflow:
     async def _finish_chain(self, ended: str) -> RequestResult:
         closing = workflow.patched(CLOSING_PATCH)
         records: list[StepDecisionRecord] = []
-        if closing and not any(event.action == ACTION_REQUEST_CHANGES for event in self._events):
+        if closing and not self._changes_pending():
             records = [replace(event, announce=False) for event in self._events]
             self._events.clear()
         else:
