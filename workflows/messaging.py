@@ -4,7 +4,7 @@ show, and sending each message once (keyed) or updating it in place."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -38,24 +38,31 @@ def request_summary(session: Session, *, request_id: str) -> RequestSummary:
     request = repository.get_request(session, request_id=request_id)
     if request is None:
         raise LookupError(f"request {request_id} does not exist")
-    requester = repository.get_person(session, email=request.requester_email)
     steps = repository.list_steps(session, request_id=request_id)
+    # Everyone the message names, read in one query.
+    named = [request.requester_email, request.decided_by]
+    people = repository.get_people(session, emails=named + [e for s in steps for e in (s.approver_email, s.decided_by)])
+
+    def person(email: str | None) -> Person | None:
+        return people.get(email.strip().lower()) if email else None
+
+    requester = person(request.requester_email)
     pending = [s for s in steps if s.status == "pending"]
     step = pending[0] if pending else (steps[-1] if steps else None)
-    approver = repository.get_person(session, email=step.approver_email) if step else None
-    decider = repository.get_person(session, email=request.decided_by) if request.decided_by else None
+    approver = person(step.approver_email) if step else None
+    decider = person(request.decided_by)
     asset = repository.get_asset_for_request(session, request_id=request_id)
     contract = repository.get_contract(session, asset_id=asset.id) if asset and asset.id else None
     alternatives: tuple[str, ...] = ()
     if request.product_id:
         product = repository.get_product(session, product_id=request.product_id)
         if product is not None:
-            names = []
-            for alt_id in product.alternatives:
-                alt = repository.get_product(session, product_id=alt_id)
-                if alt is not None and alt.status != ProductStatus.BLOCKED:
-                    names.append(alt.name)
-            alternatives = tuple(names)
+            found = repository.get_products(session, product_ids=product.alternatives)
+            alternatives = tuple(
+                alt.name
+                for alt in (found.get(alt_id) for alt_id in product.alternatives)
+                if alt is not None and alt.status != ProductStatus.BLOCKED
+            )
     return RequestSummary(
         request_id=request.id,
         status=request.status,
@@ -79,22 +86,18 @@ def request_summary(session: Session, *, request_id: str) -> RequestSummary:
         asset_id=asset.id if asset else None,
         renewal_date=contract.renewal_date if contract else None,
         alternatives=alternatives,
-        **_chain_fields(session, request, steps),
+        **_chain_fields(session, request, steps, person),
     )
 
 
-def _chain_fields(session: Session, request: PurchaseRequest, steps: Sequence[ApprovalStep]) -> dict[str, Any]:
+def _chain_fields(
+    session: Session,
+    request: PurchaseRequest,
+    steps: Sequence[ApprovalStep],
+    person: Callable[[str | None], Person | None],
+) -> dict[str, Any]:
     """What the approval chain adds to a message: the steps of the current round, the budget
     line, the commitment drawdown and the policy's reasons (from the plan's audit row)."""
-    names: dict[str, Person | None] = {}
-
-    def person(email: str | None) -> Person | None:
-        if not email:
-            return None
-        if email not in names:
-            names[email] = repository.get_person(session, email=email)
-        return names[email]
-
     views = []
     for row in steps:
         if row.round != request.round:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, event, inspect
 from sqlmodel import Session, select
 
 from catalog import repository
@@ -209,3 +209,32 @@ def test_money_beyond_32_bits_is_stored_exactly(seeded_engine: Engine) -> None:
     with transaction(seeded_engine) as session:
         stored = repository.get_request(session, request_id="REQ-BIG")
         assert stored is not None and stored.annual_cost_cents == big
+
+
+def test_people_and_products_are_read_in_one_query_each(seeded_engine: Engine) -> None:
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    with transaction(seeded_engine) as session:
+        session.connection()  # the transaction's BEGIN is not one of the look-ups counted
+        event.listen(seeded_engine, "before_cursor_execute", count)
+        try:
+            people = repository.get_people(
+                session, emails=[" Employee@Example.com ", None, "", "nobody@example.com", "manager@example.com"]
+            )
+            assert sorted(people) == ["employee@example.com", "manager@example.com"]
+            assert len(statements) == 1
+            # Already in the session: found again without asking the database.
+            assert repository.get_person(session, email="EMPLOYEE@example.com") is people["employee@example.com"]
+            assert len(statements) == 1
+            assert repository.get_people(session, emails=[None, " "]) == {}
+            assert len(statements) == 1
+            products = repository.get_products(session, product_ids=["figma", "no-such-product", "figma"])
+            assert list(products) == ["figma"] and products["figma"].name == "Figma"
+            assert len(statements) == 2
+        finally:
+            event.remove(seeded_engine, "before_cursor_execute", count)
+        assert repository.get_person(session, email="nobody@example.com") is None
+        assert repository.get_request(session, request_id="no-such-request") is None
