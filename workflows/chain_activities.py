@@ -65,6 +65,9 @@ from workflows.shared import (
 )
 
 DEFAULT_TERM_MONTHS = 12
+#: What every message about a request shows, and (key, where) of the approvers' and the
+#: changes-requested messages to update in place.
+Progress = tuple[RequestSummary, list[tuple[str, MessageRef]]]
 
 #: What a step decision / closing action leaves the step as.
 _STEP_STATUS = {
@@ -757,11 +760,20 @@ class ChainActivities(ReuseActivities):
 
     # --- progress and outcome ---------------------------------------------------------
 
-    async def _announce(self, request_id: str, *, posted: Mapping[str, RequestSummary] | None = None) -> RequestSummary:
-        """Update every message about the request in place, read fresh; returns what was read.
-        A message this activity has just posted (`posted`: key → what it showed) is left alone
-        when it already shows what it would be updated to."""
-        summary, refs = await asyncio.to_thread(self._progress, request_id)
+    async def _announce(
+        self,
+        request_id: str,
+        *,
+        posted: Mapping[str, RequestSummary] | None = None,
+        progress: Progress | None = None,
+    ) -> RequestSummary:
+        """Update every message about the request in place, read fresh (or `progress`, read by
+        the transaction that just closed the request); returns what was read. A message this
+        activity has just posted (`posted`: key → what it showed) is left alone when it already
+        shows what it would be updated to."""
+        if progress is None:
+            progress = await asyncio.to_thread(self._progress, request_id)
+        summary, refs = progress
         for key, ref in refs:
             seq = step_of_key(key)
             if seq is not None:
@@ -785,16 +797,21 @@ class ChainActivities(ReuseActivities):
         mine = step is not None and slack_id in (step.approver_slack_id, step.delegate_slack_id)
         return dataclasses.replace(summary, viewer_seq=seq if mine else None)
 
-    def _progress(self, request_id: str) -> tuple[RequestSummary, list[tuple[str, MessageRef]]]:
+    def _progress(self, request_id: str) -> Progress:
         with transaction(self._engine, read_only=True) as session:
-            summary = request_summary(session, request_id=request_id)
-            refs = [
-                (row.key, _ref(row))
-                for row in repository.list_messages(session, request_id=request_id)
-                if (row.key.startswith(f"{request_id}:step") and ":approver:" in row.key)
-                or row.key.startswith(f"{request_id}:changes")
-            ]
-            return summary, refs
+            return self._progress_in(session, request_id)
+
+    @staticmethod
+    def _progress_in(session: Session, request_id: str) -> Progress:
+        """What every message about the request shows, and where the messages to update are."""
+        summary = request_summary(session, request_id=request_id)
+        refs = [
+            (row.key, _ref(row))
+            for row in repository.list_messages(session, request_id=request_id)
+            if (row.key.startswith(f"{request_id}:step") and ":approver:" in row.key)
+            or row.key.startswith(f"{request_id}:changes")
+        ]
+        return summary, refs
 
     @activity.defn
     async def record_chain_outcome(self, outcome: ChainOutcome) -> OutcomeResult:
@@ -925,7 +942,10 @@ class ChainActivities(ReuseActivities):
     @activity.defn
     async def announce_chain_outcome(self, request_id: str) -> None:
         """Update every message in place and tell the requester how it ended (once)."""
-        summary = await self._announce(request_id)
+        await self._announce_outcome(request_id)
+
+    async def _announce_outcome(self, request_id: str, progress: Progress | None = None) -> None:
+        summary = await self._announce(request_id, progress=progress)
         await self._send_once(f"{request_id}:outcome", summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary)
 
     @activity.defn
@@ -934,17 +954,21 @@ class ChainActivities(ReuseActivities):
         announcing), `record_chain_outcome` and `announce_chain_outcome` do one after another,
         with the records and the outcome in one transaction. It runs on the task queue, so a
         retry knows it is one and the notice goes out once; a retry after a crash between the
-        transaction and the notice finds every row already there (keyed) and only announces."""
-        recorded = await asyncio.to_thread(self._close_chain, closing)
+        transaction and the notice finds every row already there (keyed) and only announces.
+
+        The messages show what that transaction read as it ended: the request is closed, so
+        nothing can change it between the commit and the announcement (one read the fewer)."""
+        recorded, progress = await asyncio.to_thread(self._close_chain, closing)
         faults.crash_point("after_record_outcome")
-        await self.announce_chain_outcome(closing.outcome.request_id)
+        await self._announce_outcome(closing.outcome.request_id, progress)
         return recorded
 
-    def _close_chain(self, closing: ChainClosing) -> OutcomeResult:
+    def _close_chain(self, closing: ChainClosing) -> tuple[OutcomeResult, Progress]:
         with transaction(self._engine) as session:
             for record in closing.records:
                 self._record_step_in(session, record)
-            return self._record_outcome_in(session, closing.outcome)
+            recorded = self._record_outcome_in(session, closing.outcome)
+            return recorded, self._progress_in(session, closing.outcome.request_id)
 
     def chain_activity_methods(self) -> list[Any]:
         return [
