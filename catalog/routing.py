@@ -148,7 +148,11 @@ def preview_route(
         raise RouteRejected(
             f"unknown data classification {request.data_classification!r}; use one of {', '.join(CLASSIFICATIONS)}"
         )
-    directory = repository.directory_snapshot(session)
+    directory = repository.directory_around(
+        session,
+        emails=[request.requester_email, *policy.fallback_approvers.values()],
+        managers_of=[request.requester_email],
+    )
     requester = directory.get(request.requester_email.strip().lower())
     if requester is None:
         raise RouteRejected(f"{request.requester_email} is not in the directory; ask ITAM to add them")

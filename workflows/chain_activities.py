@@ -537,7 +537,10 @@ class ChainActivities(ReuseActivities):
             request = repository.get_request(session, request_id=rid)
             if step is None or request is None:
                 raise LookupError(f"step {nudge.seq} of {rid} does not exist")
-            directory = repository.directory_snapshot(session)
+            policy = load_active_policy(self._conf())
+            target_email = None if nudge.escalation_target == "manager" else nudge.escalation_target
+            named = [request.requester_email, step.delegate_email, target_email, *policy.fallback_approvers.values()]
+            directory = repository.directory_around(session, emails=named, managers_of=[step.approver_email])
             approver = directory.get(step.approver_email)
             requester = directory.get(request.requester_email)
             old_name = approver.name if approver else step.approver_email
@@ -560,7 +563,7 @@ class ChainActivities(ReuseActivities):
                     requester=requester,
                     directory=directory,
                     on=self._local_date(at),
-                    fallback_approvers=load_active_policy(self._conf()).fallback_approvers,
+                    fallback_approvers=policy.fallback_approvers,
                 )
                 if approver is not None and requester is not None
                 else None
