@@ -182,7 +182,7 @@ class BotDeps:
 
     def _itam_names(self) -> list[str]:
         with transaction(self.engine, read_only=True) as session:
-            return [p.name for p in repository.list_people(session) if "itam" in (p.roles or [])]
+            return [p.name for p in repository.role_holders(session, role="itam")]
 
 
 def not_in_directory_text(itam_names: list[str], itam_channel: str) -> str:

@@ -113,7 +113,7 @@ _PERSON_BY_SLACK_ID = select(Person).where(col(Person.slack_id) == bindparam("sl
 _PEOPLE = select(Person).where(col(Person.email).in_(bindparam("emails", expanding=True)))
 # Everyone whose roles are not the empty list as stored: a superset of the role holders
 # (`[ ]` written by hand would be read too), never fewer.
-_ROLE_HOLDERS = select(Person).where(sql_cast(col(Person.roles), Text) != "[]")
+_ROLE_HOLDERS = select(Person).where(sql_cast(col(Person.roles), Text) != "[]").order_by(col(Person.email))
 _PRODUCTS = select(Product).where(col(Product.id).in_(bindparam("ids", expanding=True)))
 _STEP = select(ApprovalStep).where(
     col(ApprovalStep.request_id) == bindparam("request_id"), col(ApprovalStep.seq) == bindparam("seq")
@@ -224,6 +224,11 @@ def directory_entry(person: Person) -> DirectoryEntry:
         ooo_from=person.ooo_from,
         ooo_to=person.ooo_to,
     )
+
+
+def role_holders(session: Session, *, role: str) -> list[Person]:
+    """Everyone who holds `role`, by email, without reading the rest of the directory."""
+    return [p for p in session.exec(_ROLE_HOLDERS) if role in (p.roles or [])]
 
 
 def directory_snapshot(session: Session) -> dict[str, DirectoryEntry]:

@@ -156,3 +156,17 @@ def test_a_big_directory_is_not_read_to_route_one_request(seeded_engine: Engine)
     assert "employee@example.com" in around and "manager@example.com" in around
     assert not any(email.startswith("staff") for email in around)
     assert len(rows) <= 4
+
+
+def test_role_holders_are_read_without_the_rest_of_the_directory(seeded_engine: Engine) -> None:
+    with Session(seeded_engine) as session:
+        for email, roles in [("zed@example.com", ["itam"]), ("abe@example.com", ["finance", "itam"])]:
+            session.add(Person(email=email, name=email.split("@")[0], roles=roles))
+        for n in range(50):
+            session.add(Person(email=f"staff{n}@example.com", name=f"Staff {n}"))
+        session.flush()
+        everyone = [p.email for p in repository.list_people(session) if "itam" in p.roles]
+        holders = [p.email for p in repository.role_holders(session, role="itam")]
+        session.rollback()
+    assert holders == everyone
+    assert {"abe@example.com", "zed@example.com"} <= set(holders)
