@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from catalog.db import make_engine
 from catalog.settings import Settings
+from workflows.converter import DATA_CONVERTER
 
 if TYPE_CHECKING:
     import aiohttp
@@ -38,7 +39,9 @@ async def connect_temporal(settings: Settings, *, attempts: int = 60, runtime: A
     address = temporal_address(settings)
     for attempt in range(1, attempts + 1):
         try:
-            return await Client.connect(address, namespace=settings.temporal_namespace, runtime=runtime)
+            return await Client.connect(
+                address, namespace=settings.temporal_namespace, runtime=runtime, data_converter=DATA_CONVERTER
+            )
         except RuntimeError as exc:
             if attempt == attempts:
                 raise

@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from catalog.requests import workflow_id_for
 from catalog.text import escape_mrkdwn
+from workflows.converter import DATA_CONVERTER
 from workflows.request_workflow import ProcurementRequestWorkflow
 from workflows.shared import (
     ChoiceInput,
@@ -92,7 +93,9 @@ class ProcurementClient:
 
     @classmethod
     async def connect(cls, address: str, *, namespace: str, task_queue: str) -> ProcurementClient:
-        return cls(await Client.connect(address, namespace=namespace), task_queue=task_queue)
+        return cls(
+            await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER), task_queue=task_queue
+        )
 
     @property
     def temporal(self) -> Client:

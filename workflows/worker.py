@@ -6,6 +6,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from workflows.activities import ProcurementActivities
+from workflows.converter import install_payload_passes, with_data_converter
 from workflows.renewal_activities import RenewalActivities
 from workflows.renewals import RENEWAL_WORKFLOWS, renewal_activity_methods
 from workflows.request_workflow import ProcurementRequestWorkflow
@@ -24,10 +25,12 @@ def build_worker(
     sandbox: SandboxMode = "isolated",
 ) -> Worker:
     """The worker; with `renewal_activities` it also runs the renewal reminders. Tests keep
-    the `isolated` sandbox; the deployed worker takes `WORKFLOW_SANDBOX` (default `shared`)."""
+    the `isolated` sandbox; the deployed worker takes `WORKFLOW_SANDBOX` (default `shared`).
+    Payloads go through `workflows.converter` whatever converter `client` has."""
     renewals = renewal_activity_methods(renewal_activities) if renewal_activities is not None else []
+    install_payload_passes()
     return Worker(
-        client,
+        with_data_converter(client),
         task_queue=task_queue,
         workflows=[*WORKFLOWS, *RENEWAL_WORKFLOWS] if renewal_activities is not None else WORKFLOWS,
         workflow_runner=workflow_runner(sandbox),
