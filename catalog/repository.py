@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from sqlalchemy import CursorResult, Executable, Text, bindparam, func, update
+from sqlalchemy import CursorResult, Executable, Row, Text, bindparam, func, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -661,6 +661,58 @@ def audit(
 
 def _audit_row(session: Session, idem_key: str) -> AuditEvent | None:
     return session.exec(_AUDIT_ROW, params={"idem_key": idem_key}).first()
+
+
+@dataclass(frozen=True)
+class RequestRows:
+    """One request as its messages show it, read as plain rows (`request_rows`): each row has
+    its table's columns as attributes, as the model objects do."""
+
+    request: Row[Any]
+    steps: Sequence[Row[Any]]  # in `seq` order
+    people: Mapping[str, Row[Any]]  # by email: the requester, the decider, every step's approver and decider
+    asset: Row[Any] | None
+    contract: Row[Any] | None
+    product: Row[Any] | None
+    alternatives: Mapping[str, Row[Any]]  # the product's alternatives, by id
+    plans: Sequence[Row[Any]]  # the request's "submitted" / "resubmitted" audit rows, in order
+    reservation: Row[Any] | None
+
+
+_PLAN_ACTIONS = ["submitted", "resubmitted"]
+
+
+def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
+    """Everything a message about the request shows, in one pass of prebuilt selects run on the
+    session's connection: for these small read-only views, building ORM objects cost about as
+    much again as the queries (docs/decisions.md §23). The session's pending changes are
+    flushed first, so the rows are what the ORM would read in this transaction."""
+    session.flush()
+    connection = session.connection()
+    request = connection.execute(_REQUEST, {"pk": request_id}).first()
+    if request is None:
+        return None
+    steps = connection.execute(_STEPS, {"request_id": request_id}).all()
+    named = {request.requester_email, request.decided_by, *(e for s in steps for e in (s.approver_email, s.decided_by))}
+    wanted = sorted({e.strip().lower() for e in named if e and e.strip()})
+    people = {p.email: p for p in connection.execute(_PEOPLE, {"emails": wanted})} if wanted else {}
+    asset = connection.execute(_ASSET_OF_REQUEST, {"request_id": request_id}).first()
+    contract = connection.execute(_CONTRACT_OF_ASSET, {"asset_id": asset.id}).first() if asset is not None else None
+    product = connection.execute(_PRODUCT, {"pk": request.product_id}).first() if request.product_id else None
+    alternative_ids = sorted(set(product.alternatives)) if product is not None else []
+    alternatives = (
+        {p.id: p for p in connection.execute(_PRODUCTS, {"ids": alternative_ids})} if alternative_ids else {}
+    )
+    plans = connection.execute(_AUDIT_OF_ACTIONS, {"request_id": request_id, "actions": _PLAN_ACTIONS}).all()
+    reservation = connection.execute(_RESERVATION, {"request_id": request_id}).first()
+    return RequestRows(request, steps, people, asset, contract, product, alternatives, plans, reservation)
+
+
+def budget_row(session: Session, *, cost_center: str | None, fiscal_year: int) -> Row[Any] | None:
+    """`get_budget` as a plain row, for read-only views (see `request_rows`)."""
+    session.flush()
+    params = {"cost_center": cost_center, "fiscal_year": fiscal_year}
+    return session.connection().execute(_BUDGET_LINE, params).first()
 
 
 def list_audit(session: Session, *, request_id: str, actions: Sequence[str] = ()) -> Sequence[AuditEvent]:

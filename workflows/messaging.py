@@ -8,14 +8,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 from sqlmodel import Session
 from temporalio import activity
 
 from catalog import repository
 from catalog.budget import fiscal_year_of
 from catalog.db import transaction
-from catalog.models import ApprovalStep, Person, ProductStatus, PurchaseRequest, RequestStatus
+from catalog.models import ProductStatus, RequestStatus
 from catalog.settings import get_settings
 from catalog.summary import BudgetView, DrawdownView, MessageKind, MessageRef, Notifier, RequestSummary, StepView
 from workflows import faults
@@ -34,35 +34,29 @@ def _retrying() -> bool:
 
 
 def request_summary(session: Session, *, request_id: str) -> RequestSummary:
-    """Everything a message about the request shows, read fresh from the database."""
-    request = repository.get_request(session, request_id=request_id)
-    if request is None:
+    """Everything a message about the request shows, read fresh from the database (as plain
+    rows: `repository.request_rows`)."""
+    rows = repository.request_rows(session, request_id=request_id)
+    if rows is None:
         raise LookupError(f"request {request_id} does not exist")
-    steps = repository.list_steps(session, request_id=request_id)
-    # Everyone the message names, read in one query.
-    named = [request.requester_email, request.decided_by]
-    people = repository.get_people(session, emails=named + [e for s in steps for e in (s.approver_email, s.decided_by)])
+    request, steps = rows.request, rows.steps
 
-    def person(email: str | None) -> Person | None:
-        return people.get(email.strip().lower()) if email else None
+    def person(email: str | None) -> Row[Any] | None:
+        return rows.people.get(email.strip().lower()) if email else None
 
     requester = person(request.requester_email)
     pending = [s for s in steps if s.status == "pending"]
     step = pending[0] if pending else (steps[-1] if steps else None)
     approver = person(step.approver_email) if step else None
     decider = person(request.decided_by)
-    asset = repository.get_asset_for_request(session, request_id=request_id)
-    contract = repository.get_contract(session, asset_id=asset.id) if asset and asset.id else None
+    asset, contract, product = rows.asset, rows.contract, rows.product
     alternatives: tuple[str, ...] = ()
-    if request.product_id:
-        product = repository.get_product(session, product_id=request.product_id)
-        if product is not None:
-            found = repository.get_products(session, product_ids=product.alternatives)
-            alternatives = tuple(
-                alt.name
-                for alt in (found.get(alt_id) for alt_id in product.alternatives)
-                if alt is not None and alt.status != ProductStatus.BLOCKED
-            )
+    if product is not None:
+        alternatives = tuple(
+            alt.name
+            for alt in (rows.alternatives.get(alt_id) for alt_id in product.alternatives)
+            if alt is not None and alt.status != ProductStatus.BLOCKED
+        )
     return RequestSummary(
         request_id=request.id,
         status=request.status,
@@ -86,18 +80,16 @@ def request_summary(session: Session, *, request_id: str) -> RequestSummary:
         asset_id=asset.id if asset else None,
         renewal_date=contract.renewal_date if contract else None,
         alternatives=alternatives,
-        **_chain_fields(session, request, steps, person),
+        **_chain_fields(session, rows, person),
     )
 
 
 def _chain_fields(
-    session: Session,
-    request: PurchaseRequest,
-    steps: Sequence[ApprovalStep],
-    person: Callable[[str | None], Person | None],
+    session: Session, rows: repository.RequestRows, person: Callable[[str | None], Row[Any] | None]
 ) -> dict[str, Any]:
     """What the approval chain adds to a message: the steps of the current round, the budget
     line, the commitment drawdown and the policy's reasons (from the plan's audit row)."""
+    request, steps = rows.request, rows.steps
     views = []
     for row in steps:
         if row.round != request.round:
@@ -121,7 +113,7 @@ def _chain_fields(
                 delegate_slack_id=row.delegate_slack_id,
             )
         )
-    plan = _latest_plan(session, request.id)
+    plan = _latest_plan(rows.plans)
     changes_by = None
     if request.status == RequestStatus.CHANGES_REQUESTED:
         asking = [s for s in steps if s.status == "changes_requested"]
@@ -132,30 +124,25 @@ def _chain_fields(
         "steps": tuple(views),
         "policy_reasons": tuple(str(r) for r in plan.get("reasons") or ()),
         "policy_version": request.policy_version,
-        "budget": _budget_view(session, request) if request.policy_version else None,
+        "budget": _budget_view(session, request, rows.reservation) if request.policy_version else None,
         "drawdown": _drawdown_view(plan.get("drawdown")),
         "changes_comment": request.changes_comment if request.status == RequestStatus.CHANGES_REQUESTED else None,
         "changes_by_slack_id": changes_by,
     }
 
 
-def _latest_plan(session: Session, request_id: str) -> dict[str, Any]:
-    planned = [
-        event.detail
-        for event in repository.list_audit(session, request_id=request_id, actions=("submitted", "resubmitted"))
-        if "reasons" in event.detail
-    ]
+def _latest_plan(plans: Sequence[Row[Any]]) -> dict[str, Any]:
+    planned = [event.detail for event in plans if "reasons" in event.detail]
     return planned[-1] if planned else {}
 
 
-def _budget_view(session: Session, request: PurchaseRequest) -> BudgetView | None:
-    reservation = repository.get_reservation(session, request_id=request.id)
+def _budget_view(session: Session, request: Row[Any], reservation: Row[Any] | None) -> BudgetView | None:
     if reservation is not None:
         cost_center, fiscal_year = reservation.cost_center, reservation.fiscal_year
     else:
         cost_center = request.cost_center
         fiscal_year = fiscal_year_of(request.created_at.date(), get_settings().fiscal_year_start_month)
-    line = repository.get_budget(session, cost_center=cost_center, fiscal_year=fiscal_year)
+    line = repository.budget_row(session, cost_center=cost_center, fiscal_year=fiscal_year)
     if line is None:
         return None
     available = line.annual_cents - line.committed_cents - line.actual_cents

@@ -238,3 +238,113 @@ def test_people_and_products_are_read_in_one_query_each(seeded_engine: Engine) -
             event.remove(seeded_engine, "before_cursor_execute", count)
         assert repository.get_person(session, email="nobody@example.com") is None
         assert repository.get_request(session, request_id="no-such-request") is None
+
+
+def _same_columns(row: object, model: object) -> None:
+    """Every column of the model's table reads the same on the plain row."""
+    for column in type(model).__table__.columns:  # type: ignore[attr-defined]
+        assert getattr(row, column.name) == getattr(model, column.name), column.name
+
+
+def test_request_rows_read_what_the_model_objects_read(seeded_engine: Engine) -> None:
+    with transaction(seeded_engine) as session:
+        request = repository.create_request(session, request=_request())
+        repository.open_step(
+            session,
+            request_id="REQ-1",
+            seq=1,
+            role="manager",
+            approver_email="manager@example.com",
+            approver_slack_id="U0MANAGER",
+            reasons=["the requester's manager approves every request"],
+        )
+        for action, detail in (("submitted", {"reasons": ["first"]}), ("resubmitted", {"note": "no plan"})):
+            repository.audit(
+                session,
+                idem_key=f"REQ-1:{action}",
+                at=AT,
+                entity="request",
+                entity_id="REQ-1",
+                action=action,
+                actor="employee@example.com",
+                request_id="REQ-1",
+                detail=detail,
+            )
+        repository.close_step(
+            session,
+            request_id="REQ-1",
+            seq=1,
+            status=StepStatus.APPROVED,
+            actor="manager@example.com",
+            reason=None,
+            at=AT,
+        )
+        repository.create_asset_for_request(
+            session,
+            request=request,
+            start_date=date(2026, 11, 23),
+            term_months=12,
+            auto_renew=True,
+            notice_days=30,
+            renewal_date=date(2027, 11, 23),
+            at=AT,
+        )
+        repository.reserve_budget(
+            session,
+            request_id="REQ-1",
+            cost_center="CC-DESIGN",
+            fiscal_year=2026,
+            amount_cents=36000,
+            currency="USD",
+            at=AT,
+        )
+    with transaction(seeded_engine) as session:
+        rows = repository.request_rows(session, request_id="REQ-1")
+        assert rows is not None
+        stored = repository.get_request(session, request_id="REQ-1")
+        assert stored is not None
+        _same_columns(rows.request, stored)
+        steps = repository.list_steps(session, request_id="REQ-1")
+        assert len(rows.steps) == len(steps) == 1
+        _same_columns(rows.steps[0], steps[0])
+        assert rows.steps[0].reasons == ["the requester's manager approves every request"]
+        people = repository.get_people(session, emails=["employee@example.com", "manager@example.com"])
+        assert sorted(rows.people) == sorted(people) == ["employee@example.com", "manager@example.com"]
+        for email, person in people.items():
+            _same_columns(rows.people[email], person)
+        asset = repository.get_asset_for_request(session, request_id="REQ-1")
+        assert asset is not None and asset.id is not None and rows.asset is not None
+        _same_columns(rows.asset, asset)
+        contract = repository.get_contract(session, asset_id=asset.id)
+        assert contract is not None and rows.contract is not None
+        _same_columns(rows.contract, contract)
+        product = repository.get_product(session, product_id="figma")
+        assert product is not None and rows.product is not None
+        _same_columns(rows.product, product)
+        assert list(rows.alternatives) == sorted(product.alternatives) and rows.alternatives
+        reservation = repository.get_reservation(session, request_id="REQ-1")
+        assert reservation is not None and rows.reservation is not None
+        _same_columns(rows.reservation, reservation)
+        assert [(p.action, p.detail) for p in rows.plans] == [
+            ("submitted", {"reasons": ["first"]}),
+            ("resubmitted", {"note": "no plan"}),
+        ]
+        line = repository.get_budget(session, cost_center="CC-DESIGN", fiscal_year=2026)
+        row = repository.budget_row(session, cost_center="CC-DESIGN", fiscal_year=2026)
+        assert line is not None and row is not None
+        _same_columns(row, line)
+        assert repository.budget_row(session, cost_center="CC-NONE", fiscal_year=2026) is None
+        assert repository.request_rows(session, request_id="REQ-NONE") is None
+
+
+def test_request_rows_see_the_changes_the_transaction_has_not_flushed(seeded_engine: Engine) -> None:
+    with transaction(seeded_engine) as session:
+        repository.create_request(session, request=_request())
+    with transaction(seeded_engine) as session:
+        request = repository.get_request(session, request_id="REQ-1")
+        assert request is not None
+        request.status = "denied"
+        request.decided_by = "manager@example.com"
+        rows = repository.request_rows(session, request_id="REQ-1")
+        assert rows is not None and rows.request.status == "denied"
+        assert "manager@example.com" in rows.people
