@@ -708,11 +708,19 @@ def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
     return RequestRows(request, steps, people, asset, contract, product, alternatives, plans, reservation)
 
 
+def _first_row(session: Session, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+    session.flush()
+    return session.connection().execute(statement, params).first()
+
+
 def budget_row(session: Session, *, cost_center: str | None, fiscal_year: int) -> Row[Any] | None:
     """`get_budget` as a plain row, for read-only views (see `request_rows`)."""
-    session.flush()
-    params = {"cost_center": cost_center, "fiscal_year": fiscal_year}
-    return session.connection().execute(_BUDGET_LINE, params).first()
+    return _first_row(session, _BUDGET_LINE, {"cost_center": cost_center, "fiscal_year": fiscal_year})
+
+
+def person_row_by_slack_id(session: Session, *, slack_id: str) -> Row[Any] | None:
+    """`get_person_by_slack_id` as a plain row, for read-only views (see `request_rows`)."""
+    return _first_row(session, _PERSON_BY_SLACK_ID, {"slack_id": slack_id})
 
 
 def list_audit(session: Session, *, request_id: str, actions: Sequence[str] = ()) -> Sequence[AuditEvent]:

@@ -721,12 +721,12 @@ class ChainActivities(ReuseActivities):
     def _actor(self, session: Session, slack_id: str | None) -> str:
         if not slack_id:
             return "system"
-        person = repository.get_person_by_slack_id(session, slack_id=slack_id)
-        return person.email if person else slack_id
+        person = repository.person_row_by_slack_id(session, slack_id=slack_id)
+        return str(person.email) if person else slack_id
 
     def _budget_now(self, session: Session, request: PurchaseRequest) -> dict[str, Any]:
         fiscal_year = fiscal_year_of(request.created_at.date(), self._conf().fiscal_year_start_month)
-        line = repository.get_budget(session, cost_center=request.cost_center, fiscal_year=fiscal_year)
+        line = repository.budget_row(session, cost_center=request.cost_center, fiscal_year=fiscal_year)
         if line is None:
             return {"cost_center": request.cost_center, "fiscal_year": fiscal_year, "line": None}
         return {

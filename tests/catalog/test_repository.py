@@ -334,6 +334,11 @@ def test_request_rows_read_what_the_model_objects_read(seeded_engine: Engine) ->
         assert line is not None and row is not None
         _same_columns(row, line)
         assert repository.budget_row(session, cost_center="CC-NONE", fiscal_year=2026) is None
+        manager = repository.get_person_by_slack_id(session, slack_id="U0MANAGER")
+        manager_row = repository.person_row_by_slack_id(session, slack_id="U0MANAGER")
+        assert manager is not None and manager_row is not None
+        _same_columns(manager_row, manager)
+        assert repository.person_row_by_slack_id(session, slack_id="U0NOBODY") is None
         assert repository.request_rows(session, request_id="REQ-NONE") is None
 
 

@@ -200,6 +200,14 @@ async def test_manager_finance_and_finops_walk_in_order_and_reserve_once(chain: 
         assert (
             approved.detail["reserved_cents"] == 2_400_000 and approved.detail["budget"]["cost_center"] == "CC-DESIGN"
         )
+        # The line as the closing transaction saw it, before and after the reservation.
+        before, after = approved.detail["budget"], approved.detail["budget_after"]
+        assert before["committed_cents"] == committed_before
+        assert after["committed_cents"] == committed_after == before["committed_cents"] + 2_400_000
+        assert after["available_cents"] == before["available_cents"] - 2_400_000
+        # Each step's audit row names who decided it, by email (the click names a Slack id).
+        deciders = [e.actor for e in steps_approved]
+        assert deciders[0] == "manager@example.com" and all("@" in d for d in deciders), deciders
     assert len(chain.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)) == 1
     # The last click closes the request with one activity: its step, the outcome, the notice.
     history = await chain.env.client.get_workflow_handle(f"request-{request.request_id}").fetch_history()
