@@ -254,6 +254,26 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return used
 
 
+# The worker's threads, by what runs on them: its event loop (activities, Slack calls, the
+# SDK's payload handling), the thread pool its activities hand database work to, the thread
+# that runs workflow code, and the SDK's Rust core. Python does not name its threads for the
+# kernel; the pool's are the unnamed ones.
+WORKER_THREADS = {"workflow-proces": "workflows", "tokio-rt-worker": "core"}
+
+
+def worker_threads(pid: int) -> dict[str, float]:
+    """CPU seconds so far of the worker's threads, summed by kind (see WORKER_THREADS)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            comm = (task / "comm").read_text().strip()
+            kind = "loop" if task.name == str(pid) else WORKER_THREADS.get(comm, "db_threads")
+            used[kind] = used.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 def run() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, dev_stack(Path(tmp), extra_env=QUIET) as stack:
         pids = children(stack)
@@ -261,9 +281,9 @@ def run() -> dict[str, float]:
         results = asyncio.run(_floor(stack))
         floor_cpu = cpu_seconds(pids)
         results["requests_per_s_cold"] = warm_up(stack)
-        warm = cpu_seconds(pids)
+        warm, threads_warm = cpu_seconds(pids), worker_threads(pids["worker"])
         results["requests_per_s"] = asyncio.run(end_to_end(stack))
-        after = cpu_seconds(pids)
+        after, threads_after = cpu_seconds(pids), worker_threads(pids["worker"])
         results.update(_rss_mb(pids))
     results["requests_vs_floor_pct"] = round(100 * results["requests_per_s"] / results["temporal_starts_per_s"], 1)
     # Where the machine's time goes: CPU per request of each process (the floor's workflows
@@ -274,6 +294,9 @@ def run() -> dict[str, float]:
     for role in ROLES:
         if role in after and role in warm:
             results[f"cpu_ms_{role}_per_request"] = round(1000 * (after[role] - warm[role]) / REQUESTS, 1)
+    for kind in ("loop", "db_threads", "workflows", "core"):
+        spent = threads_after.get(kind, 0.0) - threads_warm.get(kind, 0.0)
+        results[f"cpu_ms_worker_{kind}_per_request"] = round(1000 * spent / REQUESTS, 1)
     return results
 
 
