@@ -40,7 +40,7 @@ from catalog.routing import (
 from catalog.settings import Settings, get_settings
 from catalog.summary import MessageKind, MessageRef, RequestSummary
 from workflows import faults
-from workflows.messaging import _now, request_summary
+from workflows.messaging import Noted, _now, note_or_ref, request_summary
 from workflows.reuse_activities import ReuseActivities
 from workflows.shared import (
     ACTION_APPROVE,
@@ -381,21 +381,24 @@ class ChainActivities(ReuseActivities):
         step = opening.step
         remind_at = self._add_business_days(at, step.sla_business_days * max(opening.remind_after_slas, 1))
         escalate_at = self._add_business_days(at, step.sla_business_days * max(opening.escalate_after_slas, 1))
-        summary = await asyncio.to_thread(self._open_chain_step, opening, at, remind_at, escalate_at)
+        summary, notes = await asyncio.to_thread(self._open_chain_step, opening, at, remind_at, escalate_at)
         posted: dict[str, RequestSummary] = {}
         if not step.carried_over:
             key = approver_key(opening.request_id, step.seq, step.approver_slack_id)
             shown = dataclasses.replace(summary, viewer_seq=step.seq)
-            _, sent = await self._post_once(key, step.approver_slack_id, MessageKind.APPROVAL_REQUEST, shown)
+            kind = MessageKind.APPROVAL_REQUEST
+            _, sent = await self._post_once(key, step.approver_slack_id, kind, shown, notes[key])
             if sent:
                 posted[key] = shown
         # Everyone's message shows the stage that just opened (one activity, not two).
-        await self._announce(opening.request_id, posted=posted)
+        await self._announce(opening.request_id, posted=posted, requester=notes[requester_key(opening.request_id)])
         return StepTimes(remind_at.isoformat(), escalate_at.isoformat())
 
     def _open_chain_step(
         self, opening: StepOpen, at: datetime, remind_at: datetime, escalate_at: datetime
-    ) -> RequestSummary:
+    ) -> tuple[RequestSummary, dict[str, Noted]]:
+        """Open the step; and note, in the same transaction, the messages the activity posts
+        next unless they were posted already: the approver's DM and the requester's."""
         step = opening.step
         rid = opening.request_id
         with transaction(self._engine) as session:
@@ -455,7 +458,11 @@ class ChainActivities(ReuseActivities):
                     "escalate_at": escalate_at.isoformat(),
                 },
             )
-            return request_summary(session, request_id=rid)
+            keys = [requester_key(rid)]
+            if not step.carried_over:
+                keys.append(approver_key(rid, step.seq, step.approver_slack_id))
+            notes = {key: note_or_ref(session, key=key, request_id=rid) for key in keys}
+            return request_summary(session, request_id=rid), notes
 
     @activity.defn
     async def nudge_step(self, nudge: StepNudge) -> Escalated:
@@ -769,11 +776,13 @@ class ChainActivities(ReuseActivities):
         *,
         posted: Mapping[str, RequestSummary] | None = None,
         progress: Progress | None = None,
+        requester: Noted | None = None,
     ) -> RequestSummary:
         """Update every message about the request in place, read fresh (or `progress`, read by
         the transaction that just closed the request); returns what was read. A message this
         activity has just posted (`posted`: key → what it showed) is left alone when it already
-        shows what it would be updated to."""
+        shows what it would be updated to. `requester`: the requester's message as noted by
+        the activity's own transaction (see `note_or_ref`)."""
         if progress is None:
             progress = await asyncio.to_thread(self._progress, request_id)
         summary, refs = progress
@@ -788,7 +797,7 @@ class ChainActivities(ReuseActivities):
                 # The Edit button goes away once the request has moved on.
                 await self._notifier.update(ref=ref, kind=MessageKind.CHANGES_REQUESTED, summary=summary)
         await self._send_or_update(
-            f"{request_id}:requester", summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
+            requester_key(request_id), summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary, requester
         )
         return summary
 
@@ -947,9 +956,15 @@ class ChainActivities(ReuseActivities):
         """Update every message in place and tell the requester how it ended (once)."""
         await self._announce_outcome(request_id)
 
-    async def _announce_outcome(self, request_id: str, progress: Progress | None = None) -> None:
-        summary = await self._announce(request_id, progress=progress)
-        await self._send_once(f"{request_id}:outcome", summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary)
+    async def _announce_outcome(
+        self, request_id: str, progress: Progress | None = None, notes: Mapping[str, Noted] | None = None
+    ) -> None:
+        notes = notes or {}
+        summary = await self._announce(request_id, progress=progress, requester=notes.get(requester_key(request_id)))
+        outcome = outcome_key(request_id)
+        await self._send_once(
+            outcome, summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary, notes.get(outcome)
+        )
 
     @activity.defn
     async def close_chain(self, closing: ChainClosing) -> OutcomeResult:
@@ -961,17 +976,22 @@ class ChainActivities(ReuseActivities):
 
         The messages show what that transaction read as it ended: the request is closed, so
         nothing can change it between the commit and the announcement (one read the fewer)."""
-        recorded, progress = await asyncio.to_thread(self._close_chain, closing)
+        recorded, progress, notes = await asyncio.to_thread(self._close_chain, closing)
         faults.crash_point("after_record_outcome")
-        await self._announce_outcome(closing.outcome.request_id, progress)
+        await self._announce_outcome(closing.outcome.request_id, progress, notes)
         return recorded
 
-    def _close_chain(self, closing: ChainClosing) -> tuple[OutcomeResult, Progress]:
+    def _close_chain(self, closing: ChainClosing) -> tuple[OutcomeResult, Progress, dict[str, Noted]]:
+        """The records and the outcome in one transaction, which also notes the messages the
+        announcement posts unless they were posted already (the requester's, the notice)."""
+        rid = closing.outcome.request_id
         with transaction(self._engine) as session:
             for record in closing.records:
                 self._record_step_in(session, record)
             recorded = self._record_outcome_in(session, closing.outcome)
-            return recorded, self._progress_in(session, closing.outcome.request_id)
+            keys = (requester_key(rid), outcome_key(rid))
+            notes = {key: note_or_ref(session, key=key, request_id=rid) for key in keys}
+            return recorded, self._progress_in(session, rid), notes
 
     def chain_activity_methods(self) -> list[Any]:
         return [
@@ -985,6 +1005,16 @@ class ChainActivities(ReuseActivities):
             self.announce_chain_outcome,
             self.close_chain,
         ]
+
+
+def requester_key(request_id: str) -> str:
+    """The key of the requester's message that follows the request."""
+    return f"{request_id}:requester"
+
+
+def outcome_key(request_id: str) -> str:
+    """The key of the notice that tells the requester how the request ended."""
+    return f"{request_id}:outcome"
 
 
 def approver_key(request_id: str, seq: int, slack_id: str) -> str:

@@ -161,6 +161,26 @@ def _budget_view(session: Session, request: Row[Any], reservation: Row[Any] | No
     )
 
 
+#: What `note_or_ref` answers: the message's reference if it was posted, and whether a note
+#: without one was already there.
+Noted = tuple[MessageRef | None, bool]
+
+
+def note_or_ref(session: Session, *, key: str, request_id: str) -> Noted:
+    """The reference of the message under `key` if it was posted; otherwise note, in this
+    transaction, that it is about to be. The flag says whether a note was already there: an
+    earlier run of the activity may have posted the message and died before storing its
+    reference. The transaction must commit before the message is posted (an activity that
+    writes before it posts notes its messages in that transaction: no transaction of their
+    own, docs/decisions.md §23)."""
+    if repository.note_message(session, key=key, request_id=request_id, at=_now()):
+        return None, False  # the common case: nothing there, noted in one statement
+    row = repository.get_message(session, key=key)
+    if row is not None and row.ts:
+        return MessageRef(row.channel, row.ts), False
+    return None, True
+
+
 def _drawdown_view(raw: Any) -> DrawdownView | None:
     if not isinstance(raw, dict) or not raw.get("commitment"):
         return None
@@ -196,37 +216,35 @@ class MessagingActivities:
             row = repository.get_message(session, key=key)
             return MessageRef(row.channel, row.ts) if row and row.ts else None
 
-    def _note_or_ref(self, key: str, request_id: str) -> tuple[MessageRef | None, bool]:
-        """The reference of the message under `key` if it was posted; otherwise note that it is
-        about to be. The flag says whether a note was already there: an earlier run of this
-        activity may have posted the message and died before storing its reference."""
+    def _note_or_ref(self, key: str, request_id: str) -> Noted:
         with transaction(self._engine) as session:
-            if repository.note_message(session, key=key, request_id=request_id, at=_now()):
-                return None, False  # the common case: nothing there, noted in one statement
-            row = repository.get_message(session, key=key)
-            if row is not None and row.ts:
-                return MessageRef(row.channel, row.ts), False
-            return None, True
+            return note_or_ref(session, key=key, request_id=request_id)
 
     def _save_ref(self, key: str, request_id: str, ref: MessageRef) -> None:
         with transaction(self._engine) as session:
             repository.save_message(session, key=key, request_id=request_id, channel=ref.channel, ts=ref.ts, at=_now())
 
-    async def _send_once(self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary) -> MessageRef:
-        ref, _ = await self._post_once(key, user_id, kind, summary)
+    async def _send_once(
+        self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary, noted: Noted | None = None
+    ) -> MessageRef:
+        ref, _ = await self._post_once(key, user_id, kind, summary, noted)
         return ref
 
     async def _post_once(
-        self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary
+        self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary, noted: Noted | None = None
     ) -> tuple[MessageRef, bool]:
         """The message under `key`, posted unless it already was; and whether this call posted it.
 
         Exactly once, even when the activity runs again after a crash (a local activity starts
         again from attempt 1): a note is stored before posting, and a note without a reference
         means an earlier run may have died after Slack took the post, so the message is looked
-        for by its key (in its metadata) before posting again."""
-        existing, noted = await asyncio.to_thread(self._note_or_ref, key, summary.request_id)
-        if existing is None and (noted or _retrying()):
+        for by its key (in its metadata) before posting again. `noted` is what `note_or_ref`
+        answered in a transaction of the caller's that has committed; without it the note
+        takes a transaction of its own."""
+        existing, noted_before = (
+            noted if noted is not None else await asyncio.to_thread(self._note_or_ref, key, summary.request_id)
+        )
+        if existing is None and (noted_before or _retrying()):
             existing = await self._notifier.find_sent(user_id=user_id, key=key)
             if existing is not None:
                 await asyncio.to_thread(self._save_ref, key, summary.request_id, existing)
@@ -237,7 +255,9 @@ class MessagingActivities:
         await asyncio.to_thread(self._save_ref, key, summary.request_id, ref)
         return ref, True
 
-    async def _send_or_update(self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary) -> None:
-        ref, posted = await self._post_once(key, user_id, kind, summary)
+    async def _send_or_update(
+        self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary, noted: Noted | None = None
+    ) -> None:
+        ref, posted = await self._post_once(key, user_id, kind, summary, noted)
         if not posted:
             await self._notifier.update(ref=ref, kind=kind, summary=summary)

@@ -23,6 +23,7 @@ from catalog.models import Person
 from catalog.summary import MessageKind, MessageRef, RequestSummary
 from tests.helpers import eventually
 from tests.workflows.test_request_workflow import Harness, running_harness
+from workflows.messaging import MessagingActivities, Noted
 from workflows.request_workflow import ProcurementRequestWorkflow
 from workflows.shared import (
     ACTION_REQUEST_CHANGES,
@@ -468,3 +469,42 @@ async def test_each_message_changes_once_per_stage_and_never_to_what_it_already_
     assert [s.status for s in shown[manager_dm][1:]] == ["pending_approval"] * 2 + ["approved"]
     requester = next(s.ref for s in chain.notifier.sent if s.kind is MessageKind.REQUESTER_STATUS)
     assert shown[requester][-1].status == "approved" and len(shown[requester]) == 4
+
+
+async def test_notes_before_posts_ride_in_the_transactions_that_precede_them(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening the step and closing the request note the messages they post next in their own
+    transactions: on the common path no message note takes a transaction of its own, and each
+    message still goes out once."""
+    own_transactions: list[str] = []
+    note_alone = MessagingActivities._note_or_ref
+
+    def counted(self: MessagingActivities, key: str, request_id: str) -> Noted:
+        own_transactions.append(key)
+        return note_alone(self, key, request_id)
+
+    monkeypatch.setattr(MessagingActivities, "_note_or_ref", counted)
+    request = purchase(product_id="zoom", product_name="Zoom")  # the manager's step alone
+    await chain.start(request)
+    [step] = await chain.approve_open(request.request_id)
+    assert (await chain.result(request.request_id)).status == "approved"
+    assert own_transactions == []
+    mine = [s for s in chain.notifier.sent if s.summary.request_id == request.request_id]
+    assert sorted((s.user_id, s.kind) for s in mine) == sorted(
+        [
+            (MANAGER, MessageKind.APPROVAL_REQUEST),
+            (EMPLOYEE, MessageKind.REQUESTER_STATUS),
+            (EMPLOYEE, MessageKind.OUTCOME_NOTICE),
+        ]
+    )
+    with transaction(chain.engine) as session:
+        stored = {m.key: m.ts for m in repository.list_messages(session, request_id=request.request_id)}
+    assert sorted(stored) == sorted(
+        [
+            f"{request.request_id}:step{step.seq}:approver:{MANAGER}",
+            f"{request.request_id}:requester",
+            f"{request.request_id}:outcome",
+        ]
+    )
+    assert all(stored.values())
