@@ -100,6 +100,44 @@ def _insert_once(session: Session, row: T, existing: Callable[[], T | None]) -> 
     return row
 
 
+def _insert_row_once(
+    session: Session, row: M, key: tuple[str, ...], existing: Callable[[], M | None]
+) -> tuple[M, bool]:
+    """`_insert_once` for the rows an approved request writes: returns the stored row and
+    whether this call inserted it. On SQLite and PostgreSQL one `INSERT … ON CONFLICT (key)
+    DO NOTHING RETURNING` of every column of `row` (what the ORM's flush would write), built
+    once per table: no look-up first, no savepoint, no flush. The row returned when this call
+    inserted it is `row` itself with its new primary key, not attached to the session: read
+    it, do not change it (an update goes through the repository's functions)."""
+    model = type(row)
+    connection = session.connection()
+    statement = _insert_returning_key(model, key, connection.dialect.name)
+    if statement is None:  # another database: the portable way
+        stored = _insert_once(session, row, existing)
+        return stored, stored is row
+    table = model.__table__  # type: ignore[attr-defined]
+    values = {c.key: getattr(row, c.key) for c in table.columns if not (c.primary_key and getattr(row, c.key) is None)}
+    new_key = connection.execute(statement, values).scalar()
+    if new_key is None:
+        found = existing()
+        if found is None:
+            raise LookupError(f"{model.__name__} {values} conflicts with a row that cannot be found")
+        return found, False
+    for column in table.primary_key.columns:
+        setattr(row, column.key, new_key)
+    return row, True
+
+
+@cache
+def _insert_returning_key(model: type[SQLModel], key: tuple[str, ...], dialect_name: str) -> Executable | None:
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect_name)
+    if dialect is None:
+        return None
+    [primary] = model.__table__.primary_key.columns  # type: ignore[attr-defined]
+    insert: Executable = dialect.insert(model).on_conflict_do_nothing(index_elements=list(key)).returning(primary)
+    return insert
+
+
 # --- statements built once ------------------------------------------------------------
 # The look-ups every request runs, with their values bound at execution. Building a select
 # (and its cache key) on each call cost more than running it on these small rows: a budget
@@ -396,7 +434,8 @@ def open_step(
     delegate_email: str | None = None,
     delegate_slack_id: str | None = None,
 ) -> ApprovalStep:
-    """Open step `seq` of a request once; a repeated call returns the step as first opened."""
+    """Open step `seq` of a request once; a repeated call returns the step as first opened
+    (read it; change it through `close_step`, `reassign_step` …)."""
     step = ApprovalStep(
         request_id=request_id,
         seq=seq,
@@ -414,7 +453,10 @@ def open_step(
         delegate_email=delegate_email,
         delegate_slack_id=delegate_slack_id,
     )
-    return _insert_once(session, step, lambda: get_step(session, request_id=request_id, seq=seq))
+    stored, _ = _insert_row_once(
+        session, step, ("request_id", "seq"), lambda: get_step(session, request_id=request_id, seq=seq)
+    )
+    return stored
 
 
 def _step_or_raise(session: Session, *, request_id: str, seq: int) -> ApprovalStep:
@@ -531,7 +573,7 @@ def create_asset_for_request(
 ) -> tuple[Asset, Contract]:
     """Record what an approved request bought, exactly once per request: the asset, its
     contract and the requester's seat."""
-    asset = _insert_once(
+    asset, _ = _insert_row_once(
         session,
         Asset(
             request_id=request.id,
@@ -547,11 +589,12 @@ def create_asset_for_request(
             currency=request.currency,
             created_at=at,
         ),
+        ("request_id",),
         lambda: get_asset_for_request(session, request_id=request.id),
     )
     assert asset.id is not None
     asset_id = asset.id
-    contract = _insert_once(
+    contract, _ = _insert_row_once(
         session,
         Contract(
             asset_id=asset_id,
@@ -561,11 +604,13 @@ def create_asset_for_request(
             notice_days=notice_days,
             renewal_date=renewal_date,
         ),
+        ("asset_id",),
         lambda: get_contract(session, asset_id=asset_id),
     )
-    _insert_once(
+    _insert_row_once(
         session,
         SeatAssignment(asset_id=asset_id, person_email=request.requester_email, assigned_at=at),
+        ("asset_id", "person_email"),
         lambda: session.exec(_SEAT, params={"asset_id": asset_id, "email": request.requester_email}).first(),
     )
     return asset, contract
@@ -700,9 +745,7 @@ def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
     contract = connection.execute(_CONTRACT_OF_ASSET, {"asset_id": asset.id}).first() if asset is not None else None
     product = connection.execute(_PRODUCT, {"pk": request.product_id}).first() if request.product_id else None
     alternative_ids = sorted(set(product.alternatives)) if product is not None else []
-    alternatives = (
-        {p.id: p for p in connection.execute(_PRODUCTS, {"ids": alternative_ids})} if alternative_ids else {}
-    )
+    alternatives = {p.id: p for p in connection.execute(_PRODUCTS, {"ids": alternative_ids})} if alternative_ids else {}
     plans = connection.execute(_AUDIT_OF_ACTIONS, {"request_id": request_id, "actions": _PLAN_ACTIONS}).all()
     reservation = connection.execute(_RESERVATION, {"request_id": request_id}).first()
     return RequestRows(request, steps, people, asset, contract, product, alternatives, plans, reservation)
@@ -1161,8 +1204,10 @@ def reserve_budget(
         currency=currency,
         at=at,
     )
-    reservation = _insert_once(session, row, lambda: get_reservation(session, request_id=request_id))
-    if reservation is not row:
+    reservation, inserted = _insert_row_once(
+        session, row, ("request_id",), lambda: get_reservation(session, request_id=request_id)
+    )
+    if not inserted:
         return reservation, False
     budget = ensure_budget_line(session, cost_center=cost_center, fiscal_year=fiscal_year, currency=currency)
     session.connection().execute(_COMMIT_TO_BUDGET, {"b_id": budget.id, "b_amount": amount_cents})

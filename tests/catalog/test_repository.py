@@ -353,3 +353,30 @@ def test_request_rows_see_the_changes_the_transaction_has_not_flushed(seeded_eng
         rows = repository.request_rows(session, request_id="REQ-1")
         assert rows is not None and rows.request.status == "denied"
         assert "manager@example.com" in rows.people
+
+
+def test_an_asset_is_recorded_once_and_a_repeat_returns_the_stored_one(seeded_engine: Engine) -> None:
+    with transaction(seeded_engine) as session:
+        repository.create_request(session, request=_request())
+    made = []
+    for renewal in (date(2027, 11, 23), date(2028, 1, 1)):  # the repeat's terms are not applied
+        with transaction(seeded_engine) as session:
+            request = repository.get_request(session, request_id="REQ-1")
+            assert request is not None
+            asset, contract = repository.create_asset_for_request(
+                session,
+                request=request,
+                start_date=date(2026, 11, 23),
+                term_months=12,
+                auto_renew=True,
+                notice_days=30,
+                renewal_date=renewal,
+                at=AT,
+            )
+            made.append((asset.id, asset.seats, contract.id, contract.renewal_date))
+    assert made[0] == made[1] and made[0][0] is not None and made[0][2] is not None
+    assert made[0][1:] == (2, made[0][2], date(2027, 11, 23))
+    with transaction(seeded_engine) as session:
+        stored = repository.get_asset_for_request(session, request_id="REQ-1")
+        assert stored is not None and stored.id == made[0][0]
+        assert [s.person_email for s in repository.list_seats(session, asset_id=stored.id)] == ["employee@example.com"]
