@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from sqlalchemy import CursorResult, Executable, Row, Text, bindparam, func, update
+from sqlalchemy import CursorResult, Executable, Row, Text, bindparam, func, or_, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -320,6 +320,32 @@ def get_products(session: Session, *, product_ids: Iterable[str]) -> dict[str, P
 
 def list_products(session: Session) -> Sequence[Product]:
     return session.exec(select(Product).order_by(col(Product.name))).all()
+
+
+_RELATED_PRODUCTS = (
+    select(Product)
+    .where(
+        or_(
+            col(Product.id) == bindparam("pk"),
+            col(Product.category) == bindparam("category"),
+            col(Product.id).in_(bindparam("ids", expanding=True)),
+        )
+    )
+    .order_by(col(Product.name))
+)
+
+
+def related_products(session: Session, *, product: Product) -> Sequence[Product]:
+    """`product`, the catalog entries of its category and its alternatives, by name: what a
+    reuse check compares a request with (`catalog.reuse.decide_reuse` looks at nothing else),
+    in one query instead of the whole catalog."""
+    params = {"pk": product.id, "category": product.category, "ids": sorted(set(product.alternatives))}
+    return session.exec(_RELATED_PRODUCTS, params=params).all()
+
+
+def get_audit(session: Session, *, idem_key: str) -> AuditEvent | None:
+    """The audit row written under `idem_key`, if any."""
+    return _audit_row(session, idem_key)
 
 
 def upsert_product(session: Session, *, product: Product) -> Product:

@@ -97,24 +97,25 @@ class ReuseActivities(MessagingActivities):
         key = f"{request.request_id}:reuse{assess.round}"
         inactive_days, reclaim_days = self._settings()
         with transaction(self._engine) as session:
-            for row in repository.list_audit(session, request_id=request.request_id):
-                if row.idem_key == key:  # a retry: the decision already made stands
-                    return ReuseOffer(**row.detail["offer"])
-            products = list(repository.list_products(session))
-            product = next((p for p in products if p.id == request.product_id), None)
+            decided = repository.get_audit(session, idem_key=key)
+            if decided is not None:  # a retry: the decision already made stands
+                return ReuseOffer(**decided.detail["offer"])
+            product = repository.get_product(session, product_id=request.product_id) if request.product_id else None
             category = None
             if product is None:
+                # Not in the catalog: its category is guessed by matching against the catalog.
+                products = repository.list_products(session)
                 matcher = Matcher(
                     [CatalogProduct(p.id, p.name, p.vendor, p.category, tuple(p.aliases)) for p in products],
                     load_matching_data(),
                 )
                 category = matcher.match(request.product_name).category
-            wanted = product.category if product else category
-            relevant = [
-                p
-                for p in products
-                if p.id == request.product_id or p.category == wanted or (product and p.id in product.alternatives)
-            ]
+                wanted = category
+                relevant = [p for p in products if p.category == wanted]
+            else:
+                # The product, its category and its alternatives: all the decision compares.
+                wanted = product.category
+                relevant = list(repository.related_products(session, product=product))
             pools = [seat_pool(session, p) for p in relevant]
             decision = decide_reuse(
                 product=next((p for p in pools if p.id == request.product_id), None),

@@ -380,3 +380,34 @@ def test_an_asset_is_recorded_once_and_a_repeat_returns_the_stored_one(seeded_en
         stored = repository.get_asset_for_request(session, request_id="REQ-1")
         assert stored is not None and stored.id == made[0][0]
         assert [s.person_email for s in repository.list_seats(session, asset_id=stored.id)] == ["employee@example.com"]
+
+
+def test_a_reuse_check_reads_the_product_its_category_and_its_alternatives_only(seeded_engine: Engine) -> None:
+    with transaction(seeded_engine) as session:
+        for n in range(300):  # a real catalog: many products nothing here is compared with
+            session.add(Product(id=f"bulk-{n}", name=f"Bulk {n}", vendor="Bulk Inc.", category="bulk"))
+    with transaction(seeded_engine) as session:
+        catalog = repository.list_products(session)
+        assert len(catalog) > 300
+        for product in catalog:
+            if product.category == "bulk":
+                continue
+            related = repository.related_products(session, product=product)
+            expected = [
+                p.id
+                for p in catalog
+                if p.id == product.id or p.category == product.category or p.id in product.alternatives
+            ]
+            assert [p.id for p in related] == expected, product.id
+            assert not any(p.category == "bulk" for p in related)
+        figma = repository.get_product(session, product_id="figma")
+        assert figma is not None and "canva" in [p.id for p in repository.related_products(session, product=figma)]
+
+
+def test_an_audit_row_is_found_by_its_key(seeded_engine: Engine) -> None:
+    with transaction(seeded_engine) as session:
+        assert _audit(session, "REQ-1:reuse1", "reuse_new_purchase")
+    with transaction(seeded_engine) as session:
+        row = repository.get_audit(session, idem_key="REQ-1:reuse1")
+        assert row is not None and row.action == "reuse_new_purchase"
+        assert repository.get_audit(session, idem_key="REQ-1:reuse2") is None
