@@ -92,6 +92,11 @@ LOCAL_ACTIVITIES_PATCH = "local-db-activities"
 #: step's record on the queue, the outcome locally, the announcement on the queue); new ones
 #: with one, `close_chain`, on the queue (see docs/decisions.md, 21).
 CLOSING_PATCH = "one-closing-activity"
+#: Workflows started before it check the patches above one by one, where each applies: a
+#: marker and a search-attribute upsert each, four per request, all of them true for every
+#: workflow started since. New ones check this one patch, first, and take every new path
+#: above without asking again (see docs/decisions.md, 23).
+ALL_PATCHES_PATCH = "all-patches-v6"
 
 #: Request statuses in which the approval chain is still open (withdraw is allowed).
 _OPEN_STATUSES = (
@@ -148,11 +153,13 @@ class ProcurementRequestWorkflow:
         self._dirty = False
         self._final: StepDecisionRecord | None = None
         self._local = False  # set in run(): see LOCAL_ACTIVITIES_PATCH
+        self._current = False  # set in run(): see ALL_PATCHES_PATCH
 
     @workflow.run
     async def run(self, request: RequestInput) -> RequestResult:
-        chain = workflow.patched(APPROVAL_CHAIN_PATCH)
-        self._local = chain and workflow.patched(LOCAL_ACTIVITIES_PATCH)
+        self._current = workflow.patched(ALL_PATCHES_PATCH)
+        chain = self._patched(APPROVAL_CHAIN_PATCH)
+        self._local = chain and self._patched(LOCAL_ACTIVITIES_PATCH)
         try:
             if chain:
                 self._route = await self._database_activity(
@@ -172,7 +179,7 @@ class ProcurementRequestWorkflow:
                 return await self._reject(cause.message)
             raise
 
-        if workflow.patched(REUSE_FIRST_PATCH):
+        if self._patched(REUSE_FIRST_PATCH):
             settled = await self._reuse_first(request)
             if settled is not None:
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -524,7 +531,12 @@ class ProcurementRequestWorkflow:
         ends = settled in ("denied", "withdrawn") or (settled == "approved" and last)
         if not ends or self._changes_pending():
             return False
-        return workflow.patched(CLOSING_PATCH)
+        return self._patched(CLOSING_PATCH)
+
+    def _patched(self, patch_id: str) -> bool:
+        """`workflow.patched(patch_id)`, answered without a marker of its own by a workflow
+        started since `ALL_PATCHES_PATCH`."""
+        return self._current or workflow.patched(patch_id)
 
     def _changes_pending(self) -> bool:
         """A request for changes is accepted and not yet recorded (nor sent to the requester)."""
@@ -622,7 +634,7 @@ class ProcurementRequestWorkflow:
         return StepDecisionRecord(self._request.request_id, seq, status, None, None, now, announce=announce)
 
     async def _finish_chain(self, ended: str) -> RequestResult:
-        closing = workflow.patched(CLOSING_PATCH)
+        closing = self._patched(CLOSING_PATCH)
         records: list[StepDecisionRecord] = []
         if closing and not self._changes_pending():
             records = [replace(event, announce=False) for event in self._events]

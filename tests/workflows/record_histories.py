@@ -13,7 +13,7 @@ contains one of them: record only what you changed, and leave the other historie
 Histories recorded by earlier versions of the code stay, under their own names
 (`<WorkflowType>-v1_<scenario>.json`: before reuse-first; `v2_`: before the approval chain;
 `v3_`: before local activities; `v4_`: while steps opened locally; `v5_`: before one activity
-closed the request):
+closed the request; `v6_`: before one patch stood for all the earlier ones):
 they prove that workflows started by that version still replay. When a change is *meant* to
 alter what a workflow does, guard it with `workflow.patched(...)`, rename the current files to
 the next `vN_` prefix, and record again (see README, "Changing workflow code")."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from catalog.summary import MessageKind, MessageRef, RequestSummary
 from tests.helpers import eventually
 from tests.workflows.test_request_workflow import Harness, running_harness
 from workflows.messaging import MessagingActivities, Noted
-from workflows.request_workflow import ProcurementRequestWorkflow
+from workflows.request_workflow import ALL_PATCHES_PATCH, ProcurementRequestWorkflow
 from workflows.shared import (
     ACTION_REQUEST_CHANGES,
     CHOICE_BUY,
@@ -218,6 +219,17 @@ async def test_manager_finance_and_finops_walk_in_order_and_reserve_once(chain: 
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
     assert queued[-3:] == ["record_step", "open_chain_step", "close_chain"], queued
+    # One patch marker (and one search-attribute upsert) stands for every patch a new request takes.
+    patches = [
+        e
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    upserts = [e for e in history.events if e.HasField("upsert_workflow_search_attributes_event_attributes")]
+    assert len(patches) == len(upserts) == 1
+    [marker] = patches[0].marker_recorded_event_attributes.details["patch-data"].payloads
+    assert json.loads(marker.data)["id"] == ALL_PATCHES_PATCH
 
 
 async def test_parallel_steps_are_asked_together_and_one_denial_ends_it(chain: Chain) -> None:
