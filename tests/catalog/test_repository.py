@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from catalog import repository
 from catalog.db import normalise_url, transaction, upgrade
-from catalog.models import Budget, Person, Product, PurchaseRequest, StepStatus
+from catalog.models import ApprovalStep, Asset, Budget, Contract, Person, Product, PurchaseRequest, StepStatus
 from catalog.seed import seed_if_empty
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -32,6 +32,46 @@ def _request(request_id: str = "REQ-1") -> PurchaseRequest:
         justification="x",
         created_at=AT,
         updated_at=AT,
+    )
+
+
+def _open_manager_step(session: Session, reasons: list[str] | None = None) -> None:
+    repository.open_step(
+        session,
+        request_id="REQ-1",
+        seq=1,
+        role="manager",
+        approver_email="manager@example.com",
+        approver_slack_id="U0MANAGER",
+        reasons=reasons or [],
+    )
+
+
+def _manager_approves(session: Session) -> ApprovalStep:
+    return repository.close_step(
+        session,
+        request_id="REQ-1",
+        seq=1,
+        status=StepStatus.APPROVED,
+        actor="manager@example.com",
+        reason=None,
+        at=AT,
+    )
+
+
+def _record_asset(
+    session: Session, request: PurchaseRequest, renewal: date = date(2027, 11, 23)
+) -> tuple[Asset, Contract]:
+    """What an approved request bought: a year from 2026-11-23, auto-renewing."""
+    return repository.create_asset_for_request(
+        session,
+        request=request,
+        start_date=date(2026, 11, 23),
+        term_months=12,
+        auto_renew=True,
+        notice_days=30,
+        renewal_date=renewal,
+        at=AT,
     )
 
 
@@ -68,14 +108,7 @@ def test_request_asset_and_audit_writes_are_idempotent(seeded_engine: Engine) ->
     for _ in range(2):
         with transaction(seeded_engine) as session:
             repository.create_request(session, request=_request())
-            repository.open_step(
-                session,
-                request_id="REQ-1",
-                seq=1,
-                role="manager",
-                approver_email="manager@example.com",
-                approver_slack_id="U0MANAGER",
-            )
+            _open_manager_step(session)
             repository.audit(
                 session,
                 idem_key="REQ-1:submitted",
@@ -87,15 +120,7 @@ def test_request_asset_and_audit_writes_are_idempotent(seeded_engine: Engine) ->
                 request_id="REQ-1",
             )
     with transaction(seeded_engine) as session:
-        first = repository.close_step(
-            session,
-            request_id="REQ-1",
-            seq=1,
-            status=StepStatus.APPROVED,
-            actor="manager@example.com",
-            reason=None,
-            at=AT,
-        )
+        first = _manager_approves(session)
         again = repository.close_step(
             session,
             request_id="REQ-1",
@@ -110,16 +135,7 @@ def test_request_asset_and_audit_writes_are_idempotent(seeded_engine: Engine) ->
         with transaction(seeded_engine) as session:
             request = repository.get_request(session, request_id="REQ-1")
             assert request is not None
-            repository.create_asset_for_request(
-                session,
-                request=request,
-                start_date=date(2026, 11, 23),
-                term_months=12,
-                auto_renew=True,
-                notice_days=30,
-                renewal_date=date(2027, 11, 23),
-                at=AT,
-            )
+            _record_asset(session, request)
     with transaction(seeded_engine) as session:
         assets = [a for a in repository.list_assets(session) if a.request_id == "REQ-1"]  # the seed owns others
         assert len(assets) == 1 and assets[0].annual_cost_cents == 36000
@@ -249,15 +265,7 @@ def _same_columns(row: object, model: object) -> None:
 def test_request_rows_read_what_the_model_objects_read(seeded_engine: Engine) -> None:
     with transaction(seeded_engine) as session:
         request = repository.create_request(session, request=_request())
-        repository.open_step(
-            session,
-            request_id="REQ-1",
-            seq=1,
-            role="manager",
-            approver_email="manager@example.com",
-            approver_slack_id="U0MANAGER",
-            reasons=["the requester's manager approves every request"],
-        )
+        _open_manager_step(session, reasons=["the requester's manager approves every request"])
         for action, detail in (("submitted", {"reasons": ["first"]}), ("resubmitted", {"note": "no plan"})):
             repository.audit(
                 session,
@@ -270,25 +278,8 @@ def test_request_rows_read_what_the_model_objects_read(seeded_engine: Engine) ->
                 request_id="REQ-1",
                 detail=detail,
             )
-        repository.close_step(
-            session,
-            request_id="REQ-1",
-            seq=1,
-            status=StepStatus.APPROVED,
-            actor="manager@example.com",
-            reason=None,
-            at=AT,
-        )
-        repository.create_asset_for_request(
-            session,
-            request=request,
-            start_date=date(2026, 11, 23),
-            term_months=12,
-            auto_renew=True,
-            notice_days=30,
-            renewal_date=date(2027, 11, 23),
-            at=AT,
-        )
+        _manager_approves(session)
+        _record_asset(session, request)
         repository.reserve_budget(
             session,
             request_id="REQ-1",
@@ -363,16 +354,7 @@ def test_an_asset_is_recorded_once_and_a_repeat_returns_the_stored_one(seeded_en
         with transaction(seeded_engine) as session:
             request = repository.get_request(session, request_id="REQ-1")
             assert request is not None
-            asset, contract = repository.create_asset_for_request(
-                session,
-                request=request,
-                start_date=date(2026, 11, 23),
-                term_months=12,
-                auto_renew=True,
-                notice_days=30,
-                renewal_date=renewal,
-                at=AT,
-            )
+            asset, contract = _record_asset(session, request, renewal=renewal)
             made.append((asset.id, asset.seats, contract.id, contract.renewal_date))
     assert made[0] == made[1] and made[0][0] is not None and made[0][2] is not None
     assert made[0][1:] == (2, made[0][2], date(2027, 11, 23))

@@ -5,6 +5,7 @@ calls and still change nothing the SDK's passes would have changed."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import json
@@ -62,7 +63,7 @@ def test_a_value_comes_back_as_the_sdk_builds_it(cls: type, data: st.DataObject)
     value = data.draw(st.from_type(cls))
     payload = SDK.to_payload(value)
     assert OURS.to_payload(value) == payload
-    ours = OURS.from_payload(payload, cls)
+    ours: object = OURS.from_payload(payload, cls)
     assert ours == SDK.from_payload(payload, cls) == value
     assert type(ours) is cls
 
@@ -142,29 +143,29 @@ async def test_the_worker_calls_the_passes_and_they_change_nothing_the_sdks_woul
     ours_decode, ours_encode = bridge_worker.decode_activation, bridge_worker.encode_completion
     assert ours_decode is converter.decode_activation and ours_encode is converter.encode_completion
 
-    async def decode(activation: Any, data_converter: DataConverter, decode_headers: bool, **kw: Any) -> Any:
-        before = WorkflowActivation()
-        before.CopyFrom(activation)
-        result = await ours_decode(activation, data_converter, decode_headers, **kw)
-        seen.append(("activation", before, decode_headers))
-        assert activation == before
-        return result
+    def recording(kind: str, ours: Any, message_type: type, headers: str) -> Any:
+        """`ours`, checking that it leaves the message as it was and keeping a copy of it."""
 
-    async def encode(completion: Any, data_converter: DataConverter, encode_headers: bool, **kw: Any) -> Any:
-        before = WorkflowActivationCompletion()
-        before.CopyFrom(completion)
-        result = await ours_encode(completion, data_converter, encode_headers, **kw)
-        seen.append(("completion", before, encode_headers))
-        assert completion == before
-        return result
+        async def recorded(message: Any, data_converter: DataConverter, **kw: Any) -> Any:
+            before = message_type()
+            before.CopyFrom(message)
+            result = await ours(message, data_converter, **kw)
+            seen.append((kind, before, kw[headers]))
+            assert message == before
+            return result
 
+        return recorded
+
+    decode = recording("activation", ours_decode, WorkflowActivation, "decode_headers")
+    encode = recording("completion", ours_encode, WorkflowActivationCompletion, "encode_headers")
     monkeypatch.setattr(bridge_worker, "decode_activation", decode)
     monkeypatch.setattr(bridge_worker, "encode_completion", encode)
     queue = f"passes-{uuid.uuid4().hex}"
     from temporalio.worker import Worker
 
     async with Worker(time_skipping_env.client, task_queue=queue, workflows=[EchoWorkflow], activities=[echo]):
-        result = await time_skipping_env.client.execute_workflow(EchoWorkflow.run, "hi", id=queue, task_queue=queue)
+        run = time_skipping_env.client.execute_workflow(EchoWorkflow.run, "hi", id=queue, task_queue=queue)
+        result = await asyncio.wait_for(run, timeout=60)  # a broken pass fails every task: fail, not hang
     assert result == "hi"
     kinds = {kind for kind, _, _ in seen}
     assert kinds == {"activation", "completion"}
