@@ -356,7 +356,10 @@ def upsert_product(session: Session, *, product: Product) -> Product:
 
 
 def create_request(session: Session, *, request: PurchaseRequest) -> PurchaseRequest:
-    return _insert_once(session, request, lambda: session.get(PurchaseRequest, request.id))
+    """Record a new request once; a repeat returns the request as first recorded (read it;
+    change it through `set_request_status`, `update_request` …)."""
+    stored, _ = _insert_row_once(session, request, ("id",), lambda: session.get(PurchaseRequest, request.id))
+    return stored
 
 
 def get_request(session: Session, *, request_id: str) -> PurchaseRequest | None:
@@ -1355,11 +1358,21 @@ def draw_commitment(
 # --- policy versions -------------------------------------------------------------------
 
 
-def record_policy_version(session: Session, *, version: str, text: str, at: datetime) -> PolicyVersion:
-    """Keep the exact text of a policy the first time a decision uses it."""
-    return _insert_once(
-        session, PolicyVersion(version=version, text=text, first_seen=at), lambda: session.get(PolicyVersion, version)
+def keep_policy_version(session: Session, *, version: str, text: str, at: datetime) -> bool:
+    """Keep the exact text of a policy the first time a decision uses it; returns whether this
+    call stored it. One statement, whether or not it is there already (every request asks)."""
+    values = {"version": version, "text": text, "first_seen": at}
+    return _insert_unless_present(
+        session, PolicyVersion, "version", values, lambda: session.get(PolicyVersion, version)
     )
+
+
+def record_policy_version(session: Session, *, version: str, text: str, at: datetime) -> PolicyVersion:
+    """`keep_policy_version`, returning the stored row."""
+    keep_policy_version(session, version=version, text=text, at=at)
+    stored = session.get(PolicyVersion, version)
+    assert stored is not None
+    return stored
 
 
 def get_policy_version(session: Session, *, version: str) -> PolicyVersion | None:

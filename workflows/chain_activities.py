@@ -252,7 +252,7 @@ class ChainActivities(ReuseActivities):
     ) -> None:
         request = plan.request
         with transaction(self._engine) as session:
-            repository.record_policy_version(session, version=policy.version, text=policy.text, at=at)
+            repository.keep_policy_version(session, version=policy.version, text=policy.text, at=at)
             row = self.new_request_row(session, request)
             row.cost_center = preview.cost_center
             row.data_classification = request.data_classification

@@ -322,7 +322,10 @@ def test_policy_version_is_recorded_once(engine: Engine) -> None:
             row = repository.record_policy_version(session, version="abc123def456", text=text_, at=AT)
             assert row.text == "first text"
     with transaction(engine) as session:
-        assert session.exec(select(func.count()).select_from(PolicyVersion)).one() == 1
+        assert not repository.keep_policy_version(session, version="abc123def456", text="third", at=AT)
+        assert repository.keep_policy_version(session, version="fed654cba321", text="other", at=AT)
+    with transaction(engine) as session:
+        assert session.exec(select(func.count()).select_from(PolicyVersion)).one() == 2
         stored = repository.get_policy_version(session, version="abc123def456")
         assert stored is not None and stored.first_seen.replace(tzinfo=UTC) == AT
 
