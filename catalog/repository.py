@@ -61,7 +61,7 @@ def _insert_unless_present(
     NOTHING`, built once per table: safe against a concurrent insert without a look-up first,
     a savepoint or the ORM's flush, which for these small hot rows cost more than the insert."""
     connection = session.connection()
-    statement = _conflict_free_insert(model, key, connection.dialect.name)
+    statement = _conflict_free_insert(model, (key,), connection.dialect.name)
     if statement is None:  # another database: the portable way
         row = model(**values)
         return _insert_once(session, row, existing) is row
@@ -69,12 +69,14 @@ def _insert_unless_present(
 
 
 @cache
-def _conflict_free_insert(model: type[SQLModel], key: str, dialect_name: str) -> Executable | None:
+def _conflict_free_insert(model: type[SQLModel], key: tuple[str, ...], dialect_name: str) -> Executable | None:
+    """`INSERT … ON CONFLICT (key) DO NOTHING RETURNING` the primary key, for SQLite and
+    PostgreSQL (None for another database): it returns a row only when it inserted one."""
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect_name)
     if dialect is None:
         return None
-    column = getattr(model, key)
-    insert: Executable = dialect.insert(model).on_conflict_do_nothing(index_elements=[key]).returning(column)
+    [primary] = model.__table__.primary_key.columns  # type: ignore[attr-defined]
+    insert: Executable = dialect.insert(model).on_conflict_do_nothing(index_elements=list(key)).returning(primary)
     return insert
 
 
@@ -104,14 +106,14 @@ def _insert_row_once(
     session: Session, row: M, key: tuple[str, ...], existing: Callable[[], M | None]
 ) -> tuple[M, bool]:
     """`_insert_once` for the rows an approved request writes: returns the stored row and
-    whether this call inserted it. On SQLite and PostgreSQL one `INSERT … ON CONFLICT (key)
-    DO NOTHING RETURNING` of every column of `row` (what the ORM's flush would write), built
-    once per table: no look-up first, no savepoint, no flush. The row returned when this call
-    inserted it is `row` itself with its new primary key, not attached to the session: read
-    it, do not change it (an update goes through the repository's functions)."""
+    whether this call inserted it. On SQLite and PostgreSQL one `_conflict_free_insert` of
+    every column of `row` (what the ORM's flush would write): no look-up first, no savepoint,
+    no flush. The row returned when this call inserted it is `row` itself with its new
+    primary key, not attached to the session: read it, do not change it (an update goes
+    through the repository's functions)."""
     model = type(row)
     connection = session.connection()
-    statement = _insert_returning_key(model, key, connection.dialect.name)
+    statement = _conflict_free_insert(model, key, connection.dialect.name)
     if statement is None:  # another database: the portable way
         stored = _insert_once(session, row, existing)
         return stored, stored is row
@@ -126,16 +128,6 @@ def _insert_row_once(
     for column in table.primary_key.columns:
         setattr(row, column.key, new_key)
     return row, True
-
-
-@cache
-def _insert_returning_key(model: type[SQLModel], key: tuple[str, ...], dialect_name: str) -> Executable | None:
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect_name)
-    if dialect is None:
-        return None
-    [primary] = model.__table__.primary_key.columns  # type: ignore[attr-defined]
-    insert: Executable = dialect.insert(model).on_conflict_do_nothing(index_elements=list(key)).returning(primary)
-    return insert
 
 
 # --- statements built once ------------------------------------------------------------
