@@ -205,15 +205,6 @@ def get_person_by_slack_id(session: Session, *, slack_id: str) -> Person | None:
     return session.exec(_PERSON_BY_SLACK_ID, params={"slack_id": slack_id}).first()
 
 
-def get_people(session: Session, *, emails: Iterable[str | None]) -> dict[str, Person]:
-    """The directory entries of `emails` (blanks skipped; unknown ones absent), in one query;
-    `get_person` then finds them in the session without asking the database again."""
-    wanted = {e.strip().lower() for e in emails if e and e.strip()}
-    if not wanted:
-        return {}
-    return {p.email: p for p in session.exec(_PEOPLE, params={"emails": sorted(wanted)})}
-
-
 def link_slack_id(session: Session, *, email: str, slack_id: str) -> Person | None:
     """Remember which Slack user a directory entry is, learned from users.info."""
     person = get_person(session, email=email)
@@ -300,14 +291,6 @@ def directory_around(
 
 def get_product(session: Session, *, product_id: str) -> Product | None:
     return _by_key(session, Product, _PRODUCT, product_id)
-
-
-def get_products(session: Session, *, product_ids: Iterable[str]) -> dict[str, Product]:
-    """The catalog entries of `product_ids` (unknown ones absent), in one query."""
-    wanted = sorted(set(product_ids))
-    if not wanted:
-        return {}
-    return {p.id: p for p in session.exec(_PRODUCTS, params={"ids": wanted})}
 
 
 def list_products(session: Session) -> Sequence[Product]:
