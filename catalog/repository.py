@@ -318,11 +318,6 @@ def related_products(session: Session, *, product: Product) -> Sequence[Product]
     return session.exec(_RELATED_PRODUCTS, params=params).all()
 
 
-def get_audit(session: Session, *, idem_key: str) -> AuditEvent | None:
-    """The audit row written under `idem_key`, if any."""
-    return _audit_row(session, idem_key)
-
-
 def upsert_product(session: Session, *, product: Product) -> Product:
     return session.merge(product)
 
@@ -705,10 +700,13 @@ def audit(
         "step_seq": step_seq,
         "policy_version": policy_version,
     }
-    return _insert_unless_present(session, AuditEvent, "idem_key", values, lambda: _audit_row(session, idem_key))
+    return _insert_unless_present(
+        session, AuditEvent, "idem_key", values, lambda: get_audit(session, idem_key=idem_key)
+    )
 
 
-def _audit_row(session: Session, idem_key: str) -> AuditEvent | None:
+def get_audit(session: Session, *, idem_key: str) -> AuditEvent | None:
+    """The audit row written under `idem_key`, if any."""
     return session.exec(_AUDIT_ROW, params={"idem_key": idem_key}).first()
 
 
