@@ -97,6 +97,11 @@ CLOSING_PATCH = "one-closing-activity"
 #: workflow started since. New ones check this one patch, first, and take every new path
 #: above without asking again (see docs/decisions.md, 23).
 ALL_PATCHES_PATCH = "all-patches-v6"
+#: Workflows started before it carry an approval over from any earlier round on replay; new
+#: ones only from the round just before, at no lower cost, with the same cost center and
+#: channel (see docs/decisions.md, 24). Asked directly, not through `_patched`: workflows
+#: started since `ALL_PATCHES_PATCH` recorded histories without it.
+CARRY_OVER_PATCH = "carry-over-previous-round"
 
 #: Request statuses in which the approval chain is still open (withdraw is allowed).
 _OPEN_STATUSES = (
@@ -892,8 +897,8 @@ class ProcurementRequestWorkflow:
                 raise
             if self._status != RequestStatus.CHANGES_REQUESTED.value or self._withdrawn is not None:
                 return ChoiceResult(False, "This request is no longer waiting for your changes.")
-            self._request = request
-            self._edited = self._carry_over(route)
+            before, self._request = self._request, request
+            self._edited = self._carry_over(route, before)
             return ChoiceResult(True, "Thanks, the request goes back to the approvers.")
         finally:
             self._editing = False
@@ -909,15 +914,22 @@ class ProcurementRequestWorkflow:
         if edit.seats is not None and edit.seats < 1:
             raise ApplicationError("Seats must be at least 1.", type=CHANGE_NOT_ALLOWED)
 
-    def _carry_over(self, route: RoutePlan) -> RoutePlan:
-        """Approvals stand when the same person is asked for the same role again and the
-        request costs no more than what they approved; everyone else is asked again."""
+    def _carry_over(self, route: RoutePlan, before: RequestInput) -> RoutePlan:
+        """An approval stands when the same person is asked for the same role again, approved
+        it in the round just before (a "request changes" from them clears it), and the request
+        costs no more than that round, on the same cost center and channel; everyone else is
+        asked again (docs/decisions.md, 24)."""
         previous = self._route
-        approved = {
-            (step.plan.role, step.plan.approver_email) for step in self._steps.values() if step.status == "approved"
-        }
         if previous is None or route.annual_cost_cents > previous.annual_cost_cents:
             return route
+        if workflow.patched(CARRY_OVER_PATCH):
+            if (before.cost_center, before.channel) != (self._request.cost_center, self._request.channel):
+                return route
+            last_round = {step.seq for step in previous.steps}
+            candidates = [step for seq, step in self._steps.items() if seq in last_round]
+        else:
+            candidates = list(self._steps.values())
+        approved = {(step.plan.role, step.plan.approver_email) for step in candidates if step.status == "approved"}
         steps = [
             replace(step, carried_over=True) if (step.role, step.approver_email) in approved else step
             for step in route.steps

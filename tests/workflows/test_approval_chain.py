@@ -520,3 +520,54 @@ async def test_notes_before_posts_ride_in_the_transactions_that_precede_them(
         ]
     )
     assert all(stored.values())
+
+
+async def _ask_changes(chain: Chain, request_id: str, step: StepState, reason: str) -> None:
+    asked = await chain.client.decide(
+        request_id,
+        DecisionInput(step.approver_slack_id, approve=False, reason=reason, seq=step.seq, action=ACTION_REQUEST_CHANGES),
+    )
+    assert asked.accepted, asked.message
+
+    async def changes_requested() -> bool:
+        return (await chain.state(request_id)).status == "changes_requested"
+
+    await eventually(changes_requested, what="changes requested")
+
+
+async def test_an_approval_is_carried_over_only_from_the_round_just_before(chain: Chain) -> None:
+    """The manager approves at 100 USD; security asks for changes; the requester raises it to
+    900 (everyone is asked again); the manager asks for changes ("too much"); the requester
+    edits to 800. The manager's round-1 approval at 100 must not count for 800."""
+    request = purchase(product_id=None, product_name="Sketchy Notes", estimate_cents=10_000)
+    await chain.start(request)
+    manager = await chain.approve_open(request.request_id)
+    assert [s.role for s in manager] == ["manager"]
+    security = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    assert [s.role for s in security] == ["security"]
+    await _ask_changes(chain, request.request_id, security[0], "Which data does it hold?")
+    edited = await chain.client.edit(request.request_id, EditInput(EMPLOYEE, estimate_cents=90_000))
+    assert edited.accepted, edited.message
+    seen = [s.seq for s in manager + security]
+    round2 = await chain.next_stage(request.request_id, seen)
+    assert [s.role for s in round2] == ["manager"]
+    await _ask_changes(chain, request.request_id, round2[0], "900 is too much")
+    edited = await chain.client.edit(request.request_id, EditInput(EMPLOYEE, estimate_cents=80_000))
+    assert edited.accepted, edited.message
+    round3 = await chain.next_stage(request.request_id, [*seen, round2[0].seq])
+    assert [s.role for s in round3] == ["manager"], "the manager who asked for changes is asked again"
+    with transaction(chain.engine) as session:
+        rows = repository.list_steps(session, request_id=request.request_id)
+    assert not any("earlier round" in (s.assigned_because or "") for s in rows if s.round == 3)
+
+
+async def test_an_approval_is_not_carried_over_to_another_cost_center(chain: Chain) -> None:
+    request = purchase()
+    await chain.start(request)
+    manager = await chain.approve_open(request.request_id)
+    finance = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    await _ask_changes(chain, request.request_id, finance[0], "Charge it to IT")
+    edited = await chain.client.edit(request.request_id, EditInput(EMPLOYEE, cost_center="CC-IT"))
+    assert edited.accepted, edited.message
+    again = await chain.next_stage(request.request_id, [s.seq for s in manager] + [finance[0].seq])
+    assert [s.role for s in again] == ["manager"], "a new cost center asks the manager again"
