@@ -24,6 +24,7 @@ ROLE_LABELS = {
     "finops": "FinOps",
     "it": "IT",
     "itam": "ITAM",
+    "cost_center_owner": "Cost center owner",
 }
 
 #: Request statuses in which the requester may still withdraw (the workflow has the last word).

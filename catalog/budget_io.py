@@ -54,11 +54,12 @@ __all__ = [
     "parse_spend",
 ]
 
-BUDGET_COLUMNS = ("cost_center", "fiscal_year", "annual", "currency")
+BUDGET_COLUMNS = ("cost_center", "fiscal_year", "annual", "currency", "owner")
 SPEND_COLUMNS = ("date", "cost_center", "vendor", "amount", "currency")
 COMMITMENT_COLUMNS = ("name", "provider", "kind", "currency", "total", "remaining", "start", "end")
 _MONEY = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?", re.ASCII)
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _YEAR = re.compile(r"(?:FY)?(\d{4})", re.ASCII | re.IGNORECASE)
 
 
@@ -164,6 +165,7 @@ class BudgetRecord:
     annual_cents: int
     currency: str
     line: int = field(default=0, compare=False)
+    owner_email: str | None = None  # None: the file names no owner; the line keeps its own
 
 
 def parse_budgets(text: str, *, filename: str) -> tuple[list[BudgetRecord], list[ImportProblem]]:
@@ -183,6 +185,11 @@ def parse_budgets(text: str, *, filename: str) -> tuple[list[BudgetRecord], list
                 year = int(match[1])
         annual = fields.money("annual")
         currency = fields.currency()
+        owner = fields.text("owner", limit=320, required=False)
+        if owner is not None:
+            owner = owner.strip().lower()
+            if not _EMAIL.fullmatch(owner):
+                fields.bad("owner", f"owner {owner[:60]!r} is not an email address")
         if cost_center is not None and year is not None:
             key = (cost_center, year)
             if key in seen:
@@ -190,7 +197,7 @@ def parse_budgets(text: str, *, filename: str) -> tuple[list[BudgetRecord], list
             else:
                 seen[key] = row.line
         if fields.ok and cost_center and year is not None and annual is not None and currency:
-            records.append(BudgetRecord(cost_center, year, annual, currency, row.line))
+            records.append(BudgetRecord(cost_center, year, annual, currency, row.line, owner or None))
     return records, sorted(problems, key=lambda p: p.line)
 
 
@@ -226,13 +233,18 @@ def apply_budgets(session: Session, *, records: Sequence[BudgetRecord], actor: s
                 fiscal_year=record.fiscal_year,
                 annual_cents=record.annual_cents,
                 currency=record.currency,
+                owner_email=record.owner_email,
             )
             summary.created.append(key)
-        elif (budget.annual_cents, budget.currency) == (record.annual_cents, record.currency):
+        elif (budget.annual_cents, budget.currency) == (record.annual_cents, record.currency) and (
+            record.owner_email is None or record.owner_email == budget.owner_email
+        ):
             summary.unchanged.append(key)
             continue
         else:
             budget.annual_cents, budget.currency = record.annual_cents, record.currency
+            if record.owner_email is not None:
+                budget.owner_email = record.owner_email
             summary.updated.append(key)
         session.add(budget)
         session.flush()
@@ -240,14 +252,14 @@ def apply_budgets(session: Session, *, records: Sequence[BudgetRecord], actor: s
             session,
             idem_key=(
                 f"budget:{record.cost_center}:{record.fiscal_year}:import:{at.isoformat()}:"
-                f"{record.annual_cents}{record.currency}"
+                f"{record.annual_cents}{record.currency}:{record.owner_email or ''}"
             )[:200],
             at=at,
             entity="budget",
             entity_id=f"{record.cost_center}:{record.fiscal_year}"[:64],
             action="budget_imported" if before is None else "budget_updated",
             actor=actor,
-            detail={"before": before, "budget": repository.budget_snapshot(budget)},
+            detail={"before": before, "budget": repository.budget_snapshot(budget), "owner": budget.owner_email},
         )
     return summary
 
@@ -483,5 +495,3 @@ def apply_commitments(
             detail=detail,
         )
     return summary
-
-

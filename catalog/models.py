@@ -91,6 +91,9 @@ class Budget(SQLModel, table=True):
     committed_cents: int = Field(default=0, sa_type=BigInteger)
     actual_cents: int = Field(default=0, sa_type=BigInteger)
     currency: str = Field(default="USD", max_length=3)
+    #: Who answers for this cost center: the policy's `cost_center_owner` step asks them when
+    #: someone charges it who is not of it (`cost_center_not_requesters`).
+    owner_email: str | None = Field(default=None, max_length=320)
 
 
 class PurchaseRequest(SQLModel, table=True):

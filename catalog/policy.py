@@ -65,10 +65,20 @@ __all__ = [
     "resolve_route",
 ]
 
-ROLES = ("manager", "finance", "security", "finops", "it", "itam")
+#: `cost_center_owner` is the owner of the request's cost center (the budget file's `owner`),
+#: not a role anyone holds in the directory.
+ROLES = ("manager", "finance", "security", "finops", "it", "itam", "cost_center_owner")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 PRODUCT_STATUSES = ("approved", "restricted", "blocked")
-BOOLEAN_CONDITIONS = ("always", "exceeds_budget", "exceeds_commitment", "marketplace", "new_vendor", "not_in_catalog")
+BOOLEAN_CONDITIONS = (
+    "always",
+    "cost_center_not_requesters",
+    "exceeds_budget",
+    "exceeds_commitment",
+    "marketplace",
+    "new_vendor",
+    "not_in_catalog",
+)
 _AMOUNT_CONDITIONS = ("annual_cost_over", "annual_cost_at_least")
 _LIST_CONDITIONS: dict[str, tuple[str, ...] | None] = {
     "channel_in": CHANNELS,
@@ -534,6 +544,7 @@ class PolicyInput:
     block_reason: str | None = None
     vendor: str | None = None  # for reasons: "Acme is a new vendor"
     product_name: str | None = None  # for reasons: "Figma is restricted"
+    requester_cost_center: str | None = None  # the requester's own, from the directory
 
 
 @dataclass(frozen=True)
@@ -648,6 +659,12 @@ class _Facts:
                 f"within the {b.cost_center} FY{b.fiscal_year} budget "
                 f"({format_money(b.available_after_cents, b.currency)} left after this request)"
             )
+        if kind == "cost_center_not_requesters":
+            own = r.requester_cost_center
+            if own is not None and own.casefold() == r.cost_center.casefold():
+                return False, f"charged to the requester's own cost center {r.cost_center}"
+            mine = f" (the requester's is {own})" if own else " (the requester has none)"
+            return True, f"charged to {r.cost_center}, not the requester's own cost center{mine}"
         if kind == "exceeds_commitment":
             d = r.drawdown
             if d is None:
@@ -847,6 +864,27 @@ def _role_step(policy: Policy, people: _People, step: RouteStep) -> AssignedStep
     )
 
 
+def _owner_step(
+    policy: Policy, people: _People, step: RouteStep, cost_center: str | None, owner_email: str | None
+) -> AssignedStep | str:
+    where = cost_center or "the cost center"
+    owner = people.get(owner_email)
+    if not owner_email:
+        why = f"{where} has no owner in the budget file"
+    elif owner is None:
+        why = f"{where}'s owner {owner_email} is not in the directory"
+    elif people.is_requester(owner):
+        why = f"{owner.name}, the requester, owns {where}"
+    else:
+        assigned = people.assign(step, owner, None)
+        if assigned is not None:
+            return assigned
+        why = f"{where}'s owner {owner.name} is {owner.away_text()} with no available delegate"
+    return people.fallback(policy, step, why) or (
+        f"nobody can approve for the owner of {where}: {why}, and no fallback approver is available"
+    )
+
+
 def resolve_route(
     policy: Policy,
     decision: PolicyDecision,
@@ -854,13 +892,28 @@ def resolve_route(
     requester: DirectoryEntry,
     directory: Mapping[str, DirectoryEntry],
     on: date,
+    cost_center: str | None = None,
+    cost_center_owner: str | None = None,
 ) -> ResolvedRoute:
-    """The people for each step of ``decision``; never the requester, never someone away on ``on``."""
+    """The people for each step of ``decision``; never the requester, never someone away on ``on``.
+
+    A `cost_center_owner` step goes to ``cost_center_owner`` (an email), and is left out when
+    that person already approves an earlier or the same stage of this route."""
     people = _People(directory, requester, on)
     assigned: list[AssignedStep] = []
     problems: list[str] = []
     for step in decision.steps:
-        result = _manager_step(policy, people, step) if step.role == "manager" else _role_step(policy, people, step)
+        if step.role == "cost_center_owner":
+            result = _owner_step(policy, people, step, cost_center, cost_center_owner)
+            if not isinstance(result, str) and any(
+                a.approver.email.lower() == result.approver.email.lower() and a.step.stage <= step.stage
+                for a in assigned
+            ):
+                continue
+        elif step.role == "manager":
+            result = _manager_step(policy, people, step)
+        else:
+            result = _role_step(policy, people, step)
         if isinstance(result, str):
             problems.append(result)
         else:

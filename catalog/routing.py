@@ -166,6 +166,9 @@ def preview_route(
         if row is not None
         else None
     )
+    owner = (row.owner_email or "").strip().lower() or None if row is not None else None
+    if owner is not None and owner not in directory:
+        directory.update(repository.directory_around(session, emails=[owner]))
     commitments = [
         Commitment(c.name, c.provider, c.kind, c.currency, c.remaining_cents, c.end_date, c.start_date)
         for c in repository.list_commitments(session)
@@ -210,6 +213,7 @@ def preview_route(
             block_reason=product.block_reason if product else None,
             vendor=request.vendor or (product.vendor if product else None),
             product_name=request.product_name or (product.name if product else None),
+            requester_cost_center=(requester.cost_center or "").strip() or None,
         ),
     )
     if unpriceable is not None and decision.outcome != "reject":
@@ -217,7 +221,15 @@ def preview_route(
         # bad amount or currency: everything else is checked against its budget.
         raise RouteRejected(unpriceable.message)
     route = (
-        resolve_route(policy, decision, requester=requester, directory=directory, on=on)
+        resolve_route(
+            policy,
+            decision,
+            requester=requester,
+            directory=directory,
+            on=on,
+            cost_center=cost_center,
+            cost_center_owner=owner,
+        )
         if decision.outcome == "route"
         else ResolvedRoute(())
     )

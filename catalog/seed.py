@@ -92,7 +92,13 @@ def budgets_from_yaml(path: Path) -> list[Budget]:
     if problems:
         raise SeedError(f"{path.name}: " + "; ".join(str(p) for p in problems))
     return [
-        Budget(cost_center=r.cost_center, fiscal_year=r.fiscal_year, annual_cents=r.annual_cents, currency=r.currency)
+        Budget(
+            cost_center=r.cost_center,
+            fiscal_year=r.fiscal_year,
+            annual_cents=r.annual_cents,
+            currency=r.currency,
+            owner_email=r.owner_email,
+        )
         for r in records
     ]
 

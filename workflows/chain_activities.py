@@ -86,6 +86,7 @@ ROLE_LABELS = {
     "finops": "FinOps",
     "it": "IT",
     "itam": "ITAM",
+    "cost_center_owner": "cost center owner",
 }
 
 

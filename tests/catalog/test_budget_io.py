@@ -123,6 +123,26 @@ def test_budget_import_is_idempotent_and_leaves_committed_and_actual(seeded_engi
         ]
 
 
+def test_budget_import_sets_the_owner_and_keeps_it_when_the_file_names_none(seeded_engine: Engine) -> None:
+    _, problems = parse_budgets("cost_center,fiscal_year,annual,owner\nCC-X,2026,1,nobody\n", filename="b.csv")
+    assert [str(p) for p in problems] == ["line 2: owner 'nobody' is not an email address"]
+    text = "cost_center,fiscal_year,annual,owner\nCC-EXEC,2026,30000,Fiona@Example.com\n"
+    assert _apply_budgets(seeded_engine, text) == "0 created, 1 updated, 0 unchanged"
+    assert _apply_budgets(seeded_engine, text) == "0 created, 0 updated, 1 unchanged"
+    # A file without the column changes the amount and leaves the owner alone.
+    assert _apply_budgets(seeded_engine, "cost_center,fiscal_year,annual\nCC-EXEC,2026,31000\n") == (
+        "0 created, 1 updated, 0 unchanged"
+    )
+    with transaction(seeded_engine) as session:
+        line = repository.get_budget(session, cost_center="CC-EXEC", fiscal_year=2026)
+        assert line is not None and (line.owner_email, line.annual_cents) == ("fiona@example.com", 3_100_000)
+        owners = [
+            e.detail["owner"]
+            for e in session.exec(select(AuditEvent).where(AuditEvent.action == "budget_updated")).all()
+        ]
+        assert owners == ["fiona@example.com", "fiona@example.com"]
+
+
 def test_budget_import_refuses_to_change_the_currency_of_a_used_line(seeded_engine: Engine) -> None:
     with transaction(seeded_engine) as session:
         repository.reserve_budget(

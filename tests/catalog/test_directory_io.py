@@ -32,8 +32,10 @@ dev@example.com,,Dan Dev,boss@example.com,eng,CC-ENG,,boss@example.com,2026-12-2
 """
 
 
-def test_the_directory_roles_are_the_policy_roles_but_manager() -> None:
-    assert set(DIRECTORY_ROLES) == set(ROLES) - {"manager"}
+def test_the_directory_roles_are_the_policy_roles_but_manager_and_cost_center_owner() -> None:
+    # Who manages whom and who owns a cost center come from the directory's and the budget
+    # file's own fields, not from a role.
+    assert set(DIRECTORY_ROLES) == set(ROLES) - {"manager", "cost_center_owner"}
 
 
 def test_csv_and_yaml_read_the_same_people() -> None:

@@ -68,6 +68,7 @@ def request(**changes: object) -> PolicyInput:
         budget=budget(amount),
         vendor="Figma Inc.",
         product_name="Figma",
+        requester_cost_center="CC-DESIGN",
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -97,7 +98,7 @@ def test_shipped_policy_loads_with_documented_settings() -> None:
     assert POLICY.expiry_business_days == 10
     assert POLICY.fallback_approvers == {"*": "vp@example.com"}
     assert POLICY.rates == {"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
-    assert [s.role for s in POLICY.steps] == ["manager", "finance", "security", "it", "finops"]
+    assert [s.role for s in POLICY.steps] == ["manager", "cost_center_owner", "finance", "security", "it", "finops"]
     assert POLICY.auto_approve == ()
     assert POLICY.text == SHIPPED
 
@@ -191,6 +192,46 @@ def test_it_for_restricted_products() -> None:
     decision = evaluate(POLICY, request(product_status="restricted"))
     assert roles(decision) == [("manager", 1), ("it", 2)]
     assert step(decision, "it").reasons == ("Figma is restricted",)
+
+
+def test_charging_someone_elses_cost_center_asks_its_owner() -> None:
+    own = evaluate(POLICY, request())
+    assert "cost_center_owner" not in [r for r, _ in roles(own)]
+    other = evaluate(POLICY, request(cost_center="CC-EXEC"))
+    assert roles(other)[:2] == [("manager", 1), ("cost_center_owner", 1)]
+    assert step(other, "cost_center_owner").reasons[-1:] == (
+        "charged to CC-EXEC, not the requester's own cost center (the requester's is CC-DESIGN)",
+    )
+    nobody = evaluate(POLICY, request(requester_cost_center=None))
+    assert step(nobody, "cost_center_owner").reasons[-1:] == (
+        "charged to CC-DESIGN, not the requester's own cost center (the requester has none)",
+    )
+
+
+def test_the_cost_center_owner_is_asked_and_never_twice() -> None:
+    owner = resolve_route(
+        POLICY,
+        route("manager", "cost_center_owner"),
+        requester=EMMA,
+        directory=PEOPLE,
+        on=TODAY,
+        cost_center="CC-EXEC",
+        cost_center_owner="fiona@example.com",
+    )
+    assert [(s.step.role, s.approver.email) for s in owner.steps] == [
+        ("manager", "max@example.com"),
+        ("cost_center_owner", "fiona@example.com"),
+    ]
+    manager_owns = resolve_route(
+        POLICY,
+        route("manager", "cost_center_owner"),
+        requester=EMMA,
+        directory=PEOPLE,
+        on=TODAY,
+        cost_center="CC-DESIGN",
+        cost_center_owner="max@example.com",
+    )
+    assert [s.step.role for s in manager_owns.steps] == ["manager"] and manager_owns.problems == ()
 
 
 def test_finance_security_and_it_run_in_parallel_then_finops() -> None:
@@ -746,6 +787,7 @@ def test_whole_route_keeps_the_decision_order() -> None:
 
 
 EMAILS = [f"p{i}@example.com" for i in range(6)]
+DIRECTORY_ROLES = [r for r in ROLES[1:] if r != "cost_center_owner"]
 
 
 @st.composite
@@ -758,7 +800,7 @@ def directories(draw: st.DrawFn) -> dict[str, DirectoryEntry]:
             name=email,
             manager_email=draw(st.none() | st.sampled_from(EMAILS)),
             department=draw(st.sampled_from([None, "design", "it"])),
-            roles=tuple(draw(st.lists(st.sampled_from(ROLES[1:]), unique=True, max_size=3))),
+            roles=tuple(draw(st.lists(st.sampled_from(DIRECTORY_ROLES), unique=True, max_size=3))),
             delegate_email=draw(st.none() | st.sampled_from(EMAILS)),
             ooo_from=TODAY if away else None,
             ooo_to=TODAY if away else None,
@@ -767,15 +809,29 @@ def directories(draw: st.DrawFn) -> dict[str, DirectoryEntry]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(people=directories(), requester=st.sampled_from(EMAILS), fallback=st.sampled_from(EMAILS))
+@given(
+    people=directories(),
+    requester=st.sampled_from(EMAILS),
+    fallback=st.sampled_from(EMAILS),
+    owner=st.none() | st.sampled_from(EMAILS),
+)
 def test_never_the_requester_never_someone_away(
-    people: dict[str, DirectoryEntry], requester: str, fallback: str
+    people: dict[str, DirectoryEntry], requester: str, fallback: str, owner: str | None
 ) -> None:
     policy = replace(POLICY, fallback_approvers={"*": fallback})
     decision = route(*ROLES)
-    resolved = resolve_route(policy, decision, requester=people[requester], directory=people, on=TODAY)
-    assert len(resolved.steps) + len(resolved.problems) == len(ROLES)
+    resolved = resolve_route(
+        policy, decision, requester=people[requester], directory=people, on=TODAY, cost_center_owner=owner
+    )
+    accounted = len(resolved.steps) + len(resolved.problems)
+    # The owner's step is left out only when whoever would take it already approves the route.
+    assert accounted in (len(ROLES), len(ROLES) - 1)
+    if accounted < len(ROLES):
+        assert all(a.step.role != "cost_center_owner" for a in resolved.steps)
     for assigned in resolved.steps:
+        if assigned.step.role == "cost_center_owner" and assigned.assigned_because is None:
+            assert assigned.approver.email == owner
+            continue
         for who in (assigned.approver, assigned.delegate):
             if who is not None:
                 assert who.email != requester

@@ -164,6 +164,39 @@ def test_cost_center_is_the_requesters_or_a_known_one(seeded_engine: Engine) -> 
         _preview(seeded_engine, replace(FIGMA, requester_email="engineer@example.com"))
 
 
+def test_charging_another_cost_center_asks_its_owner(seeded_engine: Engine) -> None:
+    """Emma (CC-DESIGN) charging CC-EXEC: Vera, who owns CC-EXEC, approves beside the manager."""
+    preview = _preview(seeded_engine, replace(FIGMA, cost_center="CC-EXEC"))
+    assert _route(preview) == [("manager", 1, "manager@example.com"), ("cost_center_owner", 1, "vp@example.com")]
+    assert "charged to CC-EXEC, not the requester's own cost center (the requester's is CC-DESIGN)" in _reasons(
+        preview, "cost_center_owner"
+    )
+    # Her own cost center: no owner step (Max owns CC-DESIGN and approves as manager anyway).
+    assert [r for r, _, _ in _route(_preview(seeded_engine))] == ["manager"]
+
+
+def test_the_owner_who_already_approves_is_not_asked_twice(seeded_engine: Engine) -> None:
+    with transaction(seeded_engine) as session:
+        for line in repository.list_budgets(session):
+            if line.cost_center == "CC-EXEC":
+                line.owner_email = "manager@example.com"
+                session.add(line)
+    preview = _preview(seeded_engine, replace(FIGMA, cost_center="CC-EXEC"))
+    assert _route(preview) == [("manager", 1, "manager@example.com")]
+
+
+def test_a_cost_center_without_an_owner_goes_to_the_fallback_approver(seeded_engine: Engine) -> None:
+    with transaction(seeded_engine) as session:
+        for line in repository.list_budgets(session):
+            if line.cost_center == "CC-ENG":
+                line.owner_email = None
+                session.add(line)
+    preview = _preview(seeded_engine, replace(FIGMA, cost_center="CC-ENG"))
+    owner = next(s for s in preview.route.steps if s.step.role == "cost_center_owner")
+    assert owner.approver.email == "vp@example.com"
+    assert owner.assigned_because == "fallback approver for design: CC-ENG has no owner in the budget file"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
