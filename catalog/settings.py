@@ -55,7 +55,10 @@ class Settings(BaseSettings):
     company_timezone: str = "UTC"
     request_expiry_days: int = Field(default=14, ge=1, description="Calendar days before a pending approval expires.")
     log_format: str = Field(default="text", description="`text`, or `json` for one JSON object per log line.")
-    metrics_host: str = Field(default="127.0.0.1", description="Interface the worker's metrics servers bind.")
+    metrics_host: str = Field(default="127.0.0.1", description="Interface the bot's and worker's metrics servers bind.")
+    bot_metrics_port: int = Field(
+        default=9466, ge=0, description="Bot /metrics port on METRICS_HOST, never the public BOT_PORT; 0 disables."
+    )
     worker_metrics_port: int = Field(default=9464, ge=0, description="Worker /metrics port; 0 disables.")
     temporal_metrics_port: int = Field(default=9465, ge=0, description="Temporal SDK metrics of the worker; 0: off.")
     fiscal_year_start_month: int = Field(

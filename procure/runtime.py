@@ -185,7 +185,12 @@ async def _serve_bot(settings: Settings, session: aiohttp.ClientSession) -> None
     from bot.app import build_app
     from bot.deps import BotDeps
     from bot.server import build_http_app, serve_socket_mode
-    from procure.observability import CountingRetryHandler, register_database_metrics, slack_log_context
+    from procure.observability import (
+        CountingRetryHandler,
+        register_database_metrics,
+        slack_log_context,
+        start_bot_metrics,
+    )
     from workflows.client import ProcurementClient
 
     engine = make_engine(settings.effective_database_url)
@@ -197,6 +202,8 @@ async def _serve_bot(settings: Settings, session: aiohttp.ClientSession) -> None
     app.client.retry_handlers.insert(0, CountingRetryHandler())
     app.use(slack_log_context)
     register_database_metrics(engine)
+    if start_bot_metrics(settings) is not None:
+        log.info("bot metrics on http://%s:%d/metrics", settings.metrics_host, settings.bot_metrics_port)
     server = uvicorn.Server(
         uvicorn.Config(
             build_http_app(app, deps),
