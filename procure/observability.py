@@ -96,13 +96,13 @@ class ContextFilter(logging.Filter):
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Every value that must never be logged: configured secrets and the simulator's."""
+    """Every value that must never be logged: configured secrets and the simulator's. (Not the
+    `bot_token` / `signing_secret` properties: they refuse half-set credentials, and logging
+    is set up before the entry point says why.)"""
     values = [
         settings.slack_bot_token,
         settings.slack_signing_secret,
         settings.slack_app_token,
-        settings.bot_token,
-        settings.signing_secret,
         SIMULATOR_BOT_TOKEN,
         SIMULATOR_SIGNING_SECRET,
     ]
