@@ -76,7 +76,8 @@ async def test_a_name_rebound_to_the_loopback_address_is_refused(sim: Sim, recei
 async def test_the_page_itself_and_local_tools_are_let_through(sim: Sim, receiver: Receiver) -> None:
     # As the page's fetch() sends it: JSON, Origin = the simulator's own.
     same_origin = {"Origin": sim.url, "Content-Type": "application/json; charset=utf-8"}
-    page = await sim.http.post("/sim/message", content=json.dumps({"user": EMMA.id, "text": "one"}), headers=same_origin)
+    body = json.dumps({"user": EMMA.id, "text": "one"})
+    page = await sim.http.post("/sim/message", content=body, headers=same_origin)
     assert page.status_code == 200, page.text
     # As a script, a test or the bot sends it: no Origin at all.
     script = await sim.http.post("/sim/message", json={"user": EMMA.id, "text": "two"})
