@@ -45,6 +45,9 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /home/procure
 USER procure:procure
 
+# Only the Slack endpoint. The metrics ports (BOT_METRICS_PORT 9466, WORKER_METRICS_PORT 9464,
+# TEMPORAL_METRICS_PORT 9465) bind METRICS_HOST (127.0.0.1 unless set) and are not exposed, so
+# `docker run -P` never publishes them; docker-compose.yml sets METRICS_HOST=0.0.0.0 for its network.
 EXPOSE 3000
 
 # Liveness of the bot's HTTP server (GET /healthz); no curl in the image, so Python's urllib.

@@ -1,19 +1,21 @@
 """The bot's HTTP server (Starlette + uvicorn): Slack's Request URL and health checks.
 
-With SLACK_APP_TOKEN set, Socket Mode is used instead of the Request URL."""
+This port faces Slack, which means the internet: it answers Slack's requests and says
+whether the bot is up and ready, nothing more. Metrics are served on BOT_METRICS_PORT
+(procure/observability.py). With SLACK_APP_TOKEN set, Socket Mode is used instead of the
+Request URL."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
@@ -150,19 +152,35 @@ def build_http_app(app: AsyncApp, deps: BotDeps) -> Starlette:
             problems["temporal"] = type(exc).__name__
         return JSONResponse({"ok": not problems, "problems": problems}, status_code=503 if problems else 200)
 
-    async def metrics(_: Request) -> Response:
-        # The default registry: what the entry point registered (Slack API attempts, database
-        # gauges) plus the process collectors of prometheus_client.
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
     return Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
+            Route("/readyz", ready_or_not(readyz)),
         ]
     )
+
+
+def ready_or_not(check: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """The public answer of a readiness check: `{"ok": …}` and its status code, nothing else.
+    What the check found (which dependency failed, and why) goes to the log instead, once
+    each time it changes, so a probe every few seconds does not repeat it."""
+    last: list[bytes] = [b""]
+
+    async def public(request: Request) -> Response:
+        answer = await check(request)
+        ready, found = answer.status_code == 200, bytes(answer.body)
+        if found != last[0]:
+            last[0] = found
+            try:
+                details = {k: v for k, v in json.loads(found).items() if k != "ok" and v}
+            except (ValueError, AttributeError):
+                details = {"answer": found.decode("utf-8", "replace")}
+            level = logging.INFO if ready and not details else logging.WARNING
+            log.log(level, "readiness: %s %s", "ready" if ready else "NOT ready", json.dumps(details))
+        return JSONResponse({"ok": ready}, status_code=answer.status_code)
+
+    return public
 
 
 def _ping_db(deps: BotDeps) -> None:

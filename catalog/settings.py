@@ -22,6 +22,10 @@ SIMULATOR_BOT_TOKEN = "xoxb-local-simulator-token"  # noqa: S105
 SIMULATOR_SIGNING_SECRET = "local-simulator-signing-secret"  # noqa: S105
 
 
+class SlackConfigError(ValueError):
+    """Slack credentials that are half set: the bot must not start (see `Settings.slack_config_error`)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -43,7 +47,10 @@ class Settings(BaseSettings):
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
-    slack_api_url: str | None = Field(default=None, description="Web API base URL, e.g. the simulator's.")
+    slack_api_url: str | None = Field(
+        default=None,
+        description="Web API base URL: the simulator's, or an egress proxy in front of slack.com.",
+    )
 
     bot_host: str = "127.0.0.1"
     bot_port: int = 3000
@@ -55,7 +62,10 @@ class Settings(BaseSettings):
     company_timezone: str = "UTC"
     request_expiry_days: int = Field(default=14, ge=1, description="Calendar days before a pending approval expires.")
     log_format: str = Field(default="text", description="`text`, or `json` for one JSON object per log line.")
-    metrics_host: str = Field(default="127.0.0.1", description="Interface the worker's metrics servers bind.")
+    metrics_host: str = Field(default="127.0.0.1", description="Interface the bot's and worker's metrics servers bind.")
+    bot_metrics_port: int = Field(
+        default=9466, ge=0, description="Bot /metrics port on METRICS_HOST, never the public BOT_PORT; 0 disables."
+    )
     worker_metrics_port: int = Field(default=9464, ge=0, description="Worker /metrics port; 0 disables.")
     temporal_metrics_port: int = Field(default=9465, ge=0, description="Temporal SDK metrics of the worker; 0: off.")
     fiscal_year_start_month: int = Field(
@@ -83,16 +93,47 @@ class Settings(BaseSettings):
 
     @property
     def uses_real_slack(self) -> bool:
-        """Real Slack when a bot token and signing secret are set and no simulator URL overrides it."""
-        return bool(self.slack_bot_token and self.slack_signing_secret and not self.slack_api_url)
+        """Real Slack when the app's bot token and signing secret are set: the credentials alone
+        decide. SLACK_API_URL only says where the Web API is (e.g. an egress proxy)."""
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    def slack_config_error(self) -> str | None:
+        """Why these Slack settings must not run a bot, or None. Half-set credentials would
+        otherwise be completed with the simulator's public ones: a real bot token with the
+        simulator's signing secret would accept requests anyone can sign."""
+        credentials = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_APP_TOKEN": self.slack_app_token,
+        }
+        given = [name for name, value in credentials.items() if value]
+        if self.uses_real_slack or not given:
+            return None
+        missing = [name for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET") if not credentials[name]]
+        return (
+            f"{' and '.join(given)} set without {' and '.join(missing)}: real Slack needs both the bot token "
+            "and the app's signing secret (api.slack.com/apps → Basic Information → App Credentials). "
+            "Set the missing one, or unset every SLACK_* credential to use the local simulator."
+        )
 
     @property
     def bot_token(self) -> str:
-        return self.slack_bot_token or SIMULATOR_BOT_TOKEN
+        """The real bot token, or the simulator's when no Slack credential is set at all."""
+        if self.slack_bot_token:
+            return self.slack_bot_token
+        if problem := self.slack_config_error():
+            raise SlackConfigError(problem)
+        return SIMULATOR_BOT_TOKEN
 
     @property
     def signing_secret(self) -> str:
-        return self.slack_signing_secret or SIMULATOR_SIGNING_SECRET
+        """The real signing secret, or the simulator's when no Slack credential is set at all:
+        never the simulator's (public) one beside a real token."""
+        if self.slack_signing_secret:
+            return self.slack_signing_secret
+        if problem := self.slack_config_error():
+            raise SlackConfigError(problem)
+        return SIMULATOR_SIGNING_SECRET
 
     def api_url(self) -> str | None:
         """Base URL for slack_sdk's Web API client; None means slack.com."""

@@ -61,11 +61,19 @@ def dev(
             help="Run Temporal's time-skipping test server (in memory): time moves only with `procure clock advance`.",
         ),
     ] = False,
+    simulator: Annotated[
+        bool,
+        typer.Option(
+            "--simulator",
+            help="Run the local Slack simulator even when Slack credentials are set; they are not passed on.",
+        ),
+    ] = False,
 ) -> None:
-    """Run everything embedded: Temporal dev server, database, worker, bot and Slack simulator."""
+    """Run everything embedded: Temporal dev server, database, worker, bot and, unless
+    SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set, the Slack simulator."""
     from procure.dev import run_dev
 
-    raise typer.Exit(run_dev(get_settings(), ui=not no_ui, test_clock=test_clock))
+    raise typer.Exit(run_dev(get_settings(), ui=not no_ui, test_clock=test_clock, simulator=simulator))
 
 
 @app.command()

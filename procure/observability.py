@@ -7,7 +7,9 @@ object per line; tokens and signing secrets are redacted from both.
 Metrics (Prometheus, the default registry): Slack Web API failed attempts (each one a retry
 or an error), and, read from the database at scrape time by whichever process registers
 `DatabaseCollector` (the bot), requests by status, pending approvals by role and approval
-latency. The worker also exports Temporal's own SDK metrics (see procure/runtime.py)."""
+latency. The worker also exports Temporal's own SDK metrics (see procure/runtime.py). Each
+process serves them on a port of its own bound to METRICS_HOST, apart from the bot's public
+port."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
@@ -93,13 +96,13 @@ class ContextFilter(logging.Filter):
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Every value that must never be logged: configured secrets and the simulator's."""
+    """Every value that must never be logged: configured secrets and the simulator's. (Not the
+    `bot_token` / `signing_secret` properties: they refuse half-set credentials, and logging
+    is set up before the entry point says why.)"""
     values = [
         settings.slack_bot_token,
         settings.slack_signing_secret,
         settings.slack_app_token,
-        settings.bot_token,
-        settings.signing_secret,
         SIMULATOR_BOT_TOKEN,
         SIMULATOR_SIGNING_SECRET,
     ]
@@ -266,18 +269,28 @@ class DatabaseCollector(Collector):
 def start_worker_metrics(settings: Settings) -> int | None:
     """Serve the worker's /metrics on WORKER_METRICS_PORT (0: off). A port already taken is
     logged, not fatal: a worker without metrics beats no worker."""
+    server = _start_metrics("worker", settings.worker_metrics_port, settings.metrics_host)
+    return settings.worker_metrics_port if server is not None else None
+
+
+def start_bot_metrics(settings: Settings) -> WSGIServer | None:
+    """Serve the bot's /metrics on BOT_METRICS_PORT (0: off), bound to METRICS_HOST: never on
+    the public BOT_PORT, which faces Slack and so the internet. A thread serves it, so a
+    scrape's database reads never hold up an ack; a port already taken is logged, not fatal."""
+    return _start_metrics("bot", settings.bot_metrics_port, settings.metrics_host)
+
+
+def _start_metrics(process: str, port: int, host: str) -> WSGIServer | None:
     from prometheus_client import start_http_server
 
-    if not settings.worker_metrics_port:
+    if not port:
         return None
     try:
-        start_http_server(settings.worker_metrics_port, addr=settings.metrics_host)
+        server, _ = start_http_server(port, addr=host)
     except OSError as exc:
-        logging.getLogger("procure").warning(
-            "worker metrics not served: port %d unavailable (%s)", settings.worker_metrics_port, exc
-        )
+        logging.getLogger("procure").warning("%s metrics not served: port %d unavailable (%s)", process, port, exc)
         return None
-    return settings.worker_metrics_port
+    return server
 
 
 def temporal_runtime(settings: Settings) -> Any:

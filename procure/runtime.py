@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio.client import Client
 
 from catalog.db import make_engine
-from catalog.settings import Settings
+from catalog.settings import SIMULATOR_BOT_TOKEN, SIMULATOR_SIGNING_SECRET, Settings
 from workflows.converter import DATA_CONVERTER
 
 if TYPE_CHECKING:
@@ -106,12 +106,20 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
+def require_slack_settings(settings: Settings) -> None:
+    """Refuse to start on half-set Slack credentials (say, a real bot token and no signing
+    secret), saying what is missing, rather than fill the gap with the simulator's."""
+    if problem := settings.slack_config_error():
+        raise SystemExit(problem)
+
+
 async def run_worker(settings: Settings) -> None:
     import aiohttp
 
     from bot.notifier import web_client
     from procure.observability import temporal_runtime
 
+    require_slack_settings(settings)
     engine = make_engine(settings.effective_database_url)
     client = await connect_temporal(settings, runtime=temporal_runtime(settings))
     async with aiohttp.ClientSession() as session:
@@ -175,6 +183,7 @@ async def _serve_worker(settings: Settings, engine: Engine, client: Client, slac
 async def run_bot(settings: Settings) -> None:
     import aiohttp
 
+    require_slack_settings(settings)
     async with aiohttp.ClientSession() as session:
         await _serve_bot(settings, session)
 
@@ -185,7 +194,12 @@ async def _serve_bot(settings: Settings, session: aiohttp.ClientSession) -> None
     from bot.app import build_app
     from bot.deps import BotDeps
     from bot.server import build_http_app, serve_socket_mode
-    from procure.observability import CountingRetryHandler, register_database_metrics, slack_log_context
+    from procure.observability import (
+        CountingRetryHandler,
+        register_database_metrics,
+        slack_log_context,
+        start_bot_metrics,
+    )
     from workflows.client import ProcurementClient
 
     engine = make_engine(settings.effective_database_url)
@@ -197,6 +211,8 @@ async def _serve_bot(settings: Settings, session: aiohttp.ClientSession) -> None
     app.client.retry_handlers.insert(0, CountingRetryHandler())
     app.use(slack_log_context)
     register_database_metrics(engine)
+    if start_bot_metrics(settings) is not None:
+        log.info("bot metrics on http://%s:%d/metrics", settings.metrics_host, settings.bot_metrics_port)
     server = uvicorn.Server(
         uvicorn.Config(
             build_http_app(app, deps),
@@ -234,17 +250,24 @@ def simulator_users(settings: Settings) -> list[tuple[str, str, str]]:
 
 
 def run_simulator(settings: Settings) -> None:
+    """The local Slack simulator, which signs with and accepts only its own public credentials:
+    it refuses to run while real ones are set, so they can never reach it."""
     import os
 
     from bot.simulator.app import run_simulator as serve
     from bot.simulator.config import SimulatorConfig, SimUser
 
+    if settings.slack_bot_token or settings.slack_signing_secret or settings.slack_app_token:
+        raise SystemExit(
+            "The Slack simulator never runs with real Slack credentials: unset SLACK_BOT_TOKEN, "
+            "SLACK_SIGNING_SECRET and SLACK_APP_TOKEN for it (`procure dev --simulator` does that for its children)."
+        )
     schema = Path(os.environ.get("SLACK_REFERENCE_DIR", REPO_ROOT.parent / "shared/reference/slack"))
     config = SimulatorConfig(
         users=tuple(SimUser(id=sid, name=name, email=email) for sid, name, email in simulator_users(settings)),
         bot_events_url=f"http://127.0.0.1:{settings.bot_port}/slack/events",
-        signing_secret=settings.signing_secret,
-        bot_token=settings.bot_token,
+        signing_secret=SIMULATOR_SIGNING_SECRET,
+        bot_token=SIMULATOR_BOT_TOKEN,
         schema_path=schema / "blockkit.schema.json",
     )
     serve(config, "127.0.0.1", settings.simulator_port)

@@ -41,10 +41,15 @@ class DevStack:
     temporal_port: int
     ready_seconds: float
     output: list[str] = field(default_factory=list)
+    bot_metrics_port: int = 0
 
     @property
     def bot_url(self) -> str:
         return f"http://127.0.0.1:{self.bot_port}"
+
+    @property
+    def bot_metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.bot_metrics_port}/metrics"
 
     @property
     def simulator_url(self) -> str:
@@ -69,7 +74,12 @@ def dev_stack(
 ) -> Iterator[DevStack]:
     """Start `procure dev --no-ui [args]` with its own data dir and free ports; stop it with
     SIGINT (as Ctrl-C does) when the block ends, and check that every port was released."""
-    ports = {"BOT_PORT": free_port(), "SIMULATOR_PORT": free_port(), "TEMPORAL_PORT": free_port()}
+    ports = {
+        "BOT_PORT": free_port(),
+        "BOT_METRICS_PORT": free_port(),
+        "SIMULATOR_PORT": free_port(),
+        "TEMPORAL_PORT": free_port(),
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATE)}
     env.update({k: str(v) for k, v in ports.items()}, DATA_DIR=str(data_dir), **(extra_env or {}))
     started = time.monotonic()
@@ -109,6 +119,7 @@ def dev_stack(
             ports["TEMPORAL_PORT"],
             time.monotonic() - started,
             output,
+            bot_metrics_port=ports["BOT_METRICS_PORT"],
         )
         yield stack
     finally:

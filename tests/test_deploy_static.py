@@ -74,6 +74,8 @@ LEGACY_SCOPES = {"chat:write:bot": "chat:write", "chat:write:user": "chat:write"
 #: Scopes behind what the bot receives rather than calls.
 EVENT_SCOPES = {"app_mention": "app_mentions:read", "message.im": "im:history"}
 REQUIRED_EVENTS = {"app_home_opened", "message.im", "app_mention"}
+#: The metrics ports of each app service (Settings fields): on the compose network, never published.
+METRICS_PORTS = {"bot": ("BOT_METRICS_PORT",), "worker": ("WORKER_METRICS_PORT", "TEMPORAL_METRICS_PORT")}
 REAL_TOKEN = re.compile(r"\bx(?:ox[abpre]|app)-[0-9A-Za-z]+-[0-9A-Za-z-]{6,}")
 
 
@@ -133,6 +135,18 @@ def resolved_env(service: Mapping[str, Any], env: Mapping[str, str] = OPERATOR_E
 
 def command_words(command: Any) -> list[str]:
     return shlex.split(command) if isinstance(command, str) else [str(word) for word in command]
+
+
+def published_ports(service: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(host address, container port) of each `ports:` entry; the address is "" when all interfaces."""
+    published = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            published.append((str(port.get("host_ip", "")), str(port["target"])))
+            continue
+        parts = interpolate(port, {}).split("/")[0].rsplit(":", 2)
+        published.append((parts[0] if len(parts) == 3 else "", parts[-1]))
+    return published
 
 
 def settings_names() -> set[str]:
@@ -405,6 +419,24 @@ def test_bot_port_mapping_matches_bot_port(compose: dict[str, Any]) -> None:
     assert env["BOT_PORT"] in " ".join(healthcheck_test(bot)) or "BOT_PORT" in " ".join(healthcheck_test(bot))
     instructions = dockerfile()
     assert env["BOT_PORT"] in " ".join(arguments for keyword, arguments in instructions if keyword == "EXPOSE").split()
+
+
+def test_metrics_are_off_the_public_port_and_published_nowhere(compose: dict[str, Any]) -> None:
+    """The bot's port faces Slack, and so the internet: /metrics (request counts, pending
+    approvals by role) lives on ports of its own that only the compose network reaches."""
+    assert "/metrics" not in server_routes(), "the port that faces Slack serves /metrics"
+    exposed_by_image = " ".join(arguments for keyword, arguments in dockerfile() if keyword == "EXPOSE").split()
+    for name, keys in METRICS_PORTS.items():
+        service = compose["services"][name]
+        env = resolved_env(service)
+        ports = {env.get(key) or str(Settings.model_fields[key.lower()].default) for key in keys}
+        assert "0" not in ports, f"{name}: metrics are switched off"
+        assert env.get("BOT_PORT") not in ports, f"{name}: metrics on the bot's public port"
+        assert env.get("METRICS_HOST") == "0.0.0.0", f"{name}: Prometheus on the network cannot reach the metrics"
+        for host, target in published_ports(service):
+            assert target not in ports or host in ("127.0.0.1", "[::1]"), f"{name} publishes its metrics port {target}"
+        assert ports <= {str(port) for port in service.get("expose", [])}, f"{name}: say which metrics ports it serves"
+        assert not ports & set(exposed_by_image), f"the image EXPOSEs {name}'s metrics; `docker run -P` publishes it"
 
 
 def test_slack_secrets_are_interpolated_never_written(compose: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -17,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from bot.simulator import control, interactions
 from bot.simulator.config import SimulatorConfig
 from bot.simulator.delivery import BotDelivery
+from bot.simulator.guard import LocalOnly
 from bot.simulator.runtime import BadControlRequest, Simulator
 from bot.simulator.state import Clock, Workspace
 from bot.simulator.validation import BlockKitValidator
@@ -36,6 +38,8 @@ async def _bad_control_request(request: Request, exc: Exception) -> Response:
 
 def create_simulator_app(config: SimulatorConfig, *, clock: Clock | None = None) -> Starlette:
     """The simulated Slack: Web API under `/api/`, control endpoints under `/sim/`, the page at `/`.
+
+    Reachable only from this machine's own tools, never from another site's page (bot/simulator/guard.py).
 
     `clock` (monotonic seconds) decides trigger expiry and call times; tests pass a fake one.
     """
@@ -73,7 +77,12 @@ def create_simulator_app(config: SimulatorConfig, *, clock: Clock | None = None)
         Route("/sim/response/{team}/{token}", interactions.response_url, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={BadControlRequest: _bad_control_request})
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(LocalOnly)],
+        exception_handlers={BadControlRequest: _bad_control_request},
+    )
     app.state.simulator = sim
     return app
 

@@ -1,7 +1,8 @@
 """Operating the stack: tokens and signing secrets never reach a log line (the whole stack runs
 with DEBUG logging, where slack_sdk logs every request it makes, and every log is searched for
 the bot token and the signing secret); log lines are JSON with the request and workflow they
-concern; the worker serves its own and Temporal's metrics, the bot its /metrics."""
+concern; the worker serves its own and Temporal's metrics, the bot its /metrics on a port of its
+own, never on the public one Slack reaches."""
 
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ def test_log_lines_are_json_and_name_their_request(debug_stack: DevStack, approv
 def test_metrics_of_the_bot_and_the_worker(
     debug_stack: DevStack, approved_request: str, metrics_ports: dict[str, str]
 ) -> None:
-    bot = httpx.get(f"{debug_stack.bot_url}/metrics", timeout=10)
+    bot = httpx.get(debug_stack.bot_metrics_url, timeout=10)
     assert bot.status_code == 200 and bot.headers["content-type"].startswith("text/plain")
     assert 'procure_requests{status="approved"} 1.0' in bot.text
     assert "procure_approval_latency_seconds_count 1.0" in bot.text
@@ -108,4 +109,6 @@ def test_metrics_of_the_bot_and_the_worker(
     sdk = httpx.get(f"http://127.0.0.1:{metrics_ports['TEMPORAL_METRICS_PORT']}/metrics", timeout=10)
     assert sdk.status_code == 200 and "temporal_" in sdk.text
     for path in ("/healthz", "/readyz"):
-        assert httpx.get(f"{debug_stack.bot_url}{path}", timeout=10).json()["ok"] is True
+        assert httpx.get(f"{debug_stack.bot_url}{path}", timeout=10).json() == {"ok": True}
+    public = httpx.get(f"{debug_stack.bot_url}/metrics", timeout=10)
+    assert public.status_code == 404 and "procure_" not in public.text, "metrics on the port that faces Slack"
