@@ -163,18 +163,20 @@ def find_due_reminders(session: Session, *, as_of: date, calendar: HolidayCalend
         plan = _plan(row, as_of=as_of, calendar=calendar, last_sent=sent)
         if plan is None:
             continue
+        # Reminders are about the first term whose deadline is still ahead.
+        renewal, deadline = plan.next_renewal_date, plan.next_deadline
         end = ended.get(contract_id)
-        if end is not None and end <= plan.renewal_date:
+        if end is not None and end <= renewal:
             continue
-        term = terms.get((contract_id, plan.renewal_date))
+        term = terms.get((contract_id, renewal))
         if term is not None and term.status != RenewalStatus.OPEN:
             continue
         snoozed = term.snoozed_until if term is not None else None
         if snoozed is not None and snoozed > as_of:
             continue
-        wakes = snoozed is not None and snoozed <= as_of <= plan.deadline and (sent is None or sent < snoozed)
-        if as_of in plan.reminders or wakes:
-            due.append(DueReminder(contract_id, plan.renewal_date, as_of, plan.deadline))
+        wakes = snoozed is not None and snoozed <= as_of <= deadline and (sent is None or sent < snoozed)
+        if as_of in plan.next_reminders or wakes:
+            due.append(DueReminder(contract_id, renewal, as_of, deadline))
     return due
 
 
@@ -526,14 +528,15 @@ def rearm_contract_reminders(
     plan = _plan(row, as_of=at.date(), calendar=calendar, last_sent=_last_sent(session).get(contract_id))
     if plan is None:
         return None
-    term = get_term(session, contract_id=contract_id, renewal_date=plan.renewal_date)
+    # Reminders follow the first term whose deadline is still ahead (`next_…`).
+    term = get_term(session, contract_id=contract_id, renewal_date=plan.next_renewal_date)
     if term is not None and term.status == RenewalStatus.OPEN and term.snoozed_until is not None:
         term.snoozed_until = None
         term.updated_at = at
         session.add(term)
     stale = select(Reminder).where(Reminder.contract_id == contract_id, col(Reminder.sent_at).is_(None))
     for reminder in session.exec(stale).all():
-        if reminder.renewal_date != plan.renewal_date or reminder.deadline != plan.deadline:
+        if reminder.renewal_date != plan.next_renewal_date or reminder.deadline != plan.next_deadline:
             session.delete(reminder)
     session.flush()
     _, start, term_months, auto_renew, notice, basis, renewal = row
@@ -547,9 +550,9 @@ def rearm_contract_reminders(
         action="renewal_reminders_rearmed",
         actor="renewals",
         detail={
-            "renewal_date": plan.renewal_date.isoformat(),
-            "deadline": plan.deadline.isoformat(),
-            "reminders": [d.isoformat() for d in plan.reminders],
+            "renewal_date": plan.next_renewal_date.isoformat(),
+            "deadline": plan.next_deadline.isoformat(),
+            "reminders": [d.isoformat() for d in plan.next_reminders],
         },
     )
     return plan
