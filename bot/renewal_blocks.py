@@ -79,6 +79,7 @@ def _card_context(card: RenewalCard) -> dict[str, Any]:
         "seats_assigned": card.seats_assigned,
         "seats_active_30d": card.seats_active_30d,
         "deadline": card.deadline.isoformat(),
+        "cancel_by": card.cancel_by.isoformat() if card.cancel_by else None,
         "days_left": card.days_left,
         "renewal_date": card.renewal_date.isoformat(),
         "auto_renew": card.auto_renew,

@@ -275,7 +275,6 @@ class RenewalPlan:
     next_reminders: tuple[date, ...]
 
 
-
 def _renewal_date(terms: ContractTerms, i: int) -> date:
     """The i-th renewal date of the schedule, always computed from its anchor (no drift).
 

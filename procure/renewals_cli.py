@@ -46,7 +46,7 @@ PLAN_USAGE = """\
 procure renewals plan --json reads contracts from stdin, one JSON object per line, and writes
 one plan per line. Pipe them in, e.g.:
 
-  echo '{"renewal_date": "2027-01-15", "term_months": 12, "auto_renew": true, "notice_days": 30, "as_of": "2026-12-17"}' \\
+  echo '{"renewal_date":"2027-01-15","term_months":12,"auto_renew":true,"notice_days":30,"as_of":"2026-12-17"}' \\
     | procure renewals plan --json
   procure renewals plan --json < contracts.jsonl
 

@@ -592,7 +592,8 @@ def test_cli_plans_a_contract_known_only_by_its_renewal_date_after_its_deadline(
         "next_deadline": "2027-12-16",
         "next_reminders": ["2027-09-17", "2027-10-15", "2027-11-16", "2027-12-09"],
     }
-    code, out = run(json.dumps({**line, "as_of": "2026-06-01"}), json.dumps({**line, "renewal_date": None, "as_of": "2026-06-01"}))
+    no_dates = {**line, "renewal_date": None, "as_of": "2026-06-01"}
+    code, out = run(json.dumps({**line, "as_of": "2026-06-01"}), json.dumps(no_dates))
     assert code == 1
     assert out[0]["renewal_date"] == "2027-01-15" and out[0]["deadline"] == "2026-12-16"
     assert out[1] == {"error": out[1]["error"], "field": "start_date", "line": 2}
