@@ -59,6 +59,26 @@ def decide(
         )
 
 
+def test_the_renewal_decisions_migration_matches_the_models_and_downgrades(engine: Engine) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
+    from catalog.db import alembic_config, upgrade
+
+    added = {"next_term_from", "next_term_seats", "next_term_unit_price_cents", "next_term_annual_cost_cents"}
+    with engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert [d for d in drift if any(name in repr(d) for name in (*added, "'deadline'"))] == []
+    command.downgrade(alembic_config(engine), "0005_renewal_decisions@-1")
+    assert not added & {c["name"] for c in inspect(engine).get_columns("contract")}
+    assert "deadline" not in {c["name"] for c in inspect(engine).get_columns("renewal_term")}
+    upgrade(engine)
+    assert added <= {c["name"] for c in inspect(engine).get_columns("contract")}
+
+
 def test_reminders_are_due_on_the_planned_business_days_only(seeded_engine: Engine) -> None:
     contract_id = add_contract(seeded_engine, start=START)
     for i in range(620):  # a scan a day to 2027-09-16, each claiming what is due
