@@ -1,5 +1,5 @@
 """Block Kit for renewals: the reminder (with Renew / Cancel / Renegotiate / Snooze), the
-Renew and Snooze modals, the weekly digest and the App Home "Upcoming renewals" section.
+Renew, Cancel and Snooze modals, the weekly digest and the App Home "Upcoming renewals" section.
 
 Pure functions returning dicts; text comes from catalog/templates (mrkdwn-escaped). The
 action, callback and block ids of renewals are named here, next to the blocks that use them."""
@@ -29,6 +29,9 @@ RENEW_MODAL = "renewal_renew_modal"
 B_RENEW_SEATS, A_RENEW_SEATS = "renew_seats", "renew_seats_input"
 B_RENEW_PRICE, A_RENEW_PRICE = "renew_price", "renew_price_input"
 
+# Cancel confirmation modal
+CANCEL_MODAL = "renewal_cancel_modal"
+
 # Snooze modal
 SNOOZE_MODAL = "renewal_snooze_modal"
 B_SNOOZE_DAYS, A_SNOOZE_DAYS = "snooze_days", "snooze_days_select"
@@ -36,6 +39,7 @@ SNOOZE_CHOICES = (3, 7, 14, 30)
 
 # App Home
 B_HOME_RENEWALS = "home_renewals"
+B_HOME_ENDING = "home_renewals_ending"
 HOME_RENEWAL_ROWS = 15
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ def _card_context(card: RenewalCard) -> dict[str, Any]:
         "seats_assigned": card.seats_assigned,
         "seats_active_30d": card.seats_active_30d,
         "deadline": card.deadline.isoformat(),
+        "cancel_by": card.cancel_by.isoformat() if card.cancel_by else None,
         "days_left": card.days_left,
         "renewal_date": card.renewal_date.isoformat(),
         "auto_renew": card.auto_renew,
@@ -124,12 +129,20 @@ def renewal_message(card: RenewalCard) -> tuple[str, list[Block]]:
     return truncate(fallback, 3000), blocks
 
 
+def _seats_line(card: RenewalCard) -> str:
+    return (
+        f"*Seats:* {card.seats_bought} bought  ·  {card.seats_assigned} assigned  ·  "
+        f"*{card.seats_active_30d} active in the last 30 days*"
+    )
+
+
 def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: str) -> dict[str, Any]:
     seats_element: dict[str, Any] = {
         "type": "number_input",
         "action_id": A_RENEW_SEATS,
         "is_decimal_allowed": False,
-        "min_value": "1",
+        # Fewer seats than people hold is refused (the submission is checked again).
+        "min_value": str(max(1, card.seats_assigned if card else 1)),
         "max_value": "100000",
     }
     price_element: dict[str, Any] = {
@@ -146,6 +159,14 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
             f"*{escape_mrkdwn(card.product_name)}* ({card.seats_bought} seats at "
             f"{escape_mrkdwn(format_money(card.unit_price_cents, card.currency))} per seat)"
         )
+    intro: list[Block] = [
+        section(
+            f"Renew {what} from {escape_mrkdwn(ref.renewal_date)}. Change the seats or the price if the new "
+            "term differs: they apply from that date, the current term keeps its own."
+        )
+    ]
+    if card is not None:
+        intro.append(context(_seats_line(card) + "  ·  the new term needs at least the seats assigned"))
     return {
         "type": "modal",
         "callback_id": RENEW_MODAL,
@@ -154,10 +175,7 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
         "close": plain("Back", 24),
         "private_metadata": private_metadata[:3000],
         "blocks": [
-            section(
-                f"Renew {what} for the term ending {escape_mrkdwn(ref.renewal_date)}. Change the seats or the "
-                "price if the new term differs."
-            ),
+            *intro,
             {
                 "type": "input",
                 "block_id": B_RENEW_SEATS,
@@ -172,6 +190,33 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
                 "label": plain("Price per seat per year"),
                 "element": price_element,
             },
+        ],
+    }
+
+
+def cancel_modal(card: RenewalCard, *, private_metadata: str) -> dict[str, Any]:
+    """Asks before a contract is let go: who still uses it, and what ending it means."""
+    ends_on = date.fromordinal(card.renewal_date.toordinal() - 1).isoformat()
+    if card.cancel_by is None:
+        notice = ""
+    elif card.days_left < 0:
+        notice = f" The notice deadline passed on {card.cancel_by.isoformat()}: send the notice at once."
+    else:
+        notice = f" The non-renewal notice is due by {card.cancel_by.isoformat()}."
+    return {
+        "type": "modal",
+        "callback_id": CANCEL_MODAL,
+        "title": plain("Cancel renewal", 24),
+        "submit": plain("Don't renew", 24),
+        "close": plain("Back", 24),
+        "private_metadata": private_metadata[:3000],
+        "blocks": [
+            section(
+                f"Stop *{escape_mrkdwn(truncate(card.product_name, 120))}* from renewing? The contract ends on "
+                f"{ends_on}.{notice}"
+            ),
+            section(_seats_line(card)),
+            context("Their seats end with the contract. The reminder shows the decision to ITAM and the owner."),
         ],
     }
 
@@ -238,24 +283,35 @@ def digest_message(digest: RenewalDigestSummary) -> tuple[str, list[Block]]:
 
 
 def _upcoming_line(u: UpcomingRenewal) -> str:
-    status = "" if u.status == "open" else f" · _{escape_mrkdwn(u.status)}_"
     cost = escape_mrkdwn(format_money(u.annual_cost_cents, u.currency))
+    when = escape_mrkdwn(u.when) if u.when else f"deadline {u.deadline.isoformat()}"
+    left = f" ({u.days_left} days)" if u.days_left >= 0 and u.status == "open" else ""
+    decision = f" · _{escape_mrkdwn(u.decision)}_" if u.decision else ""
     return (
         f"• *{escape_mrkdwn(truncate(u.product_name, 80))}* · {cost}"
-        f" · deadline {u.deadline.isoformat()} ({u.days_left} days) · {escape_mrkdwn(u.owner_email)}{status}"
+        f" · {when}{left} · {escape_mrkdwn(u.owner_email)}{decision}"
     )
 
 
 # --- App Home -------------------------------------------------------------------------------
 
 
-def upcoming_renewals_blocks(upcoming: Sequence[UpcomingRenewal], *, horizon_days: int) -> list[Block]:
-    """The ITAM section of the App Home."""
+def upcoming_renewals_blocks(
+    upcoming: Sequence[UpcomingRenewal], *, horizon_days: int, ending: Sequence[UpcomingRenewal] = ()
+) -> list[Block]:
+    """The ITAM section of the App Home: renewals still coming (with each term's decision so
+    far), then the contracts ending because their renewal was cancelled."""
     blocks: list[Block] = [{"type": "divider"}, header("Upcoming renewals")]
     if not upcoming:
         blocks.append(context(f"No renewal deadlines in the next {horizon_days} days."))
-        return blocks
-    blocks.append(section("\n".join(_upcoming_line(u) for u in upcoming[:HOME_RENEWAL_ROWS]), block_id=B_HOME_RENEWALS))
-    if len(upcoming) > HOME_RENEWAL_ROWS:
-        blocks.append(context(f"…and {len(upcoming) - HOME_RENEWAL_ROWS} more in the weekly digest."))
+    else:
+        lines = "\n".join(_upcoming_line(u) for u in upcoming[:HOME_RENEWAL_ROWS])
+        blocks.append(section(lines, block_id=B_HOME_RENEWALS))
+        if len(upcoming) > HOME_RENEWAL_ROWS:
+            blocks.append(context(f"…and {len(upcoming) - HOME_RENEWAL_ROWS} more in the weekly digest."))
+    if ending:
+        lines = "\n".join(_upcoming_line(u) for u in ending[:HOME_RENEWAL_ROWS])
+        blocks.append(section(f"*Not renewing*\n{lines}", block_id=B_HOME_ENDING))
+        if len(ending) > HOME_RENEWAL_ROWS:
+            blocks.append(context(f"…and {len(ending) - HOME_RENEWAL_ROWS} more."))
     return blocks

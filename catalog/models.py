@@ -194,6 +194,12 @@ class Contract(SQLModel, table=True):
     notice_days: int = 30
     notice_basis: str = Field(default="calendar", max_length=16)
     renewal_date: date
+    # What a Renew decision agreed for the next term: it applies from `next_term_from` (that
+    # term's renewal date) on; until then the asset keeps the current term's seats and price.
+    next_term_from: date | None = None
+    next_term_seats: int | None = None
+    next_term_unit_price_cents: int | None = Field(default=None, sa_type=BigInteger)
+    next_term_annual_cost_cents: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class SeatAssignment(SQLModel, table=True):
@@ -313,6 +319,8 @@ class RenewalTerm(SQLModel, table=True):
     renew_seats: int | None = None
     renew_unit_price_cents: int | None = Field(default=None, sa_type=BigInteger)
     updated_at: datetime = Field(sa_column=_ts_column())
+    # The term's deadline recomputed from the contract when the last decision was taken.
+    deadline: date | None = None
 
 
 class Reminder(SQLModel, table=True):

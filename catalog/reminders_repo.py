@@ -30,6 +30,7 @@ from catalog.models import (
     RenewalTerm,
     SeatAssignment,
 )
+from catalog.renewal_text import decision_phrase, renewal_phrase
 from catalog.renewals import (
     ContractTerms,
     HolidayCalendar,
@@ -106,6 +107,22 @@ def _plan(row: _ContractRow, *, as_of: date, calendar: HolidayCalendar, last_sen
         return None
 
 
+def plan_contract(
+    contract: Contract, *, as_of: date, calendar: HolidayCalendar, last_sent: date | None = None
+) -> RenewalPlan | None:
+    """The renewal plan of a stored contract as of a day (None when its dates cannot be planned)."""
+    row: _ContractRow = (
+        int(contract.id or 0),
+        contract.start_date,
+        contract.term_months,
+        contract.auto_renew,
+        contract.notice_days,
+        contract.notice_basis,
+        contract.renewal_date,
+    )
+    return _plan(row, as_of=as_of, calendar=calendar, last_sent=last_sent)
+
+
 def _contract_rows(session: Session, contract_ids: Iterable[int] | None = None) -> list[_ContractRow]:
     query = sa_select(
         col(Contract.id),
@@ -163,18 +180,20 @@ def find_due_reminders(session: Session, *, as_of: date, calendar: HolidayCalend
         plan = _plan(row, as_of=as_of, calendar=calendar, last_sent=sent)
         if plan is None:
             continue
+        # Reminders are about the first term whose deadline is still ahead.
+        renewal, deadline = plan.next_renewal_date, plan.next_deadline
         end = ended.get(contract_id)
-        if end is not None and end <= plan.renewal_date:
+        if end is not None and end <= renewal:
             continue
-        term = terms.get((contract_id, plan.renewal_date))
+        term = terms.get((contract_id, renewal))
         if term is not None and term.status != RenewalStatus.OPEN:
             continue
         snoozed = term.snoozed_until if term is not None else None
         if snoozed is not None and snoozed > as_of:
             continue
-        wakes = snoozed is not None and snoozed <= as_of <= plan.deadline and (sent is None or sent < snoozed)
-        if as_of in plan.reminders or wakes:
-            due.append(DueReminder(contract_id, plan.renewal_date, as_of, plan.deadline))
+        wakes = snoozed is not None and snoozed <= as_of <= deadline and (sent is None or sent < snoozed)
+        if as_of in plan.next_reminders or wakes:
+            due.append(DueReminder(contract_id, renewal, as_of, deadline))
     return due
 
 
@@ -357,7 +376,8 @@ def renewal_card(session: Session, *, contract_id: int, renewal_date: date, dead
         seats_active_30d=active,
         renewal_date=renewal_date,
         deadline=deadline,
-        cancel_by=deadline if contract.auto_renew else None,
+        # A cancelled term keeps showing the notice deadline it was cancelled against.
+        cancel_by=deadline if contract.auto_renew or (term and term.status == RenewalStatus.CANCELLED) else None,
         auto_renew=contract.auto_renew,
         days_left=(deadline - as_of).days,
         status=term.status if term else RenewalStatus.OPEN,
@@ -405,8 +425,114 @@ class RenewalDecisionOutcome:
     message: str
 
 
+@dataclass(frozen=True)
+class TermDates:
+    """A term's dates as the contract says now (never as a button or modal carried them)."""
+
+    renewal_date: date
+    deadline: date
+    cancel_by: date | None
+
+
+def decidable_terms(plan: RenewalPlan) -> tuple[TermDates, ...]:
+    """The terms a decision may be about: the one renewing next, and, when its deadline has
+    passed, the first whose deadline is still ahead (the one the reminders are about)."""
+    current = TermDates(plan.renewal_date, plan.deadline, plan.cancel_by)
+    upcoming = TermDates(plan.next_renewal_date, plan.next_deadline, plan.next_cancel_by)
+    return (current,) if upcoming == current else (current, upcoming)
+
+
+def stale_reference(plan: RenewalPlan) -> str:
+    return (
+        f"This reminder is out of date: the contract now renews on {plan.renewal_date.isoformat()}"
+        f" (deadline {plan.deadline.isoformat()}). Open the latest reminder."
+    )
+
+
+def current_term(
+    session: Session, *, contract_id: int, renewal_date: date, as_of: date, calendar: HolidayCalendar
+) -> TermDates | str:
+    """The term renewing on `renewal_date`, recomputed from the contract as of `as_of`, or why
+    no decision can be taken on it (the contract is gone, or the date is not a term that can
+    still be decided: an old term, a forged date, dates since edited)."""
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        return "This contract no longer exists."
+    plan = plan_contract(contract, as_of=as_of, calendar=calendar)
+    if plan is None:
+        return "This contract's dates cannot be planned; ask ITAM to correct them (`procure assets edit`)."
+    for term in decidable_terms(plan):
+        if term.renewal_date == renewal_date:
+            return term
+    return stale_reference(plan)
+
+
 def _fetch_audit(session: Session, idem_key: str) -> AuditEvent | None:
     return session.exec(select(AuditEvent).where(AuditEvent.idem_key == idem_key)).first()
+
+
+def _lock_contract(session: Session, contract_id: int) -> Contract | None:
+    """The contract row, locked until the transaction ends (PostgreSQL: SELECT … FOR UPDATE;
+    SQLite writers already hold the only write lock). Every decision on a contract takes this
+    lock first, so two decisions at the same moment are taken one after the other, and the
+    second reads what the first wrote."""
+    query = (
+        select(Contract)
+        .where(Contract.id == contract_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(query).first()
+
+
+def apply_next_terms(session: Session, *, as_of: date, at: datetime, contract_id: int | None = None) -> list[int]:
+    """Make the seats and price a renewal agreed for the next term the asset's own once that
+    term has begun (its renewal date is on or before `as_of`). Idempotent; audited once per
+    contract and term. Returns the contracts changed."""
+    query = select(Contract).where(
+        col(Contract.next_term_from).is_not(None), col(Contract.next_term_from) <= as_of
+    )
+    if contract_id is not None:
+        query = query.where(Contract.id == contract_id)
+    changed: list[int] = []
+    for contract in session.exec(query.order_by(col(Contract.id))).all():
+        asset = session.get(Asset, contract.asset_id)
+        if asset is None or contract.id is None or contract.next_term_from is None:
+            continue
+        before = {"seats": asset.seats, "unit_price_cents": asset.unit_price_cents}
+        asset.seats = contract.next_term_seats if contract.next_term_seats is not None else asset.seats
+        asset.unit_price_cents = (
+            contract.next_term_unit_price_cents
+            if contract.next_term_unit_price_cents is not None
+            else asset.unit_price_cents
+        )
+        asset.annual_cost_cents = (
+            contract.next_term_annual_cost_cents
+            if contract.next_term_annual_cost_cents is not None
+            else asset.seats * asset.unit_price_cents
+        )
+        began = contract.next_term_from
+        contract.next_term_from = contract.next_term_seats = None
+        contract.next_term_unit_price_cents = contract.next_term_annual_cost_cents = None
+        session.add(asset)
+        session.add(contract)
+        session.flush()
+        repository.audit(
+            session,
+            idem_key=f"contract:{contract.id}:next_term:{began.isoformat()}",
+            at=at,
+            entity="contract",
+            entity_id=str(contract.id),
+            action="renewal_terms_applied",
+            actor="renewals",
+            detail={
+                "from": began.isoformat(),
+                "before": before,
+                "after": {"seats": asset.seats, "unit_price_cents": asset.unit_price_cents},
+            },
+        )
+        changed.append(contract.id)
+    return changed
 
 
 def decide_renewal(
@@ -414,35 +540,54 @@ def decide_renewal(
     *,
     contract_id: int,
     renewal_date: date,
-    deadline: date,
     action: RenewalAction,
     actor_email: str,
     at: datetime,
     idem_key: str,
+    calendar: HolidayCalendar,
     seats: int | None = None,
     unit_price_cents: int | None = None,
     snooze_until: date | None = None,
     itam_owner_email: str | None = None,
 ) -> RenewalDecisionOutcome:
-    """Record a decision on one term, once per `idem_key`. Renew and Cancel close the term
-    (no more reminders for it); Renegotiate names an ITAM owner and Snooze quiets the term
-    until a date, both leaving it open."""
+    """Record a decision on one term, once per `idem_key`.
+
+    The term is named by its renewal date only; its deadline is recomputed from the contract
+    as of `at` (the company-local day), and a date that is not a term that can still be decided
+    is refused. Renew and Cancel close the term (no more reminders for it): Renew's seats and
+    price apply from the renewal date on (`Contract.next_term_*`), Cancel ends the contract with
+    the term (auto-renew off). Renegotiate names an ITAM owner and Snooze quiets the term until
+    a date before its deadline, both leaving it open."""
     if _fetch_audit(session, idem_key) is not None:
         return RenewalDecisionOutcome(True, "Already recorded.")
-    contract = session.get(Contract, contract_id)
+    contract = _lock_contract(session, contract_id)
     asset = session.get(Asset, contract.asset_id) if contract else None
-    if contract is None or asset is None:
+    if contract is None or asset is None or asset.id is None:
         return RenewalDecisionOutcome(False, "This contract no longer exists.")
-    term = repository._insert_once(
-        session,
-        RenewalTerm(contract_id=contract_id, renewal_date=renewal_date, updated_at=at),
-        lambda: get_term(session, contract_id=contract_id, renewal_date=renewal_date),
-    )
-    if term.status != RenewalStatus.OPEN:
-        who = term.decided_by or "someone"
-        return RenewalDecisionOutcome(False, f"This renewal was already {term.status} by {who}.")
+    if _fetch_audit(session, idem_key) is not None:  # the same click, recorded while we waited
+        return RenewalDecisionOutcome(True, "Already recorded.")
     today = at.date()
-    detail: dict[str, Any] = {"renewal_date": renewal_date.isoformat(), "deadline": deadline.isoformat()}
+    decided = session.exec(
+        select(RenewalTerm)
+        .where(RenewalTerm.contract_id == contract_id, RenewalTerm.renewal_date == renewal_date)
+        .execution_options(populate_existing=True)
+    ).first()
+    if decided is not None and decided.status != RenewalStatus.OPEN:
+        who = decided.decided_by or "someone"
+        return RenewalDecisionOutcome(False, f"This renewal was already {decided.status} by {who}.")
+    apply_next_terms(session, as_of=today, at=at, contract_id=contract_id)
+    found = current_term(session, contract_id=contract_id, renewal_date=renewal_date, as_of=today, calendar=calendar)
+    if isinstance(found, str):
+        return RenewalDecisionOutcome(False, found)
+    deadline = found.deadline
+    if action == "renew":
+        if seats is not None and seats < 1:
+            return RenewalDecisionOutcome(False, "Seats must be at least 1.")
+        if unit_price_cents is not None and unit_price_cents < 0:
+            return RenewalDecisionOutcome(False, "The price can't be negative.")
+        assigned = seat_counts(session, asset_id=asset.id, as_of=today)[0]
+        if seats is not None and seats < assigned:
+            return RenewalDecisionOutcome(False, renew_below_assigned(seats, assigned))
     if action == "snooze":
         if snooze_until is None or snooze_until <= today:
             return RenewalDecisionOutcome(False, "Choose a snooze of at least one day.")
@@ -450,6 +595,14 @@ def decide_renewal(
             return RenewalDecisionOutcome(
                 False, f"Snoozing to {snooze_until} would pass the deadline ({deadline}); choose fewer days."
             )
+    term = decided or repository._insert_once(
+        session,
+        RenewalTerm(contract_id=contract_id, renewal_date=renewal_date, updated_at=at),
+        lambda: get_term(session, contract_id=contract_id, renewal_date=renewal_date),
+    )
+    detail: dict[str, Any] = {"renewal_date": renewal_date.isoformat(), "deadline": deadline.isoformat()}
+    if action == "snooze":
+        assert snooze_until is not None
         term.snoozed_until = snooze_until
         detail["snoozed_until"] = snooze_until.isoformat()
         message = f"Snoozed until {snooze_until}."
@@ -460,36 +613,19 @@ def decide_renewal(
     elif action == "cancel":
         term.status = RenewalStatus.CANCELLED
         term.decided_by, term.decided_at = actor_email, at
-        message = "Recorded: non-renewal notice is to be sent."
+        message = _end_contract(contract, found, today=today, detail=detail)
+        session.add(contract)
     elif action == "renew":
-        if seats is not None and seats < 1:
-            return RenewalDecisionOutcome(False, "Seats must be at least 1.")
-        if unit_price_cents is not None and unit_price_cents < 0:
-            return RenewalDecisionOutcome(False, "The price can't be negative.")
         term.status = RenewalStatus.RENEWED
         term.decided_by, term.decided_at = actor_email, at
         term.renew_seats, term.renew_unit_price_cents = seats, unit_price_cents
-        if seats is not None or unit_price_cents is not None:
-            detail["before"] = {"seats": asset.seats, "unit_price_cents": asset.unit_price_cents}
-            asset.seats = seats if seats is not None else asset.seats
-            asset.unit_price_cents = unit_price_cents if unit_price_cents is not None else asset.unit_price_cents
-            asset.annual_cost_cents = asset.seats * asset.unit_price_cents
-            detail["after"] = {"seats": asset.seats, "unit_price_cents": asset.unit_price_cents}
-            session.add(asset)
-        if not contract.auto_renew:
-            # A contract that does not renew by itself gets its next term written down.
-            contract.start_date = renewal_date
-            contract.renewal_date = add_months(renewal_date, contract.term_months)
-            detail["next_renewal_date"] = contract.renewal_date.isoformat()
-            session.add(contract)
-        message = "Renewed" + (
-            f": {asset.seats} seats at {format_money(asset.unit_price_cents, asset.currency)} each."
-            if seats is not None or unit_price_cents is not None
-            else "."
+        message = _renew_contract(
+            contract, asset, renewal_date, seats=seats, unit_price_cents=unit_price_cents, detail=detail
         )
+        session.add(contract)
     else:  # pragma: no cover - RenewalAction is closed
         return RenewalDecisionOutcome(False, f"Unknown action {action!r}.")
-    term.updated_at = at
+    term.updated_at, term.deadline = at, deadline
     session.add(term)
     session.flush()
     repository.audit(
@@ -503,6 +639,68 @@ def decide_renewal(
         detail=detail,
     )
     return RenewalDecisionOutcome(True, message)
+
+
+def renew_below_assigned(seats: int, assigned: int) -> str:
+    """The refusal of a renewal for fewer seats than people hold (one wording for the modal
+    and the decision)."""
+    return (
+        f"{assigned} seats are assigned, so the new term needs at least {assigned}. "
+        f"Renew with {assigned} or more, or reclaim seats from their holders first."
+    )
+
+
+def _end_contract(contract: Contract, term: TermDates, *, today: date, detail: dict[str, Any]) -> str:
+    """Cancel: the contract ends with this term. Auto-renew goes off and the renewal date is
+    pinned to this term's, so the register, the calendar and showback all stop there."""
+    ends_on = term.renewal_date - timedelta(days=1)
+    detail["before"] = {"auto_renew": contract.auto_renew, "renewal_date": contract.renewal_date.isoformat()}
+    contract.auto_renew = False
+    contract.renewal_date = term.renewal_date
+    if contract.next_term_from is not None and contract.next_term_from >= term.renewal_date:
+        contract.next_term_from = contract.next_term_seats = None
+        contract.next_term_unit_price_cents = contract.next_term_annual_cost_cents = None
+    detail["after"] = {"auto_renew": False, "renewal_date": term.renewal_date.isoformat()}
+    detail["ends_on"] = ends_on.isoformat()
+    if term.cancel_by is not None and term.cancel_by < today:
+        return (
+            f"Recorded: the contract ends on {ends_on}. The notice deadline passed on {term.cancel_by}: "
+            "send the non-renewal notice now and confirm with the vendor."
+        )
+    notice = f" The non-renewal notice is to be sent by {term.cancel_by}." if term.cancel_by else ""
+    return f"Recorded: the contract ends on {ends_on}.{notice}"
+
+
+def _renew_contract(
+    contract: Contract,
+    asset: Asset,
+    renewal_date: date,
+    *,
+    seats: int | None,
+    unit_price_cents: int | None,
+    detail: dict[str, Any],
+) -> str:
+    """Renew: new seats and price are the next term's (from `renewal_date`), never the current
+    term's; a contract that does not renew by itself gets its next term written down."""
+    if seats is not None or unit_price_cents is not None:
+        new_seats = seats if seats is not None else asset.seats
+        new_price = unit_price_cents if unit_price_cents is not None else asset.unit_price_cents
+        contract.next_term_from = renewal_date
+        contract.next_term_seats, contract.next_term_unit_price_cents = new_seats, new_price
+        contract.next_term_annual_cost_cents = new_seats * new_price
+        detail["before"] = {"seats": asset.seats, "unit_price_cents": asset.unit_price_cents}
+        detail["after"] = {"seats": new_seats, "unit_price_cents": new_price}
+        detail["from"] = renewal_date.isoformat()
+    if not contract.auto_renew:
+        # The start stays: the contract has run since then, and showback counts it so.
+        contract.renewal_date = add_months(renewal_date, contract.term_months)
+        detail["next_renewal_date"] = contract.renewal_date.isoformat()
+    if seats is None and unit_price_cents is None:
+        return "Renewed."
+    return (
+        f"Renewed: from {renewal_date}, {contract.next_term_seats} seats at "
+        f"{format_money(contract.next_term_unit_price_cents or 0, asset.currency)} each."
+    )
 
 
 def rearm_contract_reminders(
@@ -526,14 +724,15 @@ def rearm_contract_reminders(
     plan = _plan(row, as_of=at.date(), calendar=calendar, last_sent=_last_sent(session).get(contract_id))
     if plan is None:
         return None
-    term = get_term(session, contract_id=contract_id, renewal_date=plan.renewal_date)
+    # Reminders follow the first term whose deadline is still ahead (`next_…`).
+    term = get_term(session, contract_id=contract_id, renewal_date=plan.next_renewal_date)
     if term is not None and term.status == RenewalStatus.OPEN and term.snoozed_until is not None:
         term.snoozed_until = None
         term.updated_at = at
         session.add(term)
     stale = select(Reminder).where(Reminder.contract_id == contract_id, col(Reminder.sent_at).is_(None))
     for reminder in session.exec(stale).all():
-        if reminder.renewal_date != plan.renewal_date or reminder.deadline != plan.deadline:
+        if reminder.renewal_date != plan.next_renewal_date or reminder.deadline != plan.next_deadline:
             session.delete(reminder)
     session.flush()
     _, start, term_months, auto_renew, notice, basis, renewal = row
@@ -547,9 +746,9 @@ def rearm_contract_reminders(
         action="renewal_reminders_rearmed",
         actor="renewals",
         detail={
-            "renewal_date": plan.renewal_date.isoformat(),
-            "deadline": plan.deadline.isoformat(),
-            "reminders": [d.isoformat() for d in plan.reminders],
+            "renewal_date": plan.next_renewal_date.isoformat(),
+            "deadline": plan.next_deadline.isoformat(),
+            "reminders": [d.isoformat() for d in plan.next_reminders],
         },
     )
     return plan
@@ -559,10 +758,17 @@ def rearm_contract_reminders(
 
 
 def upcoming_renewals(
-    session: Session, *, as_of: date, calendar: HolidayCalendar, horizon_days: int = DIGEST_HORIZON_DAYS
+    session: Session,
+    *,
+    as_of: date,
+    calendar: HolidayCalendar,
+    horizon_days: int = DIGEST_HORIZON_DAYS,
+    cancelled: bool = False,
 ) -> list[UpcomingRenewal]:
-    """Renewals whose deadline falls in [as_of, as_of + horizon], soonest first (cancelled
-    contracts left out)."""
+    """The terms renewing next whose deadline falls before `as_of + horizon`, soonest first:
+    those still to decide, and those whose notice deadline has passed while the renewal (and
+    its charge) is still ahead. Terms cancelled are left out — they are not upcoming — unless
+    `cancelled` asks for exactly those: the contracts ending within the horizon."""
     terms = _terms_by_key(session)
     ended = _cancelled_from(terms.values())
     last_sent = _last_sent(session)
@@ -574,15 +780,20 @@ def upcoming_renewals(
     found: list[UpcomingRenewal] = []
     for row in rows:
         plan = _plan(row, as_of=as_of, calendar=calendar, last_sent=last_sent.get(row[0]))
-        if plan is None or not as_of <= plan.deadline <= horizon:
+        if plan is None or plan.renewal_date <= as_of:
             continue
+        term = terms.get((row[0], plan.renewal_date))
         end = ended.get(row[0])
-        if end is not None and end < plan.renewal_date:
+        is_cancelled = (term is not None and term.status == RenewalStatus.CANCELLED) or (
+            end is not None and end <= plan.renewal_date
+        )
+        # Still to decide: by its deadline; cancelled: by the day it ends.
+        if is_cancelled != cancelled or (plan.renewal_date if cancelled else plan.deadline) > horizon:
             continue
         asset = assets.get(row[0])
         if asset is None:
             continue
-        term = terms.get((row[0], plan.renewal_date))
+        auto_renew = row[3]
         found.append(
             UpcomingRenewal(
                 contract_id=row[0],
@@ -594,9 +805,33 @@ def upcoming_renewals(
                 deadline=plan.deadline,
                 days_left=(plan.deadline - as_of).days,
                 status=term.status if term else RenewalStatus.OPEN,
+                auto_renew=auto_renew,
+                when=renewal_phrase(
+                    as_of=as_of,
+                    auto_renew=auto_renew,
+                    renewal_date=plan.renewal_date,
+                    deadline=plan.deadline,
+                    cancelled=is_cancelled,
+                ),
+                decision=term_decision_phrase(term, currency=asset.currency, as_of=as_of) if term else "",
             )
         )
     return sorted(found, key=lambda u: (u.deadline, u.contract_id))
+
+
+def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date) -> str:
+    """What was decided about a term, in words (a snooze that has ended is not mentioned)."""
+    snoozed = term.snoozed_until if term.snoozed_until is not None and term.snoozed_until > as_of else None
+    return decision_phrase(
+        status=term.status,
+        currency=currency,
+        decided_by=term.decided_by,
+        decided_on=term.decided_at.date() if term.decided_at else None,
+        snoozed_until=snoozed,
+        itam_owner_email=term.itam_owner_email,
+        renew_seats=term.renew_seats,
+        renew_unit_price_cents=term.renew_unit_price_cents,
+    )
 
 
 def reclaim_candidates(session: Session, *, as_of: date, idle_days: int = ACTIVE_WINDOW_DAYS) -> list[ReclaimCandidate]:
@@ -622,8 +857,7 @@ def digest_summary(
     upcoming = upcoming_renewals(session, as_of=as_of, calendar=calendar, horizon_days=horizon_days)
     totals: dict[str, int] = {}
     for item in upcoming:
-        if item.status != RenewalStatus.CANCELLED:
-            totals[item.currency] = totals.get(item.currency, 0) + item.annual_cost_cents
+        totals[item.currency] = totals.get(item.currency, 0) + item.annual_cost_cents
     return RenewalDigestSummary(
         as_of=as_of,
         horizon_days=horizon_days,

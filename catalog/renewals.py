@@ -8,7 +8,10 @@ Conventions (from the renewals issue):
 * **renewal date** – the first day of the next term. An explicit ``renewal_date`` wins; otherwise it
   is ``start + term_months × k`` computed from the original start, so month-end contracts do not
   drift (Jan 31 → Feb 28/29 → Mar 31). ``k`` is the smallest k ≥ 1 whose date is after ``as_of``
-  when the contract auto-renews, and 1 when it does not.
+  when the contract auto-renews, and 1 when it does not — even when that term's cancel-by has
+  already passed: the charge on that date is still coming.
+* **next deadline** – the first term whose deadline is still ahead (the same term unless its
+  cancel-by has passed); the reminders go out for that term.
 * **term end** – renewal date − 1 day.
 * **business day** – Monday to Friday and not a holiday of the calendar.
 * **cancel-by** (auto-renew only) – last day to send a non-renewal notice.
@@ -256,14 +259,20 @@ class ContractTerms:
 
 @dataclass(frozen=True)
 class RenewalPlan:
-    """The term being planned and the dates the bot acts on."""
+    """The term that renews next and, when its deadline has passed, the first term whose
+    deadline is still ahead (``next_…``): the register shows the first, reminders follow the
+    second. Without auto-renew, and while the deadline is ahead, both are the same term."""
 
     term_start: date
     renewal_date: date
     term_end: date
     cancel_by: date | None
     deadline: date
-    reminders: tuple[date, ...]
+    reminders: tuple[date, ...]  # empty once the deadline has passed
+    next_renewal_date: date
+    next_cancel_by: date | None
+    next_deadline: date
+    next_reminders: tuple[date, ...]
 
 
 def _renewal_date(terms: ContractTerms, i: int) -> date:
@@ -290,6 +299,31 @@ def _deadline(terms: ContractTerms, renewal: date, calendar: HolidayCalendar) ->
     return cancel_by, cancel_by
 
 
+def _reminders(
+    terms: ContractTerms,
+    i: int,
+    deadline: date,
+    *,
+    as_of: date,
+    calendar: HolidayCalendar,
+    last_reminder_sent: date | None,
+) -> tuple[date, ...]:
+    """The reminders of the i-th term still to come on or after ``as_of`` (see `plan_renewal`)."""
+    first = 0 if terms.renewal_date is not None else 1
+    window_opens = None if i == first else _deadline(terms, _renewal_date(terms, i - 1), calendar)[1] + _ONE_DAY
+    scheduled = {
+        previous_business_day(deadline - timedelta(days=lead), calendar) for lead in terms.reminder_lead_days
+    }
+    reminders = {d for d in scheduled if d >= as_of}
+    missed = len(reminders) < len(scheduled)
+    sent_this_term = last_reminder_sent is not None and (
+        window_opens is None or last_reminder_sent >= window_opens
+    )
+    if missed and not sent_this_term and deadline >= as_of:
+        reminders.add(as_of)
+    return tuple(sorted(reminders))
+
+
 def plan_renewal(
     terms: ContractTerms,
     *,
@@ -297,19 +331,22 @@ def plan_renewal(
     calendar: HolidayCalendar,
     last_reminder_sent: date | None = None,
 ) -> RenewalPlan:
-    """Plan the term whose deadline is on or after ``as_of`` (or the only term, without auto-renew).
+    """Plan the term that renews next after ``as_of``, and the first term whose deadline is
+    still ahead (``next_…``).
 
-    * Auto-renew: start from the first renewal date after ``as_of``; if that term's cancel-by has
-      already passed, roll to the next term (repeatedly, when the notice is longer than a term).
-      With an explicit ``renewal_date`` the later renewals are ``renewal_date + term_months × j``.
+    * Auto-renew: the renewal date is the first one after ``as_of``, even when that term's
+      cancel-by has already passed (the plan then shows it as past and has no reminders). The
+      ``next_…`` term is the first whose cancel-by is on or after ``as_of`` (several terms on,
+      when the notice is longer than a term). With an explicit ``renewal_date`` the later
+      renewals are ``renewal_date + term_months × j``.
     * No auto-renew: always the first term (k = 1), even when ``as_of`` is past it; the plan then
-      has no reminders.
+      has no reminders, and ``next_…`` is the same term.
     * Reminders are ``deadline − L`` moved earlier to a business day, deduplicated and sorted;
       those before ``as_of`` are dropped. If any was dropped, the deadline is still ≥ ``as_of`` and
       no reminder was sent this term, one catch-up reminder is added on ``as_of`` exactly as given
       (it may fall on a weekend or holiday: the point is to notify now, not on the next business day).
-    * ``last_reminder_sent`` counts for this term when it is after the previous term's deadline
-      (the start of this term's reminder window); in the first term any sent reminder counts.
+    * ``last_reminder_sent`` counts for a term when it is after the previous term's deadline
+      (the start of that term's reminder window); in the first term any sent reminder counts.
       ``None`` means no reminder has been sent.
     """
     _check_date(as_of, "as_of", ContractError)
@@ -333,40 +370,35 @@ def plan_renewal(
             i += 1
     renewal = _renewal_date(terms, i)
     cancel_by, deadline = _deadline(terms, renewal, calendar)
+    j, next_renewal, next_cancel_by, next_deadline = i, renewal, cancel_by, deadline
     if terms.auto_renew:
-        while deadline < as_of:
-            i += 1
-            renewal = _renewal_date(terms, i)
-            cancel_by, deadline = _deadline(terms, renewal, calendar)
+        while next_deadline < as_of:
+            j += 1
+            next_renewal = _renewal_date(terms, j)
+            next_cancel_by, next_deadline = _deadline(terms, next_renewal, calendar)
 
-    if i == first:
-        term_start = terms.start_date
-        window_opens: date | None = None
-    else:
-        term_start = _renewal_date(terms, i - 1)
-        window_opens = _deadline(terms, term_start, calendar)[1] + _ONE_DAY
-
-    scheduled = {
-        previous_business_day(deadline - timedelta(days=lead), calendar) for lead in terms.reminder_lead_days
-    }
-    reminders = {d for d in scheduled if d >= as_of}
-    missed = len(reminders) < len(scheduled)
-    sent_this_term = last_reminder_sent is not None and (
-        window_opens is None or last_reminder_sent >= window_opens
+    term_start = terms.start_date if i == first else _renewal_date(terms, i - 1)
+    reminders = _reminders(terms, i, deadline, as_of=as_of, calendar=calendar, last_reminder_sent=last_reminder_sent)
+    next_reminders = (
+        reminders
+        if j == i
+        else _reminders(terms, j, next_deadline, as_of=as_of, calendar=calendar, last_reminder_sent=last_reminder_sent)
     )
-    if missed and not sent_this_term and deadline >= as_of:
-        reminders.add(as_of)
-
     return RenewalPlan(
         term_start=term_start,
         renewal_date=renewal,
         term_end=renewal - _ONE_DAY,
         cancel_by=cancel_by,
         deadline=deadline,
-        reminders=tuple(sorted(reminders)),
+        reminders=reminders,
+        next_renewal_date=next_renewal,
+        next_cancel_by=next_cancel_by,
+        next_deadline=next_deadline,
+        next_reminders=next_reminders,
     )
 
 
 def due_reminders(plans: Mapping[_K, RenewalPlan], on: date) -> list[_K]:
-    """Keys of the plans that have a reminder on ``on``, in the mapping's order."""
-    return [key for key, plan in plans.items() if on in plan.reminders]
+    """Keys of the plans that have a reminder on ``on`` (of the term whose deadline is still
+    ahead), in the mapping's order."""
+    return [key for key, plan in plans.items() if on in plan.next_reminders]

@@ -1119,6 +1119,9 @@ def showback_rows(session: Session, *, fiscal_year: int) -> tuple[list[ShowbackA
             currency=asset.currency,
             start_date=contract.start_date if contract else asset.created_at.date(),
             end_date=None if contract is None or contract.auto_renew else contract.renewal_date,
+            next_from=contract.next_term_from if contract else None,
+            next_seats=contract.next_term_seats if contract else None,
+            next_annual_cost_cents=contract.next_term_annual_cost_cents if contract else None,
         )
         for asset, contract in list_assets_with_contracts(session)
     ]

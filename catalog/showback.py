@@ -11,6 +11,10 @@ Pure: plain rows in, a report out; no clock, no database.
   flat-priced product the exact yearly price, which a per-seat unit price can only round);
   **in year** is the annualised cost for the days the contract is active in the year, rounded
   to the cent.
+* A renewal that changed the seats or the price changes them from its renewal date
+  (`next_from`) on: days before it cost the current term's price, days after it the next
+  term's; the seats and annualised cost shown are those in force on the last day the contract
+  is active in the year. A cancelled contract does not auto-renew and ends on its renewal date.
 * **remaining** is the budget less the in-year spend: a contract that ended in the first month
   costs the year one month of it, not its annualised price.
 * Amounts in different currencies are never added: totals are per cost center *and* currency;
@@ -44,6 +48,9 @@ class ShowbackAsset:
     currency: str
     start_date: date
     end_date: date | None  # first day no longer covered; None while the contract auto-renews
+    next_from: date | None = None  # the renewal date from which the next term's terms apply
+    next_seats: int | None = None
+    next_annual_cost_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -124,9 +131,20 @@ def build_showback(
         if active_to <= active_from:
             continue
         key = (asset.cost_center, asset.product, asset.currency)
-        seats[key] += asset.seats
-        annual[key] += asset.annual_cost_cents
-        in_year[key] += _in_year_cents(asset.annual_cost_cents, (active_to - active_from).days, year_days)
+        change = asset.next_from
+        if change is None or change >= active_to:
+            seats[key] += asset.seats
+            annual[key] += asset.annual_cost_cents
+            in_year[key] += _in_year_cents(asset.annual_cost_cents, (active_to - active_from).days, year_days)
+        else:
+            next_annual = asset.next_annual_cost_cents
+            if next_annual is None:
+                next_annual = asset.annual_cost_cents
+            seats[key] += asset.seats if asset.next_seats is None else asset.next_seats
+            annual[key] += next_annual
+            before = max((change - active_from).days, 0)
+            in_year[key] += _in_year_cents(asset.annual_cost_cents, before, year_days)
+            in_year[key] += _in_year_cents(next_annual, (active_to - active_from).days - before, year_days)
         count[key] += 1
 
     lines = tuple(

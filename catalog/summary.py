@@ -193,8 +193,11 @@ class UpcomingRenewal:
     currency: str
     renewal_date: date
     deadline: date
-    days_left: int
+    days_left: int  # negative once the notice deadline has passed (the renewal still ahead)
     status: str
+    auto_renew: bool = True
+    when: str = ""  # catalog.renewal_text.renewal_phrase: "renews … — notice deadline passed …"
+    decision: str = ""  # catalog.renewal_text.decision_phrase; empty when nobody has acted
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -19,6 +19,9 @@ from sqlmodel import Session
 
 from catalog.models import Asset, Contract
 from catalog.settings import get_settings
+
+if TYPE_CHECKING:
+    from catalog.renewal_register import RenewalOutlook
 
 assets_app = typer.Typer(help="The asset register: list, show, export, import and edit.", no_args_is_help=True)
 
@@ -78,6 +81,23 @@ def _parse_date_option(value: str | None) -> date | None:
         raise typer.BadParameter(str(error)) from None
 
 
+def _as_of_option(value: str | None) -> date:
+    """`--as-of`, or today in the company's time zone (the day renewal reminders use)."""
+    from zoneinfo import ZoneInfo
+
+    return _parse_date_option(value) or datetime.now(ZoneInfo(get_settings().company_timezone)).date()
+
+
+def _renewal(session: Session, asset: Asset, contract: Contract | None, as_of: date) -> RenewalOutlook | None:
+    from catalog.renewal_register import renewal_outlook
+
+    if contract is None:
+        return None
+    return renewal_outlook(
+        session, asset=asset, contract=contract, as_of=as_of, calendar=get_settings().holiday_calendar()
+    )
+
+
 def _after_contract_change(session: Session, contract_id: int, at: datetime) -> None:
     """The one place the asset register tells the renewal reminders that a contract's dates
     moved: clears snoozes and unsent reminders of the old dates and records the new plan, in
@@ -127,25 +147,41 @@ def render_export(records: list[dict[str, Any]], fmt: str) -> str:
     return buffer.getvalue()
 
 
+AS_OF_HELP = "The day to show the register as of, YYYY-MM-DD (default: today in COMPANY_TIMEZONE)."
+
+
 @assets_app.command("list")
-def assets_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
-    """The asset register with each contract's renewal date."""
+def assets_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
+) -> None:
+    """The asset register with each contract's next renewal and what was decided about it."""
     from catalog import repository
     from catalog.db import transaction
     from catalog.text import format_money
 
+    day = _as_of_option(as_of)
     with transaction(_engine()) as session:
         for asset, contract in repository.list_assets_with_contracts(session):
+            renewal = _renewal(session, asset, contract, day)
+            seats, annual = asset.seats, asset.annual_cost_cents
+            if renewal is not None:  # a renewed term that has begun counts from its first day
+                seats, annual = renewal.seats, renewal.annual_cost_cents
+            # The first renewal after the day, even when its notice deadline has passed.
+            renews = renewal.renewal_date if renewal else contract.renewal_date if contract else None
             record = {
                 "id": asset.id,
                 "product": asset.product_name,
                 "owner": asset.owner_email,
-                "seats": asset.seats,
-                "annual_cost": format_money(asset.annual_cost_cents, asset.currency),
+                "seats": seats,
+                "annual_cost": format_money(annual, asset.currency),
                 "cost_center": asset.cost_center,
                 "request_id": asset.request_id,
                 "start": contract.start_date.isoformat() if contract else None,
-                "renewal_date": contract.renewal_date.isoformat() if contract else None,
+                "renewal_date": renews.isoformat() if renews else None,
+                "renewal": renewal.text if renewal else None,
+                "decision": renewal.decision if renewal else None,
+                "next_term": renewal.next_term.text if renewal and renewal.next_term else None,
             }
             typer.echo(json.dumps(record) if as_json else "  ".join(f"{k}={v}" for k, v in record.items()))
 
@@ -154,32 +190,49 @@ def assets_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON o
 def assets_show(
     asset_id: Annotated[int, typer.Argument(help="The asset's id (from `procure assets list`).")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
 ) -> None:
-    """One asset: its contract, who holds its seats, and its audit trail."""
+    """One asset: its contract and next renewal, each term's decision, who holds its seats, and
+    its audit trail (the asset's and its contract's)."""
     from catalog import repository
     from catalog.db import transaction
+    from catalog.renewal_register import contract_audit
     from catalog.text import format_money
 
+    day = _as_of_option(as_of)
     with transaction(_engine()) as session:
         asset = repository.get_asset(session, asset_id=asset_id)
         if asset is None:
             raise _fail(f"asset {asset_id} does not exist; `procure assets list` shows the register")
-        record = _record(asset, repository.get_contract(session, asset_id=asset_id))
+        contract = repository.get_contract(session, asset_id=asset_id)
+        record = _record(asset, contract)
+        renewal = _renewal(session, asset, contract, day)
         seats = [
             {"person": s.person_email, "last_active": s.last_active.isoformat() if s.last_active else None}
             for s in repository.list_seats(session, asset_id=asset_id)
         ]
+        events = [*repository.list_asset_audit(session, asset_id=asset_id)]
+        if contract is not None and contract.id is not None:
+            events += contract_audit(session, contract_id=contract.id)
         history: list[dict[str, Any]] = [
             {"at": e.at.isoformat(), "action": e.action, "actor": e.actor, "detail": e.detail}
-            for e in repository.list_asset_audit(session, asset_id=asset_id)
+            for e in sorted(events, key=lambda e: (e.at, e.id or 0))
         ]
     if as_json:
-        typer.echo(json.dumps({**record, "seats_assigned": seats, "audit": history}))
+        outlook = renewal.as_json() if renewal else None
+        typer.echo(json.dumps({**record, "renewal": outlook, "seats_assigned": seats, "audit": history}))
         return
     width = max(len(k) for k in record)
     for key, value in record.items():
         typer.echo(f"{key:<{width}}  {'' if value is None else value}")
     typer.echo(f"{'annual_cost':<{width}}  {format_money(asset.annual_cost_cents, asset.currency)}")
+    if renewal is not None:
+        typer.echo(f"{'renewal':<{width}}  {renewal.text}")
+        if renewal.next_term is not None:
+            typer.echo(f"{'next term':<{width}}  {renewal.next_term.text}")
+        typer.echo("decisions:" if renewal.decisions else "decisions: (none)")
+        for decision in renewal.decisions:
+            typer.echo(f"  {decision.renewal_date.isoformat()}  {decision.text}")
     typer.echo(f"seats assigned ({len(seats)} of {asset.seats}):")
     for seat in seats:
         typer.echo(f"  {seat['person']}" + (f"  last active {seat['last_active']}" if seat["last_active"] else ""))

@@ -2,7 +2,8 @@
 
 ``procure renewals plan --json`` reads one contract per line (JSON object) on stdin and writes one
 JSON line per contract: the plan, or ``{"error", "field", "line"}`` for a bad line. Processing
-always continues; the exit code is 1 when any line was bad.
+always continues; the exit code is 1 when any line was bad. A contract that knows only its
+renewal (expiry) date may leave out ``start_date``: the term is counted back from the renewal.
 """
 
 from __future__ import annotations
@@ -18,18 +19,21 @@ import typer
 
 from catalog.renewals import (
     DEFAULT_REMINDER_LEAD_DAYS,
+    MAX_TERM_MONTHS,
     ContractTerms,
     HolidayCalendar,
     NoticeBasis,
     RenewalInputError,
     RenewalPlan,
+    add_months,
     plan_renewal,
 )
 
 renewals_app = typer.Typer(help="Plan contract renewals: renewal dates, cancel-by deadlines and reminders.")
 
-REQUIRED_FIELDS = ("start_date", "term_months", "auto_renew", "notice_days", "as_of")
+REQUIRED_FIELDS = ("term_months", "auto_renew", "notice_days", "as_of")
 OPTIONAL_FIELDS = (
+    "start_date",  # required unless renewal_date is given
     "notice_basis",
     "renewal_date",
     "reminder_lead_days",
@@ -38,6 +42,16 @@ OPTIONAL_FIELDS = (
     "subdivision",
     "last_reminder_sent",
 )
+PLAN_USAGE = """\
+procure renewals plan --json reads contracts from stdin, one JSON object per line, and writes
+one plan per line. Pipe them in, e.g.:
+
+  echo '{"renewal_date":"2027-01-15","term_months":12,"auto_renew":true,"notice_days":30,"as_of":"2026-12-17"}' \\
+    | procure renewals plan --json
+  procure renewals plan --json < contracts.jsonl
+
+Fields: term_months, auto_renew, notice_days, as_of, and start_date or renewal_date (or both);
+optional: notice_basis, reminder_lead_days, holidays, country, subdivision, last_reminder_sent."""
 # Strict YYYY-MM-DD: date.fromisoformat also takes "20260101" and week dates, which in a
 # contract feed are more likely mistakes than intent.
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -110,13 +124,23 @@ def _parse(record: Any) -> tuple[ContractTerms, date, HolidayCalendar, date | No
         _fail("holidays", f"expected a list of dates, got {json.dumps(company_holidays)}")
     last_sent = record.get("last_reminder_sent")
 
+    term_months = _int(record["term_months"], "term_months")
+    renewal = None if renewal_date is None else _date(renewal_date, "renewal_date")
+    if record.get("start_date") is not None:
+        start = _date(record["start_date"], "start_date")
+    elif renewal is not None:
+        # Snipe-IT licences and many contracts know only their expiry: count the term back
+        # (an out-of-range term is left for ContractTerms to name).
+        start = add_months(renewal, -term_months) if 1 <= term_months <= MAX_TERM_MONTHS else renewal
+    else:
+        _fail("start_date", "missing required field (or give renewal_date)")
     terms = ContractTerms(
-        start_date=_date(record["start_date"], "start_date"),
-        term_months=_int(record["term_months"], "term_months"),
+        start_date=start,
+        term_months=term_months,
         auto_renew=auto_renew,
         notice_days=_int(record["notice_days"], "notice_days"),
         notice_basis=notice_basis,
-        renewal_date=None if renewal_date is None else _date(renewal_date, "renewal_date"),
+        renewal_date=renewal,
         reminder_lead_days=lead_days,
     )
     calendar = HolidayCalendar(
@@ -135,6 +159,10 @@ def _plan_json(plan: RenewalPlan) -> dict[str, object]:
         "cancel_by": None if plan.cancel_by is None else plan.cancel_by.isoformat(),
         "deadline": plan.deadline.isoformat(),
         "reminders": [d.isoformat() for d in plan.reminders],
+        "next_renewal_date": plan.next_renewal_date.isoformat(),
+        "next_cancel_by": None if plan.next_cancel_by is None else plan.next_cancel_by.isoformat(),
+        "next_deadline": plan.next_deadline.isoformat(),
+        "next_reminders": [d.isoformat() for d in plan.next_reminders],
     }
 
 
@@ -172,12 +200,20 @@ def plan(
         bool, typer.Option("--json", help="Read and write JSON lines (required: the only format for now).")
     ] = False,
 ) -> None:
-    """Read one contract per line on stdin, write one plan (or error) per line on stdout."""
+    """Read one contract per line on stdin, write one plan (or error) per line on stdout.
+
+    Example: echo '{"renewal_date": "2027-01-15", "term_months": 12, "auto_renew": true,
+    "notice_days": 30, "as_of": "2026-12-17"}' | procure renewals plan --json"""
     if not as_json:
         raise typer.BadParameter("JSON lines are the only supported format for now", param_hint="--json")
+    stdin = typer.get_binary_stream("stdin")
+    if stdin.isatty():
+        # Nothing piped in: waiting for a terminal to send contracts looks like a hang.
+        typer.echo(PLAN_USAGE, err=True)
+        raise typer.Exit(code=2)
     failed = False
     # Bytes in, so that one undecodable line is reported like any other bad line.
-    for number, raw in enumerate(typer.get_binary_stream("stdin"), start=1):
+    for number, raw in enumerate(stdin, start=1):
         if not raw.strip():
             continue
         result = plan_line(raw)

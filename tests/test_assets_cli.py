@@ -427,3 +427,90 @@ def test_fuzzed_imports_are_all_or_nothing(
         assert after == before
     engine.dispose()
     get_settings.cache_clear()
+
+
+LICENCES_BY_EXPIRY = """\
+- product: Canva
+  seats: 25
+  owner_email: design-ops@example.com
+  cost_center: CC-DESIGN
+  unit_price_cents: 12000
+  renewal_date: 2027-01-15
+  notice_days: 30
+- product: Zoom
+  seats: 10
+  owner_email: it@example.com
+  cost_center: CC-IT
+  unit_price_cents: 15000
+  renewal_date: 2027-02-01
+  notice_days: 30
+"""
+
+
+def _decide(engine: Engine, asset: Asset, contract: Contract, action: str, **extra: Any) -> None:
+    from catalog import reminders_repo
+
+    assert contract.id is not None
+    with transaction(engine) as session:
+        outcome = reminders_repo.decide_renewal(
+            session,
+            contract_id=contract.id,
+            renewal_date=contract.renewal_date,
+            action=action,  # type: ignore[arg-type]
+            actor_email="itam@example.com",
+            at=datetime(2026, 12, 17, 10, tzinfo=UTC),
+            idem_key=f"{action}-{asset.id}",
+            calendar=get_settings().holiday_calendar(),
+            **extra,
+        )
+    assert outcome.accepted, outcome.message
+
+
+def test_the_register_shows_the_renewal_ahead_and_each_terms_decision(db: Engine, tmp_path: Path) -> None:
+    """Issue 18 §5 and §7: licences known only by their expiry date; on 2026-12-17 Canva renews
+    2027-01-15 (not 2028) with its notice deadline passed; Renew's seats wait for the next term,
+    and a Cancel is written on the contract, its decision and audit shown."""
+    licences = tmp_path / "licences.yaml"
+    licences.write_text(LICENCES_BY_EXPIRY, encoding="utf-8")
+    assert _assets("import", str(licences), "--actor", "itam@example.com").exit_code == 0
+    canva, canva_contract = _asset_named(db, "Canva")
+    zoom, zoom_contract = _asset_named(db, "Zoom")
+    assert (canva_contract.start_date, canva_contract.renewal_date) == (date(2026, 1, 15), date(2027, 1, 15))
+
+    def listed(as_of: str) -> dict[str, dict[str, Any]]:
+        result = _assets("list", "--json", "--as-of", as_of)
+        assert result.exit_code == 0, result.output
+        return {row["product"]: row for row in map(json.loads, result.stdout.splitlines())}
+
+    before = listed("2026-12-17")["Canva"]
+    assert (before["renewal_date"], before["renewal"]) == (
+        "2027-01-15",
+        "renews 2027-01-15 — notice deadline passed 2026-12-16",
+    )
+
+    _decide(db, canva, canva_contract, "renew", seats=20, unit_price_cents=10_000)
+    _decide(db, zoom, zoom_contract, "cancel")
+
+    canva_now = listed("2026-12-17")["Canva"]
+    assert (canva_now["seats"], canva_now["annual_cost"]) == (25, "$3,000.00"), "this term keeps its seats"
+    assert canva_now["decision"] == "renewed by itam@example.com on 2026-12-17 · 20 seats at $100.00 per seat"
+    assert canva_now["next_term"] == "from 2027-01-15: 20 seats at $100.00 per seat ($2,000.00 a year)"
+    canva_later = listed("2027-01-20")["Canva"]
+    assert (canva_later["seats"], canva_later["annual_cost"]) == (20, "$2,000.00")
+    assert canva_later["renewal_date"] == "2028-01-15"
+
+    shown = _assets("show", str(zoom.id), "--as-of", "2026-12-17")
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert "auto_renew         False" in lines
+    assert "renewal            ends 2027-02-01" in lines
+    assert "  2027-02-01  cancelled by itam@example.com on 2026-12-17 (not renewing)" in lines
+    assert any("renewal_cancel" in line and "itam@example.com" in line for line in lines), "audit: (none) before"
+    as_json = json.loads(_assets("show", str(zoom.id), "--json", "--as-of", "2026-12-17").stdout)
+    assert as_json["auto_renew"] is False and as_json["renewal"]["decisions"] == [
+        {
+            "renewal_date": "2027-02-01",
+            "status": "cancelled",
+            "decision": "cancelled by itam@example.com on 2026-12-17 (not renewing)",
+        }
+    ]

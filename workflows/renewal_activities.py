@@ -79,7 +79,7 @@ class DigestResult:
 class RenewalDecisionInput:
     contract_id: int
     renewal_date: str  # ISO date: which term
-    deadline: str  # ISO date
+    deadline: str  # ISO date, as the button showed it: informational only, the activity recomputes it
     action: str  # renew | cancel | renegotiate | snooze
     actor_slack_id: str
     click_id: str  # Slack's action_ts / view id: the same click is recorded once
@@ -133,6 +133,8 @@ class RenewalActivities:
 
     def _claim(self, as_of: date) -> ClaimResult:
         with transaction(self._engine) as session:
+            # Terms that began today take on the seats and price their renewal agreed.
+            reminders.apply_next_terms(session, as_of=as_of, at=datetime.now(UTC))
             due = reminders.find_due_reminders(session, as_of=as_of, calendar=self._calendar)
             reminders.claim_reminders(session, due=due, at=datetime.now(UTC))
         with transaction(self._engine) as session:
@@ -211,7 +213,11 @@ class RenewalActivities:
     @activity.defn
     async def record_renewal_decision(self, decision: RenewalDecisionInput) -> RenewalDecisionResult:
         """Check that the clicking person may decide (the asset's owner or ITAM), then record
-        the decision once per click. A refusal is a non-retryable error the façade shows."""
+        the decision once per click. A refusal is a non-retryable error the façade shows.
+
+        The term's dates are recomputed from the contract (`decide_renewal`): the renewal date
+        a button or modal carried only names the term, and one that is not a term that can
+        still be decided is refused; the carried deadline is never used."""
         return await asyncio.to_thread(self._decide, decision)
 
     def _decide(self, decision: RenewalDecisionInput) -> RenewalDecisionResult:
@@ -238,11 +244,11 @@ class RenewalActivities:
                 session,
                 contract_id=decision.contract_id,
                 renewal_date=date.fromisoformat(decision.renewal_date),
-                deadline=date.fromisoformat(decision.deadline),
                 action=decision.action,  # checked against RENEWAL_ACTIONS above
                 actor_email=actor.email,
                 at=at,
                 idem_key=f"renewal:{decision.contract_id}:{decision.action}:{decision.click_id}",
+                calendar=self._calendar,
                 seats=decision.seats,
                 unit_price_cents=decision.unit_price_cents,
                 snooze_until=snooze_until,
@@ -261,11 +267,24 @@ class RenewalActivities:
     def _refs(self, refresh: RefreshInput) -> tuple[RenewalCard, list[tuple[str, str]]]:
         renewal_date = date.fromisoformat(refresh.renewal_date)
         with transaction(self._engine) as session:
+            # The deadline the decision was checked against, not the one the click carried.
+            term = reminders.get_term(session, contract_id=refresh.contract_id, renewal_date=renewal_date)
+            deadline = term.deadline if term is not None and term.deadline is not None else None
+            if deadline is None:
+                found = reminders.current_term(
+                    session,
+                    contract_id=refresh.contract_id,
+                    renewal_date=renewal_date,
+                    as_of=date.fromisoformat(refresh.as_of),
+                    calendar=self._calendar,
+                )
+                given = date.fromisoformat(refresh.deadline)
+                deadline = found.deadline if isinstance(found, reminders.TermDates) else given
             card = reminders.renewal_card(
                 session,
                 contract_id=refresh.contract_id,
                 renewal_date=renewal_date,
-                deadline=date.fromisoformat(refresh.deadline),
+                deadline=deadline,
                 as_of=date.fromisoformat(refresh.as_of),
             )
             refs = reminders.term_message_refs(session, contract_id=refresh.contract_id, renewal_date=renewal_date)

@@ -2,7 +2,8 @@
 
 Only the asset's owner and people with the ITAM role may decide; anyone else is told so
 privately. The check here gives a fast answer; the decision activity checks again, so a
-forged payload changes nothing either."""
+forged payload changes nothing either. A button or modal names the term by its renewal date
+only: its deadline is recomputed from the contract here and again in the activity."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from bot.replies import tell
 from bot.view_state import selected_value, text_value
 from catalog import reminders_repo, repository
 from catalog.db import transaction
-from catalog.models import RenewalStatus
+from catalog.models import Contract, RenewalStatus
 from catalog.requests import RequestInputError, parse_money, parse_seats
 from catalog.summary import RenewalCard
 from workflows.renewal_activities import RenewalDecisionInput
@@ -44,23 +45,50 @@ def _today(deps: BotDeps) -> date:
 
 
 def _check(deps: BotDeps, ref: rb.RenewalRef, slack_id: str) -> tuple[str | None, RenewalCard | None]:
-    """(refusal, card): a refusal when the person may not decide or the term is closed."""
-    with transaction(deps.engine) as session:
+    """(refusal, card): a refusal when the person may not decide, the term is closed, or the
+    reference is not a term that can still be decided; the card carries the recomputed dates."""
+    today = _today(deps)
+    renewal_date = date.fromisoformat(ref.renewal_date)
+    with transaction(deps.engine, read_only=True) as session:
         if reminders_repo.renewal_actor(session, contract_id=ref.contract_id, slack_id=slack_id) is None:
             return NOT_ALLOWED, None
-        term = reminders_repo.get_term(
-            session, contract_id=ref.contract_id, renewal_date=date.fromisoformat(ref.renewal_date)
-        )
+        term = reminders_repo.get_term(session, contract_id=ref.contract_id, renewal_date=renewal_date)
         if term is not None and term.status != RenewalStatus.OPEN:
             return f"This renewal was already {term.status} by {term.decided_by or 'someone'}.", None
+        found = reminders_repo.current_term(
+            session,
+            contract_id=ref.contract_id,
+            renewal_date=renewal_date,
+            as_of=today,
+            calendar=deps.settings.holiday_calendar(),
+        )
+        if isinstance(found, str):
+            return found, None
         card = reminders_repo.renewal_card(
+            session, contract_id=ref.contract_id, renewal_date=renewal_date, deadline=found.deadline, as_of=today
+        )
+        return None, card
+
+
+def _assigned_seats(deps: BotDeps, contract_id: int) -> int:
+    with transaction(deps.engine, read_only=True) as session:
+        contract = session.get(Contract, contract_id)
+        if contract is None:
+            return 0
+        return reminders_repo.seat_counts(session, asset_id=contract.asset_id, as_of=_today(deps))[0]
+
+
+def _deadline(deps: BotDeps, ref: rb.RenewalRef) -> date | None:
+    """The term's deadline as the contract says now (None: not a term that can be decided)."""
+    with transaction(deps.engine, read_only=True) as session:
+        found = reminders_repo.current_term(
             session,
             contract_id=ref.contract_id,
             renewal_date=date.fromisoformat(ref.renewal_date),
-            deadline=date.fromisoformat(ref.deadline),
             as_of=_today(deps),
+            calendar=deps.settings.holiday_calendar(),
         )
-        return None, card
+    return found.deadline if isinstance(found, reminders_repo.TermDates) else None
 
 
 def _metadata(view: dict[str, Any]) -> tuple[rb.RenewalRef | None, str | None]:
@@ -99,7 +127,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             )
         )
         log.info("renewal %s of contract %s by %s: %s", action, ref.contract_id, user_id, answer.accepted)
-        if not answer.accepted or action in ("renegotiate", "snooze"):
+        # Refusals and the decisions taken in a modal or without one are confirmed privately.
+        if not answer.accepted or action in ("renegotiate", "snooze", "cancel"):
             await tell(client, user_id=user_id, channel_id=channel_id, text=answer.message)
 
     async def refuse_or_card(
@@ -116,33 +145,37 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             return None, None
         return ref, card
 
-    @app.action(rb.CANCEL)
     @app.action(rb.RENEGOTIATE)
     async def handle_direct_decision(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         ref, _ = await refuse_or_card(body, client)
         if ref is None:
             return
-        action_id = body["actions"][0]["action_id"]
         await decide(
             client,
             ref=ref,
-            action="cancel" if action_id == rb.CANCEL else "renegotiate",
+            action="renegotiate",
             user_id=body["user"]["id"],
             click_id=str(body["actions"][0].get("action_ts") or body.get("trigger_id") or ""),
             channel_id=_channel_id(body),
         )
 
     @app.action(rb.RENEW)
+    @app.action(rb.CANCEL)
     @app.action(rb.SNOOZE)
     async def handle_modal_decision(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         ref, card = await refuse_or_card(body, client)
-        if ref is None:
+        if ref is None or card is None:
             return
+        # The modals carry the recomputed term, never the dates the button carried.
+        ref = rb.RenewalRef.of(card)
         metadata = json.dumps({"ref": ref.to_value(), "channel_id": _channel_id(body)})
-        if body["actions"][0]["action_id"] == rb.RENEW:
+        action_id = body["actions"][0]["action_id"]
+        if action_id == rb.RENEW:
             view = rb.renew_modal(card, ref, private_metadata=metadata)
+        elif action_id == rb.CANCEL:
+            view = rb.cancel_modal(card, private_metadata=metadata)
         else:
             view = rb.snooze_modal(ref, private_metadata=metadata)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -167,11 +200,16 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 price = parse_money(raw_price, field="price")
             except RequestInputError as exc:
                 errors[rb.B_RENEW_PRICE] = exc.message
+        ref, channel_id = _metadata(view)
+        if seats is not None and ref is not None and not errors:
+            # Never fewer seats than people hold: said in the modal, and checked again on record.
+            assigned = await asyncio.to_thread(_assigned_seats, deps, ref.contract_id)
+            if seats < assigned:
+                errors[rb.B_RENEW_SEATS] = reminders_repo.renew_below_assigned(seats, assigned)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        ref, channel_id = _metadata(view)
         user_id = body["user"]["id"]
         if ref is None:
             await tell(client, user_id=user_id, text=STALE)
@@ -187,6 +225,18 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             unit_price_cents=price,
         )
 
+    @app.view(rb.CANCEL_MODAL)
+    async def handle_cancel_submission(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        ref, channel_id = _metadata(view)
+        user_id = body["user"]["id"]
+        if ref is None:
+            await tell(client, user_id=user_id, text=STALE)
+            return
+        await decide(client, ref=ref, action="cancel", user_id=user_id, click_id=str(view["id"]), channel_id=channel_id)
+
     @app.view(rb.SNOOZE_MODAL)
     async def handle_snooze_submission(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
@@ -197,10 +247,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if days not in rb.SNOOZE_CHOICES:
             await ack(response_action="errors", errors={rb.B_SNOOZE_DAYS: "Choose how long to snooze."})
             return
-        if ref is not None and _today(deps) + timedelta(days=days) > date.fromisoformat(ref.deadline):
+        deadline = await asyncio.to_thread(_deadline, deps, ref) if ref is not None else None
+        if deadline is not None and _today(deps) + timedelta(days=days) > deadline:
             await ack(
                 response_action="errors",
-                errors={rb.B_SNOOZE_DAYS: f"That would pass the deadline ({ref.deadline}); choose fewer days."},
+                errors={rb.B_SNOOZE_DAYS: f"That would pass the deadline ({deadline}); choose fewer days."},
             )
             return
         await ack()
@@ -225,7 +276,7 @@ def itam_home_blocks(deps: BotDeps, slack_id: str) -> list[dict[str, Any]]:
         person = repository.get_person_by_slack_id(session, slack_id=slack_id)
         if not reminders_repo.is_itam(person):
             return []
-        upcoming = reminders_repo.upcoming_renewals(
-            session, as_of=_today(deps), calendar=deps.settings.holiday_calendar()
-        )
-    return rb.upcoming_renewals_blocks(upcoming, horizon_days=reminders_repo.DIGEST_HORIZON_DAYS)
+        calendar = deps.settings.holiday_calendar()
+        upcoming = reminders_repo.upcoming_renewals(session, as_of=_today(deps), calendar=calendar)
+        ending = reminders_repo.upcoming_renewals(session, as_of=_today(deps), calendar=calendar, cancelled=True)
+    return rb.upcoming_renewals_blocks(upcoming, horizon_days=reminders_repo.DIGEST_HORIZON_DAYS, ending=ending)

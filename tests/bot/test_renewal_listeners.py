@@ -26,7 +26,7 @@ from bot.simulator import SimUser
 from bot.simulator.serve import bind_socket, serving, socket_url
 from catalog import reminders_repo
 from catalog.db import make_engine, transaction, upgrade
-from catalog.models import Asset, Contract, RenewalStatus
+from catalog.models import Asset, Contract, RenewalStatus, SeatAssignment
 from catalog.renewals import add_months
 from catalog.seed import seed_if_empty
 from catalog.settings import Settings
@@ -158,8 +158,15 @@ async def test_a_reminder_reaches_itam_and_the_owner_and_cancel_updates_both_in_
     await eventually(refused, what="the refusal")
     assert _term_status(slack, contract_id) == RenewalStatus.OPEN
 
-    # The owner cancels from the DM: the DM and the channel message both update in place.
+    # The owner clicks Cancel in the DM: first a confirmation that shows who still uses it.
     await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=rb.CANCEL)
+    await eventually(lambda: slack.modal(OWNER), what="the cancel confirmation")
+    confirm = await slack.modal(OWNER)
+    assert confirm is not None and confirm["callback_id"] == rb.CANCEL_MODAL
+    shown = str(confirm["blocks"])
+    assert "2 assigned" in shown and "*1 active in the last 30 days*" in shown and "ends on" in shown
+    assert _term_status(slack, contract_id) == RenewalStatus.OPEN, "nothing is decided before the confirmation"
+    await slack.do("/sim/submit", user=OWNER, view_id=confirm["id"], values={})
 
     async def both_updated() -> bool:
         mine = await slack.reminder_dm(OWNER, contract_id)
@@ -172,6 +179,14 @@ async def test_a_reminder_reaches_itam_and_the_owner_and_cancel_updates_both_in_
     mine = await slack.reminder_dm(OWNER, contract_id)
     assert mine is not None and mine["edited"] and rb.RENEW not in str(mine["blocks"]), "no buttons once decided"
     assert _term_status(slack, contract_id) == RenewalStatus.CANCELLED
+
+    async def confirmed_privately() -> bool:
+        return any(t.startswith("Recorded: the contract ends on") for t in await slack.ephemerals_to(OWNER))
+
+    await eventually(confirmed_privately, what="the private confirmation")
+    with transaction(slack.engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None and not contract.auto_renew, "the contract itself records the end"
 
 
 async def test_renew_modal_validates_and_records_new_seats_and_price(slack: Slack) -> None:
@@ -192,9 +207,22 @@ async def test_renew_modal_validates_and_records_new_seats_and_price(slack: Slac
             rb.B_RENEW_PRICE: {rb.A_RENEW_PRICE: {"type": "plain_text_input", "value": price}},
         }
 
+    assert seats["element"]["min_value"] == "2", "never fewer seats than the two assigned"
     answer = await slack.do("/sim/submit", user=ITAM, view_id=modal["id"], values=form("8", "lots"))
     errors = answer.get("errors") or ((await slack.modal(ITAM)) or {}).get("errors", {})
     assert set(errors) == {rb.B_RENEW_PRICE} and "not an amount" in errors[rb.B_RENEW_PRICE]
+    assert _term_status(slack, contract_id) == RenewalStatus.OPEN
+
+    # A third seat is assigned while the modal is open: 2 seats is now below what is in use.
+    with transaction(slack.engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        session.add(
+            SeatAssignment(asset_id=contract.asset_id, person_email="late@example.com", assigned_at=datetime.now(UTC))
+        )
+    answer = await slack.do("/sim/submit", user=ITAM, view_id=modal["id"], values=form("2", "150"))
+    errors = answer.get("errors") or ((await slack.modal(ITAM)) or {}).get("errors", {})
+    assert set(errors) == {rb.B_RENEW_SEATS} and errors[rb.B_RENEW_SEATS].startswith("3 seats are assigned")
     assert _term_status(slack, contract_id) == RenewalStatus.OPEN
 
     await slack.do("/sim/submit", user=ITAM, view_id=modal["id"], values=form("8", "150"))
@@ -208,7 +236,10 @@ async def test_renew_modal_validates_and_records_new_seats_and_price(slack: Slac
         contract = session.get(Contract, contract_id)
         assert contract is not None
         asset = session.get(Asset, contract.asset_id)
-        assert asset is not None and (asset.seats, asset.unit_price_cents) == (8, 15_000)
+        # The new seats and price are the next term's: this term keeps 5 at $180.
+        assert asset is not None and (asset.seats, asset.unit_price_cents) == (5, 18_000)
+        assert (contract.next_term_seats, contract.next_term_unit_price_cents) == (8, 15_000)
+        assert contract.next_term_from is not None and contract.next_term_from > _today()
 
 
 async def test_snooze_refuses_a_snooze_past_the_deadline_and_renegotiate_keeps_reminders(slack: Slack) -> None:
@@ -273,6 +304,47 @@ async def test_itam_sees_upcoming_renewals_on_the_app_home_and_others_do_not(sla
     assert "Upcoming renewals" not in str((await slack.state(MANAGER))["home"]["blocks"])
 
 
+async def test_the_app_home_shows_each_terms_decision(slack: Slack) -> None:
+    """Issue 18 §7: renegotiating / snoozed terms say so; a cancelled one leaves "Upcoming" for
+    "Not renewing", with who cancelled it."""
+    talks = await _contract_with_reminder(slack, "Zeplin")
+    ending = await _contract_with_reminder(slack, "Lucidchart")
+    with transaction(slack.engine) as session:
+        for contract_id, action in ((talks, "renegotiate"), (ending, "cancel")):
+            contract = session.get(Contract, contract_id)
+            assert contract is not None
+            outcome = reminders_repo.decide_renewal(
+                session,
+                contract_id=contract_id,
+                renewal_date=contract.renewal_date,
+                action=action,  # type: ignore[arg-type]
+                actor_email="itam@example.com",
+                at=datetime.now(UTC),
+                idem_key=f"home-{contract_id}",
+                calendar=Settings().holiday_calendar(),
+                itam_owner_email="itam@example.com",
+            )
+            assert outcome.accepted, outcome.message
+
+    async def shown() -> str:
+        await slack.do("/sim/home", user=ITAM)
+        home = (await slack.state(ITAM))["home"]
+        return json.dumps(home["blocks"]) if home else ""
+
+    async def both_shown() -> bool:
+        return "Lucidchart" in await shown()
+
+    await eventually(both_shown, what="the App Home with both decisions")
+    blocks = json.loads(await shown())
+    upcoming = next(b for b in blocks if b.get("block_id") == rb.B_HOME_RENEWALS)["text"]["text"]
+    ending_text = next(b for b in blocks if b.get("block_id") == rb.B_HOME_ENDING)["text"]["text"]
+    zeplin = next(line for line in upcoming.splitlines() if "Zeplin" in line)
+    assert "renegotiating (owner itam@example.com)" in zeplin and "cancel by" in zeplin
+    assert "Lucidchart" not in upcoming, "a cancelled renewal is no longer upcoming"
+    lucid = next(line for line in ending_text.splitlines() if "Lucidchart" in line)
+    assert "cancelled by itam@example.com on" in lucid and "(not renewing)" in lucid
+
+
 # --- Block Kit of every renewal surface, with hostile text --------------------------------------
 
 
@@ -332,6 +404,9 @@ def test_renewal_modals_digest_and_home_validate(schema: dict[str, Any]) -> None
     assert rb.RenewalRef.from_value('{"c": "x"}') is None and rb.RenewalRef.from_value("<forged>") is None
     validate(schema, rb.renew_modal(_card(), ref, private_metadata="{}"), "modal_view")
     validate(schema, rb.snooze_modal(ref, private_metadata="{}"), "modal_view")
+    cancel = rb.cancel_modal(_card(days_left=-3), private_metadata="{}")
+    validate(schema, cancel, "modal_view")
+    assert "&lt;!channel&gt;" in json.dumps(cancel) and "notice deadline passed on 2026-12-04" in json.dumps(cancel)
     upcoming = tuple(
         UpcomingRenewal(i, HOSTILE, "o@example.com", 10_000, "USD", date(2027, 1, 5), date(2026, 12, 4), 11, "open")
         for i in range(60)
@@ -340,6 +415,20 @@ def test_renewal_modals_digest_and_home_validate(schema: dict[str, Any]) -> None
     digest = RenewalDigestSummary(date(2026, 11, 23), 90, upcoming, (("USD", 600_000),), reclaim, 30)
     _, blocks = rb.digest_message(digest)
     validate(schema, blocks)
+    passed = UpcomingRenewal(
+        1, "Canva", "o@example.com", 300_000, "USD", date(2027, 1, 15), date(2026, 12, 16), -1, "open",
+        when="renews 2027-01-15 — notice deadline passed 2026-12-16",
+    )  # fmt: skip
+    _, passed_blocks = rb.digest_message(RenewalDigestSummary(date(2026, 12, 17), 90, (passed,), (), (), 30))
+    assert "renews 2027-01-15 — notice deadline passed 2026-12-16 · o@example.com" in json.dumps(
+        passed_blocks, ensure_ascii=False
+    )
     assert "$6,000.00" in json.dumps(blocks) and not any("<!channel>" in t for t in _mrkdwn_texts(blocks))
-    home = {"type": "home", "blocks": rb.upcoming_renewals_blocks(upcoming, horizon_days=90)}
+    decision = f"cancelled by {HOSTILE} on 2026-12-01 (not renewing)"
+    decided = tuple(
+        UpcomingRenewal(i, HOSTILE, "o@", 1, "USD", date(2027, 1, 5), date(2026, 12, 4), -3, "cancelled", False, "", decision)  # noqa: E501
+        for i in range(20)
+    )
+    home = {"type": "home", "blocks": rb.upcoming_renewals_blocks(upcoming, horizon_days=90, ending=decided)}
     validate(schema, home, "home_view")
+    assert not any("<!channel>" in t for t in _mrkdwn_texts(home["blocks"]))

@@ -3,17 +3,25 @@ once-only claim, decisions and who may take them, re-arming after a date edit, t
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from catalog import reminders_repo as rr
+from catalog import repository
 from catalog.db import transaction
 from catalog.models import Asset, AuditEvent, Contract, Reminder, RenewalStatus
 from catalog.renewals import HolidayCalendar
+from catalog.seed import seed_if_empty
+from catalog.showback import build_showback
+from tests.conftest import migrated_engine
 from tests.workflows.contracts import add_contract
 
 US = HolidayCalendar(country="US")
@@ -41,14 +49,34 @@ def decide(
         return rr.decide_renewal(
             session,
             contract_id=contract_id,
-            renewal_date=date(2027, 1, 5),
-            deadline=date(2026, 12, 4),
+            renewal_date=extra.pop("renewal_date", date(2027, 1, 5)),  # type: ignore[arg-type]
             action=action,
             actor_email="employee@example.com",
-            at=AT,
+            at=extra.pop("at", AT),  # type: ignore[arg-type]
             idem_key=key,
+            calendar=US,
             **extra,  # type: ignore[arg-type]
         )
+
+
+def test_the_renewal_decisions_migration_matches_the_models_and_downgrades(engine: Engine) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
+    from catalog.db import alembic_config, upgrade
+
+    added = {"next_term_from", "next_term_seats", "next_term_unit_price_cents", "next_term_annual_cost_cents"}
+    with engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert [d for d in drift if any(name in repr(d) for name in (*added, "'deadline'"))] == []
+    command.downgrade(alembic_config(engine), "0006_renewal_decisions@-1")
+    assert not added & {c["name"] for c in inspect(engine).get_columns("contract")}
+    assert "deadline" not in {c["name"] for c in inspect(engine).get_columns("renewal_term")}
+    upgrade(engine)
+    assert added <= {c["name"] for c in inspect(engine).get_columns("contract")}
 
 
 def test_reminders_are_due_on_the_planned_business_days_only(seeded_engine: Engine) -> None:
@@ -110,20 +138,126 @@ def test_cancel_stops_reminders_for_the_term_and_after_and_is_recorded_once(seed
         assert [a.entity_id for a in audits] == [str(contract_id)]
 
 
-def test_renew_with_new_seats_and_price_updates_the_asset(seeded_engine: Engine) -> None:
+def test_renew_sets_the_next_terms_seats_and_price_which_apply_from_the_renewal_date(seeded_engine: Engine) -> None:
+    # Issue 18 §7: Renew's seats and price are the next term's; the current term keeps its own.
     contract_id = add_contract(seeded_engine, start=START, auto_renew=False)
     outcome = decide(seeded_engine, contract_id, "renew", "click-1", seats=8, unit_price_cents=15_000)
     assert outcome.accepted, outcome.message
+    assert outcome.message == "Renewed: from 2027-01-05, 8 seats at $150.00 each."
     with transaction(seeded_engine) as session:
         contract = session.get(Contract, contract_id)
         assert contract is not None
         asset = session.get(Asset, contract.asset_id)
         assert asset is not None
-        assert (asset.seats, asset.unit_price_cents, asset.annual_cost_cents) == (8, 15_000, 120_000)
-        # Without auto-renew, renewing writes the next term down.
-        assert (contract.start_date, contract.renewal_date) == (date(2027, 1, 5), date(2028, 1, 5))
+        assert (asset.seats, asset.unit_price_cents, asset.annual_cost_cents) == (5, 18_000, 90_000)
+        assert (
+            contract.next_term_from,
+            contract.next_term_seats,
+            contract.next_term_unit_price_cents,
+            contract.next_term_annual_cost_cents,
+        ) == (date(2027, 1, 5), 8, 15_000, 120_000)
+        # Without auto-renew, renewing writes the next term down; the start stays where it was.
+        assert (contract.start_date, contract.renewal_date) == (START, date(2028, 1, 5))
         audit = session.exec(select(AuditEvent).where(AuditEvent.idem_key == "click-1")).one()
         assert audit.detail["before"] == {"seats": 5, "unit_price_cents": 18_000}
+        assert (audit.detail["after"], audit.detail["from"]) == ({"seats": 8, "unit_price_cents": 15_000}, "2027-01-05")
+        assert rr.apply_next_terms(session, as_of=date(2027, 1, 4), at=AT) == []
+    for _ in range(2):  # the daily scan on the renewal date, and again: applied once
+        with transaction(seeded_engine) as session:
+            rr.apply_next_terms(session, as_of=date(2027, 1, 5), at=AT)
+    with transaction(seeded_engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None and contract.next_term_from is None
+        asset = session.get(Asset, contract.asset_id)
+        assert asset is not None
+        assert (asset.seats, asset.unit_price_cents, asset.annual_cost_cents) == (8, 15_000, 120_000)
+        applied = session.exec(select(AuditEvent).where(AuditEvent.action == "renewal_terms_applied")).all()
+        assert [a.detail["after"]["seats"] for a in applied] == [8]
+
+
+def test_renewing_leaves_this_years_showback_as_it_was(seeded_engine: Engine) -> None:
+    # Issue 18 §7: Canva's FY2026 showback fell the moment it was renewed at fewer seats.
+    contract_id = add_contract(seeded_engine, start=START, product="Canva")
+
+    def canva(fiscal_year: int) -> tuple[int, int]:
+        with transaction(seeded_engine) as session:
+            assets, budgets = repository.showback_rows(session, fiscal_year=fiscal_year)
+        report = build_showback(assets, budgets, fiscal_year=fiscal_year, start_month=1)
+        [line] = [line for line in report.lines if line.product == "Canva" and line.cost_center == "CC-DESIGN"]
+        return line.seats, line.in_year_cents
+
+    fy2026 = canva(2026)
+    assert decide(seeded_engine, contract_id, "renew", "click-1", seats=4, unit_price_cents=10_000).accepted
+    assert canva(2026) == fy2026 == (5, round(90_000 * 361 / 365))
+    assert canva(2027) == (4, round(90_000 * 4 / 365) + round(40_000 * 361 / 365))
+
+
+def test_renewing_below_the_seats_assigned_is_refused(seeded_engine: Engine) -> None:
+    # Issue 18 §7: Canva, 20 assigned, renewed at 10 — refused, naming the assigned count.
+    contract_id = add_contract(seeded_engine, start=START, last_active=(None, None, None))
+    refused = decide(seeded_engine, contract_id, "renew", "click-1", seats=2)
+    assert not refused.accepted and refused.message.startswith("3 seats are assigned")
+    with transaction(seeded_engine) as session:
+        assert rr.get_term(session, contract_id=contract_id, renewal_date=date(2027, 1, 5)) is None
+    assert decide(seeded_engine, contract_id, "renew", "click-2", seats=3).accepted
+
+
+def test_cancel_ends_the_contract_with_the_term_and_it_is_no_longer_upcoming(seeded_engine: Engine) -> None:
+    # Issue 18 §7: the contract itself records the end (auto-renew off), audited with who and when.
+    contract_id = add_contract(seeded_engine, start=START)
+    outcome = decide(seeded_engine, contract_id, "cancel", "click-1")
+    assert outcome.accepted
+    assert outcome.message == (
+        "Recorded: the contract ends on 2027-01-04. The non-renewal notice is to be sent by 2026-12-04."
+    )
+    with transaction(seeded_engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        assert (contract.auto_renew, contract.renewal_date, contract.start_date) == (False, date(2027, 1, 5), START)
+        audit = session.exec(select(AuditEvent).where(AuditEvent.idem_key == "click-1")).one()
+        assert (audit.actor, audit.detail["ends_on"]) == ("employee@example.com", "2027-01-04")
+        assert audit.detail["before"] == {"auto_renew": True, "renewal_date": "2027-01-05"}
+        upcoming = rr.upcoming_renewals(session, as_of=date(2026, 11, 2), calendar=US)
+        ending = rr.upcoming_renewals(session, as_of=date(2026, 11, 2), calendar=US, cancelled=True)
+        assets, _ = repository.showback_rows(session, fiscal_year=2028)
+    assert contract_id not in [u.contract_id for u in upcoming]
+    [mine] = [u for u in ending if u.contract_id == contract_id]
+    assert mine.decision == "cancelled by employee@example.com on 2026-09-04 (not renewing)"
+    assert mine.when == "ends 2027-01-05"
+    figma = [a for a in assets if a.product == "Figma" and a.cost_center == "CC-DESIGN" and a.start_date == START]
+    assert [a.end_date for a in figma] == [date(2027, 1, 5)], "showback of later years leaves it out"
+
+
+def test_a_renewal_whose_notice_deadline_passed_is_still_upcoming(seeded_engine: Engine) -> None:
+    # Issue 18 §5: on 2026-12-10 the 2027-01-05 renewal (deadline 2026-12-04) is four weeks away.
+    contract_id = add_contract(seeded_engine, start=START)
+    with transaction(seeded_engine) as session:
+        digest = rr.digest_summary(session, as_of=date(2026, 12, 10), calendar=US)
+    [mine] = [u for u in digest.upcoming if u.contract_id == contract_id]
+    assert (mine.renewal_date, mine.deadline, mine.days_left) == (date(2027, 1, 5), date(2026, 12, 4), -6)
+    assert mine.when == "renews 2027-01-05 — notice deadline passed 2026-12-04"
+    assert due_for(seeded_engine, contract_id, date(2026, 12, 10)) == []
+
+
+def test_a_decision_names_its_term_and_the_dates_are_recomputed_from_the_contract(seeded_engine: Engine) -> None:
+    # Issue 19 #6: a forged renew for an old term must not move a non-renewing contract back.
+    fixed = add_contract(seeded_engine, start=START, auto_renew=False)
+    forged = decide(seeded_engine, fixed, "renew", "forged", renewal_date=date(2025, 1, 5))
+    assert not forged.accepted and "out of date" in forged.message and "2027-01-05" in forged.message
+    with transaction(seeded_engine) as session:
+        contract = session.get(Contract, fixed)
+        assert contract is not None and (contract.start_date, contract.renewal_date) == (START, date(2027, 1, 5))
+        assert rr.get_term(session, contract_id=fixed, renewal_date=date(2025, 1, 5)) is None
+    # After the notice grows to 60 days the deadline is 2026-11-06: a snooze is checked against it.
+    rolling = add_contract(seeded_engine, start=START)
+    with transaction(seeded_engine) as session:
+        contract = session.get(Contract, rolling)
+        assert contract is not None
+        contract.notice_days = 60
+        session.add(contract)
+    late = decide(seeded_engine, rolling, "snooze", "s1", snooze_until=date(2026, 11, 20))
+    assert not late.accepted and "deadline (2026-11-06)" in late.message
+    assert decide(seeded_engine, rolling, "snooze", "s2", snooze_until=date(2026, 11, 5)).accepted
 
 
 def test_snooze_quiets_the_term_until_it_ends_and_cannot_pass_the_deadline(seeded_engine: Engine) -> None:
@@ -167,10 +301,74 @@ def test_digest_lists_renewals_due_soon_with_totals_and_idle_seats(seeded_engine
     with transaction(seeded_engine) as session:
         digest = rr.digest_summary(session, as_of=as_of, calendar=US)
     mine = {u.contract_id: u for u in digest.upcoming if u.contract_id in (soon, cancelled, later)}
-    assert set(mine) == {soon, cancelled}
-    assert (mine[soon].deadline, mine[soon].days_left, mine[cancelled].status) == (date(2026, 12, 4), 60, "cancelled")
+    assert set(mine) == {soon}, "a cancelled renewal is not upcoming"
+    assert (mine[soon].deadline, mine[soon].days_left) == (date(2026, 12, 4), 60)
+    assert mine[soon].when == "renews 2027-01-05 — cancel by 2026-12-04"
     idle = {(c.person_email, c.last_active) for c in digest.reclaim}
     assert ("holder1@example.com", as_of - timedelta(days=31)) in idle
     assert ("holder2@example.com", None) in idle
     assert not any(c.person_email == "holder0@example.com" for c in digest.reclaim)
     assert dict(digest.totals)["USD"] >= 5 * 18_000
+
+
+@pytest.fixture
+def postgres_seeded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    for engine in migrated_engine("postgres", tmp_path, request):
+        with transaction(engine) as session:
+            seed_if_empty(session)
+        yield engine
+
+
+def _wait_for_a_lock_wait(engine: Engine) -> None:
+    """Until some session of this database waits on a row lock (polls pg_stat_activity)."""
+    deadline = time.monotonic() + 30
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            connection.rollback()
+            if waiting:
+                return
+            time.sleep(0.01)
+    pytest.fail("the second decision never waited for the first")
+
+
+def test_two_decisions_at_the_same_moment_are_taken_one_after_the_other(postgres_seeded: Engine) -> None:
+    # Issue 19 #9: the owner's Renew and ITAM's Cancel at once both "succeeded", leaving a
+    # cancelled term with the renewal's seats. Now the second waits for the first and is refused.
+    engine = postgres_seeded
+    contract_id = add_contract(engine, start=START)
+    assert decide(engine, contract_id, "renegotiate", "r1").accepted  # the term's row exists already
+    second: dict[str, rr.RenewalDecisionOutcome] = {}
+    with transaction(engine) as session:
+        first = rr.decide_renewal(
+            session,
+            contract_id=contract_id,
+            renewal_date=date(2027, 1, 5),
+            action="cancel",
+            actor_email="itam@example.com",
+            at=AT,
+            idem_key="cancel-1",
+            calendar=US,
+        )
+        assert first.accepted
+        renewing = threading.Thread(
+            target=lambda: second.update(outcome=decide(engine, contract_id, "renew", "renew-1", seats=9))
+        )
+        renewing.start()
+        _wait_for_a_lock_wait(engine)
+    renewing.join(timeout=30)
+    assert not renewing.is_alive()
+    outcome = second["outcome"]
+    assert not outcome.accepted and outcome.message == "This renewal was already cancelled by itam@example.com."
+    with transaction(engine) as session:
+        term = rr.get_term(session, contract_id=contract_id, renewal_date=date(2027, 1, 5))
+        contract = session.get(Contract, contract_id)
+        assert term is not None and contract is not None
+        assert (term.status, term.renew_seats, contract.next_term_seats) == (RenewalStatus.CANCELLED, None, None)
+        renewals = session.exec(select(AuditEvent).where(AuditEvent.action == "renewal_renew")).all()
+        assert renewals == []

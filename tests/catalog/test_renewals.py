@@ -39,6 +39,17 @@ def plan(terms: ContractTerms, as_of: date, calendar: HolidayCalendar = US, **kw
     return plan_renewal(terms, as_of=as_of, calendar=calendar, **kw)
 
 
+def one_term(**fields: object) -> RenewalPlan:
+    """A plan whose term renewing next is also the next one with a deadline ahead."""
+    return RenewalPlan(
+        **fields,  # type: ignore[arg-type]
+        next_renewal_date=fields["renewal_date"],  # type: ignore[arg-type]
+        next_cancel_by=fields["cancel_by"],  # type: ignore[arg-type]
+        next_deadline=fields["deadline"],  # type: ignore[arg-type]
+        next_reminders=fields["reminders"],  # type: ignore[arg-type]
+    )
+
+
 # --- month arithmetic ----------------------------------------------------------------------------
 
 
@@ -119,7 +130,7 @@ def test_subtract_business_days_skips_christmas() -> None:
 def test_auto_renew_picks_first_renewal_after_as_of() -> None:
     terms = ContractTerms(start_date=D(2024, 3, 15), term_months=12, auto_renew=True, notice_days=30)
     result = plan(terms, D(2026, 1, 10))
-    assert result == RenewalPlan(
+    assert result == one_term(
         term_start=D(2025, 3, 15),
         renewal_date=D(2026, 3, 15),
         term_end=D(2026, 3, 14),
@@ -139,7 +150,7 @@ def test_renewal_date_equal_to_as_of_is_not_after_it() -> None:
 def test_without_auto_renew_the_first_term_is_planned_even_after_it_ended() -> None:
     terms = ContractTerms(start_date=D(2024, 3, 15), term_months=12, auto_renew=False, notice_days=30)
     result = plan(terms, D(2026, 1, 10))
-    assert result == RenewalPlan(
+    assert result == one_term(
         term_start=D(2024, 3, 15),
         renewal_date=D(2025, 3, 15),
         term_end=D(2025, 3, 14),
@@ -303,28 +314,47 @@ def test_no_catch_up_without_auto_renew_once_the_deadline_passed() -> None:
     assert (result.deadline, result.reminders) == (D(2026, 4, 14), ())
 
 
-def test_term_rolls_forward_after_the_cancel_by() -> None:
+def test_once_the_cancel_by_passed_the_renewal_still_comes_and_reminders_follow_the_next_term() -> None:
     result = plan(SECOND_TERM, D(2026, 3, 17), last_reminder_sent=D(2026, 3, 9))
     assert result == RenewalPlan(
-        term_start=D(2026, 4, 15),
-        renewal_date=D(2027, 4, 15),
-        term_end=D(2027, 4, 14),
-        cancel_by=D(2027, 3, 16),
-        deadline=D(2027, 3, 16),
-        reminders=(D(2026, 12, 16), D(2027, 1, 15), D(2027, 2, 12), D(2027, 3, 9)),
+        # The charge on 2026-04-15 is still coming: that is the renewal, its deadline shown as past.
+        term_start=D(2025, 4, 15),
+        renewal_date=D(2026, 4, 15),
+        term_end=D(2026, 4, 14),
+        cancel_by=D(2026, 3, 16),
+        deadline=D(2026, 3, 16),
+        reminders=(),
+        # The reminders go out for the first term whose deadline is ahead.
+        next_renewal_date=D(2027, 4, 15),
+        next_cancel_by=D(2027, 3, 16),
+        next_deadline=D(2027, 3, 16),
+        next_reminders=(D(2026, 12, 16), D(2027, 1, 15), D(2027, 2, 12), D(2027, 3, 9)),
     )
 
 
-def test_notice_longer_than_a_term_rolls_until_the_deadline_is_ahead() -> None:
+def test_the_issue_example_renews_in_four_weeks_not_in_a_year() -> None:
+    # Issue 18 §5: on 2026-12-17, renewing 2027-01-15 with 30 days' notice (deadline 2026-12-16).
+    terms = ContractTerms(start_date=D(2026, 1, 15), term_months=12, auto_renew=True, notice_days=30)
+    result = plan(terms, D(2026, 12, 17))
+    assert (result.renewal_date, result.deadline, result.reminders) == (D(2027, 1, 15), D(2026, 12, 16), ())
+    assert (result.next_renewal_date, result.next_deadline) == (D(2028, 1, 15), D(2027, 12, 16))
+
+
+def test_notice_longer_than_a_term_rolls_the_next_deadline_until_it_is_ahead() -> None:
     terms = ContractTerms(start_date=D(2026, 1, 1), term_months=1, auto_renew=True, notice_days=45)
     result = plan(terms, D(2026, 1, 10))
-    # Feb 1's cancel-by (Dec 17) passed; Mar 1's is Jan 15.
-    assert (result.term_start, result.renewal_date, result.cancel_by) == (
+    # Renews Feb 1 (its cancel-by, Dec 18, passed); Mar 1's cancel-by is Jan 15.
+    assert (result.term_start, result.renewal_date, result.cancel_by, result.reminders) == (
+        D(2026, 1, 1),
         D(2026, 2, 1),
+        D(2025, 12, 18),
+        (),
+    )
+    assert (result.next_renewal_date, result.next_cancel_by, result.next_reminders) == (
         D(2026, 3, 1),
         D(2026, 1, 15),
+        (D(2026, 1, 10),),
     )
-    assert result.reminders == (D(2026, 1, 10),)
 
 
 def test_due_reminders() -> None:
@@ -436,15 +466,23 @@ def test_plan_properties(case: tuple[ContractTerms, date, HolidayCalendar, Renew
     assert result.deadline <= result.term_end
     if terms.auto_renew:
         assert result.renewal_date > as_of
-        assert result.cancel_by is not None
-        assert result.cancel_by == result.deadline >= as_of
+        assert result.cancel_by is not None and result.next_cancel_by is not None
+        assert result.cancel_by == result.deadline
+        assert result.next_cancel_by == result.next_deadline >= as_of
+        assert result.next_renewal_date >= result.renewal_date
+        # The next term is the first whose deadline is ahead: the same term unless it passed.
+        assert (result.next_renewal_date == result.renewal_date) == (result.deadline >= as_of)
     else:
         assert result.cancel_by is None
         assert result.term_start == terms.start_date
-    assert list(result.reminders) == sorted(set(result.reminders))
-    for reminder in result.reminders:
-        assert as_of <= reminder <= result.deadline
-        assert is_business_day(reminder, calendar) or reminder == as_of
+        assert (result.next_renewal_date, result.next_deadline) == (result.renewal_date, result.deadline)
+    if result.deadline < as_of:
+        assert result.reminders == ()
+    for reminders, deadline in ((result.reminders, result.deadline), (result.next_reminders, result.next_deadline)):
+        assert list(reminders) == sorted(set(reminders))
+        for reminder in reminders:
+            assert as_of <= reminder <= deadline
+            assert is_business_day(reminder, calendar) or reminder == as_of
 
 
 @PROPERTIES
@@ -518,6 +556,10 @@ def test_cli_plans_good_lines() -> None:
             "cancel_by": "2026-12-22",
             "deadline": "2026-12-22",
             "reminders": ["2026-09-23", "2026-10-23", "2026-11-20", "2026-12-15"],
+            "next_renewal_date": "2026-12-28",
+            "next_cancel_by": "2026-12-22",
+            "next_deadline": "2026-12-22",
+            "next_reminders": ["2026-09-23", "2026-10-23", "2026-11-20", "2026-12-15"],
         },
         {
             "renewal_date": "2026-12-28",
@@ -525,8 +567,62 @@ def test_cli_plans_good_lines() -> None:
             "cancel_by": None,
             "deadline": "2026-12-24",
             "reminders": ["2026-11-24"],
+            "next_renewal_date": "2026-12-28",
+            "next_cancel_by": None,
+            "next_deadline": "2026-12-24",
+            "next_reminders": ["2026-11-24"],
         },
     ]
+
+
+def test_cli_plans_a_contract_known_only_by_its_renewal_date_after_its_deadline() -> None:
+    # Issue 18 §5: no start_date (a Snipe-IT licence knows its expiry only); on 2026-12-17 the
+    # 2027-01-15 renewal is still the one shown, its deadline passed; reminders move on a term.
+    line = {"renewal_date": "2027-01-15", "term_months": 12, "auto_renew": True, "notice_days": 30}
+    code, out = run(json.dumps({**line, "as_of": "2026-12-17", "country": "US"}))
+    assert code == 0, out
+    assert out[0] == {
+        "renewal_date": "2027-01-15",
+        "term_end": "2027-01-14",
+        "cancel_by": "2026-12-16",
+        "deadline": "2026-12-16",
+        "reminders": [],
+        "next_renewal_date": "2028-01-15",
+        "next_cancel_by": "2027-12-16",
+        "next_deadline": "2027-12-16",
+        "next_reminders": ["2027-09-17", "2027-10-15", "2027-11-16", "2027-12-09"],
+    }
+    no_dates = {**line, "renewal_date": None, "as_of": "2026-06-01"}
+    code, out = run(json.dumps({**line, "as_of": "2026-06-01"}), json.dumps(no_dates))
+    assert code == 1
+    assert out[0]["renewal_date"] == "2027-01-15" and out[0]["deadline"] == "2026-12-16"
+    assert out[1] == {"error": out[1]["error"], "field": "start_date", "line": 2}
+
+
+def test_cli_prints_usage_when_stdin_is_a_terminal() -> None:
+    """Run from a shell with nothing piped in, the command explains itself instead of waiting."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    procure = str(Path(sys.executable).parent / "procure")
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [procure, "renewals", "plan", "--json"],
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 2
+    assert "reads contracts from stdin" in done.stderr and "procure renewals plan --json <" in done.stderr
+    assert done.stdout == ""
 
 
 def test_cli_optional_fields() -> None:
@@ -549,7 +645,7 @@ def test_cli_optional_fields() -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"start_date": None}, "start_date"),
+        ({"start_date": None}, "start_date"),  # and no renewal_date
         ({"term_months": "12"}, "term_months"),
         ({"term_months": 0}, "term_months"),
         ({"auto_renew": "yes"}, "auto_renew"),

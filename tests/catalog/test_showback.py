@@ -137,3 +137,19 @@ def test_totals_add_up_and_in_year_never_exceeds_annualised(
         a for a in assets if a.start_date < stop and (a.end_date is None or a.end_date > max(a.start_date, start))
     ]
     assert sum(line.assets for line in report.lines) == len(active)
+
+
+def test_a_renewals_new_seats_and_price_count_from_the_renewal_date() -> None:
+    # Canva: 25 seats at $120 until 2027-01-15, then 20 at $100 (issue 18 §7).
+    canva = ShowbackAsset(
+        "CC-DESIGN", "Canva", 25, 300_000, "USD", date(2026, 1, 15), None,
+        next_from=date(2027, 1, 15), next_seats=20, next_annual_cost_cents=200_000,
+    )  # fmt: skip
+    fy2026 = build_showback([canva], [], fiscal_year=2026, start_month=1).lines[0]
+    assert (fy2026.seats, fy2026.annualised_cents) == (25, 300_000), "the current term keeps its price"
+    assert fy2026.in_year_cents == round(300_000 * 351 / 365)
+    fy2027 = build_showback([canva], [], fiscal_year=2027, start_month=1).lines[0]
+    assert (fy2027.seats, fy2027.annualised_cents) == (20, 200_000)
+    assert fy2027.in_year_cents == round(300_000 * 14 / 365) + round(200_000 * 351 / 365)
+    fy2028 = build_showback([canva], [], fiscal_year=2028, start_month=1).lines[0]
+    assert fy2028.in_year_cents == 200_000

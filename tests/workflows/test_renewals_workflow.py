@@ -213,6 +213,48 @@ async def test_a_year_of_a_contract_auto_renew_snooze_date_edit_and_cancel(renew
         assert actions.count(action) == 1, action
 
 
+async def test_decisions_recompute_the_term_instead_of_trusting_the_button(renewals: Renewals) -> None:
+    """Issue 19 #6 through the decision workflow: the renewal date and deadline a button or
+    modal carries are never trusted; the activity recomputes the term from the contract."""
+
+    async def decide(contract_id: int, renewal: str, deadline: str, action: str, day: date, **extra: object) -> str:
+        answer = await renewals.client.decide(
+            RenewalDecisionInput(
+                contract_id=contract_id,
+                renewal_date=renewal,
+                deadline=deadline,
+                action=action,
+                actor_slack_id=OWNER,
+                click_id=uuid.uuid4().hex,
+                decided_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC).isoformat(),
+                **extra,  # type: ignore[arg-type]
+            )
+        )
+        return ("accepted: " if answer.accepted else "refused: ") + answer.message
+
+    # A forged Renew for an old term of a contract that does not auto-renew (it ends 2027-01-05).
+    fixed = add_contract(renewals.engine, start=date(2026, 1, 5), auto_renew=False)
+    answer = await decide(fixed, "2025-01-05", "2025-01-03", "renew", date(2026, 9, 4))
+    assert answer.startswith("refused: This reminder is out of date") and "2027-01-05" in answer
+    with transaction(renewals.engine) as session:
+        contract = session.get(Contract, fixed)
+        assert contract is not None
+        assert (contract.start_date, contract.renewal_date) == (date(2026, 1, 5), date(2027, 1, 5))
+
+    # A stale reminder after the notice grew to 60 days: it still says deadline 2026-12-04,
+    # the contract says 2026-11-06, and a snooze past that is refused.
+    rolling = add_contract(renewals.engine, start=date(2026, 1, 5))
+    with transaction(renewals.engine) as session:
+        contract = session.get(Contract, rolling)
+        assert contract is not None
+        contract.notice_days = 60
+        session.add(contract)
+    answer = await decide(rolling, "2027-01-05", "2026-12-04", "snooze", date(2026, 10, 20), snooze_days=30)
+    assert answer == "refused: Snoozing to 2026-11-19 would pass the deadline (2026-11-06); choose fewer days."
+    answer = await decide(rolling, "2027-01-05", "2026-12-04", "snooze", date(2026, 10, 20), snooze_days=14)
+    assert answer == "accepted: Snoozed until 2026-11-03."
+
+
 async def test_scanning_a_day_twice_across_a_worker_restart_sends_nothing_twice(
     time_skipping_env: WorkflowEnvironment, sqlite_seeded: Engine
 ) -> None:
