@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from catalog.csv_safe import render_csv, restore
+
 STATUSES = ("approved", "restricted", "blocked")
 CSV_COLUMNS = (
     "id",
@@ -182,7 +184,7 @@ def _raw_from_csv(text: str) -> tuple[list[_Raw], list[CatalogProblem]]:
             if key is None or key.strip() not in CSV_COLUMNS:
                 continue
             key = key.strip()
-            text_value = (value or "").strip()
+            text_value = restore(value or "").strip()  # a cell our export quoted (csv_safe)
             parsed: Any = text_value or None
             if key in ("aliases", "alternatives"):
                 parsed = _split(text_value)
@@ -427,12 +429,10 @@ def catalog_to_yaml(entries: Iterable[CatalogEntry]) -> str:
 
 
 def catalog_to_csv(entries: Iterable[CatalogEntry]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    rows: list[list[object]] = []
     for e in entries:
         c = e.contract
-        writer.writerow(
+        rows.append(
             [
                 e.id,
                 e.name,
@@ -440,19 +440,19 @@ def catalog_to_csv(entries: Iterable[CatalogEntry]) -> str:
                 e.category,
                 ";".join(e.aliases),
                 e.status,
-                e.block_reason or "",
+                e.block_reason,
                 ";".join(e.alternatives),
-                e.owner or "",
-                "" if e.seats_total is None else e.seats_total,
+                e.owner,
+                e.seats_total,
                 e.price_cents,
                 e.currency,
-                c.start.isoformat() if c else "",
-                c.term_months if c else "",
-                ("true" if c.auto_renew else "false") if c else "",
-                c.notice_days if c else "",
+                c.start.isoformat() if c else None,
+                c.term_months if c else None,
+                c.auto_renew if c else None,
+                c.notice_days if c else None,
             ]
         )
-    return out.getvalue()
+    return render_csv(CSV_COLUMNS, rows)
 
 
 # --- seat usage ---------------------------------------------------------------------------

@@ -3,9 +3,7 @@ contracts bought before the bot existed, and edit a contract (audited)."""
 
 from __future__ import annotations
 
-import csv
 import getpass
-import io
 import json
 import re
 from datetime import UTC, date, datetime
@@ -17,6 +15,7 @@ import yaml
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from catalog.csv_safe import render_csv
 from catalog.models import Asset, Contract
 from catalog.settings import get_settings
 
@@ -117,14 +116,7 @@ def render_export(records: list[dict[str, Any]], fmt: str) -> str:
         return json.dumps(records, indent=2) + "\n"
     if fmt == "yaml":
         return yaml.safe_dump(records, sort_keys=False, allow_unicode=True) if records else "[]\n"
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow(
-            {k: ("" if v is None else str(v).lower() if isinstance(v, bool) else v) for k, v in record.items()}
-        )
-    return buffer.getvalue()
+    return render_csv(EXPORT_COLUMNS, records)
 
 
 @assets_app.command("list")

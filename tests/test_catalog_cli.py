@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -67,6 +69,36 @@ def test_export_then_import_changes_nothing_and_an_edit_is_applied(db: Engine, t
     after = _products(db)
     assert after["figma"][0] == "Figma Pro" and "lucid" in after
     assert runner.invoke(catalog_app, ["import", str(out)]).output.count("11 unchanged") == 1  # idempotent
+
+
+def test_csv_export_neutralises_formulas_and_imports_back_unchanged(db: Engine, tmp_path: Path) -> None:
+    evil = tmp_path / "evil.yaml"
+    evil.write_text(
+        "- id: evil\n"
+        '  name: \'=HYPERLINK("http://evil.example/x","Click")\'\n'
+        "  vendor: '@SUM(1+1)'\n"
+        "  category: '-2+3'\n"
+        "  aliases: ['+cmd', \"'=already quoted\"]\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(catalog_app, ["import", str(evil)]).exit_code == 0
+    before = _products(db)
+    exported = runner.invoke(catalog_app, ["export", "--format", "csv"])
+    assert exported.exit_code == 0, exported.output
+    row = next(r for r in csv.DictReader(io.StringIO(exported.output)) if r["id"] == "evil")
+    assert (row["name"], row["vendor"], row["category"], row["aliases"]) == (
+        '\'=HYPERLINK("http://evil.example/x","Click")',
+        "'@SUM(1+1)",
+        "'-2+3",
+        "'+cmd;'=already quoted",
+    )
+    assert row["price_cents"] == "0"
+    out = tmp_path / "catalog.csv"
+    out.write_text(exported.output, encoding="utf-8")
+    again = runner.invoke(catalog_app, ["import", str(out)])
+    assert again.exit_code == 0 and "11 unchanged" in again.output, again.output
+    assert _products(db) == before
+    assert before["evil"][0] == '=HYPERLINK("http://evil.example/x","Click")'
 
 
 def test_a_file_with_any_problem_imports_nothing(db: Engine, tmp_path: Path) -> None:
