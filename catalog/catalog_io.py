@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -320,8 +320,12 @@ def _entry(raw: _Raw, problems: list[CatalogProblem]) -> CatalogEntry | None:
     )
 
 
-def _check_across(raws: Sequence[_Raw], problems: list[CatalogProblem]) -> None:
-    """Duplicate ids and aliases (case-insensitive, across products) and unknown alternatives."""
+def _check_across(raws: Sequence[_Raw], problems: list[CatalogProblem], existing: Mapping[str, Sequence[str]]) -> None:
+    """Duplicate ids and aliases (case-insensitive, across products) and unknown alternatives.
+
+    `existing` (id → aliases) are the products already in the database: a file may name them
+    as alternatives, and the ones it does not replace keep their names, so its own ids and
+    aliases must not take them."""
     ids: dict[str, int] = {}
     for raw in raws:
         pid = str(raw.values.get("id") or "").strip()
@@ -334,10 +338,23 @@ def _check_across(raws: Sequence[_Raw], problems: list[CatalogProblem]) -> None:
             )
         else:
             ids[key] = raw.lines.get("id", raw.line)
+    # Names held by database products the file leaves as they are: name → that product's id.
+    kept = {pid.casefold(): pid for pid in existing if pid.casefold() not in ids}
+    taken = dict(kept)
+    for pid in kept.values():
+        for alias in existing[pid]:
+            taken.setdefault(alias.casefold(), pid)
     # Every id and alias names one product: (index of the entry, its id, the line).
     names: dict[str, tuple[int, str, int]] = {}
     for index, raw in enumerate(raws):
         pid = str(raw.values.get("id") or "").strip()
+        if pid and pid.casefold() in taken:
+            problems.append(
+                CatalogProblem(
+                    raw.lines.get("id", raw.line),
+                    f"id {pid!r} is already an alias of {taken[pid.casefold()]!r} in the database",
+                )
+            )
         if pid and pid.casefold() not in names:
             names[pid.casefold()] = (index, pid, raw.lines.get("id", raw.line))
     for index, raw in enumerate(raws):
@@ -354,6 +371,13 @@ def _check_across(raws: Sequence[_Raw], problems: list[CatalogProblem]) -> None:
                         f"alias {alias!r} is already used by {owner[1]!r} (line {owner[2]})",
                     )
                 )
+            elif key in taken:
+                problems.append(
+                    CatalogProblem(
+                        raw.lines.get("aliases", raw.line),
+                        f"alias {alias!r} is already used by {taken[key]!r} in the database",
+                    )
+                )
             elif owner is None:
                 names[key] = (index, str(raw.values.get("id") or ""), raw.lines.get("aliases", raw.line))
     for raw in raws:
@@ -365,29 +389,42 @@ def _check_across(raws: Sequence[_Raw], problems: list[CatalogProblem]) -> None:
                 problems.append(
                     CatalogProblem(raw.lines.get("alternatives", raw.line), f"{alt!r} is its own alternative")
                 )
-            elif key not in ids:
+            elif key not in ids and key not in kept:
                 problems.append(CatalogProblem(raw.lines.get("alternatives", raw.line), f"unknown alternative {alt!r}"))
 
 
-def _check(raws: list[_Raw], problems: list[CatalogProblem]) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+def _check(
+    raws: list[_Raw], problems: list[CatalogProblem], existing: Mapping[str, Sequence[str]] | None
+) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
     entries = [e for e in (_entry(raw, problems) for raw in raws) if e is not None]
-    _check_across(raws, problems)
+    _check_across(raws, problems, existing or {})
     return entries, sorted(problems, key=lambda p: p.line)
 
 
-def parse_catalog_yaml(text: str) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
-    """The entries of a catalog YAML, and every problem in it (sorted by line)."""
+def parse_catalog_yaml(
+    text: str, *, existing: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+    """The entries of a catalog YAML, and every problem in it (sorted by line).
+
+    `existing`: the products already in the database (id → aliases), for a file that adds to
+    them or changes some (see `_check_across`); without it the file must stand alone."""
     raws, problems = _raw_from_yaml(text)
-    return _check(raws, problems)
+    return _check(raws, problems, existing)
 
 
-def parse_catalog_csv(text: str) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+def parse_catalog_csv(
+    text: str, *, existing: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
     raws, problems = _raw_from_csv(text)
-    return _check(raws, problems)
+    return _check(raws, problems, existing)
 
 
-def parse_catalog(text: str, *, filename: str) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
-    return parse_catalog_csv(text) if filename.lower().endswith(".csv") else parse_catalog_yaml(text)
+def parse_catalog(
+    text: str, *, filename: str, existing: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+    if filename.lower().endswith(".csv"):
+        return parse_catalog_csv(text, existing=existing)
+    return parse_catalog_yaml(text, existing=existing)
 
 
 # --- writing ------------------------------------------------------------------------------
