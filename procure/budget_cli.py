@@ -203,7 +203,10 @@ def budget_show(
 @commitments_app.command("import")
 def commitments_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = False) -> None:
     """Add or update cloud commitments by name (columns: name, provider, kind, currency, total,
-    remaining, start, end). `remaining` is what is left as of the file (default: total)."""
+    remaining, start, end) and say what changed for each; --dry-run says what would.
+
+    `remaining` (default: total) is what was left before the purchases the bot approves: what
+    they drew is subtracted, so importing the same file again keeps it."""
     from catalog.budget_io import apply_commitments, parse_commitments
 
     records, summary = _import(
