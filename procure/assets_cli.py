@@ -119,16 +119,21 @@ def render_export(records: list[dict[str, Any]], fmt: str) -> str:
     return render_csv(EXPORT_COLUMNS, records)
 
 
+#: `assets list` columns, in the order of the table's headers.
+_LIST_KEYS = ("id", "product", "owner", "seats", "annual_cost", "cost_center", "start", "renewal_date", "request_id")
+
+
 @assets_app.command("list")
 def assets_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
     """The asset register with each contract's renewal date."""
     from catalog import repository
     from catalog.db import transaction
     from catalog.text import format_money
+    from procure.tables import Column, print_table
 
     with transaction(_engine()) as session:
-        for asset, contract in repository.list_assets_with_contracts(session):
-            record = {
+        records = [
+            {
                 "id": asset.id,
                 "product": asset.product_name,
                 "owner": asset.owner_email,
@@ -139,7 +144,27 @@ def assets_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON o
                 "start": contract.start_date.isoformat() if contract else None,
                 "renewal_date": contract.renewal_date.isoformat() if contract else None,
             }
-            typer.echo(json.dumps(record) if as_json else "  ".join(f"{k}={v}" for k, v in record.items()))
+            for asset, contract in repository.list_assets_with_contracts(session)
+        ]
+    if as_json:
+        for record in records:
+            typer.echo(json.dumps(record))
+        return
+    print_table(
+        [
+            Column("id", numeric=True),
+            Column("product", wrap=True),
+            Column("owner"),
+            Column("seats", numeric=True),
+            Column("annual cost", numeric=True),
+            Column("cost center", optional=True),
+            Column("start", optional=True),
+            Column("renews"),
+            Column("request", optional=True),
+        ],
+        [[r[key] for key in _LIST_KEYS] for r in records],
+        empty="the register is empty; `procure assets import FILE` adds contracts bought before the bot",
+    )
 
 
 @assets_app.command("show")

@@ -24,7 +24,7 @@ from procure.budget_cli import budget_app, commitments_app, spend_app
 from procure.directory_cli import directory_app
 from procure.policy_cli import policy_app
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": None})  # tables as wide as they need, whatever the shell exports
 
 
 @pytest.fixture
@@ -78,7 +78,18 @@ def test_directory_import_then_list(db: Engine, tmp_path: Path) -> None:
         "ooo_to": "2027-07-14",
     }
     text = runner.invoke(directory_app, ["list"]).stdout
-    assert "sec2@example.com" in text and "away 2027-07-01…2027-07-14" in text and "(no Slack id)" in text
+    row = next(line for line in text.splitlines() if line.startswith("sec2@example.com"))
+    assert row.split() == [
+        "sec2@example.com",
+        "Sid",
+        "Second",
+        "vp@example.com",
+        "security",
+        "CC-SEC",
+        "2027-07-01…2027-07-14",
+        "security@example.com",
+        "none",  # no Slack id
+    ]
     with transaction(db) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.entity_id == "sec2@example.com")).one()
         assert (event.action, event.actor) == ("person_imported", "cli")
@@ -158,9 +169,11 @@ def test_budget_import_spend_import_and_show(db: Engine, tmp_path: Path) -> None
     assert abs(forecast["projected_actual_cents"] - expected) <= 1
     assert forecast["projected_total_cents"] == 500_000 + forecast["projected_actual_cents"]
     text = runner.invoke(budget_app, ["show", "cc-design", "--fiscal-year", "2026"]).stdout
-    available = next(line for line in text.splitlines() if line.strip().startswith("available"))
-    assert "CC-DESIGN FY2026 (USD)" in text and available.split() == ["available", "50,350.00", "USD"]
-    assert "forecast" in text
+    title, header, row, *_ = text.splitlines()
+    assert title == "Budgets FY2026"
+    assert header.split()[:7] == ["cost", "center", "cur", "annual", "committed", "actual", "available"]
+    assert row.split()[:6] == ["CC-DESIGN", "USD", "60,000.00", "5,000.00", "4,650.00", "50,350.00"]
+    assert "forecast: committed + actual projected to the year end (day " in text
     missing = runner.invoke(budget_app, ["show", "CC-NOPE", "--fiscal-year", "2026"])
     assert missing.exit_code == 1 and "no CC-NOPE budget for FY2026" in missing.stderr
 
@@ -203,7 +216,10 @@ def test_commitments_import_and_list(db: Engine, tmp_path: Path) -> None:
     listed = [json.loads(line) for line in runner.invoke(commitments_app, ["list", "--json"]).stdout.splitlines()]
     aws = next(c for c in listed if c["name"] == "AWS EDP 2026")
     assert (aws["remaining_cents"], aws["end"]) == (15_000_000, "2028-12-31")
-    assert "150,000.00 USD left of 500,000.00 USD" in runner.invoke(commitments_app, ["list"]).stdout
+    listing = runner.invoke(commitments_app, ["list"]).stdout.splitlines()
+    assert listing[0].split() == ["name", "provider", "kind", "cur", "left", "total", "start", "end"]
+    row = next(line for line in listing if line.startswith("AWS EDP 2026"))
+    assert row.split()[3:] == ["aws", "edp", "USD", "150,000.00", "500,000.00", "2026-01-01", "2028-12-31"]
 
 
 def _remaining(engine: Engine, name: str) -> int:
