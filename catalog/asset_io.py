@@ -37,6 +37,7 @@ from typing import TypeVar
 
 import yaml
 
+from catalog.csv_safe import restore
 from catalog.renewals import MAX_NOTICE_DAYS, MAX_TERM_MONTHS, MAX_YEAR, MIN_YEAR, add_months
 from catalog.requests import CHANNELS, MAX_ANNUAL_CENTS, MAX_SEATS
 
@@ -526,7 +527,8 @@ def parse_csv(text: str, *, defaults: ImportDefaults | None = None) -> ParsedFil
             if len(values) > len(header):
                 issues.append(ImportIssue(line, None, f"{len(values)} values but the header has {len(header)} columns"))
                 continue
-            rows.append(_Row(line, {columns[i]: v for i, v in enumerate(values) if i in columns}))
+            # `restore`: a cell our export quoted so a spreadsheet would not run it (csv_safe).
+            rows.append(_Row(line, {columns[i]: restore(v) for i, v in enumerate(values) if i in columns}))
     except csv.Error as error:
         issues.append(ImportIssue(reader.line_num, None, f"not valid CSV: {error}"))
     records = _collect(rows, defaults, issues)

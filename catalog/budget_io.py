@@ -10,8 +10,9 @@ problem with its line number, idempotent, audited.
   every budget line the file touches is then recomputed as the sum of its records.
   Negative amounts are credits.
 * Commitments (`name, provider, kind, currency, total, remaining, start, end`): upserted by
-  name. `remaining` (default: `total`) is what the file says is left; the bot draws it down
-  as marketplace purchases are approved.
+  name. `remaining` (default: `total`) is what was left before the marketplace purchases the
+  bot approves; what is left is always that less what those purchases drew, so importing the
+  same file again keeps the drawdowns. The summary says what an import changes, field by field.
 
 Parsing is pure; `apply_*` take the session and raise `BudgetImportError` (nothing written
 by them) when a row does not fit the database, e.g. a cost center nobody knows.
@@ -394,6 +395,9 @@ def apply_spend(
 
 @dataclass(frozen=True)
 class CommitmentRecord:
+    """One commitment as the file gives it. `remaining_cents` is what was left before the
+    purchases the bot records (the file's `remaining`, or the total when it has none)."""
+
     name: str
     provider: str
     kind: str
@@ -403,6 +407,7 @@ class CommitmentRecord:
     start_date: date | None
     end_date: date
     line: int = field(default=0, compare=False)
+    remaining_given: bool = field(default=True, compare=False)
 
     def values(self) -> dict[str, Any]:
         return {
@@ -453,36 +458,112 @@ def parse_commitments(text: str, *, filename: str) -> tuple[list[CommitmentRecor
                     start,
                     end,
                     row.line,
+                    remaining_given=remaining is not None,
                 )
             )
     return records, sorted(problems, key=lambda p: p.line)
 
 
+@dataclass
+class CommitmentImportSummary(ImportSummary):
+    #: name → what the import changes (or, in a dry run, would change), one phrase per field,
+    #: and how the remaining amount keeps the bot's drawdowns.
+    details: dict[str, list[str]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [super().__str__()]
+        lines += [f"  {name}: {'; '.join(phrases)}" for name, phrases in self.details.items()]
+        return "\n".join(lines)
+
+
+_COMMITMENT_LABELS = {
+    "provider": "provider",
+    "kind": "kind",
+    "currency": "currency",
+    "total_cents": "total",
+    "remaining_cents": "remaining",
+    "start_date": "start",
+    "end_date": "end",
+}
+
+
+def _commitment_value(key: str, value: Any, currency: str) -> str:
+    if value is None:
+        return "none"
+    if key.endswith("_cents"):
+        return format_money(int(value), currency)
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
 def apply_commitments(
     session: Session, *, records: Sequence[CommitmentRecord], actor: str, at: datetime
-) -> ImportSummary:
-    summary = ImportSummary()
+) -> CommitmentImportSummary:
+    """Add or update commitments by name. What is left is the file's `remaining` (default: the
+    total) less what the bot's approved purchases drew, so importing a file again keeps the
+    drawdowns. A commitment with drawdowns can't change currency: they are in the old one."""
+    found = {r.name: repository.get_commitment(session, name=r.name) for r in records}
+    drawn: dict[str, tuple[int, int]] = {
+        name: repository.commitment_drawn(session, commitment_id=c.id) if c is not None and c.id else (0, 0)
+        for name, c in found.items()
+    }
+    problems = [
+        ImportProblem(
+            r.line,
+            f"{r.name} is in {commitment.currency} and purchases have drawn from it; it can't change to {r.currency}",
+        )
+        for r in records
+        if (commitment := found[r.name]) is not None and commitment.currency != r.currency and drawn[r.name][1]
+    ]
+    if problems:
+        raise BudgetImportError(problems)
+    summary = CommitmentImportSummary()
     for record in records:
-        commitment = repository.get_commitment(session, name=record.name)
-        wanted = record.values()
+        commitment = found[record.name]
+        drawn_cents, purchases = drawn[record.name]
+        wanted = {**record.values(), "remaining_cents": record.remaining_cents - drawn_cents}
         if commitment is None:
             commitment = Commitment(name=record.name, **wanted)
             changes: dict[str, tuple[Any, Any]] = {k: (None, v) for k, v in wanted.items()}
             summary.created.append(record.name)
+            phrases = [
+                f"new, {format_money(record.remaining_cents, record.currency)} left of "
+                f"{format_money(record.total_cents, record.currency)}"
+            ]
         else:
             changes = {k: (getattr(commitment, k), v) for k, v in wanted.items() if getattr(commitment, k) != v}
-            if not changes:
-                summary.unchanged.append(record.name)
-                continue
-            for key, (_, value) in changes.items():
-                setattr(commitment, key, value)
+            phrases = [
+                f"{_COMMITMENT_LABELS[k]} {_commitment_value(k, old, commitment.currency)} → "
+                f"{_commitment_value(k, new, record.currency)}"
+                for k, (old, new) in changes.items()
+            ]
+        if purchases:
+            source = "in the file" if record.remaining_given else "total"
+            plural = "" if purchases == 1 else "s"
+            phrases.append(
+                f"remaining {format_money(wanted['remaining_cents'], record.currency)} = "
+                f"{format_money(record.remaining_cents, record.currency)} {source} − "
+                f"{format_money(drawn_cents, record.currency)} drawn by {purchases} approved purchase{plural}"
+            )
+            if wanted["remaining_cents"] < 0:
+                phrases.append("more has been drawn than the file leaves")
+        if not changes:
+            summary.unchanged.append(record.name)
+            if purchases:
+                summary.details[record.name] = ["unchanged", *phrases]
+            continue
+        summary.details[record.name] = phrases
+        if record.name not in summary.created:
             summary.updated.append(record.name)
+        for key, (_, value) in changes.items():
+            setattr(commitment, key, value)
         session.add(commitment)
         session.flush()
-        detail = {
+        detail: dict[str, Any] = {
             "before": {k: repository.jsonable(old) for k, (old, _) in sorted(changes.items())},
             "after": {k: repository.jsonable(new) for k, (_, new) in sorted(changes.items())},
         }
+        if purchases:
+            detail["drawn_cents"] = drawn_cents
         digest = hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:16]
         repository.audit(
             session,

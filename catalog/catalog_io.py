@@ -14,12 +14,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import yaml
+
+from catalog.csv_safe import render_csv, restore
 
 STATUSES = ("approved", "restricted", "blocked")
 CSV_COLUMNS = (
@@ -182,7 +184,7 @@ def _raw_from_csv(text: str) -> tuple[list[_Raw], list[CatalogProblem]]:
             if key is None or key.strip() not in CSV_COLUMNS:
                 continue
             key = key.strip()
-            text_value = (value or "").strip()
+            text_value = restore(value or "").strip()  # a cell our export quoted (csv_safe)
             parsed: Any = text_value or None
             if key in ("aliases", "alternatives"):
                 parsed = _split(text_value)
@@ -318,8 +320,12 @@ def _entry(raw: _Raw, problems: list[CatalogProblem]) -> CatalogEntry | None:
     )
 
 
-def _check_across(raws: Sequence[_Raw], problems: list[CatalogProblem]) -> None:
-    """Duplicate ids and aliases (case-insensitive, across products) and unknown alternatives."""
+def _check_across(raws: Sequence[_Raw], problems: list[CatalogProblem], existing: Mapping[str, Sequence[str]]) -> None:
+    """Duplicate ids and aliases (case-insensitive, across products) and unknown alternatives.
+
+    `existing` (id → aliases) are the products already in the database: a file may name them
+    as alternatives, and the ones it does not replace keep their names, so its own ids and
+    aliases must not take them."""
     ids: dict[str, int] = {}
     for raw in raws:
         pid = str(raw.values.get("id") or "").strip()
@@ -332,10 +338,23 @@ def _check_across(raws: Sequence[_Raw], problems: list[CatalogProblem]) -> None:
             )
         else:
             ids[key] = raw.lines.get("id", raw.line)
+    # Names held by database products the file leaves as they are: name → that product's id.
+    kept = {pid.casefold(): pid for pid in existing if pid.casefold() not in ids}
+    taken = dict(kept)
+    for pid in kept.values():
+        for alias in existing[pid]:
+            taken.setdefault(alias.casefold(), pid)
     # Every id and alias names one product: (index of the entry, its id, the line).
     names: dict[str, tuple[int, str, int]] = {}
     for index, raw in enumerate(raws):
         pid = str(raw.values.get("id") or "").strip()
+        if pid and pid.casefold() in taken:
+            problems.append(
+                CatalogProblem(
+                    raw.lines.get("id", raw.line),
+                    f"id {pid!r} is already an alias of {taken[pid.casefold()]!r} in the database",
+                )
+            )
         if pid and pid.casefold() not in names:
             names[pid.casefold()] = (index, pid, raw.lines.get("id", raw.line))
     for index, raw in enumerate(raws):
@@ -352,6 +371,13 @@ def _check_across(raws: Sequence[_Raw], problems: list[CatalogProblem]) -> None:
                         f"alias {alias!r} is already used by {owner[1]!r} (line {owner[2]})",
                     )
                 )
+            elif key in taken:
+                problems.append(
+                    CatalogProblem(
+                        raw.lines.get("aliases", raw.line),
+                        f"alias {alias!r} is already used by {taken[key]!r} in the database",
+                    )
+                )
             elif owner is None:
                 names[key] = (index, str(raw.values.get("id") or ""), raw.lines.get("aliases", raw.line))
     for raw in raws:
@@ -363,29 +389,42 @@ def _check_across(raws: Sequence[_Raw], problems: list[CatalogProblem]) -> None:
                 problems.append(
                     CatalogProblem(raw.lines.get("alternatives", raw.line), f"{alt!r} is its own alternative")
                 )
-            elif key not in ids:
+            elif key not in ids and key not in kept:
                 problems.append(CatalogProblem(raw.lines.get("alternatives", raw.line), f"unknown alternative {alt!r}"))
 
 
-def _check(raws: list[_Raw], problems: list[CatalogProblem]) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+def _check(
+    raws: list[_Raw], problems: list[CatalogProblem], existing: Mapping[str, Sequence[str]] | None
+) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
     entries = [e for e in (_entry(raw, problems) for raw in raws) if e is not None]
-    _check_across(raws, problems)
+    _check_across(raws, problems, existing or {})
     return entries, sorted(problems, key=lambda p: p.line)
 
 
-def parse_catalog_yaml(text: str) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
-    """The entries of a catalog YAML, and every problem in it (sorted by line)."""
+def parse_catalog_yaml(
+    text: str, *, existing: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+    """The entries of a catalog YAML, and every problem in it (sorted by line).
+
+    `existing`: the products already in the database (id → aliases), for a file that adds to
+    them or changes some (see `_check_across`); without it the file must stand alone."""
     raws, problems = _raw_from_yaml(text)
-    return _check(raws, problems)
+    return _check(raws, problems, existing)
 
 
-def parse_catalog_csv(text: str) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+def parse_catalog_csv(
+    text: str, *, existing: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
     raws, problems = _raw_from_csv(text)
-    return _check(raws, problems)
+    return _check(raws, problems, existing)
 
 
-def parse_catalog(text: str, *, filename: str) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
-    return parse_catalog_csv(text) if filename.lower().endswith(".csv") else parse_catalog_yaml(text)
+def parse_catalog(
+    text: str, *, filename: str, existing: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+    if filename.lower().endswith(".csv"):
+        return parse_catalog_csv(text, existing=existing)
+    return parse_catalog_yaml(text, existing=existing)
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -427,12 +466,10 @@ def catalog_to_yaml(entries: Iterable[CatalogEntry]) -> str:
 
 
 def catalog_to_csv(entries: Iterable[CatalogEntry]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    rows: list[list[object]] = []
     for e in entries:
         c = e.contract
-        writer.writerow(
+        rows.append(
             [
                 e.id,
                 e.name,
@@ -440,19 +477,19 @@ def catalog_to_csv(entries: Iterable[CatalogEntry]) -> str:
                 e.category,
                 ";".join(e.aliases),
                 e.status,
-                e.block_reason or "",
+                e.block_reason,
                 ";".join(e.alternatives),
-                e.owner or "",
-                "" if e.seats_total is None else e.seats_total,
+                e.owner,
+                e.seats_total,
                 e.price_cents,
                 e.currency,
-                c.start.isoformat() if c else "",
-                c.term_months if c else "",
-                ("true" if c.auto_renew else "false") if c else "",
-                c.notice_days if c else "",
+                c.start.isoformat() if c else None,
+                c.term_months if c else None,
+                c.auto_renew if c else None,
+                c.notice_days if c else None,
             ]
         )
-    return out.getvalue()
+    return render_csv(CSV_COLUMNS, rows)
 
 
 # --- seat usage ---------------------------------------------------------------------------

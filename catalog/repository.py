@@ -1266,6 +1266,16 @@ def get_commitment(session: Session, *, name: str) -> Commitment | None:
     return session.exec(select(Commitment).where(Commitment.name == name)).first()
 
 
+def commitment_drawn(session: Session, *, commitment_id: int) -> tuple[int, int]:
+    """What the bot's approved purchases drew from a commitment (the part billed outside it,
+    `overflow_cents`, left out), and how many purchases drew from it."""
+    drawn = col(CommitmentDrawdown.amount_cents) - col(CommitmentDrawdown.overflow_cents)
+    total, count = session.exec(
+        select(func.coalesce(func.sum(drawn), 0), func.count()).where(CommitmentDrawdown.commitment_id == commitment_id)
+    ).one()
+    return int(total), int(count)
+
+
 def get_drawdown(session: Session, *, request_id: str) -> CommitmentDrawdown | None:
     return session.exec(select(CommitmentDrawdown).where(CommitmentDrawdown.request_id == request_id)).first()
 

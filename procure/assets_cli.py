@@ -3,9 +3,7 @@ contracts bought before the bot existed, and edit a contract (audited)."""
 
 from __future__ import annotations
 
-import csv
 import getpass
-import io
 import json
 import re
 from datetime import UTC, date, datetime
@@ -17,6 +15,7 @@ import yaml
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from catalog.csv_safe import render_csv
 from catalog.models import Asset, Contract
 from catalog.settings import get_settings
 
@@ -137,14 +136,11 @@ def render_export(records: list[dict[str, Any]], fmt: str) -> str:
         return json.dumps(records, indent=2) + "\n"
     if fmt == "yaml":
         return yaml.safe_dump(records, sort_keys=False, allow_unicode=True) if records else "[]\n"
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow(
-            {k: ("" if v is None else str(v).lower() if isinstance(v, bool) else v) for k, v in record.items()}
-        )
-    return buffer.getvalue()
+    return render_csv(EXPORT_COLUMNS, records)
+
+
+#: `assets list` columns, in the order of the table's headers.
+_LIST_KEYS = ("id", "product", "owner", "seats", "annual_cost", "cost_center", "start", "renewal_date", "request_id")
 
 
 AS_OF_HELP = "The day to show the register as of, YYYY-MM-DD (default: today in COMPANY_TIMEZONE)."
@@ -159,9 +155,11 @@ def assets_list(
     from catalog import repository
     from catalog.db import transaction
     from catalog.text import format_money
+    from procure.tables import Column, print_table
 
     day = _as_of_option(as_of)
     with transaction(_engine()) as session:
+        records = []
         for asset, contract in repository.list_assets_with_contracts(session):
             renewal = _renewal(session, asset, contract, day)
             seats, annual = asset.seats, asset.annual_cost_cents
@@ -183,7 +181,30 @@ def assets_list(
                 "decision": renewal.decision if renewal else None,
                 "next_term": renewal.next_term.text if renewal and renewal.next_term else None,
             }
-            typer.echo(json.dumps(record) if as_json else "  ".join(f"{k}={v}" for k, v in record.items()))
+            records.append(record)
+    if as_json:
+        for record in records:
+            typer.echo(json.dumps(record))
+        return
+    print_table(
+        [
+            Column("id", numeric=True),
+            Column("product", wrap=True),
+            Column("owner"),
+            Column("seats", numeric=True),
+            Column("annual cost", numeric=True),
+            Column("cost center", optional=True),
+            Column("start", optional=True),
+            Column("renews", wrap=True),
+            Column("decision", optional=True, wrap=True),
+            Column("request", optional=True),
+        ],
+        [
+            [*(r[key] for key in _LIST_KEYS[:-2]), r["renewal"] or r["renewal_date"], r["decision"], r["request_id"]]
+            for r in records
+        ],
+        empty="the register is empty; `procure assets import FILE` adds contracts bought before the bot",
+    )
 
 
 @assets_app.command("show")

@@ -185,25 +185,44 @@ def budget_show(
         which = f"{cost_center} " if cost_center else ""
         typer.echo(f"no {which}budget for FY{year}; `procure budget import FILE` sets one", err=True)
         raise typer.Exit(1)
-    for row in rows:
-        cur = row["currency"]
-        fc = row["forecast"]
-        typer.echo(f"{row['cost_center']} FY{row['fiscal_year']} ({cur})")
-        typer.echo(f"  annual      {format_money(row['annual_cents'], cur):>20}")
-        typer.echo(f"  committed   {format_money(row['committed_cents'], cur):>20}")
-        typer.echo(f"  actual      {format_money(row['actual_cents'], cur):>20}")
-        typer.echo(f"  available   {format_money(row['available_cents'], cur):>20}")
+    from catalog.budget import format_amount
+    from procure.tables import Column, print_note, print_table
+
+    def outlook(row: dict[str, Any]) -> list[object]:
+        cur, fc = row["currency"], row["forecast"]
         verdict = f"over by {format_money(fc['over_cents'], cur)}" if fc["over_cents"] else "within budget"
-        typer.echo(
-            f"  forecast    {format_money(fc['projected_total_cents'], cur):>20}  committed + actual projected to "
-            f"year end (day {fc['elapsed_days']} of {fc['total_days']}): {verdict}"
-        )
+        amounts = ("annual_cents", "committed_cents", "actual_cents", "available_cents")
+        return [
+            row["cost_center"],
+            cur,
+            *(format_amount(row[key]) for key in amounts),
+            format_amount(fc["projected_total_cents"]),
+            verdict,
+        ]
+
+    typer.echo(f"Budgets FY{year}")
+    print_table(
+        [
+            Column("cost center"),
+            Column("cur"),
+            *(Column(h, numeric=True) for h in ("annual", "committed", "actual", "available")),
+            Column("forecast", numeric=True, optional=True),
+            Column("outlook", wrap=True),
+        ],
+        [outlook(row) for row in rows],
+        empty="",
+    )
+    day = f"day {rows[0]['forecast']['elapsed_days']} of {rows[0]['forecast']['total_days']}"
+    print_note(f"forecast: committed + actual projected to the year end ({day})")
 
 
 @commitments_app.command("import")
 def commitments_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = False) -> None:
     """Add or update cloud commitments by name (columns: name, provider, kind, currency, total,
-    remaining, start, end). `remaining` is what is left as of the file (default: total)."""
+    remaining, start, end) and say what changed for each; --dry-run says what would.
+
+    `remaining` (default: total) is what was left before the purchases the bot approves: what
+    they drew is subtracted, so importing the same file again keeps it."""
     from catalog.budget_io import apply_commitments, parse_commitments
 
     records, summary = _import(
@@ -222,7 +241,7 @@ def commitments_list(
 ) -> None:
     """Every commitment with what is left and when it ends."""
     from catalog import repository
-    from catalog.budget import format_money
+    from catalog.budget import format_amount
     from catalog.db import transaction
 
     engine = _engine()
@@ -243,12 +262,35 @@ def commitments_list(
             ]
     finally:
         engine.dispose()
-    for row in rows:
-        if as_json:
+    if as_json:
+        for row in rows:
             typer.echo(json.dumps(row))
-        else:
-            typer.echo(
-                f"{row['name']:<20} {row['provider']:<6} {row['kind']:<7} "
-                f"{format_money(row['remaining_cents'], row['currency'])} left of "
-                f"{format_money(row['total_cents'], row['currency'])}  {row['start'] or '…'} → {row['end']}"
-            )
+        return
+    from procure.tables import Column, print_table
+
+    print_table(
+        [
+            Column("name", wrap=True),
+            Column("provider"),
+            Column("kind", optional=True),
+            Column("cur"),
+            Column("left", numeric=True),
+            Column("total", numeric=True),
+            Column("start", optional=True),
+            Column("end"),
+        ],
+        [
+            [
+                row["name"],
+                row["provider"],
+                row["kind"],
+                row["currency"],
+                format_amount(row["remaining_cents"]),
+                format_amount(row["total_cents"]),
+                row["start"] or "…",
+                row["end"],
+            ]
+            for row in rows
+        ],
+        empty="no commitments; `procure commitments import FILE` adds them",
+    )

@@ -73,13 +73,16 @@ def match(
 # --- catalog as code: check / import / export ---------------------------------------------
 
 
-def _read_catalog(path: Path) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         typer.echo(f"cannot read {path}: {error}", err=True)
         raise typer.Exit(code=2) from error
-    return parse_catalog(text, filename=path.name)
+
+
+def _read_catalog(path: Path) -> tuple[list[CatalogEntry], list[CatalogProblem]]:
+    return parse_catalog(_read_text(path), filename=path.name)
 
 
 def _report(path: Path, problems: list[CatalogProblem]) -> None:
@@ -114,25 +117,33 @@ def import_catalog(
     catalog_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Catalog YAML or CSV.")],
 ) -> None:
     """Upsert every product of the file into the database, in one transaction: a file with any
-    problem changes nothing. Products missing from the file are left as they are."""
+    problem changes nothing. Products missing from the file are left as they are, so a file may
+    hold only the products to add or change; its alternatives may name products already in the
+    database."""
+    from catalog import repository
     from catalog.db import transaction
 
-    entries, problems = _read_catalog(catalog_file)
-    if problems:
-        _report(catalog_file, problems)
-        typer.echo("nothing was imported", err=True)
-        raise typer.Exit(code=1)
+    text = _read_text(catalog_file)
     engine = _engine()
     counts = {"added": 0, "changed": 0, "unchanged": 0}
+    entries: list[CatalogEntry] = []
+    problems: list[CatalogProblem] = []
     try:
         with transaction(engine) as session:
-            for entry in entries:
-                counts[upsert_catalog_entry(session, entry)] += 1
+            existing = {p.id: tuple(p.aliases) for p in repository.list_products(session)}
+            entries, problems = parse_catalog(text, filename=catalog_file.name, existing=existing)
+            if not problems:
+                for entry in entries:
+                    counts[upsert_catalog_entry(session, entry)] += 1
     except Exception as error:  # the transaction was rolled back: say so, whatever went wrong
         typer.echo(f"import failed, nothing was changed: {error}", err=True)
         raise typer.Exit(code=1) from error
     finally:
         engine.dispose()
+    if problems:
+        _report(catalog_file, problems)
+        typer.echo("nothing was imported", err=True)
+        raise typer.Exit(code=1)
     typer.echo(
         f"{catalog_file}: {len(entries)} products ({counts['added']} added, {counts['changed']} changed, "
         f"{counts['unchanged']} unchanged)"

@@ -139,29 +139,41 @@ def audit_show(request_id: str, as_json: Annotated[bool, typer.Option("--json")]
         if not rows:
             typer.echo(f"no audit rows for {request_id}", err=True)
             raise typer.Exit(1)
-        for row in rows:
-            if as_json:
-                typer.echo(
-                    json.dumps(
-                        {
-                            "at": row.at.isoformat(),
-                            "action": row.action,
-                            "actor": row.actor,
-                            "entity": row.entity,
-                            "entity_id": row.entity_id,
-                            "step": row.step_seq,
-                            "policy_version": row.policy_version,
-                            "detail": row.detail,
-                        }
-                    )
-                )
-            else:
-                step = f"step {row.step_seq}" if row.step_seq else ""
-                policy = f"policy {row.policy_version}" if row.policy_version else ""
-                typer.echo(
-                    f"{row.at:%Y-%m-%d %H:%M:%S}  {row.action:<22} {row.actor:<28} {step:<8} {policy:<19} "
-                    f"{json.dumps(row.detail)}"
-                )
+        events = [
+            {
+                "at": row.at.isoformat(),
+                "action": row.action,
+                "actor": row.actor,
+                "entity": row.entity,
+                "entity_id": row.entity_id,
+                "step": row.step_seq,
+                "policy_version": row.policy_version,
+                "detail": row.detail,
+            }
+            for row in rows
+        ]
+        when = [f"{row.at:%Y-%m-%d %H:%M:%S}" for row in rows]
+    if as_json:
+        for event in events:
+            typer.echo(json.dumps(event))
+        return
+    from procure.tables import Column, print_table
+
+    print_table(
+        [
+            Column("at"),
+            Column("action"),
+            Column("actor"),
+            Column("step", numeric=True, optional=True),
+            Column("policy", optional=True),
+            Column("detail", wrap=True, min_width=32),
+        ],
+        [
+            [at, e["action"], e["actor"], e["step"] or None, e["policy_version"], json.dumps(e["detail"])]
+            for at, e in zip(when, events, strict=True)
+        ],
+        empty="",
+    )
 
 
 def main() -> None:

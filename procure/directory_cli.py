@@ -104,18 +104,35 @@ def directory_list(as_json: Annotated[bool, typer.Option("--json", help="One JSO
             people = [_person_json(p) for p in repository.list_people(session)]
     finally:
         engine.dispose()
-    for person in people:
-        if as_json:
+    if as_json:
+        for person in people:
             typer.echo(json.dumps(person))
-            continue
-        parts = [f"{person['email']:<28}", f"{person['name']:<22}", f"manager={person['manager'] or '-'}"]
-        parts.append(f"cc={person['cost_center'] or '-'}")
-        if person["roles"]:
-            parts.append(f"roles={','.join(person['roles'])}")
-        if person["delegate"]:
-            parts.append(f"delegate={person['delegate']}")
-        if person["ooo_from"]:
-            parts.append(f"away {person['ooo_from']}…{person['ooo_to']}")
-        if not person["slack_id"]:
-            parts.append("(no Slack id)")
-        typer.echo("  ".join(parts))
+        return
+    from procure.tables import Column, print_table
+
+    print_table(
+        [
+            Column("email"),
+            Column("name", wrap=True),
+            Column("manager"),
+            Column("roles"),
+            Column("cost center", optional=True),
+            Column("away", optional=True),
+            Column("delegate", optional=True),
+            Column("slack id", optional=True),
+        ],
+        [
+            [
+                p["email"],
+                p["name"],
+                p["manager"],
+                ", ".join(p["roles"]),
+                p["cost_center"],
+                f"{p['ooo_from']}…{p['ooo_to']}" if p["ooo_from"] else None,
+                p["delegate"],
+                p["slack_id"] or "none",
+            ]
+            for p in people
+        ],
+        empty="the directory is empty; `procure directory import FILE` adds people",
+    )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Annotated, Any
 
 import typer
 
+from catalog.csv_safe import render_csv
 from catalog.settings import get_settings
 from catalog.showback import ShowbackReport
 
@@ -90,12 +89,7 @@ def render_showback(report: ShowbackReport, fmt: str) -> str:
         }
         return json.dumps(payload, indent=2) + "\n"
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for record in records:
-            writer.writerow({k: "" if v is None else v for k, v in record.items()})
-        return buffer.getvalue()
+        return render_csv(CSV_COLUMNS, records)
 
     def money(cents: int | None, currency: str) -> str:
         return "—" if cents is None else format_money(cents, currency)

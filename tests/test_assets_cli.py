@@ -302,6 +302,59 @@ def test_list_show_and_export_round_trip(db: Engine, tmp_path: Path) -> None:
     assert _assets("export", "--format", "xml").exit_code == 2
 
 
+#: A licence row whose text a spreadsheet would run as formulas (issue 18 §2).
+_FORMULA_ROW = {
+    "product": '=HYPERLINK("http://evil.example/x","Click")',
+    "vendor": "@SUM(1+1)",
+    "cost_center": "+CC-EVIL",
+    "order_number": "-2+3",
+}
+
+
+def test_csv_exports_neutralise_formulas_and_import_back_unchanged(budgeted_db: Engine, tmp_path: Path) -> None:
+    """Import a licence CSV with formulas → `assets export` and `report showback` quote them →
+    the export imports back as the same stored values, changing nothing."""
+    licences = tmp_path / "licences.csv"
+    with licences.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Name", "Manufacturer", "Seats", "Licensed to Email", "Purchase Date", "Purchase Cost",
+                         "Cost Center", "Order Number"])  # fmt: skip
+        row = _FORMULA_ROW
+        writer.writerow([row["product"], row["vendor"], 5, "=x@example.com", "2026-01-10", "500.00",
+                         row["cost_center"], row["order_number"]])  # fmt: skip
+    assert _assets("import", str(licences)).exit_code == 0
+    asset, _ = _asset_named(budgeted_db, row["product"])
+    stored = (asset.product_name, asset.vendor, asset.cost_center, asset.owner_email, asset.external_id)
+    assert stored[:4] == (row["product"], row["vendor"], row["cost_center"], "=x@example.com")
+
+    exported = _assets("export", "--format", "csv")
+    assert exported.exit_code == 0, exported.output
+    (cells,) = list(csv.DictReader(io.StringIO(exported.output)))
+    assert (cells["product"], cells["vendor"], cells["cost_center"], cells["owner_email"]) == (
+        "'" + row["product"],
+        "'" + row["vendor"],
+        "'" + row["cost_center"],
+        "'=x@example.com",
+    )
+    assert cells["seats"] == "5" and cells["annual_cost_cents"] == "50000"  # numbers stay numbers
+    for line in exported.output.splitlines()[1:]:
+        assert all(not cell.startswith(("=", "+", "-", "@")) for cell in next(csv.reader([line])))
+
+    target = tmp_path / "register.csv"
+    target.write_text(exported.output, encoding="utf-8")
+    again = _assets("import", str(target))
+    assert again.exit_code == 0 and "0 created, 0 updated, 1 unchanged" in again.output, again.output
+    asset, _ = _asset_named(budgeted_db, row["product"])
+    assert (asset.product_name, asset.vendor, asset.cost_center, asset.owner_email, asset.external_id) == stored
+
+    showback = runner.invoke(report_app, ["showback", "--fiscal-year", "2026", "--format", "csv"])
+    assert showback.exit_code == 0, showback.output
+    lines = [r for r in csv.DictReader(io.StringIO(showback.output)) if r["cost_center"] == "'+CC-EVIL"]
+    assert {r["product"] for r in lines} == {"'" + row["product"], ""}
+    design = next(r for r in csv.DictReader(io.StringIO(showback.output)) if r["cost_center"] == "CC-DESIGN")
+    assert design["remaining_cents"].lstrip("-").isdigit()  # a number, written as one
+
+
 def test_an_exported_request_asset_imports_back_as_itself(db: Engine, tmp_path: Path) -> None:
     at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     request = PurchaseRequest(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -67,6 +69,83 @@ def test_export_then_import_changes_nothing_and_an_edit_is_applied(db: Engine, t
     after = _products(db)
     assert after["figma"][0] == "Figma Pro" and "lucid" in after
     assert runner.invoke(catalog_app, ["import", str(out)]).output.count("11 unchanged") == 1  # idempotent
+
+
+def test_csv_export_neutralises_formulas_and_imports_back_unchanged(db: Engine, tmp_path: Path) -> None:
+    evil = tmp_path / "evil.yaml"
+    evil.write_text(
+        "- id: evil\n"
+        '  name: \'=HYPERLINK("http://evil.example/x","Click")\'\n'
+        "  vendor: '@SUM(1+1)'\n"
+        "  category: '-2+3'\n"
+        "  aliases: ['+cmd', \"'=already quoted\"]\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(catalog_app, ["import", str(evil)]).exit_code == 0
+    before = _products(db)
+    exported = runner.invoke(catalog_app, ["export", "--format", "csv"])
+    assert exported.exit_code == 0, exported.output
+    row = next(r for r in csv.DictReader(io.StringIO(exported.output)) if r["id"] == "evil")
+    assert (row["name"], row["vendor"], row["category"], row["aliases"]) == (
+        '\'=HYPERLINK("http://evil.example/x","Click")',
+        "'@SUM(1+1)",
+        "'-2+3",
+        "'+cmd;'=already quoted",
+    )
+    assert row["price_cents"] == "0"
+    out = tmp_path / "catalog.csv"
+    out.write_text(exported.output, encoding="utf-8")
+    again = runner.invoke(catalog_app, ["import", str(out)])
+    assert again.exit_code == 0 and "11 unchanged" in again.output, again.output
+    assert _products(db) == before
+    assert before["evil"][0] == '=HYPERLINK("http://evil.example/x","Click")'
+
+
+def test_a_partial_file_may_name_products_already_in_the_database(db: Engine, tmp_path: Path) -> None:
+    """Issue 18 §6a: a delta file adding Linear with Notion and Confluence (already in the
+    database, not in the file) as alternatives imports; the rest of the catalog is untouched."""
+    before = _products(db)
+    delta = tmp_path / "delta.yaml"
+    delta.write_text(
+        "- id: linear\n  name: Linear\n  category: project-management\n  alternatives: [notion, Confluence]\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(catalog_app, ["import", str(delta)])
+    assert result.exit_code == 0, result.output
+    assert "1 products (1 added, 0 changed, 0 unchanged)" in result.output
+    with transaction(db) as session:
+        linear = repository.get_product(session, product_id="linear")
+        assert linear is not None and linear.alternatives == ["notion", "Confluence"]
+    assert {k: v for k, v in _products(db).items() if k != "linear"} == before
+    # The same file on its own (catalog check) still has to stand alone.
+    assert "unknown alternative 'notion'" in runner.invoke(catalog_app, ["check", str(delta)]).output
+
+
+def test_a_partial_file_is_checked_against_the_names_in_the_database(db: Engine, tmp_path: Path) -> None:
+    before = _products(db)
+    delta = tmp_path / "delta.csv"
+    delta.write_text(
+        "id,name,category,aliases,alternatives\n"
+        "jira,Jira,project-management,dd;figma,nonesuch\n"  # datadog's alias and figma's id
+        "realtimeboard,Board,whiteboarding,,figma\n",  # an alias of miro as an id
+        encoding="utf-8",
+    )
+    result = runner.invoke(catalog_app, ["import", str(delta)])
+    assert result.exit_code == 1 and "nothing was imported" in result.output
+    assert "line 2: alias 'dd' is already used by 'datadog' in the database" in result.output
+    assert "line 2: alias 'figma' is already used by 'figma' in the database" in result.output
+    assert "line 2: unknown alternative 'nonesuch'" in result.output
+    assert "line 3: id 'realtimeboard' is already an alias of 'miro' in the database" in result.output
+    assert _products(db) == before
+    # A file that replaces a product frees its names: Figma may give up an alias Canva takes.
+    moved = tmp_path / "moved.yaml"
+    moved.write_text(
+        "- {id: figma, name: Figma, vendor: 'Figma, Inc.', category: design, alternatives: [canva]}\n"
+        "- {id: canva, name: Canva, category: design, aliases: [figma design], alternatives: [figma]}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(catalog_app, ["import", str(moved)])
+    assert result.exit_code == 0, result.output
 
 
 def test_a_file_with_any_problem_imports_nothing(db: Engine, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from procure.budget_cli import budget_app, commitments_app, spend_app
 from procure.directory_cli import directory_app
 from procure.policy_cli import policy_app
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": None})  # tables as wide as they need, whatever the shell exports
 
 
 @pytest.fixture
@@ -78,7 +78,18 @@ def test_directory_import_then_list(db: Engine, tmp_path: Path) -> None:
         "ooo_to": "2027-07-14",
     }
     text = runner.invoke(directory_app, ["list"]).stdout
-    assert "sec2@example.com" in text and "away 2027-07-01…2027-07-14" in text and "(no Slack id)" in text
+    row = next(line for line in text.splitlines() if line.startswith("sec2@example.com"))
+    assert row.split() == [
+        "sec2@example.com",
+        "Sid",
+        "Second",
+        "vp@example.com",
+        "security",
+        "CC-SEC",
+        "2027-07-01…2027-07-14",
+        "security@example.com",
+        "none",  # no Slack id
+    ]
     with transaction(db) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.entity_id == "sec2@example.com")).one()
         assert (event.action, event.actor) == ("person_imported", "cli")
@@ -158,9 +169,11 @@ def test_budget_import_spend_import_and_show(db: Engine, tmp_path: Path) -> None
     assert abs(forecast["projected_actual_cents"] - expected) <= 1
     assert forecast["projected_total_cents"] == 500_000 + forecast["projected_actual_cents"]
     text = runner.invoke(budget_app, ["show", "cc-design", "--fiscal-year", "2026"]).stdout
-    available = next(line for line in text.splitlines() if line.strip().startswith("available"))
-    assert "CC-DESIGN FY2026 (USD)" in text and available.split() == ["available", "50,350.00", "USD"]
-    assert "forecast" in text
+    title, header, row, *_ = text.splitlines()
+    assert title == "Budgets FY2026"
+    assert header.split()[:7] == ["cost", "center", "cur", "annual", "committed", "actual", "available"]
+    assert row.split()[:6] == ["CC-DESIGN", "USD", "60,000.00", "5,000.00", "4,650.00", "50,350.00"]
+    assert "forecast: committed + actual projected to the year end (day " in text
     missing = runner.invoke(budget_app, ["show", "CC-NOPE", "--fiscal-year", "2026"])
     assert missing.exit_code == 1 and "no CC-NOPE budget for FY2026" in missing.stderr
 
@@ -198,11 +211,77 @@ def test_commitments_import_and_list(db: Engine, tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "commitments.csv:line 3: provider 'oracle' must be one of aws" in bad.stderr
     good = _write(tmp_path, "c.csv", "\n".join(Path(file).read_text().splitlines()[:2]) + "\n")
     result = runner.invoke(commitments_app, ["import", good])
-    assert result.exit_code == 0 and result.stdout.strip().endswith("0 created, 1 updated, 0 unchanged")
+    assert result.exit_code == 0 and "0 created, 1 updated, 0 unchanged" in result.stdout.splitlines()[0]
+    assert "  AWS EDP 2026: remaining 180,000.00 USD → 150,000.00 USD" in result.stdout.splitlines()
     listed = [json.loads(line) for line in runner.invoke(commitments_app, ["list", "--json"]).stdout.splitlines()]
     aws = next(c for c in listed if c["name"] == "AWS EDP 2026")
     assert (aws["remaining_cents"], aws["end"]) == (15_000_000, "2028-12-31")
-    assert "150,000.00 USD left of 500,000.00 USD" in runner.invoke(commitments_app, ["list"]).stdout
+    listing = runner.invoke(commitments_app, ["list"]).stdout.splitlines()
+    assert listing[0].split() == ["name", "provider", "kind", "cur", "left", "total", "start", "end"]
+    row = next(line for line in listing if line.startswith("AWS EDP 2026"))
+    assert row.split()[3:] == ["aws", "edp", "USD", "150,000.00", "500,000.00", "2026-01-01", "2028-12-31"]
+
+
+def _remaining(engine: Engine, name: str) -> int:
+    with transaction(engine) as session:
+        commitment = repository.get_commitment(session, name=name)
+        assert commitment is not None
+        return commitment.remaining_cents
+
+
+def test_reimporting_commitments_keeps_the_drawdowns_and_says_what_changes(db: Engine, tmp_path: Path) -> None:
+    """Issue 19 #11: the shipped file imported again reset AWS EDP from 156,000 to 180,000 left."""
+    with transaction(db) as session:
+        repository.draw_commitment(
+            session,
+            request_id="REQ-DRAW1",
+            commitment_name="AWS EDP 2026",
+            amount_cents=2_400_000,
+            at=datetime(2026, 3, 2, tzinfo=UTC),
+        )
+    assert _remaining(db, "AWS EDP 2026") == 15_600_000
+    shipped = str(Path(repository.__file__).parent / "data" / "commitments.yaml")
+    preview = runner.invoke(commitments_app, ["import", shipped, "--dry-run"])
+    assert preview.exit_code == 0, preview.output
+    assert preview.stdout.splitlines() == [
+        "would import 3 commitments from commitments.yaml: 0 created, 0 updated, 3 unchanged",
+        "  AWS EDP 2026: unchanged; remaining 156,000.00 USD = 180,000.00 USD in the file − 24,000.00 USD "
+        "drawn by 1 approved purchase",
+    ]
+    audits = _count(db, AuditEvent)
+    again = runner.invoke(commitments_app, ["import", shipped])
+    assert again.exit_code == 0 and "0 created, 0 updated, 3 unchanged" in again.stdout
+    assert _remaining(db, "AWS EDP 2026") == 15_600_000 and _count(db, AuditEvent) == audits
+
+    # Without `remaining`, what is left is the total less the drawdowns; a dry run writes nothing.
+    grown = _write(
+        tmp_path,
+        "grown.csv",
+        "name,provider,kind,currency,total,start,end\nAWS EDP 2026,aws,edp,USD,600000,2026-01-01,2029-12-31\n",
+    )
+    preview = runner.invoke(commitments_app, ["import", grown, "--dry-run"])
+    assert preview.stdout.splitlines()[1:] == [
+        "  AWS EDP 2026: total 500,000.00 USD → 600,000.00 USD; remaining 156,000.00 USD → 576,000.00 USD; "
+        "end 2028-12-31 → 2029-12-31; remaining 576,000.00 USD = 600,000.00 USD total − 24,000.00 USD drawn by "
+        "1 approved purchase"
+    ]
+    assert _remaining(db, "AWS EDP 2026") == 15_600_000
+    assert runner.invoke(commitments_app, ["import", grown]).exit_code == 0
+    assert _remaining(db, "AWS EDP 2026") == 57_600_000
+    with transaction(db) as session:
+        event = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "commitment_updated", AuditEvent.actor == "cli")
+        ).one()
+        assert event.detail["before"]["remaining_cents"] == 15_600_000
+        assert (event.detail["after"]["remaining_cents"], event.detail["drawn_cents"]) == (57_600_000, 2_400_000)
+
+    # The drawdowns are in dollars: the commitment can't turn into euros under them.
+    euros = _write(tmp_path, "eur.csv", Path(grown).read_text().replace(",USD,", ",EUR,"))
+    refused = runner.invoke(commitments_app, ["import", euros])
+    assert refused.exit_code == 1
+    assert "eur.csv:line 2: AWS EDP 2026 is in USD and purchases have drawn from it; it can't change to EUR" in (
+        refused.stderr
+    )
 
 
 # --- policy --------------------------------------------------------------------------------

@@ -301,9 +301,14 @@ def test_commitments_parse_problems_with_lines() -> None:
 def test_commitment_import_upserts_by_name(seeded_engine: Engine) -> None:
     records, problems = parse_commitments(COMMITMENTS, filename="c.yaml")
     assert problems == [] and records[0].remaining_cents == records[0].total_cents == 25_000_000
-    for expected in ("1 created, 1 updated, 0 unchanged", "0 created, 0 updated, 2 unchanged"):
+    first = [
+        "1 created, 1 updated, 0 unchanged",
+        "  AWS EDP 2027: new, 250,000.00 USD left of 250,000.00 USD",
+        "  Azure MACC FY26: remaining 120,000.00 USD → 100,000.00 USD; start 2025-07-01 → none",
+    ]
+    for expected in (first, ["0 created, 0 updated, 2 unchanged"]):
         with transaction(seeded_engine) as session:
-            assert str(apply_commitments(session, records=records, actor="cli", at=AT)) == expected
+            assert str(apply_commitments(session, records=records, actor="cli", at=AT)).splitlines() == expected
     with transaction(seeded_engine) as session:
         azure = repository.get_commitment(session, name="Azure MACC FY26")
         assert azure is not None and (azure.remaining_cents, azure.start_date) == (10_000_000, None)

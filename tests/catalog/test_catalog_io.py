@@ -104,3 +104,13 @@ def test_usage_rows_are_checked_line_by_line() -> None:
     assert any(m.startswith("line 3:") and "not a date" in m for m in messages)
     assert any(m.startswith("line 4:") and "future" in m for m in messages)
     assert any(m.startswith("line 4:") and "already given on line 2" in m for m in messages)
+
+
+def test_a_partial_file_is_checked_against_the_products_already_known() -> None:
+    delta = "- id: linear\n  name: Linear\n  category: pm\n  aliases: [dd]\n  alternatives: [jira, Notion]\n"
+    _, alone = parse_catalog_yaml(delta)
+    assert [str(p) for p in alone] == ["line 5: unknown alternative 'jira'", "line 5: unknown alternative 'Notion'"]
+    entries, problems = parse_catalog_yaml(delta, existing={"jira": [], "notion": ["notion ai"], "datadog": ["DD"]})
+    assert [str(p) for p in problems] == ["line 4: alias 'dd' is already used by 'datadog' in the database"]
+    entries, problems = parse_catalog_yaml(delta, existing={"jira": [], "notion": [], "linear": ["dd"]})
+    assert problems == [] and entries[0].alternatives == ("jira", "Notion")  # linear's own old alias is free
