@@ -195,7 +195,7 @@ def assets_list(
             Column("annual cost", numeric=True),
             Column("cost center", optional=True),
             Column("start", optional=True),
-            Column("renews", wrap=True),
+            Column("renewal", wrap=True),
             Column("decision", optional=True, wrap=True),
             Column("request", optional=True),
         ],

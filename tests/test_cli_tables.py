@@ -156,7 +156,7 @@ def test_each_list_fits_the_terminal_and_keeps_every_value_whole(
 def test_assets_list_prints_a_product_named_like_markup_literally(db: Engine) -> None:
     text = runner.invoke(assets_app, ["list"]).stdout
     row = next(line for line in text.splitlines() if MARKUP in line)
-    assert re.search(r"\$300\.00\s+CC-DESIGN\s+2026-01-10\s+2027-01-10$", row), row
+    assert re.search(r"\$300\.00\s+CC-DESIGN\s+2026-01-10\s+renews 2027-01-10 — ", row), row
 
 
 @pytest.mark.parametrize(
