@@ -174,3 +174,23 @@ def test_digest_lists_renewals_due_soon_with_totals_and_idle_seats(seeded_engine
     assert ("holder2@example.com", None) in idle
     assert not any(c.person_email == "holder0@example.com" for c in digest.reclaim)
     assert dict(digest.totals)["USD"] >= 5 * 18_000
+
+
+def test_digest_totals_keep_each_currency_apart(seeded_engine: Engine) -> None:
+    """Issue 19 #3's audit of every sum of money: the digest adds a year's cost per currency."""
+    as_of = date(2026, 10, 5)
+    add_contract(seeded_engine, start=START)
+    in_euros = add_contract(seeded_engine, start=START, seats=2)
+    with transaction(seeded_engine) as session:
+        contract = session.get(Contract, in_euros)
+        assert contract is not None
+        asset = session.get(Asset, contract.asset_id)
+        assert asset is not None
+        asset.currency = "EUR"
+        session.add(asset)
+    with transaction(seeded_engine) as session:
+        digest = rr.digest_summary(session, as_of=as_of, calendar=US)
+    totals = dict(digest.totals)
+    assert totals["EUR"] == 2 * 18_000
+    usd = [u for u in digest.upcoming if u.currency == "USD"]
+    assert totals["USD"] == sum(u.annual_cost_cents for u in usd if u.status != "cancelled")
