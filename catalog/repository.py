@@ -1125,7 +1125,7 @@ def showback_rows(session: Session, *, fiscal_year: int) -> tuple[list[ShowbackA
         for asset, contract in list_assets_with_contracts(session)
     ]
     budgets = [
-        ShowbackBudget(b.cost_center, b.annual_cents, b.actual_cents, b.currency)
+        ShowbackBudget(b.cost_center, b.annual_cents, b.actual_cents, b.currency, b.committed_cents)
         for b in session.exec(select(Budget).where(Budget.fiscal_year == fiscal_year)).all()
     ]
     return assets, budgets
