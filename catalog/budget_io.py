@@ -325,16 +325,18 @@ def apply_spend(
     actor: str,
     at: datetime,
     rates: Mapping[str, Decimal] | None = None,
+    line_currency: str | None = None,
 ) -> SpendSummary:
     """Record the spend rows not seen before and recompute `actual` of the budget lines they
-    fall in (a cost center known but without a line that year gets one with annual 0).
+    fall in (a cost center known but without a line that year gets one with annual 0, in
+    `line_currency`, the policy's; default: the currency of its first row).
 
     `actual` is in the line's currency: spend in another currency is converted with `rates`
     (the policy's), one sum per currency, and a row no rate can convert is a problem."""
     known = repository.known_cost_centers(session)
     problems: list[ImportProblem] = []
-    # The currency of each (cost center, year): its budget line's, or the first row's (line
-    # 0 means the budget line). A line holds one currency; spend in any other is converted.
+    # The currency of each (cost center, year): its budget line's, `line_currency` or the first
+    # row's (line 0: not a row's). A line holds one currency; spend in any other is converted.
     expected: dict[tuple[str, int], tuple[str, int]] = {}
     first_row: dict[tuple[str, int], int] = {}
     for row in rows:
@@ -349,7 +351,10 @@ def apply_spend(
         first_row.setdefault(key, row.line)
         if key not in expected:
             budget = repository.get_budget(session, cost_center=key[0], fiscal_year=key[1])
-            expected[key] = (budget.currency, 0) if budget else (row.currency, row.line)
+            if budget is not None or line_currency is not None:
+                expected[key] = (budget.currency if budget else str(line_currency).upper(), 0)
+            else:
+                expected[key] = (row.currency, row.line)
         currency, line = expected[key]
         if not _convertible(row.currency, currency, rates):
             where = f"line {line} has {key[0]} FY{key[1]} spend in" if line else f"the {key[0]} FY{key[1]} budget is in"

@@ -103,16 +103,17 @@ def spend_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = Fa
 
     start_month = get_settings().fiscal_year_start_month
     try:
-        rates = load_active_policy().rates
+        policy = load_active_policy()
+        rates, currency = policy.rates, policy.currency
     except (PolicyError, OSError) as error:
         # Spend in the budget's own currency needs no rate; any other is refused, saying so.
         typer.echo(f"warning: the policy can't be read, so no currency can be converted: {error}", err=True)
-        rates = None
+        rates, currency = None, None
     records, summary = _import(
         file,
         lambda text: parse_spend(text, filename=file.name),
         lambda session, rows, at: apply_spend(
-            session, rows=rows, start_month=start_month, actor=actor[:320], at=at, rates=rates
+            session, rows=rows, start_month=start_month, actor=actor[:320], at=at, rates=rates, line_currency=currency
         ),
         dry_run=dry_run,
     )

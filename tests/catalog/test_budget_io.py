@@ -241,6 +241,15 @@ def test_spend_for_a_year_without_a_line_is_in_its_first_rows_currency(seeded_en
         assert line.actual_cents == 100 + 93  # 1.00 USD = 0.9259… EUR → 0.93
 
 
+def test_spend_creates_a_missing_line_in_the_policys_currency(seeded_engine: Engine) -> None:
+    text = "date,cost_center,vendor,amount,currency\n2031-01-05,CC-DESIGN,A,100,EUR\n"
+    rows, _ = parse_spend(text, filename="spend.csv")
+    with transaction(seeded_engine) as session:
+        apply_spend(session, rows=rows, start_month=1, actor="cli", at=AT, rates=RATES, line_currency="usd")
+        line = repository.get_budget(session, cost_center="CC-DESIGN", fiscal_year=2031)
+        assert line is not None and (line.currency, line.annual_cents, line.actual_cents) == ("USD", 0, 108_00)
+
+
 def test_spend_in_another_currency_is_converted_to_the_lines(seeded_engine: Engine) -> None:
     """Actual is in the budget line's currency: EUR spend on a USD line is converted (it was
     refused, and the sum that fed `actual` only ever read the line's own currency)."""
