@@ -7,12 +7,24 @@ table or rejected with a message saying which rate is missing.
 
 Conventions:
 
-* ``available = annual − committed − actual``; a request *exceeds* the budget when
-  ``available − amount < 0`` (spending the budget down to exactly zero is within budget) and
-  always when there is no budget line at all.
+* What is left of a budget line is ``available_cents(annual, committed, actual)`` =
+  ``annual − committed − actual``, the one definition every view uses (``procure budget
+  show``, ``procure report showback``, the approval DMs, the routing check; see
+  docs/decisions.md, "What is left of a budget"). All three are in the line's currency:
+
+  - ``committed``: what approved requests reserved on the line, each converted to the line's
+    currency with the policy's rate when it was approved (``BudgetReservation`` rows);
+  - ``actual``: imported spend dated in the fiscal year, each currency converted to the line's
+    currency (``SpendRecord`` rows, ``procure spend import``).
+
+  Contracts in the asset register are not subtracted again: a purchase approved here is in
+  ``committed`` already, and what older contracts cost reaches the line as ``actual``.
+* A request *exceeds* the budget when ``available − amount < 0`` (spending the budget down to
+  exactly zero is within budget) and always when there is no budget line at all.
 * Rates are "units of the base currency per one unit of the currency" (the base itself is 1),
   so ``EUR → USD`` multiplies by ``rates["EUR"]`` and ``USD → GBP`` divides by ``rates["GBP"]``;
-  results are rounded half-up to the cent.
+  results are rounded half-up to the cent. Amounts in different currencies are never added
+  without converting them first.
 * The straight-line forecast counts ``as_of`` as an elapsed day: on the first day of the fiscal
   year one day has elapsed, on the last day all of them.
 """
@@ -25,7 +37,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from catalog.requests import CHANNEL_LABELS, MAX_ANNUAL_CENTS
-from catalog.showback import fiscal_year_bounds
 
 __all__ = [
     "COMMITMENT_KINDS",
@@ -39,11 +50,14 @@ __all__ = [
     "Commitment",
     "Drawdown",
     "Forecast",
+    "available_cents",
     "channel_label",
     "check_amount",
     "check_budget",
     "convert",
     "drawdown",
+    "exchange_rate",
+    "fiscal_year_bounds",
     "fiscal_year_of",
     "forecast",
     "format_amount",
@@ -111,26 +125,60 @@ def _rate(rates: Mapping[str, Decimal], currency: str, other: str, role: str) ->
     return rate
 
 
+def _rates_of(
+    from_currency: str, to_currency: str, rates: Mapping[str, Decimal] | None
+) -> tuple[Decimal, Decimal] | None:
+    """The two rates ``from → to`` goes through; None when the currencies are the same."""
+    source, target = from_currency.upper(), to_currency.upper()
+    if source == target:
+        return None
+    table = {k.upper(): v for k, v in (rates or {}).items()}
+    return _rate(table, source, target, "request"), _rate(table, target, source, "budget")
+
+
 def convert(
     amount_cents: int,
     from_currency: str,
     to_currency: str,
     rates: Mapping[str, Decimal] | None,
 ) -> int:
-    """``amount_cents`` in ``from_currency`` expressed in ``to_currency``, rounded half-up to the cent."""
-    source, target = from_currency.upper(), to_currency.upper()
-    if source == target:
+    """``amount_cents`` in ``from_currency`` expressed in ``to_currency``, rounded half-up to the cent.
+
+    Raises ``BudgetError`` (field ``currency``) when a rate the conversion needs is missing."""
+    pair = _rates_of(from_currency, to_currency, rates)
+    if pair is None:
         return amount_cents
-    table = {k.upper(): v for k, v in (rates or {}).items()}
-    source_rate = _rate(table, source, target, "request")
-    target_rate = _rate(table, target, source, "budget")
+    source_rate, target_rate = pair
     with localcontext() as ctx:
         ctx.prec = 60
         exact = Decimal(amount_cents) * source_rate / target_rate
         return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def exchange_rate(from_currency: str, to_currency: str, rates: Mapping[str, Decimal] | None) -> Decimal:
+    """Units of ``to_currency`` per unit of ``from_currency`` (1 for the same currency), to 20
+    significant digits: the rate a conversion is recorded with. ``convert`` works from the two
+    rates themselves, so a cross rate's rounding here never moves a cent."""
+    pair = _rates_of(from_currency, to_currency, rates)
+    if pair is None:
+        return Decimal(1)
+    source_rate, target_rate = pair
+    with localcontext() as ctx:
+        ctx.prec = 20
+        return (source_rate / target_rate).normalize()
+
+
 # --- budgets -----------------------------------------------------------------------------------
+
+
+def fiscal_year_bounds(fiscal_year: int, start_month: int) -> tuple[date, date]:
+    """First day and the day after the last day of fiscal year `fiscal_year`."""
+    if not 1 <= start_month <= 12:
+        raise ValueError(f"the fiscal year start month must be 1-12, got {start_month}")
+    if not 1901 <= fiscal_year <= 9998:
+        raise ValueError(f"fiscal year {fiscal_year} is out of range")
+    first_year = fiscal_year if start_month == 1 else fiscal_year - 1
+    return date(first_year, start_month, 1), date(first_year + 1, start_month, 1)
 
 
 def fiscal_year_of(d: date, start_month: int) -> int:
@@ -142,18 +190,26 @@ def fiscal_year_of(d: date, start_month: int) -> int:
     return d.year + 1
 
 
+def available_cents(*, annual_cents: int, committed_cents: int, actual_cents: int) -> int:
+    """What is left of a budget line: ``annual − committed − actual``, all in the line's
+    currency (negative when over budget). The one definition every view of a budget uses."""
+    return annual_cents - committed_cents - actual_cents
+
+
 @dataclass(frozen=True)
 class BudgetLine:
     cost_center: str
     fiscal_year: int
     currency: str
     annual_cents: int
-    committed_cents: int = 0  # approved, not yet spent
-    actual_cents: int = 0  # imported spend
+    committed_cents: int = 0  # reserved by approved requests, converted to `currency`
+    actual_cents: int = 0  # imported spend in the fiscal year, converted to `currency`
 
     @property
     def available_cents(self) -> int:
-        return self.annual_cents - self.committed_cents - self.actual_cents
+        return available_cents(
+            annual_cents=self.annual_cents, committed_cents=self.committed_cents, actual_cents=self.actual_cents
+        )
 
 
 @dataclass(frozen=True)

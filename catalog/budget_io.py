@@ -7,8 +7,9 @@ problem with its line number, idempotent, audited.
 * Spend (`date, cost_center, vendor, amount, currency`): each row becomes a `SpendRecord`
   keyed by a digest of the normalised row and its occurrence among identical rows, so
   importing the same file (or an overlapping export) again adds nothing. The `actual` of
-  every budget line the file touches is then recomputed as the sum of its records.
-  Negative amounts are credits.
+  every budget line the file touches is then recomputed as the sum of its records, in the
+  line's currency: records in another currency are summed per currency and converted with
+  the policy's rates (a currency without a rate is refused). Negative amounts are credits.
 * Commitments (`name, provider, kind, currency, total, remaining, start, end`): upserted by
   name. `remaining` (default: `total`) is what was left before the marketplace purchases the
   bot approves; what is left is always that less what those purchases drew, so importing the
@@ -24,19 +25,28 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
 
 from catalog import repository
 from catalog.asset_io import parse_date
-from catalog.budget import COMMITMENT_KINDS, MAX_AMOUNT_CENTS, PROVIDERS, fiscal_year_of, format_money
+from catalog.budget import (
+    COMMITMENT_KINDS,
+    MAX_AMOUNT_CENTS,
+    PROVIDERS,
+    BudgetError,
+    convert,
+    fiscal_year_bounds,
+    fiscal_year_of,
+    format_money,
+)
 from catalog.directory_io import ImportProblem, ImportSummary, Row, read_rows
 from catalog.models import Budget, Commitment, SpendRecord
-from catalog.showback import fiscal_year_bounds
 
 __all__ = [
     "BUDGET_COLUMNS",
@@ -321,15 +331,27 @@ class SpendSummary:
 
 
 def apply_spend(
-    session: Session, *, rows: Sequence[SpendRow], start_month: int, actor: str, at: datetime
+    session: Session,
+    *,
+    rows: Sequence[SpendRow],
+    start_month: int,
+    actor: str,
+    at: datetime,
+    rates: Mapping[str, Decimal] | None = None,
+    line_currency: str | None = None,
 ) -> SpendSummary:
     """Record the spend rows not seen before and recompute `actual` of the budget lines they
-    fall in (a cost center known but without a line that year gets one with annual 0)."""
+    fall in (a cost center known but without a line that year gets one with annual 0, in
+    `line_currency`, the policy's; default: the currency of its first row).
+
+    `actual` is in the line's currency: spend in another currency is converted with `rates`
+    (the policy's), one sum per currency, and a row no rate can convert is a problem."""
     known = repository.known_cost_centers(session)
     problems: list[ImportProblem] = []
-    # The currency of each (cost center, year): its budget line's, or the first row's (line
-    # 0 means the budget line). A line holds one currency, so every row must use it.
+    # The currency of each (cost center, year): its budget line's, `line_currency` or the first
+    # row's (line 0: not a row's). A line holds one currency; spend in any other is converted.
     expected: dict[tuple[str, int], tuple[str, int]] = {}
+    first_row: dict[tuple[str, int], int] = {}
     for row in rows:
         if row.cost_center not in known:
             problems.append(
@@ -339,13 +361,23 @@ def apply_spend(
             )
             continue
         key = (row.cost_center, fiscal_year_of(row.spent_on, start_month))
+        first_row.setdefault(key, row.line)
         if key not in expected:
             budget = repository.get_budget(session, cost_center=key[0], fiscal_year=key[1])
-            expected[key] = (budget.currency, 0) if budget else (row.currency, row.line)
+            if budget is not None or line_currency is not None:
+                expected[key] = (budget.currency if budget else str(line_currency).upper(), 0)
+            else:
+                expected[key] = (row.currency, row.line)
         currency, line = expected[key]
-        if currency != row.currency:
+        if not _convertible(row.currency, currency, rates):
             where = f"line {line} has {key[0]} FY{key[1]} spend in" if line else f"the {key[0]} FY{key[1]} budget is in"
-            problems.append(ImportProblem(row.line, f"spend in {row.currency}, but {where} {currency}"))
+            problems.append(
+                ImportProblem(
+                    row.line,
+                    f"spend in {row.currency}, but {where} {currency}, and currency_rates in policy.yaml "
+                    f"can't convert {row.currency} to {currency}",
+                )
+            )
     if problems:
         raise BudgetImportError(problems)
     summary = SpendSummary()
@@ -370,9 +402,19 @@ def apply_spend(
         budget = repository.ensure_budget_line(session, cost_center=cost_center, fiscal_year=year, currency=currency)
         start, stop = fiscal_year_bounds(year, start_month)
         before = budget.actual_cents
-        budget.actual_cents = repository.spend_total(
-            session, cost_center=cost_center, start=start, stop=stop, currency=budget.currency
-        )
+        sums = repository.spend_totals(session, cost_center=cost_center, start=start, stop=stop)
+        stranded = sorted(cur for cur in sums if not _convertible(cur, budget.currency, rates))
+        if stranded:  # spend imported earlier, in a currency the policy has no rate for any more
+            raise BudgetImportError(
+                [
+                    ImportProblem(
+                        first_row[(cost_center, year)],
+                        f"{cost_center} FY{year} has spend in {', '.join(stranded)} and currency_rates in "
+                        f"policy.yaml can't convert it to {budget.currency}",
+                    )
+                ]
+            )
+        budget.actual_cents = sum(convert(cents, cur, budget.currency, rates) for cur, cents in sorted(sums.items()))
         session.add(budget)
         session.flush()
         summary.actuals[f"{cost_center} FY{year}"] = (before, budget.actual_cents, budget.currency)
@@ -385,9 +427,21 @@ def apply_spend(
                 entity_id=f"{cost_center}:{year}"[:64],
                 action="budget_actual_updated",
                 actor=actor,
-                detail={"actual_before_cents": before, "budget": repository.budget_snapshot(budget)},
+                detail={
+                    "actual_before_cents": before,
+                    "spend_by_currency": dict(sorted(sums.items())),
+                    "budget": repository.budget_snapshot(budget),
+                },
             )
     return summary
+
+
+def _convertible(currency: str, to_currency: str, rates: Mapping[str, Decimal] | None) -> bool:
+    try:
+        convert(1, currency, to_currency, rates)
+    except BudgetError:
+        return False
+    return True
 
 
 # --- commitments -------------------------------------------------------------------------

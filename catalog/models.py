@@ -266,8 +266,14 @@ class CommitmentDrawdown(SQLModel, table=True):
 
 
 class BudgetReservation(SQLModel, table=True):
-    """The amount an approved request added to its budget's `committed`: the unique request id
-    is what makes approval reserve exactly once."""
+    """What an approved request added to its budget's `committed`: the unique request id is
+    what makes approval reserve exactly once.
+
+    `amount_cents` and `currency` are the request's annual cost as approved; `budget_cents` is
+    that amount in the budget line's currency (`budget_currency`), converted at `rate` (units
+    of the budget's currency per unit of the request's, as exact decimal text), and is what
+    `committed` grew by. Rows written before it was recorded (migration
+    0007_reservation_conversion) hold NULL there when the two currencies differed."""
 
     __tablename__ = "budget_reservation"
     id: int | None = Field(default=None, primary_key=True)
@@ -277,6 +283,9 @@ class BudgetReservation(SQLModel, table=True):
     amount_cents: int = Field(sa_type=BigInteger)
     currency: str = Field(default="USD", max_length=3)
     at: datetime = Field(sa_column=_ts_column())
+    budget_cents: int | None = Field(default=None, sa_type=BigInteger)
+    budget_currency: str | None = Field(default=None, max_length=3)
+    rate: str | None = Field(default=None, max_length=40)
 
 
 class SpendRecord(SQLModel, table=True):

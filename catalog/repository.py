@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
@@ -23,6 +24,7 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from catalog.asset_io import MAX_STORED_CENTS, AssetRecord, normalise_email
+from catalog.budget import BudgetError, available_cents, convert, exchange_rate
 from catalog.db import holds_write_lock
 from catalog.models import (
     ApprovalStep,
@@ -1126,7 +1128,7 @@ def showback_rows(session: Session, *, fiscal_year: int) -> tuple[list[ShowbackA
         for asset, contract in list_assets_with_contracts(session)
     ]
     budgets = [
-        ShowbackBudget(b.cost_center, b.annual_cents, b.actual_cents, b.currency)
+        ShowbackBudget(b.cost_center, b.annual_cents, b.actual_cents, b.currency, b.committed_cents)
         for b in session.exec(select(Budget).where(Budget.fiscal_year == fiscal_year)).all()
     ]
     return assets, budgets
@@ -1164,7 +1166,9 @@ def budget_snapshot(budget: Budget | None) -> dict[str, Any] | None:
         "annual_cents": budget.annual_cents,
         "committed_cents": budget.committed_cents,
         "actual_cents": budget.actual_cents,
-        "available_cents": budget.annual_cents - budget.committed_cents - budget.actual_cents,
+        "available_cents": available_cents(
+            annual_cents=budget.annual_cents, committed_cents=budget.committed_cents, actual_cents=budget.actual_cents
+        ),
     }
 
 
@@ -1192,15 +1196,34 @@ def reserve_budget(
     currency: str,
     at: datetime,
     actor: str = "system",
+    rates: Mapping[str, Decimal] | None = None,
+    line_currency: str | None = None,
 ) -> tuple[BudgetReservation, bool]:
     """Add an approved request's annual cost to its budget's `committed`, exactly once per
     request: returns the reservation and whether this call made it.
+
+    `amount_cents` is in `currency` (the request's); `committed` is in the budget line's
+    currency, so the amount is converted with `rates` (the policy's) and the reservation
+    records both amounts and the rate. A line created here, because the cost center has none
+    that year, is in `line_currency` (the policy's currency; default: the request's). Raises
+    `BudgetError` before writing anything when a rate the conversion needs is missing.
 
     The unique request id on the reservation is the lock: of concurrent callers one inserts
     it and the others find it (after waiting for that transaction), and only the inserter
     moves `committed`, with an atomic UPDATE so reservations of other requests are not lost."""
     if amount_cents < 0:
         raise ValueError(f"a reservation can't be negative ({amount_cents})")
+    line = get_budget(session, cost_center=cost_center, fiscal_year=fiscal_year)
+    target = (line.currency if line is not None else line_currency or currency).upper()
+    try:
+        budget_cents = convert(amount_cents, currency, target, rates)
+        rate = exchange_rate(currency, target, rates)
+    except BudgetError:
+        # A retry after the rate went away still finds what the first run reserved.
+        done = get_reservation(session, request_id=request_id)
+        if done is not None:
+            return done, False
+        raise
     row = BudgetReservation(
         request_id=request_id,
         cost_center=cost_center,
@@ -1208,14 +1231,17 @@ def reserve_budget(
         amount_cents=amount_cents,
         currency=currency,
         at=at,
+        budget_cents=budget_cents,
+        budget_currency=target,
+        rate=format(rate, "f"),
     )
     reservation, inserted = _insert_row_once(
         session, row, ("request_id",), lambda: get_reservation(session, request_id=request_id)
     )
     if not inserted:
         return reservation, False
-    budget = ensure_budget_line(session, cost_center=cost_center, fiscal_year=fiscal_year, currency=currency)
-    session.connection().execute(_COMMIT_TO_BUDGET, {"b_id": budget.id, "b_amount": amount_cents})
+    budget = line or ensure_budget_line(session, cost_center=cost_center, fiscal_year=fiscal_year, currency=target)
+    session.connection().execute(_COMMIT_TO_BUDGET, {"b_id": budget.id, "b_amount": budget_cents})
     session.refresh(budget)
     audit(
         session,
@@ -1226,7 +1252,14 @@ def reserve_budget(
         action="budget_reserved",
         actor=actor,
         request_id=request_id,
-        detail={"amount_cents": amount_cents, "currency": currency, "budget": budget_snapshot(budget)},
+        detail={
+            "amount_cents": amount_cents,
+            "currency": currency,
+            "budget_cents": budget_cents,
+            "budget_currency": target,
+            "rate": format(rate, "f"),
+            "budget": budget_snapshot(budget),
+        },
     )
     return reservation, True
 
@@ -1242,17 +1275,18 @@ def add_spend_record(session: Session, *, record: SpendRecord) -> tuple[SpendRec
     return stored, stored is record
 
 
-def spend_total(session: Session, *, cost_center: str, start: date, stop: date, currency: str) -> int:
-    """The sum of imported spend of a cost center in [start, stop) in one currency."""
-    total = session.exec(
-        select(func.coalesce(func.sum(SpendRecord.amount_cents), 0)).where(
+def spend_totals(session: Session, *, cost_center: str, start: date, stop: date) -> dict[str, int]:
+    """The sum of imported spend of a cost center in [start, stop), per currency."""
+    rows = session.exec(
+        select(SpendRecord.currency, func.sum(SpendRecord.amount_cents))
+        .where(
             SpendRecord.cost_center == cost_center,
             col(SpendRecord.spent_on) >= start,
             col(SpendRecord.spent_on) < stop,
-            SpendRecord.currency == currency,
         )
-    ).one()
-    return int(total)
+        .group_by(col(SpendRecord.currency))
+    ).all()
+    return {currency: int(total or 0) for currency, total in rows}
 
 
 # --- cloud commitments -----------------------------------------------------------------

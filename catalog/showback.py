@@ -15,8 +15,12 @@ Pure: plain rows in, a report out; no clock, no database.
   (`next_from`) on: days before it cost the current term's price, days after it the next
   term's; the seats and annualised cost shown are those in force on the last day the contract
   is active in the year. A cancelled contract does not auto-renew and ends on its renewal date.
-* **remaining** is the budget less the in-year spend: a contract that ended in the first month
-  costs the year one month of it, not its annualised price.
+* **remaining** is what is left of the cost center's budget line, `catalog.budget.available_cents`
+  (annual − committed − actual), the same number `procure budget show` and the approval DMs
+  show. The register's in-year spend is reported beside it, not subtracted from it: purchases
+  approved here are in `committed` already and older contracts reach the line as `actual`, so
+  subtracting the register too would count them twice (docs/decisions.md, "What is left of
+  a budget").
 * Amounts in different currencies are never added: totals are per cost center *and* currency;
   a budget sits on the total in its own currency.
 """
@@ -27,6 +31,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+
+from catalog.budget import available_cents, fiscal_year_bounds
 
 __all__ = [
     "CostCenterTotal",
@@ -59,6 +65,7 @@ class ShowbackBudget:
     annual_cents: int
     actual_cents: int
     currency: str
+    committed_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,11 +88,18 @@ class CostCenterTotal:
     in_year_cents: int
     budget_cents: int | None
     actual_cents: int | None
+    committed_cents: int | None = None
 
     @property
     def remaining_cents(self) -> int | None:
-        """Budget left after this year's SaaS spend (`in_year_cents`; negative when over budget)."""
-        return None if self.budget_cents is None else self.budget_cents - self.in_year_cents
+        """What is left of the budget line (annual − committed − actual; negative when over)."""
+        if self.budget_cents is None:
+            return None
+        return available_cents(
+            annual_cents=self.budget_cents,
+            committed_cents=self.committed_cents or 0,
+            actual_cents=self.actual_cents or 0,
+        )
 
 
 @dataclass(frozen=True)
@@ -95,16 +109,6 @@ class ShowbackReport:
     end: date  # last day of the fiscal year
     lines: tuple[ShowbackLine, ...]
     totals: tuple[CostCenterTotal, ...]
-
-
-def fiscal_year_bounds(fiscal_year: int, start_month: int) -> tuple[date, date]:
-    """First day and the day after the last day of fiscal year `fiscal_year`."""
-    if not 1 <= start_month <= 12:
-        raise ValueError(f"the fiscal year start month must be 1-12, got {start_month}")
-    if not 1901 <= fiscal_year <= 9998:
-        raise ValueError(f"fiscal year {fiscal_year} is out of range")
-    first_year = fiscal_year if start_month == 1 else fiscal_year - 1
-    return date(first_year, start_month, 1), date(first_year + 1, start_month, 1)
 
 
 def _in_year_cents(annual: int, active_days: int, year_days: int) -> int:
@@ -170,6 +174,7 @@ def build_showback(
                 previous.annual_cents + budget.annual_cents,
                 previous.actual_cents + budget.actual_cents,
                 budget.currency,
+                previous.committed_cents + budget.committed_cents,
             )
         budget_by_key[key2] = budget
 
@@ -190,6 +195,9 @@ def build_showback(
             in_year_cents=acc[2],
             budget_cents=budget_by_key[(cc, currency)].annual_cents if (cc, currency) in budget_by_key else None,
             actual_cents=budget_by_key[(cc, currency)].actual_cents if (cc, currency) in budget_by_key else None,
+            committed_cents=(
+                budget_by_key[(cc, currency)].committed_cents if (cc, currency) in budget_by_key else None
+            ),
         )
         for (cc, currency), acc in sorted(sums.items())
     )

@@ -95,14 +95,26 @@ def budget_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = F
 @spend_app.command("import")
 def spend_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = False) -> None:
     """Record actual spend (columns: date, cost_center, vendor, amount, currency) and recompute
-    the actual of every budget line it falls in. Importing the same file again adds nothing."""
+    the actual of every budget line it falls in, converting spend in another currency than the
+    line's with the policy's currency_rates. Importing the same file again adds nothing."""
     from catalog.budget_io import apply_spend, parse_spend
+    from catalog.policy import PolicyError
+    from catalog.routing import load_active_policy
 
     start_month = get_settings().fiscal_year_start_month
+    try:
+        policy = load_active_policy()
+        rates, currency = policy.rates, policy.currency
+    except (PolicyError, OSError) as error:
+        # Spend in the budget's own currency needs no rate; any other is refused, saying so.
+        typer.echo(f"warning: the policy can't be read, so no currency can be converted: {error}", err=True)
+        rates, currency = None, None
     records, summary = _import(
         file,
         lambda text: parse_spend(text, filename=file.name),
-        lambda session, rows, at: apply_spend(session, rows=rows, start_month=start_month, actor=actor[:320], at=at),
+        lambda session, rows, at: apply_spend(
+            session, rows=rows, start_month=start_month, actor=actor[:320], at=at, rates=rates, line_currency=currency
+        ),
         dry_run=dry_run,
     )
     verb = "would import" if dry_run else "imported"

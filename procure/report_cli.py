@@ -25,6 +25,7 @@ CSV_COLUMNS = (
     "annualised_cents",
     "in_year_cents",
     "budget_cents",
+    "committed_cents",
     "actual_cents",
     "remaining_cents",
 )
@@ -50,6 +51,7 @@ def showback_records(report: ShowbackReport) -> list[dict[str, Any]]:
             "annualised_cents": line.annualised_cents,
             "in_year_cents": line.in_year_cents,
             "budget_cents": None,
+            "committed_cents": None,
             "actual_cents": None,
             "remaining_cents": None,
         }
@@ -67,6 +69,7 @@ def showback_records(report: ShowbackReport) -> list[dict[str, Any]]:
             "annualised_cents": total.annualised_cents,
             "in_year_cents": total.in_year_cents,
             "budget_cents": total.budget_cents,
+            "committed_cents": total.committed_cents,
             "actual_cents": total.actual_cents,
             "remaining_cents": total.remaining_cents,
         }
@@ -101,11 +104,16 @@ def render_showback(report: ShowbackReport, fmt: str) -> str:
             f"{line.cost_center:<14} {line.product[:28]:<28} {line.seats:>6} "
             f"{money(line.annualised_cents, line.currency):>14} {money(line.in_year_cents, line.currency):>14}"
         )
-    out += ["", f"{'cost center':<14} {'annualised':>14} {'budget':>14} {'actual':>14} {'remaining':>14}"]
+    out += [
+        "",
+        f"{'cost center':<14} {'annualised':>14} {'in year':>14} {'budget':>14} {'committed':>14} {'actual':>14} "
+        f"{'remaining':>14}",
+    ]
     for total in report.totals:
         c = total.currency
         out.append(
-            f"{total.cost_center:<14} {money(total.annualised_cents, c):>14} {money(total.budget_cents, c):>14} "
+            f"{total.cost_center:<14} {money(total.annualised_cents, c):>14} {money(total.in_year_cents, c):>14} "
+            f"{money(total.budget_cents, c):>14} {money(total.committed_cents, c):>14} "
             f"{money(total.actual_cents, c):>14} {money(total.remaining_cents, c):>14}"
         )
     if not report.lines and not report.totals:

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -17,12 +17,13 @@ from typer.testing import CliRunner
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.models import AuditEvent, Person, SpendRecord
+from catalog.models import Asset, AuditEvent, Contract, Person, SpendRecord
 from catalog.policy import default_policy_path
 from catalog.settings import get_settings
 from procure.budget_cli import budget_app, commitments_app, spend_app
 from procure.directory_cli import directory_app
 from procure.policy_cli import policy_app
+from procure.report_cli import report_app
 
 runner = CliRunner(env={"COLUMNS": None})  # tables as wide as they need, whatever the shell exports
 
@@ -176,6 +177,52 @@ def test_budget_import_spend_import_and_show(db: Engine, tmp_path: Path) -> None
     assert "forecast: committed + actual projected to the year end (day " in text
     missing = runner.invoke(budget_app, ["show", "CC-NOPE", "--fiscal-year", "2026"])
     assert missing.exit_code == 1 and "no CC-NOPE budget for FY2026" in missing.stderr
+
+
+def test_budget_show_and_the_showback_report_agree_on_what_is_left(db: Engine, tmp_path: Path) -> None:
+    """Issue 19 #5: `budget show` said CC-IT had 100,000 USD available where the showback said
+    89,813 remained (the demo's seats); CC-DESIGN read −14,975,860 in one and −1,102,668.72 in
+    the other (a huge approval late in the year: reserved whole, prorated in the register)."""
+    with transaction(db) as session:
+        at = datetime(2026, 12, 5, 15, tzinfo=UTC)
+        repository.reserve_budget(
+            session,
+            request_id="R-BIG",
+            cost_center="CC-DESIGN",
+            fiscal_year=2026,
+            amount_cents=15_025_860_00,
+            currency="USD",
+            at=at,
+        )
+        asset = Asset(
+            request_id="R-BIG",
+            product_name="Big",
+            owner_email="employee@example.com",
+            cost_center="CC-DESIGN",
+            seats=1,
+            unit_price_cents=15_025_860_00,
+            annual_cost_cents=15_025_860_00,
+            created_at=at,
+        )
+        session.add(asset)
+        session.flush()
+        assert asset.id is not None
+        session.add(Contract(asset_id=asset.id, start_date=at.date(), term_months=12, renewal_date=date(2027, 12, 5)))
+    # Spend in euros on a dollar line counts converted (policy.yaml: 1 EUR = 1.08 USD).
+    spend = _write(tmp_path, "spend.csv", "date,cost_center,vendor,amount,currency\n2026-03-01,CC-IT,Miro,100,EUR\n")
+    assert runner.invoke(spend_app, ["import", spend]).exit_code == 0
+    shown = runner.invoke(budget_app, ["show", "--fiscal-year", "2026", "--json"])
+    assert shown.exit_code == 0, shown.output
+    available = {row["cost_center"]: row["available_cents"] for row in json.loads(shown.stdout)}
+    report = runner.invoke(report_app, ["showback", "--fiscal-year", "2026", "--format", "json"])
+    assert report.exit_code == 0, report.output
+    totals = json.loads(report.stdout)["cost_centers"]
+    remaining = {t["cost_center"]: t["remaining_cents"] for t in totals if t["budget_cents"] is not None}
+    assert remaining == available
+    assert available["CC-IT"] == 100_000_00 - 108_00
+    assert available["CC-DESIGN"] == 50_000_00 - 15_025_860_00
+    design = next(t for t in totals if t["cost_center"] == "CC-DESIGN" and t["budget_cents"] is not None)
+    assert design["committed_cents"] == 15_025_860_00 and design["in_year_cents"] < design["committed_cents"]
 
 
 def test_spend_import_with_an_unknown_cost_center_writes_nothing(db: Engine, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from catalog import repository
-from catalog.budget import Commitment, drawdown, fiscal_year_of
+from catalog.budget import BudgetError, Commitment, Drawdown, available_cents, drawdown, fiscal_year_of
 from catalog.business_time import add_business_days
 from catalog.db import transaction
 from catalog.models import ProductStatus, PurchaseRequest, RequestStatus, SlackMessage, StepStatus
@@ -744,7 +744,9 @@ class ChainActivities(ReuseActivities):
             "annual_cents": line.annual_cents,
             "committed_cents": line.committed_cents,
             "actual_cents": line.actual_cents,
-            "available_cents": line.annual_cents - line.committed_cents - line.actual_cents,
+            "available_cents": available_cents(
+                annual_cents=line.annual_cents, committed_cents=line.committed_cents, actual_cents=line.actual_cents
+            ),
         }
 
     @activity.defn
@@ -850,18 +852,28 @@ class ChainActivities(ReuseActivities):
         result = OutcomeResult()
         if outcome.status == RequestStatus.APPROVED:
             fiscal_year = fiscal_year_of(at.date(), self._conf().fiscal_year_start_month)
-            reservation, _ = repository.reserve_budget(
-                session,
-                request_id=rid,
-                cost_center=request.cost_center,
-                fiscal_year=fiscal_year,
-                amount_cents=request.annual_cost_cents,
-                currency=request.currency,
-                at=at,
-            )
-            detail["reserved_cents"] = reservation.amount_cents
+            policy = load_active_policy(self._conf())
+            try:
+                # Both conversions are checked before anything is written: the drawdown is
+                # planned first, and the reservation refuses a missing rate before it writes.
+                planned = self._planned_drawdown(session, request, at, policy)
+                reservation, _ = repository.reserve_budget(
+                    session,
+                    request_id=rid,
+                    cost_center=request.cost_center,
+                    fiscal_year=fiscal_year,
+                    amount_cents=request.annual_cost_cents,
+                    currency=request.currency,
+                    at=at,
+                    rates=policy.rates,
+                    line_currency=policy.currency,
+                )
+            except BudgetError as error:
+                return self._refuse_unconvertible(session, outcome, request, error, fiscal_year, at, detail)
+            detail["reserved_cents"] = reservation.budget_cents
+            detail["reserved_currency"] = reservation.budget_currency
             detail["budget_after"] = self._budget_now(session, request)
-            drawn = self._draw_commitment(session, request, at)
+            drawn = self._draw_commitment(session, request, at, planned)
             if drawn is not None:
                 detail["drawdown"] = drawn
         repository.audit(
@@ -881,7 +893,49 @@ class ChainActivities(ReuseActivities):
             result = self._record_asset(session, request, at)
         return result
 
-    def _draw_commitment(self, session: Session, request: PurchaseRequest, at: datetime) -> dict[str, Any] | None:
+    def _refuse_unconvertible(
+        self,
+        session: Session,
+        outcome: ChainOutcome,
+        request: PurchaseRequest,
+        error: BudgetError,
+        fiscal_year: int,
+        at: datetime,
+        detail: dict[str, Any],
+    ) -> OutcomeResult:
+        """The approvers said yes, but the request's cost can't be put in its budget's (or its
+        commitment's) currency: the policy has no rate for it any more. Nothing is reserved or
+        bought; the request closes as rejected, and the reason tells the requester and ITAM
+        what to fix. Retrying would not help until someone edits policy.yaml."""
+        reason = (
+            f"All approvals are in, but nothing was bought: {error.message} (budget {request.cost_center} "
+            f"FY{fiscal_year}). ITAM: add the rate to currency_rates in policy.yaml; then submit the request again."
+        )
+        rid = outcome.request_id
+        repository.set_request_status(
+            session, request_id=rid, status=RequestStatus.REJECTED, at=at, decided_by="policy", reason=reason
+        )
+        repository.audit(
+            session,
+            idem_key=f"{rid}:outcome:{RequestStatus.REJECTED}",
+            at=at,
+            request_id=rid,
+            entity="request",
+            entity_id=rid,
+            action="budget_reservation_refused",
+            actor="policy",
+            step_seq=outcome.last_seq or None,
+            policy_version=outcome.policy_version or request.policy_version,
+            detail={**detail, "reason": reason, "approved_by_steps": True},
+        )
+        activity.logger.warning("request %s approved but not reserved: %s", rid, error.message)
+        return OutcomeResult(status=RequestStatus.REJECTED.value, reason=reason)
+
+    def _planned_drawdown(
+        self, session: Session, request: PurchaseRequest, at: datetime, policy: Policy
+    ) -> Drawdown | None:
+        """What the request would draw from its cloud's commitment, in the commitment's currency
+        (None off the marketplaces); raises `BudgetError` when the conversion has no rate."""
         if not request.channel.endswith("_marketplace"):
             return None
         rows = repository.list_commitments(session)
@@ -897,8 +951,7 @@ class ChainActivities(ReuseActivities):
             )
             for row in rows
         ]
-        policy = load_active_policy(self._conf())
-        planned = drawdown(
+        return drawdown(
             commitments,
             channel=request.channel,
             amount_cents=request.annual_cost_cents,
@@ -906,6 +959,10 @@ class ChainActivities(ReuseActivities):
             as_of=self._local_date(at),
             rates=policy.rates,
         )
+
+    def _draw_commitment(
+        self, session: Session, request: PurchaseRequest, at: datetime, planned: Drawdown | None
+    ) -> dict[str, Any] | None:
         if planned is None or planned.commitment is None:
             return None
         drawn = repository.draw_commitment(

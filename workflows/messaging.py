@@ -13,9 +13,11 @@ from sqlmodel import Session
 from temporalio import activity
 
 from catalog import repository
-from catalog.budget import fiscal_year_of
+from catalog.budget import BudgetError, available_cents, convert, fiscal_year_of
 from catalog.db import transaction
 from catalog.models import ProductStatus, RequestStatus
+from catalog.policy import PolicyError
+from catalog.routing import load_active_policy
 from catalog.settings import get_settings
 from catalog.summary import BudgetView, DrawdownView, MessageKind, MessageRef, Notifier, RequestSummary, StepView
 from workflows import faults
@@ -114,6 +116,7 @@ def _chain_fields(
             )
         )
     plan = _latest_plan(rows.plans)
+    budget = _budget_view(session, request, rows.reservation, plan.get("budget")) if request.policy_version else None
     changes_by = None
     if request.status == RequestStatus.CHANGES_REQUESTED:
         asking = [s for s in steps if s.status == "changes_requested"]
@@ -124,7 +127,7 @@ def _chain_fields(
         "steps": tuple(views),
         "policy_reasons": tuple(str(r) for r in plan.get("reasons") or ()),
         "policy_version": request.policy_version,
-        "budget": _budget_view(session, request, rows.reservation) if request.policy_version else None,
+        "budget": budget,
         "drawdown": _drawdown_view(plan.get("drawdown")),
         "changes_comment": request.changes_comment if request.status == RequestStatus.CHANGES_REQUESTED else None,
         "changes_by_slack_id": changes_by,
@@ -136,7 +139,7 @@ def _latest_plan(plans: Sequence[Row[Any]]) -> dict[str, Any]:
     return planned[-1] if planned else {}
 
 
-def _budget_view(session: Session, request: Row[Any], reservation: Row[Any] | None) -> BudgetView | None:
+def _budget_view(session: Session, request: Row[Any], reservation: Row[Any] | None, planned: Any) -> BudgetView | None:
     if reservation is not None:
         cost_center, fiscal_year = reservation.cost_center, reservation.fiscal_year
     else:
@@ -145,8 +148,10 @@ def _budget_view(session: Session, request: Row[Any], reservation: Row[Any] | No
     line = repository.budget_row(session, cost_center=cost_center, fiscal_year=fiscal_year)
     if line is None:
         return None
-    available = line.annual_cents - line.committed_cents - line.actual_cents
-    amount = request.annual_cost_cents if line.currency == request.currency else 0
+    available = available_cents(
+        annual_cents=line.annual_cents, committed_cents=line.committed_cents, actual_cents=line.actual_cents
+    )
+    amount = _amount_in_line_currency(request, reservation, planned, line.currency)
     # Once approved the request is part of `committed`: show the line before and after it.
     before, after = (available + amount, available) if reservation is not None else (available, available - amount)
     return BudgetView(
@@ -159,6 +164,20 @@ def _budget_view(session: Session, request: Row[Any], reservation: Row[Any] | No
         available_cents=before,
         after_cents=after,
     )
+
+
+def _amount_in_line_currency(request: Row[Any], reservation: Row[Any] | None, planned: Any, currency: str) -> int:
+    """The request's annual cost in its budget line's currency: what approval added to
+    `committed`, else what the plan converted it to, else converted with the policy's rates
+    now (0 when no rate can: the DM then shows the line as it is)."""
+    if reservation is not None:
+        return int(reservation.budget_cents if reservation.budget_cents is not None else reservation.amount_cents)
+    if isinstance(planned, dict) and planned.get("has_line") and planned.get("currency") == currency:
+        return int(planned.get("amount_cents") or 0)
+    try:
+        return convert(request.annual_cost_cents, request.currency, currency, load_active_policy().rates)
+    except (BudgetError, PolicyError, OSError):
+        return 0
 
 
 #: What `note_or_ref` answers: the message's reference if it was posted, and whether a note

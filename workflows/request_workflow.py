@@ -686,7 +686,12 @@ class ProcurementRequestWorkflow:
         else:
             recorded = await self._database_activity(ChainActivities.record_chain_outcome, outcome)
             await self._activity(ChainActivities.announce_chain_outcome, self._request.request_id)
-        decided_by = outcome.actor_slack_id
+        if recorded.status:
+            # Closing refused what the steps approved (no rate to convert the cost to its
+            # budget's currency). Only the result changes, no command: histories still replay.
+            self._status = recorded.status
+            self._reason = recorded.reason
+        decided_by = None if recorded.status else outcome.actor_slack_id
         return RequestResult(self._request.request_id, self._status, recorded.asset_id, self._reason, decided_by)
 
     def _last_approval(self) -> StepDecisionRecord | None:
@@ -1010,6 +1015,8 @@ class ProcurementRequestWorkflow:
         return pending[0].plan.approver_slack_id if pending else None
 
     def _decided_by(self) -> str | None:
+        if self._status == RequestStatus.REJECTED.value:
+            return None  # a business rule decided it, not the last person who clicked
         if self._route is None:
             return self._decision.actor_slack_id if self._decision else None
         if self._withdrawn is not None:

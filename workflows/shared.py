@@ -93,6 +93,10 @@ class OutcomeInput:
 class OutcomeResult:
     asset_id: int | None = None
     renewal_date: str | None = None
+    # Set when closing recorded another status than the workflow asked for: an approval whose
+    # cost can't be converted to its budget's currency is recorded as rejected, with why.
+    status: str | None = None
+    reason: str | None = None
 
 
 @dataclass

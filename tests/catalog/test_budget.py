@@ -14,10 +14,12 @@ from catalog.budget import (
     BudgetError,
     BudgetLine,
     Commitment,
+    available_cents,
     check_amount,
     check_budget,
     convert,
     drawdown,
+    exchange_rate,
     fiscal_year_of,
     forecast,
     format_money,
@@ -123,6 +125,44 @@ def test_missing_rate_names_the_currency() -> None:
 def test_non_positive_rate_is_an_error() -> None:
     with pytest.raises(BudgetError, match="positive"):
         convert(100, "EUR", "USD", {"USD": Decimal(1), "EUR": Decimal(0)})
+
+
+def test_the_recorded_rate_is_the_budget_currency_per_request_currency() -> None:
+    assert exchange_rate("EUR", "USD", RATES) == Decimal("1.08")
+    assert exchange_rate("usd", "USD", None) == 1
+    assert format(exchange_rate("USD", "EUR", {"USD": Decimal(1), "EUR": Decimal("0.5")}), "f") == "2"
+    # A cross rate is kept to 20 significant digits.
+    assert exchange_rate("EUR", "GBP", RATES) == Decimal("0.85039370078740157480")
+    with pytest.raises(BudgetError, match="no CHF rate"):
+        exchange_rate("CHF", "USD", RATES)
+
+
+@given(st.integers(min_value=1, max_value=MAX_AMOUNT_CENTS), st.sampled_from(["USD", "EUR", "GBP"]))
+def test_the_recorded_rate_reproduces_the_converted_amount(amount: int, currency: str) -> None:
+    """amount × recorded rate gives the converted cents back, within a cent."""
+    rate = exchange_rate(currency, "GBP", RATES)
+    assert abs(amount * rate - convert(amount, currency, "GBP", RATES)) <= 1
+
+
+def test_a_drawdown_is_in_the_commitments_currency() -> None:
+    usd_edp = Commitment("AWS EDP", "aws", "edp", "USD", 100_000_00, date(2026, 12, 31))
+    draw = drawdown(
+        [usd_edp],
+        channel="aws_marketplace",
+        amount_cents=10_000_00,
+        currency="EUR",
+        as_of=date(2026, 6, 1),
+        rates=RATES,
+    )
+    assert draw is not None and (draw.amount_cents, draw.currency) == (10_800_00, "USD")
+    assert draw.remaining_after_cents == 100_000_00 - 10_800_00
+
+
+def test_available_is_annual_less_committed_less_actual() -> None:
+    assert available_cents(annual_cents=100_000_00, committed_cents=0, actual_cents=0) == 100_000_00
+    assert available_cents(annual_cents=50_000_00, committed_cents=15_025_860_00, actual_cents=0) == -14_975_860_00
+    assert available_cents(annual_cents=10_00, committed_cents=3_00, actual_cents=-2_00) == 9_00  # a credit
+    assert line(100, 30, 20).available_cents == 50
 
 
 @given(st.integers(min_value=1, max_value=MAX_AMOUNT_CENTS))

@@ -4,6 +4,7 @@ audited; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from catalog.db import transaction
 from catalog.models import AuditEvent, Budget, SpendRecord
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+RATES = {"USD": Decimal(1), "EUR": Decimal("1.08")}
 DATA = Path(__file__).resolve().parents[2] / "catalog" / "data"
 
 
@@ -236,19 +238,65 @@ def test_spend_problems_have_lines_and_nothing_is_written(seeded_engine: Engine)
         apply_spend(session, rows=rows, start_month=1, actor="cli", at=AT)
     messages = [str(p) for p in caught.value.problems]
     assert messages[0].startswith("line 3: unknown cost center CC-NOWHERE; known: CC-DESIGN, CC-ENG")
-    assert messages[1] == "line 4: spend in EUR, but the CC-DESIGN FY2026 budget is in USD"
+    assert messages[1] == (
+        "line 4: spend in EUR, but the CC-DESIGN FY2026 budget is in USD, and currency_rates in policy.yaml "
+        "can't convert EUR to USD"
+    )
     assert messages[2].startswith("line 5: unknown cost center CC-GHOST")
     with transaction(seeded_engine) as session:
         assert session.exec(select(func.count()).select_from(SpendRecord)).one() == 0
     assert _actual(seeded_engine, "CC-DESIGN", 2026) == 0
 
 
-def test_spend_for_a_year_without_a_line_must_keep_one_currency(seeded_engine: Engine) -> None:
+def test_spend_for_a_year_without_a_line_is_in_its_first_rows_currency(seeded_engine: Engine) -> None:
     text = "date,cost_center,vendor,amount,currency\n2030-01-05,CC-DESIGN,A,1,EUR\n2030-02-05,CC-DESIGN,B,1,USD\n"
     rows, _ = parse_spend(text, filename="spend.csv")
     with pytest.raises(BudgetImportError, match="line 3: spend in USD, but line 2 has CC-DESIGN FY2030 spend in EUR"):
         with transaction(seeded_engine) as session:
             apply_spend(session, rows=rows, start_month=1, actor="cli", at=AT)
+    with transaction(seeded_engine) as session:
+        apply_spend(session, rows=rows, start_month=1, actor="cli", at=AT, rates=RATES)
+        line = repository.get_budget(session, cost_center="CC-DESIGN", fiscal_year=2030)
+        assert line is not None and line.currency == "EUR"
+        assert line.actual_cents == 100 + 93  # 1.00 USD = 0.9259… EUR → 0.93
+
+
+def test_spend_creates_a_missing_line_in_the_policys_currency(seeded_engine: Engine) -> None:
+    text = "date,cost_center,vendor,amount,currency\n2031-01-05,CC-DESIGN,A,100,EUR\n"
+    rows, _ = parse_spend(text, filename="spend.csv")
+    with transaction(seeded_engine) as session:
+        apply_spend(session, rows=rows, start_month=1, actor="cli", at=AT, rates=RATES, line_currency="usd")
+        line = repository.get_budget(session, cost_center="CC-DESIGN", fiscal_year=2031)
+        assert line is not None and (line.currency, line.annual_cents, line.actual_cents) == ("USD", 0, 108_00)
+
+
+def test_spend_in_another_currency_is_converted_to_the_lines(seeded_engine: Engine) -> None:
+    """Actual is in the budget line's currency: EUR spend on a USD line is converted (it was
+    refused, and the sum that fed `actual` only ever read the line's own currency)."""
+    text = (
+        "date,cost_center,vendor,amount,currency\n"
+        "2026-02-01,CC-DESIGN,Figma,1000,USD\n"
+        "2026-02-02,CC-DESIGN,Miro,500,EUR\n"
+        "2026-02-03,CC-DESIGN,Miro,-100,EUR\n"
+    )
+    rows, _ = parse_spend(text, filename="spend.csv")
+    with transaction(seeded_engine) as session:
+        summary = apply_spend(session, rows=rows, start_month=1, actor="cli", at=AT, rates=RATES)
+    assert "CC-DESIGN FY2026: actual 0.00 USD → 1,432.00 USD" in str(summary)
+    assert _actual(seeded_engine, "CC-DESIGN", 2026) == 1000_00 + 432_00  # 400 EUR × 1.08
+    with transaction(seeded_engine, read_only=True) as session:
+        (event,) = session.exec(select(AuditEvent).where(AuditEvent.action == "budget_actual_updated")).all()
+        assert event.detail["spend_by_currency"] == {"EUR": 400_00, "USD": 1000_00}
+    # Importing again with another rate recomputes actual from the stored rows at that rate.
+    with transaction(seeded_engine) as session:
+        apply_spend(session, rows=rows, start_month=1, actor="cli", at=AT, rates={**RATES, "EUR": Decimal("1.10")})
+    assert _actual(seeded_engine, "CC-DESIGN", 2026) == 1000_00 + 440_00
+    # Once the policy has no EUR rate, a re-import can't say what actual is: it is refused.
+    with pytest.raises(BudgetImportError, match="CC-DESIGN FY2026 has spend in EUR and currency_rates"):
+        with transaction(seeded_engine) as session:
+            usd_only = [r for r in rows if r.currency == "USD"]
+            apply_spend(session, rows=usd_only, start_month=1, actor="cli", at=AT, rates={"USD": Decimal(1)})
+    assert _actual(seeded_engine, "CC-DESIGN", 2026) == 1000_00 + 440_00
 
 
 # --- commitments ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, func, inspect, text
 from sqlmodel import select
 
 from catalog import repository
+from catalog.budget import BudgetError
 from catalog.db import alembic_config, make_engine, transaction, upgrade
 from catalog.models import (
     ApprovalStep,
@@ -127,6 +129,35 @@ def test_migration_keeps_rows_written_before_it(engine: Engine, tmp_path: Path) 
         assert step.opened_at is None and step.delegate_slack_id is None
 
 
+def test_0007_records_rate_1_for_reservations_in_their_budgets_currency(engine: Engine) -> None:
+    """Reservations written before the rate was recorded: in the line's currency they added
+    their own amount at rate 1; in another currency (the defect) nothing is known, so NULL."""
+    cfg = alembic_config(engine)
+    command.downgrade(cfg, "0004_approval_chain")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO budget (cost_center, fiscal_year, annual_cents, committed_cents, actual_cents, currency)"
+                " VALUES ('CC-DESIGN', 2026, 5000000, 1001000, 0, 'USD')"
+            )
+        )
+        for rid, amount, currency in (("REQ-USD", 1000, "USD"), ("REQ-EUR", 1000000, "EUR")):
+            conn.execute(
+                text(
+                    "INSERT INTO budget_reservation (request_id, cost_center, fiscal_year, amount_cents, currency, at)"
+                    " VALUES (:rid, 'CC-DESIGN', 2026, :amount, :currency, :at)"
+                ),
+                {"rid": rid, "amount": amount, "currency": currency, "at": AT},
+            )
+    upgrade(engine)
+    with transaction(engine, read_only=True) as session:
+        usd = repository.get_reservation(session, request_id="REQ-USD")
+        eur = repository.get_reservation(session, request_id="REQ-EUR")
+        assert usd is not None and eur is not None
+        assert (usd.budget_cents, usd.budget_currency, usd.rate) == (1000, "USD", "1")
+        assert (eur.budget_cents, eur.budget_currency, eur.rate) == (None, "USD", None)
+
+
 # --- budget reservations -------------------------------------------------------------------
 
 
@@ -196,6 +227,95 @@ def test_reserve_budget_without_a_line_shows_the_overspend(seeded_engine: Engine
             currency="USD",
             at=AT,
         )
+
+
+RATES = {"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
+
+
+def test_reserve_budget_converts_to_the_lines_currency_and_records_the_rate(seeded_engine: Engine) -> None:
+    """Issue 19 #3: a 10,000 EUR request added 1,000,000 EUR cents to a USD line's committed."""
+    before = _budget(seeded_engine)
+    with transaction(seeded_engine) as session:
+        reservation, created = repository.reserve_budget(
+            session,
+            request_id="REQ-EUR",
+            cost_center="CC-DESIGN",
+            fiscal_year=2026,
+            amount_cents=10_000_00,
+            currency="EUR",
+            at=AT,
+            rates=RATES,
+        )
+        assert created
+        assert (reservation.amount_cents, reservation.currency) == (10_000_00, "EUR")
+        assert (reservation.budget_cents, reservation.budget_currency, reservation.rate) == (10_800_00, "USD", "1.08")
+    after = _budget(seeded_engine)
+    assert after.committed_cents - before.committed_cents == 10_800_00
+    with transaction(seeded_engine, read_only=True) as session:
+        stored = repository.get_reservation(session, request_id="REQ-EUR")
+        assert stored is not None and (stored.budget_cents, stored.rate) == (10_800_00, "1.08")
+        (event,) = repository.list_audit(session, request_id="REQ-EUR")
+        assert (event.detail["amount_cents"], event.detail["currency"]) == (10_000_00, "EUR")
+        assert (event.detail["budget_cents"], event.detail["budget_currency"], event.detail["rate"]) == (
+            10_800_00,
+            "USD",
+            "1.08",
+        )
+
+
+def test_reserve_budget_without_a_rate_refuses_and_writes_nothing(seeded_engine: Engine) -> None:
+    before = _budget(seeded_engine).committed_cents
+    with pytest.raises(BudgetError, match="no EUR rate is configured"), transaction(seeded_engine) as session:
+        repository.reserve_budget(
+            session,
+            request_id="REQ-EUR",
+            cost_center="CC-DESIGN",
+            fiscal_year=2026,
+            amount_cents=10_000_00,
+            currency="EUR",
+            at=AT,
+            rates={"USD": Decimal(1)},
+        )
+    assert _budget(seeded_engine).committed_cents == before
+    with transaction(seeded_engine, read_only=True) as session:
+        assert repository.get_reservation(session, request_id="REQ-EUR") is None
+        assert repository.list_audit(session, request_id="REQ-EUR") == []
+
+
+def test_a_retried_reservation_finds_the_first_even_after_the_rate_went_away(seeded_engine: Engine) -> None:
+    kwargs: dict[str, Any] = {
+        "request_id": "REQ-EUR",
+        "cost_center": "CC-DESIGN",
+        "fiscal_year": 2026,
+        "amount_cents": 500_00,
+        "currency": "EUR",
+        "at": AT,
+    }
+    with transaction(seeded_engine) as session:
+        repository.reserve_budget(session, **kwargs, rates=RATES)
+    committed = _budget(seeded_engine).committed_cents
+    with transaction(seeded_engine) as session:
+        again, created = repository.reserve_budget(session, **kwargs, rates={"USD": Decimal(1)})
+        assert not created and again.budget_cents == 540_00
+    assert _budget(seeded_engine).committed_cents == committed
+
+
+def test_a_line_a_reservation_creates_is_in_the_policys_currency(seeded_engine: Engine) -> None:
+    with transaction(seeded_engine) as session:
+        reservation, _ = repository.reserve_budget(
+            session,
+            request_id="REQ-GBP",
+            cost_center="CC-DESIGN",
+            fiscal_year=2030,
+            amount_cents=100_00,
+            currency="GBP",
+            at=AT,
+            rates=RATES,
+            line_currency="USD",
+        )
+        assert (reservation.budget_cents, reservation.budget_currency, reservation.rate) == (127_00, "USD", "1.27")
+    line = _budget(seeded_engine, year=2030)
+    assert (line.annual_cents, line.committed_cents, line.currency) == (0, 127_00, "USD")
 
 
 def test_reserve_budget_rolls_back_with_its_transaction(seeded_engine: Engine) -> None:

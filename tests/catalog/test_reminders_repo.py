@@ -72,7 +72,7 @@ def test_the_renewal_decisions_migration_matches_the_models_and_downgrades(engin
     with engine.connect() as connection:
         drift = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     assert [d for d in drift if any(name in repr(d) for name in (*added, "'deadline'"))] == []
-    command.downgrade(alembic_config(engine), "0006_renewal_decisions@-1")
+    command.downgrade(alembic_config(engine), "0005_cost_center_owner")  # just before 0006
     assert not added & {c["name"] for c in inspect(engine).get_columns("contract")}
     assert "deadline" not in {c["name"] for c in inspect(engine).get_columns("renewal_term")}
     upgrade(engine)
@@ -372,3 +372,22 @@ def test_two_decisions_at_the_same_moment_are_taken_one_after_the_other(postgres
         assert (term.status, term.renew_seats, contract.next_term_seats) == (RenewalStatus.CANCELLED, None, None)
         renewals = session.exec(select(AuditEvent).where(AuditEvent.action == "renewal_renew")).all()
         assert renewals == []
+
+def test_digest_totals_keep_each_currency_apart(seeded_engine: Engine) -> None:
+    """Issue 19 #3's audit of every sum of money: the digest adds a year's cost per currency."""
+    as_of = date(2026, 10, 5)
+    add_contract(seeded_engine, start=START)
+    in_euros = add_contract(seeded_engine, start=START, seats=2)
+    with transaction(seeded_engine) as session:
+        contract = session.get(Contract, in_euros)
+        assert contract is not None
+        asset = session.get(Asset, contract.asset_id)
+        assert asset is not None
+        asset.currency = "EUR"
+        session.add(asset)
+    with transaction(seeded_engine) as session:
+        digest = rr.digest_summary(session, as_of=as_of, calendar=US)
+    totals = dict(digest.totals)
+    assert totals["EUR"] == 2 * 18_000
+    usd = [u for u in digest.upcoming if u.currency == "USD"]
+    assert totals["USD"] == sum(u.annual_cost_cents for u in usd if u.status != "cancelled")

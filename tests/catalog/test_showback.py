@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catalog.budget import BudgetLine
 from catalog.showback import ShowbackAsset, ShowbackBudget, build_showback, fiscal_year_bounds
 
 
@@ -52,7 +53,10 @@ def test_spend_is_grouped_per_cost_center_and_product_with_the_budget() -> None:
     totals = {t.cost_center: t for t in report.totals}
     eng = totals["CC-ENG"]
     assert (eng.seats, eng.annualised_cents, eng.budget_cents, eng.actual_cents) == (18, 208800, 1_000_000, 250_000)
-    assert eng.remaining_cents == 1_000_000 - eng.in_year_cents and eng.in_year_cents < eng.annualised_cents
+    assert eng.in_year_cents < eng.annualised_cents
+    # What remains is what is left of the budget line (annual − committed − actual), the same
+    # number `procure budget show` prints: the register's in-year spend is beside it, not in it.
+    assert eng.remaining_cents == 1_000_000 - 250_000
     assert (totals["CC-DESIGN"].budget_cents, totals["CC-DESIGN"].remaining_cents) == (None, None)
     # A cost center with a budget and no SaaS spend is still shown.
     assert (totals["CC-FIN"].annualised_cents, totals["CC-FIN"].remaining_cents) == (0, 500_000)
@@ -100,6 +104,29 @@ def test_currencies_are_never_added_together() -> None:
     totals = {(t.cost_center, t.currency): t for t in report.totals}
     assert totals[("CC-ENG", "USD")].annualised_cents == 100 and totals[("CC-ENG", "USD")].budget_cents is None
     assert totals[("CC-ENG", "EUR")].annualised_cents == 200 and totals[("CC-ENG", "EUR")].budget_cents == 1000
+
+
+def test_remaining_is_what_budget_show_calls_available() -> None:
+    """Issue 19 #5: `procure report showback` said 89,813 remained where `procure budget show`
+    said 100,000 was available, and −1,102,668.72 against −14,975,860 for CC-DESIGN."""
+    it = BudgetLine("CC-IT", 2026, "USD", 100_000_00)
+    design = BudgetLine("CC-DESIGN", 2026, "USD", 50_000_00, committed_cents=15_025_860_00)
+    report = build_showback(
+        [
+            _asset("CC-IT", seats=40, annual=10_187_00),  # the demo's seats, not bought through a request
+            _asset("CC-DESIGN", "Big", seats=1, annual=15_025_860_00, start=date(2026, 12, 5)),
+        ],
+        [
+            ShowbackBudget(line.cost_center, line.annual_cents, line.actual_cents, line.currency, line.committed_cents)
+            for line in (it, design)
+        ],
+        fiscal_year=2026,
+        start_month=1,
+    )
+    totals = {t.cost_center: t for t in report.totals}
+    assert totals["CC-IT"].remaining_cents == it.available_cents == 100_000_00
+    assert totals["CC-DESIGN"].remaining_cents == design.available_cents == -14_975_860_00
+    assert totals["CC-DESIGN"].committed_cents == 15_025_860_00
 
 
 _DAY = st.dates(date(2020, 1, 1), date(2030, 12, 31))

@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -21,9 +22,12 @@ from catalog import repository
 from catalog.budget import fiscal_year_of
 from catalog.db import transaction
 from catalog.models import Person
+from catalog.policy import default_policy_path
+from catalog.settings import Settings
 from catalog.summary import MessageKind, MessageRef, RequestSummary
 from tests.helpers import eventually
 from tests.workflows.test_request_workflow import Harness, running_harness
+from workflows.chain_activities import ChainActivities
 from workflows.messaging import MessagingActivities, Noted
 from workflows.request_workflow import ALL_PATCHES_PATCH, ProcurementRequestWorkflow
 from workflows.shared import (
@@ -572,3 +576,86 @@ async def test_an_approval_is_not_carried_over_to_another_cost_center(chain: Cha
     again = await chain.next_stage(request.request_id, [s.seq for s in manager] + [finance[0].seq])
     # A new cost center asks the manager again, beside CC-IT's owner.
     assert [s.role for s in again] == ["manager", "cost_center_owner"]
+
+def _price_in_euros(engine: Engine, product_id: str, cents: int) -> None:
+    with transaction(engine) as session:
+        product = repository.get_product(session, product_id=product_id)
+        assert product is not None
+        product.price_cents, product.currency = cents, "EUR"
+        session.add(product)
+
+
+async def test_a_eur_request_reserves_its_converted_cost_on_a_usd_budget(chain: Chain) -> None:
+    """Issue 19 #3: the policy saw 10,000 EUR as 10,800 USD, but closing added 1,000,000 EUR
+    cents to the USD line's committed (and the DMs showed the line as if it cost nothing)."""
+    _price_in_euros(chain.engine, "1password", 10_000_00)
+    request = purchase(channel="aws_marketplace")
+    committed_before, _ = _budget(chain.engine, "CC-DESIGN")
+    await chain.start(request)
+    manager_dm = chain.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)[-1].summary
+    assert manager_dm.currency == "EUR" and manager_dm.budget is not None and manager_dm.budget.currency == "USD"
+    assert manager_dm.budget.after_cents == manager_dm.budget.available_cents - 10_800_00
+    decided = [s.seq for s in await chain.approve_open(request.request_id)]
+    finance = await chain.next_stage(request.request_id, decided)  # 10,800 USD > 5,000 USD
+    assert [s.role for s in finance] == ["finance"]
+    decided += [s.seq for s in await chain.approve_open(request.request_id)]
+    assert [s.role for s in await chain.next_stage(request.request_id, decided)] == ["finops"]
+    await chain.approve_open(request.request_id)
+
+    result = await chain.result(request.request_id)
+    assert result.status == "approved" and result.asset_id is not None
+    committed_after, _ = _budget(chain.engine, "CC-DESIGN")
+    assert committed_after - committed_before == 10_800_00
+    with transaction(chain.engine) as session:
+        reservation = repository.get_reservation(session, request_id=request.request_id)
+        assert reservation is not None
+        assert (reservation.amount_cents, reservation.currency) == (10_000_00, "EUR")
+        assert (reservation.budget_cents, reservation.budget_currency, reservation.rate) == (10_800_00, "USD", "1.08")
+        [approved] = repository.list_audit(session, request_id=request.request_id, actions=["approved"])
+        assert (approved.detail["reserved_cents"], approved.detail["reserved_currency"]) == (10_800_00, "USD")
+        # The AWS commitment (in USD) is drawn in dollars too.
+        drawn = repository.get_drawdown(session, request_id=request.request_id)
+        assert drawn is not None and drawn.amount_cents == 10_800_00
+    # The requester's notice shows the line after the reservation, in dollars.
+    notice = chain.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)[-1].summary
+    assert notice.budget is not None
+    assert notice.budget.available_cents - notice.budget.after_cents == 10_800_00
+
+
+async def test_closing_without_a_rate_refuses_the_purchase_and_says_why(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The EUR rate was in policy.yaml when the request was planned and is gone when the last
+    approver clicks: nothing is reserved or bought, and the requester (and ITAM) learn why."""
+    policy = tmp_path / "policy.yaml"
+    shipped = default_policy_path().read_text(encoding="utf-8")
+    policy.write_text(shipped, encoding="utf-8")
+    monkeypatch.setattr(ChainActivities, "settings", Settings(policy_file=policy))
+    _price_in_euros(chain.engine, "1password", 10_000_00)
+    request = purchase()
+    committed_before, _ = _budget(chain.engine, "CC-DESIGN")
+    await chain.start(request)
+    manager = await chain.approve_open(request.request_id)
+    await chain.next_stage(request.request_id, [s.seq for s in manager])
+    without_eur = shipped.replace('  EUR: "1.08"\n', "")
+    assert without_eur != shipped
+    policy.write_text(without_eur, encoding="utf-8")
+    await chain.approve_open(request.request_id)
+
+    result = await chain.result(request.request_id)
+    assert result.status == "rejected" and result.asset_id is None and result.decided_by_slack_id is None
+    assert result.reason is not None
+    assert "no EUR rate is configured" in result.reason and "ITAM: add the rate to currency_rates" in result.reason
+    assert _budget(chain.engine, "CC-DESIGN")[0] == committed_before
+    with transaction(chain.engine) as session:
+        assert repository.get_reservation(session, request_id=request.request_id) is None
+        assert repository.get_asset_for_request(session, request_id=request.request_id) is None
+        stored = repository.get_request(session, request_id=request.request_id)
+        assert stored is not None and stored.status == "rejected" and stored.decision_reason == result.reason
+        actions = [e.action for e in repository.list_audit(session, request_id=request.request_id)]
+        assert actions[-1] == "budget_reservation_refused" and "approved" not in actions
+    [notice] = chain.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)
+    assert notice.summary.status == "rejected" and notice.summary.decision_reason == result.reason
+    # A late click is told the request is closed, not that the last approver rejected it.
+    late = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True, seq=manager[0].seq))
+    assert not late.accepted and late.message == "This request is already closed (rejected)."
