@@ -529,7 +529,9 @@ async def test_notes_before_posts_ride_in_the_transactions_that_precede_them(
 async def _ask_changes(chain: Chain, request_id: str, step: StepState, reason: str) -> None:
     asked = await chain.client.decide(
         request_id,
-        DecisionInput(step.approver_slack_id, approve=False, reason=reason, seq=step.seq, action=ACTION_REQUEST_CHANGES),
+        DecisionInput(
+            step.approver_slack_id, approve=False, reason=reason, seq=step.seq, action=ACTION_REQUEST_CHANGES
+        ),
     )
     assert asked.accepted, asked.message
 
