@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
     from sqlalchemy import Engine
 
+    from bot.simulator.config import SimulatorConfig
+
 log = logging.getLogger("procure")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -233,18 +235,28 @@ def simulator_users(settings: Settings) -> list[tuple[str, str, str]]:
         return [(str(p.slack_id), p.name, p.email) for p in people]
 
 
-def run_simulator(settings: Settings) -> None:
+def simulator_config(settings: Settings) -> SimulatorConfig:
+    """The local Slack workspace of `procure dev`: everyone in the directory with a Slack id,
+    and the page opening as the demo's first requester."""
     import os
 
-    from bot.simulator.app import run_simulator as serve
     from bot.simulator.config import SimulatorConfig, SimUser
+    from catalog.seed import demo_requester_email
 
     schema = Path(os.environ.get("SLACK_REFERENCE_DIR", REPO_ROOT.parent / "shared/reference/slack"))
-    config = SimulatorConfig(
-        users=tuple(SimUser(id=sid, name=name, email=email) for sid, name, email in simulator_users(settings)),
+    users = tuple(SimUser(id=sid, name=name, email=email) for sid, name, email in simulator_users(settings))
+    requester = demo_requester_email()
+    return SimulatorConfig(
+        users=users,
+        default_user_id=next((u.id for u in users if u.email.lower() == requester), None),
         bot_events_url=f"http://127.0.0.1:{settings.bot_port}/slack/events",
         signing_secret=settings.signing_secret,
         bot_token=settings.bot_token,
         schema_path=schema / "blockkit.schema.json",
     )
-    serve(config, "127.0.0.1", settings.simulator_port)
+
+
+def run_simulator(settings: Settings) -> None:
+    from bot.simulator.app import run_simulator as serve
+
+    serve(simulator_config(settings), "127.0.0.1", settings.simulator_port)
