@@ -44,7 +44,7 @@ from catalog.summary import (
     RenewalDigestSummary,
     UpcomingRenewal,
 )
-from catalog.text import format_money
+from catalog.text import escape_mrkdwn, format_money, plural
 
 log = logging.getLogger(__name__)
 
@@ -333,6 +333,18 @@ def _slack_id(session: Session, email: str | None) -> str | None:
     return person.slack_id if person else None
 
 
+def person_label(session: Session, email: str | None) -> str:
+    """A person as the renewal messages name them (mrkdwn): their Slack mention, as the reminder
+    card shows them; else their directory name; else the email. Never the email beside a
+    mention of the same person."""
+    if not email:
+        return "someone"
+    person = repository.get_person(session, email=email)
+    if person is not None and person.slack_id and person.slack_id.isalnum():
+        return f"<@{person.slack_id}>"
+    return escape_mrkdwn(person.name if person is not None else email)
+
+
 def renewal_card(session: Session, *, contract_id: int, renewal_date: date, deadline: date, as_of: date) -> RenewalCard:
     contract = session.get(Contract, contract_id)
     if contract is None:
@@ -439,7 +451,7 @@ def decide_renewal(
         lambda: get_term(session, contract_id=contract_id, renewal_date=renewal_date),
     )
     if term.status != RenewalStatus.OPEN:
-        who = term.decided_by or "someone"
+        who = person_label(session, term.decided_by)
         return RenewalDecisionOutcome(False, f"This renewal was already {term.status} by {who}.")
     today = at.date()
     detail: dict[str, Any] = {"renewal_date": renewal_date.isoformat(), "deadline": deadline.isoformat()}
@@ -456,7 +468,7 @@ def decide_renewal(
     elif action == "renegotiate":
         term.itam_owner_email = itam_owner_email or actor_email
         detail["itam_owner"] = term.itam_owner_email
-        message = f"Renegotiation owned by {term.itam_owner_email}; reminders continue."
+        message = f"Renegotiation owned by {person_label(session, term.itam_owner_email)}; reminders continue."
     elif action == "cancel":
         term.status = RenewalStatus.CANCELLED
         term.decided_by, term.decided_at = actor_email, at
@@ -483,7 +495,7 @@ def decide_renewal(
             detail["next_renewal_date"] = contract.renewal_date.isoformat()
             session.add(contract)
         message = "Renewed" + (
-            f": {asset.seats} seats at {format_money(asset.unit_price_cents, asset.currency)} each."
+            f": {plural(asset.seats, 'seat')} at {format_money(asset.unit_price_cents, asset.currency)} each."
             if seats is not None or unit_price_cents is not None
             else "."
         )

@@ -52,7 +52,8 @@ def _check(deps: BotDeps, ref: rb.RenewalRef, slack_id: str) -> tuple[str | None
             session, contract_id=ref.contract_id, renewal_date=date.fromisoformat(ref.renewal_date)
         )
         if term is not None and term.status != RenewalStatus.OPEN:
-            return f"This renewal was already {term.status} by {term.decided_by or 'someone'}.", None
+            who = reminders_repo.person_label(session, term.decided_by)
+            return f"This renewal was already {term.status} by {who}.", None
         card = reminders_repo.renewal_card(
             session,
             contract_id=ref.contract_id,
