@@ -222,3 +222,27 @@ async def test_a_product_without_a_seat_pool_goes_straight_to_approval(harness: 
 
 def _approve() -> DecisionInput:
     return DecisionInput(MANAGER, approve=True)
+
+
+async def test_the_readme_reclaim_walkthrough_still_works_after_the_main_demo(harness: Harness) -> None:
+    """README: the main demo (Emma buys 2 more Figma seats), then "As Sam Security,
+    `/request figma 2 seats` → Reclaim an idle seat": Fiona, the most idle holder, is asked and
+    releases her seat, and Sam gets a seat without a purchase."""
+    SECURITY = "U0SECURITY"
+    demo = figma_request(seats=2)
+    await harness.client.submit(demo)
+    await harness.buy_more_when_offered(demo)
+    await eventually(lambda: bool(harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)), what="approval")
+    assert (await harness.client.decide(demo.request_id, _approve())).accepted
+    assert (await _result(harness, demo)).status == "approved"
+
+    sam = figma_request(seats=2, requester_slack_id=SECURITY, requester_email="security@example.com")
+    await harness.client.submit(sam)
+    await _offer(harness, sam)
+    offer = harness.notifier.sent_to(SECURITY, MessageKind.REUSE_OFFER)[-1].summary.reuse
+    assert offer is not None and offer.kind == "reclaim" and CHOICE_RECLAIM in offer.choices
+    assert (await harness.client.choose(sam.request_id, ChoiceInput(SECURITY, CHOICE_RECLAIM))).accepted
+    await eventually(lambda: bool(harness.notifier.sent_to(FINANCE, MessageKind.RECLAIM_ASK)), what="Fiona's question")
+    assert (await harness.client.answer_reclaim(sam.request_id, ReclaimAnswerInput(FINANCE, True))).accepted
+    assert (await _result(harness, sam)).status == "fulfilled_from_pool"
+    assert "security@example.com" in _holders(harness, "figma")
