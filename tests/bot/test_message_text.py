@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.blocks import Prefill
 from bot.chain_modals import EditPrefill, edit_modal
 from bot.intake_blocks import IntakeFinding, intake_message, reuse_message
 from bot.renewal_blocks import renewal_message
@@ -56,7 +57,10 @@ def test_an_idle_holder_is_told_how_many_seats_are_missing_not_that_none_is_free
 
 @pytest.mark.parametrize(
     ("chosen", "expected"),
-    [("reclaimed", "An idle seat was released and is yours now"), ("reclaim_short", "Too few idle seats were released")],
+    [
+        ("reclaimed", "An idle seat was released and is yours now"),
+        ("reclaim_short", "Too few idle seats were released"),
+    ],
 )
 def test_the_reclaim_offer_says_how_reclaiming_ended(chosen: str, expected: str) -> None:
     asking = _reuse(MessageKind.REUSE_OFFER, kind="reclaim", reclaimable=1, chosen="reclaim")
@@ -71,12 +75,13 @@ def test_the_reclaim_offer_says_how_reclaiming_ended(chosen: str, expected: str)
         (IntakeFinding("spare_seat", product_name="Miro", spare=1), "We already own *Miro* and 1 seat is free"),
         (IntakeFinding("reclaim", product_name="Figma", spare=1), "We own *Figma*, but only 1 seat is free"),
         (IntakeFinding("reclaim", product_name="Figma", spare=0), "We own *Figma*, but no seat is free"),
-        (IntakeFinding("alternative", product_name="Sketch", alternatives=(("canva", "Canva", 1),)), "*Canva* (1 seat free)"),
+        (
+            IntakeFinding("alternative", product_name="Sketch", alternatives=(("canva", "Canva", 1),)),
+            "*Canva* (1 seat free)",
+        ),
     ],
 )
 def test_plain_words_intake_counts_seats_in_words_that_agree(finding: IntakeFinding, expected: str) -> None:
-    from bot.blocks import Prefill
-
     text, _ = intake_message(finding, Prefill())
     assert expected in text and not ONE_AND_PLURAL.search(text), text
 

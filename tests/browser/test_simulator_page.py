@@ -140,7 +140,7 @@ async def test_modal_fields_are_found_by_their_labels(page: Page, workspace: Wor
     trigger = workspace.simulator.workspace.issue_trigger(EMMA.id)
     await workspace.client.views_open(trigger_id=trigger, view=request_modal(products, Prefill(seats=2)))
 
-    dialog = page.get_by_role("dialog")
+    dialog = page.get_by_role("dialog", name="Request software")
     await dialog.get_by_label("Product").select_option("miro")
     seats = dialog.get_by_label("Seats")
     await expect(seats).to_have_value("2")

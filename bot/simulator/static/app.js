@@ -537,7 +537,7 @@ function renderModal(modals) {
   ui.modalKey = key;
   if (!view) { root.replaceChildren(); return; }
   const values = Object.assign({}, view.state.values, keep || {});
-  const dialog = h("div", { class: "modal", role: "dialog", "aria-modal": "true", "data-view-id": view.id });
+  const dialog = h("div", { class: "modal", role: "dialog", "aria-modal": "true", "aria-labelledby": "modal-title", "data-view-id": view.id });
   const sendAction = (element, blockId, selection) => post("/sim/view_action", {
     user: ui.userId, view_id: view.id, action_id: element.action_id, block_id: blockId,
     values: collectValues(dialog, view), ...selection,
@@ -553,7 +553,7 @@ function renderModal(modals) {
   };
   dialog.append(...[
     h("header", { class: "modal-header" },
-      h("h2", {}, emojify(plain(view.title))),
+      h("h2", { id: "modal-title" }, emojify(plain(view.title))),
       modals.length > 1 ? h("span", { class: "stack" }, `${modals.length} views`) : null,
       h("button", { type: "button", class: "icon-button", title: "Close", onclick: close }, "✕")),
     view.notice ? h("div", { class: "modal-notice" }, view.notice) : null,
