@@ -187,3 +187,14 @@ async def test_a_click_on_a_button_the_app_has_since_removed_is_answered_by_the_
     await expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     toast = page.locator("#toast")
     assert not await toast.is_visible() or "/sim/action" not in await toast.inner_text()
+
+    # A button on a message deleted since the page showed it: gone, said in words, no internal error.
+    doomed = await workspace.dm(EMMA, text="Approve?", blocks=approval_blocks("req-78"))
+    await page.clock.run_for(2_000)
+    deny = page.get_by_role("button", name="Deny")
+    await expect(deny).to_be_visible()
+    state = workspace.simulator.workspace  # as a response_url's delete_original does
+    conversation = state.conversations[doomed["channel"]]
+    state.delete_message(conversation, state.find_message(conversation, doomed["ts"]))
+    await deny.click()
+    await expect(toast).to_have_text("That button is gone: the message or view changed before your click arrived.")

@@ -197,10 +197,11 @@ function formatTs(ts) {
 
 // ------------------------------------------------------------------ network
 
-// A click on something that is no longer there at all (the message was deleted, the view closed):
-// Slack's client has already removed it, so the person only learns that it is gone.
+// A click on something that is in no version of the message or view any more (it was deleted,
+// the view closed or was replaced). Slack's client would have removed it before the click; the
+// page, which polls, says it is gone and shows what is there now, not an internal error.
 const STALE_CLICK_PATHS = ["/sim/action", "/sim/view_action"];
-const STALE_CLICK = "That message changed before your click arrived: it now shows its current version.";
+const STALE_CLICK = "That button is gone: the message or view changed before your click arrived.";
 
 async function post(path, body) {
   const response = await fetch(path, {
@@ -210,7 +211,7 @@ async function post(path, body) {
   });
   let data = {};
   try { data = await response.json(); } catch (e) { data = { error: `HTTP ${response.status}` }; }
-  if (response.status === 404 && STALE_CLICK_PATHS.includes(path)) toast(STALE_CLICK, false); // what Slack's client says
+  if (response.status === 404 && STALE_CLICK_PATHS.includes(path)) toast(STALE_CLICK, false);
   else if (!response.ok) toast(`${path}: ${data.error || response.status}`, true);
   else if (data.error) toast(`The app did not answer: ${data.error}`, true);
   else if (data.status && data.status !== 200) toast(`The app answered HTTP ${data.status}: ${String(data.body).slice(0, 200)}`, true);
