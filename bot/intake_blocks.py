@@ -11,7 +11,7 @@ from typing import Any
 from bot import ids
 from bot.blocks import Block, Prefill, button, context, header, plain, section
 from catalog.summary import MessageKind, RequestSummary, ReuseView
-from catalog.text import escape_mrkdwn, render, truncate
+from catalog.text import escape_mrkdwn, plural, render, truncate
 
 MAX_ALTERNATIVE_BUTTONS = 3
 MAX_CANDIDATE_BUTTONS = 5
@@ -178,7 +178,8 @@ class IntakeFinding:
 def _finding_text(finding: IntakeFinding) -> str:
     name = f"*{escape_mrkdwn(finding.product_name or '')}*"
     alts = ", ".join(
-        f"*{escape_mrkdwn(n)}*" + (f" ({free} seats free)" if free else "") for _, n, free in finding.alternatives
+        f"*{escape_mrkdwn(n)}*" + (f" ({plural(free, 'seat')} free)" if free else "")
+        for _, n, free in finding.alternatives
     )
     if finding.kind == "empty":
         return "I can help you get software. Tell me what you need (e.g. “figma for 2 designers”) or open a request."
@@ -191,11 +192,13 @@ def _finding_text(finding: IntakeFinding) -> str:
     if finding.kind == "blocked":
         text = f":no_entry: {name} is blocked: {escape_mrkdwn(finding.block_reason or 'no reason given')}"
         return text + (f"\nApproved alternatives: {alts}" if alts else "")
+    free = f"{plural(finding.spare, 'seat')} {'is' if finding.spare == 1 else 'are'} free"
     if finding.kind == "spare_seat":
-        return f":recycle: We already own {name} and {finding.spare} seats are free: open a request to get one now."
+        return f":recycle: We already own {name} and {free}: open a request to get one now."
     if finding.kind == "reclaim":
+        free = f"only {free}" if finding.spare else "no seat is free"
         return (
-            f"We own {name}, but no seat is free right now. Open a request: I'll offer to reclaim an idle seat "
+            f"We own {name}, but {free} for what you asked. Open a request: I'll offer to reclaim an idle seat "
             "or to buy more."
         )
     if finding.kind == "alternative":

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.blocks import Block, button, context, header, option, plain, section
 from catalog.summary import RenewalCard, RenewalDigestSummary, UpcomingRenewal
-from catalog.text import escape_mrkdwn, format_money, render, truncate
+from catalog.text import escape_mrkdwn, format_money, plural, render, truncate
 
 # Reminder buttons
 B_RENEWAL_ACTIONS = "renewal_actions"
@@ -124,7 +124,7 @@ def renewal_message(card: RenewalCard) -> tuple[str, list[Block]]:
             }
         )
     blocks.append(context(f"Contract #{card.contract_id} · asset #{card.asset_id}"))
-    left = f"{card.days_left} days left" if card.days_left >= 0 else "deadline passed"
+    left = f"{plural(card.days_left, 'day')} left" if card.days_left >= 0 else "deadline passed"
     fallback = escape_mrkdwn(f"Renewal: {card.product_name}, deadline {card.deadline} ({left}), {card.status}")
     return truncate(fallback, 3000), blocks
 
@@ -156,7 +156,7 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
         seats_element["initial_value"] = str(card.seats_bought)
         price_element["initial_value"] = f"{card.unit_price_cents // 100}.{card.unit_price_cents % 100:02d}"
         what = (
-            f"*{escape_mrkdwn(card.product_name)}* ({card.seats_bought} seats at "
+            f"*{escape_mrkdwn(card.product_name)}* ({plural(card.seats_bought, 'seat')} at "
             f"{escape_mrkdwn(format_money(card.unit_price_cents, card.currency))} per seat)"
         )
     intro: list[Block] = [
@@ -267,7 +267,7 @@ def digest_message(digest: RenewalDigestSummary) -> tuple[str, list[Block]]:
     blocks.append({"type": "divider"})
     reclaim = digest.reclaim
     blocks.append(
-        section(f"*Reclaim candidates*: {len(reclaim)} seats idle for {digest.idle_days}+ days or never used")
+        section(f"*Reclaim candidates*: {plural(len(reclaim), 'seat')} idle for {digest.idle_days}+ days or never used")
     )
     reclaim_lines = [
         f"• {escape_mrkdwn(c.product_name)}: {escape_mrkdwn(c.person_email)} "
@@ -278,14 +278,17 @@ def digest_message(digest: RenewalDigestSummary) -> tuple[str, list[Block]]:
         blocks.append(section("\n".join(reclaim_lines)))
     if len(reclaim) > 40:
         blocks.append(context(f"…and {len(reclaim) - 40} more."))
-    fallback = f"Weekly renewals digest: {count} renewals in {digest.horizon_days} days, {len(reclaim)} idle seats"
+    fallback = (
+        f"Weekly renewals digest: {plural(count, 'renewal')} in {digest.horizon_days} days, "
+        f"{plural(len(reclaim), 'idle seat')}"
+    )
     return fallback, blocks
 
 
 def _upcoming_line(u: UpcomingRenewal) -> str:
     cost = escape_mrkdwn(format_money(u.annual_cost_cents, u.currency))
     when = escape_mrkdwn(u.when) if u.when else f"deadline {u.deadline.isoformat()}"
-    left = f" ({u.days_left} days)" if u.days_left >= 0 and u.status == "open" else ""
+    left = f" ({plural(u.days_left, 'day')})" if u.days_left >= 0 and u.status == "open" else ""
     decision = f" · _{escape_mrkdwn(u.decision)}_" if u.decision else ""
     return (
         f"• *{escape_mrkdwn(truncate(u.product_name, 80))}* · {cost}"

@@ -194,7 +194,8 @@ def _context(summary: RequestSummary) -> dict[str, Any]:
         "current": [r for r in rows if r.is_current],
         "viewer": viewer,
         "step_reasons": list(step.reasons[:MAX_REASONS]) if step else [],
-        "policy_reasons": list(summary.policy_reasons[:MAX_REASONS]),
+        # The route's reasons the viewer's own ("Why you are asked") do not already give.
+        "policy_reasons": [r for r in summary.policy_reasons if not step or r not in step.reasons][:MAX_REASONS],
         "changes_comment": summary.changes_comment,
         "changes_by_slack_id": summary.changes_by_slack_id,
     }

@@ -45,7 +45,7 @@ from catalog.summary import (
     RenewalDigestSummary,
     UpcomingRenewal,
 )
-from catalog.text import format_money
+from catalog.text import escape_mrkdwn, format_money, plural
 
 log = logging.getLogger(__name__)
 
@@ -352,6 +352,18 @@ def _slack_id(session: Session, email: str | None) -> str | None:
     return person.slack_id if person else None
 
 
+def person_label(session: Session, email: str | None) -> str:
+    """A person as the renewal messages name them (mrkdwn): their Slack mention, as the reminder
+    card shows them; else their directory name; else the email. Never the email beside a
+    mention of the same person."""
+    if not email:
+        return "someone"
+    person = repository.get_person(session, email=email)
+    if person is not None and person.slack_id and person.slack_id.isalnum():
+        return f"<@{person.slack_id}>"
+    return escape_mrkdwn(person.name if person is not None else email)
+
+
 def renewal_card(session: Session, *, contract_id: int, renewal_date: date, deadline: date, as_of: date) -> RenewalCard:
     contract = session.get(Contract, contract_id)
     if contract is None:
@@ -573,7 +585,7 @@ def decide_renewal(
         .execution_options(populate_existing=True)
     ).first()
     if decided is not None and decided.status != RenewalStatus.OPEN:
-        who = decided.decided_by or "someone"
+        who = person_label(session, decided.decided_by)
         return RenewalDecisionOutcome(False, f"This renewal was already {decided.status} by {who}.")
     apply_next_terms(session, as_of=today, at=at, contract_id=contract_id)
     found = current_term(session, contract_id=contract_id, renewal_date=renewal_date, as_of=today, calendar=calendar)
@@ -609,7 +621,7 @@ def decide_renewal(
     elif action == "renegotiate":
         term.itam_owner_email = itam_owner_email or actor_email
         detail["itam_owner"] = term.itam_owner_email
-        message = f"Renegotiation owned by {term.itam_owner_email}; reminders continue."
+        message = f"Renegotiation owned by {person_label(session, term.itam_owner_email)}; reminders continue."
     elif action == "cancel":
         term.status = RenewalStatus.CANCELLED
         term.decided_by, term.decided_at = actor_email, at
@@ -698,7 +710,7 @@ def _renew_contract(
     if seats is None and unit_price_cents is None:
         return "Renewed."
     return (
-        f"Renewed: from {renewal_date}, {contract.next_term_seats} seats at "
+        f"Renewed: from {renewal_date}, {plural(contract.next_term_seats or 0, 'seat')} at "
         f"{format_money(contract.next_term_unit_price_cents or 0, asset.currency)} each."
     )
 

@@ -127,6 +127,14 @@ def is_empty(session: Session) -> bool:
     )
 
 
+def demo_requester_email(data_dir: Path = DATA_DIR) -> str | None:
+    """The demo's first requester: the first person of the demo directory (whom the README's
+    walkthrough starts as, and whom the local Slack simulator opens as)."""
+    people = _load_list(data_dir / "directory.yaml")
+    email = people[0].get("email") if people else None
+    return str(email).strip().lower() if email else None
+
+
 def seed_if_empty(session: Session, *, data_dir: Path = DATA_DIR) -> bool:
     """Load the demo data when the database holds no catalog and no people. Returns whether it did."""
     if not is_empty(session):

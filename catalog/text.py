@@ -53,6 +53,12 @@ def format_money(cents: int, currency: str) -> str:
     return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency.upper()}"
 
 
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`plural(1, "seat")` → `1 seat`, `plural(3, "seat")` → `3 seats` (`plural_form` for
+    irregular words)."""
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
 def _finalize(value: Any) -> Any:
     if isinstance(value, Markup):
         return str(value)
@@ -102,6 +108,7 @@ def environment() -> Environment:
     env.filters["mention"] = _mention_filter
     env.filters["truncate_text"] = _truncate_filter
     env.filters["slack_date"] = _slack_date_filter
+    env.filters["plural"] = plural
     return env
 
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
     from sqlalchemy import Engine
 
+    from bot.simulator.config import SimulatorConfig
+
 log = logging.getLogger("procure")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -249,25 +251,36 @@ def simulator_users(settings: Settings) -> list[tuple[str, str, str]]:
         return [(str(p.slack_id), p.name, p.email) for p in people]
 
 
+def simulator_config(settings: Settings) -> SimulatorConfig:
+    """The local Slack workspace of `procure dev`: everyone in the directory with a Slack id,
+    and the page opening as the demo's first requester."""
+    import os
+
+    from bot.simulator.config import SimulatorConfig, SimUser
+    from catalog.seed import demo_requester_email
+
+    schema = Path(os.environ.get("SLACK_REFERENCE_DIR", REPO_ROOT.parent / "shared/reference/slack"))
+    users = tuple(SimUser(id=sid, name=name, email=email) for sid, name, email in simulator_users(settings))
+    requester = demo_requester_email()
+    return SimulatorConfig(
+        users=users,
+        default_user_id=next((u.id for u in users if u.email.lower() == requester), None),
+        bot_events_url=f"http://127.0.0.1:{settings.bot_port}/slack/events",
+        signing_secret=SIMULATOR_SIGNING_SECRET,
+        bot_token=SIMULATOR_BOT_TOKEN,
+        schema_path=schema / "blockkit.schema.json",
+    )
+
+
 def run_simulator(settings: Settings) -> None:
     """The local Slack simulator, which signs with and accepts only its own public credentials:
     it refuses to run while real ones are set, so they can never reach it."""
-    import os
-
     from bot.simulator.app import run_simulator as serve
-    from bot.simulator.config import SimulatorConfig, SimUser
 
     if settings.slack_bot_token or settings.slack_signing_secret or settings.slack_app_token:
         raise SystemExit(
             "The Slack simulator never runs with real Slack credentials: unset SLACK_BOT_TOKEN, "
             "SLACK_SIGNING_SECRET and SLACK_APP_TOKEN for it (`procure dev --simulator` does that for its children)."
         )
-    schema = Path(os.environ.get("SLACK_REFERENCE_DIR", REPO_ROOT.parent / "shared/reference/slack"))
-    config = SimulatorConfig(
-        users=tuple(SimUser(id=sid, name=name, email=email) for sid, name, email in simulator_users(settings)),
-        bot_events_url=f"http://127.0.0.1:{settings.bot_port}/slack/events",
-        signing_secret=SIMULATOR_SIGNING_SECRET,
-        bot_token=SIMULATOR_BOT_TOKEN,
-        schema_path=schema / "blockkit.schema.json",
-    )
-    serve(config, "127.0.0.1", settings.simulator_port)
+
+    serve(simulator_config(settings), "127.0.0.1", settings.simulator_port)

@@ -497,17 +497,13 @@ class ChainActivities(ReuseActivities):
             if found:
                 escalated = dataclasses.replace(escalated, approver_slack_id=found)
                 summary = await asyncio.to_thread(self._reassign_slack, nudge, found)
+        posted: dict[str, RequestSummary] = {}
         if escalated.approver_slack_id:
-            await self._send_once(
-                approver_key(nudge.request_id, nudge.seq, escalated.approver_slack_id),
-                escalated.approver_slack_id,
-                MessageKind.APPROVAL_REQUEST,
-                dataclasses.replace(
-                    summary,
-                    viewer_seq=nudge.seq,
-                    event=f"Escalated to you: {old_name} hasn't decided within the SLA.",
-                ),
+            key = approver_key(nudge.request_id, nudge.seq, escalated.approver_slack_id)
+            posted[key] = dataclasses.replace(
+                summary, viewer_seq=nudge.seq, event=f"Escalated to you: {old_name} hasn't decided within the SLA."
             )
+            await self._send_once(key, escalated.approver_slack_id, MessageKind.APPROVAL_REQUEST, posted[key])
             event = f"{old_name} hasn't decided in time, so we escalated to {escalated.approver_name}."
         else:
             event = f"{old_name} hasn't decided in time and there is no one to escalate to; we reminded them again."
@@ -517,7 +513,7 @@ class ChainActivities(ReuseActivities):
             MessageKind.REQUESTER_NOTICE,
             dataclasses.replace(summary, event=event),
         )
-        await self._announce(nudge.request_id)
+        await self._announce(nudge.request_id, posted=posted)
         return escalated
 
     def _mark_nudged(self, nudge: StepNudge, at: datetime) -> RequestSummary:
@@ -632,13 +628,12 @@ class ChainActivities(ReuseActivities):
             delegated, summary, from_name = await asyncio.to_thread(self._delegate, record, at)
         except Rejected as refused:
             raise ApplicationError(refused.reason, type=CHANGE_NOT_ALLOWED, non_retryable=True) from None
-        await self._send_once(
-            approver_key(record.request_id, record.seq, delegated.approver_slack_id),
-            delegated.approver_slack_id,
-            MessageKind.APPROVAL_REQUEST,
-            dataclasses.replace(summary, viewer_seq=record.seq, event=f"{from_name} delegated this approval to you."),
-        )
-        await self._announce(record.request_id)
+        key = approver_key(record.request_id, record.seq, delegated.approver_slack_id)
+        event = f"{from_name} delegated this approval to you."
+        shown = dataclasses.replace(summary, viewer_seq=record.seq, event=event)
+        await self._send_once(key, delegated.approver_slack_id, MessageKind.APPROVAL_REQUEST, shown)
+        # The refresh that follows keeps the notice on the message just posted.
+        await self._announce(record.request_id, posted={key: shown})
         return delegated
 
     def _delegate(self, record: DelegateRecord, at: datetime) -> tuple[Delegated, RequestSummary, str]:
@@ -783,9 +778,10 @@ class ChainActivities(ReuseActivities):
     ) -> RequestSummary:
         """Update every message about the request in place, read fresh (or `progress`, read by
         the transaction that just closed the request); returns what was read. A message this
-        activity has just posted (`posted`: key → what it showed) is left alone when it already
-        shows what it would be updated to. `requester`: the requester's message as noted by
-        the activity's own transaction (see `note_or_ref`)."""
+        activity has just posted (`posted`: key → what it showed) keeps its notice (`event`:
+        "… delegated this approval to you") and is left alone when it already shows what it
+        would be updated to. `requester`: the requester's message as noted by the activity's
+        own transaction (see `note_or_ref`)."""
         if progress is None:
             progress = await asyncio.to_thread(self._progress, request_id)
         summary, refs = progress
@@ -793,8 +789,10 @@ class ChainActivities(ReuseActivities):
             seq = step_of_key(key)
             if seq is not None:
                 viewer = self._for_viewer(summary, key, seq)
-                if posted and posted.get(key) == viewer:
-                    continue
+                if posted and key in posted:
+                    viewer = dataclasses.replace(viewer, event=posted[key].event)
+                    if posted[key] == viewer:
+                        continue
                 await self._notifier.update(ref=ref, kind=MessageKind.APPROVAL_REQUEST, summary=viewer)
             elif key.startswith(f"{request_id}:changes"):
                 # The Edit button goes away once the request has moved on.

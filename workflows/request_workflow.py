@@ -110,6 +110,20 @@ _OPEN_STATUSES = (
     RequestStatus.CHANGES_REQUESTED.value,
 )
 
+#: Where a request is, in words, for a click that comes too late.
+_STATUS_WORDS = {
+    RequestStatus.SUBMITTED.value: "on its way to approval",
+    RequestStatus.PENDING_APPROVAL.value: "waiting for approval",
+    RequestStatus.RECLAIMING.value: "asking the idle seat holders for their seats",
+    RequestStatus.FULFILLED_FROM_POOL.value: "done: a seat we own is yours",
+    RequestStatus.CHANGES_REQUESTED.value: "waiting for your changes",
+    RequestStatus.APPROVED.value: "approved",
+    RequestStatus.DENIED.value: "denied",
+    RequestStatus.EXPIRED.value: "expired",
+    RequestStatus.REJECTED.value: "not submitted",
+    RequestStatus.WITHDRAWN.value: "withdrawn",
+}
+
 
 @dataclass
 class _Step:
@@ -397,10 +411,12 @@ class ProcurementRequestWorkflow:
                 f"Only <@{self._request.requester_slack_id}> can answer this.", type=CHOICE_NOT_ALLOWED
             )
         offer = self._offer
-        if offer is None or self._choice is not None:
+        if self._choice is not None:  # e.g. a second click before the offer lost its buttons
+            raise ApplicationError("You already answered this offer.", type=CHOICE_NOT_ALLOWED)
+        if offer is None:
+            now = _STATUS_WORDS.get(self._status, self._status.replace("_", " "))
             raise ApplicationError(
-                f"This request is no longer waiting for your choice ({self._status.replace('_', ' ')}).",
-                type=CHOICE_NOT_ALLOWED,
+                f"This request is no longer waiting for your choice: it is {now}.", type=CHOICE_NOT_ALLOWED
             )
         if choice.choice not in (offer.choices or []):
             raise ApplicationError("That option isn't offered for this request.", type=CHOICE_NOT_ALLOWED)

@@ -194,9 +194,38 @@ class ReuseActivities(MessagingActivities):
     async def offer_reuse(self, offer: ReuseOffer) -> None:
         """DM the requester what we own that fits, with a button per choice (once per round)."""
         summary = await asyncio.to_thread(self._offer_summary, offer)
+        # A new round after Reclaim: too few seats were freed, and the old offer says so.
+        await self._close_reclaim_offer(offer.request_id, "reclaim_short", before_round=offer.round)
         await self._send_once(
             f"{offer.request_id}:reuse{offer.round}", summary.requester_slack_id, MessageKind.REUSE_OFFER, summary
         )
+
+    async def _close_reclaim_offer(self, request_id: str, outcome: str, *, before_round: int | None = None) -> None:
+        """Update in place the offer whose answer was Reclaim (the latest answer, of a round
+        before `before_round`), so it no longer says the idle holders are being asked."""
+        offer = await asyncio.to_thread(self._reclaim_offer, request_id, before_round)
+        if offer is None:
+            return
+        ref = await asyncio.to_thread(self._message_ref, f"{request_id}:reuse{offer.round}")
+        if ref is not None:
+            summary = await asyncio.to_thread(self._offer_summary, offer, outcome)
+            await self._notifier.update(ref=ref, kind=MessageKind.REUSE_OFFER, summary=summary)
+
+    def _reclaim_offer(self, request_id: str, before_round: int | None) -> ReuseOffer | None:
+        """The offer of the latest answered round, if that answer was Reclaim."""
+        with transaction(self._engine, read_only=True) as session:
+            audit = repository.list_audit(session, request_id=request_id)
+            rows = [(row.idem_key, row.action, dict(row.detail)) for row in audit]
+        answers = [
+            detail
+            for _, action, detail in rows
+            if action == "reuse_choice" and (before_round is None or int(detail.get("round", 0)) < before_round)
+        ]
+        if not answers or answers[-1].get("choice") != CHOICE_RECLAIM:
+            return None
+        key = f"{request_id}:reuse{answers[-1]['round']}"
+        offer = next((detail["offer"] for idem_key, _, detail in rows if idem_key == key and "offer" in detail), None)
+        return ReuseOffer(**offer) if offer is not None else None
 
     @activity.defn
     async def record_choice(self, record: ChoiceRecord) -> None:
@@ -313,8 +342,11 @@ class ReuseActivities(MessagingActivities):
             idle = None
             if seat is not None:
                 idle = SeatHolder(email, seat.assigned_at.date(), seat.last_active).idle_days(date.today())
+            product = repository.get_product(session, product_id=ask.product_id)
+            spare = seat_pool(session, product).spare if product is not None and answer is None else 0
         view = ReuseView(
             kind=ReuseKind.RECLAIM.value,
+            spare=spare,
             inactive_days=inactive_days,
             holder_idle_days=idle,
             holder_answer=answer,
@@ -391,6 +423,7 @@ class ReuseActivities(MessagingActivities):
         await self._send_once(
             f"{grant.request_id}:granted", summary.requester_slack_id, MessageKind.SEAT_GRANTED, summary
         )
+        await self._close_reclaim_offer(grant.request_id, "reclaimed")
         owner = await asyncio.to_thread(self._owner_email, grant.product_id)
         owner_id = await asyncio.to_thread(self._slack_id_of, owner) if owner else None
         if owner and not owner_id:

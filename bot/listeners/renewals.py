@@ -54,7 +54,8 @@ def _check(deps: BotDeps, ref: rb.RenewalRef, slack_id: str) -> tuple[str | None
             return NOT_ALLOWED, None
         term = reminders_repo.get_term(session, contract_id=ref.contract_id, renewal_date=renewal_date)
         if term is not None and term.status != RenewalStatus.OPEN:
-            return f"This renewal was already {term.status} by {term.decided_by or 'someone'}.", None
+            who = reminders_repo.person_label(session, term.decided_by)
+            return f"This renewal was already {term.status} by {who}.", None
         found = reminders_repo.current_term(
             session,
             contract_id=ref.contract_id,

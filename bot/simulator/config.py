@@ -36,6 +36,9 @@ class SimulatorConfig:
     # Slack waits 3 s for an ack and lets a trigger_id live 3 s; tunable for slow machines.
     ack_timeout: float = 3.0
     trigger_ttl: float = 3.0
+    # Who the page opens as when the browser has no choice of its own (`procure dev`: the demo's
+    # first requester); None: the first person in `users`.
+    default_user_id: str | None = None
 
     def user(self, user_id: str) -> SimUser | None:
         return next((u for u in self.users if u.id == user_id), None)

@@ -91,7 +91,9 @@ async def state(request: Request) -> Response:
 
 async def users(request: Request) -> Response:
     sim = simulator(request)
-    return JSONResponse({"users": [_user(sim, u.id) for u in sim.config.users]})
+    config = sim.config
+    default = config.default_user_id if config.user(config.default_user_id or "") is not None else None
+    return JSONResponse({"users": [_user(sim, u.id) for u in config.users], "default_user": default})
 
 
 async def calls(request: Request) -> Response:

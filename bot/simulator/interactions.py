@@ -241,6 +241,20 @@ def find_element(blocks: list[Any], action_id: str, block_id: str | None) -> tup
     )
 
 
+def clicked_element(message: Message, action_id: str, block_id: str | None) -> tuple[str, dict[str, Any]]:
+    """The element a click names, in the message as it is or, failing that, as the person last
+    saw it: the page may still show a version the app has since replaced (a second click on
+    Approve, a button a refresh removed). Slack delivers such a click to the app, which answers
+    it ("already approved", "no longer waiting for your choice"); so does the simulator."""
+    versions = [message.blocks, *(v.get("blocks") or [] for v in reversed(message.history))]
+    for blocks in versions:
+        try:
+            return find_element(blocks, action_id, block_id)
+        except BadControlRequest:
+            continue
+    return find_element(message.blocks, action_id, block_id)  # raises: in no version at all
+
+
 def _selection(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in FIELDS_OF_SELECTION}
 
@@ -255,7 +269,7 @@ async def action(request: Request) -> Response:
     clicked = workspace.find_message(conversation, str(data.get("message_ts") or ""))
     if clicked is None or clicked.visible_to not in (None, user.id):
         raise BadControlRequest("no such message for this user", 404)
-    block_id, element = find_element(clicked.blocks, str(data.get("action_id") or ""), data.get("block_id"))
+    block_id, element = clicked_element(clicked, str(data.get("action_id") or ""), data.get("block_id"))
     target = ResponseTarget(conversation.id, user.id, clicked.ts)
     payload = payloads.message_block_actions(
         sim.config,

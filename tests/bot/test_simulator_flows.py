@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.simulator import payloads
+from bot.simulator import create_simulator_app, payloads
 from bot.simulator.modals import TROUBLE
 from bot.simulator.serve import bind_socket, serving, socket_url
 from tests.bot.simulator_fixtures import (
@@ -351,3 +352,32 @@ async def test_config_defaults_and_page_are_served(sim: Sim) -> None:
     unknown = await sim.http.get("/sim/state", params={"user": "U0NOBODY"})
     assert unknown.status_code == 404
     assert json.loads((await sim.http.get("/sim/state")).text)["user"] is None
+
+
+async def test_a_click_on_a_button_an_update_removed_reaches_the_app_as_in_slack(sim: Sim, receiver: Receiver) -> None:
+    """The page may still show a message the app has since replaced (a second click on Approve
+    before the refresh). Slack delivers that click to the app, which answers it; the simulator
+    must not refuse it with an internal "no element with action_id" error."""
+    posted = await sim.client.chat_postMessage(channel=EMMA.id, text="Approve?", blocks=approval_blocks("req-9"))
+    await sim.client.chat_update(channel=posted["channel"], ts=posted["ts"], text="Approved",
+                                 blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "Approved"}}])
+    answer = await sim.control("/sim/action", user=EMMA.id, channel=posted["channel"], message_ts=posted["ts"],
+                               action_id="approve", block_id="decision")
+    assert answer["status"] == 200
+    payload = receiver.last.data
+    assert payload["actions"][0]["action_id"] == "approve" and payload["actions"][0]["value"] == "req-9"
+    assert payload["message"]["text"] == "Approved"  # the message as Slack holds it now
+    # An element that was never in any version of the message is still refused.
+    never = await sim.http.post("/sim/action", json={"user": EMMA.id, "channel": posted["channel"],
+                                                     "message_ts": posted["ts"], "action_id": "nope"})
+    assert never.status_code == 404
+
+
+async def test_users_listing_names_the_user_the_page_opens_as(receiver: Receiver) -> None:
+    config = make_config(receiver.url or "http://127.0.0.1:9/slack/events")
+    for default, expected in ((MARK.id, MARK.id), (None, None), ("U0NOBODY", None)):
+        app = create_simulator_app(replace(config, default_user_id=default))
+        async with serving(app, bind_socket()) as url, httpx.AsyncClient(base_url=url, trust_env=False) as http:
+            listing = (await http.get("/sim/users")).json()
+        assert listing["default_user"] == expected
+        assert [u["id"] for u in listing["users"]] == [EMMA.id, MARK.id]

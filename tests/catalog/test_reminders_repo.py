@@ -127,7 +127,8 @@ def test_cancel_stops_reminders_for_the_term_and_after_and_is_recorded_once(seed
     repeated = decide(seeded_engine, contract_id, "cancel", "click-1")  # Slack redelivers the click
     assert repeated.accepted and repeated.message == "Already recorded."
     other = decide(seeded_engine, contract_id, "renew", "click-2")
-    assert not other.accepted and "already cancelled by employee@example.com" in other.message
+    # Named as the reminder card names them (a mention), not by email beside "@Emma Employee".
+    assert not other.accepted and other.message == "This renewal was already cancelled by <@U0EMPLOYEE>."
     assert due_for(seeded_engine, contract_id, REMINDERS[1]) == []
     assert due_for(seeded_engine, contract_id, date(2027, 9, 7)) == [], "the contract ended: no next term"
     with transaction(seeded_engine) as session:
@@ -258,6 +259,16 @@ def test_a_decision_names_its_term_and_the_dates_are_recomputed_from_the_contrac
     late = decide(seeded_engine, rolling, "snooze", "s1", snooze_until=date(2026, 11, 20))
     assert not late.accepted and "deadline (2026-11-06)" in late.message
     assert decide(seeded_engine, rolling, "snooze", "s2", snooze_until=date(2026, 11, 5)).accepted
+
+
+def test_decision_messages_name_people_as_the_card_does_and_count_seats_right(seeded_engine: Engine) -> None:
+    contract_id = add_contract(seeded_engine, start=START)
+    owned = decide(seeded_engine, contract_id, "renegotiate", "r1", itam_owner_email="itam@example.com")
+    assert owned.message == "Renegotiation owned by <@U0ITAM>; reminders continue."
+    outside = decide(seeded_engine, contract_id, "renegotiate", "r2", itam_owner_email="buyer@vendor.example")
+    assert outside.message == "Renegotiation owned by buyer@vendor.example; reminders continue."
+    renewed = decide(seeded_engine, contract_id, "renew", "r3", seats=1)
+    assert renewed.message == "Renewed: 1 seat at $180.00 each."
 
 
 def test_snooze_quiets_the_term_until_it_ends_and_cannot_pass_the_deadline(seeded_engine: Engine) -> None:

@@ -131,6 +131,9 @@ def test_the_stack_was_ready_quickly(stack: Stack) -> None:
     printed = "".join(stack.dev.output)
     assert f"Slack simulator : {stack.sim}/" in printed and "/readyz" in printed
     assert stack.dev.ready_seconds < 60  # a hang guard, not a speed target (that is in bench/)
+    # The page opens as the demo's first requester, not as whoever sorts first by name.
+    listing = httpx.get(f"{stack.sim}/sim/users", timeout=10).json()
+    assert listing["default_user"] == EMPLOYEE and listing["users"][0]["id"] != EMPLOYEE
 
 
 def test_forged_stale_and_unsigned_requests_are_refused(stack: Stack, reference_dir: Path) -> None:

@@ -329,7 +329,11 @@ async def test_delegate_hands_the_step_over_and_the_requester_may_withdraw(chain
     assert not unknown.accepted and "directory" in unknown.message
     delegated = await chain.client.delegate(request.request_id, DelegateInput(MANAGER, VP, step.seq, "I'm off"))
     assert delegated.accepted, delegated.message
-    assert chain.notifier.sent_to(VP, MessageKind.APPROVAL_REQUEST)
+    (to_vp,) = chain.notifier.sent_to(VP, MessageKind.APPROVAL_REQUEST)
+    notice = "Max Manager delegated this approval to you."
+    assert to_vp.summary.event == notice
+    # The refresh of every message that follows the delegation keeps the notice it was posted with.
+    assert all(u[2].event == notice for u in chain.notifier.updates if u[0] == to_vp.ref)
     manager_now = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True, seq=step.seq))
     assert not manager_now.accepted
 
@@ -375,7 +379,9 @@ async def test_sla_reminds_then_escalates_then_expires_on_business_days(clock_ch
         return bool(steps) and steps[0].approver_slack_id == VP
 
     await eventually(escalated, what="the escalation to the manager's manager")
-    assert chain.notifier.sent_to(VP, MessageKind.APPROVAL_REQUEST)
+    (to_vp,) = chain.notifier.sent_to(VP, MessageKind.APPROVAL_REQUEST)
+    assert to_vp.summary.event and to_vp.summary.event.startswith("Escalated to you")
+    assert all(u[2].event == to_vp.summary.event for u in chain.notifier.updates if u[0] == to_vp.ref)
     # The original approver may still decide, as the new approver's delegate.
     assert (await chain.open_steps(request.request_id))[0].delegate_slack_id == MANAGER
 

@@ -104,6 +104,8 @@ async def test_reclaim_frees_a_released_seat_and_one_nobody_answered_for(clock_h
     assert (await harness.client.decide(request.request_id, _approve())).accepted is False
 
     assert (await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_RECLAIM))).accepted
+    twice = await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_RECLAIM))
+    assert not twice.accepted and twice.message == "You already answered this offer."
 
     def asked() -> bool:
         return bool(harness.notifier.sent_to(FINANCE, MessageKind.RECLAIM_ASK)) and bool(
@@ -128,6 +130,13 @@ async def test_reclaim_frees_a_released_seat_and_one_nobody_answered_for(clock_h
     assert actions.count("seat_released") == 2 and actions[-1] == "seat_assigned"
     answered = [u for u in harness.notifier.updates if u[1] is MessageKind.RECLAIM_ASK]
     assert {u[2].reuse.holder_answer for u in answered if u[2].reuse} == {"release"}
+    # Each holder was told how many seats are free (none: 2 were asked for).
+    question = harness.notifier.sent_to(FINANCE, MessageKind.RECLAIM_ASK)[-1].summary
+    assert question.seats == 2 and question.reuse is not None and question.reuse.spare == 0
+    # The offer no longer says the holders are being asked: it says the seat is the requester's.
+    offer_ref = harness.notifier.sent_to(EMPLOYEE, MessageKind.REUSE_OFFER)[-1].ref
+    shown = [u[2].reuse for u in harness.notifier.updates if u[0] == offer_ref]
+    assert shown[-1] is not None and shown[-1].chosen == "reclaimed"
 
 
 async def test_a_holder_who_keeps_the_seat_is_marked_active_and_the_next_idle_one_is_offered(harness: Harness) -> None:
@@ -141,6 +150,9 @@ async def test_a_holder_who_keeps_the_seat_is_marked_active_and_the_next_idle_on
 
     await _offer(harness, request, round_=2)  # nothing freed: decide again
     assert "finance@example.com" in _holders(harness, "figma")
+    first_offer = harness.notifier.sent_to(EMPLOYEE, MessageKind.REUSE_OFFER)[0].ref
+    first_shown = [u[2].reuse for u in harness.notifier.updates if u[0] == first_offer]
+    assert first_shown[-1] is not None and first_shown[-1].chosen == "reclaim_short"
     second = harness.notifier.sent_to(EMPLOYEE, MessageKind.REUSE_OFFER)[-1].summary.reuse
     assert second is not None and second.kind == "reclaim"
     assert (await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_RECLAIM))).accepted
@@ -210,3 +222,27 @@ async def test_a_product_without_a_seat_pool_goes_straight_to_approval(harness: 
 
 def _approve() -> DecisionInput:
     return DecisionInput(MANAGER, approve=True)
+
+
+async def test_the_readme_reclaim_walkthrough_still_works_after_the_main_demo(harness: Harness) -> None:
+    """README: the main demo (Emma buys 2 more Figma seats), then "As Sam Security,
+    `/request figma 2 seats` → Reclaim an idle seat": Fiona, the most idle holder, is asked and
+    releases her seat, and Sam gets a seat without a purchase."""
+    SECURITY = "U0SECURITY"
+    demo = figma_request(seats=2)
+    await harness.client.submit(demo)
+    await harness.buy_more_when_offered(demo)
+    await eventually(lambda: bool(harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)), what="approval")
+    assert (await harness.client.decide(demo.request_id, _approve())).accepted
+    assert (await _result(harness, demo)).status == "approved"
+
+    sam = figma_request(seats=2, requester_slack_id=SECURITY, requester_email="security@example.com")
+    await harness.client.submit(sam)
+    await _offer(harness, sam)
+    offer = harness.notifier.sent_to(SECURITY, MessageKind.REUSE_OFFER)[-1].summary.reuse
+    assert offer is not None and offer.kind == "reclaim" and CHOICE_RECLAIM in offer.choices
+    assert (await harness.client.choose(sam.request_id, ChoiceInput(SECURITY, CHOICE_RECLAIM))).accepted
+    await eventually(lambda: bool(harness.notifier.sent_to(FINANCE, MessageKind.RECLAIM_ASK)), what="Fiona's question")
+    assert (await harness.client.answer_reclaim(sam.request_id, ReclaimAnswerInput(FINANCE, True))).accepted
+    assert (await _result(harness, sam)).status == "fulfilled_from_pool"
+    assert "security@example.com" in _holders(harness, "figma")

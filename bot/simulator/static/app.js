@@ -42,15 +42,102 @@ function decodeSlackEntities(s) {
   return String(s).replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
-const EMOJI = {
-  white_check_mark: "✅", heavy_check_mark: "✔️", x: "❌", warning: "⚠️", hourglass: "⌛",
-  hourglass_flowing_sand: "⏳", tada: "🎉", wave: "👋", moneybag: "💰", money_with_wings: "💸",
-  calendar: "📅", date: "📅", memo: "📝", package: "📦", key: "🔑", lock: "🔒", bell: "🔔",
-  information_source: "ℹ️", point_right: "👉", rocket: "🚀", no_entry: "⛔", recycle: "♻️",
-  red_circle: "🔴", large_green_circle: "🟢", large_yellow_circle: "🟡", eyes: "👀", thumbsup: "👍",
-  "+1": "👍", clipboard: "📋", receipt: "🧾", credit_card: "💳", chart_with_upwards_trend: "📈",
-};
-const emojify = (s) => s.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] || m);
+// Slack's emoji shortcodes (`:white_check_mark:`) as the Unicode emoji Slack shows for them:
+// /static/emoji.json, loaded once at start. Unknown names stay as typed, as in Slack.
+let EMOJI = {};
+const emojify = (s) => String(s).replace(/:([a-z0-9_+-]+):(?::skin-tone-[2-6]:)?/g, (m, name) => EMOJI[name] || m);
+
+async function loadEmoji() {
+  try {
+    const response = await fetch("/static/emoji.json");
+    if (response.ok) EMOJI = await response.json();
+  } catch (error) {
+    EMOJI = {}; // shortcodes then show as text, which is still readable
+  }
+}
+
+// ------------------------------------------------------------------ dates
+
+// `<!date^1392734382^{date_short_pretty} at {time}^https://link|fallback>`: Slack formats the time
+// in the reader's own time zone (here: the browser's) with these tokens.
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+function ordinal(n) {
+  const tens = n % 100;
+  if (tens >= 11 && tens <= 13) return `${n}th`;
+  return `${n}${{ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"}`;
+}
+
+function dayDiff(date, now) {
+  const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  return Math.round((midnight(date) - midnight(now)) / 86400000);
+}
+
+function relativeDay(date, now) {
+  return { "-1": "yesterday", 0: "today", 1: "tomorrow" }[dayDiff(date, now)] || null;
+}
+
+function clock(date, seconds) {
+  const options = { hour: "numeric", minute: "2-digit", hour12: true };
+  if (seconds) options.second = "2-digit";
+  return date.toLocaleTimeString("en-US", options);
+}
+
+function ago(date, now) {
+  const seconds = Math.round((now - date) / 1000);
+  const future = seconds < 0;
+  const abs = Math.abs(seconds);
+  const units = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
+  const found = units.find(([, size]) => abs >= size);
+  if (!found) return future ? "in a few seconds" : "a few seconds ago";
+  const count = Math.floor(abs / found[1]);
+  const phrase = `${count} ${found[0]}${count === 1 ? "" : "s"}`;
+  return future ? `in ${phrase}` : `${phrase} ago`;
+}
+
+function formatSlackDate(epochSeconds, format, now) {
+  const date = new Date(epochSeconds * 1000);
+  const y = date.getFullYear();
+  const m = date.getMonth();
+  const d = date.getDate();
+  const pad = (n) => String(n).padStart(2, "0");
+  const plain = {
+    date_num: `${y}-${pad(m + 1)}-${pad(d)}`,
+    date_slash: `${pad(d)}/${pad(m + 1)}/${y}`,
+    date: `${MONTHS[m]} ${ordinal(d)}, ${y}`,
+    date_short: `${MONTHS[m].slice(0, 3)} ${d}, ${y}`,
+    date_long: `${WEEKDAYS[date.getDay()]}, ${MONTHS[m]} ${ordinal(d)}, ${y}`,
+    date_long_full: `${MONTHS[m]} ${d}, ${y}`,
+    time: clock(date, false),
+    time_secs: clock(date, true),
+    ago: ago(date, now),
+  };
+  const relative = relativeDay(date, now);
+  const pretty = { date_pretty: "date", date_short_pretty: "date_short", date_long_pretty: "date_long" };
+  return format.replace(/\{([a-z_]+)\}/g, (token, name, offset) => {
+    let text = plain[name];
+    if (name in pretty) text = relative || plain[pretty[name]];
+    if (name === "day_divider_pretty") {
+      text = relative || (y === now.getFullYear() ? `${WEEKDAYS[date.getDay()]}, ${MONTHS[m]} ${ordinal(d)}` : plain.date_long);
+    }
+    if (text === undefined) return token;
+    return offset === 0 && relative && text === relative ? text[0].toUpperCase() + text.slice(1) : text;
+  });
+}
+
+function renderDate(target, fallback) {
+  const [, stamp, format, ...link] = target.split("^");
+  const seconds = Number(stamp);
+  if (!/^\d+$/.test(stamp || "") || !format) return escapeHtml(fallback || target);
+  const text = escapeHtml(formatSlackDate(seconds, format, new Date()));
+  const title = escapeHtml(fallback || new Date(seconds * 1000).toString());
+  const url = link.join("^");
+  if (/^(https?:|mailto:)/i.test(url)) {
+    return `<a class="date" href="${escapeHtml(url)}" title="${title}" target="_blank" rel="noopener noreferrer">${text}</a>`;
+  }
+  return `<time class="date" datetime="${new Date(seconds * 1000).toISOString()}" title="${title}">${text}</time>`;
+}
 
 // ------------------------------------------------------------------ text
 
@@ -65,7 +152,11 @@ function renderAngle(inner) {
   const [target, label] = inner.split("|", 2).map(decodeSlackEntities);
   if (/^@[UW]/.test(target)) return `<span class="mention">@${escapeHtml(label || userName(target.slice(1)))}</span>`;
   if (/^#C/.test(target)) return `<span class="mention">#${escapeHtml(label || target.slice(1))}</span>`;
-  if (/^!/.test(target)) return `<span class="mention">@${escapeHtml(label || target.slice(1).split("^")[0])}</span>`;
+  if (/^!date\^/.test(target)) return renderDate(target, label);
+  if (/^!/.test(target)) {
+    const name = label || target.slice(1).split("^")[0];
+    return `<span class="mention">${escapeHtml(name.startsWith("@") ? name : `@${name}`)}</span>`;
+  }
   if (/^(https?:|mailto:)/i.test(target)) {
     return `<a href="${escapeHtml(target)}" target="_blank" rel="noopener noreferrer">${escapeHtml(label || target)}</a>`;
   }
@@ -106,6 +197,12 @@ function formatTs(ts) {
 
 // ------------------------------------------------------------------ network
 
+// A click on something that is in no version of the message or view any more (it was deleted,
+// the view closed or was replaced). Slack's client would have removed it before the click; the
+// page, which polls, says it is gone and shows what is there now, not an internal error.
+const STALE_CLICK_PATHS = ["/sim/action", "/sim/view_action"];
+const STALE_CLICK = "That button is gone: the message or view changed before your click arrived.";
+
 async function post(path, body) {
   const response = await fetch(path, {
     method: "POST",
@@ -114,7 +211,8 @@ async function post(path, body) {
   });
   let data = {};
   try { data = await response.json(); } catch (e) { data = { error: `HTTP ${response.status}` }; }
-  if (!response.ok) toast(`${path}: ${data.error || response.status}`, true);
+  if (response.status === 404 && STALE_CLICK_PATHS.includes(path)) toast(STALE_CLICK, false);
+  else if (!response.ok) toast(`${path}: ${data.error || response.status}`, true);
   else if (data.error) toast(`The app did not answer: ${data.error}`, true);
   else if (data.status && data.status !== 200) toast(`The app answered HTTP ${data.status}: ${String(data.body).slice(0, 200)}`, true);
   setTimeout(poll, 0);
@@ -256,21 +354,32 @@ function stateOf(options, blockId, actionId) {
   return values[actionId];
 }
 
+let fieldCount = 0;
+
+// Each label names its control (for/id, or aria-labelledby for a group of choices), and the hint
+// and the error describe it: screen readers and browser automation find fields by their label.
 function renderInput(block, options) {
   const element = block.element || {};
   const state = stateOf(options, block.block_id, element.action_id);
   const error = (options.errors || {})[block.block_id];
   const control = inputControl(element, state, block, options);
+  const id = `field-${(fieldCount += 1)}`;
   control.dataset.blockId = block.block_id;
   control.dataset.actionId = element.action_id;
   control.dataset.type = element.type;
   control.classList.add("input-control");
+  const isGroup = control.classList.contains("choices");
+  control.id = id;
+  if (isGroup) control.setAttribute("aria-labelledby", `${id}-label`);
+  const described = [block.hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean);
+  if (described.length) control.setAttribute("aria-describedby", described.join(" "));
+  if (error) control.setAttribute("aria-invalid", "true");
   return h("div", { class: `block input-block${error ? " has-error" : ""}` },
-    h("label", { class: "input-label" }, plain(block.label),
+    h(isGroup ? "span" : "label", { class: "input-label", id: `${id}-label`, for: isGroup ? null : id }, plain(block.label),
       block.optional ? h("span", { class: "optional" }, " (optional)") : null),
     control,
-    block.hint ? h("div", { class: "hint" }, plain(block.hint)) : null,
-    error ? h("div", { class: "input-error" }, `⚠ ${error}`) : null);
+    block.hint ? h("div", { class: "hint", id: `${id}-hint` }, plain(block.hint)) : null,
+    error ? h("div", { class: "input-error", id: `${id}-error` }, `⚠ ${error}`) : null);
 }
 
 function inputControl(element, state, block, options) {
@@ -314,7 +423,7 @@ function inputControl(element, state, block, options) {
       ? (value("selected_options", element.initial_options || []) || []).map((o) => o.value)
       : [((value("selected_option", element.initial_option || null)) || {}).value];
     const name = `${block.block_id}-${element.action_id}`;
-    return h("div", { class: "choices" }, (element.options || []).map((o) =>
+    return h("div", { class: "choices", role: multiple ? "group" : "radiogroup" }, (element.options || []).map((o) =>
       h("label", { class: "choice" },
         h("input", { type: multiple ? "checkbox" : "radio", name, value: o.value, checked: selected.includes(o.value) || null }),
         " ", textNode(o.text))));
@@ -429,7 +538,7 @@ function renderModal(modals) {
   ui.modalKey = key;
   if (!view) { root.replaceChildren(); return; }
   const values = Object.assign({}, view.state.values, keep || {});
-  const dialog = h("div", { class: "modal", role: "dialog", "aria-modal": "true", "data-view-id": view.id });
+  const dialog = h("div", { class: "modal", role: "dialog", "aria-modal": "true", "aria-labelledby": "modal-title", "data-view-id": view.id });
   const sendAction = (element, blockId, selection) => post("/sim/view_action", {
     user: ui.userId, view_id: view.id, action_id: element.action_id, block_id: blockId,
     values: collectValues(dialog, view), ...selection,
@@ -445,7 +554,7 @@ function renderModal(modals) {
   };
   dialog.append(...[
     h("header", { class: "modal-header" },
-      h("h2", {}, emojify(plain(view.title))),
+      h("h2", { id: "modal-title" }, emojify(plain(view.title))),
       modals.length > 1 ? h("span", { class: "stack" }, `${modals.length} views`) : null,
       h("button", { type: "button", class: "icon-button", title: "Close", onclick: close }, "✕")),
     view.notice ? h("div", { class: "modal-notice" }, view.notice) : null,
@@ -547,10 +656,17 @@ function select(view) {
   render(true);
 }
 
-async function start() {
-  const users = (await (await fetch("/sim/users")).json()).users;
+// Who the page opens as: `?user=`, else the person last chosen in the picker, else the one the
+// simulator names (the demo's first requester), else the first person in the workspace.
+function firstUser(users, preferred) {
   const wanted = new URLSearchParams(location.search).get("user") || localStorage.getItem("sim.user");
-  ui.userId = (users.find((u) => u.id === wanted && !u.is_bot) || users.find((u) => !u.is_bot) || users[0] || {}).id;
+  const person = (id) => users.find((u) => u.id === id && !u.is_bot);
+  return (person(wanted) || person(preferred) || users.find((u) => !u.is_bot) || users[0] || {}).id;
+}
+
+async function start() {
+  const [listing] = await Promise.all([fetch("/sim/users").then((r) => r.json()), loadEmoji()]);
+  ui.userId = firstUser(listing.users, listing.default_user);
   $("user-picker").addEventListener("change", (event) => {
     ui.userId = event.target.value;
     localStorage.setItem("sim.user", ui.userId);
