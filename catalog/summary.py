@@ -199,6 +199,9 @@ class RenewalCard:
     itam_owner_email: str | None = None
     renew_seats: int | None = None
     renew_unit_price_cents: int | None = None
+    #: The owner's email belongs to nobody on Slack (a group mailbox): no DM went out, and the
+    #: ITAM channel's reminder says so.
+    owner_not_on_slack: bool = False
 
 
 @dataclass(frozen=True)
