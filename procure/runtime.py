@@ -241,17 +241,22 @@ async def warn_about_itam_channel(client: AsyncWebClient, channel: str) -> str |
 
 
 def itam_channel_warning(settings: Settings) -> str | None:
-    """`warn_about_itam_channel` from synchronous code (`procure dev` prints it)."""
+    """What is wrong with the ITAM channel, from synchronous code (`procure dev` prints it; the
+    bot's own start-up logs it)."""
     import aiohttp
 
+    from bot.channel_check import itam_channel_problem
     from bot.notifier import web_client
 
     async def check() -> str | None:
         async with aiohttp.ClientSession() as session:
             client = web_client(settings.bot_token, settings.api_url(), session=session)
-            return await warn_about_itam_channel(client, settings.itam_channel)
+            return await itam_channel_problem(client, settings.itam_channel)
 
-    return asyncio.run(check())
+    try:
+        return asyncio.run(check())
+    except Exception as exc:  # a check that cannot run must not stop `procure dev`
+        return f"ITAM_CHANNEL {settings.itam_channel} could not be checked ({type(exc).__name__})"
 
 
 def simulator_users(settings: Settings) -> list[tuple[str, str, str]]:

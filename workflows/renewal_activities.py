@@ -229,10 +229,10 @@ class RenewalActivities:
             posted = await self._post(reminder_id, "dm", owner, card, refused, as_of, failed)
             if posted is not None:
                 await asyncio.to_thread(self._record_post, reminder_id, "dm", posted, owner)
-        if not_on_slack:
-            log.warning("reminder %s: owner %s is not on Slack; ITAM channel only", reminder_id, card.owner_email)
         if failed:
             return False, failed
+        if not_on_slack:
+            log.warning("reminder %s: owner %s is not on Slack; ITAM channel only", reminder_id, card.owner_email)
         await asyncio.to_thread(self._mark_sent, reminder_id, None, card.owner_email if not_on_slack else None)
         return True, []
 

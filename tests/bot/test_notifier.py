@@ -4,6 +4,7 @@ left to be retried; and the start-up check of the ITAM channel."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import date
@@ -15,8 +16,9 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.channel_check import itam_channel_problem
 from bot.notifier import SlackNotifier, undeliverable, web_client
+from catalog.settings import Settings
 from catalog.summary import RenewalCard, Undeliverable
-from procure.runtime import warn_about_itam_channel
+from procure.runtime import itam_channel_warning, warn_about_itam_channel
 from tests.bot.simulator_fixtures import EMMA, REF, TOKEN, Sim, receiver, sim, simulator_servers
 
 __all__ = ["receiver", "sim", "simulator_servers"]  # fixtures used by name
@@ -167,3 +169,11 @@ async def test_the_bot_warns_at_start_up_when_it_cannot_post_in_the_itam_channel
     assert warnings == [problem]
     assert "renewal reminders cannot be posted" in problem and "ITAM_CHANNEL" in problem
     assert any("#itam: the bot can post there" in r.getMessage() for r in caplog.records)
+
+
+async def test_procure_dev_prints_what_is_wrong_with_the_itam_channel(sim: Sim) -> None:
+    settings = Settings(slack_api_url=str(sim.client.base_url), slack_bot_token=TOKEN, itam_channel="#nope")
+    problem = await asyncio.to_thread(itam_channel_warning, settings)
+    assert problem is not None and problem.startswith("ITAM_CHANNEL #nope was not found")
+    fine = Settings(slack_api_url=str(sim.client.base_url), slack_bot_token=TOKEN, itam_channel="#itam")
+    assert await asyncio.to_thread(itam_channel_warning, fine) is None
