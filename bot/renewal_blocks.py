@@ -96,6 +96,7 @@ def _card_context(card: RenewalCard) -> dict[str, Any]:
         "itam_owner_slack_id": card.itam_owner_slack_id,
         "renew_seats": card.renew_seats,
         "renew_unit_price_cents": card.renew_unit_price_cents,
+        "owner_not_on_slack": card.owner_not_on_slack,
     }
 
 

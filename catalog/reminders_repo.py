@@ -248,12 +248,21 @@ def claim_reminders(session: Session, *, due: Sequence[DueReminder], at: datetim
         )
 
 
-def unsent_reminders(session: Session, *, due_on: date) -> list[int]:
-    """Reminders claimed for `due_on` that have not gone out yet (new, or cut off by a crash)."""
+def unsent_reminders(session: Session, *, as_of: date) -> list[int]:
+    """Reminders to send on `as_of`: those claimed for the day that have not gone out yet
+    (new, or cut off by a crash), and those of earlier days that did not go out in full
+    (Slack refused a part: `record_reminder_failure`) while their deadline is still ahead.
+    Of a term's unsent reminders only the newest is sent: it says the same, with the days
+    left counted from a later day."""
     query = (
-        select(Reminder.id).where(Reminder.due_on == due_on, col(Reminder.sent_at).is_(None)).order_by(col(Reminder.id))
+        sa_select(col(Reminder.id), col(Reminder.contract_id), col(Reminder.renewal_date))
+        .where(col(Reminder.due_on) <= as_of, col(Reminder.deadline) >= as_of, col(Reminder.sent_at).is_(None))
+        .order_by(col(Reminder.due_on).desc(), col(Reminder.id))
     )
-    return [int(i) for i in session.exec(query).all() if i is not None]
+    newest: dict[tuple[int, date], int] = {}
+    for reminder_id, contract_id, renewal_date in session.execute(query).all():
+        newest.setdefault((int(contract_id), renewal_date), int(reminder_id))
+    return sorted(newest.values())
 
 
 def get_reminder(session: Session, *, reminder_id: int) -> Reminder | None:
@@ -288,7 +297,16 @@ def record_reminder_post(
     return reminder
 
 
-def mark_reminder_sent(session: Session, *, reminder_id: int, at: datetime, skipped: str | None = None) -> Reminder:
+def mark_reminder_sent(
+    session: Session,
+    *,
+    reminder_id: int,
+    at: datetime,
+    skipped: str | None = None,
+    owner_not_on_slack: str | None = None,
+) -> Reminder:
+    """The reminder went out in full (or is skipped, with the reason). `owner_not_on_slack`:
+    the owner's email when it belongs to nobody on Slack, so only the ITAM channel got it."""
     reminder = session.get(Reminder, reminder_id)
     if reminder is None:
         raise LookupError(f"reminder {reminder_id} does not exist")
@@ -304,6 +322,8 @@ def mark_reminder_sent(session: Session, *, reminder_id: int, at: datetime, skip
     }
     if skipped:
         detail["skipped"] = skipped
+    if owner_not_on_slack:
+        detail["owner_not_on_slack"] = owner_not_on_slack
     repository.audit(
         session,
         idem_key=f"reminder:{reminder_id}:sent",
@@ -315,6 +335,43 @@ def mark_reminder_sent(session: Session, *, reminder_id: int, at: datetime, skip
         detail=detail,
     )
     return reminder
+
+
+def record_reminder_failure(
+    session: Session,
+    *,
+    reminder_id: int,
+    where: Literal["channel", "dm"],
+    target: str,
+    error: str,
+    hint: str,
+    as_of: date,
+    at: datetime,
+) -> None:
+    """Slack refused a part of the reminder for good. The reminder stays unsent, so the next
+    scan (or the same day's, run again) sends what is missing once the cause is fixed; the
+    audit row says what failed, why and how to fix it (once per part and scan day)."""
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None:
+        raise LookupError(f"reminder {reminder_id} does not exist")
+    repository.audit(
+        session,
+        idem_key=f"reminder:{reminder_id}:{where}:failed:{as_of.isoformat()}",
+        at=at,
+        entity="contract",
+        entity_id=str(reminder.contract_id),
+        action="renewal_reminder_failed",
+        actor="renewals",
+        detail={
+            "renewal_date": reminder.renewal_date.isoformat(),
+            "due_on": reminder.due_on.isoformat(),
+            "scan": as_of.isoformat(),
+            "part": where,
+            "target": target,
+            "error": error,
+            "hint": hint,
+        },
+    )
 
 
 def term_message_refs(session: Session, *, contract_id: int, renewal_date: date) -> list[tuple[str, str]]:
@@ -898,3 +955,17 @@ def save_digest(session: Session, *, as_of: date, channel_id: str, ts: str, at: 
         detail={"channel": channel_id},
     )
     return saved
+
+
+def record_digest_failure(session: Session, *, as_of: date, target: str, error: str, hint: str, at: datetime) -> None:
+    """Slack refused the digest of `as_of` for good; nothing is saved, so a later run posts it."""
+    repository.audit(
+        session,
+        idem_key=f"digest:{as_of.isoformat()}:failed:{error}",
+        at=at,
+        entity="renewal_digest",
+        entity_id=as_of.isoformat(),
+        action="renewal_digest_failed",
+        actor="renewals",
+        detail={"channel": target, "error": error, "hint": hint},
+    )

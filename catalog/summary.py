@@ -127,6 +127,23 @@ class MessageRef:
     ts: str
 
 
+class Undeliverable(Exception):
+    """The chat platform refused a message (or a look-up it needs) for good: sending the same
+    call again gets the same answer until someone changes the channel, the token, the app's
+    scopes or the message. Notifiers raise it for such answers only; anything that may pass
+    (rate limits, server errors, dropped connections) is raised as it is and retried.
+
+    `target` is where the message was going (a channel name or id, a user id, an email for a
+    look-up), `error` the platform's code (e.g. ``channel_not_found``) and `hint` one sentence
+    saying how to fix it."""
+
+    def __init__(self, *, target: str, error: str, hint: str) -> None:
+        super().__init__(f"{target}: {error} ({hint})")
+        self.target = target
+        self.error = error
+        self.hint = hint
+
+
 class Notifier(Protocol):
     """Tells people about requests. Implemented by the Slack bot; fakes in workflow tests."""
 
@@ -182,6 +199,9 @@ class RenewalCard:
     itam_owner_email: str | None = None
     renew_seats: int | None = None
     renew_unit_price_cents: int | None = None
+    #: The owner's email belongs to nobody on Slack (a group mailbox): no DM went out, and the
+    #: ITAM channel's reminder says so.
+    owner_not_on_slack: bool = False
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,9 @@ class Supervisor:
             self.wait_until("the Slack simulator", lambda: http_ok(f"http://127.0.0.1:{s.simulator_port}/healthz"), 30)
         self.spawn("bot", [python, "-m", "procure.cli", "bot"], env)
         self.wait_until("the bot", lambda: http_ok(f"http://127.0.0.1:{s.bot_port}/readyz"), 30)
+        from procure.runtime import itam_channel_warning
+
+        problem = itam_channel_warning(s)
 
         elapsed = time.monotonic() - started
         self.out(f"procure dev is ready in {elapsed:.1f} s{' (demo data loaded)' if seeded else ''}")
@@ -223,6 +226,8 @@ class Supervisor:
             self.out(f"  Bot metrics     : http://{s.metrics_host}:{s.bot_metrics_port}/metrics")
         self.out(f"  Database        : {engine.url.render_as_string(hide_password=True)}")
         self.out(f"  Logs            : {s.data_dir / 'logs'}/")
+        if problem:
+            self.out(f"Warning: {problem}")
         self.out("Press Ctrl-C to stop.")
         sys.stdout.flush()
         while True:

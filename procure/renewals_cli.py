@@ -248,20 +248,46 @@ async def _run_on_worker(kind: str, as_of: str) -> dict[str, object]:
     return asdict(await client.digest(as_of, timezone=settings.company_timezone))
 
 
+def failure_lines(failed: object) -> list[str]:
+    """One line per cause of the posts Slack refused (`failed` of a scan or digest result):
+    where, Slack's error, and how to fix it."""
+    causes: dict[tuple[str, str, str], set[object]] = {}
+    for item in failed if isinstance(failed, list) else []:
+        if isinstance(item, dict):
+            key = (str(item.get("target")), str(item.get("error")), str(item.get("hint") or ""))
+            causes.setdefault(key, set()).add(item.get("contract"))
+    lines = []
+    for (target, error, hint), contracts in causes.items():
+        if contracts == {None}:
+            what, after = "the weekly digest", "run the digest again once that is fixed"
+        else:
+            what = f"reminders of {len(contracts)} contract(s)"
+            after = "the next scan (or this one, run again) sends what is missing once that is fixed"
+        lines.append(f"error: {what} not posted to {target} ({error}): {hint}; {after}")
+    return lines
+
+
 def _print_and_finish(result: dict[str, object]) -> None:
-    """Print the result and end the process without interpreter finalisation.
+    """Print the result and end the process without interpreter finalisation: exit code 1 when
+    Slack refused some posts for good (`failed`), each cause explained on stderr.
 
     The Temporal client's Rust threads can abort a short-lived process while the interpreter
     finalises (`PyGILState_Release … finalizing`, SIGABRT; temporalio/sdk-python#300), turning
     a successful command into exit code -6. Everything is flushed first. Under a test runner
-    that captured stdout, the command returns normally instead."""
+    that captured stdout, the command returns normally (or raises `typer.Exit`) instead."""
     typer.echo(json.dumps(result))
+    lines = failure_lines(result.get("failed"))
+    for line in lines:
+        typer.echo(line, err=True)
+    code = 1 if lines else 0
     if sys.stdout is not sys.__stdout__:
+        if code:
+            raise typer.Exit(code)
         return
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 @renewals_app.command("scan")
@@ -271,7 +297,8 @@ def scan(
     """Run the daily reminder scan now for one day: the same workflow the daily schedule starts.
 
     Needs a running worker (`procure dev` or `procure worker`). Reminders already sent for that
-    day are not sent again."""
+    day are not sent again. Exits with 1 when Slack refused some posts for good (`failed`:
+    the ITAM channel does not exist, the bot is not in it, …), saying how to fix each cause."""
     import asyncio
 
     day = _iso_day(as_of, "--as-of")

@@ -226,16 +226,55 @@ async def _serve_bot(settings: Settings, session: aiohttp.ClientSession) -> None
     )
     await deps.warm()
     freeze_startup_objects()
+    # In the background: a slow Slack must not hold up the bot's start.
+    checking = asyncio.create_task(warn_about_itam_channel(app.client, settings.itam_channel))
     tasks = [asyncio.create_task(server.serve())]
     if settings.slack_app_token:
         tasks.append(asyncio.create_task(serve_socket_mode(app, settings.slack_app_token)))
         log.info("bot connected to Slack over Socket Mode")
     log.info("bot listening on http://%s:%d/slack/events", settings.bot_host, settings.bot_port)
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    checking.cancel()
     for task in pending:
         task.cancel()
     for task in done:
         task.result()
+
+
+async def warn_about_itam_channel(client: AsyncWebClient, channel: str) -> str | None:
+    """Log (and return) a warning when the bot cannot post in the ITAM channel, where renewal
+    reminders and the weekly digest go (bot/channel_check.py)."""
+    from bot.channel_check import itam_channel_problem
+
+    try:
+        problem = await itam_channel_problem(client, channel)
+    except Exception:
+        log.exception("could not check ITAM_CHANNEL %s", channel)
+        return None
+    if problem:
+        log.warning("%s", problem)
+    else:
+        log.info("ITAM_CHANNEL %s: the bot can post there", channel)
+    return problem
+
+
+def itam_channel_warning(settings: Settings) -> str | None:
+    """What is wrong with the ITAM channel, from synchronous code (`procure dev` prints it; the
+    bot's own start-up logs it)."""
+    import aiohttp
+
+    from bot.channel_check import itam_channel_problem
+    from bot.notifier import web_client
+
+    async def check() -> str | None:
+        async with aiohttp.ClientSession() as session:
+            client = web_client(settings.bot_token, settings.api_url(), session=session)
+            return await itam_channel_problem(client, settings.itam_channel)
+
+    try:
+        return asyncio.run(check())
+    except Exception as exc:  # a check that cannot run must not stop `procure dev`
+        return f"ITAM_CHANNEL {settings.itam_channel} could not be checked ({type(exc).__name__})"
 
 
 def simulator_users(settings: Settings) -> list[tuple[str, str, str]]:

@@ -56,6 +56,8 @@ METHODS = (
     "views.publish",
     "conversations.open",
     "conversations.history",
+    "conversations.info",
+    "conversations.list",
     "users.info",
     "users.lookupByEmail",
 )
@@ -66,6 +68,9 @@ METHOD_SCOPES = {
     "chat.postEphemeral": {"chat:write"},
     "conversations.open": {"im:write"},
     "conversations.history": {"im:history"},
+    # The start-up check of ITAM_CHANNEL (bot/channel_check.py); groups:read for a private one.
+    "conversations.info": {"channels:read", "groups:read"},
+    "conversations.list": {"channels:read", "groups:read"},
     "users.info": {"users:read"},
     "users.lookupByEmail": {"users:read", "users:read.email"},
 }

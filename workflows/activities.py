@@ -210,7 +210,7 @@ class ProcurementActivities(ChainActivities):
         summary = await asyncio.to_thread(self._summary, request_id)
         approver_ref = await asyncio.to_thread(self._message_ref, f"{request_id}:step1:approver")
         if approver_ref is not None:
-            await self._notifier.update(ref=approver_ref, kind=MessageKind.APPROVAL_REQUEST, summary=summary)
+            await self._update(approver_ref, MessageKind.APPROVAL_REQUEST, summary)
         await self._send_or_update(
             f"{request_id}:requester", summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
         )

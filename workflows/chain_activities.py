@@ -793,10 +793,10 @@ class ChainActivities(ReuseActivities):
                     viewer = dataclasses.replace(viewer, event=posted[key].event)
                     if posted[key] == viewer:
                         continue
-                await self._notifier.update(ref=ref, kind=MessageKind.APPROVAL_REQUEST, summary=viewer)
+                await self._update(ref, MessageKind.APPROVAL_REQUEST, viewer)
             elif key.startswith(f"{request_id}:changes"):
                 # The Edit button goes away once the request has moved on.
-                await self._notifier.update(ref=ref, kind=MessageKind.CHANGES_REQUESTED, summary=summary)
+                await self._update(ref, MessageKind.CHANGES_REQUESTED, summary)
         await self._send_or_update(
             requester_key(request_id), summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary, requester
         )

@@ -4,6 +4,7 @@ show, and sending each message once (keyed) or updating it in place."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,8 +20,19 @@ from catalog.models import ProductStatus, RequestStatus
 from catalog.policy import PolicyError
 from catalog.routing import load_active_policy
 from catalog.settings import get_settings
-from catalog.summary import BudgetView, DrawdownView, MessageKind, MessageRef, Notifier, RequestSummary, StepView
+from catalog.summary import (
+    BudgetView,
+    DrawdownView,
+    MessageKind,
+    MessageRef,
+    Notifier,
+    RequestSummary,
+    StepView,
+    Undeliverable,
+)
 from workflows import faults
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -245,13 +257,13 @@ class MessagingActivities:
 
     async def _send_once(
         self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary, noted: Noted | None = None
-    ) -> MessageRef:
+    ) -> MessageRef | None:
         ref, _ = await self._post_once(key, user_id, kind, summary, noted)
         return ref
 
     async def _post_once(
         self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary, noted: Noted | None = None
-    ) -> tuple[MessageRef, bool]:
+    ) -> tuple[MessageRef | None, bool]:
         """The message under `key`, posted unless it already was; and whether this call posted it.
 
         Exactly once, even when the activity runs again after a crash (a local activity starts
@@ -259,17 +271,24 @@ class MessagingActivities:
         means an earlier run may have died after Slack took the post, so the message is looked
         for by its key (in its metadata) before posting again. `noted` is what `note_or_ref`
         answered in a transaction of the caller's that has committed; without it the note
-        takes a transaction of its own."""
+        takes a transaction of its own.
+
+        A message Slack will never take (`Undeliverable`) gives (None, False): it is audited and
+        logged, and the request goes on without it (see `_refused`)."""
         existing, noted_before = (
             noted if noted is not None else await asyncio.to_thread(self._note_or_ref, key, summary.request_id)
         )
-        if existing is None and (noted_before or _retrying()):
-            existing = await self._notifier.find_sent(user_id=user_id, key=key)
+        try:
+            if existing is None and (noted_before or _retrying()):
+                existing = await self._notifier.find_sent(user_id=user_id, key=key)
+                if existing is not None:
+                    await asyncio.to_thread(self._save_ref, key, summary.request_id, existing)
             if existing is not None:
-                await asyncio.to_thread(self._save_ref, key, summary.request_id, existing)
-        if existing is not None:
-            return existing, False
-        ref = await self._notifier.send(user_id=user_id, kind=kind, summary=summary, key=key)
+                return existing, False
+            ref = await self._notifier.send(user_id=user_id, kind=kind, summary=summary, key=key)
+        except Undeliverable as refused:
+            await self._refused(refused, summary.request_id, key)
+            return None, False
         faults.crash_point(f"after_dm_sent:{kind.value}")
         await asyncio.to_thread(self._save_ref, key, summary.request_id, ref)
         return ref, True
@@ -278,5 +297,36 @@ class MessagingActivities:
         self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary, noted: Noted | None = None
     ) -> None:
         ref, posted = await self._post_once(key, user_id, kind, summary, noted)
-        if not posted:
+        if ref is not None and not posted:
+            await self._update(ref, kind, summary)
+
+    async def _update(self, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:
+        """Update a message in place; one Slack will not let us change is audited and skipped."""
+        try:
             await self._notifier.update(ref=ref, kind=kind, summary=summary)
+        except Undeliverable as refused:
+            await self._refused(refused, summary.request_id, f"{kind.value} {ref.channel}/{ref.ts}")
+
+    async def _refused(self, refused: Undeliverable, request_id: str, what: str) -> None:
+        """Slack refused a message for good (docs/decisions.md, 33). Retrying would only
+        hold the request up, so it goes on without the message: the approver still finds
+        the request in the App Home, and the audit trail and the log say what was lost
+        and how to fix it."""
+        log.error(
+            "%s: message %s not delivered to %s (%s): %s", request_id, what, refused.target, refused.error, refused.hint
+        )
+        await asyncio.to_thread(self._audit_refused, refused, request_id, what)
+
+    def _audit_refused(self, refused: Undeliverable, request_id: str, what: str) -> None:
+        with transaction(self._engine) as session:
+            repository.audit(
+                session,
+                idem_key=f"{request_id}:undeliverable:{what}:{refused.error}"[:200],
+                at=_now(),
+                entity="request",
+                entity_id=request_id,
+                action="message_undeliverable",
+                actor="slack",
+                request_id=request_id,
+                detail={"message": what, "target": refused.target, "error": refused.error, "hint": refused.hint},
+            )

@@ -4,12 +4,19 @@ term and the weekly digest.
 Each may run more than once (retries, a worker killed mid-send), so each is idempotent: a
 reminder is claimed in the database (unique on contract, term and due date) before anything
 is sent, and the Slack message of each reminder is recorded as soon as it is posted, so a
-retry posts only what is still missing."""
+retry posts only what is still missing.
+
+A post Slack refuses for good (`Undeliverable`: the ITAM channel does not exist, the bot is
+not in it, …) is not retried: it is recorded with its reason, the rest of the batch goes out,
+and the scan reports it under `failed`. The reminder stays unsent, so a later scan sends the
+missing part once the cause is fixed (docs/decisions.md, 33)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,7 +29,7 @@ from catalog import reminders_repo as reminders
 from catalog.db import transaction
 from catalog.models import RenewalStatus
 from catalog.renewals import HolidayCalendar
-from catalog.summary import MessageRef, RenewalCard, RenewalDigestSummary, RenewalNotifier
+from catalog.summary import MessageRef, RenewalCard, RenewalDigestSummary, RenewalNotifier, Undeliverable
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +55,21 @@ class SendInput:
 
 
 @dataclass
+class FailedPost:
+    """A part of a reminder (or the digest) Slack refused for good, and how to fix it."""
+
+    contract: int | None  # None: the weekly digest
+    target: str  # the channel, the owner's Slack id, or the email looked up
+    error: str  # Slack's error code, e.g. channel_not_found
+    hint: str = ""
+    product: str = ""
+
+
+@dataclass
 class SendResult:
     sent: int = 0
     skipped: int = 0
+    failed: list[FailedPost] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +78,7 @@ class ScanResult:
     claimed: int = 0
     sent: int = 0
     skipped: int = 0
+    failed: list[FailedPost] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +93,7 @@ class DigestResult:
     posted: bool
     upcoming: int = 0
     reclaim: int = 0
+    failed: list[FailedPost] = field(default_factory=list)
 
 
 @dataclass
@@ -138,20 +159,29 @@ class RenewalActivities:
             due = reminders.find_due_reminders(session, as_of=as_of, calendar=self._calendar)
             reminders.claim_reminders(session, due=due, at=datetime.now(UTC))
         with transaction(self._engine) as session:
-            return ClaimResult(reminders.unsent_reminders(session, due_on=as_of))
+            return ClaimResult(reminders.unsent_reminders(session, as_of=as_of))
 
     @activity.defn
     async def send_reminders(self, batch: SendInput) -> SendResult:
         """Post each reminder to the ITAM channel and DM the asset owner — only the parts a
-        previous attempt did not already post."""
+        previous attempt did not already post. A part Slack refuses for good is recorded and
+        reported under `failed`; the other reminders of the batch still go out."""
         as_of = date.fromisoformat(batch.as_of)
         result = SendResult()
+        # A target Slack refused is not asked again in this batch: a missing ITAM channel
+        # would refuse every reminder the same way.
+        refused: dict[str, Undeliverable] = {}
         for reminder_id in batch.reminder_ids:
             activity.heartbeat(reminder_id)
-            if await self._send_one(reminder_id, as_of):
+            sent, failed = await self._send_one(reminder_id, as_of, refused)
+            if sent:
                 result.sent += 1
-            else:
+            elif not failed:
                 result.skipped += 1
+            result.failed.extend(failed)
+        # One line per cause, saying how to fix it.
+        for (target, error, hint), count in Counter((f.target, f.error, f.hint) for f in result.failed).items():
+            log.error("%d renewal reminder(s) not posted to %s: %s; %s", count, target, error, hint)
         return result
 
     def _reminder_state(self, reminder_id: int, as_of: date) -> tuple[RenewalCard | None, bool, bool, str | None]:
@@ -174,24 +204,79 @@ class RenewalActivities:
             )
             return card, reminder.channel_ts is not None, reminder.dm_ts is not None, None
 
-    async def _send_one(self, reminder_id: int, as_of: date) -> bool:
+    async def _send_one(
+        self, reminder_id: int, as_of: date, refused: dict[str, Undeliverable]
+    ) -> tuple[bool, list[FailedPost]]:
+        """(sent in full, the parts Slack refused). The owner is found first, so that the
+        channel's reminder can say when nobody on Slack gets it by DM (a group mailbox)."""
         card, in_channel, in_dm, skip = await asyncio.to_thread(self._reminder_state, reminder_id, as_of)
         if card is None:
             if skip != "already sent":
-                await asyncio.to_thread(self._mark_sent, reminder_id, skip)
-            return False
+                await asyncio.to_thread(self._mark_sent, reminder_id, skip, None)
+            return False, []
+        failed: list[FailedPost] = []
+        owner = card.owner_slack_id
+        if not in_dm and owner is None:
+            try:
+                owner = await self._notifier.lookup_user_id(card.owner_email)
+            except Undeliverable as refusal:
+                failed.append(await self._failed(reminder_id, "dm", card, refusal, as_of))
+        not_on_slack = not in_dm and owner is None and not failed
         if not in_channel:
-            ref = await self._notifier.post_renewal_reminder(channel=self._itam_channel, card=card)
-            await asyncio.to_thread(self._record_post, reminder_id, "channel", ref, None)
-        if not in_dm:
-            owner = card.owner_slack_id or await self._notifier.lookup_user_id(card.owner_email)
-            if owner:
-                ref = await self._notifier.post_renewal_reminder(channel=owner, card=card)
-                await asyncio.to_thread(self._record_post, reminder_id, "dm", ref, owner)
-            else:
-                log.warning("reminder %s: owner %s is not on Slack; channel only", reminder_id, card.owner_email)
-        await asyncio.to_thread(self._mark_sent, reminder_id, None)
-        return True
+            shown = dataclasses.replace(card, owner_not_on_slack=True) if not_on_slack else card
+            posted = await self._post(reminder_id, "channel", self._itam_channel, shown, refused, as_of, failed)
+            if posted is not None:
+                await asyncio.to_thread(self._record_post, reminder_id, "channel", posted, None)
+        if not in_dm and owner:
+            posted = await self._post(reminder_id, "dm", owner, card, refused, as_of, failed)
+            if posted is not None:
+                await asyncio.to_thread(self._record_post, reminder_id, "dm", posted, owner)
+        if failed:
+            return False, failed
+        if not_on_slack:
+            log.warning("reminder %s: owner %s is not on Slack; ITAM channel only", reminder_id, card.owner_email)
+        await asyncio.to_thread(self._mark_sent, reminder_id, None, card.owner_email if not_on_slack else None)
+        return True, []
+
+    async def _post(
+        self,
+        reminder_id: int,
+        where: str,
+        target: str,
+        card: RenewalCard,
+        refused: dict[str, Undeliverable],
+        as_of: date,
+        failed: list[FailedPost],
+    ) -> MessageRef | None:
+        """Post one part of a reminder; None (and the failure recorded in `failed`) if Slack
+        refuses it for good, now or earlier in the batch."""
+        refusal = refused.get(target)
+        if refusal is None:
+            try:
+                return await self._notifier.post_renewal_reminder(channel=target, card=card)
+            except Undeliverable as err:
+                refusal = refused[target] = err
+        failed.append(await self._failed(reminder_id, where, card, refusal, as_of))
+        return None
+
+    async def _failed(
+        self, reminder_id: int, where: str, card: RenewalCard, refusal: Undeliverable, as_of: date
+    ) -> FailedPost:
+        await asyncio.to_thread(self._record_failure, reminder_id, where, refusal, as_of)
+        return FailedPost(card.contract_id, refusal.target, refusal.error, refusal.hint, card.product_name)
+
+    def _record_failure(self, reminder_id: int, where: str, refusal: Undeliverable, as_of: date) -> None:
+        with transaction(self._engine) as session:
+            reminders.record_reminder_failure(
+                session,
+                reminder_id=reminder_id,
+                where="channel" if where == "channel" else "dm",
+                target=refusal.target,
+                error=refusal.error,
+                hint=refusal.hint,
+                as_of=as_of,
+                at=datetime.now(UTC),
+            )
 
     def _record_post(self, reminder_id: int, where: str, ref: MessageRef, owner: str | None) -> None:
         with transaction(self._engine) as session:
@@ -204,9 +289,15 @@ class RenewalActivities:
                 owner_slack_id=owner,
             )
 
-    def _mark_sent(self, reminder_id: int, skipped: str | None) -> None:
+    def _mark_sent(self, reminder_id: int, skipped: str | None, owner_not_on_slack: str | None) -> None:
         with transaction(self._engine) as session:
-            reminders.mark_reminder_sent(session, reminder_id=reminder_id, at=datetime.now(UTC), skipped=skipped)
+            reminders.mark_reminder_sent(
+                session,
+                reminder_id=reminder_id,
+                at=datetime.now(UTC),
+                skipped=skipped,
+                owner_not_on_slack=owner_not_on_slack,
+            )
 
     # --- decisions -----------------------------------------------------------------------
 
@@ -260,9 +351,16 @@ class RenewalActivities:
     async def refresh_renewal_messages(self, refresh: RefreshInput) -> int:
         """Update every reminder message of the term in place (channel and DMs)."""
         card, refs = await asyncio.to_thread(self._refs, refresh)
+        updated = 0
         for channel, ts in refs:
-            await self._notifier.update_renewal_reminder(ref=MessageRef(channel, ts), card=card)
-        return len(refs)
+            try:
+                await self._notifier.update_renewal_reminder(ref=MessageRef(channel, ts), card=card)
+            except Undeliverable as refusal:
+                # A message deleted, or in a channel archived since: the others still change.
+                log.warning("renewal reminder %s/%s not updated: %s; %s", channel, ts, refusal.error, refusal.hint)
+                continue
+            updated += 1
+        return updated
 
     def _refs(self, refresh: RefreshInput) -> tuple[RenewalCard, list[tuple[str, str]]]:
         renewal_date = date.fromisoformat(refresh.renewal_date)
@@ -298,9 +396,22 @@ class RenewalActivities:
         existing, digest = await asyncio.to_thread(self._digest, day)
         if existing:
             return DigestResult(as_of, False, len(digest.upcoming), len(digest.reclaim))
-        ref = await self._notifier.post_renewal_digest(channel=self._itam_channel, digest=digest)
+        try:
+            ref = await self._notifier.post_renewal_digest(channel=self._itam_channel, digest=digest)
+        except Undeliverable as refusal:
+            # Not saved: the next run (next week's, or this one again) posts it once fixed.
+            log.error("renewal digest not posted to %s: %s; %s", refusal.target, refusal.error, refusal.hint)
+            await asyncio.to_thread(self._audit_digest_failure, day, refusal)
+            failed = FailedPost(None, refusal.target, refusal.error, refusal.hint)
+            return DigestResult(as_of, False, len(digest.upcoming), len(digest.reclaim), [failed])
         await asyncio.to_thread(self._save_digest, day, ref)
         return DigestResult(as_of, True, len(digest.upcoming), len(digest.reclaim))
+
+    def _audit_digest_failure(self, day: date, refusal: Undeliverable) -> None:
+        with transaction(self._engine) as session:
+            reminders.record_digest_failure(
+                session, as_of=day, target=refusal.target, error=refusal.error, hint=refusal.hint, at=datetime.now(UTC)
+            )
 
     def _digest(self, day: date) -> tuple[bool, RenewalDigestSummary]:
         with transaction(self._engine) as session:

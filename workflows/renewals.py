@@ -96,6 +96,7 @@ class RenewalScanWorkflow:
             )
             result.sent += sent.sent
             result.skipped += sent.skipped
+            result.failed.extend(sent.failed)
         return result
 
 

@@ -236,7 +236,7 @@ class ReuseActivities(MessagingActivities):
         summary = await asyncio.to_thread(self._offer_summary, offer, record.choice, record.product_id)
         ref = await asyncio.to_thread(self._message_ref, f"{record.request_id}:reuse{record.round}")
         if ref is not None:
-            await self._notifier.update(ref=ref, kind=MessageKind.REUSE_OFFER, summary=summary)
+            await self._update(ref, MessageKind.REUSE_OFFER, summary)
 
     def _offer_of_round(self, request_id: str, round_: int) -> ReuseOffer:
         with transaction(self._engine) as session:
@@ -378,7 +378,7 @@ class ReuseActivities(MessagingActivities):
             )
             if ref is not None:
                 summary = await asyncio.to_thread(self._holder_summary, settlement, email, answer)
-                await self._notifier.update(ref=ref, kind=MessageKind.RECLAIM_ASK, summary=summary)
+                await self._update(ref, MessageKind.RECLAIM_ASK, summary)
 
     def _settle(self, settlement: ReclaimSettlement) -> None:
         at = datetime.fromisoformat(settlement.at) if settlement.at else _now()

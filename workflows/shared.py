@@ -13,6 +13,8 @@ TASK_QUEUE = "procurement"
 REQUEST_REJECTED = "RequestRejected"
 DECISION_NOT_ALLOWED = "DecisionNotAllowed"
 DECISION_INVALID = "DecisionInvalid"
+#: Slack refused a call for good (`catalog.summary.Undeliverable`): never retried.
+UNDELIVERABLE = "Undeliverable"
 
 
 @dataclass

@@ -67,6 +67,7 @@ def create_simulator_app(config: SimulatorConfig, *, clock: Clock | None = None)
         Route("/sim/calls/clear", control.clear_calls, methods=["POST"]),
         Route("/sim/rate_limit", control.rate_limit, methods=["POST"]),
         Route("/sim/reset", control.reset, methods=["POST"]),
+        Route("/sim/channel", control.channel, methods=["POST"]),
         Route("/sim/command", interactions.command, methods=["POST"]),
         Route("/sim/message", interactions.message, methods=["POST"]),
         Route("/sim/action", interactions.action, methods=["POST"]),

@@ -20,6 +20,21 @@ class SimUser:
 
 
 @dataclass(frozen=True)
+class SimChannel:
+    """A channel that exists when the workspace starts. As in Slack, the bot can post only in
+    channels it is a member of, and nobody can post in an archived one."""
+
+    name: str  # without the "#"
+    bot_member: bool = True
+    archived: bool = False
+    private: bool = False
+
+
+#: The demo workspace's channels: the bot was invited to both (#itam is the default ITAM_CHANNEL).
+DEFAULT_CHANNELS = (SimChannel("general"), SimChannel("itam"))
+
+
+@dataclass(frozen=True)
 class SimulatorConfig:
     users: tuple[SimUser, ...]
     # Commands, interactivity and events all go to this one Request URL, as in our app manifest.
@@ -39,6 +54,7 @@ class SimulatorConfig:
     # Who the page opens as when the browser has no choice of its own (`procure dev`: the demo's
     # first requester); None: the first person in `users`.
     default_user_id: str | None = None
+    channels: tuple[SimChannel, ...] = DEFAULT_CHANNELS
 
     def user(self, user_id: str) -> SimUser | None:
         return next((u for u in self.users if u.id == user_id), None)

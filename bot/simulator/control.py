@@ -123,6 +123,23 @@ async def rate_limit(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def channel(request: Request) -> Response:
+    """`{"name": "itam", "bot_member": false, "archived": true}`: create a channel or change it
+    (invite or remove the bot, archive or unarchive it); omitted fields stay as they are."""
+    sim = simulator(request)
+    data = await control_body(request)
+    name = data.get("name")
+    if not isinstance(name, str) or not name.lstrip("#"):
+        raise BadControlRequest("name is required")
+    flags = {key: data.get(key) for key in ("bot_member", "archived", "private")}
+    if any(value is not None and not isinstance(value, bool) for value in flags.values()):
+        raise BadControlRequest("bot_member, archived and private are true or false")
+    conversation = sim.workspace.set_channel(
+        name, bot_member=flags["bot_member"], archived=flags["archived"], private=flags["private"]
+    )
+    return JSONResponse({"ok": True, "id": conversation.id, "name": conversation.name})
+
+
 async def reset(request: Request) -> Response:
     simulator(request).reset()
     return JSONResponse({"ok": True})

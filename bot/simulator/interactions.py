@@ -74,7 +74,7 @@ def conversation_for(sim: Simulator, user: SimUser, ref: str | None) -> Conversa
     if not ref:
         return sim.workspace.dm_with(user.id)
     try:
-        conversation = sim.workspace.resolve_conversation(ref, users_mean_dm=False)
+        conversation = sim.workspace.resolve_conversation(ref, users_mean_dm=False, create=True)
     except SlackApiFailure as exc:
         raise BadControlRequest(f"unknown channel {ref!r}", 404) from exc
     if conversation.kind == "im" and conversation.user_id != user.id:

@@ -72,6 +72,11 @@ class Conversation:
     name: str
     user_id: str | None = None  # the human in a DM with the app
     messages: list[Message] = field(default_factory=list)
+    # Channels only: whether the bot was invited, archived, private; when it was created.
+    bot_member: bool = True
+    archived: bool = False
+    private: bool = False
+    created: int = field(default_factory=lambda: int(time.time()))
 
 
 @dataclass
@@ -149,6 +154,10 @@ class Workspace:
         self.sent_events = _BoundedDict(MAX_REMEMBERED)  # event_id -> body, to replay retries
         self._seq = itertools.count(1)
         self._last_ts = 0
+        for channel in config.channels:
+            self.set_channel(
+                channel.name, bot_member=channel.bot_member, archived=channel.archived, private=channel.private
+            )
 
     # ------------------------------------------------------------ ids
 
@@ -219,20 +228,42 @@ class Workspace:
             self.conversations[channel_id] = Conversation(channel_id, "im", "directmessage", user_id=user_id)
         return self.conversations[channel_id]
 
-    def channel_named(self, name: str) -> Conversation:
+    def channel_named(self, name: str, *, create: bool = False) -> Conversation | None:
+        """The channel called `name` (with or without "#"). With `create`, a person makes it
+        if it does not exist yet, as someone in Slack would: the bot is not invited to it."""
         name = name.lstrip("#").lower()
         if name not in self._channels_by_name:
-            channel_id = "C" + hashlib.sha1(name.encode()).hexdigest()[:10].upper()  # noqa: S324
-            self._channels_by_name[name] = channel_id
-            self.conversations[channel_id] = Conversation(channel_id, "channel", name)
-            self.touch()
+            if not create:
+                return None
+            self.set_channel(name, bot_member=False)
         return self.conversations[self._channels_by_name[name]]
 
-    def resolve_conversation(self, ref: str | None, *, users_mean_dm: bool) -> Conversation:
+    def set_channel(
+        self, name: str, *, bot_member: bool | None = None, archived: bool | None = None, private: bool | None = None
+    ) -> Conversation:
+        """Create the channel `name`, or change who is in it and whether it is archived."""
+        name = name.lstrip("#").lower()
+        if name not in self._channels_by_name:
+            channel_id = ("G" if private else "C") + hashlib.sha1(name.encode()).hexdigest()[:10].upper()  # noqa: S324
+            self._channels_by_name[name] = channel_id
+            self.conversations[channel_id] = Conversation(channel_id, "channel", name, private=bool(private))
+        conversation = self.conversations[self._channels_by_name[name]]
+        if bot_member is not None:
+            conversation.bot_member = bot_member
+        if archived is not None:
+            conversation.archived = archived
+        self.touch()
+        return conversation
+
+    def channels(self) -> list[Conversation]:
+        return [c for c in self.conversations.values() if c.kind == "channel"]
+
+    def resolve_conversation(self, ref: str | None, *, users_mean_dm: bool, create: bool = False) -> Conversation:
         """A conversation from what a caller passes as `channel`.
 
-        Channel ids must exist; a `#name` or bare name creates the public channel lazily;
-        a user id means the app's DM with that user where Slack allows it (chat.postMessage).
+        Channel ids must exist; so must a channel given by `#name` or bare name, unless a
+        person is typing in it (`create`). A user id means the app's DM with that user where
+        Slack allows it (chat.postMessage).
         """
         if not ref:
             raise SlackApiFailure("channel_not_found")
@@ -241,7 +272,9 @@ class Workspace:
         if ref[0] in "UW" and users_mean_dm and self.user(ref):
             return self.dm_with(ref)
         if ref.startswith("#") or (ref[0] not in "CDGUW" and ref == ref.lower()):
-            return self.channel_named(ref)
+            channel = self.channel_named(ref, create=create)
+            if channel is not None:
+                return channel
         raise SlackApiFailure("channel_not_found")
 
     # ------------------------------------------------------------ messages

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 
 from bot.simulator.config import SimUser
 from bot.simulator.runtime import Simulator, simulator
-from bot.simulator.state import Message, SlackApiFailure, StoredView
+from bot.simulator.state import Conversation, Message, SlackApiFailure, StoredView
 from bot.simulator.validation import MAX_TEXT_CHARS
 
 Args = dict[str, Any]
@@ -175,8 +175,20 @@ def auth_test(sim: Simulator, args: Args) -> dict[str, Any]:
     }
 
 
+def _check_can_post(conversation: Conversation) -> None:
+    """Slack's answers for a channel the bot may not write in (the app has no
+    `chat:write.public`, so even a public channel needs the bot invited)."""
+    if conversation.kind != "channel":
+        return
+    if conversation.archived:
+        raise SlackApiFailure("is_archived")
+    if not conversation.bot_member:
+        raise SlackApiFailure("not_in_channel")
+
+
 def chat_post_message(sim: Simulator, args: Args) -> dict[str, Any]:
     conversation = sim.workspace.resolve_conversation(args.get("channel"), users_mean_dm=True)
+    _check_can_post(conversation)
     text, blocks, attachments = checked_message_content(sim, "chat.postMessage", args)
     message = Message(
         sim.workspace.next_ts(),
@@ -339,6 +351,79 @@ def conversations_open(sim: Simulator, args: Args) -> dict[str, Any]:
     return {"channel": {"id": conversation.id}}
 
 
+def slack_channel(sim: Simulator, conversation: Conversation) -> dict[str, Any]:
+    """A channel as conversations.info and conversations.list return it (Slack's `objs_conversation`)."""
+    creator = sim.config.users[0].id if sim.config.users else sim.config.bot_user_id
+    blank = {"value": "", "creator": "", "last_set": 0}
+    return {
+        "id": conversation.id,
+        "name": conversation.name,
+        "name_normalized": conversation.name,
+        "created": conversation.created,
+        "creator": creator,
+        "is_channel": not conversation.private,
+        "is_group": conversation.private,
+        "is_im": False,
+        "is_mpim": False,
+        "is_private": conversation.private,
+        "is_archived": conversation.archived,
+        "is_general": conversation.name == "general",
+        "is_shared": False,
+        "is_ext_shared": False,
+        "is_org_shared": False,
+        "is_pending_ext_shared": False,
+        "is_member": conversation.bot_member,
+        "num_members": len(sim.config.users) + (1 if conversation.bot_member else 0),
+        "previous_names": [],
+        "pending_shared": [],
+        "unlinked": 0,
+        "parent_conversation": None,
+        "topic": dict(blank),
+        "purpose": dict(blank),
+    }
+
+
+def _visible_to_bot(conversation: Conversation) -> bool:
+    """A bot sees every public channel, and a private one only once it is in it."""
+    return conversation.kind == "channel" and (conversation.bot_member or not conversation.private)
+
+
+def conversations_info(sim: Simulator, args: Args) -> dict[str, Any]:
+    """By id only, as in Slack: a `#name` is `channel_not_found`. DMs are not described."""
+    ref = str(_require(args, "channel", "channel_not_found"))
+    conversation = sim.workspace.conversations.get(ref)
+    if conversation is None or not _visible_to_bot(conversation):
+        raise SlackApiFailure("channel_not_found")
+    return {"channel": slack_channel(sim, conversation)}
+
+
+def conversations_list(sim: Simulator, args: Args) -> dict[str, Any]:
+    """`types` (default public_channel), `exclude_archived`, `limit` (1-1000, default 100) and
+    an opaque `cursor`, as Slack pages it."""
+    types = {t.strip() for t in str(args.get("types") or "public_channel").split(",") if t.strip()}
+    unknown = types - {"public_channel", "private_channel", "mpim", "im"}
+    if unknown:
+        raise SlackApiFailure("invalid_types")
+    try:
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+        offset = int(str(args.get("cursor") or "0").removeprefix("offset:"))
+    except (TypeError, ValueError):
+        raise SlackApiFailure("invalid_cursor") from None
+    wanted = [
+        c
+        for c in sim.workspace.channels()
+        if _visible_to_bot(c)
+        and ("private_channel" if c.private else "public_channel") in types
+        and not (c.archived and _flag(args, "exclude_archived"))
+    ]
+    page = wanted[offset : offset + limit]
+    more = offset + limit < len(wanted)
+    return {
+        "channels": [slack_channel(sim, c) for c in page],
+        "response_metadata": {"next_cursor": f"offset:{offset + limit}" if more else ""},
+    }
+
+
 def slack_user(sim: Simulator, user: SimUser) -> dict[str, Any]:
     """A user object as users.info returns it (the fields of Slack's `objs_user`)."""
     first, _, last = user.name.partition(" ")
@@ -417,6 +502,8 @@ METHODS: dict[str, Handler] = {
     "views.publish": views_publish,
     "conversations.open": conversations_open,
     "conversations.history": conversations_history,
+    "conversations.info": conversations_info,
+    "conversations.list": conversations_list,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
 }

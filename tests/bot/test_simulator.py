@@ -111,14 +111,62 @@ async def test_blocks_sent_as_a_json_string_in_a_form_body(sim: Sim) -> None:
     assert answer["message"]["blocks"][0]["block_id"] == "summary"
 
 
-async def test_channels_are_created_by_name_and_unknown_ids_refused(sim: Sim) -> None:
+async def test_channels_are_found_by_name_and_unknown_ones_refused(sim: Sim) -> None:
     by_name = await sim.client.chat_postMessage(channel="#itam", text="New asset")
     by_id = await sim.client.chat_postMessage(channel=by_name["channel"], text="Another")
     assert by_name["channel"].startswith("C") and by_id["channel"] == by_name["channel"]
     channels = (await sim.state())["channels"]
-    assert [(c["name"], len(c["messages"])) for c in channels] == [("itam", 2)]
+    assert [(c["name"], len(c["messages"])) for c in channels if c["messages"]] == [("itam", 2)]
     with pytest.raises(SlackApiError, match="channel_not_found"):
         await sim.client.chat_postMessage(channel="C0DOESNOTEXIST", text="x")
+    # As in Slack, a name is not a way to create a channel: only people create them.
+    for name in ("#nope", "nope"):
+        with pytest.raises(SlackApiError, match="channel_not_found"):
+            await sim.client.chat_postMessage(channel=name, text="x")
+    assert "nope" not in [c["name"] for c in (await sim.state())["channels"]]
+
+
+async def test_the_bot_posts_only_in_channels_it_was_invited_to_and_not_archived(sim: Sim) -> None:
+    # A person starts #random by typing in it; nobody invited the bot.
+    await sim.control("/sim/message", user=MARK.id, channel="#random", text="hello")
+    with pytest.raises(SlackApiError) as outside:
+        await sim.client.chat_postMessage(channel="#random", text="x")
+    assert outside.value.response["error"] == "not_in_channel"
+    await sim.control("/sim/channel", name="random", bot_member=True)
+    assert (await sim.client.chat_postMessage(channel="#random", text="invited"))["ok"]
+    await sim.control("/sim/channel", name="#random", archived=True)
+    with pytest.raises(SlackApiError) as archived:
+        await sim.client.chat_postMessage(channel="#random", text="x")
+    assert archived.value.response["error"] == "is_archived"
+
+
+async def test_conversations_info_and_list_describe_channels_as_slack_does(sim: Sim) -> None:
+    await sim.control("/sim/channel", name="old-itam", archived=True)
+    await sim.control("/sim/channel", name="outside", bot_member=False)
+    await sim.control("/sim/channel", name="secret", private=True, bot_member=False)
+    listed = await sim.client.conversations_list(types="public_channel,private_channel", limit=2)
+    assert_matches_spec("conversations.list", "get", listed.data)
+    names = [c["name"] for c in listed["channels"]]
+    cursor = listed["response_metadata"]["next_cursor"]
+    while cursor:
+        page = await sim.client.conversations_list(types="public_channel,private_channel", limit=2, cursor=cursor)
+        names += [c["name"] for c in page["channels"]]
+        cursor = page["response_metadata"]["next_cursor"]
+    # A private channel the bot is not in is invisible to it, as in Slack.
+    assert sorted(names) == ["general", "itam", "old-itam", "outside"]
+    current = await sim.client.conversations_list(exclude_archived=True)
+    assert "old-itam" not in [c["name"] for c in current["channels"]]
+
+    itam = next(c for c in listed["channels"] if c["name"] == "itam")
+    info = await sim.client.conversations_info(channel=itam["id"])
+    assert_matches_spec("conversations.info", "get", info.data)
+    assert (info["channel"]["is_member"], info["channel"]["is_archived"]) == (True, False)
+    outside = sim.workspace.channel_named("outside")
+    assert outside is not None
+    assert (await sim.client.conversations_info(channel=outside.id))["channel"]["is_member"] is False
+    for missing in ("#itam", "C0DOESNOTEXIST"):  # by id only, as in Slack
+        with pytest.raises(SlackApiError, match="channel_not_found"):
+            await sim.client.conversations_info(channel=missing)
     with pytest.raises(SlackApiError, match="no_text"), pytest.warns(UserWarning, match="`text` argument"):
         await sim.client.chat_postMessage(channel=EMMA.id)
     with pytest.raises(SlackApiError, match="msg_too_long"):
@@ -152,8 +200,8 @@ async def test_ephemeral_is_only_visible_to_its_user(sim: Sim) -> None:
     answer = await sim.client.chat_postEphemeral(channel=itam["channel"], user=MARK.id, text="Only for Mark")
     assert TS.match(answer["message_ts"])
     assert_matches_spec("chat.postEphemeral", "post", answer.data)
-    marks = (await sim.state(MARK.id))["channels"][0]["messages"]
-    emmas = (await sim.state(EMMA.id))["channels"][0]["messages"]
+    marks = next(c for c in (await sim.state(MARK.id))["channels"] if c["name"] == "itam")["messages"]
+    emmas = next(c for c in (await sim.state(EMMA.id))["channels"] if c["name"] == "itam")["messages"]
     assert [m["ephemeral"] for m in marks] == [False, True]
     assert [m["text"] for m in emmas] == ["Channel message"]
     dm = (await sim.client.conversations_open(users=EMMA.id))["channel"]["id"]

@@ -137,7 +137,8 @@ async def test_app_mention_in_a_channel(sim: Sim, receiver: Receiver) -> None:
     event = receiver.last.data["event"]
     assert (event["type"], event["text"], event["user"]) == (
         "app_mention", f"<@{sim.config.bot_user_id}> who uses Miro?", MARK.id)
-    assert len((await sim.state())["channels"][0]["messages"]) == 3
+    itam = next(c for c in (await sim.state())["channels"] if c["name"] == "itam")
+    assert len(itam["messages"]) == 3
 
 
 async def test_button_click_becomes_block_actions(sim: Sim, receiver: Receiver) -> None:

@@ -109,6 +109,42 @@ def test_a_reminder_is_claimed_once_even_when_claimed_again(seeded_engine: Engin
         session.flush()
 
 
+def test_a_reminder_slack_refused_is_sent_by_a_later_scan_until_a_newer_one_or_the_deadline(
+    seeded_engine: Engine,
+) -> None:
+    contract_id = add_contract(seeded_engine, start=START)
+    [first] = claim(seeded_engine, contract_id, REMINDERS[0])
+    assert first.id is not None
+    with transaction(seeded_engine) as session:
+        rr.record_reminder_failure(
+            session,
+            reminder_id=first.id,
+            where="channel",
+            target="#itam",
+            error="channel_not_found",
+            hint="invite the bot to #itam or set ITAM_CHANNEL",
+            as_of=REMINDERS[0],
+            at=AT,
+        )
+        failed = session.exec(select(AuditEvent).where(AuditEvent.action == "renewal_reminder_failed")).all()
+        assert [(e.entity_id, e.detail["part"], e.detail["error"]) for e in failed] == [
+            (str(contract_id), "channel", "channel_not_found")
+        ]
+
+    def unsent(day: date) -> list[int]:
+        with transaction(seeded_engine) as session:
+            mine = {r.id for r in rr.list_reminders(session, contract_id=contract_id)}
+            return [i for i in rr.unsent_reminders(session, as_of=day) if i in mine]
+
+    # Not sent: the next days' scans pick it up again (until fixed) ...
+    assert unsent(REMINDERS[0]) == unsent(REMINDERS[0] + timedelta(days=3)) == [first.id]
+    # ... until a newer reminder of the term takes over: it says the same, counted from later.
+    reminders = claim(seeded_engine, contract_id, REMINDERS[1])
+    assert unsent(REMINDERS[1]) == [reminders[-1].id]
+    # A reminder is never sent after its deadline.
+    assert unsent(date(2026, 12, 5)) == []
+
+
 def test_only_the_owner_or_itam_may_decide(seeded_engine: Engine) -> None:
     contract_id = add_contract(seeded_engine, start=START)
     with transaction(seeded_engine) as session:

@@ -1,20 +1,28 @@
 """What Slack does under load or trouble: redeliver an event or interaction it thinks timed out
-(`X-Slack-Retry-Num`), let a hundred clicks land at once, answer the Web API with 429."""
+(`X-Slack-Retry-Num`), let a hundred clicks land at once, answer the Web API with 429, refuse
+for good to post in a channel that does not exist."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
+from datetime import date
 
 from prometheus_client import REGISTRY
 
 from bot import ids
-from bot.notifier import web_client
+from bot.notifier import SlackNotifier, web_client
+from catalog.renewals import HolidayCalendar
 from catalog.settings import SIMULATOR_BOT_TOKEN
 from procure.observability import CountingRetryHandler
 from tests.helpers import eventually
 from tests.security.stack import EMPLOYEE, MANAGER, Stack, request_values
+from tests.workflows.contracts import add_contract
+from workflows.activities import ProcurementActivities
+from workflows.renewal_activities import RenewalActivities
+from workflows.renewals import RenewalClient
+from workflows.worker import build_worker
 
 
 async def test_a_submission_delivered_three_times_is_one_request(stack: Stack) -> None:
@@ -107,3 +115,28 @@ async def test_rate_limited_attempts_are_counted_for_the_metrics(stack: Stack) -
     response = await client.chat_postMessage(channel=EMPLOYEE, text="counted")
     assert response["ok"]
     assert REGISTRY.get_sample_value("procure_slack_api_failed_attempts_total", labels) == before + 2
+
+
+async def test_a_renewal_scan_with_a_missing_itam_channel_finishes_and_the_dm_goes_out(stack: Stack) -> None:
+    """The real notifier against the simulator, which answers as Slack does: the ITAM channel
+    #nope does not exist (channel_not_found). The scan used to retry that without end."""
+    contract_id = add_contract(stack.engine, start=date(2026, 1, 5))  # owned by Emma; reminder 2026-09-04
+    queue = f"renewals-{uuid.uuid4().hex}"
+    notifier = SlackNotifier(web_client(SIMULATOR_BOT_TOKEN, f"{stack.sim.base_url}/api/"))
+    renewals = RenewalActivities(stack.engine, notifier, itam_channel="#nope", calendar=HolidayCalendar(country="US"))
+    worker = build_worker(
+        stack.temporal,
+        task_queue=queue,
+        activities=ProcurementActivities(stack.engine, notifier),
+        renewal_activities=renewals,
+    )
+    async with worker:
+        result = await asyncio.wait_for(RenewalClient(stack.temporal, task_queue=queue).scan("2026-09-04"), 60)
+    failed = [f for f in result.failed if f.contract == contract_id]
+    assert [(f.target, f.error) for f in failed] == [("#nope", "channel_not_found")]
+    assert "invite the bot to #nope" in failed[0].hint and "ITAM_CHANNEL" in failed[0].hint
+    refused = [c for c in await stack.calls("chat.postMessage") if c["args"].get("channel") == "#nope"]
+    assert refused and all(c["error"] == "channel_not_found" for c in refused)
+    assert len(refused) == 1, "asked once for the batch, not retried"
+    dm = [m for m in await stack.bot_messages(EMPLOYEE) if "Renewal: Figma" in (m["text"] or "")]
+    assert len(dm) == 1, "the owner's DM went out"

@@ -21,13 +21,15 @@ def add_contract(
     seats: int = 5,
     last_active: tuple[date | None, ...] = (),
     product: str = "Figma",
+    owner_email: str = "employee@example.com",
 ) -> int:
-    """An asset owned by Emma Employee with its contract and seat holders."""
+    """An asset owned by Emma Employee (unless `owner_email` says otherwise) with its contract
+    and seat holders."""
     with transaction(engine) as session:
         asset = Asset(
             product_name=product,
             vendor="Figma",
-            owner_email="employee@example.com",
+            owner_email=owner_email,
             cost_center="CC-DESIGN",
             seats=seats,
             unit_price_cents=18_000,

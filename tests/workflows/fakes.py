@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from catalog.summary import MessageKind, MessageRef, RenewalCard, RenewalDigestSummary, RequestSummary
+from catalog.summary import MessageKind, MessageRef, RenewalCard, RenewalDigestSummary, RequestSummary, Undeliverable
 
 
 @dataclass
@@ -26,13 +26,24 @@ class RecordingNotifier:
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     #: Runs inside `send`, before it returns: lets a test act while the activity is still running.
     on_send: Callable[[Sent], Awaitable[None]] | None = None
+    #: Where Slack refuses everything for good (a channel, a user or DM id, an email to look
+    #: up), as the Slack notifier raises it; and every call refused, in order.
+    refusals: dict[str, Undeliverable] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+
+    def _refuse(self, target: str) -> None:
+        if target in self.refusals:
+            self.refused.append(target)
+            raise self.refusals[target]
 
     async def lookup_user_id(self, email: str) -> str | None:
+        self._refuse(email)
         return self.emails.get(email)
 
     async def send(
         self, *, user_id: str, kind: MessageKind, summary: RequestSummary, key: str | None = None
     ) -> MessageRef:
+        self._refuse(user_id)
         ref = MessageRef(f"D{user_id}", f"1700000000.{next(self._ts):06d}")
         sent = Sent(user_id, kind, summary, ref, key)
         self.sent.append(sent)
@@ -41,9 +52,11 @@ class RecordingNotifier:
         return ref
 
     async def find_sent(self, *, user_id: str, key: str) -> MessageRef | None:
+        self._refuse(user_id)
         return next((s.ref for s in self.sent if s.user_id == user_id and s.key == key), None)
 
     async def update(self, *, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:
+        self._refuse(ref.channel)
         self.updates.append((ref, kind, summary))
 
     def sent_to(self, user_id: str, kind: MessageKind) -> list[Sent]:
@@ -60,13 +73,16 @@ class RecordingNotifier:
     async def post_renewal_reminder(self, *, channel: str, card: RenewalCard) -> MessageRef:
         if self.on_renewal_post is not None:
             self.on_renewal_post(channel, card)
+        self._refuse(channel)
         ref = MessageRef(channel if channel.startswith("#") else f"D{channel}", f"1800000000.{next(self._ts):06d}")
         self.renewal_posts.append((channel, card, ref))
         return ref
 
     async def update_renewal_reminder(self, *, ref: MessageRef, card: RenewalCard) -> None:
+        self._refuse(ref.channel)
         self.renewal_updates.append((ref, card))
 
     async def post_renewal_digest(self, *, channel: str, digest: RenewalDigestSummary) -> MessageRef:
+        self._refuse(channel)
         self.digests.append((channel, digest))
         return MessageRef(channel, f"1900000000.{next(self._ts):06d}")

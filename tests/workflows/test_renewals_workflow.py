@@ -4,6 +4,7 @@ in-place updates, and idempotency across retries and worker restarts."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,18 +20,33 @@ from catalog import reminders_repo
 from catalog.db import transaction
 from catalog.models import AuditEvent, Contract, RenewalStatus
 from catalog.renewals import ContractTerms, HolidayCalendar, add_months, plan_renewal
-from catalog.summary import RenewalCard
+from catalog.summary import RenewalCard, Undeliverable
 from tests.helpers import eventually
 from tests.workflows.contracts import add_contract
 from tests.workflows.fakes import RecordingNotifier
 from workflows.activities import ProcurementActivities
-from workflows.renewal_activities import RenewalActivities, RenewalDecisionInput, ScanInput
+from workflows.renewal_activities import RenewalActivities, RenewalDecisionInput, ScanInput, ScanResult
 from workflows.renewals import RenewalClient, RenewalScanWorkflow
 from workflows.worker import build_worker
 
 OWNER, ITAM, STRANGER = "U0EMPLOYEE", "U0ITAM", "U0ENGINEER"
 ITAM_CHANNEL = "#itam"
 US = HolidayCalendar(country="US")
+#: Long enough for any scan here; a scan that retries a refused post for ever ends the test.
+SCAN_LIMIT_S = 60
+
+
+def refusal(error: str, target: str = ITAM_CHANNEL) -> Undeliverable:
+    """What the Slack notifier raises when Slack answers `error` for good."""
+    from bot.notifier import fix_hint
+
+    return Undeliverable(target=target, error=error, hint=fix_hint(error, target))
+
+
+def audit_rows(engine: Engine, action: str, contract_id: int) -> list[AuditEvent]:
+    with transaction(engine) as session:
+        query = select(AuditEvent).where(AuditEvent.action == action, AuditEvent.entity_id == str(contract_id))
+        return list(session.exec(query).all())
 
 
 @dataclass
@@ -49,8 +65,8 @@ class Renewals:
             renewal_activities=RenewalActivities(self.engine, self.notifier, itam_channel=ITAM_CHANNEL, calendar=US),
         )
 
-    async def scan(self, day: date) -> None:
-        await self.env.client.execute_workflow(
+    async def scan(self, day: date) -> ScanResult:
+        return await self.env.client.execute_workflow(
             RenewalScanWorkflow.run,
             ScanInput(as_of=day.isoformat()),
             id=f"scan-{day}-{uuid.uuid4().hex[:6]}",
@@ -298,6 +314,94 @@ async def test_a_slack_failure_mid_send_is_retried_without_reposting(renewals: R
     assert channels == [ITAM_CHANNEL, OWNER], "the channel post is not repeated when the DM is retried"
 
 
+async def test_a_scan_finishes_when_slack_refuses_the_itam_channel_and_a_later_scan_catches_up(
+    renewals: Renewals,
+) -> None:
+    """ITAM_CHANNEL names a channel that does not exist: every post there is refused with
+    channel_not_found. The scan used to retry that for ever, holding back the owners' DMs."""
+    first = add_contract(renewals.engine, start=date(2026, 1, 5))
+    second = add_contract(renewals.engine, start=date(2026, 1, 5), product="Miro")
+    renewals.notifier.refusals[ITAM_CHANNEL] = refusal("channel_not_found")
+    day = date(2026, 9, 4)
+    result = await asyncio.wait_for(renewals.scan(day), SCAN_LIMIT_S)
+
+    failed = [f for f in result.failed if f.contract in (first, second)]
+    assert [(f.contract, f.target, f.error, f.product) for f in failed] == [
+        (first, ITAM_CHANNEL, "channel_not_found", "Figma"),
+        (second, ITAM_CHANNEL, "channel_not_found", "Miro"),
+    ]
+    assert "invite the bot to #itam" in failed[0].hint and "ITAM_CHANNEL" in failed[0].hint
+    assert renewals.notifier.refused == [ITAM_CHANNEL], "a refused channel is not asked again for every reminder"
+    assert [ch for ch, _ in renewals.posts(first)] == [OWNER], "the owner's DM still went out"
+    assert [ch for ch, _ in renewals.posts(second)] == [OWNER]
+    recorded = audit_rows(renewals.engine, "renewal_reminder_failed", first)
+    assert [(r.detail["part"], r.detail["target"], r.detail["error"]) for r in recorded] == [
+        ("channel", ITAM_CHANNEL, "channel_not_found")
+    ]
+    assert not audit_rows(renewals.engine, "renewal_reminder_sent", first)
+
+    # Once the bot is in the channel, the next day's scan posts what is missing, once.
+    del renewals.notifier.refusals[ITAM_CHANNEL]
+    later = await renewals.scan(day + timedelta(days=1))
+    assert not [f for f in later.failed if f.contract in (first, second)]
+    posts = renewals.posts(first)
+    assert [ch for ch, _ in posts] == [OWNER, ITAM_CHANNEL], "the DM is not sent twice"
+    assert posts[-1][1].days_left == (posts[-1][1].deadline - (day + timedelta(days=1))).days
+    assert len(audit_rows(renewals.engine, "renewal_reminder_sent", first)) == 1
+    await renewals.scan(day + timedelta(days=2))
+    assert len(renewals.posts(first)) == 2 and len(renewals.posts(second)) == 2
+
+
+async def test_a_reminder_for_an_owner_not_on_slack_goes_to_the_itam_channel_naming_the_owner(
+    renewals: Renewals,
+) -> None:
+    """A group mailbox owns the asset (design-ops@ in the demo data): nobody gets a DM, so
+    the ITAM channel's reminder names the owner and says so."""
+    import json
+
+    from bot.renewal_blocks import renewal_message
+
+    contract_id = add_contract(renewals.engine, start=date(2026, 1, 5), owner_email="design-ops@example.com")
+    result = await renewals.scan(date(2026, 9, 4))
+    assert not [f for f in result.failed if f.contract == contract_id]
+    posts = renewals.posts(contract_id)
+    assert [ch for ch, _ in posts] == [ITAM_CHANNEL]
+    card = posts[0][1]
+    assert card.owner_not_on_slack and card.owner_email == "design-ops@example.com"
+    _, blocks = renewal_message(card)
+    shown = json.dumps(blocks)
+    assert "owner: design-ops@example.com (not on Slack, so no DM went out: please pass this on)" in shown
+    sent = audit_rows(renewals.engine, "renewal_reminder_sent", contract_id)
+    assert [r.detail.get("owner_not_on_slack") for r in sent] == ["design-ops@example.com"]
+
+
+async def test_a_weekly_digest_slack_refuses_is_reported_and_posted_by_a_later_run(renewals: Renewals) -> None:
+    renewals.notifier.refusals[ITAM_CHANNEL] = refusal("not_in_channel")
+    as_of = date(2026, 10, 12)
+    refused = await asyncio.wait_for(renewals.client.digest(as_of.isoformat()), SCAN_LIMIT_S)
+    assert not refused.posted
+    assert [(f.contract, f.target, f.error) for f in refused.failed] == [(None, ITAM_CHANNEL, "not_in_channel")]
+    del renewals.notifier.refusals[ITAM_CHANNEL]
+    # The manual run of a day is one workflow at a time; a new one starts once the first ended.
+    posted = await renewals.client.digest(as_of.isoformat())
+    assert posted.posted and not posted.failed and len(renewals.notifier.digests) == 1
+
+
+async def test_a_decision_updates_the_messages_slack_still_takes(renewals: Renewals) -> None:
+    """The owner deleted their DM (message_not_found): the decision is recorded and the ITAM
+    channel's message is updated; the refused update is not retried for ever."""
+    contract_id = add_contract(renewals.engine, start=date(2026, 1, 5))
+    await renewals.scan(date(2026, 9, 4))
+    dm_ref = next(
+        ref for ch, card, ref in renewals.notifier.renewal_posts if ch == OWNER and card.contract_id == contract_id
+    )
+    renewals.notifier.refusals[dm_ref.channel] = refusal("message_not_found", dm_ref.channel)
+    accepted, _ = await asyncio.wait_for(renewals.decide(contract_id, date(2026, 9, 5), "cancel", OWNER), SCAN_LIMIT_S)
+    assert accepted
+    updated = [ref.channel for ref, card in renewals.notifier.renewal_updates if card.contract_id == contract_id]
+    assert updated == [ITAM_CHANNEL]
+
+
 async def test_the_scheduled_scan_uses_the_workflow_clock(renewals: Renewals) -> None:
     """The schedule starts the scan without a date: it scans "today" by the workflow clock,
     which the time-skipping server moves a month ahead here."""
@@ -426,6 +530,59 @@ async def test_the_cli_test_clock_runs_the_scan_on_the_worker(
         assert code == 0 and json.loads(out)["sent"] == 0, "the same day again sends nothing"
     code, _, err = await run("scan", "--as-of", "04/09/2026")
     assert code == 2 and "YYYY-MM-DD" in err
+
+
+async def test_the_cli_scan_against_a_missing_itam_channel_reports_it_and_exits_non_zero(
+    dev_server_env: WorkflowEnvironment, sqlite_seeded: Engine
+) -> None:
+    """`procure renewals scan` used to block for ever, printing nothing, when ITAM_CHANNEL
+    named a channel Slack does not know."""
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    queue = f"renewals-cli-{uuid.uuid4().hex}"
+    notifier = RecordingNotifier(refusals={"#nope": refusal("channel_not_found", "#nope")})
+    contract_id = add_contract(sqlite_seeded, start=date(2026, 1, 5))
+    harness = Renewals(
+        dev_server_env, sqlite_seeded, notifier, queue, RenewalClient(dev_server_env.client, task_queue=queue)
+    )
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": dev_server_env.client.service_client.config.target_host,
+        "TEMPORAL_TASK_QUEUE": queue,
+    }
+    activities = RenewalActivities(sqlite_seeded, notifier, itam_channel="#nope", calendar=US)
+    worker = build_worker(
+        dev_server_env.client,
+        task_queue=queue,
+        activities=ProcurementActivities(sqlite_seeded, notifier),
+        renewal_activities=activities,
+    )
+    async with worker:
+        proc = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "procure"),
+            *("renewals", "scan", "--as-of", "2026-09-04"),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), SCAN_LIMIT_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise
+    assert proc.returncode == 1, err.decode()
+    result = json.loads(out)
+    failed = [f for f in result["failed"] if f["contract"] == contract_id]
+    assert [(f["target"], f["error"]) for f in failed] == [("#nope", "channel_not_found")]
+    assert [ch for ch, _ in harness.posts(contract_id)] == [OWNER], "the owner's DM went out"
+    lines = [line for line in err.decode().splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, "one line per cause, however many reminders it stopped"
+    assert "#nope (channel_not_found)" in lines[0]
+    assert "invite the bot to #nope" in lines[0] and "set ITAM_CHANNEL" in lines[0]
 
 
 async def test_the_schedules_are_created_once_and_updated_on_every_worker_start(

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from catalog import repository
 from catalog.db import transaction
 from catalog.renewals import add_months
-from catalog.summary import MessageKind
+from catalog.summary import MessageKind, Undeliverable
 from tests.helpers import eventually
 from tests.workflows.fakes import RecordingNotifier, Sent
 from workflows.activities import ProcurementActivities
@@ -188,6 +188,32 @@ async def test_a_click_the_moment_the_dm_arrives_counts(harness: Harness) -> Non
     ).result()
     assert [o.accepted for o in outcomes] == [True, True], outcomes
     assert result.status == "approved" and result.asset_id is not None
+
+
+async def test_a_dm_slack_refuses_for_good_is_audited_and_the_request_goes_on(harness: Harness) -> None:
+    """The approver's DM is refused for good (a Slack id gone stale: user_not_found). It is
+    not retried for ever: the refusal is in the request's audit trail, the approver can still
+    decide (from the App Home), and the requester hears the outcome."""
+    harness.notifier.refusals[MANAGER] = Undeliverable(
+        target=MANAGER, error="user_not_found", hint="correct their Slack id in the directory"
+    )
+    request = figma_request()
+    await harness.client.submit(request)
+    await harness.buy_more_when_offered(request)
+
+    def refused() -> list[dict[str, Any]]:
+        with transaction(harness.engine) as session:
+            rows = repository.list_audit(session, request_id=request.request_id, actions=("message_undeliverable",))
+            return [row.detail for row in rows]
+
+    await eventually(refused, what="the refused DM in the audit trail")
+    assert [(d["target"], d["error"]) for d in refused()] == [(MANAGER, "user_not_found")]
+    assert not harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)
+    outcome = await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))
+    assert outcome.accepted, outcome.message
+    handle = harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}")
+    assert (await handle.result()).status == "approved"
+    assert len(harness.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)) == 1
 
 
 async def test_only_the_assigned_approver_decides_and_never_the_requester(harness: Harness) -> None:
