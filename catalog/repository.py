@@ -286,6 +286,30 @@ def directory_around(
     return {email: directory_entry(person) for email, person in found.items()}
 
 
+#: How far up the reporting line `directory_with_chains` follows managers.
+MAX_CHAIN = 20
+
+
+def directory_with_chains(session: Session, *, emails: Iterable[str | None]) -> dict[str, DirectoryEntry]:
+    """`directory_around` the people of `emails`, plus everyone above them in the manager
+    chain: what `catalog.policy.delegation_refusal` looks at."""
+    people = [e.strip().lower() for e in emails if e and e.strip()]
+    found = directory_around(session, emails=people, managers_of=people)
+    for email in people:
+        person = found.get(email)
+        for _ in range(MAX_CHAIN):
+            boss = (person.manager_email or "").strip().lower() if person else ""
+            if not boss or boss == email:
+                break
+            if boss not in found:
+                row = get_person(session, email=boss)
+                if row is None:
+                    break
+                found[boss] = directory_entry(row)
+            person = found[boss]
+    return found
+
+
 # --- catalog ---------------------------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ from catalog.routing import (
     drawdown_json,
     load_active_policy,
     preview_route,
+    step_delegation_refusal,
 )
 from catalog.settings import Settings, get_settings
 from catalog.summary import MessageKind, MessageRef, RequestSummary
@@ -641,6 +642,9 @@ class ChainActivities(ReuseActivities):
         return delegated
 
     def _delegate(self, record: DelegateRecord, at: datetime) -> tuple[Delegated, RequestSummary, str]:
+        refused = self._delegation_refused(record, at)
+        if refused is not None:
+            raise Rejected(refused)
         rid = record.request_id
         with transaction(self._engine) as session:
             request = repository.get_request(session, request_id=rid)
@@ -682,6 +686,37 @@ class ChainActivities(ReuseActivities):
             )
             summary = request_summary(session, request_id=rid)
             return Delegated(target.email, record.to_slack_id, target.name), summary, from_name
+
+    def _delegation_refused(self, record: DelegateRecord, at: datetime) -> str | None:
+        """Why the step may not go to that person (`catalog.routing.step_delegation_refusal`),
+        audited in a transaction of its own; None when it may."""
+        rid = record.request_id
+        with transaction(self._engine) as session:
+            step = repository.get_step(session, request_id=rid, seq=record.seq)
+            target = repository.get_person_by_slack_id(session, slack_id=record.to_slack_id)
+            if step is None or target is None or step.approver_email == target.email:
+                return None  # `_delegate` says what is wrong, or there is nothing to hand over
+            actor = repository.get_person_by_slack_id(session, slack_id=record.from_slack_id)
+            refusal = step_delegation_refusal(
+                session,
+                role=step.role,
+                approver_email=step.approver_email,
+                actor_email=actor.email if actor else None,
+                candidate_email=target.email,
+            )
+            if refusal is None:
+                return None
+            audit_step(
+                session,
+                request_id=rid,
+                seq=record.seq,
+                key=f"{rid}:step{record.seq}:delegation_refused:{record.to_slack_id}:{record.at}",
+                action="step_delegation_refused",
+                actor=actor.email if actor else record.from_slack_id,
+                at=at,
+                detail={"to": target.email, "role": step.role, "approver": step.approver_email, "reason": refusal},
+            )
+            return refusal
 
     @activity.defn
     async def record_step(self, record: StepDecisionRecord) -> None:

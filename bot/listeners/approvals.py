@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import DBAPIError
 
 from bot import ids
 from bot.blocks import deny_modal
@@ -31,6 +32,7 @@ from bot.view_state import element_state, text_value
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import PurchaseRequest, RequestStatus
+from catalog.routing import step_delegation_refusal
 from workflows.shared import (
     ACTION_APPROVE,
     ACTION_DENY,
@@ -88,6 +90,26 @@ def _edit_refusal(row: PurchaseRequest | None, user_id: str) -> str | None:
     if row.status != RequestStatus.CHANGES_REQUESTED:
         return f"This request can't be edited now: it is {row.status.replace('_', ' ')}."
     return None
+
+
+def delegation_problem(deps: BotDeps, *, request_id: str, seq: int | None, user_id: str, to: str) -> str | None:
+    """The early answer to a delegation (`catalog.routing.step_delegation_refusal`): None when
+    the step or the people are not known here; the workflow's delegation has the last word."""
+    if seq is None:
+        return None
+    with transaction(deps.engine, read_only=True) as session:
+        step = repository.get_step(session, request_id=request_id, seq=seq)
+        target = repository.get_person_by_slack_id(session, slack_id=to)
+        if step is None or target is None or step.approver_email == target.email:
+            return None
+        actor = repository.get_person_by_slack_id(session, slack_id=user_id)
+        return step_delegation_refusal(
+            session,
+            role=step.role,
+            approver_email=step.approver_email,
+            actor_email=actor.email if actor else None,
+            candidate_email=target.email,
+        )
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
@@ -224,10 +246,29 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if problem:
             await ack(response_action="errors", errors={ids.B_DELEGATE_TO: problem})
             return
-        await ack()
         request_id = str(metadata.get("request_id") or "")[:32]
+        seq = _metadata_seq(metadata)
+        try:
+            refusal = await asyncio.to_thread(
+                delegation_problem, deps, request_id=request_id, seq=seq, user_id=user_id, to=to
+            )
+        except DBAPIError:
+            log.warning("delegation of %s not checked early: the database is unreachable", request_id)
+            refusal = None  # the workflow's delegation checks it when the database is back
+        if refusal:
+            await ack(response_action="errors", errors={ids.B_DELEGATE_TO: refusal})
+            await audit_refusal(
+                deps,
+                request_id=request_id,
+                user_id=user_id,
+                action="delegate",
+                reason=refusal,
+                key=f"view:{view.get('id')}:{view.get('hash')}:{to}",
+            )
+            return
+        await ack()
         note = text_value(values, ids.B_DELEGATE_NOTE, ids.A_DELEGATE_NOTE)[:500]
-        delegation = DelegateInput(actor_slack_id=user_id, to_slack_id=to, seq=_metadata_seq(metadata), note=note)
+        delegation = DelegateInput(actor_slack_id=user_id, to_slack_id=to, seq=seq, note=note)
         outcome = await deps.procurement.delegate(request_id, delegation)
         log.info(
             "delegate %s step %s by %s to %s: accepted=%s", request_id, delegation.seq, user_id, to, outcome.accepted

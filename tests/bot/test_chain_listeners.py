@@ -325,6 +325,42 @@ async def test_delegate_picks_someone_else_with_a_note(slack: Slack) -> None:
     await slack.told(FINANCE, f"Delegated to <@{ITAM}>")
 
 
+async def test_delegating_to_someone_who_cannot_take_the_role_is_refused_in_the_form(slack: Slack) -> None:
+    """The manager's step may not go to an engineer: the form says who may take it, stays
+    open, nothing reaches the workflow, and the refusal is audited."""
+    rid = _request_id()
+    _stored_request(slack.engine, rid, status="pending_approval", product_id=None)
+    with transaction(slack.engine) as session:
+        repository.open_step(
+            session, request_id=rid, seq=1, role="manager", approver_email="manager@example.com",
+            approver_slack_id=MANAGER, stage=1, opened_at=OPENED,
+        )  # fmt: skip
+    slack.procurement.states[rid] = RequestState(
+        request_id=rid,
+        status="pending_approval",
+        requester_slack_id=EMPLOYEE,
+        steps=[StepState(1, 1, "manager", MANAGER, "pending")],
+    )
+    waiting = (StepView(1, 1, "manager", MANAGER, "Max Manager", "pending", ("always",), OPENED),)
+    message = await slack.dm(MANAGER, MessageKind.APPROVAL_REQUEST, _summary(rid, viewer_seq=1, steps=waiting))
+    before = await slack.modal_ids(MANAGER)
+    await slack.do("/sim/action", user=MANAGER, message_ts=message["ts"], action_id=ids.DELEGATE)
+    modal = await slack.new_modal(MANAGER, before)
+    pick = {ids.B_DELEGATE_TO: {ids.A_DELEGATE_TO: {"type": "users_select", "selected_user": "U0ENGINEER"}}}
+    answer = await slack.do("/sim/submit", user=MANAGER, view_id=modal["id"], values=pick)
+    assert answer["outcome"] == "errors", answer
+    problem = answer["errors"][ids.B_DELEGATE_TO]
+    assert "Eli Engineer can't take over a manager step" in problem and "Vera Vice-President" in problem
+    assert not [arg for r, arg in slack.procurement.of("delegate") if r == rid]
+
+    def audited() -> bool:
+        with transaction(slack.engine) as session:
+            rows = session.exec(select(AuditEvent).where(AuditEvent.request_id == rid)).all()
+            return any(r.action == "decision_refused" and r.detail["attempted"] == "delegate" for r in rows)
+
+    await eventually(audited, what="the refused delegation's audit row")
+
+
 async def test_modal_buttons_refuse_early_without_opening_a_form(slack: Slack) -> None:
     rid = _request_id()
     slack.procurement.states[rid] = _chain_state(rid)

@@ -43,6 +43,7 @@ from workflows.shared import (
 EMPLOYEE = "U0EMPLOYEE"
 MANAGER = "U0MANAGER"
 VP = "U0VP"
+ENGINEER = "U0ENGINEER"
 
 
 def purchase(**overrides: object) -> RequestInput:
@@ -339,6 +340,42 @@ async def test_delegate_hands_the_step_over_and_the_requester_may_withdraw(chain
         assert repository.get_reservation(session, request_id=request.request_id) is None
         steps = repository.list_steps(session, request_id=request.request_id)
     assert [(s.approver_email, s.status) for s in steps] == [("vp@example.com", "withdrawn")]
+
+
+async def test_a_step_is_delegated_only_to_someone_who_could_take_its_role(chain: Chain) -> None:
+    """24,000 USD: the manager may not hand his step to an engineer (who would approve it "as
+    Manager"); the refusal names who may take it and is audited. His own manager may."""
+    request = purchase()
+    await chain.start(request)
+    step = (await chain.open_steps(request.request_id))[0]
+    refused = await chain.client.delegate(request.request_id, DelegateInput(MANAGER, ENGINEER, step.seq))
+    assert not refused.accepted
+    assert "Eli Engineer can't take over a manager step" in refused.message
+    assert "above Max Manager in the reporting line (Vera Vice-President)" in refused.message
+    assert (await chain.open_steps(request.request_id))[0].approver_slack_id == MANAGER
+    assert not chain.notifier.sent_to(ENGINEER, MessageKind.APPROVAL_REQUEST)
+    with transaction(chain.engine) as session:
+        [audited] = [
+            e
+            for e in repository.list_audit(session, request_id=request.request_id)
+            if e.action == "step_delegation_refused"
+        ]
+    assert audited.actor == "manager@example.com" and audited.detail["to"] == "engineer@example.com"
+    assert audited.detail["role"] == "manager" and "can't take over" in audited.detail["reason"]
+
+    up_the_line = await chain.client.delegate(request.request_id, DelegateInput(MANAGER, VP, step.seq))
+    assert up_the_line.accepted, up_the_line.message
+    manager = await chain.approve_open(request.request_id)
+    [finance] = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    # Finance may go to another holder of the role or to Fiona's delegate, not to the manager.
+    not_finance = await chain.client.delegate(
+        request.request_id, DelegateInput(finance.approver_slack_id, MANAGER, finance.seq)
+    )
+    assert not not_finance.accepted and "holds the finance role" in not_finance.message
+    to_delegate = await chain.client.delegate(
+        request.request_id, DelegateInput(finance.approver_slack_id, VP, finance.seq)
+    )
+    assert to_delegate.accepted, to_delegate.message
 
 
 async def test_sla_reminds_then_escalates_then_expires_on_business_days(clock_chain: Chain) -> None:
