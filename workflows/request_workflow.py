@@ -771,12 +771,15 @@ class ProcurementRequestWorkflow:
                 f"This step was already {asked.status.replace('_', ' ')}{by}.", type=DECISION_INVALID
             )
         if self._open_step_for(decision.actor_slack_id, decision.seq) is None:
+            # A click on a step names it: an open step of someone else's is theirs to decide,
+            # whatever the clicker decided before. Only a click without a step (an old button)
+            # is answered with what this person already decided.
             theirs = [
                 step
                 for _, step in sorted(self._steps.items())
                 if step.may_decide(decision.actor_slack_id) and step.status != "pending" and step.decided_by
             ]
-            if theirs:
+            if theirs and decision.seq is None:
                 done = theirs[-1]
                 raise ApplicationError(
                     f"This step was already {done.status.replace('_', ' ')} by <@{done.decided_by}>.",

@@ -233,6 +233,22 @@ async def test_manager_finance_and_finops_walk_in_order_and_reserve_once(chain: 
     assert json.loads(marker.data)["id"] == ALL_PATCHES_PATCH
 
 
+async def test_an_earlier_approver_clicking_a_later_open_step_is_told_whose_it_is(chain: Chain) -> None:
+    """The manager approved stage 1; Approve on the finance step (open, Fiona's) is refused as
+    someone else's step, not as "already approved by <@manager>"."""
+    request = purchase()
+    await chain.start(request)
+    manager = await chain.approve_open(request.request_id)
+    [finance] = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    refused = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True, seq=finance.seq))
+    assert not refused.accepted
+    assert refused.message == f"Only <@{finance.approver_slack_id}> (or their delegate) can decide this step."
+    # A click without a step (an old button) still hears what this person decided.
+    old_button = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))
+    assert not old_button.accepted and old_button.message == f"This step was already approved by <@{MANAGER}>."
+    assert [s.status for s in await chain.open_steps(request.request_id)] == ["pending"]
+
+
 async def test_parallel_steps_are_asked_together_and_one_denial_ends_it(chain: Chain) -> None:
     request = purchase(data_classification="confidential")
     await chain.start(request)
