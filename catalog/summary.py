@@ -119,6 +119,7 @@ class ReuseView:
     holder_idle_days: int | None = None  # RECLAIM_ASK: how long this holder has been idle
     holder_answer: str | None = None  # RECLAIM_ASK: keep | release, once known
     answer_within_days: int | None = None  # RECLAIM_ASK: after that the seat is released
+    held_since: date | None = None  # REUSE_OFFER of kind already_held: when they got their seat
 
 
 @dataclass(frozen=True)

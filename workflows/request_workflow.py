@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from catalog.reuse import ReuseKind
     from workflows.activities import ProcurementActivities
     from workflows.chain_activities import ChainActivities
+    from workflows.reuse_activities import already_held_reason
     from workflows.shared import (
         ACTION_APPROVE,
         ACTION_DENY,
@@ -279,6 +280,12 @@ class ProcurementRequestWorkflow:
             self._reuse_kind = offer.kind
             if offer.kind == ReuseKind.BLOCKED.value:
                 return await self._reject("This product is blocked.")
+            if offer.kind == ReuseKind.ALREADY_HELD.value:
+                # Only assess_reuse since this change answers it: no history before it holds one.
+                self._status = RequestStatus.ALREADY_HELD.value
+                self._reason = already_held_reason(request.product_name, offer.held_since)
+                await self._activity(ProcurementActivities.offer_reuse, offer)
+                return RequestResult(request.request_id, self._status, None, self._reason)
             if not offer.choices:
                 return None
             # Open for the answer before the DM goes out: the requester may click as soon as it arrives.

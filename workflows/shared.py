@@ -165,6 +165,7 @@ class ReuseOffer:
     choices: list[str] | None = None  # what the requester may answer
     choice_timeout_days: int = 14
     reclaim_timeout_days: int = 3
+    held_since: str | None = None  # ALREADY_HELD: ISO date the requester got their seat
 
 
 @dataclass
