@@ -196,6 +196,7 @@ def _context(summary: RequestSummary) -> dict[str, Any]:
         "policy_reasons": list(summary.policy_reasons[:MAX_REASONS]),
         "changes_comment": summary.changes_comment,
         "changes_by_slack_id": summary.changes_by_slack_id,
+        "to_requester": False,  # the message is the requester's own (status_line.j2 says "you")
     }
 
 
@@ -276,16 +277,30 @@ def _approval_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str,
     return blocks
 
 
+#: The requester's message is titled by the request's state (it is one message, updated in place).
+_REQUESTER_TITLES = {
+    "submitted": "Your request",
+    "pending_approval": "Waiting for approval",
+    "changes_requested": "Changes requested",
+    "approved": "Approved",
+    "denied": "Denied",
+    "expired": "Expired",
+    "withdrawn": "Withdrawn",
+    "rejected": "Not submitted",
+}
+
+
 def _requester_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str, Any]) -> list[Block]:
-    changes = kind is MessageKind.CHANGES_REQUESTED
-    title = "Changes requested" if changes else "Your request"
+    # A changes-requested message of a request from before the status message carried the
+    # comment (MessageKind.CHANGES_REQUESTED) is updated in place like the status message.
+    title = _REQUESTER_TITLES.get(summary.status, "Your request")
     blocks: list[Block] = [header(f"{title}: {summary.product_name} ({summary.request_id})")]
-    if summary.changes_comment and (changes or summary.status == "changes_requested"):
+    if summary.changes_comment and summary.status == "changes_requested":
         blocks.append(section(render("changes_requested.j2", **ctx), block_id="changes"))
     blocks += _facts(summary, ctx) + _money_lines(ctx)
     blocks.append({"type": "divider"})
     blocks += _route(summary, ctx)
-    blocks.append(section(render("status_line.j2", **ctx), block_id="status"))
+    blocks.append(section(render("status_line.j2", **{**ctx, "to_requester": True}), block_id="status"))
     elements = []
     if summary.status == "changes_requested":
         elements.append(button("Edit request", ids.EDIT_REQUEST, summary.request_id, "primary"))

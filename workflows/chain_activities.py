@@ -40,6 +40,7 @@ from catalog.routing import (
 )
 from catalog.settings import Settings, get_settings
 from catalog.summary import MessageKind, MessageRef, RequestSummary
+from catalog.text import truncate
 from workflows import faults
 from workflows.messaging import Noted, _now, note_or_ref, request_summary
 from workflows.reuse_activities import ReuseActivities
@@ -745,6 +746,10 @@ class ChainActivities(ReuseActivities):
             reason=record.reason,
             at=at,
         )
+        if record.action == ACTION_REQUEST_CHANGES:
+            # With the step, so the messages this record updates say the request now waits
+            # for the requester's edit (not for the approver who asked).
+            self._set_changes_requested(session, record, at)
         audit_step(
             session,
             request_id=rid,
@@ -783,25 +788,45 @@ class ChainActivities(ReuseActivities):
 
     @activity.defn
     async def ask_for_changes(self, record: StepDecisionRecord) -> None:
-        """Send the request back to the requester with the approver's comment and an Edit button."""
-        summary = await asyncio.to_thread(self._changes_requested, record)
+        """Send the request back to the requester. Their status message (updated in place, once
+        the step is recorded) shows the approver's comment and an Edit button; a notice without
+        buttons tells them, since an update in place notifies nobody."""
+        summary, changed = await asyncio.to_thread(self._changes_requested, record)
+        if changed:  # recorded by a step record from before the status moved with it
+            summary = await self._announce(record.request_id)
+        step = next((s for s in summary.steps if s.seq == record.seq), None)
+        who = step.approver_name if step else "An approver"
+        comment = truncate(" ".join((record.reason or "").split()), 500)
+        event = (
+            f"{who} asks you to change your request before deciding: “{comment}”. "
+            "Use Edit request on your request's message: it goes back to approval from there."
+        )
         await self._send_once(
-            f"{record.request_id}:changes{record.seq}",
+            f"{record.request_id}:notice:changes{record.seq}",
             summary.requester_slack_id,
-            MessageKind.CHANGES_REQUESTED,
-            summary,
+            MessageKind.REQUESTER_NOTICE,
+            dataclasses.replace(summary, event=event),
         )
 
-    def _changes_requested(self, record: StepDecisionRecord) -> RequestSummary:
+    def _changes_requested(self, record: StepDecisionRecord) -> tuple[RequestSummary, bool]:
         at = datetime.fromisoformat(record.at)
         with transaction(self._engine) as session:
-            repository.update_request(
-                session,
-                request_id=record.request_id,
-                values={"status": RequestStatus.CHANGES_REQUESTED, "changes_comment": record.reason},
-                at=at,
-            )
-            return request_summary(session, request_id=record.request_id)
+            changed = self._set_changes_requested(session, record, at)
+            return request_summary(session, request_id=record.request_id), changed
+
+    @staticmethod
+    def _set_changes_requested(session: Session, record: StepDecisionRecord, at: datetime) -> bool:
+        """The request waits for the requester's edit, with the approver's comment; whether
+        this changed its status."""
+        request = repository.get_request(session, request_id=record.request_id)
+        changed = request is not None and request.status != RequestStatus.CHANGES_REQUESTED
+        repository.update_request(
+            session,
+            request_id=record.request_id,
+            values={"status": RequestStatus.CHANGES_REQUESTED, "changes_comment": record.reason},
+            at=at,
+        )
+        return changed
 
     # --- progress and outcome ---------------------------------------------------------
 

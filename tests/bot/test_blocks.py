@@ -288,6 +288,24 @@ def test_changes_requested_shows_the_comment_and_an_edit_button(schema: dict[str
     assert ids.EDIT_REQUEST not in {b["action_id"] for b in _buttons(edited)}
 
 
+@pytest.mark.parametrize("kind", [MessageKind.REQUESTER_STATUS, MessageKind.CHANGES_REQUESTED])
+def test_the_requesters_message_is_titled_by_the_state_and_says_when_it_waits_for_them(
+    schema: dict[str, Any], kind: MessageKind
+) -> None:
+    asked = chain("changes_requested", viewer_seq=None, changes_comment="Fewer seats", changes_by_slack_id="U0FINANCE")
+    _, blocks = request_message(kind, asked)
+    validate(schema, blocks)
+    assert blocks[0]["text"]["text"].startswith("Changes requested: ")
+    status = next(b for b in blocks if b.get("block_id") == "status")["text"]["text"]
+    assert "by <@U0FINANCE>: waiting for you to edit the request" in status and "Waiting for" not in status
+    # Resubmitted: the same message is titled by its new state, without the comment.
+    _, again = request_message(kind, chain("pending_approval", viewer_seq=None, changes_comment=None))
+    assert blocks[0]["text"]["text"] != again[0]["text"]["text"]
+    assert again[0]["text"]["text"].startswith("Waiting for approval: ") and "Changes requested" not in _text(again)
+    _, done = request_message(kind, chain("approved", viewer_seq=None))
+    assert done[0]["text"]["text"].startswith("Approved: ")
+
+
 def test_a_notice_is_the_event_in_plain_words_then_the_route(schema: dict[str, Any]) -> None:
     text, blocks = request_message(
         MessageKind.REQUESTER_NOTICE, chain("pending_approval", viewer_seq=None, event="Escalated to Vera <!channel>")

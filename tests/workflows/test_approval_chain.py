@@ -305,8 +305,21 @@ async def test_request_changes_then_edit_replans_and_keeps_approvals_that_still_
         return state.status == "changes_requested"
 
     await eventually(changes_requested, what="changes requested")
-    notice = chain.notifier.sent_to(EMPLOYEE, MessageKind.CHANGES_REQUESTED)
-    assert len(notice) == 1 and notice[0].summary.changes_comment == "Annual billing please, and half the price"
+    # One status message, updated in place: it now waits for the requester's edit, with the
+    # comment (and the Edit button); a notice without buttons tells them.
+    [status_message] = chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_STATUS)
+    assert not chain.notifier.sent_to(EMPLOYEE, MessageKind.CHANGES_REQUESTED)
+
+    def shown() -> list[RequestSummary]:
+        return [u[2] for u in chain.notifier.updates if u[0] == status_message.ref]
+
+    since_asked = [v for v in shown() if any(s.status == "changes_requested" for s in v.steps)]
+    assert since_asked and all(v.status == "changes_requested" for v in since_asked), [v.status for v in since_asked]
+    assert since_asked[-1].changes_comment == "Annual billing please, and half the price"
+    [notice] = [
+        n for n in chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_NOTICE) if "change" in (n.summary.event or "")
+    ]
+    assert "“Annual billing please, and half the price”" in (notice.summary.event or "")
     # Only the requester edits; a bad edit is refused and the request keeps waiting.
     stranger = await chain.client.edit(request.request_id, EditInput(MANAGER, estimate_cents=400_000))
     assert not stranger.accepted
@@ -318,6 +331,9 @@ async def test_request_changes_then_edit_replans_and_keeps_approvals_that_still_
     # Same cost: the manager's approval carries over, finance is asked again in round 2.
     again = await chain.next_stage(request.request_id, [s.seq for s in manager] + [finance[0].seq])
     assert [s.role for s in again] == ["finance"]
+    resubmitted = shown()[-1]
+    assert resubmitted.status == "pending_approval" and resubmitted.changes_comment is None
+    assert len(chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_STATUS)) == 1
     await chain.approve_open(request.request_id)
     result = await chain.result(request.request_id)
     assert result.status == "approved"
