@@ -741,7 +741,8 @@ class RequestRows:
 
     request: Row[Any]
     steps: Sequence[Row[Any]]  # in `seq` order
-    people: Mapping[str, Row[Any]]  # by email: the requester, the decider, every step's approver and decider
+    people: Mapping[str, Row[Any]]  # by email: the requester, the decider, every step's approver and
+    # decider, and the approvers of the latest plan's route
     asset: Row[Any] | None
     contract: Row[Any] | None
     product: Row[Any] | None
@@ -764,7 +765,15 @@ def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
     if request is None:
         return None
     steps = connection.execute(_STEPS, {"request_id": request_id}).all()
-    named = {request.requester_email, request.decided_by, *(e for s in steps for e in (s.approver_email, s.decided_by))}
+    plans = connection.execute(_AUDIT_OF_ACTIONS, {"request_id": request_id, "actions": _PLAN_ACTIONS}).all()
+    route = (plans[-1].detail or {}).get("route") if plans else None
+    planned = [s.get("approver") for s in route or () if isinstance(s, dict)]
+    named = {
+        request.requester_email,
+        request.decided_by,
+        *(e for s in steps for e in (s.approver_email, s.decided_by)),
+        *(e for e in planned if isinstance(e, str)),
+    }
     wanted = sorted({e.strip().lower() for e in named if e and e.strip()})
     people = {p.email: p for p in connection.execute(_PEOPLE, {"emails": wanted})} if wanted else {}
     asset = connection.execute(_ASSET_OF_REQUEST, {"request_id": request_id}).first()
@@ -772,7 +781,6 @@ def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
     product = connection.execute(_PRODUCT, {"pk": request.product_id}).first() if request.product_id else None
     alternative_ids = sorted(set(product.alternatives)) if product is not None else []
     alternatives = {p.id: p for p in connection.execute(_PRODUCTS, {"ids": alternative_ids})} if alternative_ids else {}
-    plans = connection.execute(_AUDIT_OF_ACTIONS, {"request_id": request_id, "actions": _PLAN_ACTIONS}).all()
     reservation = connection.execute(_RESERVATION, {"request_id": request_id}).first()
     return RequestRows(request, steps, people, asset, contract, product, alternatives, plans, reservation)
 

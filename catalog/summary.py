@@ -66,7 +66,7 @@ class StepView:
     role: str  # manager | finance | security | finops | it | …
     approver_slack_id: str
     approver_name: str
-    status: str  # catalog.models.StepStatus
+    status: str  # catalog.models.StepStatus, or "waiting": planned, its stage not open yet
     reasons: tuple[str, ...] = ()
     opened_at: datetime | None = None
     decided_by_slack_id: str | None = None

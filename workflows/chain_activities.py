@@ -306,7 +306,13 @@ class ChainActivities(ReuseActivities):
                     "data_classification": row.data_classification,
                     "outcome": route.outcome,
                     "route": [
-                        {"seq": s.seq, "stage": s.stage, "role": s.role, "approver": s.approver_email}
+                        {
+                            "seq": s.seq,
+                            "stage": s.stage,
+                            "role": s.role,
+                            "approver": s.approver_email,
+                            "slack_id": s.approver_slack_id,
+                        }
                         for s in route.steps
                     ],
                     "reasons": route.reasons,

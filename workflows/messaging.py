@@ -114,6 +114,8 @@ def _chain_fields(
             )
         )
     plan = _latest_plan(rows.plans)
+    if request.status in (RequestStatus.SUBMITTED, RequestStatus.PENDING_APPROVAL):
+        views = _with_planned(views, plan, request.round, person)
     changes_by = None
     if request.status == RequestStatus.CHANGES_REQUESTED:
         asking = [s for s in steps if s.status == "changes_requested"]
@@ -129,6 +131,35 @@ def _chain_fields(
         "changes_comment": request.changes_comment if request.status == RequestStatus.CHANGES_REQUESTED else None,
         "changes_by_slack_id": changes_by,
     }
+
+
+def _with_planned(
+    views: list[StepView], plan: dict[str, Any], round_: int, person: Callable[[str | None], Row[Any] | None]
+) -> list[StepView]:
+    """The opened steps of the round, and the steps its plan has not opened yet ("waiting"):
+    every message shows the whole route from the start, not the stages reached so far."""
+    if int(plan.get("round") or 1) != round_:
+        return views
+    opened = {view.seq for view in views}
+    for planned in plan.get("route") or ():
+        if not isinstance(planned, dict) or planned.get("seq") in opened:
+            continue
+        try:
+            seq, stage, role = int(planned["seq"]), int(planned["stage"]), str(planned["role"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        approver = person(planned.get("approver"))
+        views.append(
+            StepView(
+                seq=seq,
+                stage=stage,
+                role=role,
+                approver_slack_id=str(planned.get("slack_id") or (approver.slack_id if approver else "") or ""),
+                approver_name=approver.name if approver else str(planned.get("approver") or ""),
+                status="waiting",
+            )
+        )
+    return sorted(views, key=lambda view: view.seq)
 
 
 def _latest_plan(plans: Sequence[Row[Any]]) -> dict[str, Any]:

@@ -306,6 +306,15 @@ def test_the_requesters_message_is_titled_by_the_state_and_says_when_it_waits_fo
     assert done[0]["text"]["text"].startswith("Approved: ")
 
 
+def test_steps_not_opened_yet_show_in_the_route_as_up_next(schema: dict[str, Any]) -> None:
+    planned = (*ROUTE[:3], step(4, 3, "finops", "U0FINOPS", "waiting", approver_name="Felix", opened_at=None))
+    _, blocks = request_message(MessageKind.REQUESTER_STATUS, chain("pending_approval", viewer_seq=None, steps=planned))
+    validate(schema, blocks)
+    route = next(b for b in blocks if b.get("block_id") == "route")["text"]["text"]
+    assert route.splitlines()[0].endswith("→ :white_small_square: FinOps")
+    assert ":white_small_square: *FinOps*: <@U0FINOPS> (Felix): up next" in route
+
+
 def test_a_notice_is_the_event_in_plain_words_then_the_route(schema: dict[str, Any]) -> None:
     text, blocks = request_message(
         MessageKind.REQUESTER_NOTICE, chain("pending_approval", viewer_seq=None, event="Escalated to Vera <!channel>")

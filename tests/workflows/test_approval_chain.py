@@ -249,6 +249,32 @@ async def test_an_earlier_approver_clicking_a_later_open_step_is_told_whose_it_i
     assert [s.status for s in await chain.open_steps(request.request_id)] == ["pending"]
 
 
+async def test_the_requester_sees_the_whole_planned_route_from_the_start(chain: Chain) -> None:
+    """Confidential, through AWS Marketplace: manager, then finance + security, then FinOps.
+    While the manager decides, the status message already shows every stage, the later ones
+    as waiting with their approvers."""
+    request = purchase(channel="aws_marketplace", data_classification="confidential")
+    await chain.start(request)
+    await eventually(lambda: bool(chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_STATUS)), what="status")
+    [status] = chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_STATUS)
+    shown = ([u[2] for u in chain.notifier.updates if u[0] == status.ref] or [status.summary])[-1]
+    assert [(s.stage, s.role, s.status) for s in shown.steps] == [
+        (1, "manager", "pending"),
+        (2, "finance", "waiting"),
+        (2, "security", "waiting"),
+        (3, "finops", "waiting"),
+    ]
+    assert [s.approver_slack_id for s in shown.steps] == [MANAGER, "U0FINANCE", "U0SECURITY", "U0FINOPS"]
+    assert [s.approver_name for s in shown.steps][1:] == ["Fiona Finance", "Sam Security", "Felix FinOps"]
+    # The manager's DM shows it too; decided or closed, only the steps that were opened remain.
+    manager_dm = chain.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)[0].summary
+    assert len(manager_dm.steps) == 4
+    await chain.client.withdraw(request.request_id, WithdrawInput(EMPLOYEE))
+    assert (await chain.result(request.request_id)).status == "withdrawn"
+    closed = [u[2] for u in chain.notifier.updates if u[0] == status.ref][-1]
+    assert [(s.role, s.status) for s in closed.steps] == [("manager", "withdrawn")]
+
+
 async def test_parallel_steps_are_asked_together_and_one_denial_ends_it(chain: Chain) -> None:
     request = purchase(data_classification="confidential")
     await chain.start(request)
