@@ -56,6 +56,7 @@ EDIT_REQUEST = "edit_request"  # value: the request id
 B_REQUESTER_ACTIONS = "requester_actions"
 B_HOME_DECIDE_PREFIX = "home_decide_"  # + `<request id>_<seq>`: one actions block per waiting step
 B_HOME_MINE_PREFIX = "home_mine_"  # + `<request id>`: one row of "My requests"
+B_HOME_OVER_BUDGET_PREFIX = "home_over_budget_"  # + `<request id>_<seq>`: a waiting step's budget warning
 
 # Request changes modal: the comment is required
 CHANGES_MODAL = "changes_modal"

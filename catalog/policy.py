@@ -67,7 +67,7 @@ __all__ = [
     "resolve_route",
 ]
 
-ROLES = ("manager", "finance", "security", "finops", "it", "itam")
+ROLES = ("manager", "finance", "security", "finops", "it", "itam", "executive")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 PRODUCT_STATUSES = ("approved", "restricted", "blocked")
 BOOLEAN_CONDITIONS = ("always", "exceeds_budget", "exceeds_commitment", "marketplace", "new_vendor", "not_in_catalog")

@@ -88,6 +88,7 @@ ROLE_LABELS = {
     "finops": "FinOps",
     "it": "IT",
     "itam": "ITAM",
+    "executive": "an executive",
 }
 
 

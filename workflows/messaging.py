@@ -126,7 +126,7 @@ def _chain_fields(
         "steps": tuple(views),
         "policy_reasons": tuple(str(r) for r in plan.get("reasons") or ()),
         "policy_version": request.policy_version,
-        "budget": _budget_view(session, request, rows.reservation) if request.policy_version else None,
+        "budget": budget_view(session, request, rows.reservation) if request.policy_version else None,
         "drawdown": _drawdown_view(plan.get("drawdown")),
         "changes_comment": request.changes_comment if request.status == RequestStatus.CHANGES_REQUESTED else None,
         "changes_by_slack_id": changes_by,
@@ -167,7 +167,9 @@ def _latest_plan(plans: Sequence[Row[Any]]) -> dict[str, Any]:
     return planned[-1] if planned else {}
 
 
-def _budget_view(session: Session, request: Row[Any], reservation: Row[Any] | None) -> BudgetView | None:
+def budget_view(session: Session, request: Any, reservation: Row[Any] | None) -> BudgetView | None:
+    """The budget line `request` (a request row or model object) is checked against, before
+    and after it; None when its cost center has no line for the year."""
     if reservation is not None:
         cost_center, fiscal_year = reservation.cost_center, reservation.fiscal_year
     else:

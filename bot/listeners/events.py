@@ -16,6 +16,7 @@ from bot.listeners.renewals import itam_home_blocks
 from catalog import repository
 from catalog.db import transaction
 from catalog.text import format_money
+from workflows.messaging import budget_view
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def _home_rows(deps: BotDeps, slack_id: str) -> tuple[list[MyRequestRow], list[W
                 approver_slack_id=step.approver_slack_id,
                 delegated=step.approver_slack_id != slack_id,
                 since=step.opened_at,
+                budget=budget_view(session, r, None),
             )
             for r, step in repository.pending_steps_for(session, slack_id=slack_id)
             # Never offer someone their own request, whatever the directory says.

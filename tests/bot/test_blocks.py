@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,39 @@ def test_an_approver_sees_who_what_budget_reasons_findings_drawdown_and_the_rout
     assert "delegate <@U0DELEGATE>" in route[3]
     assert route[4].endswith(": up next")
     assert "policy 0123456789ab" in blocks[-1]["elements"][0]["text"]
+
+
+@pytest.mark.parametrize("kind", [MessageKind.APPROVAL_REQUEST, MessageKind.APPROVAL_REMINDER])
+def test_an_approver_cannot_miss_that_the_request_is_over_budget(schema: dict[str, Any], kind: MessageKind) -> None:
+    text, blocks = request_message(kind, chain("pending_approval"))
+    validate(schema, blocks)
+    warning = next(b for b in blocks if b.get("block_id") == "over_budget")
+    assert warning["type"] == "rich_text"
+    leaves = warning["elements"][0]["elements"]
+    assert leaves[0] == {"type": "emoji", "name": "warning"}
+    # The amount over in red: Slack shows code-styled rich text in red.
+    assert {"type": "text", "text": "$1,500.00", "style": {"bold": True, "code": True}} in leaves
+    assert "has $38,000.00 available before this request" in leaves[-1]["text"]
+    if kind is MessageKind.APPROVAL_REQUEST:
+        assert text.startswith("Approval needed, over budget by $1,500.00: ")
+    within = replace(BUDGET, after_cents=0)
+    _, fine = request_message(kind, replace(chain("pending_approval"), budget=within))
+    assert not [b for b in fine if b.get("block_id") == "over_budget"]
+    # The requester's own message has the budget line, not the approvers' warning.
+    _, mine = request_message(MessageKind.REQUESTER_STATUS, chain("pending_approval", viewer_seq=None))
+    assert not [b for b in mine if b.get("block_id") == "over_budget"]
+
+
+def test_the_home_card_of_a_step_over_budget_carries_the_warning(schema: dict[str, Any]) -> None:
+    over = WaitingRow("REQ-9", 2, "Zoom", 100_000, "$15,000,000.00", "U0EMPLOYEE", "finance", "U0ME", budget=BUDGET)
+    fine = WaitingRow(
+        "REQ-8", 1, "Figma", 1, "$180.00", "U0EMPLOYEE", "manager", "U0ME", budget=replace(BUDGET, after_cents=5)
+    )
+    home = home_view([], [over, fine])
+    validate(schema, home, "home_view")
+    warnings = [b for b in home["blocks"] if b["type"] == "rich_text"]
+    assert [w["block_id"] for w in warnings] == [f"{ids.B_HOME_OVER_BUDGET_PREFIX}REQ-9_2"]
+    assert "$1,500.00" in json.dumps(warnings[0])
 
 
 def test_step_buttons_carry_the_request_and_the_step(schema: dict[str, Any]) -> None:

@@ -99,7 +99,7 @@ def test_shipped_policy_loads_with_documented_settings() -> None:
     assert POLICY.expiry_business_days == 10
     assert POLICY.fallback_approvers == {"*": "vp@example.com"}
     assert POLICY.rates == {"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
-    assert [s.role for s in POLICY.steps] == ["manager", "finance", "security", "it", "finops"]
+    assert [s.role for s in POLICY.steps] == ["manager", "finance", "security", "it", "finops", "executive"]
     assert POLICY.auto_approve == ()
     assert POLICY.text == SHIPPED
 
@@ -123,6 +123,20 @@ def test_small_cheap_request_needs_only_the_manager() -> None:
         2,
         "manager",
     )
+
+
+def test_the_largest_purchases_need_an_executive_last() -> None:
+    """15M USD (100,000 Zoom seats) was two clicks: manager and finance. Over 100,000 USD a
+    year an executive approves too, after everyone else; at exactly 100,000 they do not."""
+    absurd = evaluate(POLICY, request(annual_cost_cents=15_000_000_00))
+    assert roles(absurd) == [("manager", 1), ("finance", 2), ("executive", 3)]
+    assert step(absurd, "executive").reasons == (
+        "purchases over 100,000.00 USD a year need an executive's approval",
+        "annual cost 15,000,000.00 USD is over 100,000.00 USD",
+    )
+    marketplace = evaluate(POLICY, request(annual_cost_cents=150_000_00, channel="aws_marketplace"))
+    assert roles(marketplace)[-1] == ("executive", 4)
+    assert "executive" not in [r for r, _ in roles(evaluate(POLICY, request(annual_cost_cents=100_000_00)))]
 
 
 def test_exactly_five_thousand_does_not_need_finance() -> None:
