@@ -288,6 +288,14 @@ def _approval_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str,
     if summary.event:
         blocks.append(section(f":bell: {escape_mrkdwn(summary.event)}", block_id="event"))
     blocks += _facts(summary, ctx)
+    if summary.alternative_reason:
+        text = render(
+            "alternative_reason.j2",
+            declined=list(summary.declined_alternatives),
+            reason=" ".join(summary.alternative_reason.split()),
+            requester_slack_id=summary.requester_slack_id,
+        )
+        blocks.append(section(text, block_id="alternative_reason"))
     warning = over_budget_block(summary.budget)
     if warning is not None:
         blocks.append(warning)

@@ -749,9 +749,12 @@ class RequestRows:
     alternatives: Mapping[str, Row[Any]]  # the product's alternatives, by id
     plans: Sequence[Row[Any]]  # the request's "submitted" / "resubmitted" audit rows, in order
     reservation: Row[Any] | None
+    choices: Sequence[Row[Any]] = ()  # the requester's answers to reuse first ("reuse_choice"), in order
 
 
 _PLAN_ACTIONS = ["submitted", "resubmitted"]
+#: The requester's answers to reuse first (`RequestRows.choices`), read with the plans.
+_CHOICE_ACTIONS = ["reuse_choice"]
 
 
 def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
@@ -765,7 +768,11 @@ def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
     if request is None:
         return None
     steps = connection.execute(_STEPS, {"request_id": request_id}).all()
-    plans = connection.execute(_AUDIT_OF_ACTIONS, {"request_id": request_id, "actions": _PLAN_ACTIONS}).all()
+    audited = connection.execute(
+        _AUDIT_OF_ACTIONS, {"request_id": request_id, "actions": _PLAN_ACTIONS + _CHOICE_ACTIONS}
+    ).all()
+    plans = [row for row in audited if row.action in _PLAN_ACTIONS]
+    choices = [row for row in audited if row.action in _CHOICE_ACTIONS]
     route = (plans[-1].detail or {}).get("route") if plans else None
     planned = [s.get("approver") for s in route or () if isinstance(s, dict)]
     named = {
@@ -782,7 +789,7 @@ def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
     alternative_ids = sorted(set(product.alternatives)) if product is not None else []
     alternatives = {p.id: p for p in connection.execute(_PRODUCTS, {"ids": alternative_ids})} if alternative_ids else {}
     reservation = connection.execute(_RESERVATION, {"request_id": request_id}).first()
-    return RequestRows(request, steps, people, asset, contract, product, alternatives, plans, reservation)
+    return RequestRows(request, steps, people, asset, contract, product, alternatives, plans, reservation, choices)
 
 
 def _first_row(session: Session, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:

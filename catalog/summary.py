@@ -57,6 +57,9 @@ class RequestSummary:
     changes_comment: str | None = None  # what the approver asked to change
     changes_by_slack_id: str | None = None
     event: str | None = None  # REQUESTER_NOTICE / APPROVAL_REMINDER: what happened, plain text
+    # Reuse first: the requester went on although approved alternatives we own fit; why, and which.
+    alternative_reason: str | None = None
+    declined_alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,10 @@ def _chain_fields(
         asking = [s for s in steps if s.status == "changes_requested"]
         decider = person(asking[-1].decided_by) if asking else None
         changes_by = decider.slack_id if decider else None
+    reason, declined = _alternative_reason(rows.choices)
     return {
+        "alternative_reason": reason,
+        "declined_alternatives": declined,
         "data_classification": request.data_classification,
         "steps": tuple(views),
         "policy_reasons": tuple(str(r) for r in plan.get("reasons") or ()),
@@ -160,6 +163,17 @@ def _with_planned(
             )
         )
     return sorted(views, key=lambda view: view.seq)
+
+
+def _alternative_reason(choices: Sequence[Row[Any]]) -> tuple[str | None, tuple[str, ...]]:
+    """Why the requester went on to buy although approved alternatives fit, and their names
+    (from the latest such answer to reuse first); (None, ()) when they did not have to say."""
+    for choice in reversed(choices):
+        detail = choice.detail or {}
+        if detail.get("choice") == "buy" and str(detail.get("justification") or "").strip():
+            names = tuple(str(name) for name in detail.get("instead_of") or () if name)
+            return str(detail["justification"]).strip(), names
+    return None, ()
 
 
 def _latest_plan(plans: Sequence[Row[Any]]) -> dict[str, Any]:

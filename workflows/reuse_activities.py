@@ -233,6 +233,14 @@ class ReuseActivities(MessagingActivities):
                     return ReuseOffer(**row.detail["offer"])
         raise LookupError(f"request {request_id} has no reuse round {round_}")
 
+    @staticmethod
+    def _offered_names(session: Session, request_id: str, round_: int) -> list[str]:
+        """The names of the alternatives offered in that round of reuse first."""
+        offered = repository.get_audit(session, idem_key=f"{request_id}:reuse{round_}")
+        ids = (offered.detail.get("offer") or {}).get("alternatives") or [] if offered is not None else []
+        products = (repository.get_product(session, product_id=pid) for pid in ids)
+        return [product.name for product in products if product is not None]
+
     def _record_choice(self, record: ChoiceRecord) -> None:
         at = datetime.fromisoformat(record.at) if record.at else _now()
         with transaction(self._engine) as session:
@@ -245,6 +253,9 @@ class ReuseActivities(MessagingActivities):
                 detail["product"] = record.product_id
             if record.justification:
                 detail["justification"] = record.justification
+                if record.choice == CHOICE_BUY:
+                    # What the reason is about, by name: every approver is shown both.
+                    detail["instead_of"] = self._offered_names(session, record.request_id, record.round)
             repository.audit(
                 session,
                 idem_key=f"{record.request_id}:reuse{record.round}:choice",

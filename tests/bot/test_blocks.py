@@ -243,6 +243,17 @@ def test_the_home_card_of_a_step_over_budget_carries_the_warning(schema: dict[st
     assert "$1,500.00" in json.dumps(warnings[0])
 
 
+def test_the_reason_for_not_using_an_approved_alternative_is_shown_escaped(schema: dict[str, Any]) -> None:
+    asked = replace(chain("pending_approval"), alternative_reason=HOSTILE, declined_alternatives=("Canva",))
+    _, blocks = request_message(MessageKind.APPROVAL_REQUEST, asked)
+    validate(schema, blocks)
+    shown = next(b for b in blocks if b.get("block_id") == "alternative_reason")["text"]["text"]
+    assert shown.startswith("*Why not Canva*, an approved alternative we own? <@U0EMPLOYEE> answered:\n> ")
+    assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown and len(shown) < 1200
+    _, without = request_message(MessageKind.APPROVAL_REQUEST, chain("pending_approval"))
+    assert not [b for b in without if b.get("block_id") == "alternative_reason"]
+
+
 def test_step_buttons_carry_the_request_and_the_step(schema: dict[str, Any]) -> None:
     _, blocks = request_message(MessageKind.APPROVAL_REQUEST, chain("pending_approval", viewer_seq=3))
     actions = next(b for b in blocks if b["type"] == "actions")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.request_blocks import request_message
 from catalog import repository
 from catalog.db import transaction
 from catalog.summary import MessageKind
@@ -194,6 +195,14 @@ async def test_an_approved_alternative_is_offered_for_a_product_we_do_not_own(ha
             a for a in repository.list_audit(session, request_id=request.request_id) if a.action == "reuse_choice"
         ]
     assert choice[0].detail["justification"] == "Our agency delivers Sketch files"
+    # Every approver is shown the reason, with the alternatives it is about (as the modal says).
+    dm = harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)[0].summary
+    assert dm.alternative_reason == "Our agency delivers Sketch files"
+    assert dm.declined_alternatives == ("Canva", "Figma")
+    _, blocks = request_message(MessageKind.APPROVAL_REQUEST, dm)
+    shown = next(b for b in blocks if b.get("block_id") == "alternative_reason")["text"]["text"]
+    assert shown.startswith("*Why not Canva, Figma*, approved alternatives we own? <@U0EMPLOYEE> answered:")
+    assert shown.endswith("> Our agency delivers Sketch files")
 
 
 async def test_picking_the_alternative_closes_this_request(harness: Harness) -> None:
