@@ -83,10 +83,17 @@ def _mine_block(row: MyRequestRow) -> Block:
 
 
 def home_view(
-    mine: Sequence[MyRequestRow], waiting: Sequence[WaitingRow], *, extra: Sequence[Block] = ()
+    mine: Sequence[MyRequestRow],
+    waiting: Sequence[WaitingRow],
+    *,
+    extra: Sequence[Block] = (),
+    notice: str | None = None,
 ) -> dict[str, Any]:
-    blocks: list[Block] = [
-        header("Procurement"),
+    """The Home tab; `notice` (mrkdwn) answers what the viewer just did on it, at the top."""
+    blocks: list[Block] = [header("Procurement")]
+    if notice:
+        blocks.append(section(notice, block_id=ids.B_HOME_NOTICE))
+    blocks += [
         {
             "type": "actions",
             "block_id": ids.B_HOME_ACTIONS,

@@ -26,6 +26,7 @@ B_DENY_REASON, A_DENY_REASON = "deny_reason", "deny_reason_input"
 # Conversational intake and App Home
 OPEN_REQUEST = "open_request_modal"
 B_HOME_ACTIONS = "home_actions"
+B_HOME_NOTICE = "home_notice"  # what the viewer just did on the Home (approved, refused, …)
 
 # Reuse first: the requester's choice, the seat holder's answer, the justification modal
 REUSE_TAKE_SEAT = "reuse_take_seat"

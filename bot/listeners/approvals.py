@@ -24,6 +24,7 @@ from bot.chain_modals import EditPrefill, changes_modal, delegate_modal, edit_mo
 from bot.deps import BotDeps
 from bot.forms import FormErrors, parse_edit_form
 from bot.listeners.actions import audit_refusal, channel_id_of, click_key
+from bot.listeners.events import HomeNotice, publish_home
 from bot.listeners.views import view_metadata
 from bot.replies import tell
 from bot.request_blocks import parse_step_value
@@ -112,6 +113,12 @@ def delegation_problem(deps: BotDeps, *, request_id: str, seq: int | None, user_
         )
 
 
+def from_home(body: dict[str, Any]) -> bool:
+    """Whether the click came from the App Home (its answer then goes there, not to a DM)."""
+    view = body.get("view")
+    return isinstance(view, dict) and view.get("type") == "home"
+
+
 def register(app: AsyncApp, deps: BotDeps) -> None:
     async def refuse(
         client: AsyncWebClient,
@@ -122,9 +129,22 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         action: str,
         text: str,
         key: str,
+        home: HomeNotice | None = None,
     ) -> None:
-        await tell(client, user_id=user_id, channel_id=channel_id, text=text)
+        """Tell the person why not (on their Home when they clicked there), and audit it."""
+        if home is not None:
+            await publish_home(deps, client, user_id, home)
+        else:
+            await tell(client, user_id=user_id, channel_id=channel_id, text=text)
         await audit_refusal(deps, request_id=request_id, user_id=user_id, action=action, reason=text, key=key)
+
+    async def answer_on_home(
+        client: AsyncWebClient, user_id: str, request_id: str, seq: int | None, text: str, accepted: bool
+    ) -> HomeNotice:
+        notice = HomeNotice(request_id, seq, text, accepted)
+        if accepted:
+            await publish_home(deps, client, user_id, notice)
+        return notice
 
     async def state_of(request_id: str) -> RequestState | None:
         try:
@@ -141,6 +161,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             request_id, DecisionInput(actor_slack_id=user_id, approve=True, seq=seq, action=ACTION_APPROVE)
         )
         log.info("approve %s step %s by %s: accepted=%s", request_id, seq, user_id, outcome.accepted)
+        home = None
+        if from_home(body):
+            home = await answer_on_home(client, user_id, request_id, seq, outcome.message, outcome.accepted)
         if not outcome.accepted:
             await refuse(
                 client,
@@ -150,6 +173,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 action="approve",
                 text=outcome.message,
                 key=click_key(body),
+                home=home,
             )
 
     def step_modal_opener(action: str, modal: StepModal) -> Callable[..., Awaitable[None]]:
@@ -169,9 +193,12 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                     action=action,
                     text=refusal,
                     key=click_key(body),
+                    home=HomeNotice(request_id, seq, refusal, False) if from_home(body) else None,
                 )
                 return
-            metadata = {"request_id": request_id, "seq": seq, "channel_id": channel_id}
+            metadata: dict[str, Any] = {"request_id": request_id, "seq": seq, "channel_id": channel_id}
+            if from_home(body):
+                metadata["home"] = True
             if state is not None:
                 metadata["requester"] = state.requester_slack_id
             view = modal(request_id, private_metadata=json.dumps(metadata))
@@ -194,6 +221,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         )
         outcome = await deps.procurement.decide(request_id, decision)
         log.info("%s %s step %s by %s: accepted=%s", action, request_id, decision.seq, user_id, outcome.accepted)
+        home = None
+        if metadata.get("home") is True:
+            home = await answer_on_home(client, user_id, request_id, decision.seq, outcome.message, outcome.accepted)
         if not outcome.accepted:
             await refuse(
                 client,
@@ -203,6 +233,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 action=action,
                 text=outcome.message,
                 key=f"view:{view.get('id')}:{view.get('hash')}",
+                home=home,
             )
 
     @app.view(ids.DENY_MODAL)
@@ -274,8 +305,13 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             "delegate %s step %s by %s to %s: accepted=%s", request_id, delegation.seq, user_id, to, outcome.accepted
         )
         channel_id = _metadata_text(metadata, "channel_id")
+        text = outcome.message or (f"Delegated to <@{to}>." if outcome.accepted else "That didn't work.")
+        home = None
+        if metadata.get("home") is True:
+            home = await answer_on_home(client, user_id, request_id, seq, text, outcome.accepted)
         if outcome.accepted:
-            await tell(client, user_id=user_id, channel_id=channel_id, text=outcome.message or f"Delegated to <@{to}>.")
+            if home is None:
+                await tell(client, user_id=user_id, channel_id=channel_id, text=text)
         else:
             await refuse(
                 client,
@@ -285,6 +321,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 action="delegate",
                 text=outcome.message,
                 key=f"view:{view.get('id')}:{view.get('hash')}",
+                home=home,
             )
 
     @app.action(ids.WITHDRAW)

@@ -399,7 +399,9 @@ async def test_the_requester_withdraws_from_the_status_message(slack: Slack) -> 
         del slack.procurement.refusals["withdraw"]
 
 
-def _stored_request(engine: Engine, request_id: str, *, status: str, product_id: str | None) -> None:
+def _stored_request(
+    engine: Engine, request_id: str, *, status: str, product_id: str | None, annual_cost_cents: int = 120_000
+) -> None:
     """The request's row, as the workflow's activities keep it."""
     now = datetime.now(UTC)
     with transaction(engine) as session:
@@ -413,8 +415,8 @@ def _stored_request(engine: Engine, request_id: str, *, status: str, product_id:
                 product_id=product_id,
                 product_name="Sketch" if product_id is None else "Figma",
                 seats=3,
-                unit_price_cents=40_000,
-                annual_cost_cents=120_000,
+                unit_price_cents=annual_cost_cents // 3,
+                annual_cost_cents=annual_cost_cents,
                 currency="USD",
                 cost_center="CC-DESIGN",
                 channel="direct",
@@ -541,6 +543,59 @@ async def test_app_home_lists_waiting_steps_with_their_buttons_and_my_requests(s
         "/sim/view_action", user=EMPLOYEE, view_id=employee_home["id"], action_id=ids.WITHDRAW, block_id=row["block_id"]
     )
     assert (rid, WithdrawInput(EMPLOYEE)) in await slack.called("withdraw")
+
+
+async def test_a_decision_on_the_app_home_is_answered_there(slack: Slack) -> None:
+    """Approve on the Home: the Home is published again, saying so, without the step; a
+    refused click is answered on the Home too (and audited), not in a DM. The card of a step
+    that would take the budget below zero carries the over-budget warning."""
+    rid, refused_rid = _request_id(), _request_id()
+    for request_id in (rid, refused_rid):
+        _stored_request(
+            slack.engine, request_id, status="pending_approval", product_id=None, annual_cost_cents=15_000_000_00
+        )
+        with transaction(slack.engine) as session:
+            repository.open_step(
+                session, request_id=request_id, seq=2, role="finance", approver_email="finance@example.com",
+                approver_slack_id=FINANCE, stage=2, opened_at=OPENED,
+            )  # fmt: skip
+    await slack.do("/sim/home", user=FINANCE)
+    await eventually(lambda: _home_has(slack, FINANCE, refused_rid), what="the steps on Finance's home")
+    home = (await slack.state(FINANCE))["home"]
+    warning = next(b for b in home["blocks"] if b.get("block_id") == f"{ids.B_HOME_OVER_BUDGET_PREFIX}{rid}_2")
+    assert warning["type"] == "rich_text" and "Over budget by" in json.dumps(warning)
+    dms_before = len(await slack.private_texts(FINANCE))
+
+    block_id = f"{ids.B_HOME_DECIDE_PREFIX}{rid}_2"
+    await slack.do("/sim/view_action", user=FINANCE, view_id=home["id"], action_id=ids.APPROVE, block_id=block_id)
+
+    async def notice(words: str) -> bool:
+        blocks = (await slack.state(FINANCE))["home"]["blocks"]
+        return any(b.get("block_id") == ids.B_HOME_NOTICE and words in b["text"]["text"] for b in blocks)
+
+    await eventually(lambda: notice(f"*Sketch* ({rid}): Done."), what="the confirmation on the Home")
+    shown = json.dumps((await slack.state(FINANCE))["home"]["blocks"])
+    assert block_id not in shown and f"{ids.B_HOME_DECIDE_PREFIX}{refused_rid}_2" in shown
+
+    slack.procurement.refusals["decide"] = f"This step was already approved by <@{MANAGER}>."
+    try:
+        home = (await slack.state(FINANCE))["home"]
+        refused_block = f"{ids.B_HOME_DECIDE_PREFIX}{refused_rid}_2"
+        await slack.do(
+            "/sim/view_action", user=FINANCE, view_id=home["id"], action_id=ids.APPROVE, block_id=refused_block
+        )
+        await eventually(lambda: notice("already approved"), what="the refusal on the Home")
+    finally:
+        del slack.procurement.refusals["decide"]
+    assert refused_block in json.dumps((await slack.state(FINANCE))["home"]["blocks"])
+    assert len(await slack.private_texts(FINANCE)) == dms_before  # nothing in a DM
+
+    def audited() -> bool:
+        with transaction(slack.engine) as session:
+            rows = session.exec(select(AuditEvent).where(AuditEvent.request_id == refused_rid)).all()
+            return any(r.action == "decision_refused" for r in rows)
+
+    await eventually(audited, what="the refusal's audit row")
 
 
 async def _home_has(slack: Slack, user: str, text: str) -> bool:
