@@ -633,6 +633,15 @@ async def test_the_request_modal_asks_for_cost_center_and_data_classification(sl
     )
 
 
+async def test_a_seat_count_that_cannot_be_one_is_said_not_prefilled(slack: Slack) -> None:
+    before = await slack.modal_ids(EMPLOYEE)
+    await slack.do("/sim/command", user=EMPLOYEE, text="/request zoom -3 seats")
+    modal = await slack.new_modal(EMPLOYEE, before)
+    blocks = {b["block_id"]: b for b in modal["blocks"]}
+    assert blocks[ids.B_SEATS]["element"]["initial_value"] == "1"
+    await slack.told(EMPLOYEE, "“-3” isn't a number of seats I can use (1 to 100,000)")
+
+
 async def test_someone_outside_the_directory_is_told_who_can_add_them(slack: Slack) -> None:
     await slack.do("/sim/command", user=STRANGER, text="/request figma")
     await slack.told(STRANGER, "company directory")
