@@ -60,6 +60,8 @@ from workflows.shared import (
     RequestInput,
     RoutePlan,
     RouteStepPlan,
+    StageOpen,
+    StageTimes,
     StepDecisionRecord,
     StepNudge,
     StepOpen,
@@ -382,14 +384,66 @@ class ChainActivities(ReuseActivities):
 
     # --- steps ------------------------------------------------------------------------
 
+    def _step_times(self, at: datetime, step: RouteStepPlan, remind_slas: int, escalate_slas: int) -> StepTimes:
+        remind_at = self._add_business_days(at, step.sla_business_days * max(remind_slas, 1))
+        escalate_at = self._add_business_days(at, step.sla_business_days * max(escalate_slas, 1))
+        return StepTimes(remind_at.isoformat(), escalate_at.isoformat())
+
+    @activity.defn
+    async def open_chain_stage(self, opening: StageOpen) -> StageTimes:
+        """Open every step of a stage in one transaction, then DM each approver once (each DM
+        shows the whole stage) and update every other message once. Opening the steps one
+        activity each posted a parallel approver's DM before the stage was complete and updated
+        the other messages once per step."""
+        at = datetime.fromisoformat(opening.at)
+        times = [
+            self._step_times(at, step, opening.remind_after_slas, opening.escalate_after_slas) for step in opening.steps
+        ]
+        summary, notes = await asyncio.to_thread(self._open_chain_stage, opening, at, times)
+        posted: dict[str, RequestSummary] = {}
+        for step in opening.steps:
+            if step.carried_over:
+                continue
+            key = approver_key(opening.request_id, step.seq, step.approver_slack_id)
+            shown = dataclasses.replace(summary, viewer_seq=step.seq)
+            kind = MessageKind.APPROVAL_REQUEST
+            _, sent = await self._post_once(key, step.approver_slack_id, kind, shown, notes[key])
+            if sent:
+                posted[key] = shown
+        await self._announce(opening.request_id, posted=posted, requester=notes[requester_key(opening.request_id)])
+        return StageTimes(times)
+
+    def _open_chain_stage(
+        self, opening: StageOpen, at: datetime, times: list[StepTimes]
+    ) -> tuple[RequestSummary, dict[str, Noted]]:
+        rid = opening.request_id
+        with transaction(self._engine) as session:
+            request = repository.get_request(session, request_id=rid)
+            for step, when in zip(opening.steps, times, strict=True):
+                self._open_step_in(
+                    session,
+                    request,
+                    rid,
+                    opening.round,
+                    step,
+                    at,
+                    datetime.fromisoformat(when.remind_at),
+                    datetime.fromisoformat(when.escalate_at),
+                )
+            keys = [requester_key(rid)]
+            keys += [approver_key(rid, s.seq, s.approver_slack_id) for s in opening.steps if not s.carried_over]
+            notes = {key: note_or_ref(session, key=key, request_id=rid) for key in keys}
+            return request_summary(session, request_id=rid), notes
+
     @activity.defn
     async def open_chain_step(self, opening: StepOpen) -> StepTimes:
         """Open a step and DM its approver (once). A step approved in an earlier round by the
-        same person is recorded as approved and nobody is asked again."""
+        same person is recorded as approved and nobody is asked again. Workflows started since
+        `all-patches-v7` open a stage with `open_chain_stage` instead."""
         at = datetime.fromisoformat(opening.at)
         step = opening.step
-        remind_at = self._add_business_days(at, step.sla_business_days * max(opening.remind_after_slas, 1))
-        escalate_at = self._add_business_days(at, step.sla_business_days * max(opening.escalate_after_slas, 1))
+        when = self._step_times(at, step, opening.remind_after_slas, opening.escalate_after_slas)
+        remind_at, escalate_at = datetime.fromisoformat(when.remind_at), datetime.fromisoformat(when.escalate_at)
         summary, notes = await asyncio.to_thread(self._open_chain_step, opening, at, remind_at, escalate_at)
         posted: dict[str, RequestSummary] = {}
         if not step.carried_over:
@@ -401,7 +455,7 @@ class ChainActivities(ReuseActivities):
                 posted[key] = shown
         # Everyone's message shows the stage that just opened (one activity, not two).
         await self._announce(opening.request_id, posted=posted, requester=notes[requester_key(opening.request_id)])
-        return StepTimes(remind_at.isoformat(), escalate_at.isoformat())
+        return when
 
     def _open_chain_step(
         self, opening: StepOpen, at: datetime, remind_at: datetime, escalate_at: datetime
@@ -412,66 +466,78 @@ class ChainActivities(ReuseActivities):
         rid = opening.request_id
         with transaction(self._engine) as session:
             request = repository.get_request(session, request_id=rid)
-            repository.open_step(
-                session,
-                request_id=rid,
-                seq=step.seq,
-                role=step.role,
-                approver_email=step.approver_email,
-                approver_slack_id=step.approver_slack_id,
-                stage=step.stage,
-                round=opening.round,
-                reasons=list(step.reasons),
-                opened_at=at,
-                sla_business_days=step.sla_business_days,
-                remind_at=remind_at,
-                escalate_at=escalate_at,
-                assigned_because=(
-                    f"approved in an earlier round by {step.approver_name}"
-                    if step.carried_over
-                    else step.assigned_because
-                ),
-                delegate_email=step.delegate_email,
-                delegate_slack_id=step.delegate_slack_id,
-            )
-            if step.carried_over:
-                repository.close_step(
-                    session,
-                    request_id=rid,
-                    seq=step.seq,
-                    status=StepStatus.APPROVED,
-                    actor=step.approver_email,
-                    reason="Approved in an earlier round; the request costs no more than then.",
-                    at=at,
-                )
-            if request is not None and request.status in (RequestStatus.SUBMITTED, RequestStatus.CHANGES_REQUESTED):
-                repository.set_request_status(session, request_id=rid, status=RequestStatus.PENDING_APPROVAL, at=at)
-            audit_step(
-                session,
-                request_id=rid,
-                seq=step.seq,
-                key=f"{rid}:step{step.seq}:opened",
-                action="step_carried_over" if step.carried_over else "step_opened",
-                actor="workflow",
-                at=at,
-                policy_version=request.policy_version if request else None,
-                detail={
-                    "role": step.role,
-                    "stage": step.stage,
-                    "round": opening.round,
-                    "approver": step.approver_email,
-                    "delegate": step.delegate_email,
-                    "reasons": list(step.reasons),
-                    "assigned_because": step.assigned_because,
-                    "remind_at": remind_at.isoformat(),
-                    "escalate_at": escalate_at.isoformat(),
-                },
-            )
+            self._open_step_in(session, request, rid, opening.round, step, at, remind_at, escalate_at)
             keys = [requester_key(rid)]
             if not step.carried_over:
                 keys.append(approver_key(rid, step.seq, step.approver_slack_id))
             notes = {key: note_or_ref(session, key=key, request_id=rid) for key in keys}
             return request_summary(session, request_id=rid), notes
+
+    @staticmethod
+    def _open_step_in(
+        session: Session,
+        request: PurchaseRequest | None,
+        rid: str,
+        round_: int,
+        step: RouteStepPlan,
+        at: datetime,
+        remind_at: datetime,
+        escalate_at: datetime,
+    ) -> None:
+        """Open one step (a carried-over one as approved at once), audited."""
+        repository.open_step(
+            session,
+            request_id=rid,
+            seq=step.seq,
+            role=step.role,
+            approver_email=step.approver_email,
+            approver_slack_id=step.approver_slack_id,
+            stage=step.stage,
+            round=round_,
+            reasons=list(step.reasons),
+            opened_at=at,
+            sla_business_days=step.sla_business_days,
+            remind_at=remind_at,
+            escalate_at=escalate_at,
+            assigned_because=(
+                f"approved in an earlier round by {step.approver_name}" if step.carried_over else step.assigned_because
+            ),
+            delegate_email=step.delegate_email,
+            delegate_slack_id=step.delegate_slack_id,
+        )
+        if step.carried_over:
+            repository.close_step(
+                session,
+                request_id=rid,
+                seq=step.seq,
+                status=StepStatus.APPROVED,
+                actor=step.approver_email,
+                reason="Approved in an earlier round; the request costs no more than then.",
+                at=at,
+            )
+        if request is not None and request.status in (RequestStatus.SUBMITTED, RequestStatus.CHANGES_REQUESTED):
+            repository.set_request_status(session, request_id=rid, status=RequestStatus.PENDING_APPROVAL, at=at)
+        audit_step(
+            session,
+            request_id=rid,
+            seq=step.seq,
+            key=f"{rid}:step{step.seq}:opened",
+            action="step_carried_over" if step.carried_over else "step_opened",
+            actor="workflow",
+            at=at,
+            policy_version=request.policy_version if request else None,
+            detail={
+                "role": step.role,
+                "stage": step.stage,
+                "round": round_,
+                "approver": step.approver_email,
+                "delegate": step.delegate_email,
+                "reasons": list(step.reasons),
+                "assigned_because": step.assigned_because,
+                "remind_at": remind_at.isoformat(),
+                "escalate_at": escalate_at.isoformat(),
+            },
+        )
 
     @activity.defn
     async def nudge_step(self, nudge: StepNudge) -> Escalated:
@@ -1063,6 +1129,7 @@ class ChainActivities(ReuseActivities):
     def chain_activity_methods(self) -> list[Any]:
         return [
             self.plan_route,
+            self.open_chain_stage,
             self.open_chain_step,
             self.nudge_step,
             self.delegate_step,

@@ -63,6 +63,8 @@ with workflow.unsafe.imports_passed_through():
         ReuseOffer,
         RoutePlan,
         RouteStepPlan,
+        StageOpen,
+        StageTimes,
         StepDecisionRecord,
         StepInput,
         StepNudge,
@@ -95,9 +97,13 @@ LOCAL_ACTIVITIES_PATCH = "local-db-activities"
 CLOSING_PATCH = "one-closing-activity"
 #: Workflows started before it check the patches above one by one, where each applies: a
 #: marker and a search-attribute upsert each, four per request, all of them true for every
-#: workflow started since. New ones check this one patch, first, and take every new path
-#: above without asking again (see docs/decisions.md, 23).
-ALL_PATCHES_PATCH = "all-patches-v6"
+#: workflow started since. Workflows started since check this one patch, first, and take
+#: every new path above without asking again (see docs/decisions.md, 23).
+ALL_PATCHES_V6 = "all-patches-v6"
+#: The umbrella now, standing for every patch above and for the paths it guards itself:
+#: a stage is opened by one activity (`open_chain_stage`: each message posted and updated
+#: once), not one activity per step. Workflows started before it keep `ALL_PATCHES_V6`.
+ALL_PATCHES_PATCH = "all-patches-v7"
 
 #: Request statuses in which the approval chain is still open (withdraw is allowed).
 _OPEN_STATUSES = (
@@ -155,10 +161,12 @@ class ProcurementRequestWorkflow:
         self._final: StepDecisionRecord | None = None
         self._local = False  # set in run(): see LOCAL_ACTIVITIES_PATCH
         self._current = False  # set in run(): see ALL_PATCHES_PATCH
+        self._since_v6 = False  # set in run(): see ALL_PATCHES_V6
 
     @workflow.run
     async def run(self, request: RequestInput) -> RequestResult:
         self._current = workflow.patched(ALL_PATCHES_PATCH)
+        self._since_v6 = self._current or workflow.patched(ALL_PATCHES_V6)
         chain = self._patched(APPROVAL_CHAIN_PATCH)
         self._local = chain and self._patched(LOCAL_ACTIVITIES_PATCH)
         try:
@@ -472,24 +480,7 @@ class ProcurementRequestWorkflow:
             for plan in opened:
                 self._steps[plan.seq] = _Step(plan, status="approved" if plan.carried_over else "pending")
             # Open for decisions before the DMs go out: an approver may click as soon as one arrives.
-            times: list[StepTimes] = list(
-                await asyncio.gather(
-                    *[
-                        self._activity(
-                            ChainActivities.open_chain_step,
-                            StepOpen(
-                                route.request_id,
-                                route.round,
-                                plan,
-                                workflow.now().isoformat(),
-                                route.escalate_after_slas,
-                                route.remind_after_slas,
-                            ),
-                        )
-                        for plan in opened
-                    ]
-                )
-            )
+            times = await self._open_stage(route, opened)
             for plan, when in zip(opened, times, strict=True):
                 step = self._steps[plan.seq]
                 step.remind_at = datetime.fromisoformat(when.remind_at)
@@ -498,6 +489,30 @@ class ProcurementRequestWorkflow:
             if ended != "approved":
                 return ended
         return "approved"
+
+    async def _open_stage(self, route: RoutePlan, opened: list[RouteStepPlan]) -> list[StepTimes]:
+        """Open the steps of a stage: one activity for them all (`ALL_PATCHES_PATCH`), or, for
+        a workflow started before it, one activity per step, in parallel."""
+        at = workflow.now().isoformat()
+        if self._current:
+            stage = StageOpen(
+                route.request_id, route.round, opened, at, route.escalate_after_slas, route.remind_after_slas
+            )
+            opened_times: StageTimes = await self._activity(ChainActivities.open_chain_stage, stage)
+            return opened_times.steps
+        return list(
+            await asyncio.gather(
+                *[
+                    self._activity(
+                        ChainActivities.open_chain_step,
+                        StepOpen(
+                            route.request_id, route.round, plan, at, route.escalate_after_slas, route.remind_after_slas
+                        ),
+                    )
+                    for plan in opened
+                ]
+            )
+        )
 
     async def _wait_stage(self, seqs: list[int], expires_at: datetime, *, last: bool) -> str:
         while True:
@@ -542,8 +557,8 @@ class ProcurementRequestWorkflow:
 
     def _patched(self, patch_id: str) -> bool:
         """`workflow.patched(patch_id)`, answered without a marker of its own by a workflow
-        started since `ALL_PATCHES_PATCH`."""
-        return self._current or workflow.patched(patch_id)
+        started since `ALL_PATCHES_V6` (or its successor, `ALL_PATCHES_PATCH`)."""
+        return self._since_v6 or workflow.patched(patch_id)
 
     def _changes_pending(self) -> bool:
         """A request for changes is accepted and not yet recorded (nor sent to the requester)."""

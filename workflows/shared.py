@@ -298,6 +298,23 @@ class StepTimes:
 
 
 @dataclass
+class StageOpen:
+    """Every step of one stage, opened together by one activity (`open_chain_stage`)."""
+
+    request_id: str
+    round: int
+    steps: list[RouteStepPlan]
+    at: str  # ISO, workflow clock
+    escalate_after_slas: int = 2
+    remind_after_slas: int = 1
+
+
+@dataclass
+class StageTimes:
+    steps: list[StepTimes]  # in the order of `StageOpen.steps`
+
+
+@dataclass
 class StepNudge:
     """A reminder or an escalation of one waiting step."""
 

@@ -219,7 +219,7 @@ async def test_manager_finance_and_finops_walk_in_order_and_reserve_once(chain: 
         for e in history.events
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
-    assert queued[-3:] == ["record_step", "open_chain_step", "close_chain"], queued
+    assert queued[-3:] == ["record_step", "open_chain_stage", "close_chain"], queued
     # One patch marker (and one search-attribute upsert) stands for every patch a new request takes.
     patches = [
         e
