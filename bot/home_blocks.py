@@ -10,10 +10,11 @@ from typing import Any
 
 from bot import ids
 from bot.blocks import Block, Prefill, button, context, header, section
-from bot.request_blocks import WITHDRAWABLE, role_label, step_value, withdraw_button
+from bot.request_blocks import WITHDRAWABLE, over_budget_block, role_label, step_value, withdraw_button
+from catalog.summary import BudgetView
 from catalog.text import render
 
-MAX_WAITING = 10  # 2 blocks each
+MAX_WAITING = 10  # 2 blocks each, 3 over budget
 MAX_MINE = 20  # 1 block each
 MAX_VIEW_BLOCKS = 100
 
@@ -32,6 +33,7 @@ class WaitingRow:
     approver_slack_id: str
     delegated: bool = False  # the viewer is the approver's delegate
     since: datetime | None = None
+    budget: BudgetView | None = None  # the budget line before and after it (a warning when over)
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,17 @@ def _mine_block(row: MyRequestRow) -> Block:
 
 
 def home_view(
-    mine: Sequence[MyRequestRow], waiting: Sequence[WaitingRow], *, extra: Sequence[Block] = ()
+    mine: Sequence[MyRequestRow],
+    waiting: Sequence[WaitingRow],
+    *,
+    extra: Sequence[Block] = (),
+    notice: str | None = None,
 ) -> dict[str, Any]:
-    blocks: list[Block] = [
-        header("Procurement"),
+    """The Home tab; `notice` (mrkdwn) answers what the viewer just did on it, at the top."""
+    blocks: list[Block] = [header("Procurement")]
+    if notice:
+        blocks.append(section(notice, block_id=ids.B_HOME_NOTICE))
+    blocks += [
         {
             "type": "actions",
             "block_id": ids.B_HOME_ACTIONS,
@@ -108,7 +117,11 @@ def home_view(
             since=row.since,
             request_id=row.request_id,
         )
-        blocks += [section(text), _decision_block(row)]
+        blocks.append(section(text))
+        warning = over_budget_block(row.budget, f"{ids.B_HOME_OVER_BUDGET_PREFIX}{row.request_id}_{row.seq}")
+        if warning is not None:
+            blocks.append(warning)
+        blocks.append(_decision_block(row))
     if len(waiting) > MAX_WAITING:
         blocks.append(context(f"… and {len(waiting) - MAX_WAITING} more: the oldest are shown first."))
     blocks += [{"type": "divider"}, header("My requests")]

@@ -26,6 +26,7 @@ B_DENY_REASON, A_DENY_REASON = "deny_reason", "deny_reason_input"
 # Conversational intake and App Home
 OPEN_REQUEST = "open_request_modal"
 B_HOME_ACTIONS = "home_actions"
+B_HOME_NOTICE = "home_notice"  # what the viewer just did on the Home (approved, refused, …)
 
 # Reuse first: the requester's choice, the seat holder's answer, the justification modal
 REUSE_TAKE_SEAT = "reuse_take_seat"
@@ -56,6 +57,7 @@ EDIT_REQUEST = "edit_request"  # value: the request id
 B_REQUESTER_ACTIONS = "requester_actions"
 B_HOME_DECIDE_PREFIX = "home_decide_"  # + `<request id>_<seq>`: one actions block per waiting step
 B_HOME_MINE_PREFIX = "home_mine_"  # + `<request id>`: one row of "My requests"
+B_HOME_OVER_BUDGET_PREFIX = "home_over_budget_"  # + `<request id>_<seq>`: a waiting step's budget warning
 
 # Request changes modal: the comment is required
 CHANGES_MODAL = "changes_modal"

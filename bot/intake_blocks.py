@@ -92,6 +92,7 @@ def reuse_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list
         "holder_idle_days": view.holder_idle_days,
         "holder_answer": view.holder_answer,
         "answer_within_days": view.answer_within_days,
+        "held_since": view.held_since.isoformat() if view.held_since else None,
     }
     footer = context(f"Request {escape_mrkdwn(summary.request_id)}")
     if kind is MessageKind.SEAT_GRANTED:
@@ -114,7 +115,9 @@ def reuse_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list
         blocks.append(footer)
         return truncate(text, FALLBACK_LIMIT), blocks
     offer = render("reuse_offer.j2", **ctx)
-    blocks = [header(f"Before we buy: {summary.product_name} ({summary.request_id})"), section(offer)]
+    held = view.kind == "already_held"
+    title = "You already have it" if held else "Before we buy"
+    blocks = [header(f"{title}: {summary.product_name} ({summary.request_id})"), section(offer)]
     if view.chosen:
         blocks.append(section(render("reuse_chosen.j2", **ctx), block_id="reuse_status"))
     else:
@@ -125,6 +128,8 @@ def reuse_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list
     fallback = f"Before we buy {summary.product_name} ({summary.request_id}): " + (
         f"answered ({view.chosen})" if view.chosen else "we may already own what you need"
     )
+    if held:
+        fallback = f"You already have a {summary.product_name} seat ({summary.request_id})"
     return truncate(escape_mrkdwn(fallback), FALLBACK_LIMIT), blocks
 
 

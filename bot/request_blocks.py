@@ -11,8 +11,8 @@ from typing import Any
 from bot import ids
 from bot.blocks import CLASSIFICATION_LABELS, Block, button, confirm_dialog, context, header, section
 from catalog.requests import CHANNEL_LABELS
-from catalog.summary import MessageKind, RequestSummary, StepView
-from catalog.text import escape_mrkdwn, render, truncate
+from catalog.summary import BudgetView, MessageKind, RequestSummary, StepView
+from catalog.text import escape_mrkdwn, format_money, render, truncate
 
 FALLBACK_LIMIT = 3000
 MAX_REASONS = 10
@@ -25,6 +25,7 @@ ROLE_LABELS = {
     "it": "IT",
     "itam": "ITAM",
     "cost_center_owner": "Cost center owner",
+    "executive": "Executive",
 }
 
 #: Request statuses in which the requester may still withdraw (the workflow has the last word).
@@ -198,6 +199,7 @@ def _context(summary: RequestSummary) -> dict[str, Any]:
         "policy_reasons": [r for r in summary.policy_reasons if not step or r not in step.reasons][:MAX_REASONS],
         "changes_comment": summary.changes_comment,
         "changes_by_slack_id": summary.changes_by_slack_id,
+        "to_requester": False,  # the message is the requester's own (status_line.j2 says "you")
     }
 
 
@@ -211,6 +213,32 @@ def _facts(summary: RequestSummary, ctx: dict[str, Any]) -> list[Block]:
     if summary.justification.strip():
         blocks.append(section(render("justification.j2", **ctx)))
     return blocks
+
+
+def over_budget_block(budget: BudgetView | None, block_id: str = "over_budget") -> Block | None:
+    """A warning an approver cannot miss when the request takes its budget line below zero:
+    the amount over in red (Slack shows code-styled rich text in red), or None within budget.
+    Rich text is plain text, never mrkdwn: nothing in it can become markup."""
+    if budget is None or budget.after_cents >= 0:
+        return None
+    over = format_money(-budget.after_cents, budget.currency)
+    available = format_money(budget.available_cents, budget.currency)
+    line = f"{truncate(budget.cost_center, 64)} FY{budget.fiscal_year}"
+    return {
+        "type": "rich_text",
+        "block_id": block_id[:255],
+        "elements": [
+            {
+                "type": "rich_text_section",
+                "elements": [
+                    {"type": "emoji", "name": "warning"},
+                    {"type": "text", "text": " Over budget by ", "style": {"bold": True}},
+                    {"type": "text", "text": over, "style": {"bold": True, "code": True}},
+                    {"type": "text", "text": f": {line} has {available} available before this request."},
+                ],
+            }
+        ],
+    }
 
 
 def _money_lines(ctx: dict[str, Any]) -> list[Block]:
@@ -261,7 +289,19 @@ def _approval_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str,
     blocks: list[Block] = [header(f"{title}: {summary.product_name} ({summary.request_id})")]
     if summary.event:
         blocks.append(section(f":bell: {escape_mrkdwn(summary.event)}", block_id="event"))
-    blocks += _facts(summary, ctx) + _money_lines(ctx)
+    blocks += _facts(summary, ctx)
+    if summary.alternative_reason:
+        text = render(
+            "alternative_reason.j2",
+            declined=list(summary.declined_alternatives),
+            reason=" ".join(summary.alternative_reason.split()),
+            requester_slack_id=summary.requester_slack_id,
+        )
+        blocks.append(section(text, block_id="alternative_reason"))
+    warning = over_budget_block(summary.budget)
+    if warning is not None:
+        blocks.append(warning)
+    blocks += _money_lines(ctx)
     reasons = render("approval_reasons.j2", **ctx)
     if reasons:
         blocks.append(section(reasons, block_id="reasons"))
@@ -278,16 +318,30 @@ def _approval_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str,
     return blocks
 
 
+#: The requester's message is titled by the request's state (it is one message, updated in place).
+_REQUESTER_TITLES = {
+    "submitted": "Your request",
+    "pending_approval": "Waiting for approval",
+    "changes_requested": "Changes requested",
+    "approved": "Approved",
+    "denied": "Denied",
+    "expired": "Expired",
+    "withdrawn": "Withdrawn",
+    "rejected": "Not submitted",
+}
+
+
 def _requester_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str, Any]) -> list[Block]:
-    changes = kind is MessageKind.CHANGES_REQUESTED
-    title = "Changes requested" if changes else "Your request"
+    # A changes-requested message of a request from before the status message carried the
+    # comment (MessageKind.CHANGES_REQUESTED) is updated in place like the status message.
+    title = _REQUESTER_TITLES.get(summary.status, "Your request")
     blocks: list[Block] = [header(f"{title}: {summary.product_name} ({summary.request_id})")]
-    if summary.changes_comment and (changes or summary.status == "changes_requested"):
+    if summary.changes_comment and summary.status == "changes_requested":
         blocks.append(section(render("changes_requested.j2", **ctx), block_id="changes"))
     blocks += _facts(summary, ctx) + _money_lines(ctx)
     blocks.append({"type": "divider"})
     blocks += _route(summary, ctx)
-    blocks.append(section(render("status_line.j2", **ctx), block_id="status"))
+    blocks.append(section(render("status_line.j2", **{**ctx, "to_requester": True}), block_id="status"))
     elements = []
     if summary.status == "changes_requested":
         elements.append(button("Edit request", ids.EDIT_REQUEST, summary.request_id, "primary"))
@@ -314,7 +368,11 @@ def _fallback(kind: MessageKind, summary: RequestSummary) -> str:
     if kind is MessageKind.APPROVAL_REMINDER:
         text = f"Reminder: approval needed for {subject}"
     elif kind is MessageKind.APPROVAL_REQUEST and viewer_may_act(summary):
-        text = f"Approval needed: {subject}"
+        over = summary.budget.after_cents if summary.budget is not None else 0
+        if summary.budget is not None and over < 0:
+            text = f"Approval needed, over budget by {format_money(-over, summary.budget.currency)}: {subject}"
+        else:
+            text = f"Approval needed: {subject}"
     elif kind is MessageKind.CHANGES_REQUESTED and summary.status == "changes_requested":
         text = f"Changes requested on {subject}"
     else:

@@ -48,7 +48,7 @@ __all__ = [
 
 #: Roles a person can hold (the policy's roles other than `manager`, which follows the
 #: reporting line instead).
-DIRECTORY_ROLES = ("finance", "security", "finops", "it", "itam")
+DIRECTORY_ROLES = ("finance", "security", "finops", "it", "itam", "executive")
 DIRECTORY_COLUMNS = (
     "email",
     "slack_id",

@@ -255,7 +255,12 @@ _SEAT_NOUN = (
     r"teammates|pax)\b"
 )
 _NOT_BETWEEN = frozenset("day days week weeks month months year years hour hours minutes usd dollars".split())
-_SEATS_NUMBER_FIRST = re.compile(rf"(?<![\w$€£.,]){_NUM}\s*\+?\s*((?:[a-z][\w.-]*\s+){{0,2}}){_SEAT_NOUN}")
+# Not after a minus sign: "-3 seats" is not 3 seats (`invalid_seat_count` names it instead).
+_SEATS_NUMBER_FIRST = re.compile(rf"(?<![\w$€£.,\-−–]){_NUM}\s*\+?\s*((?:[a-z][\w.-]*\s+){{0,2}}){_SEAT_NOUN}")
+#: A seat count written with digits, valid or not: "-3 seats", "0 users", "250000 licences".
+_SEAT_COUNT_WRITTEN = re.compile(
+    rf"(?<![\w$€£.,])([-−–]\s?)?(\d{{1,12}})(?!\w|[.,]\d)\s*\+?\s*((?:[a-z][\w.-]*\s+){{0,2}}){_SEAT_NOUN}"
+)
 _SEATS_STRONG = (
     re.compile(rf"\b{_SEAT_NOUN}\s*(?:count|qty|quantity|needed)?\s*[:=x×]?\s*(\d{{1,6}})\b"),
     re.compile(r"\b(?:qty|quantity|headcount)\s*[:=]?\s*(\d{1,6})\b"),
@@ -279,9 +284,7 @@ def _number_value(text: str) -> int:
 
 def extract_seats(text: str) -> int | None:
     """Seat count asked for in `text` ("figma 2 seats", "for 5 people", "x4", "two seats"), or None."""
-    s = _SLACK_SPECIAL.sub(" ", unicodedata.normalize("NFKC", text[:MAX_QUERY_CHARS]).casefold())
-    s = re.sub(r"[*_~`]", " ", s)
-    s = re.sub(r"\s+", " ", s)
+    s = _seat_text(text)
     found: list[tuple[int, int, int]] = []  # (rank, position, value); lower rank = stronger pattern
     for m in _SEATS_NUMBER_FIRST.finditer(s):
         between = m.group(2).split()
@@ -293,6 +296,27 @@ def extract_seats(text: str) -> int | None:
     found.extend((2, m.start(), _number_value(m.group(1))) for m in _SEATS_WEAK.finditer(s))
     valid = sorted(f for f in found if 1 <= f[2] <= 100_000)
     return valid[0][2] if valid else None
+
+
+def _seat_text(text: str) -> str:
+    s = _SLACK_SPECIAL.sub(" ", unicodedata.normalize("NFKC", text[:MAX_QUERY_CHARS]).casefold())
+    s = re.sub(r"[*_~`]", " ", s)
+    return re.sub(r"\s+", " ", s)
+
+
+def invalid_seat_count(text: str) -> str | None:
+    """The seat count written in `text` that cannot be one ("-3", "0", "250000": seats are 1 to
+    100,000), as written; None when the text gives a valid count or none at all. So the
+    person is told, instead of a form quietly starting at some other number."""
+    if extract_seats(text) is not None:
+        return None
+    for m in _SEAT_COUNT_WRITTEN.finditer(_seat_text(text)):
+        if _NOT_BETWEEN.intersection(m.group(3).split()):
+            continue
+        negative, digits = m.group(1), m.group(2)
+        if negative or not 1 <= int(digits) <= 100_000:
+            return f"-{digits}" if negative else digits
+    return None
 
 
 # --------------------------------------------------------------------------- matcher

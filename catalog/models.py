@@ -31,6 +31,7 @@ class RequestStatus(StrEnum):
     AWAITING_CHOICE = "awaiting_choice"  # reuse first: the requester is shown what we own
     RECLAIMING = "reclaiming"  # idle seat holders are asked to release their seats
     FULFILLED_FROM_POOL = "fulfilled_from_pool"  # a seat we already owned, nothing bought
+    ALREADY_HELD = "already_held"  # the requester already holds a seat of it: nothing to do
     WITHDRAWN = "withdrawn"  # the requester withdrew (or picked an approved alternative)
     CHANGES_REQUESTED = "changes_requested"  # an approver asked the requester to edit the request
 

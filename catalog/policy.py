@@ -58,16 +58,18 @@ __all__ = [
     "StepRule",
     "check_policy",
     "default_policy_path",
+    "delegation_refusal",
     "escalation_approver",
     "evaluate",
     "load_policy",
+    "managers_above",
     "policy_version",
     "resolve_route",
 ]
 
 #: `cost_center_owner` is the owner of the request's cost center (the budget file's `owner`),
 #: not a role anyone holds in the directory.
-ROLES = ("manager", "finance", "security", "finops", "it", "itam", "cost_center_owner")
+ROLES = ("manager", "finance", "security", "finops", "it", "itam", "cost_center_owner", "executive")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 PRODUCT_STATUSES = ("approved", "restricted", "blocked")
 BOOLEAN_CONDITIONS = (
@@ -919,6 +921,58 @@ def resolve_route(
         else:
             assigned.append(result)
     return ResolvedRoute(tuple(assigned), tuple(problems))
+
+
+def managers_above(person: DirectoryEntry, directory: Mapping[str, DirectoryEntry]) -> list[DirectoryEntry]:
+    """``person``'s manager, that manager's manager, … as far as ``directory`` knows them
+    (a loop in the reporting lines ends the walk)."""
+    by_email = {e.email.lower(): e for e in directory.values()}
+    chain: list[DirectoryEntry] = []
+    seen = {person.email.lower()}
+    boss = by_email.get((person.manager_email or "").lower())
+    while boss is not None and boss.email.lower() not in seen:
+        chain.append(boss)
+        seen.add(boss.email.lower())
+        boss = by_email.get((boss.manager_email or "").lower())
+    return chain
+
+
+def delegation_refusal(
+    role: str,
+    *,
+    approvers: Sequence[DirectoryEntry],
+    candidate: DirectoryEntry,
+    directory: Mapping[str, DirectoryEntry],
+) -> str | None:
+    """Why ``candidate`` may not take over a ``role`` step from ``approvers`` (the step's
+    approver, and the person delegating when that is someone else, e.g. the approver's
+    delegate); None when they may.
+
+    A step goes only to someone who could have been asked for it: a holder of the same role
+    (nobody holds ``manager``: a manager step follows the reporting line), someone above one
+    of ``approvers`` in the manager chain, or the configured delegate of one of them."""
+    if role != "manager" and role in candidate.roles:
+        return None
+    by_email = {e.email.lower(): e for e in directory.values()}
+    above = {b.email.lower(): b for a in approvers for b in managers_above(a, by_email)}
+    delegates = {
+        a.delegate_email.lower(): by_email.get(a.delegate_email.lower()) for a in approvers if a.delegate_email
+    }
+    wanted = candidate.email.lower()
+    if wanted in above or wanted in delegates:
+        return None
+    options = []
+    if role != "manager":
+        options.append(f"someone who holds the {role} role")
+    if above:
+        names = ", ".join(b.name for b in list(above.values())[:3])
+        options.append(f"someone above {approvers[0].name} in the reporting line ({names})")
+    named = [d.name for d in delegates.values() if d is not None]
+    if named:
+        options.append(f"the configured delegate ({', '.join(named)})")
+    step = "a manager step" if role == "manager" else f"a {role} step"
+    pick = f"; it can go to {', or '.join(options)}" if options else ""
+    return f"{candidate.name} can't take over {step}{pick}."
 
 
 def escalation_approver(

@@ -288,6 +288,30 @@ def directory_around(
     return {email: directory_entry(person) for email, person in found.items()}
 
 
+#: How far up the reporting line `directory_with_chains` follows managers.
+MAX_CHAIN = 20
+
+
+def directory_with_chains(session: Session, *, emails: Iterable[str | None]) -> dict[str, DirectoryEntry]:
+    """`directory_around` the people of `emails`, plus everyone above them in the manager
+    chain: what `catalog.policy.delegation_refusal` looks at."""
+    people = [e.strip().lower() for e in emails if e and e.strip()]
+    found = directory_around(session, emails=people, managers_of=people)
+    for email in people:
+        person = found.get(email)
+        for _ in range(MAX_CHAIN):
+            boss = (person.manager_email or "").strip().lower() if person else ""
+            if not boss or boss == email:
+                break
+            if boss not in found:
+                row = get_person(session, email=boss)
+                if row is None:
+                    break
+                found[boss] = directory_entry(row)
+            person = found[boss]
+    return found
+
+
 # --- catalog ---------------------------------------------------------------------------
 
 
@@ -719,16 +743,20 @@ class RequestRows:
 
     request: Row[Any]
     steps: Sequence[Row[Any]]  # in `seq` order
-    people: Mapping[str, Row[Any]]  # by email: the requester, the decider, every step's approver and decider
+    people: Mapping[str, Row[Any]]  # by email: the requester, the decider, every step's approver and
+    # decider, and the approvers of the latest plan's route
     asset: Row[Any] | None
     contract: Row[Any] | None
     product: Row[Any] | None
     alternatives: Mapping[str, Row[Any]]  # the product's alternatives, by id
     plans: Sequence[Row[Any]]  # the request's "submitted" / "resubmitted" audit rows, in order
     reservation: Row[Any] | None
+    choices: Sequence[Row[Any]] = ()  # the requester's answers to reuse first ("reuse_choice"), in order
 
 
 _PLAN_ACTIONS = ["submitted", "resubmitted"]
+#: The requester's answers to reuse first (`RequestRows.choices`), read with the plans.
+_CHOICE_ACTIONS = ["reuse_choice"]
 
 
 def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
@@ -742,7 +770,19 @@ def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
     if request is None:
         return None
     steps = connection.execute(_STEPS, {"request_id": request_id}).all()
-    named = {request.requester_email, request.decided_by, *(e for s in steps for e in (s.approver_email, s.decided_by))}
+    audited = connection.execute(
+        _AUDIT_OF_ACTIONS, {"request_id": request_id, "actions": _PLAN_ACTIONS + _CHOICE_ACTIONS}
+    ).all()
+    plans = [row for row in audited if row.action in _PLAN_ACTIONS]
+    choices = [row for row in audited if row.action in _CHOICE_ACTIONS]
+    route = (plans[-1].detail or {}).get("route") if plans else None
+    planned = [s.get("approver") for s in route or () if isinstance(s, dict)]
+    named = {
+        request.requester_email,
+        request.decided_by,
+        *(e for s in steps for e in (s.approver_email, s.decided_by)),
+        *(e for e in planned if isinstance(e, str)),
+    }
     wanted = sorted({e.strip().lower() for e in named if e and e.strip()})
     people = {p.email: p for p in connection.execute(_PEOPLE, {"emails": wanted})} if wanted else {}
     asset = connection.execute(_ASSET_OF_REQUEST, {"request_id": request_id}).first()
@@ -750,9 +790,8 @@ def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
     product = connection.execute(_PRODUCT, {"pk": request.product_id}).first() if request.product_id else None
     alternative_ids = sorted(set(product.alternatives)) if product is not None else []
     alternatives = {p.id: p for p in connection.execute(_PRODUCTS, {"ids": alternative_ids})} if alternative_ids else {}
-    plans = connection.execute(_AUDIT_OF_ACTIONS, {"request_id": request_id, "actions": _PLAN_ACTIONS}).all()
     reservation = connection.execute(_RESERVATION, {"request_id": request_id}).first()
-    return RequestRows(request, steps, people, asset, contract, product, alternatives, plans, reservation)
+    return RequestRows(request, steps, people, asset, contract, product, alternatives, plans, reservation, choices)
 
 
 def _first_row(session: Session, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:

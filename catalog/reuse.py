@@ -4,13 +4,16 @@ Pure: plain values in, a `ReuseDecision` out, `as_of` explicit. The order of the
 order of the branches the requester sees:
 
 1. **blocked** — the product may not be bought; the approved alternatives are named.
-2. **spare seat** — the product is owned (it has seats in the asset register) and enough of
+2. **already held** — the requester asks for one seat of a product they already hold a seat
+   of: they are told so (and since when); nothing is bought or assigned. A request for
+   several seats is for teammates too, and goes on below.
+3. **spare seat** — the product is owned (it has seats in the asset register) and enough of
    them are unassigned: the requester can take one now, nothing is bought.
-3. **reclaim** — owned but full: seats whose holders were inactive for `inactive_days` or more
+4. **reclaim** — owned but full: seats whose holders were inactive for `inactive_days` or more
    (or never active since they got the seat that long ago) can be reclaimed, or more bought.
-4. **alternative** — the product is not owned, but an approved product of the same category
+5. **alternative** — the product is not owned, but an approved product of the same category
    is: use it, or continue with a justification.
-5. **new purchase** — nothing owned fits: the request goes on to approval.
+6. **new purchase** — nothing owned fits: the request goes on to approval.
 
 "Owned" means the asset register holds seats for the product (`capacity > 0`); a catalog entry
 alone only says the product may be bought. Products without a seat count (usage-based or
@@ -27,6 +30,7 @@ from enum import StrEnum
 
 class ReuseKind(StrEnum):
     BLOCKED = "blocked"
+    ALREADY_HELD = "already_held"
     SPARE_SEAT = "spare_seat"
     RECLAIM = "reclaim"
     ALTERNATIVE = "alternative"
@@ -88,6 +92,7 @@ class ReuseDecision:
     alternatives: tuple[Alternative, ...] = ()
     reason: str | None = None
     already_holds: bool = False
+    held_since: date | None = None  # ALREADY_HELD: when the requester got their seat
 
 
 def decide_reuse(
@@ -119,7 +124,17 @@ def decide_reuse(
 
     if product is not None and product.owned:
         requester = requester_email.strip().lower()
-        holds = any(h.email == requester for h in product.holders)
+        mine = next((h for h in product.holders if h.email == requester), None)
+        holds = mine is not None
+        if mine is not None and seats == 1:
+            return ReuseDecision(
+                ReuseKind.ALREADY_HELD,
+                product_id,
+                seats,
+                spare=product.spare,
+                already_holds=True,
+                held_since=mine.assigned_on,
+            )
         if product.spare >= seats:
             return ReuseDecision(ReuseKind.SPARE_SEAT, product_id, seats, spare=product.spare, already_holds=holds)
         cutoff = as_of - timedelta(days=inactive_days)

@@ -42,6 +42,7 @@ from catalog.policy import (
     PolicyInput,
     ResolvedRoute,
     default_policy_path,
+    delegation_refusal,
     evaluate,
     load_policy,
     resolve_route,
@@ -58,6 +59,7 @@ __all__ = [
     "load_active_policy",
     "preview_as_json",
     "preview_route",
+    "step_delegation_refusal",
 ]
 
 
@@ -234,6 +236,22 @@ def preview_route(
         else ResolvedRoute(())
     )
     return RoutePreview(decision, route, requester, cost_center, fiscal_year, budget, draw)
+
+
+def step_delegation_refusal(
+    session: Session, *, role: str, approver_email: str, actor_email: str | None, candidate_email: str
+) -> str | None:
+    """Why the person `actor_email` (the step's approver, or their delegate) may not hand a
+    `role` step assigned to `approver_email` to `candidate_email`; None when they may
+    (`catalog.policy.delegation_refusal`, on the directory as the database has it). Shared by
+    the delegation activity and the bot's early answer in the Delegate form."""
+    emails = [e.strip().lower() for e in (approver_email, actor_email, candidate_email) if e and e.strip()]
+    directory = repository.directory_with_chains(session, emails=emails)
+    candidate = directory.get(candidate_email.strip().lower())
+    if candidate is None:
+        return f"{candidate_email} isn't in the company directory, so they can't approve."
+    approvers = [directory[e] for e in dict.fromkeys(emails[:-1]) if e in directory]
+    return delegation_refusal(role, approvers=approvers, candidate=candidate, directory=directory)
 
 
 # --- JSON ---------------------------------------------------------------------------------

@@ -57,6 +57,9 @@ class RequestSummary:
     changes_comment: str | None = None  # what the approver asked to change
     changes_by_slack_id: str | None = None
     event: str | None = None  # REQUESTER_NOTICE / APPROVAL_REMINDER: what happened, plain text
+    # Reuse first: the requester went on although approved alternatives we own fit; why, and which.
+    alternative_reason: str | None = None
+    declined_alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class StepView:
     role: str  # manager | finance | security | finops | it | …
     approver_slack_id: str
     approver_name: str
-    status: str  # catalog.models.StepStatus
+    status: str  # catalog.models.StepStatus, or "waiting": planned, its stage not open yet
     reasons: tuple[str, ...] = ()
     opened_at: datetime | None = None
     decided_by_slack_id: str | None = None
@@ -119,6 +122,7 @@ class ReuseView:
     holder_idle_days: int | None = None  # RECLAIM_ASK: how long this holder has been idle
     holder_answer: str | None = None  # RECLAIM_ASK: keep | release, once known
     answer_within_days: int | None = None  # RECLAIM_ASK: after that the seat is released
+    held_since: date | None = None  # REUSE_OFFER of kind already_held: when they got their seat
 
 
 @dataclass(frozen=True)

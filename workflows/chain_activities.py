@@ -36,9 +36,11 @@ from catalog.routing import (
     drawdown_json,
     load_active_policy,
     preview_route,
+    step_delegation_refusal,
 )
 from catalog.settings import Settings, get_settings
 from catalog.summary import MessageKind, MessageRef, RequestSummary
+from catalog.text import truncate
 from workflows import faults
 from workflows.messaging import Noted, _now, note_or_ref, request_summary
 from workflows.reuse_activities import ReuseActivities
@@ -58,6 +60,8 @@ from workflows.shared import (
     RequestInput,
     RoutePlan,
     RouteStepPlan,
+    StageOpen,
+    StageTimes,
     StepDecisionRecord,
     StepNudge,
     StepOpen,
@@ -86,7 +90,8 @@ ROLE_LABELS = {
     "finops": "FinOps",
     "it": "IT",
     "itam": "ITAM",
-    "cost_center_owner": "cost center owner",
+    "cost_center_owner": "the cost center's owner",
+    "executive": "an executive",
 }
 
 
@@ -305,7 +310,13 @@ class ChainActivities(ReuseActivities):
                     "data_classification": row.data_classification,
                     "outcome": route.outcome,
                     "route": [
-                        {"seq": s.seq, "stage": s.stage, "role": s.role, "approver": s.approver_email}
+                        {
+                            "seq": s.seq,
+                            "stage": s.stage,
+                            "role": s.role,
+                            "approver": s.approver_email,
+                            "slack_id": s.approver_slack_id,
+                        }
                         for s in route.steps
                     ],
                     "reasons": route.reasons,
@@ -374,14 +385,66 @@ class ChainActivities(ReuseActivities):
 
     # --- steps ------------------------------------------------------------------------
 
+    def _step_times(self, at: datetime, step: RouteStepPlan, remind_slas: int, escalate_slas: int) -> StepTimes:
+        remind_at = self._add_business_days(at, step.sla_business_days * max(remind_slas, 1))
+        escalate_at = self._add_business_days(at, step.sla_business_days * max(escalate_slas, 1))
+        return StepTimes(remind_at.isoformat(), escalate_at.isoformat())
+
+    @activity.defn
+    async def open_chain_stage(self, opening: StageOpen) -> StageTimes:
+        """Open every step of a stage in one transaction, then DM each approver once (each DM
+        shows the whole stage) and update every other message once. Opening the steps one
+        activity each posted a parallel approver's DM before the stage was complete and updated
+        the other messages once per step."""
+        at = datetime.fromisoformat(opening.at)
+        times = [
+            self._step_times(at, step, opening.remind_after_slas, opening.escalate_after_slas) for step in opening.steps
+        ]
+        summary, notes = await asyncio.to_thread(self._open_chain_stage, opening, at, times)
+        posted: dict[str, RequestSummary] = {}
+        for step in opening.steps:
+            if step.carried_over:
+                continue
+            key = approver_key(opening.request_id, step.seq, step.approver_slack_id)
+            shown = dataclasses.replace(summary, viewer_seq=step.seq)
+            kind = MessageKind.APPROVAL_REQUEST
+            _, sent = await self._post_once(key, step.approver_slack_id, kind, shown, notes[key])
+            if sent:
+                posted[key] = shown
+        await self._announce(opening.request_id, posted=posted, requester=notes[requester_key(opening.request_id)])
+        return StageTimes(times)
+
+    def _open_chain_stage(
+        self, opening: StageOpen, at: datetime, times: list[StepTimes]
+    ) -> tuple[RequestSummary, dict[str, Noted]]:
+        rid = opening.request_id
+        with transaction(self._engine) as session:
+            request = repository.get_request(session, request_id=rid)
+            for step, when in zip(opening.steps, times, strict=True):
+                self._open_step_in(
+                    session,
+                    request,
+                    rid,
+                    opening.round,
+                    step,
+                    at,
+                    datetime.fromisoformat(when.remind_at),
+                    datetime.fromisoformat(when.escalate_at),
+                )
+            keys = [requester_key(rid)]
+            keys += [approver_key(rid, s.seq, s.approver_slack_id) for s in opening.steps if not s.carried_over]
+            notes = {key: note_or_ref(session, key=key, request_id=rid) for key in keys}
+            return request_summary(session, request_id=rid), notes
+
     @activity.defn
     async def open_chain_step(self, opening: StepOpen) -> StepTimes:
         """Open a step and DM its approver (once). A step approved in an earlier round by the
-        same person is recorded as approved and nobody is asked again."""
+        same person is recorded as approved and nobody is asked again. Workflows started since
+        `all-patches-v7` open a stage with `open_chain_stage` instead."""
         at = datetime.fromisoformat(opening.at)
         step = opening.step
-        remind_at = self._add_business_days(at, step.sla_business_days * max(opening.remind_after_slas, 1))
-        escalate_at = self._add_business_days(at, step.sla_business_days * max(opening.escalate_after_slas, 1))
+        when = self._step_times(at, step, opening.remind_after_slas, opening.escalate_after_slas)
+        remind_at, escalate_at = datetime.fromisoformat(when.remind_at), datetime.fromisoformat(when.escalate_at)
         summary, notes = await asyncio.to_thread(self._open_chain_step, opening, at, remind_at, escalate_at)
         posted: dict[str, RequestSummary] = {}
         if not step.carried_over:
@@ -393,7 +456,7 @@ class ChainActivities(ReuseActivities):
                 posted[key] = shown
         # Everyone's message shows the stage that just opened (one activity, not two).
         await self._announce(opening.request_id, posted=posted, requester=notes[requester_key(opening.request_id)])
-        return StepTimes(remind_at.isoformat(), escalate_at.isoformat())
+        return when
 
     def _open_chain_step(
         self, opening: StepOpen, at: datetime, remind_at: datetime, escalate_at: datetime
@@ -404,66 +467,78 @@ class ChainActivities(ReuseActivities):
         rid = opening.request_id
         with transaction(self._engine) as session:
             request = repository.get_request(session, request_id=rid)
-            repository.open_step(
-                session,
-                request_id=rid,
-                seq=step.seq,
-                role=step.role,
-                approver_email=step.approver_email,
-                approver_slack_id=step.approver_slack_id,
-                stage=step.stage,
-                round=opening.round,
-                reasons=list(step.reasons),
-                opened_at=at,
-                sla_business_days=step.sla_business_days,
-                remind_at=remind_at,
-                escalate_at=escalate_at,
-                assigned_because=(
-                    f"approved in an earlier round by {step.approver_name}"
-                    if step.carried_over
-                    else step.assigned_because
-                ),
-                delegate_email=step.delegate_email,
-                delegate_slack_id=step.delegate_slack_id,
-            )
-            if step.carried_over:
-                repository.close_step(
-                    session,
-                    request_id=rid,
-                    seq=step.seq,
-                    status=StepStatus.APPROVED,
-                    actor=step.approver_email,
-                    reason="Approved in an earlier round; the request costs no more than then.",
-                    at=at,
-                )
-            if request is not None and request.status in (RequestStatus.SUBMITTED, RequestStatus.CHANGES_REQUESTED):
-                repository.set_request_status(session, request_id=rid, status=RequestStatus.PENDING_APPROVAL, at=at)
-            audit_step(
-                session,
-                request_id=rid,
-                seq=step.seq,
-                key=f"{rid}:step{step.seq}:opened",
-                action="step_carried_over" if step.carried_over else "step_opened",
-                actor="workflow",
-                at=at,
-                policy_version=request.policy_version if request else None,
-                detail={
-                    "role": step.role,
-                    "stage": step.stage,
-                    "round": opening.round,
-                    "approver": step.approver_email,
-                    "delegate": step.delegate_email,
-                    "reasons": list(step.reasons),
-                    "assigned_because": step.assigned_because,
-                    "remind_at": remind_at.isoformat(),
-                    "escalate_at": escalate_at.isoformat(),
-                },
-            )
+            self._open_step_in(session, request, rid, opening.round, step, at, remind_at, escalate_at)
             keys = [requester_key(rid)]
             if not step.carried_over:
                 keys.append(approver_key(rid, step.seq, step.approver_slack_id))
             notes = {key: note_or_ref(session, key=key, request_id=rid) for key in keys}
             return request_summary(session, request_id=rid), notes
+
+    @staticmethod
+    def _open_step_in(
+        session: Session,
+        request: PurchaseRequest | None,
+        rid: str,
+        round_: int,
+        step: RouteStepPlan,
+        at: datetime,
+        remind_at: datetime,
+        escalate_at: datetime,
+    ) -> None:
+        """Open one step (a carried-over one as approved at once), audited."""
+        repository.open_step(
+            session,
+            request_id=rid,
+            seq=step.seq,
+            role=step.role,
+            approver_email=step.approver_email,
+            approver_slack_id=step.approver_slack_id,
+            stage=step.stage,
+            round=round_,
+            reasons=list(step.reasons),
+            opened_at=at,
+            sla_business_days=step.sla_business_days,
+            remind_at=remind_at,
+            escalate_at=escalate_at,
+            assigned_because=(
+                f"approved in an earlier round by {step.approver_name}" if step.carried_over else step.assigned_because
+            ),
+            delegate_email=step.delegate_email,
+            delegate_slack_id=step.delegate_slack_id,
+        )
+        if step.carried_over:
+            repository.close_step(
+                session,
+                request_id=rid,
+                seq=step.seq,
+                status=StepStatus.APPROVED,
+                actor=step.approver_email,
+                reason="Approved in an earlier round; the request costs no more than then.",
+                at=at,
+            )
+        if request is not None and request.status in (RequestStatus.SUBMITTED, RequestStatus.CHANGES_REQUESTED):
+            repository.set_request_status(session, request_id=rid, status=RequestStatus.PENDING_APPROVAL, at=at)
+        audit_step(
+            session,
+            request_id=rid,
+            seq=step.seq,
+            key=f"{rid}:step{step.seq}:opened",
+            action="step_carried_over" if step.carried_over else "step_opened",
+            actor="workflow",
+            at=at,
+            policy_version=request.policy_version if request else None,
+            detail={
+                "role": step.role,
+                "stage": step.stage,
+                "round": round_,
+                "approver": step.approver_email,
+                "delegate": step.delegate_email,
+                "reasons": list(step.reasons),
+                "assigned_because": step.assigned_because,
+                "remind_at": remind_at.isoformat(),
+                "escalate_at": escalate_at.isoformat(),
+            },
+        )
 
     @activity.defn
     async def nudge_step(self, nudge: StepNudge) -> Escalated:
@@ -637,6 +712,9 @@ class ChainActivities(ReuseActivities):
         return delegated
 
     def _delegate(self, record: DelegateRecord, at: datetime) -> tuple[Delegated, RequestSummary, str]:
+        refused = self._delegation_refused(record, at)
+        if refused is not None:
+            raise Rejected(refused)
         rid = record.request_id
         with transaction(self._engine) as session:
             request = repository.get_request(session, request_id=rid)
@@ -679,6 +757,37 @@ class ChainActivities(ReuseActivities):
             summary = request_summary(session, request_id=rid)
             return Delegated(target.email, record.to_slack_id, target.name), summary, from_name
 
+    def _delegation_refused(self, record: DelegateRecord, at: datetime) -> str | None:
+        """Why the step may not go to that person (`catalog.routing.step_delegation_refusal`),
+        audited in a transaction of its own; None when it may."""
+        rid = record.request_id
+        with transaction(self._engine) as session:
+            step = repository.get_step(session, request_id=rid, seq=record.seq)
+            target = repository.get_person_by_slack_id(session, slack_id=record.to_slack_id)
+            if step is None or target is None or step.approver_email == target.email:
+                return None  # `_delegate` says what is wrong, or there is nothing to hand over
+            actor = repository.get_person_by_slack_id(session, slack_id=record.from_slack_id)
+            refusal = step_delegation_refusal(
+                session,
+                role=step.role,
+                approver_email=step.approver_email,
+                actor_email=actor.email if actor else None,
+                candidate_email=target.email,
+            )
+            if refusal is None:
+                return None
+            audit_step(
+                session,
+                request_id=rid,
+                seq=record.seq,
+                key=f"{rid}:step{record.seq}:delegation_refused:{record.to_slack_id}:{record.at}",
+                action="step_delegation_refused",
+                actor=actor.email if actor else record.from_slack_id,
+                at=at,
+                detail={"to": target.email, "role": step.role, "approver": step.approver_email, "reason": refusal},
+            )
+            return refusal
+
     @activity.defn
     async def record_step(self, record: StepDecisionRecord) -> None:
         """Close a step with a decision (or as superseded / expired / withdrawn), audited with
@@ -706,6 +815,10 @@ class ChainActivities(ReuseActivities):
             reason=record.reason,
             at=at,
         )
+        if record.action == ACTION_REQUEST_CHANGES:
+            # With the step, so the messages this record updates say the request now waits
+            # for the requester's edit (not for the approver who asked).
+            self._set_changes_requested(session, record, at)
         audit_step(
             session,
             request_id=rid,
@@ -746,25 +859,45 @@ class ChainActivities(ReuseActivities):
 
     @activity.defn
     async def ask_for_changes(self, record: StepDecisionRecord) -> None:
-        """Send the request back to the requester with the approver's comment and an Edit button."""
-        summary = await asyncio.to_thread(self._changes_requested, record)
+        """Send the request back to the requester. Their status message (updated in place, once
+        the step is recorded) shows the approver's comment and an Edit button; a notice without
+        buttons tells them, since an update in place notifies nobody."""
+        summary, changed = await asyncio.to_thread(self._changes_requested, record)
+        if changed:  # recorded by a step record from before the status moved with it
+            summary = await self._announce(record.request_id)
+        step = next((s for s in summary.steps if s.seq == record.seq), None)
+        who = step.approver_name if step else "An approver"
+        comment = truncate(" ".join((record.reason or "").split()), 500)
+        event = (
+            f"{who} asks you to change your request before deciding: “{comment}”. "
+            "Use Edit request on your request's message: it goes back to approval from there."
+        )
         await self._send_once(
-            f"{record.request_id}:changes{record.seq}",
+            f"{record.request_id}:notice:changes{record.seq}",
             summary.requester_slack_id,
-            MessageKind.CHANGES_REQUESTED,
-            summary,
+            MessageKind.REQUESTER_NOTICE,
+            dataclasses.replace(summary, event=event),
         )
 
-    def _changes_requested(self, record: StepDecisionRecord) -> RequestSummary:
+    def _changes_requested(self, record: StepDecisionRecord) -> tuple[RequestSummary, bool]:
         at = datetime.fromisoformat(record.at)
         with transaction(self._engine) as session:
-            repository.update_request(
-                session,
-                request_id=record.request_id,
-                values={"status": RequestStatus.CHANGES_REQUESTED, "changes_comment": record.reason},
-                at=at,
-            )
-            return request_summary(session, request_id=record.request_id)
+            changed = self._set_changes_requested(session, record, at)
+            return request_summary(session, request_id=record.request_id), changed
+
+    @staticmethod
+    def _set_changes_requested(session: Session, record: StepDecisionRecord, at: datetime) -> bool:
+        """The request waits for the requester's edit, with the approver's comment; whether
+        this changed its status."""
+        request = repository.get_request(session, request_id=record.request_id)
+        changed = request is not None and request.status != RequestStatus.CHANGES_REQUESTED
+        repository.update_request(
+            session,
+            request_id=record.request_id,
+            values={"status": RequestStatus.CHANGES_REQUESTED, "changes_comment": record.reason},
+            at=at,
+        )
+        return changed
 
     # --- progress and outcome ---------------------------------------------------------
 
@@ -1052,6 +1185,7 @@ class ChainActivities(ReuseActivities):
     def chain_activity_methods(self) -> list[Any]:
         return [
             self.plan_route,
+            self.open_chain_stage,
             self.open_chain_step,
             self.nudge_step,
             self.delegate_step,

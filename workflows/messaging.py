@@ -128,13 +128,18 @@ def _chain_fields(
             )
         )
     plan = _latest_plan(rows.plans)
-    budget = _budget_view(session, request, rows.reservation, plan.get("budget")) if request.policy_version else None
+    budget = budget_view(session, request, rows.reservation, plan.get("budget")) if request.policy_version else None
+    if request.status in (RequestStatus.SUBMITTED, RequestStatus.PENDING_APPROVAL):
+        views = _with_planned(views, plan, request.round, person)
     changes_by = None
     if request.status == RequestStatus.CHANGES_REQUESTED:
         asking = [s for s in steps if s.status == "changes_requested"]
         decider = person(asking[-1].decided_by) if asking else None
         changes_by = decider.slack_id if decider else None
+    reason, declined = _alternative_reason(rows.choices)
     return {
+        "alternative_reason": reason,
+        "declined_alternatives": declined,
         "data_classification": request.data_classification,
         "steps": tuple(views),
         "policy_reasons": tuple(str(r) for r in plan.get("reasons") or ()),
@@ -146,12 +151,55 @@ def _chain_fields(
     }
 
 
+def _with_planned(
+    views: list[StepView], plan: dict[str, Any], round_: int, person: Callable[[str | None], Row[Any] | None]
+) -> list[StepView]:
+    """The opened steps of the round, and the steps its plan has not opened yet ("waiting"):
+    every message shows the whole route from the start, not the stages reached so far."""
+    if int(plan.get("round") or 1) != round_:
+        return views
+    opened = {view.seq for view in views}
+    for planned in plan.get("route") or ():
+        if not isinstance(planned, dict) or planned.get("seq") in opened:
+            continue
+        try:
+            seq, stage, role = int(planned["seq"]), int(planned["stage"]), str(planned["role"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        approver = person(planned.get("approver"))
+        views.append(
+            StepView(
+                seq=seq,
+                stage=stage,
+                role=role,
+                approver_slack_id=str(planned.get("slack_id") or (approver.slack_id if approver else "") or ""),
+                approver_name=approver.name if approver else str(planned.get("approver") or ""),
+                status="waiting",
+            )
+        )
+    return sorted(views, key=lambda view: view.seq)
+
+
+def _alternative_reason(choices: Sequence[Row[Any]]) -> tuple[str | None, tuple[str, ...]]:
+    """Why the requester went on to buy although approved alternatives fit, and their names
+    (from the latest such answer to reuse first); (None, ()) when they did not have to say."""
+    for choice in reversed(choices):
+        detail = choice.detail or {}
+        if detail.get("choice") == "buy" and str(detail.get("justification") or "").strip():
+            names = tuple(str(name) for name in detail.get("instead_of") or () if name)
+            return str(detail["justification"]).strip(), names
+    return None, ()
+
+
 def _latest_plan(plans: Sequence[Row[Any]]) -> dict[str, Any]:
     planned = [event.detail for event in plans if "reasons" in event.detail]
     return planned[-1] if planned else {}
 
 
-def _budget_view(session: Session, request: Row[Any], reservation: Row[Any] | None, planned: Any) -> BudgetView | None:
+def budget_view(session: Session, request: Any, reservation: Row[Any] | None, planned: Any = None) -> BudgetView | None:
+    """The budget line `request` (a request row or model object) is checked against, before
+    and after it; None when its cost center has no line for the year. `planned`: the plan's
+    budget check, whose converted amount is used while the request is pending."""
     if reservation is not None:
         cost_center, fiscal_year = reservation.cost_center, reservation.fiscal_year
     else:
@@ -178,7 +226,7 @@ def _budget_view(session: Session, request: Row[Any], reservation: Row[Any] | No
     )
 
 
-def _amount_in_line_currency(request: Row[Any], reservation: Row[Any] | None, planned: Any, currency: str) -> int:
+def _amount_in_line_currency(request: Any, reservation: Row[Any] | None, planned: Any, currency: str) -> int:
     """The request's annual cost in its budget line's currency: what approval added to
     `committed`, else what the plan converted it to, else converted with the policy's rates
     now (0 when no rate can: the DM then shows the line as it is)."""

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from catalog.reuse import ReuseKind
     from workflows.activities import ProcurementActivities
     from workflows.chain_activities import ChainActivities
+    from workflows.reuse_activities import already_held_reason
     from workflows.shared import (
         ACTION_APPROVE,
         ACTION_DENY,
@@ -62,6 +63,8 @@ with workflow.unsafe.imports_passed_through():
         ReuseOffer,
         RoutePlan,
         RouteStepPlan,
+        StageOpen,
+        StageTimes,
         StepDecisionRecord,
         StepInput,
         StepNudge,
@@ -94,13 +97,17 @@ LOCAL_ACTIVITIES_PATCH = "local-db-activities"
 CLOSING_PATCH = "one-closing-activity"
 #: Workflows started before it check the patches above one by one, where each applies: a
 #: marker and a search-attribute upsert each, four per request, all of them true for every
-#: workflow started since. New ones check this one patch, first, and take every new path
-#: above without asking again (see docs/decisions.md, 23).
-ALL_PATCHES_PATCH = "all-patches-v6"
+#: workflow started since. Workflows started since check this one patch, first, and take
+#: every new path above without asking again (see docs/decisions.md, 23).
+ALL_PATCHES_V6 = "all-patches-v6"
+#: The umbrella now, standing for every patch above and for the paths it guards itself:
+#: a stage is opened by one activity (`open_chain_stage`: each message posted and updated
+#: once), not one activity per step. Workflows started before it keep `ALL_PATCHES_V6`.
+ALL_PATCHES_PATCH = "all-patches-v7"
 #: Workflows started before it carry an approval over from any earlier round on replay; new
 #: ones only from the round just before, at no lower cost, with the same cost center and
 #: channel (see docs/decisions.md, 24). Asked directly, not through `_patched`: workflows
-#: started since `ALL_PATCHES_PATCH` recorded histories without it.
+#: started since `all-patches-v6` and `all-patches-v7` recorded histories without it.
 CARRY_OVER_PATCH = "carry-over-previous-round"
 
 #: Request statuses in which the approval chain is still open (withdraw is allowed).
@@ -173,10 +180,12 @@ class ProcurementRequestWorkflow:
         self._final: StepDecisionRecord | None = None
         self._local = False  # set in run(): see LOCAL_ACTIVITIES_PATCH
         self._current = False  # set in run(): see ALL_PATCHES_PATCH
+        self._since_v6 = False  # set in run(): see ALL_PATCHES_V6
 
     @workflow.run
     async def run(self, request: RequestInput) -> RequestResult:
         self._current = workflow.patched(ALL_PATCHES_PATCH)
+        self._since_v6 = self._current or workflow.patched(ALL_PATCHES_V6)
         chain = self._patched(APPROVAL_CHAIN_PATCH)
         self._local = chain and self._patched(LOCAL_ACTIVITIES_PATCH)
         try:
@@ -298,6 +307,12 @@ class ProcurementRequestWorkflow:
             self._reuse_kind = offer.kind
             if offer.kind == ReuseKind.BLOCKED.value:
                 return await self._reject("This product is blocked.")
+            if offer.kind == ReuseKind.ALREADY_HELD.value:
+                # Only assess_reuse since this change answers it: no history before it holds one.
+                self._status = RequestStatus.ALREADY_HELD.value
+                self._reason = already_held_reason(request.product_name, offer.held_since)
+                await self._activity(ProcurementActivities.offer_reuse, offer)
+                return RequestResult(request.request_id, self._status, None, self._reason)
             if not offer.choices:
                 return None
             # Open for the answer before the DM goes out: the requester may click as soon as it arrives.
@@ -486,24 +501,7 @@ class ProcurementRequestWorkflow:
             for plan in opened:
                 self._steps[plan.seq] = _Step(plan, status="approved" if plan.carried_over else "pending")
             # Open for decisions before the DMs go out: an approver may click as soon as one arrives.
-            times: list[StepTimes] = list(
-                await asyncio.gather(
-                    *[
-                        self._activity(
-                            ChainActivities.open_chain_step,
-                            StepOpen(
-                                route.request_id,
-                                route.round,
-                                plan,
-                                workflow.now().isoformat(),
-                                route.escalate_after_slas,
-                                route.remind_after_slas,
-                            ),
-                        )
-                        for plan in opened
-                    ]
-                )
-            )
+            times = await self._open_stage(route, opened)
             for plan, when in zip(opened, times, strict=True):
                 step = self._steps[plan.seq]
                 step.remind_at = datetime.fromisoformat(when.remind_at)
@@ -512,6 +510,30 @@ class ProcurementRequestWorkflow:
             if ended != "approved":
                 return ended
         return "approved"
+
+    async def _open_stage(self, route: RoutePlan, opened: list[RouteStepPlan]) -> list[StepTimes]:
+        """Open the steps of a stage: one activity for them all (`ALL_PATCHES_PATCH`), or, for
+        a workflow started before it, one activity per step, in parallel."""
+        at = workflow.now().isoformat()
+        if self._current:
+            stage = StageOpen(
+                route.request_id, route.round, opened, at, route.escalate_after_slas, route.remind_after_slas
+            )
+            opened_times: StageTimes = await self._activity(ChainActivities.open_chain_stage, stage)
+            return opened_times.steps
+        return list(
+            await asyncio.gather(
+                *[
+                    self._activity(
+                        ChainActivities.open_chain_step,
+                        StepOpen(
+                            route.request_id, route.round, plan, at, route.escalate_after_slas, route.remind_after_slas
+                        ),
+                    )
+                    for plan in opened
+                ]
+            )
+        )
 
     async def _wait_stage(self, seqs: list[int], expires_at: datetime, *, last: bool) -> str:
         while True:
@@ -556,8 +578,8 @@ class ProcurementRequestWorkflow:
 
     def _patched(self, patch_id: str) -> bool:
         """`workflow.patched(patch_id)`, answered without a marker of its own by a workflow
-        started since `ALL_PATCHES_PATCH`."""
-        return self._current or workflow.patched(patch_id)
+        started since `ALL_PATCHES_V6` (or its successor, `ALL_PATCHES_PATCH`)."""
+        return self._since_v6 or workflow.patched(patch_id)
 
     def _changes_pending(self) -> bool:
         """A request for changes is accepted and not yet recorded (nor sent to the requester)."""
@@ -797,12 +819,15 @@ class ProcurementRequestWorkflow:
                 f"This step was already {asked.status.replace('_', ' ')}{by}.", type=DECISION_INVALID
             )
         if self._open_step_for(decision.actor_slack_id, decision.seq) is None:
+            # A click on a step names it: an open step of someone else's is theirs to decide,
+            # whatever the clicker decided before. Only a click without a step (an old button)
+            # is answered with what this person already decided.
             theirs = [
                 step
                 for _, step in sorted(self._steps.items())
                 if step.may_decide(decision.actor_slack_id) and step.status != "pending" and step.decided_by
             ]
-            if theirs:
+            if theirs and decision.seq is None:
                 done = theirs[-1]
                 raise ApplicationError(
                     f"This step was already {done.status.replace('_', ' ')} by <@{done.decided_by}>.",

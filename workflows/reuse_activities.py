@@ -58,6 +58,12 @@ def seat_pool(session: Session, product: Product) -> ProductPool:
     )
 
 
+def already_held_reason(product_name: str, held_since: str | None) -> str:
+    """Why a request for a seat the requester already holds ends at once."""
+    since = f" since {held_since}" if held_since else ""
+    return f"You have had a {product_name} seat{since}: nothing was requested or bought."
+
+
 def _choices(decision: ReuseDecision) -> list[str]:
     if decision.kind is ReuseKind.SPARE_SEAT:
         return [CHOICE_TAKE_SEAT, CHOICE_WITHDRAW]
@@ -138,7 +144,17 @@ class ReuseActivities(MessagingActivities):
                 choices=_choices(decision),
                 choice_timeout_days=request.expiry_days,
                 reclaim_timeout_days=reclaim_days,
+                held_since=decision.held_since.isoformat() if decision.held_since else None,
             )
+            if decision.kind is ReuseKind.ALREADY_HELD:
+                repository.set_request_status(
+                    session,
+                    request_id=request.request_id,
+                    status=RequestStatus.ALREADY_HELD,
+                    at=_now(),
+                    decided_by=request.requester_email,
+                    reason=already_held_reason(request.product_name, offer.held_since),
+                )
             if offer.choices:
                 repository.set_request_status(
                     session, request_id=request.request_id, status=RequestStatus.AWAITING_CHOICE, at=_now()
@@ -180,6 +196,7 @@ class ReuseActivities(MessagingActivities):
                 chosen_name = alt.name if alt else chosen_product
         view = ReuseView(
             kind=offer.kind,
+            held_since=date.fromisoformat(offer.held_since) if offer.held_since else None,
             spare=offer.spare,
             alternatives=tuple(alternatives),
             reclaimable=len(offer.reclaimable or []),
@@ -245,6 +262,14 @@ class ReuseActivities(MessagingActivities):
                     return ReuseOffer(**row.detail["offer"])
         raise LookupError(f"request {request_id} has no reuse round {round_}")
 
+    @staticmethod
+    def _offered_names(session: Session, request_id: str, round_: int) -> list[str]:
+        """The names of the alternatives offered in that round of reuse first."""
+        offered = repository.get_audit(session, idem_key=f"{request_id}:reuse{round_}")
+        ids = (offered.detail.get("offer") or {}).get("alternatives") or [] if offered is not None else []
+        products = (repository.get_product(session, product_id=pid) for pid in ids)
+        return [product.name for product in products if product is not None]
+
     def _record_choice(self, record: ChoiceRecord) -> None:
         at = datetime.fromisoformat(record.at) if record.at else _now()
         with transaction(self._engine) as session:
@@ -257,6 +282,9 @@ class ReuseActivities(MessagingActivities):
                 detail["product"] = record.product_id
             if record.justification:
                 detail["justification"] = record.justification
+                if record.choice == CHOICE_BUY:
+                    # What the reason is about, by name: every approver is shown both.
+                    detail["instead_of"] = self._offered_names(session, record.request_id, record.round)
             repository.audit(
                 session,
                 idem_key=f"{record.request_id}:reuse{record.round}:choice",

@@ -171,6 +171,7 @@ class ReuseOffer:
     choices: list[str] | None = None  # what the requester may answer
     choice_timeout_days: int = 14
     reclaim_timeout_days: int = 3
+    held_since: str | None = None  # ALREADY_HELD: ISO date the requester got their seat
 
 
 @dataclass
@@ -300,6 +301,23 @@ class StepOpen:
 class StepTimes:
     remind_at: str  # ISO: one SLA (business days) after the step opened
     escalate_at: str  # ISO: escalate_after_slas SLAs after it opened
+
+
+@dataclass
+class StageOpen:
+    """Every step of one stage, opened together by one activity (`open_chain_stage`)."""
+
+    request_id: str
+    round: int
+    steps: list[RouteStepPlan]
+    at: str  # ISO, workflow clock
+    escalate_after_slas: int = 2
+    remind_after_slas: int = 1
+
+
+@dataclass
+class StageTimes:
+    steps: list[StepTimes]  # in the order of `StageOpen.steps`
 
 
 @dataclass

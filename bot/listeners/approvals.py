@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import DBAPIError
 
 from bot import ids
 from bot.blocks import deny_modal
@@ -23,6 +24,7 @@ from bot.chain_modals import EditPrefill, changes_modal, delegate_modal, edit_mo
 from bot.deps import BotDeps
 from bot.forms import FormErrors, parse_edit_form
 from bot.listeners.actions import audit_refusal, channel_id_of, click_key
+from bot.listeners.events import HomeNotice, publish_home
 from bot.listeners.views import view_metadata
 from bot.replies import tell
 from bot.request_blocks import parse_step_value
@@ -31,6 +33,7 @@ from bot.view_state import element_state, text_value
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import PurchaseRequest, RequestStatus
+from catalog.routing import step_delegation_refusal
 from workflows.shared import (
     ACTION_APPROVE,
     ACTION_DENY,
@@ -90,6 +93,32 @@ def _edit_refusal(row: PurchaseRequest | None, user_id: str) -> str | None:
     return None
 
 
+def delegation_problem(deps: BotDeps, *, request_id: str, seq: int | None, user_id: str, to: str) -> str | None:
+    """The early answer to a delegation (`catalog.routing.step_delegation_refusal`): None when
+    the step or the people are not known here; the workflow's delegation has the last word."""
+    if seq is None:
+        return None
+    with transaction(deps.engine, read_only=True) as session:
+        step = repository.get_step(session, request_id=request_id, seq=seq)
+        target = repository.get_person_by_slack_id(session, slack_id=to)
+        if step is None or target is None or step.approver_email == target.email:
+            return None
+        actor = repository.get_person_by_slack_id(session, slack_id=user_id)
+        return step_delegation_refusal(
+            session,
+            role=step.role,
+            approver_email=step.approver_email,
+            actor_email=actor.email if actor else None,
+            candidate_email=target.email,
+        )
+
+
+def from_home(body: dict[str, Any]) -> bool:
+    """Whether the click came from the App Home (its answer then goes there, not to a DM)."""
+    view = body.get("view")
+    return isinstance(view, dict) and view.get("type") == "home"
+
+
 def register(app: AsyncApp, deps: BotDeps) -> None:
     async def refuse(
         client: AsyncWebClient,
@@ -100,9 +129,22 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         action: str,
         text: str,
         key: str,
+        home: HomeNotice | None = None,
     ) -> None:
-        await tell(client, user_id=user_id, channel_id=channel_id, text=text)
+        """Tell the person why not (on their Home when they clicked there), and audit it."""
+        if home is not None:
+            await publish_home(deps, client, user_id, home)
+        else:
+            await tell(client, user_id=user_id, channel_id=channel_id, text=text)
         await audit_refusal(deps, request_id=request_id, user_id=user_id, action=action, reason=text, key=key)
+
+    async def answer_on_home(
+        client: AsyncWebClient, user_id: str, request_id: str, seq: int | None, text: str, accepted: bool
+    ) -> HomeNotice:
+        notice = HomeNotice(request_id, seq, text, accepted)
+        if accepted:
+            await publish_home(deps, client, user_id, notice)
+        return notice
 
     async def state_of(request_id: str) -> RequestState | None:
         try:
@@ -119,6 +161,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             request_id, DecisionInput(actor_slack_id=user_id, approve=True, seq=seq, action=ACTION_APPROVE)
         )
         log.info("approve %s step %s by %s: accepted=%s", request_id, seq, user_id, outcome.accepted)
+        home = None
+        if from_home(body):
+            home = await answer_on_home(client, user_id, request_id, seq, outcome.message, outcome.accepted)
         if not outcome.accepted:
             await refuse(
                 client,
@@ -128,6 +173,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 action="approve",
                 text=outcome.message,
                 key=click_key(body),
+                home=home,
             )
 
     def step_modal_opener(action: str, modal: StepModal) -> Callable[..., Awaitable[None]]:
@@ -147,9 +193,12 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                     action=action,
                     text=refusal,
                     key=click_key(body),
+                    home=HomeNotice(request_id, seq, refusal, False) if from_home(body) else None,
                 )
                 return
-            metadata = {"request_id": request_id, "seq": seq, "channel_id": channel_id}
+            metadata: dict[str, Any] = {"request_id": request_id, "seq": seq, "channel_id": channel_id}
+            if from_home(body):
+                metadata["home"] = True
             if state is not None:
                 metadata["requester"] = state.requester_slack_id
             view = modal(request_id, private_metadata=json.dumps(metadata))
@@ -172,6 +221,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         )
         outcome = await deps.procurement.decide(request_id, decision)
         log.info("%s %s step %s by %s: accepted=%s", action, request_id, decision.seq, user_id, outcome.accepted)
+        home = None
+        if metadata.get("home") is True:
+            home = await answer_on_home(client, user_id, request_id, decision.seq, outcome.message, outcome.accepted)
         if not outcome.accepted:
             await refuse(
                 client,
@@ -181,6 +233,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 action=action,
                 text=outcome.message,
                 key=f"view:{view.get('id')}:{view.get('hash')}",
+                home=home,
             )
 
     @app.view(ids.DENY_MODAL)
@@ -224,17 +277,41 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if problem:
             await ack(response_action="errors", errors={ids.B_DELEGATE_TO: problem})
             return
-        await ack()
         request_id = str(metadata.get("request_id") or "")[:32]
+        seq = _metadata_seq(metadata)
+        try:
+            refusal = await asyncio.to_thread(
+                delegation_problem, deps, request_id=request_id, seq=seq, user_id=user_id, to=to
+            )
+        except DBAPIError:
+            log.warning("delegation of %s not checked early: the database is unreachable", request_id)
+            refusal = None  # the workflow's delegation checks it when the database is back
+        if refusal:
+            await ack(response_action="errors", errors={ids.B_DELEGATE_TO: refusal})
+            await audit_refusal(
+                deps,
+                request_id=request_id,
+                user_id=user_id,
+                action="delegate",
+                reason=refusal,
+                key=f"view:{view.get('id')}:{view.get('hash')}:{to}",
+            )
+            return
+        await ack()
         note = text_value(values, ids.B_DELEGATE_NOTE, ids.A_DELEGATE_NOTE)[:500]
-        delegation = DelegateInput(actor_slack_id=user_id, to_slack_id=to, seq=_metadata_seq(metadata), note=note)
+        delegation = DelegateInput(actor_slack_id=user_id, to_slack_id=to, seq=seq, note=note)
         outcome = await deps.procurement.delegate(request_id, delegation)
         log.info(
             "delegate %s step %s by %s to %s: accepted=%s", request_id, delegation.seq, user_id, to, outcome.accepted
         )
         channel_id = _metadata_text(metadata, "channel_id")
+        text = outcome.message or (f"Delegated to <@{to}>." if outcome.accepted else "That didn't work.")
+        home = None
+        if metadata.get("home") is True:
+            home = await answer_on_home(client, user_id, request_id, seq, text, outcome.accepted)
         if outcome.accepted:
-            await tell(client, user_id=user_id, channel_id=channel_id, text=outcome.message or f"Delegated to <@{to}>.")
+            if home is None:
+                await tell(client, user_id=user_id, channel_id=channel_id, text=text)
         else:
             await refuse(
                 client,
@@ -244,6 +321,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 action="delegate",
                 text=outcome.message,
                 key=f"view:{view.get('id')}:{view.get('hash')}",
+                home=home,
             )
 
     @app.action(ids.WITHDRAW)

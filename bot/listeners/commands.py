@@ -15,7 +15,8 @@ from bot.blocks import Block, Prefill, ProductChoice, request_modal
 from bot.deps import BotDeps
 from bot.intake_blocks import IntakeFinding, intake_message
 from bot.replies import tell
-from catalog.matching import extract_seats
+from catalog.matching import extract_seats, invalid_seat_count
+from catalog.requests import MAX_SEATS
 from catalog.text import escape_mrkdwn
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -46,6 +47,18 @@ async def prefill_from_text(deps: BotDeps, text: str) -> tuple[Prefill, str | No
             note = "Did you mean " + " or ".join(f"*{escape_mrkdwn(n)}*" for n in names[:3]) + "? Pick it in the list."
     other = _SEAT_WORDS.sub("", text).strip(" ,.;:-") or None
     return Prefill(other_product=other, seats=seats, channel=result.channel), note
+
+
+def seat_count_note(text: str) -> str | None:
+    """What to tell someone whose text names a seat count that cannot be one ("-3 seats")."""
+    cleaned = _MENTION.sub(" ", text or "").strip()[:500]
+    written = invalid_seat_count(cleaned)
+    if written is None:
+        return None
+    return (
+        f"“{escape_mrkdwn(written)}” isn't a number of seats I can use (1 to {MAX_SEATS:,}), so the form "
+        "starts at 1 seat: set the number you need there."
+    )
 
 
 async def did_you_mean(deps: BotDeps, text: str, prefill: Prefill) -> tuple[str, list[Block]] | None:
@@ -112,5 +125,6 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             channel_id=channel_id,
             cost_center=requester.cost_center,
         )
-        if note:
-            await tell(client, user_id=user_id, channel_id=channel_id, text=note)
+        said = "\n".join(n for n in (seat_count_note(body.get("text", "")), note) if n)
+        if said:
+            await tell(client, user_id=user_id, channel_id=channel_id, text=said)

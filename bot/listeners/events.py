@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -15,7 +16,8 @@ from bot.listeners.intake import intake_reply_for
 from bot.listeners.renewals import itam_home_blocks
 from catalog import repository
 from catalog.db import transaction
-from catalog.text import format_money
+from catalog.text import escape_mrkdwn, format_money
+from workflows.messaging import budget_view
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ def _home_rows(deps: BotDeps, slack_id: str) -> tuple[list[MyRequestRow], list[W
                 approver_slack_id=step.approver_slack_id,
                 delegated=step.approver_slack_id != slack_id,
                 since=step.opened_at,
+                budget=budget_view(session, r, None),
             )
             for r, step in repository.pending_steps_for(session, slack_id=slack_id)
             # Never offer someone their own request, whatever the directory says.
@@ -55,10 +58,38 @@ def _home_rows(deps: BotDeps, slack_id: str) -> tuple[list[MyRequestRow], list[W
     return mine, waiting
 
 
-async def publish_home(deps: BotDeps, client: AsyncWebClient, user_id: str) -> None:
+@dataclass(frozen=True)
+class HomeNotice:
+    """What the viewer just did from their Home, and the workflow's answer: shown at the top of
+    the Home, which is published again (a click there is answered there, not in a DM)."""
+
+    request_id: str
+    seq: int | None  # the step clicked; None: any of the request's steps
+    text: str  # the answer, as the workflow (or the bot's early check) gave it
+    accepted: bool
+
+    def covers(self, row: WaitingRow) -> bool:
+        return row.request_id == self.request_id and (self.seq is None or row.seq == self.seq)
+
+
+async def publish_home(deps: BotDeps, client: AsyncWebClient, user_id: str, notice: HomeNotice | None = None) -> None:
     mine, waiting = await asyncio.to_thread(_home_rows, deps, user_id)
     itam = await asyncio.to_thread(itam_home_blocks, deps, user_id)
-    await client.views_publish(user_id=user_id, view=home_view(mine, waiting, extra=itam))
+    shown = None
+    if notice is not None:
+        name = next((row.product_name for row in waiting if notice.covers(row)), None)
+        name = name or next((row.product_name for row in mine if row.request_id == notice.request_id), None)
+        icon = ":white_check_mark:" if notice.accepted else ":warning:"
+        what = (
+            f"*{escape_mrkdwn(name)}* ({escape_mrkdwn(notice.request_id)})"
+            if name
+            else escape_mrkdwn(notice.request_id)
+        )
+        shown = f"{icon} {what}: {notice.text}"
+        if notice.accepted:
+            # Decided (or handed over): the step's row may still read as pending for a moment.
+            waiting = [row for row in waiting if not notice.covers(row)]
+    await client.views_publish(user_id=user_id, view=home_view(mine, waiting, extra=itam, notice=shown))
 
 
 def _first_delivery(deps: BotDeps, body: dict[str, Any]) -> bool:

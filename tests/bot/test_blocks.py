@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,50 @@ def test_an_approver_sees_who_what_budget_reasons_findings_drawdown_and_the_rout
     assert "policy 0123456789ab" in blocks[-1]["elements"][0]["text"]
 
 
+@pytest.mark.parametrize("kind", [MessageKind.APPROVAL_REQUEST, MessageKind.APPROVAL_REMINDER])
+def test_an_approver_cannot_miss_that_the_request_is_over_budget(schema: dict[str, Any], kind: MessageKind) -> None:
+    text, blocks = request_message(kind, chain("pending_approval"))
+    validate(schema, blocks)
+    warning = next(b for b in blocks if b.get("block_id") == "over_budget")
+    assert warning["type"] == "rich_text"
+    leaves = warning["elements"][0]["elements"]
+    assert leaves[0] == {"type": "emoji", "name": "warning"}
+    # The amount over in red: Slack shows code-styled rich text in red.
+    assert {"type": "text", "text": "$1,500.00", "style": {"bold": True, "code": True}} in leaves
+    assert "has $38,000.00 available before this request" in leaves[-1]["text"]
+    if kind is MessageKind.APPROVAL_REQUEST:
+        assert text.startswith("Approval needed, over budget by $1,500.00: ")
+    within = replace(BUDGET, after_cents=0)
+    _, fine = request_message(kind, replace(chain("pending_approval"), budget=within))
+    assert not [b for b in fine if b.get("block_id") == "over_budget"]
+    # The requester's own message has the budget line, not the approvers' warning.
+    _, mine = request_message(MessageKind.REQUESTER_STATUS, chain("pending_approval", viewer_seq=None))
+    assert not [b for b in mine if b.get("block_id") == "over_budget"]
+
+
+def test_the_home_card_of_a_step_over_budget_carries_the_warning(schema: dict[str, Any]) -> None:
+    over = WaitingRow("REQ-9", 2, "Zoom", 100_000, "$15,000,000.00", "U0EMPLOYEE", "finance", "U0ME", budget=BUDGET)
+    fine = WaitingRow(
+        "REQ-8", 1, "Figma", 1, "$180.00", "U0EMPLOYEE", "manager", "U0ME", budget=replace(BUDGET, after_cents=5)
+    )
+    home = home_view([], [over, fine])
+    validate(schema, home, "home_view")
+    warnings = [b for b in home["blocks"] if b["type"] == "rich_text"]
+    assert [w["block_id"] for w in warnings] == [f"{ids.B_HOME_OVER_BUDGET_PREFIX}REQ-9_2"]
+    assert "$1,500.00" in json.dumps(warnings[0])
+
+
+def test_the_reason_for_not_using_an_approved_alternative_is_shown_escaped(schema: dict[str, Any]) -> None:
+    asked = replace(chain("pending_approval"), alternative_reason=HOSTILE, declined_alternatives=("Canva",))
+    _, blocks = request_message(MessageKind.APPROVAL_REQUEST, asked)
+    validate(schema, blocks)
+    shown = next(b for b in blocks if b.get("block_id") == "alternative_reason")["text"]["text"]
+    assert shown.startswith("*Why not Canva*, an approved alternative we own? <@U0EMPLOYEE> answered:\n> ")
+    assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown and len(shown) < 1200
+    _, without = request_message(MessageKind.APPROVAL_REQUEST, chain("pending_approval"))
+    assert not [b for b in without if b.get("block_id") == "alternative_reason"]
+
+
 def test_step_buttons_carry_the_request_and_the_step(schema: dict[str, Any]) -> None:
     _, blocks = request_message(MessageKind.APPROVAL_REQUEST, chain("pending_approval", viewer_seq=3))
     actions = next(b for b in blocks if b["type"] == "actions")
@@ -286,6 +331,33 @@ def test_changes_requested_shows_the_comment_and_an_edit_button(schema: dict[str
     # Once edited the same message loses the Edit button.
     _, edited = request_message(MessageKind.CHANGES_REQUESTED, chain("pending_approval", viewer_seq=None))
     assert ids.EDIT_REQUEST not in {b["action_id"] for b in _buttons(edited)}
+
+
+@pytest.mark.parametrize("kind", [MessageKind.REQUESTER_STATUS, MessageKind.CHANGES_REQUESTED])
+def test_the_requesters_message_is_titled_by_the_state_and_says_when_it_waits_for_them(
+    schema: dict[str, Any], kind: MessageKind
+) -> None:
+    asked = chain("changes_requested", viewer_seq=None, changes_comment="Fewer seats", changes_by_slack_id="U0FINANCE")
+    _, blocks = request_message(kind, asked)
+    validate(schema, blocks)
+    assert blocks[0]["text"]["text"].startswith("Changes requested: ")
+    status = next(b for b in blocks if b.get("block_id") == "status")["text"]["text"]
+    assert "by <@U0FINANCE>: waiting for you to edit the request" in status and "Waiting for" not in status
+    # Resubmitted: the same message is titled by its new state, without the comment.
+    _, again = request_message(kind, chain("pending_approval", viewer_seq=None, changes_comment=None))
+    assert blocks[0]["text"]["text"] != again[0]["text"]["text"]
+    assert again[0]["text"]["text"].startswith("Waiting for approval: ") and "Changes requested" not in _text(again)
+    _, done = request_message(kind, chain("approved", viewer_seq=None))
+    assert done[0]["text"]["text"].startswith("Approved: ")
+
+
+def test_steps_not_opened_yet_show_in_the_route_as_up_next(schema: dict[str, Any]) -> None:
+    planned = (*ROUTE[:3], step(4, 3, "finops", "U0FINOPS", "waiting", approver_name="Felix", opened_at=None))
+    _, blocks = request_message(MessageKind.REQUESTER_STATUS, chain("pending_approval", viewer_seq=None, steps=planned))
+    validate(schema, blocks)
+    route = next(b for b in blocks if b.get("block_id") == "route")["text"]["text"]
+    assert route.splitlines()[0].endswith("→ :white_small_square: FinOps")
+    assert ":white_small_square: *FinOps*: <@U0FINOPS> (Felix): up next" in route
 
 
 def test_a_notice_is_the_event_in_plain_words_then_the_route(schema: dict[str, Any]) -> None:

@@ -325,6 +325,42 @@ async def test_delegate_picks_someone_else_with_a_note(slack: Slack) -> None:
     await slack.told(FINANCE, f"Delegated to <@{ITAM}>")
 
 
+async def test_delegating_to_someone_who_cannot_take_the_role_is_refused_in_the_form(slack: Slack) -> None:
+    """The manager's step may not go to an engineer: the form says who may take it, stays
+    open, nothing reaches the workflow, and the refusal is audited."""
+    rid = _request_id()
+    _stored_request(slack.engine, rid, status="pending_approval", product_id=None)
+    with transaction(slack.engine) as session:
+        repository.open_step(
+            session, request_id=rid, seq=1, role="manager", approver_email="manager@example.com",
+            approver_slack_id=MANAGER, stage=1, opened_at=OPENED,
+        )  # fmt: skip
+    slack.procurement.states[rid] = RequestState(
+        request_id=rid,
+        status="pending_approval",
+        requester_slack_id=EMPLOYEE,
+        steps=[StepState(1, 1, "manager", MANAGER, "pending")],
+    )
+    waiting = (StepView(1, 1, "manager", MANAGER, "Max Manager", "pending", ("always",), OPENED),)
+    message = await slack.dm(MANAGER, MessageKind.APPROVAL_REQUEST, _summary(rid, viewer_seq=1, steps=waiting))
+    before = await slack.modal_ids(MANAGER)
+    await slack.do("/sim/action", user=MANAGER, message_ts=message["ts"], action_id=ids.DELEGATE)
+    modal = await slack.new_modal(MANAGER, before)
+    pick = {ids.B_DELEGATE_TO: {ids.A_DELEGATE_TO: {"type": "users_select", "selected_user": "U0ENGINEER"}}}
+    answer = await slack.do("/sim/submit", user=MANAGER, view_id=modal["id"], values=pick)
+    assert answer["outcome"] == "errors", answer
+    problem = answer["errors"][ids.B_DELEGATE_TO]
+    assert "Eli Engineer can't take over a manager step" in problem and "Vera Vice-President" in problem
+    assert not [arg for r, arg in slack.procurement.of("delegate") if r == rid]
+
+    def audited() -> bool:
+        with transaction(slack.engine) as session:
+            rows = session.exec(select(AuditEvent).where(AuditEvent.request_id == rid)).all()
+            return any(r.action == "decision_refused" and r.detail["attempted"] == "delegate" for r in rows)
+
+    await eventually(audited, what="the refused delegation's audit row")
+
+
 async def test_modal_buttons_refuse_early_without_opening_a_form(slack: Slack) -> None:
     rid = _request_id()
     slack.procurement.states[rid] = _chain_state(rid)
@@ -363,7 +399,9 @@ async def test_the_requester_withdraws_from_the_status_message(slack: Slack) -> 
         del slack.procurement.refusals["withdraw"]
 
 
-def _stored_request(engine: Engine, request_id: str, *, status: str, product_id: str | None) -> None:
+def _stored_request(
+    engine: Engine, request_id: str, *, status: str, product_id: str | None, annual_cost_cents: int = 120_000
+) -> None:
     """The request's row, as the workflow's activities keep it."""
     now = datetime.now(UTC)
     with transaction(engine) as session:
@@ -377,8 +415,8 @@ def _stored_request(engine: Engine, request_id: str, *, status: str, product_id:
                 product_id=product_id,
                 product_name="Sketch" if product_id is None else "Figma",
                 seats=3,
-                unit_price_cents=40_000,
-                annual_cost_cents=120_000,
+                unit_price_cents=annual_cost_cents // 3,
+                annual_cost_cents=annual_cost_cents,
                 currency="USD",
                 cost_center="CC-DESIGN",
                 channel="direct",
@@ -507,6 +545,59 @@ async def test_app_home_lists_waiting_steps_with_their_buttons_and_my_requests(s
     assert (rid, WithdrawInput(EMPLOYEE)) in await slack.called("withdraw")
 
 
+async def test_a_decision_on_the_app_home_is_answered_there(slack: Slack) -> None:
+    """Approve on the Home: the Home is published again, saying so, without the step; a
+    refused click is answered on the Home too (and audited), not in a DM. The card of a step
+    that would take the budget below zero carries the over-budget warning."""
+    rid, refused_rid = _request_id(), _request_id()
+    for request_id in (rid, refused_rid):
+        _stored_request(
+            slack.engine, request_id, status="pending_approval", product_id=None, annual_cost_cents=15_000_000_00
+        )
+        with transaction(slack.engine) as session:
+            repository.open_step(
+                session, request_id=request_id, seq=2, role="finance", approver_email="finance@example.com",
+                approver_slack_id=FINANCE, stage=2, opened_at=OPENED,
+            )  # fmt: skip
+    await slack.do("/sim/home", user=FINANCE)
+    await eventually(lambda: _home_has(slack, FINANCE, refused_rid), what="the steps on Finance's home")
+    home = (await slack.state(FINANCE))["home"]
+    warning = next(b for b in home["blocks"] if b.get("block_id") == f"{ids.B_HOME_OVER_BUDGET_PREFIX}{rid}_2")
+    assert warning["type"] == "rich_text" and "Over budget by" in json.dumps(warning)
+    dms_before = len(await slack.private_texts(FINANCE))
+
+    block_id = f"{ids.B_HOME_DECIDE_PREFIX}{rid}_2"
+    await slack.do("/sim/view_action", user=FINANCE, view_id=home["id"], action_id=ids.APPROVE, block_id=block_id)
+
+    async def notice(words: str) -> bool:
+        blocks = (await slack.state(FINANCE))["home"]["blocks"]
+        return any(b.get("block_id") == ids.B_HOME_NOTICE and words in b["text"]["text"] for b in blocks)
+
+    await eventually(lambda: notice(f"*Sketch* ({rid}): Done."), what="the confirmation on the Home")
+    shown = json.dumps((await slack.state(FINANCE))["home"]["blocks"])
+    assert block_id not in shown and f"{ids.B_HOME_DECIDE_PREFIX}{refused_rid}_2" in shown
+
+    slack.procurement.refusals["decide"] = f"This step was already approved by <@{MANAGER}>."
+    try:
+        home = (await slack.state(FINANCE))["home"]
+        refused_block = f"{ids.B_HOME_DECIDE_PREFIX}{refused_rid}_2"
+        await slack.do(
+            "/sim/view_action", user=FINANCE, view_id=home["id"], action_id=ids.APPROVE, block_id=refused_block
+        )
+        await eventually(lambda: notice("already approved"), what="the refusal on the Home")
+    finally:
+        del slack.procurement.refusals["decide"]
+    assert refused_block in json.dumps((await slack.state(FINANCE))["home"]["blocks"])
+    assert len(await slack.private_texts(FINANCE)) == dms_before  # nothing in a DM
+
+    def audited() -> bool:
+        with transaction(slack.engine) as session:
+            rows = session.exec(select(AuditEvent).where(AuditEvent.request_id == refused_rid)).all()
+            return any(r.action == "decision_refused" for r in rows)
+
+    await eventually(audited, what="the refusal's audit row")
+
+
 async def _home_has(slack: Slack, user: str, text: str) -> bool:
     home = (await slack.state(user))["home"]
     return bool(home) and text in json.dumps(home["blocks"])
@@ -540,6 +631,15 @@ async def test_the_request_modal_asks_for_cost_center_and_data_classification(sl
         "CC-ENG",
         "restricted",
     )
+
+
+async def test_a_seat_count_that_cannot_be_one_is_said_not_prefilled(slack: Slack) -> None:
+    before = await slack.modal_ids(EMPLOYEE)
+    await slack.do("/sim/command", user=EMPLOYEE, text="/request zoom -3 seats")
+    modal = await slack.new_modal(EMPLOYEE, before)
+    blocks = {b["block_id"]: b for b in modal["blocks"]}
+    assert blocks[ids.B_SEATS]["element"]["initial_value"] == "1"
+    await slack.told(EMPLOYEE, "“-3” isn't a number of seats I can use (1 to 100,000)")
 
 
 async def test_someone_outside_the_directory_is_told_who_can_add_them(slack: Slack) -> None:

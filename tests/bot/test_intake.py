@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +257,15 @@ def test_reuse_offers_validate_and_neutralise_markup(schema: dict[str, Any], vie
     assert "<!channel>" not in rendered and "<@U0VP>" not in rendered and "<http://evil" not in rendered
     assert len(text) <= 3000
     assert bool(action_ids) == (view.chosen is None)
+
+
+def test_a_seat_already_held_is_said_with_its_date_and_no_buttons(schema: dict[str, Any]) -> None:
+    view = ReuseView(kind="already_held", held_since=date(2026, 5, 18))
+    text, blocks = reuse_message(MessageKind.REUSE_OFFER, replace(summary("already_held", seats=1), reuse=view))
+    validate(schema, blocks)
+    assert blocks[0]["text"]["text"].startswith("You already have it: ")
+    assert "You have had a *" in _mrkdwn_texts(blocks)[0] and "seat since 2026-05-18" in _mrkdwn_texts(blocks)[0]
+    assert not _ids(blocks)[1] and "You already have a" in text
 
 
 @pytest.mark.parametrize("kind", [MessageKind.RECLAIM_ASK, MessageKind.SEAT_GRANTED])

@@ -20,6 +20,7 @@ from catalog.policy import (
     PolicyDecision,
     RouteStep,
     default_policy_path,
+    delegation_refusal,
     escalation_approver,
     load_policy,
     resolve_route,
@@ -128,6 +129,29 @@ def test_escalations_on_the_part_read_are_those_on_everyone(
         )
 
     assert escalate(around) == escalate(everyone)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    people=directories(),
+    indexes=st.tuples(st.integers(0, len(EMAILS) - 1), st.integers(0, len(EMAILS) - 1), st.integers(0, 9)),
+    role=st.sampled_from(("manager", *ROLE_NAMES)),
+)
+def test_delegations_on_the_part_read_are_those_on_everyone(
+    engine: Engine, people: list[Person], indexes: tuple[int, int, int], role: str
+) -> None:
+    approver_email, actor_email, candidate_email = (people[i % len(people)].email for i in indexes)
+    with Session(engine) as session:
+        _load(session, people)
+        everyone = repository.directory_snapshot(session)
+        around = repository.directory_with_chains(session, emails=[approver_email, actor_email, candidate_email])
+        session.rollback()
+    approvers = [everyone[e] for e in dict.fromkeys([approver_email, actor_email])]
+
+    def refusal(directory: Mapping[str, DirectoryEntry]) -> str | None:
+        return delegation_refusal(role, approvers=approvers, candidate=everyone[candidate_email], directory=directory)
+
+    assert refusal(around) == refusal(everyone)
 
 
 def test_a_big_directory_is_not_read_to_route_one_request(seeded_engine: Engine) -> None:

@@ -108,7 +108,7 @@ def test_csv_problems_point_at_the_row() -> None:
     assert [str(p) for p in problems] == [
         "line 1: unknown column 'shoe_size'; expected email, slack_id, name, manager, department, cost_center, "
         "roles, delegate, ooo_from, ooo_to",
-        "line 3: unknown role 'cook'; roles are finance, security, finops, it, itam",
+        "line 3: unknown role 'cook'; roles are finance, security, finops, it, itam, executive",
     ]
 
 

@@ -30,6 +30,7 @@ from catalog.matching import (
     MatchingData,
     MatchResult,
     extract_seats,
+    invalid_seat_count,
     normalize,
 )
 from catalog.matching_data import (
@@ -376,10 +377,31 @@ def test_normalize_removes_slack_markup_and_keeps_words() -> None:
         ("9999999 seats", None),
         ("version 2.5 users", None),
         ("Microsoft 365", None),
+        ("zoom -3 seats", None),
+        ("zoom for -3 people", None),
     ],
 )
 def test_extract_seats(text: str, seats: int | None) -> None:
     assert extract_seats(text) == seats
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("zoom -3 seats", "-3"),
+        ("zoom –3 users", "-3"),
+        ("zoom for -3 people", "-3"),
+        ("figma 0 seats", "0"),
+        ("zoom 250000 licences", "250000"),
+        ("zoom 3 seats", None),
+        ("figma - 3 seats", None),  # a dash between words, then a good count
+        ("zoom", None),
+        ("in -2 days users", None),
+        ("10k users", None),
+    ],
+)
+def test_a_seat_count_that_cannot_be_one_is_named(text: str, written: str | None) -> None:
+    assert invalid_seat_count(text) == written
 
 
 @settings(max_examples=300, deadline=None)

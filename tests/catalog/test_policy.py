@@ -24,9 +24,11 @@ from catalog.policy import (
     RouteStep,
     check_policy,
     default_policy_path,
+    delegation_refusal,
     escalation_approver,
     evaluate,
     load_policy,
+    managers_above,
     resolve_route,
 )
 
@@ -98,7 +100,9 @@ def test_shipped_policy_loads_with_documented_settings() -> None:
     assert POLICY.expiry_business_days == 10
     assert POLICY.fallback_approvers == {"*": "vp@example.com"}
     assert POLICY.rates == {"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
-    assert [s.role for s in POLICY.steps] == ["manager", "cost_center_owner", "finance", "security", "it", "finops"]
+    assert [s.role for s in POLICY.steps] == [
+        "manager", "cost_center_owner", "finance", "security", "it", "finops", "executive"
+    ]
     assert POLICY.auto_approve == ()
     assert POLICY.text == SHIPPED
 
@@ -122,6 +126,20 @@ def test_small_cheap_request_needs_only_the_manager() -> None:
         2,
         "manager",
     )
+
+
+def test_the_largest_purchases_need_an_executive_last() -> None:
+    """15M USD (100,000 Zoom seats) was two clicks: manager and finance. Over 100,000 USD a
+    year an executive approves too, after everyone else; at exactly 100,000 they do not."""
+    absurd = evaluate(POLICY, request(annual_cost_cents=15_000_000_00))
+    assert roles(absurd) == [("manager", 1), ("finance", 2), ("executive", 3)]
+    assert step(absurd, "executive").reasons == (
+        "purchases over 100,000.00 USD a year need an executive's approval",
+        "annual cost 15,000,000.00 USD is over 100,000.00 USD",
+    )
+    marketplace = evaluate(POLICY, request(annual_cost_cents=150_000_00, channel="aws_marketplace"))
+    assert roles(marketplace)[-1] == ("executive", 4)
+    assert "executive" not in [r for r, _ in roles(evaluate(POLICY, request(annual_cost_cents=100_000_00)))]
 
 
 def test_exactly_five_thousand_does_not_need_finance() -> None:
@@ -899,3 +917,38 @@ def test_budget_check_and_drawdown_types_are_what_policy_input_takes() -> None:
         as_of=TODAY,
     )
     assert isinstance(draw, Drawdown)
+
+
+# --- delegation --------------------------------------------------------------------------------
+
+
+def test_a_step_is_delegated_only_to_someone_who_could_take_its_role() -> None:
+    eli = person("eli@example.com", name="Eli", manager_email="max@example.com")
+    dana = person("dana@example.com", name="Dana", manager_email="max@example.com")
+    max_with_delegate = replace(MAX, delegate_email="dana@example.com")
+    people = {**PEOPLE, eli.email: eli, dana.email: dana, MAX.email: max_with_delegate}
+
+    def refusal(role: str, approver: DirectoryEntry, candidate: DirectoryEntry) -> str | None:
+        return delegation_refusal(role, approvers=[approver], candidate=candidate, directory=people)
+
+    # The manager's step: up the reporting line or to the configured delegate, never sideways.
+    assert refusal("manager", max_with_delegate, VP) is None
+    assert refusal("manager", max_with_delegate, dana) is None
+    refused = refusal("manager", max_with_delegate, eli)
+    assert refused == (
+        "Eli can't take over a manager step; it can go to someone above Max Manager in the reporting line "
+        "(Vera), or the configured delegate (Dana)."
+    )
+    # A role's step: another holder of the role, or up the line; a holder of another role may not.
+    assert refusal("finance", FIONA, FRED) is None
+    assert refusal("finance", FIONA, VP) is None
+    assert "holds the finance role" in (refusal("finance", FIONA, SAM) or "")
+    assert refusal("finance", FIONA, MAX) is not None
+    # Holding `manager` is not a thing: someone's own reports never take their step.
+    assert refusal("manager", VP, max_with_delegate) is not None
+
+
+def test_the_manager_chain_ends_at_a_loop() -> None:
+    a = person("a@example.com", manager_email="b@example.com")
+    b = person("b@example.com", manager_email="a@example.com")
+    assert [p.email for p in managers_above(a, directory(a, b))] == ["b@example.com"]

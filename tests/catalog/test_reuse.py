@@ -58,8 +58,21 @@ def test_full_pool_offers_the_idle_holders_most_idle_first_and_never_the_request
     assert [h.email for h in decision.reclaimable] == ["idle1@x.com", "idle2@x.com"]
     assert [h.email for h in holders_to_ask(decision)] == ["idle1@x.com", "idle2@x.com"]
     assert [h.email for h in holders_to_ask(decide(FIGMA, seats=1))] == ["idle1@x.com"]
-    assert [h.email for h in decide(FIGMA, who="IDLE1@x.com").reclaimable] == ["idle2@x.com"]
-    assert decide(FIGMA, who="idle1@x.com").already_holds
+    # Seats for the team, asked by someone who holds one: their own seat is never reclaimed.
+    assert [h.email for h in decide(FIGMA, seats=2, who="IDLE1@x.com").reclaimable] == ["idle2@x.com"]
+    assert decide(FIGMA, seats=2, who="idle1@x.com").already_holds
+
+
+def test_one_seat_for_someone_who_holds_one_is_already_held_since_they_got_it() -> None:
+    mine = holder("me@x.com", idle_days=3, assigned_days=200)
+    miro = pool("miro", capacity=30, holders=(mine, holder("a@x.com", 1)))
+    decision = decide(miro)
+    assert decision.kind is ReuseKind.ALREADY_HELD and decision.already_holds
+    assert decision.held_since == AS_OF - timedelta(days=200)
+    # Full or not: the seat they hold is theirs, nothing to reclaim or buy.
+    assert decide(FIGMA, who="idle1@x.com").kind is ReuseKind.ALREADY_HELD
+    # Several seats are for teammates too: the pool is offered as before.
+    assert decide(miro, seats=3).kind is ReuseKind.SPARE_SEAT
 
 
 def test_a_holder_never_active_counts_from_the_day_they_got_the_seat() -> None:

@@ -142,6 +142,18 @@ def test_it_for_restricted_products_and_parallel_stage_two(seeded_engine: Engine
     ]
 
 
+def test_a_purchase_of_millions_goes_to_the_executive_last(seeded_engine: Engine) -> None:
+    """100,000 Zoom seats, 15M USD: the budget would go to −14.95M. Vera, the demo directory's
+    executive, approves after the manager and finance."""
+    preview = _preview(seeded_engine, replace(FIGMA, seats=100_000, annual_cost_cents=15_000_000_00))
+    assert _route(preview) == [
+        ("manager", 1, "manager@example.com"),
+        ("finance", 2, "finance@example.com"),
+        ("executive", 3, "vp@example.com"),
+    ]
+    assert preview.budget is not None and preview.budget.exceeds
+
+
 def test_blocked_products_are_rejected_before_any_approval(seeded_engine: Engine) -> None:
     preview = _preview(
         seeded_engine, replace(FIGMA, product_id="lastpass", product_name="LastPass", vendor="LastPass US LP")

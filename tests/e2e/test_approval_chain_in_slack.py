@@ -26,6 +26,7 @@ from tests.helpers import eventually
 from tests.security.stack import Stack, find_button, request_values, seeded_sqlite, serve_stack
 
 EMPLOYEE, MANAGER, FINANCE, FINOPS, VP = "U0EMPLOYEE", "U0MANAGER", "U0FINANCE", "U0FINOPS", "U0VP"
+SECURITY = "U0SECURITY"
 
 
 @pytest.fixture
@@ -144,3 +145,66 @@ async def test_manager_finance_finops_with_reminder_and_escalation_on_a_test_clo
         ("finops", "approved", "finops@example.com"),
     ]
     assert refused and refused[0].actor == EMPLOYEE  # the forged click, audited
+
+
+async def test_a_parallel_stage_posts_and_updates_each_message_once(
+    chain_stack: tuple[Stack, WorkflowEnvironment],
+) -> None:
+    """Confidential data: after the manager, finance and security are asked together. Opening
+    that stage posts each of their DMs once, showing the whole stage, and updates every other
+    message (the manager's DM, the requester's status) once: counted in the simulator's
+    chat.update calls per message."""
+    stack, _ = chain_stack
+    modal = await stack.open_modal(EMPLOYEE, f"1password {uuid.uuid4().hex[:4]}")
+    values = request_values("1password", justification="Company-wide password manager")
+    values[ids.B_CLASSIFICATION] = {
+        ids.A_CLASSIFICATION: {
+            "type": "static_select",
+            "selected_option": {"text": {"type": "plain_text", "text": "Confidential"}, "value": "confidential"},
+        }
+    }
+    await stack.do("/sim/submit", user=EMPLOYEE, view_id=modal["id"], values=values)
+    manager_dm = await _message_with(stack, MANAGER, ids.APPROVE, "1Password")
+    request_id, _ = parse_step_value(find_button(manager_dm, ids.APPROVE)["value"])  # type: ignore[index]
+
+    async def requester_status() -> dict[str, Any] | None:
+        return next((m for m in await stack.bot_messages(EMPLOYEE) if request_id in json.dumps(m["blocks"])), None)
+
+    await eventually(lambda: _is_set(requester_status()), 30, "the requester's status")
+    status = await requester_status()
+    assert status is not None
+    updates_before = len(await stack.calls("chat.update"))
+    await _click(stack, MANAGER, manager_dm, ids.APPROVE)
+    finance_dm = await _message_with(stack, FINANCE, ids.APPROVE, request_id)
+    security_dm = await _message_with(stack, SECURITY, ids.APPROVE, request_id)
+
+    async def stage_announced() -> bool:
+        updated = [c for c in (await stack.calls("chat.update"))[updates_before:] if c["ok"]]
+        return {c["args"]["ts"] for c in updated} >= {manager_dm["ts"], status["ts"]}
+
+    await eventually(stage_announced, 30, "the stage's opening in every message")
+    # Anything still in flight would be a second update: wait for the workflow to go quiet.
+    await _workflow_waits(chain_stack[1], request_id)
+    per_message: dict[str, int] = {}
+    for call in (await stack.calls("chat.update"))[updates_before:]:
+        if call["ok"] and request_id in json.dumps(call["args"]):
+            per_message[call["args"]["ts"]] = per_message.get(call["args"]["ts"], 0) + 1
+    assert per_message == {manager_dm["ts"]: 1, status["ts"]: 1}, per_message
+    # Each parallel approver's DM was posted showing the whole stage: both steps waiting.
+    for dm in (finance_dm, security_dm):
+        route = json.dumps(dm["blocks"])
+        assert "Finance + :hourglass_flowing_sand: Security" in route, route
+
+
+async def _is_set(found: Any) -> bool:
+    return (await found) is not None
+
+
+async def _workflow_waits(env: WorkflowEnvironment, request_id: str) -> None:
+    """The request's workflow has no activity in flight (it waits for the stage's decisions)."""
+    handle = env.client.get_workflow_handle(f"request-{request_id}")
+
+    async def quiet() -> bool:
+        return not (await handle.describe()).raw_description.pending_activities
+
+    await eventually(quiet, 30, "the workflow waiting for the stage")

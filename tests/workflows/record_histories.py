@@ -13,7 +13,8 @@ contains one of them: record only what you changed, and leave the other historie
 Histories recorded by earlier versions of the code stay, under their own names
 (`<WorkflowType>-v1_<scenario>.json`: before reuse-first; `v2_`: before the approval chain;
 `v3_`: before local activities; `v4_`: while steps opened locally; `v5_`: before one activity
-closed the request; `v6_`: before one patch stood for all the earlier ones):
+closed the request; `v6_`: before one patch stood for all the earlier ones; `v7_`: before one
+activity opened a whole stage):
 they prove that workflows started by that version still replay. When a change is *meant* to
 alter what a workflow does, guard it with `workflow.patched(...)`, rename the current files to
 the next `vN_` prefix, and record again (see README, "Changing workflow code")."""
@@ -151,8 +152,9 @@ async def _approved(ctx: Context) -> str:
 
 
 async def _denied(ctx: Context) -> str:
-    """Finance and security in parallel; security denies, finance's open step is superseded."""
-    request = _request(product_id="1password", product_name="1Password", seats=1, data_classification="confidential")
+    """Finance and security in parallel; security denies, finance's open step is superseded.
+    Two seats: Emma holds the one `_approved` bought, so one seat would end as already held."""
+    request = _request(product_id="1password", product_name="1Password", seats=2, data_classification="confidential")
     await ctx.procurement.submit(request)
     first = await _open_steps(ctx, request.request_id)
     await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, True, seq=first[0].seq))

@@ -47,6 +47,7 @@ from workflows.shared import (
 EMPLOYEE = "U0EMPLOYEE"
 MANAGER = "U0MANAGER"
 VP = "U0VP"
+ENGINEER = "U0ENGINEER"
 
 
 def purchase(**overrides: object) -> RequestInput:
@@ -222,7 +223,7 @@ async def test_manager_finance_and_finops_walk_in_order_and_reserve_once(chain: 
         for e in history.events
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
-    assert queued[-3:] == ["record_step", "open_chain_step", "close_chain"], queued
+    assert queued[-3:] == ["record_step", "open_chain_stage", "close_chain"], queued
     # One patch marker (and one search-attribute upsert) stands for every patch a new request takes.
     patches = [
         e
@@ -234,6 +235,48 @@ async def test_manager_finance_and_finops_walk_in_order_and_reserve_once(chain: 
     assert len(patches) == len(upserts) == 1
     [marker] = patches[0].marker_recorded_event_attributes.details["patch-data"].payloads
     assert json.loads(marker.data)["id"] == ALL_PATCHES_PATCH
+
+
+async def test_an_earlier_approver_clicking_a_later_open_step_is_told_whose_it_is(chain: Chain) -> None:
+    """The manager approved stage 1; Approve on the finance step (open, Fiona's) is refused as
+    someone else's step, not as "already approved by <@manager>"."""
+    request = purchase()
+    await chain.start(request)
+    manager = await chain.approve_open(request.request_id)
+    [finance] = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    refused = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True, seq=finance.seq))
+    assert not refused.accepted
+    assert refused.message == f"Only <@{finance.approver_slack_id}> (or their delegate) can decide this step."
+    # A click without a step (an old button) still hears what this person decided.
+    old_button = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))
+    assert not old_button.accepted and old_button.message == f"This step was already approved by <@{MANAGER}>."
+    assert [s.status for s in await chain.open_steps(request.request_id)] == ["pending"]
+
+
+async def test_the_requester_sees_the_whole_planned_route_from_the_start(chain: Chain) -> None:
+    """Confidential, through AWS Marketplace: manager, then finance + security, then FinOps.
+    While the manager decides, the status message already shows every stage, the later ones
+    as waiting with their approvers."""
+    request = purchase(channel="aws_marketplace", data_classification="confidential")
+    await chain.start(request)
+    await eventually(lambda: bool(chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_STATUS)), what="status")
+    [status] = chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_STATUS)
+    shown = ([u[2] for u in chain.notifier.updates if u[0] == status.ref] or [status.summary])[-1]
+    assert [(s.stage, s.role, s.status) for s in shown.steps] == [
+        (1, "manager", "pending"),
+        (2, "finance", "waiting"),
+        (2, "security", "waiting"),
+        (3, "finops", "waiting"),
+    ]
+    assert [s.approver_slack_id for s in shown.steps] == [MANAGER, "U0FINANCE", "U0SECURITY", "U0FINOPS"]
+    assert [s.approver_name for s in shown.steps][1:] == ["Fiona Finance", "Sam Security", "Felix FinOps"]
+    # The manager's DM shows it too; decided or closed, only the steps that were opened remain.
+    manager_dm = chain.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)[0].summary
+    assert len(manager_dm.steps) == 4
+    await chain.client.withdraw(request.request_id, WithdrawInput(EMPLOYEE))
+    assert (await chain.result(request.request_id)).status == "withdrawn"
+    closed = [u[2] for u in chain.notifier.updates if u[0] == status.ref][-1]
+    assert [(s.role, s.status) for s in closed.steps] == [("manager", "withdrawn")]
 
 
 async def test_parallel_steps_are_asked_together_and_one_denial_ends_it(chain: Chain) -> None:
@@ -292,8 +335,21 @@ async def test_request_changes_then_edit_replans_and_keeps_approvals_that_still_
         return state.status == "changes_requested"
 
     await eventually(changes_requested, what="changes requested")
-    notice = chain.notifier.sent_to(EMPLOYEE, MessageKind.CHANGES_REQUESTED)
-    assert len(notice) == 1 and notice[0].summary.changes_comment == "Annual billing please, and half the price"
+    # One status message, updated in place: it now waits for the requester's edit, with the
+    # comment (and the Edit button); a notice without buttons tells them.
+    [status_message] = chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_STATUS)
+    assert not chain.notifier.sent_to(EMPLOYEE, MessageKind.CHANGES_REQUESTED)
+
+    def shown() -> list[RequestSummary]:
+        return [u[2] for u in chain.notifier.updates if u[0] == status_message.ref]
+
+    since_asked = [v for v in shown() if any(s.status == "changes_requested" for s in v.steps)]
+    assert since_asked and all(v.status == "changes_requested" for v in since_asked), [v.status for v in since_asked]
+    assert since_asked[-1].changes_comment == "Annual billing please, and half the price"
+    [notice] = [
+        n for n in chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_NOTICE) if "change" in (n.summary.event or "")
+    ]
+    assert "“Annual billing please, and half the price”" in (notice.summary.event or "")
     # Only the requester edits; a bad edit is refused and the request keeps waiting.
     stranger = await chain.client.edit(request.request_id, EditInput(MANAGER, estimate_cents=400_000))
     assert not stranger.accepted
@@ -305,6 +361,9 @@ async def test_request_changes_then_edit_replans_and_keeps_approvals_that_still_
     # Same cost: the manager's approval carries over, finance is asked again in round 2.
     again = await chain.next_stage(request.request_id, [s.seq for s in manager] + [finance[0].seq])
     assert [s.role for s in again] == ["finance"]
+    resubmitted = shown()[-1]
+    assert resubmitted.status == "pending_approval" and resubmitted.changes_comment is None
+    assert len(chain.notifier.sent_to(EMPLOYEE, MessageKind.REQUESTER_STATUS)) == 1
     await chain.approve_open(request.request_id)
     result = await chain.result(request.request_id)
     assert result.status == "approved"
@@ -347,6 +406,42 @@ async def test_delegate_hands_the_step_over_and_the_requester_may_withdraw(chain
         assert repository.get_reservation(session, request_id=request.request_id) is None
         steps = repository.list_steps(session, request_id=request.request_id)
     assert [(s.approver_email, s.status) for s in steps] == [("vp@example.com", "withdrawn")]
+
+
+async def test_a_step_is_delegated_only_to_someone_who_could_take_its_role(chain: Chain) -> None:
+    """24,000 USD: the manager may not hand his step to an engineer (who would approve it "as
+    Manager"); the refusal names who may take it and is audited. His own manager may."""
+    request = purchase()
+    await chain.start(request)
+    step = (await chain.open_steps(request.request_id))[0]
+    refused = await chain.client.delegate(request.request_id, DelegateInput(MANAGER, ENGINEER, step.seq))
+    assert not refused.accepted
+    assert "Eli Engineer can't take over a manager step" in refused.message
+    assert "above Max Manager in the reporting line (Vera Vice-President)" in refused.message
+    assert (await chain.open_steps(request.request_id))[0].approver_slack_id == MANAGER
+    assert not chain.notifier.sent_to(ENGINEER, MessageKind.APPROVAL_REQUEST)
+    with transaction(chain.engine) as session:
+        [audited] = [
+            e
+            for e in repository.list_audit(session, request_id=request.request_id)
+            if e.action == "step_delegation_refused"
+        ]
+    assert audited.actor == "manager@example.com" and audited.detail["to"] == "engineer@example.com"
+    assert audited.detail["role"] == "manager" and "can't take over" in audited.detail["reason"]
+
+    up_the_line = await chain.client.delegate(request.request_id, DelegateInput(MANAGER, VP, step.seq))
+    assert up_the_line.accepted, up_the_line.message
+    manager = await chain.approve_open(request.request_id)
+    [finance] = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    # Finance may go to another holder of the role or to Fiona's delegate, not to the manager.
+    not_finance = await chain.client.delegate(
+        request.request_id, DelegateInput(finance.approver_slack_id, MANAGER, finance.seq)
+    )
+    assert not not_finance.accepted and "holds the finance role" in not_finance.message
+    to_delegate = await chain.client.delegate(
+        request.request_id, DelegateInput(finance.approver_slack_id, VP, finance.seq)
+    )
+    assert to_delegate.accepted, to_delegate.message
 
 
 async def test_sla_reminds_then_escalates_then_expires_on_business_days(clock_chain: Chain) -> None:

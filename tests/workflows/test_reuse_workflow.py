@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.request_blocks import request_message
 from catalog import repository
 from catalog.db import transaction
 from catalog.summary import MessageKind
@@ -90,6 +91,30 @@ async def test_a_spare_seat_is_taken_in_one_click_without_purchase_or_approval(h
 
     late = await harness.client.choose(request.request_id, ChoiceInput(EMPLOYEE, CHOICE_TAKE_SEAT))
     assert not late.accepted and "closed" in late.message
+
+
+async def test_someone_who_holds_a_seat_is_told_since_when_and_nothing_is_assigned(harness: Harness) -> None:
+    """Max has had a Miro seat for 200 days (seats.yaml): asking for one tells him so; the
+    request is not a seat "fulfilled from the pool" and the pool is unchanged."""
+    request = figma_request(product_id="miro", product_name="Miro", seats=1)
+    request.requester_slack_id, request.requester_email = MANAGER, "manager@example.com"
+    with transaction(harness.engine) as session:
+        _, before = repository.product_seat_pool(session, product_id="miro")
+        since = next(s.assigned_at.date() for s in before if s.person_email == "manager@example.com")
+    await harness.client.submit(request)
+    result = await _result(harness, request)
+    assert result.status == "already_held" and result.asset_id is None
+    assert result.reason == f"You have had a Miro seat since {since.isoformat()}: nothing was requested or bought."
+    [told] = harness.notifier.sent_to(MANAGER, MessageKind.REUSE_OFFER)
+    assert told.summary.reuse is not None and told.summary.reuse.kind == "already_held"
+    assert told.summary.reuse.held_since == since and told.summary.reuse.choices == ()
+    assert not harness.notifier.sent_to(MANAGER, MessageKind.SEAT_GRANTED)
+    assert _audit(harness, request) == ["submitted", "reuse_already_held"]
+    with transaction(harness.engine) as session:
+        stored = repository.get_request(session, request_id=request.request_id)
+        assert stored is not None and stored.status == "already_held" and stored.decision_reason == result.reason
+        _, after = repository.product_seat_pool(session, product_id="miro")
+    assert len(after) == len(before)
 
 
 async def test_reclaim_frees_a_released_seat_and_one_nobody_answered_for(clock_harness: Harness) -> None:
@@ -182,6 +207,14 @@ async def test_an_approved_alternative_is_offered_for_a_product_we_do_not_own(ha
             a for a in repository.list_audit(session, request_id=request.request_id) if a.action == "reuse_choice"
         ]
     assert choice[0].detail["justification"] == "Our agency delivers Sketch files"
+    # Every approver is shown the reason, with the alternatives it is about (as the modal says).
+    dm = harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)[0].summary
+    assert dm.alternative_reason == "Our agency delivers Sketch files"
+    assert dm.declined_alternatives == ("Canva", "Figma")
+    _, blocks = request_message(MessageKind.APPROVAL_REQUEST, dm)
+    shown = next(b for b in blocks if b.get("block_id") == "alternative_reason")["text"]["text"]
+    assert shown.startswith("*Why not Canva, Figma*, approved alternatives we own? <@U0EMPLOYEE> answered:")
+    assert shown.endswith("> Our agency delivers Sketch files")
 
 
 async def test_picking_the_alternative_closes_this_request(harness: Harness) -> None:
