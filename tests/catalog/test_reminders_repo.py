@@ -304,7 +304,7 @@ def test_decision_messages_name_people_as_the_card_does_and_count_seats_right(se
     outside = decide(seeded_engine, contract_id, "renegotiate", "r2", itam_owner_email="buyer@vendor.example")
     assert outside.message == "Renegotiation owned by buyer@vendor.example; reminders continue."
     renewed = decide(seeded_engine, contract_id, "renew", "r3", seats=1)
-    assert renewed.message == "Renewed: 1 seat at $180.00 each."
+    assert renewed.message == "Renewed: from 2027-01-05, 1 seat at $180.00 each."
 
 
 def test_snooze_quiets_the_term_until_it_ends_and_cannot_pass_the_deadline(seeded_engine: Engine) -> None:
@@ -411,7 +411,7 @@ def test_two_decisions_at_the_same_moment_are_taken_one_after_the_other(postgres
     renewing.join(timeout=30)
     assert not renewing.is_alive()
     outcome = second["outcome"]
-    assert not outcome.accepted and outcome.message == "This renewal was already cancelled by itam@example.com."
+    assert not outcome.accepted and outcome.message == "This renewal was already cancelled by <@U0ITAM>."
     with transaction(engine) as session:
         term = rr.get_term(session, contract_id=contract_id, renewal_date=date(2027, 1, 5))
         contract = session.get(Contract, contract_id)
