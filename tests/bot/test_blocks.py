@@ -357,7 +357,7 @@ def test_steps_not_opened_yet_show_in_the_route_as_up_next(schema: dict[str, Any
     validate(schema, blocks)
     route = next(b for b in blocks if b.get("block_id") == "route")["text"]["text"]
     assert route.splitlines()[0].endswith("→ :white_small_square: FinOps")
-    assert ":white_small_square: *FinOps*: <@U0FINOPS> (Felix): up next" in route
+    assert ":white_small_square: *FinOps*: <@U0FINOPS>: up next" in route
 
 
 def test_a_notice_is_the_event_in_plain_words_then_the_route(schema: dict[str, Any]) -> None:
