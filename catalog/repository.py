@@ -1180,6 +1180,17 @@ def get_budget(session: Session, *, cost_center: str, fiscal_year: int) -> Budge
     return session.exec(_BUDGET_LINE, params={"cost_center": cost_center, "fiscal_year": fiscal_year}).first()
 
 
+def lock_budget_line(session: Session, *, cost_center: str, fiscal_year: int) -> None:
+    """Hold the budget line until the transaction ends, so that two approvals closing at once
+    are checked against it one after the other (PostgreSQL: `SELECT … FOR UPDATE`; SQLite's
+    writers already hold the database's one write lock from `BEGIN IMMEDIATE`)."""
+    session.exec(
+        select(Budget.id)
+        .where(Budget.cost_center == cost_center, Budget.fiscal_year == fiscal_year)
+        .with_for_update()
+    ).first()
+
+
 def list_budgets(session: Session, *, fiscal_year: int | None = None) -> Sequence[Budget]:
     query = select(Budget).order_by(col(Budget.fiscal_year), col(Budget.cost_center))
     if fiscal_year is not None:

@@ -57,6 +57,8 @@ from workflows.shared import (
     Escalated,
     OutcomeResult,
     PlanInput,
+    RecheckInput,
+    RecheckResult,
     RequestInput,
     RoutePlan,
     RouteStepPlan,
@@ -158,18 +160,7 @@ class ChainActivities(ReuseActivities):
         at = datetime.fromisoformat(plan.at)
         try:
             route, preview, policy = await asyncio.to_thread(self._plan_in_db, plan, at)
-            for index, step in enumerate(route.steps):
-                if not step.approver_slack_id:
-                    found = await self._notifier.lookup_user_id(step.approver_email)
-                    if not found:
-                        role = ROLE_LABELS.get(step.role, step.role)
-                        raise Rejected(
-                            f"{step.approver_name} ({step.approver_email}), who must approve as {role}, "
-                            "isn't on Slack yet; ask ITAM to fix the directory."
-                        )
-                    route.steps[index] = dataclasses.replace(step, approver_slack_id=found)
-                if route.steps[index].approver_slack_id == request.requester_slack_id:
-                    raise Rejected("You are listed as an approver of your own request; ask ITAM to fix the directory.")
+            route.steps[:] = await self._on_slack(route.steps, request)
         except Rejected as rejected:
             if plan.round == 1:
                 await asyncio.to_thread(self._record_rejection, request, rejected.reason)
@@ -177,46 +168,139 @@ class ChainActivities(ReuseActivities):
         await asyncio.to_thread(self._record_plan, plan, route, preview, policy, at)
         return route
 
+    async def _on_slack(self, steps: list[RouteStepPlan], request: RequestInput) -> list[RouteStepPlan]:
+        """`steps` with every approver's Slack id (looked up by email where the directory has
+        none). Raises `Rejected` for an approver not on Slack, or the requester as an approver."""
+        found_steps = []
+        for step in steps:
+            if not step.approver_slack_id:
+                found = await self._notifier.lookup_user_id(step.approver_email)
+                if not found:
+                    role = ROLE_LABELS.get(step.role, step.role)
+                    raise Rejected(
+                        f"{step.approver_name} ({step.approver_email}), who must approve as {role}, "
+                        "isn't on Slack yet; ask ITAM to fix the directory."
+                    )
+                step = dataclasses.replace(step, approver_slack_id=found)
+            if step.approver_slack_id == request.requester_slack_id:
+                raise Rejected("You are listed as an approver of your own request; ask ITAM to fix the directory.")
+            found_steps.append(step)
+        return found_steps
+
+    @activity.defn
+    async def recheck_route(self, check: RecheckInput) -> RecheckResult:
+        """The route checked again as a stage opens or as the request closes: the steps the
+        policy asks for now (the budget may have been used up since the route was planned, or
+        the policy changed) that this round does not have, placed in `check.stage`. They are
+        audited with why (`route_grew`); the stage's opening tells the approvers and the
+        requester. A request the policy would now refuse outright keeps its route: only steps
+        are ever added here, never taken away (docs/decisions.md, "The route is checked again")."""
+        at = datetime.fromisoformat(check.at)
+        plan = PlanInput(check.request, check.at, check.round, check.first_seq)
+        try:
+            route, preview, _ = await asyncio.to_thread(self._plan_in_db, plan, at)
+        except Rejected as rejected:
+            activity.logger.warning("re-checking %s: %s", check.request.request_id, rejected.reason)
+            return RecheckResult([], [])
+        added = added_steps(route, roles=check.roles, first_seq=check.first_seq, stage=check.stage)
+        if not added:
+            return RecheckResult([], [])
+        try:
+            added = await self._on_slack(added, check.request)
+        except Rejected as rejected:
+            raise ApplicationError(rejected.reason, type=REQUEST_REJECTED, non_retryable=True) from None
+        reasons = [reason for step in added for reason in step.reasons]
+        await asyncio.to_thread(self._record_growth, check, added, preview, at)
+        return RecheckResult(added, reasons)
+
+    def _record_growth(
+        self, check: RecheckInput, added: list[RouteStepPlan], preview: RoutePreview, at: datetime
+    ) -> None:
+        rid = check.request.request_id
+        with transaction(self._engine) as session:
+            for step in added:
+                if step.approver_slack_id:
+                    repository.link_slack_id(session, email=step.approver_email, slack_id=step.approver_slack_id)
+            repository.audit(
+                session,
+                idem_key=f"{rid}:route_grew:{check.round}:{check.first_seq}",
+                at=at,
+                request_id=rid,
+                entity="request",
+                entity_id=rid,
+                action="route_grew",
+                actor="policy",
+                policy_version=preview.decision.version,
+                detail={
+                    "round": check.round,
+                    "stage": check.stage,
+                    "added": [
+                        {
+                            "seq": s.seq,
+                            "stage": s.stage,
+                            "role": s.role,
+                            "approver": s.approver_email,
+                            "slack_id": s.approver_slack_id,
+                            "reasons": s.reasons,
+                        }
+                        for s in added
+                    ],
+                    "budget": budget_json(preview.budget),
+                },
+            )
+
     def _plan_in_db(self, plan: PlanInput, at: datetime) -> tuple[RoutePlan, RoutePreview, Policy]:
         request = plan.request
-        conf = self._conf()
-        policy = load_active_policy(conf)
+        policy = load_active_policy(self._conf())
         with transaction(self._engine, read_only=True) as session:
-            requester = repository.get_person(session, email=request.requester_email)
-            if requester is None:
-                raise Rejected(
-                    f"{request.requester_email} isn't in the company directory yet, so there is no one to "
-                    "approve your request. Ask the ITAM team to add you."
-                )
-            product = None
-            if request.product_id:
-                product = repository.get_product(session, product_id=request.product_id)
-                if product is None:
-                    raise Rejected(f"“{request.product_name}” is no longer in the catalog.")
-            # A blocked product may have no price: the policy refuses it, with its reason.
-            blocked = product is not None and product.status == ProductStatus.BLOCKED
-            row = self.new_request_row(session, request, strict=not blocked)
-            try:
-                preview = preview_route(
-                    session,
-                    policy=policy,
-                    request=RouteRequest(
-                        requester_email=requester.email,
-                        product_id=row.product_id,
-                        product_name=row.product_name,
-                        vendor=row.vendor,
-                        seats=row.seats,
-                        annual_cost_cents=row.annual_cost_cents,
-                        currency=row.currency,
-                        channel=row.channel,
-                        data_classification=request.data_classification,
-                        cost_center=request.cost_center,
-                    ),
-                    on=self._local_date(at),
-                    fiscal_year_start_month=conf.fiscal_year_start_month,
-                )
-            except RouteRejected as exc:
-                raise Rejected(exc.reason) from None
+            row, preview = self._preview_in(session, request, policy, at)
+        return self._route_from(plan, row, preview, at), preview, policy
+
+    def _preview_in(
+        self, session: Session, request: RequestInput, policy: Policy, at: datetime
+    ) -> tuple[PurchaseRequest, RoutePreview]:
+        """The request checked against the directory, the catalog, the budget and the policy as
+        `session` sees them. Raises `Rejected`."""
+        conf = self._conf()
+        requester = repository.get_person(session, email=request.requester_email)
+        if requester is None:
+            raise Rejected(
+                f"{request.requester_email} isn't in the company directory yet, so there is no one to "
+                "approve your request. Ask the ITAM team to add you."
+            )
+        product = None
+        if request.product_id:
+            product = repository.get_product(session, product_id=request.product_id)
+            if product is None:
+                raise Rejected(f"“{request.product_name}” is no longer in the catalog.")
+        # A blocked product may have no price: the policy refuses it, with its reason.
+        blocked = product is not None and product.status == ProductStatus.BLOCKED
+        row = self.new_request_row(session, request, strict=not blocked)
+        try:
+            preview = preview_route(
+                session,
+                policy=policy,
+                request=RouteRequest(
+                    requester_email=requester.email,
+                    product_id=row.product_id,
+                    product_name=row.product_name,
+                    vendor=row.vendor,
+                    seats=row.seats,
+                    annual_cost_cents=row.annual_cost_cents,
+                    currency=row.currency,
+                    channel=row.channel,
+                    data_classification=request.data_classification,
+                    cost_center=request.cost_center,
+                ),
+                on=self._local_date(at),
+                fiscal_year_start_month=conf.fiscal_year_start_month,
+            )
+        except RouteRejected as exc:
+            raise Rejected(exc.reason) from None
+        return row, preview
+
+    def _route_from(self, plan: PlanInput, row: PurchaseRequest, preview: RoutePreview, at: datetime) -> RoutePlan:
+        request = plan.request
         decision = preview.decision
         if decision.outcome == "reject":
             raise Rejected(_sentences(decision.reasons) or "The purchase policy doesn't allow this request.")
@@ -251,7 +335,7 @@ class ChainActivities(ReuseActivities):
             round=plan.round,
             remind_after_slas=decision.remind_after_slas,
         )
-        return route, preview, policy
+        return route
 
     def _record_plan(
         self, plan: PlanInput, route: RoutePlan, preview: RoutePreview, policy: Policy, at: datetime
@@ -1166,25 +1250,52 @@ class ChainActivities(ReuseActivities):
         The messages show what that transaction read as it ended: the request is closed, so
         nothing can change it between the commit and the announcement (one read the fewer)."""
         recorded, progress, notes = await asyncio.to_thread(self._close_chain, closing)
+        if recorded.route_grew:
+            return recorded  # nothing closed: the workflow walks the steps the policy now asks for
         faults.crash_point("after_record_outcome")
         await self._announce_outcome(closing.outcome.request_id, progress, notes)
         return recorded
 
-    def _close_chain(self, closing: ChainClosing) -> tuple[OutcomeResult, Progress, dict[str, Noted]]:
+    def _close_chain(self, closing: ChainClosing) -> tuple[OutcomeResult, Progress | None, dict[str, Noted]]:
         """The records and the outcome in one transaction, which also notes the messages the
         announcement posts unless they were posted already (the requester's, the notice)."""
         rid = closing.outcome.request_id
         with transaction(self._engine) as session:
             for record in closing.records:
                 self._record_step_in(session, record)
+            if self._grew_at_close(session, closing):
+                return OutcomeResult(route_grew=True), None, {}
             recorded = self._record_outcome_in(session, closing.outcome)
             keys = (requester_key(rid), outcome_key(rid))
             notes = {key: note_or_ref(session, key=key, request_id=rid) for key in keys}
             return recorded, self._progress_in(session, rid), notes
 
+    def _grew_at_close(self, session: Session, closing: ChainClosing) -> bool:
+        """Whether the policy, on the budget line as it is now, asks for a role this round has
+        not approved. The line is locked first, so of two approvals closing at the same moment
+        the second is checked against the first one's reservation: both cannot fit into the
+        last of a budget. Asked only by workflows that re-check (`ChainClosing.recheck`), for an
+        approval not recorded yet (a retry after the commit must not count itself twice)."""
+        outcome = closing.outcome
+        if not closing.recheck or closing.request is None or outcome.status != RequestStatus.APPROVED:
+            return False
+        row = repository.get_request(session, request_id=outcome.request_id)
+        if row is None or row.status == RequestStatus.APPROVED:
+            return False
+        at = datetime.fromisoformat(outcome.decided_at)
+        conf = self._conf()
+        fiscal_year = fiscal_year_of(self._local_date(at), conf.fiscal_year_start_month)
+        repository.lock_budget_line(session, cost_center=row.cost_center, fiscal_year=fiscal_year)
+        try:
+            _, preview = self._preview_in(session, closing.request, load_active_policy(conf), at)
+        except Rejected:
+            return False
+        return any(s.step.role not in closing.roles for s in preview.route.steps)
+
     def chain_activity_methods(self) -> list[Any]:
         return [
             self.plan_route,
+            self.recheck_route,
             self.open_chain_stage,
             self.open_chain_step,
             self.nudge_step,
@@ -1195,6 +1306,18 @@ class ChainActivities(ReuseActivities):
             self.announce_chain_outcome,
             self.close_chain,
         ]
+
+
+def added_steps(route: RoutePlan, *, roles: list[str], first_seq: int, stage: int) -> list[RouteStepPlan]:
+    """The steps of `route` (the policy's answer now) whose role is not among `roles` (the
+    round's route so far), numbered from `first_seq` and placed in `stage`."""
+    if route.outcome != "route":
+        return []
+    missing = [step for step in route.steps if step.role not in roles]
+    return [
+        dataclasses.replace(step, seq=first_seq + index, stage=stage, carried_over=False)
+        for index, step in enumerate(missing)
+    ]
 
 
 def requester_key(request_id: str) -> str:

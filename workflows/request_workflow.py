@@ -52,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
         OutcomeResult,
         PlanInput,
         PoolGrant,
+        RecheckInput,
+        RecheckResult,
         ReclaimAnswerInput,
         ReclaimAsk,
         ReclaimAsked,
@@ -103,12 +105,18 @@ ALL_PATCHES_V6 = "all-patches-v6"
 #: The umbrella now, standing for every patch above and for the paths it guards itself:
 #: a stage is opened by one activity (`open_chain_stage`: each message posted and updated
 #: once), not one activity per step. Workflows started before it keep `ALL_PATCHES_V6`.
-ALL_PATCHES_PATCH = "all-patches-v7"
+ALL_PATCHES_V7 = "all-patches-v7"
 #: Workflows started before it carry an approval over from any earlier round on replay; new
 #: ones only from the round just before, at no lower cost, with the same cost center and
-#: channel (see docs/decisions.md, 24). Asked directly, not through `_patched`: workflows
-#: started since `all-patches-v6` and `all-patches-v7` recorded histories without it.
+#: channel (see docs/decisions.md, 24). A workflow started since `ALL_PATCHES_PATCH` takes
+#: this path without asking.
 CARRY_OVER_PATCH = "carry-over-previous-round"
+#: The umbrella now, standing for every patch above and for the paths it guards itself: the
+#: route is checked against the policy and the budget again as each stage after the first
+#: opens (`recheck_route`) and under the closing transaction's lock (`ChainClosing.recheck`);
+#: steps the policy now asks for are added, never skipped (docs/decisions.md, "The route is
+#: checked again"). Workflows started before it keep `ALL_PATCHES_V7` or older.
+ALL_PATCHES_PATCH = "all-patches-v8"
 
 #: Request statuses in which the approval chain is still open (withdraw is allowed).
 _OPEN_STATUSES = (
@@ -180,12 +188,14 @@ class ProcurementRequestWorkflow:
         self._final: StepDecisionRecord | None = None
         self._local = False  # set in run(): see LOCAL_ACTIVITIES_PATCH
         self._current = False  # set in run(): see ALL_PATCHES_PATCH
+        self._since_v7 = False  # set in run(): see ALL_PATCHES_V7
         self._since_v6 = False  # set in run(): see ALL_PATCHES_V6
 
     @workflow.run
     async def run(self, request: RequestInput) -> RequestResult:
         self._current = workflow.patched(ALL_PATCHES_PATCH)
-        self._since_v6 = self._current or workflow.patched(ALL_PATCHES_V6)
+        self._since_v7 = self._current or workflow.patched(ALL_PATCHES_V7)
+        self._since_v6 = self._since_v7 or workflow.patched(ALL_PATCHES_V6)
         chain = self._patched(APPROVAL_CHAIN_PATCH)
         self._local = chain and self._patched(LOCAL_ACTIVITIES_PATCH)
         try:
@@ -479,6 +489,15 @@ class ProcurementRequestWorkflow:
                 ended = "approved"
                 break
             ended = await self._walk(route, expires_at)
+            while self._current:
+                # Before closing: the steps the policy asks for now, walked until none is added;
+                # then the closing transaction checks once more, under the budget line's lock.
+                ended = await self._walk_added(route, expires_at, ended)
+                if ended != "approved":
+                    break
+                closed = await self._finish_chain(ended)
+                if closed is not None:
+                    return closed
             if ended != "changes":
                 break
             edited = await self._await_edit(expires_at)
@@ -488,16 +507,20 @@ class ProcurementRequestWorkflow:
             route = edited
             self._route = route
             self._status = RequestStatus.PENDING_APPROVAL.value
-        return await self._finish_chain(ended)
+        closed = await self._finish_chain(ended)
+        assert closed is not None  # only an approval re-checked at closing can come back
+        return closed
 
     async def _walk(self, route: RoutePlan, expires_at: datetime) -> str:
         """One round of the route. Returns approved | denied | changes | withdrawn | expired."""
         stages = sorted({step.stage for step in route.steps})
-        for stage in stages:
+        for index, stage in enumerate(stages):
             last = stage == stages[-1]
             if self._withdrawn is not None:
                 return "withdrawn"
             opened = [step for step in route.steps if step.stage == stage]
+            if self._current and index > 0:
+                opened += await self._recheck(route, stage)
             for plan in opened:
                 self._steps[plan.seq] = _Step(plan, status="approved" if plan.carried_over else "pending")
             # Open for decisions before the DMs go out: an approver may click as soon as one arrives.
@@ -511,11 +534,40 @@ class ProcurementRequestWorkflow:
                 return ended
         return "approved"
 
+    async def _recheck(self, route: RoutePlan, stage: int) -> list[RouteStepPlan]:
+        """The steps the policy asks for now that the round's route does not have, placed in
+        `stage` and added to the route (`ALL_PATCHES_PATCH`)."""
+        first_seq = max([s.seq for s in route.steps] + list(self._steps), default=0) + 1
+        check = RecheckInput(
+            self._request, workflow.now().isoformat(), route.round, first_seq, stage, [s.role for s in route.steps]
+        )
+        result: RecheckResult = await self._database_activity(ChainActivities.recheck_route, check)
+        route.steps.extend(result.added)
+        return result.added
+
+    async def _walk_added(self, route: RoutePlan, expires_at: datetime, ended: str) -> str:
+        """After the last stage approved: while the policy asks for steps the route does not
+        have, open them as one more stage and wait for it."""
+        while ended == "approved":
+            stage = max((s.stage for s in route.steps), default=0) + 1
+            added = await self._recheck(route, stage)
+            if not added:
+                break
+            for plan in added:
+                self._steps[plan.seq] = _Step(plan)
+            times = await self._open_stage(route, added)
+            for plan, when in zip(added, times, strict=True):
+                step = self._steps[plan.seq]
+                step.remind_at = datetime.fromisoformat(when.remind_at)
+                step.escalate_at = datetime.fromisoformat(when.escalate_at)
+            ended = await self._wait_stage([plan.seq for plan in added], expires_at, last=True)
+        return ended
+
     async def _open_stage(self, route: RoutePlan, opened: list[RouteStepPlan]) -> list[StepTimes]:
         """Open the steps of a stage: one activity for them all (`ALL_PATCHES_PATCH`), or, for
         a workflow started before it, one activity per step, in parallel."""
         at = workflow.now().isoformat()
-        if self._current:
+        if self._since_v7:
             stage = StageOpen(
                 route.request_id, route.round, opened, at, route.escalate_after_slas, route.remind_after_slas
             )
@@ -676,7 +728,10 @@ class ProcurementRequestWorkflow:
         now = workflow.now().isoformat()
         return StepDecisionRecord(self._request.request_id, seq, status, None, None, now, announce=announce)
 
-    async def _finish_chain(self, ended: str) -> RequestResult:
+    async def _finish_chain(self, ended: str) -> RequestResult | None:
+        """Record how the request ended, and tell everyone. None: the closing transaction found
+        that the policy now asks for a step this round has not approved (`ChainClosing.recheck`);
+        nothing closed, and the request waits for approval again."""
         closing = self._patched(CLOSING_PATCH)
         records: list[StepDecisionRecord] = []
         if closing and not self._changes_pending():
@@ -720,7 +775,14 @@ class ProcurementRequestWorkflow:
         self._decided_at = outcome.decided_at
         recorded: OutcomeResult
         if closing:
-            recorded = await self._activity(ChainActivities.close_chain, ChainClosing(records, outcome))
+            recheck = self._current and ended == "approved" and route.outcome == "route"
+            roles = [s.role for s in route.steps]
+            close = ChainClosing(records, outcome, recheck, self._request if recheck else None, roles)
+            recorded = await self._activity(ChainActivities.close_chain, close)
+            if recorded.route_grew:
+                self._status = RequestStatus.PENDING_APPROVAL.value
+                self._decided_at = None
+                return None
         else:
             recorded = await self._database_activity(ChainActivities.record_chain_outcome, outcome)
             await self._activity(ChainActivities.announce_chain_outcome, self._request.request_id)
@@ -968,7 +1030,7 @@ class ProcurementRequestWorkflow:
         previous = self._route
         if previous is None or route.annual_cost_cents > previous.annual_cost_cents:
             return route
-        if workflow.patched(CARRY_OVER_PATCH):
+        if self._current or workflow.patched(CARRY_OVER_PATCH):
             if (before.cost_center, before.channel) != (self._request.cost_center, self._request.channel):
                 return route
             last_round = {step.seq for step in previous.steps}

@@ -5,7 +5,7 @@ histories of workflows already running."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TASK_QUEUE = "procurement"
 
@@ -99,6 +99,10 @@ class OutcomeResult:
     # cost can't be converted to its budget's currency is recorded as rejected, with why.
     status: str | None = None
     reason: str | None = None
+    # Closing found that the policy now asks for more than this round approved (the budget
+    # moved since the route was planned): nothing but the step records was written, and the
+    # workflow re-checks the route (`recheck_route`) and walks the steps it adds.
+    route_grew: bool = False
 
 
 @dataclass
@@ -253,6 +257,25 @@ class PlanInput:
     at: str  # ISO timestamp from the workflow clock: budget year, OOO and expiry are as of then
     round: int = 1  # 2, 3…: re-planned after the requester edited the request
     first_seq: int = 1  # seqs of this round's steps start here (earlier rounds keep theirs)
+
+
+@dataclass
+class RecheckInput:
+    """The route re-checked as a stage opens or as the request closes (`recheck_route`): the
+    roles this round already has, and where the steps the policy now adds would go."""
+
+    request: RequestInput
+    at: str  # ISO, workflow clock
+    round: int
+    first_seq: int  # the added steps' seqs start here
+    stage: int  # the stage the added steps join (or open)
+    roles: list[str]  # every role on this round's route
+
+
+@dataclass
+class RecheckResult:
+    added: list[RouteStepPlan]
+    reasons: list[str]
 
 
 @dataclass
@@ -417,6 +440,12 @@ class ChainClosing:
 
     records: list[StepDecisionRecord]
     outcome: ChainOutcome
+    # Set by workflows that re-check the route (`ROUTE_RECHECK_PATCH`): an approval is
+    # recorded only if the policy, on the budget as it is under the closing transaction's
+    # lock, asks for no role this round has not approved (`OutcomeResult.route_grew`).
+    recheck: bool = False
+    request: RequestInput | None = None
+    roles: list[str] = field(default_factory=list)  # every role on this round's route
 
 
 #: ApplicationError type of a refused edit / withdraw / delegate update.

@@ -762,3 +762,56 @@ async def test_closing_without_a_rate_refuses_the_purchase_and_says_why(
     # A late click is told the request is closed, not that the last approver rejected it.
     late = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True, seq=manager[0].seq))
     assert not late.accepted and late.message == "This request is already closed (rejected)."
+
+
+def _use_up_budget(engine: Engine, cost_center: str) -> None:
+    """Another request takes the rest of the cost center's budget (and more)."""
+    with transaction(engine) as session:
+        repository.reserve_budget(
+            session,
+            request_id=f"REQ-OTHER{uuid.uuid4().hex[:6].upper()}",
+            cost_center=cost_center,
+            fiscal_year=fiscal_year_of(datetime.now(UTC).date(), 1),
+            amount_cents=15_000_000_00,
+            currency="USD",
+            at=datetime.now(UTC),
+        )
+
+
+async def test_a_stage_opening_after_the_budget_ran_out_adds_finance(chain: Chain) -> None:
+    """Planned for manager + security while CC-DESIGN had room; another request then spends it.
+    Security's stage opens with finance beside it, and the request is not approved without it."""
+    request = purchase(
+        product_id=None, product_name="Sketchy Notes", estimate_cents=150_000, data_classification="confidential"
+    )
+    await chain.start(request)
+    _use_up_budget(chain.engine, "CC-DESIGN")
+    manager = await chain.approve_open(request.request_id)
+    stage2 = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    assert sorted(s.role for s in stage2) == ["finance", "security"]
+    with transaction(chain.engine) as session:
+        grew = repository.list_audit(session, request_id=request.request_id, actions=["route_grew"])
+    assert len(grew) == 1 and [a["role"] for a in grew[0].detail["added"]] == ["finance"]
+    assert any("CC-DESIGN" in r for r in grew[0].detail["added"][0]["reasons"])
+    await chain.approve_open(request.request_id)
+    assert (await chain.result(request.request_id)).status == "approved"
+
+
+async def test_closing_after_the_budget_ran_out_asks_finance_first(chain: Chain) -> None:
+    """Manager only when planned; the budget is used up before he approves: finance is asked
+    before anything is reserved, and the request is approved once finance agrees."""
+    request = purchase(product_id="figma", product_name="Figma", seats=2)
+    await chain.start(request)
+    _use_up_budget(chain.engine, "CC-DESIGN")
+    manager = await chain.approve_open(request.request_id)
+    assert [s.role for s in manager] == ["manager"]
+    finance = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    assert [s.role for s in finance] == ["finance"]
+    with transaction(chain.engine) as session:
+        stored = repository.get_request(session, request_id=request.request_id)
+        assert stored is not None and stored.status == "pending_approval"
+        assert repository.get_reservation(session, request_id=request.request_id) is None
+    await chain.approve_open(request.request_id)
+    assert (await chain.result(request.request_id)).status == "approved"
+    with transaction(chain.engine) as session:
+        assert repository.get_reservation(session, request_id=request.request_id) is not None
