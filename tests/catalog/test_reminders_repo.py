@@ -4,13 +4,12 @@ once-only claim, decisions and who may take them, re-arming after a date edit, t
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -22,6 +21,7 @@ from catalog.renewals import HolidayCalendar
 from catalog.seed import seed_if_empty
 from catalog.showback import build_showback
 from tests.conftest import migrated_engine
+from tests.helpers import wait_for_a_lock_wait
 from tests.workflows.contracts import add_contract
 
 US = HolidayCalendar(country="US")
@@ -366,24 +366,6 @@ def postgres_seeded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         yield engine
 
 
-def _wait_for_a_lock_wait(engine: Engine) -> None:
-    """Until some session of this database waits on a row lock (polls pg_stat_activity)."""
-    deadline = time.monotonic() + 30
-    with engine.connect() as connection:
-        while time.monotonic() < deadline:
-            waiting = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-            connection.rollback()
-            if waiting:
-                return
-            time.sleep(0.01)
-    pytest.fail("the second decision never waited for the first")
-
-
 def test_two_decisions_at_the_same_moment_are_taken_one_after_the_other(postgres_seeded: Engine) -> None:
     # Issue 19 #9: the owner's Renew and ITAM's Cancel at once both "succeeded", leaving a
     # cancelled term with the renewal's seats. Now the second waits for the first and is refused.
@@ -407,7 +389,7 @@ def test_two_decisions_at_the_same_moment_are_taken_one_after_the_other(postgres
             target=lambda: second.update(outcome=decide(engine, contract_id, "renew", "renew-1", seats=9))
         )
         renewing.start()
-        _wait_for_a_lock_wait(engine)
+        wait_for_a_lock_wait(engine, what="the second decision")
     renewing.join(timeout=30)
     assert not renewing.is_alive()
     outcome = second["outcome"]

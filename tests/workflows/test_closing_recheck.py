@@ -5,20 +5,20 @@ so both cannot fit into the last of a budget. Real PostgreSQL sessions, two thre
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from catalog import repository
 from catalog.budget import fiscal_year_of
 from catalog.db import transaction
 from catalog.seed import seed_if_empty
 from tests.conftest import migrated_engine
+from tests.helpers import wait_for_a_lock_wait
 from tests.workflows.fakes import RecordingNotifier
 from workflows.activities import ProcurementActivities
 from workflows.shared import ChainClosing, ChainOutcome, OutcomeResult, PlanInput, RequestInput
@@ -91,24 +91,6 @@ def test_an_approval_over_the_budget_now_is_not_closed(seeded: Engine) -> None:
         assert repository.get_reservation(session, request_id=request.request_id) is None
 
 
-def _wait_for_a_lock_wait(engine: Engine) -> None:
-    """Until some session of this database waits on a lock (polls pg_stat_activity)."""
-    deadline = time.monotonic() + 30
-    with engine.connect() as connection:
-        while time.monotonic() < deadline:
-            waiting = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-            connection.rollback()
-            if waiting:
-                return
-            time.sleep(0.01)
-    pytest.fail("the closing never waited for the budget line")
-
-
 @pytest.mark.postgres
 def test_two_approvals_closing_at_once_do_not_both_fit_into_the_last_of_a_budget(
     request: pytest.FixtureRequest, tmp_path: Path
@@ -133,7 +115,7 @@ def _second_of_two_closings(engine: Engine) -> OutcomeResult:
         repository.lock_budget_line(session, cost_center="CC-DESIGN", fiscal_year=year)
         closer = threading.Thread(target=close_second)
         closer.start()
-        _wait_for_a_lock_wait(engine)
+        wait_for_a_lock_wait(engine, what="the closing")
         line = repository.get_budget(session, cost_center="CC-DESIGN", fiscal_year=year)
         assert line is not None
         repository.reserve_budget(
