@@ -97,6 +97,9 @@ def _card_context(card: RenewalCard) -> dict[str, Any]:
         "renew_seats": card.renew_seats,
         "renew_unit_price_cents": card.renew_unit_price_cents,
         "owner_not_on_slack": card.owner_not_on_slack,
+        "pending_request_id": card.pending_request_id,
+        "pending_seats": card.pending_seats,
+        "pending_unit_price_cents": card.pending_unit_price_cents,
     }
 
 

@@ -57,6 +57,24 @@ class RequestSummary:
     changes_comment: str | None = None  # what the approver asked to change
     changes_by_slack_id: str | None = None
     event: str | None = None  # REQUESTER_NOTICE / APPROVAL_REMINDER: what happened, plain text
+    renewal: RenewalRequestView | None = None  # set when the request renews a contract's term
+
+
+@dataclass(frozen=True)
+class RenewalRequestView:
+    """What a renewal request renews: a contract's term, the current term beside the next.
+    The request's own annual cost is the increase (`increase_cents`), what approval reserves."""
+
+    contract_id: int
+    renewal_date: date
+    current_seats: int
+    current_unit_price_cents: int
+    current_annual_cents: int
+    seats: int
+    unit_price_cents: int
+    annual_cents: int
+    increase_cents: int
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -202,6 +220,10 @@ class RenewalCard:
     #: The owner's email belongs to nobody on Slack (a group mailbox): no DM went out, and the
     #: ITAM channel's reminder says so.
     owner_not_on_slack: bool = False
+    #: A renewal request of this term waiting for its approvers (the term stays open meanwhile).
+    pending_request_id: str | None = None
+    pending_seats: int | None = None
+    pending_unit_price_cents: int | None = None
 
 
 @dataclass(frozen=True)
