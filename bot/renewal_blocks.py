@@ -166,7 +166,8 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
     intro: list[Block] = [
         section(
             f"Renew {what} from {escape_mrkdwn(ref.renewal_date)}. Change the seats or the price if the new "
-            "term differs: they apply from that date, the current term keeps its own."
+            "term differs: they apply from that date, the current term keeps its own. A renewal that costs "
+            "more a year than now goes to the approvers first."
         )
     ]
     if card is not None:

@@ -198,6 +198,7 @@ def _context(summary: RequestSummary) -> dict[str, Any]:
         "policy_reasons": [r for r in summary.policy_reasons if not step or r not in step.reasons][:MAX_REASONS],
         "changes_comment": summary.changes_comment,
         "changes_by_slack_id": summary.changes_by_slack_id,
+        "renewal": summary.renewal,
     }
 
 
@@ -206,8 +207,16 @@ def _footer(summary: RequestSummary) -> Block:
     return context(f"Request {escape_mrkdwn(summary.request_id)}{version}")
 
 
+def _subject(summary: RequestSummary) -> str:
+    """What a message is about: the product, or the renewal of a contract's product."""
+    if summary.renewal is not None:
+        return f"renewal of {summary.product_name} ({summary.request_id})"
+    return f"{summary.product_name} ({summary.request_id})"
+
+
 def _facts(summary: RequestSummary, ctx: dict[str, Any]) -> list[Block]:
-    blocks = [section(render("request_facts.j2", **ctx))]
+    facts = "renewal_request_facts.j2" if summary.renewal is not None else "request_facts.j2"
+    blocks = [section(render(facts, **ctx))]
     if summary.justification.strip():
         blocks.append(section(render("justification.j2", **ctx)))
     return blocks
@@ -258,7 +267,7 @@ def withdraw_button(request_id: str) -> dict[str, Any]:
 def _approval_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str, Any]) -> list[Block]:
     reminder = kind is MessageKind.APPROVAL_REMINDER
     title = "Reminder: approval needed" if reminder else "Approval needed"
-    blocks: list[Block] = [header(f"{title}: {summary.product_name} ({summary.request_id})")]
+    blocks: list[Block] = [header(f"{title}: {_subject(summary)}")]
     if summary.event:
         blocks.append(section(f":bell: {escape_mrkdwn(summary.event)}", block_id="event"))
     blocks += _facts(summary, ctx) + _money_lines(ctx)
@@ -281,7 +290,7 @@ def _approval_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str,
 def _requester_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str, Any]) -> list[Block]:
     changes = kind is MessageKind.CHANGES_REQUESTED
     title = "Changes requested" if changes else "Your request"
-    blocks: list[Block] = [header(f"{title}: {summary.product_name} ({summary.request_id})")]
+    blocks: list[Block] = [header(f"{title}: {_subject(summary)}")]
     if summary.changes_comment and (changes or summary.status == "changes_requested"):
         blocks.append(section(render("changes_requested.j2", **ctx), block_id="changes"))
     blocks += _facts(summary, ctx) + _money_lines(ctx)
@@ -310,7 +319,7 @@ def _notice(summary: RequestSummary, ctx: dict[str, Any]) -> tuple[str, list[Blo
 
 
 def _fallback(kind: MessageKind, summary: RequestSummary) -> str:
-    subject = f"{summary.product_name} ({summary.request_id})"
+    subject = _subject(summary)
     if kind is MessageKind.APPROVAL_REMINDER:
         text = f"Reminder: approval needed for {subject}"
     elif kind is MessageKind.APPROVAL_REQUEST and viewer_may_act(summary):
