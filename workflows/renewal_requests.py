@@ -46,6 +46,9 @@ def _priced(
     asset = session.get(Asset, contract.asset_id) if contract is not None else None
     if contract is None or asset is None or renewal_date is None:
         return contract, asset, None, "This contract no longer exists."
+    requester = repository.get_person(session, email=request.requester_email.strip().lower())
+    if requester is None or (requester.email != asset.owner_email and not reminders_repo.is_itam(requester)):
+        return contract, asset, None, "Only the asset's owner or the ITAM team can renew this contract."
     try:
         priced = quote_renewal(
             contract, asset, renewal_date, seats=request.seats, unit_price_cents=request.renewal_unit_price_cents
@@ -80,8 +83,9 @@ def renewal_request_row(
     session: Session, request: RequestInput, *, as_of: date, calendar: HolidayCalendar, now: datetime
 ) -> tuple[PurchaseRequest, str | None]:
     """The row of a renewal request, and why it can't be requested (None: it can): the
-    contract is gone, its term was decided, can't be any more or has another renewal request
-    waiting, an amount is past the caps, or the renewal costs no more than the current term."""
+    contract is gone, the requester is neither its owner nor ITAM, its term was decided, can't
+    be any more or has another renewal request waiting, an amount is past the caps, or the
+    renewal costs no more than the current term."""
     contract, asset, priced, refusal = _priced(session, request, as_of=as_of, calendar=calendar)
     row = PurchaseRequest(
         id=request.request_id,

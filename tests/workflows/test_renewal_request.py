@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -165,3 +166,24 @@ async def test_a_denied_renewal_request_leaves_the_term_open_and_reserves_nothin
         assert term is None or term.status == RenewalStatus.OPEN
     # The term is the owner's to decide again: at the same cost, directly.
     assert _renew_directly(chain.engine, contract_id, renewal_date, 5, "owner-same").startswith("Renewed")
+
+
+async def test_a_renewal_request_from_someone_else_or_at_no_increase_is_refused(chain: Chain) -> None:
+    """The bot starts renewal requests for the owner or ITAM only, at a higher cost; the
+    planning checks both again, whoever starts the workflow."""
+    contract_id, renewal_date = _contract(chain.engine)
+    stranger = replace(
+        _renewal(contract_id, renewal_date, seats=8, price=18_000),
+        requester_slack_id="U0ENGINEER",
+        requester_email="engineer@example.com",
+    )
+    await chain.client.submit(stranger)
+    refused = await chain.result(stranger.request_id)
+    assert refused.status == "rejected" and refused.reason and "owner or the ITAM team" in refused.reason
+    same = _renewal(contract_id, renewal_date, seats=5, price=18_000)
+    await chain.client.submit(same)
+    direct = await chain.result(same.request_id)
+    assert direct.status == "rejected" and direct.reason and "renew it from the reminder directly" in direct.reason
+    with transaction(chain.engine) as session:
+        term = reminders_repo.get_term(session, contract_id=contract_id, renewal_date=renewal_date)
+        assert term is None
