@@ -97,6 +97,9 @@ def _card_context(card: RenewalCard) -> dict[str, Any]:
         "renew_seats": card.renew_seats,
         "renew_unit_price_cents": card.renew_unit_price_cents,
         "owner_not_on_slack": card.owner_not_on_slack,
+        "pending_request_id": card.pending_request_id,
+        "pending_seats": card.pending_seats,
+        "pending_unit_price_cents": card.pending_unit_price_cents,
     }
 
 
@@ -163,7 +166,8 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
     intro: list[Block] = [
         section(
             f"Renew {what} from {escape_mrkdwn(ref.renewal_date)}. Change the seats or the price if the new "
-            "term differs: they apply from that date, the current term keeps its own."
+            "term differs: they apply from that date, the current term keeps its own. A renewal that costs "
+            "more a year than now goes to the approvers first."
         )
     ]
     if card is not None:

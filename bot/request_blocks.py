@@ -200,6 +200,7 @@ def _context(summary: RequestSummary) -> dict[str, Any]:
         "changes_comment": summary.changes_comment,
         "changes_by_slack_id": summary.changes_by_slack_id,
         "to_requester": False,  # the message is the requester's own (status_line.j2 says "you")
+        "renewal": summary.renewal,
     }
 
 
@@ -208,8 +209,16 @@ def _footer(summary: RequestSummary) -> Block:
     return context(f"Request {escape_mrkdwn(summary.request_id)}{version}")
 
 
+def _subject(summary: RequestSummary) -> str:
+    """What a message is about: the product, or the renewal of a contract's product."""
+    if summary.renewal is not None:
+        return f"renewal of {summary.product_name} ({summary.request_id})"
+    return f"{summary.product_name} ({summary.request_id})"
+
+
 def _facts(summary: RequestSummary, ctx: dict[str, Any]) -> list[Block]:
-    blocks = [section(render("request_facts.j2", **ctx))]
+    facts = "renewal_request_facts.j2" if summary.renewal is not None else "request_facts.j2"
+    blocks = [section(render(facts, **ctx))]
     if summary.justification.strip():
         blocks.append(section(render("justification.j2", **ctx)))
     return blocks
@@ -286,7 +295,7 @@ def withdraw_button(request_id: str) -> dict[str, Any]:
 def _approval_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str, Any]) -> list[Block]:
     reminder = kind is MessageKind.APPROVAL_REMINDER
     title = "Reminder: approval needed" if reminder else "Approval needed"
-    blocks: list[Block] = [header(f"{title}: {summary.product_name} ({summary.request_id})")]
+    blocks: list[Block] = [header(f"{title}: {_subject(summary)}")]
     if summary.event:
         blocks.append(section(f":bell: {escape_mrkdwn(summary.event)}", block_id="event"))
     blocks += _facts(summary, ctx)
@@ -335,7 +344,7 @@ def _requester_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str
     # A changes-requested message of a request from before the status message carried the
     # comment (MessageKind.CHANGES_REQUESTED) is updated in place like the status message.
     title = _REQUESTER_TITLES.get(summary.status, "Your request")
-    blocks: list[Block] = [header(f"{title}: {summary.product_name} ({summary.request_id})")]
+    blocks: list[Block] = [header(f"{title}: {_subject(summary)}")]
     if summary.changes_comment and summary.status == "changes_requested":
         blocks.append(section(render("changes_requested.j2", **ctx), block_id="changes"))
     blocks += _facts(summary, ctx) + _money_lines(ctx)
@@ -364,7 +373,7 @@ def _notice(summary: RequestSummary, ctx: dict[str, Any]) -> tuple[str, list[Blo
 
 
 def _fallback(kind: MessageKind, summary: RequestSummary) -> str:
-    subject = f"{summary.product_name} ({summary.request_id})"
+    subject = _subject(summary)
     if kind is MessageKind.APPROVAL_REMINDER:
         text = f"Reminder: approval needed for {subject}"
     elif kind is MessageKind.APPROVAL_REQUEST and viewer_may_act(summary):

@@ -125,6 +125,11 @@ class PurchaseRequest(SQLModel, table=True):
     # Each edit after "request changes" starts a new round of approval steps.
     round: int = 1
     changes_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A renewal request (the owner's Renew at a higher annual cost): the contract and the term
+    # (its renewal date) it renews. Its seats and price are the next term's; its annual cost is
+    # the increase over the current term, which is what approval reserves (docs/decisions.md).
+    renewal_contract_id: int | None = Field(default=None, index=True)
+    renewal_date: date | None = None
 
 
 class ApprovalStep(SQLModel, table=True):

@@ -24,12 +24,14 @@ from catalog.models import (
     AuditEvent,
     Contract,
     Person,
+    PurchaseRequest,
     Reminder,
     RenewalDigest,
     RenewalStatus,
     RenewalTerm,
     SeatAssignment,
 )
+from catalog.renewal_authority import needs_approval_refusal, pending_refusal, pending_renewal_request, quote_renewal
 from catalog.renewal_text import decision_phrase, renewal_phrase
 from catalog.renewals import (
     ContractTerms,
@@ -39,6 +41,7 @@ from catalog.renewals import (
     add_months,
     plan_renewal,
 )
+from catalog.requests import RenewalQuote, RequestInputError
 from catalog.summary import (
     ReclaimCandidate,
     RenewalCard,
@@ -430,6 +433,7 @@ def renewal_card(session: Session, *, contract_id: int, renewal_date: date, dead
         raise LookupError(f"contract {contract_id} has no asset")
     assigned, active = seat_counts(session, asset_id=asset.id, as_of=as_of)
     term = get_term(session, contract_id=contract_id, renewal_date=renewal_date)
+    pending = pending_renewal_request(session, contract_id=contract_id, renewal_date=renewal_date)
     return RenewalCard(
         contract_id=contract_id,
         asset_id=asset.id,
@@ -458,6 +462,9 @@ def renewal_card(session: Session, *, contract_id: int, renewal_date: date, dead
         itam_owner_slack_id=_slack_id(session, term.itam_owner_email) if term else None,
         renew_seats=term.renew_seats if term else None,
         renew_unit_price_cents=term.renew_unit_price_cents if term else None,
+        pending_request_id=pending.id if pending else None,
+        pending_seats=pending.seats if pending else None,
+        pending_unit_price_cents=pending.unit_price_cents if pending else None,
     )
 
 
@@ -492,6 +499,9 @@ def first_itam_person(session: Session) -> Person | None:
 class RenewalDecisionOutcome:
     accepted: bool
     message: str
+    #: Refused because the renewal costs more a year than the current term: it is for the
+    #: approvers (a renewal request, `catalog.renewal_authority`), not for this decision.
+    needs_approval: bool = False
 
 
 @dataclass(frozen=True)
@@ -657,6 +667,17 @@ def decide_renewal(
         assigned = seat_counts(session, asset_id=asset.id, as_of=today)[0]
         if seats is not None and seats < assigned:
             return RenewalDecisionOutcome(False, renew_below_assigned(seats, assigned))
+        # Renewal authority: capped like a new request, one renewal of a term at a time, and
+        # a higher annual cost only through the approval chain.
+        pending = pending_renewal_request(session, contract_id=contract_id, renewal_date=renewal_date)
+        if pending is not None:
+            return RenewalDecisionOutcome(False, pending_refusal(pending))
+        try:
+            priced = quote_renewal(contract, asset, renewal_date, seats=seats, unit_price_cents=unit_price_cents)
+        except RequestInputError as exc:
+            return RenewalDecisionOutcome(False, exc.message)
+        if priced.needs_approval:
+            return RenewalDecisionOutcome(False, needs_approval_refusal(priced), needs_approval=True)
     if action == "snooze":
         if snooze_until is None or snooze_until <= today:
             return RenewalDecisionOutcome(False, "Choose a snooze of at least one day.")
@@ -770,6 +791,110 @@ def _renew_contract(
         f"Renewed: from {renewal_date}, {plural(contract.next_term_seats or 0, 'seat')} at "
         f"{format_money(contract.next_term_unit_price_cents or 0, asset.currency)} each."
     )
+
+
+# --- renewal requests (renewal authority, `catalog.renewal_authority`) -------------------
+
+
+def approved_renewal(
+    session: Session, *, request: PurchaseRequest, as_of: date, at: datetime, calendar: HolidayCalendar
+) -> tuple[Contract, Asset, TermDates, RenewalQuote] | str:
+    """What an approved renewal request renews, checked again as the request closes: the
+    contract (locked until the transaction ends), its term recomputed as of `as_of`, and the
+    next term priced against the current one. A string (plain text, for the requester) says
+    why nothing can be renewed: the contract is gone, the term was decided meanwhile or can
+    no longer be, or the renewal now costs more a year than the approvers approved."""
+    contract_id, renewal_date = request.renewal_contract_id, request.renewal_date
+    if contract_id is None or renewal_date is None:
+        raise ValueError(f"request {request.id} does not renew a contract")
+    contract = _lock_contract(session, contract_id)
+    asset = session.get(Asset, contract.asset_id) if contract else None
+    if contract is None or asset is None or asset.id is None:
+        return "The contract no longer exists; nothing was renewed."
+    decided = session.exec(
+        select(RenewalTerm)
+        .where(RenewalTerm.contract_id == contract_id, RenewalTerm.renewal_date == renewal_date)
+        .execution_options(populate_existing=True)
+    ).first()
+    if decided is not None and decided.status != RenewalStatus.OPEN:
+        who = decided.decided_by or "someone"
+        return f"The term was {decided.status} by {who} while the request waited; nothing was renewed."
+    apply_next_terms(session, as_of=as_of, at=at, contract_id=contract_id)
+    found = current_term(session, contract_id=contract_id, renewal_date=renewal_date, as_of=as_of, calendar=calendar)
+    if isinstance(found, str):
+        return (
+            f"The term renewing on {renewal_date} can no longer be renewed (its dates changed or passed); "
+            "nothing was renewed. Renew the current term from its reminder."
+        )
+    try:
+        quote = quote_renewal(
+            contract, asset, renewal_date, seats=request.seats, unit_price_cents=request.unit_price_cents
+        )
+    except RequestInputError as exc:
+        return exc.message
+    if quote.increase_cents > request.annual_cost_cents:
+        return (
+            f"The current term changed while the request waited: the renewal now costs "
+            f"{format_money(quote.increase_cents, quote.currency)} more a year, not the "
+            f"{format_money(request.annual_cost_cents, quote.currency)} approved; nothing was renewed. "
+            "Renew again from the reminder."
+        )
+    return contract, asset, found, quote
+
+
+def record_approved_renewal(
+    session: Session,
+    *,
+    request: PurchaseRequest,
+    contract: Contract,
+    asset: Asset,
+    term: TermDates,
+    quote: RenewalQuote,
+    approvers: Sequence[str],
+    at: datetime,
+) -> str:
+    """Record an approved renewal request on its term, as a direct Renew records it: the term
+    is renewed, decided by the request's requester (the approvers are in the audit row), and
+    the next term's seats and price apply from the renewal date (`Contract.next_term_*`).
+    Once per request (the audit row's key); returns what the requester is told."""
+    renewal_date = term.renewal_date
+    row = get_term(session, contract_id=int(contract.id or 0), renewal_date=renewal_date) or repository._insert_once(
+        session,
+        RenewalTerm(contract_id=int(contract.id or 0), renewal_date=renewal_date, updated_at=at),
+        lambda: get_term(session, contract_id=int(contract.id or 0), renewal_date=renewal_date),
+    )
+    row.status = RenewalStatus.RENEWED
+    row.decided_by, row.decided_at = request.requester_email, at
+    row.renew_seats, row.renew_unit_price_cents = quote.seats, quote.unit_price_cents
+    row.updated_at, row.deadline = at, term.deadline
+    detail: dict[str, Any] = {
+        "renewal_date": renewal_date.isoformat(),
+        "deadline": term.deadline.isoformat(),
+        "request_id": request.id,
+        "approvers": list(approvers),
+        "annual_before_cents": quote.current_annual_cents,
+        "annual_after_cents": quote.annual_cost_cents,
+        "increase_cents": quote.increase_cents,
+        "currency": quote.currency,
+    }
+    message = _renew_contract(
+        contract, asset, renewal_date, seats=quote.seats, unit_price_cents=quote.unit_price_cents, detail=detail
+    )
+    session.add(contract)
+    session.add(row)
+    session.flush()
+    repository.audit(
+        session,
+        idem_key=f"{request.id}:renewal_recorded",
+        at=at,
+        request_id=request.id,
+        entity="contract",
+        entity_id=str(contract.id),
+        action="renewal_renew",
+        actor=request.requester_email,
+        detail=detail,
+    )
+    return message
 
 
 def rearm_contract_reminders(

@@ -99,3 +99,78 @@ def quote(*, price: CatalogPrice | None, seats: int, estimate_cents: int | None,
         raise RequestInputError("cost", "This product has no catalog price: give an estimated annual cost.")
     cur = price.currency if price is not None else currency
     return Quote(estimate_cents // seats, estimate_cents, cur)
+
+
+# --- renewals ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenewalQuote:
+    """A renewal's next term beside the term it follows, in the contract's currency."""
+
+    seats: int
+    unit_price_cents: int
+    annual_cost_cents: int
+    current_seats: int
+    current_unit_price_cents: int
+    current_annual_cents: int
+    currency: str
+    changed: bool  # new seats or a new price were given (else the term renews as it is)
+
+    @property
+    def increase_cents(self) -> int:
+        """What the next term costs a year beyond the current one (negative: it costs less)."""
+        return self.annual_cost_cents - self.current_annual_cents
+
+    @property
+    def needs_approval(self) -> bool:
+        """Renewal authority (docs/decisions.md): any increase of the annual cost goes through
+        the approval chain; the same cost or less is the owner's (or ITAM's) to record."""
+        return self.increase_cents > 0
+
+
+def renewal_quote(
+    *,
+    current_seats: int,
+    current_unit_price_cents: int,
+    current_annual_cents: int,
+    currency: str,
+    seats: int | None,
+    unit_price_cents: int | None,
+) -> RenewalQuote:
+    """The next term of a renewal: blank seats or price keep the current term's. Capped as a
+    new request is (`quote`): 1 to MAX_SEATS seats, and no price per seat or year above
+    MAX_ANNUAL_CENTS; raises RequestInputError naming the field."""
+    if seats is not None and not 1 <= seats <= MAX_SEATS:
+        raise RequestInputError("seats", f"Seats must be between 1 and {MAX_SEATS:,}.")
+    if unit_price_cents is not None and unit_price_cents < 0:
+        raise RequestInputError("price", "The price can't be negative.")
+    if unit_price_cents is not None and unit_price_cents > MAX_ANNUAL_CENTS:
+        raise RequestInputError("price", "That amount is implausibly large; check the number of digits.")
+    if seats is None and unit_price_cents is None:
+        return RenewalQuote(
+            current_seats,
+            current_unit_price_cents,
+            current_annual_cents,
+            current_seats,
+            current_unit_price_cents,
+            current_annual_cents,
+            currency,
+            changed=False,
+        )
+    new_seats = seats if seats is not None else current_seats
+    new_price = unit_price_cents if unit_price_cents is not None else current_unit_price_cents
+    annual = new_seats * new_price
+    if annual > MAX_ANNUAL_CENTS:
+        field = "price" if unit_price_cents is not None else "seats"
+        raise RequestInputError(field, "That many seats at that price costs an implausible amount; check the numbers.")
+    return RenewalQuote(
+        new_seats,
+        new_price,
+        annual,
+        current_seats,
+        current_unit_price_cents,
+        current_annual_cents,
+        currency,
+        changed=True,
+    )

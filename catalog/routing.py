@@ -140,10 +140,17 @@ def _vendor_known(session: Session, vendor: str | None, product: Product | None)
 
 
 def preview_route(
-    session: Session, *, policy: Policy, request: RouteRequest, on: date, fiscal_year_start_month: int
+    session: Session,
+    *,
+    policy: Policy,
+    request: RouteRequest,
+    on: date,
+    fiscal_year_start_month: int,
+    budget_on: date | None = None,
 ) -> RoutePreview:
     """Decide the route of `request` on day `on` (budget year, commitments and out-of-office
-    are as of then). Raises `RouteRejected` when the request cannot be routed."""
+    are as of then; the budget year is `budget_on`'s when given: a renewal's is its renewal
+    date's). Raises `RouteRejected` when the request cannot be routed."""
     if request.channel not in CHANNELS:
         raise RouteRejected(f"unknown channel {request.channel!r}; channels are {', '.join(CHANNELS)}")
     if request.data_classification not in CLASSIFICATIONS:
@@ -159,7 +166,7 @@ def preview_route(
     if requester is None:
         raise RouteRejected(f"{request.requester_email} is not in the directory; ask ITAM to add them")
     cost_center = _cost_center(session, request, requester)
-    fiscal_year = fiscal_year_of(on, fiscal_year_start_month)
+    fiscal_year = fiscal_year_of(budget_on or on, fiscal_year_start_month)
     row = repository.get_budget(session, cost_center=cost_center, fiscal_year=fiscal_year)
     line = (
         BudgetLine(

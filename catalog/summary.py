@@ -60,6 +60,24 @@ class RequestSummary:
     # Reuse first: the requester went on although approved alternatives we own fit; why, and which.
     alternative_reason: str | None = None
     declined_alternatives: tuple[str, ...] = ()
+    renewal: RenewalRequestView | None = None  # set when the request renews a contract's term
+
+
+@dataclass(frozen=True)
+class RenewalRequestView:
+    """What a renewal request renews: a contract's term, the current term beside the next.
+    The request's own annual cost is the increase (`increase_cents`), what approval reserves."""
+
+    contract_id: int
+    renewal_date: date
+    current_seats: int
+    current_unit_price_cents: int
+    current_annual_cents: int
+    seats: int
+    unit_price_cents: int
+    annual_cents: int
+    increase_cents: int
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -206,6 +224,10 @@ class RenewalCard:
     #: The owner's email belongs to nobody on Slack (a group mailbox): no DM went out, and the
     #: ITAM channel's reminder says so.
     owner_not_on_slack: bool = False
+    #: A renewal request of this term waiting for its approvers (the term stays open meanwhile).
+    pending_request_id: str | None = None
+    pending_seats: int | None = None
+    pending_unit_price_cents: int | None = None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from catalog.summary import MessageKind, MessageRef, RequestSummary
 from catalog.text import truncate
 from workflows import faults
 from workflows.messaging import Noted, _now, note_or_ref, request_summary
+from workflows.renewal_requests import record_renewal, renewal_plan_detail, renewal_request_row
 from workflows.reuse_activities import ReuseActivities
 from workflows.shared import (
     ACTION_APPROVE,
@@ -290,10 +291,12 @@ class ChainActivities(ReuseActivities):
                     currency=row.currency,
                     channel=row.channel,
                     data_classification=request.data_classification,
-                    cost_center=request.cost_center,
+                    # A renewal charges its contract's cost center, whatever an edit says.
+                    cost_center=row.cost_center if request.is_renewal else request.cost_center,
                 ),
                 on=self._local_date(at),
                 fiscal_year_start_month=conf.fiscal_year_start_month,
+                budget_on=row.renewal_date,
             )
         except RouteRejected as exc:
             raise Rejected(exc.reason) from None
@@ -343,7 +346,9 @@ class ChainActivities(ReuseActivities):
         request = plan.request
         with transaction(self._engine) as session:
             repository.keep_policy_version(session, version=policy.version, text=policy.text, at=at)
-            row = self.new_request_row(session, request)
+            # A renewal's term may have changed since `_plan_in_db` checked it: the closing
+            # checks it again, so recording the plan never fails (and retries) over it.
+            row = self.new_request_row(session, request, strict=not request.is_renewal)
             row.cost_center = preview.cost_center
             row.data_classification = request.data_classification
             row.policy_version = route.policy_version
@@ -408,6 +413,7 @@ class ChainActivities(ReuseActivities):
                     "drawdown": drawdown_json(preview.drawdown),
                     "expires_at": route.expires_at,
                     "round": plan.round,
+                    **renewal_plan_detail(session, request),
                 },
             )
 
@@ -433,6 +439,8 @@ class ChainActivities(ReuseActivities):
     def new_request_row(self, session: Session, request: RequestInput, *, strict: bool = True) -> PurchaseRequest:
         """The request's row, priced from the catalog or the requester's estimate. With `strict`,
         an unusable amount or seat count is refused (Rejected) instead of recorded as zero."""
+        if request.is_renewal:
+            return self._renewal_request_row(session, request, strict=strict)
         product = repository.get_product(session, product_id=request.product_id) if request.product_id else None
         requester = repository.get_person(session, email=request.requester_email)
         price = (
@@ -466,6 +474,17 @@ class ChainActivities(ReuseActivities):
             created_at=now,
             updated_at=now,
         )
+
+    def _renewal_request_row(self, session: Session, request: RequestInput, *, strict: bool) -> PurchaseRequest:
+        """A renewal request's row, priced from its contract (`workflows.renewal_requests`)."""
+        now = _now()
+        conf = self._conf()
+        row, refusal = renewal_request_row(
+            session, request, as_of=self._local_date(now), calendar=conf.holiday_calendar(), now=now
+        )
+        if strict and refusal:
+            raise Rejected(refusal)
+        return row
 
     # --- steps ------------------------------------------------------------------------
 
@@ -1062,6 +1081,8 @@ class ChainActivities(ReuseActivities):
         request = repository.set_request_status(
             session, request_id=rid, status=outcome.status, at=at, decided_by=actor, reason=outcome.reason
         )
+        if request.renewal_contract_id is not None and outcome.status == RequestStatus.APPROVED:
+            return self._record_renewal(session, outcome, request, at, actor)
         budget_before = self._budget_now(session, request)
         detail: dict[str, Any] = {"reason": outcome.reason, "budget": budget_before}
         result = OutcomeResult()
@@ -1107,6 +1128,24 @@ class ChainActivities(ReuseActivities):
         if outcome.status == RequestStatus.APPROVED:
             result = self._record_asset(session, request, at)
         return result
+
+    def _record_renewal(
+        self, session: Session, outcome: ChainOutcome, request: PurchaseRequest, at: datetime, actor: str
+    ) -> OutcomeResult:
+        """An approved renewal request records the renewal and reserves the increase over the
+        current term, instead of an asset and a contract (`workflows.renewal_requests`)."""
+        conf = self._conf()
+        return record_renewal(
+            session,
+            outcome=outcome,
+            request=request,
+            actor=actor,
+            at=at,
+            as_of=self._local_date(at),
+            calendar=conf.holiday_calendar(),
+            policy=load_active_policy(conf),
+            fiscal_year_start_month=conf.fiscal_year_start_month,
+        )
 
     def _refuse_unconvertible(
         self,
@@ -1284,7 +1323,9 @@ class ChainActivities(ReuseActivities):
             return False
         at = datetime.fromisoformat(outcome.decided_at)
         conf = self._conf()
-        fiscal_year = fiscal_year_of(self._local_date(at), conf.fiscal_year_start_month)
+        # A renewal request is charged to the year its term renews in (`budget_on`).
+        day = row.renewal_date or self._local_date(at)
+        fiscal_year = fiscal_year_of(day, conf.fiscal_year_start_month)
         repository.lock_budget_line(session, cost_center=row.cost_center, fiscal_year=fiscal_year)
         try:
             _, preview = self._preview_in(session, closing.request, load_active_policy(conf), at)

@@ -26,6 +26,7 @@ from catalog.summary import (
     MessageKind,
     MessageRef,
     Notifier,
+    RenewalRequestView,
     RequestSummary,
     StepView,
     Undeliverable,
@@ -148,6 +149,7 @@ def _chain_fields(
         "drawdown": _drawdown_view(plan.get("drawdown")),
         "changes_comment": request.changes_comment if request.status == RequestStatus.CHANGES_REQUESTED else None,
         "changes_by_slack_id": changes_by,
+        "renewal": _renewal_view(plan.get("renewal")),
     }
 
 
@@ -191,6 +193,27 @@ def _alternative_reason(choices: Sequence[Row[Any]]) -> tuple[str | None, tuple[
     return None, ()
 
 
+def _renewal_view(raw: Any) -> RenewalRequestView | None:
+    """A renewal request's terms, as its plan recorded them (`workflows.renewal_requests`)."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return RenewalRequestView(
+            contract_id=int(raw["contract_id"]),
+            renewal_date=date.fromisoformat(str(raw["renewal_date"])),
+            current_seats=int(raw["current_seats"]),
+            current_unit_price_cents=int(raw["current_unit_price_cents"]),
+            current_annual_cents=int(raw["current_annual_cents"]),
+            seats=int(raw["seats"]),
+            unit_price_cents=int(raw["unit_price_cents"]),
+            annual_cents=int(raw["annual_cents"]),
+            increase_cents=int(raw["increase_cents"]),
+            currency=str(raw["currency"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def _latest_plan(plans: Sequence[Row[Any]]) -> dict[str, Any]:
     planned = [event.detail for event in plans if "reasons" in event.detail]
     return planned[-1] if planned else {}
@@ -204,7 +227,9 @@ def budget_view(session: Session, request: Any, reservation: Row[Any] | None, pl
         cost_center, fiscal_year = reservation.cost_center, reservation.fiscal_year
     else:
         cost_center = request.cost_center
-        fiscal_year = fiscal_year_of(request.created_at.date(), get_settings().fiscal_year_start_month)
+        # A renewal is reserved on the budget of its renewal date's fiscal year.
+        day = request.renewal_date or request.created_at.date()
+        fiscal_year = fiscal_year_of(day, get_settings().fiscal_year_start_month)
     line = repository.budget_row(session, cost_center=cost_center, fiscal_year=fiscal_year)
     if line is None:
         return None

@@ -217,7 +217,9 @@ class ProcurementRequestWorkflow:
                 return await self._reject(cause.message)
             raise
 
-        if self._patched(REUSE_FIRST_PATCH):
+        # A renewal request renews a contract we hold: there is nothing to reuse instead. Old
+        # histories never carry `renewal_contract_id`, so they replay the same commands.
+        if not request.is_renewal and self._patched(REUSE_FIRST_PATCH):
             settled = await self._reuse_first(request)
             if settled is not None:
                 await workflow.wait_condition(workflow.all_handlers_finished)

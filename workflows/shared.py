@@ -32,6 +32,16 @@ class RequestInput:
     needed_by: str | None = None  # ISO date
     expiry_days: int = 14
     data_classification: str = "internal"  # public | internal | confidential | restricted
+    # A renewal request: the owner's Renew of a contract's term at a higher annual cost
+    # (docs/decisions.md, "Renewal authority"). `seats` and this price are the next term's;
+    # the route is planned for the increase, and approval records the renewal.
+    renewal_contract_id: int | None = None
+    renewal_date: str | None = None  # ISO date: the term's renewal date
+    renewal_unit_price_cents: int | None = None  # None: the current term's price
+
+    @property
+    def is_renewal(self) -> bool:
+        return self.renewal_contract_id is not None
 
 
 @dataclass

@@ -71,7 +71,8 @@ def _edit_prefill(row: PurchaseRequest) -> EditPrefill:
     return EditPrefill(
         request_id=row.id,
         product_name=row.product_name,
-        in_catalog=row.product_id is not None,
+        # A renewal request is priced from its contract: its edit changes the seats, not a cost.
+        in_catalog=row.product_id is not None or row.renewal_contract_id is not None,
         seats=row.seats,
         estimate=estimate,
         currency=row.currency,

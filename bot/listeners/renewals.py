@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,11 +24,23 @@ from bot.replies import tell
 from bot.view_state import selected_value, text_value
 from catalog import reminders_repo, repository
 from catalog.db import transaction
-from catalog.models import Contract, RenewalStatus
-from catalog.requests import RequestInputError, parse_money, parse_seats
+from catalog.models import Asset, Contract, PurchaseRequest, RenewalStatus
+from catalog.policy import PolicyError
+from catalog.renewal_authority import (
+    current_terms_text,
+    pending_refusal,
+    pending_renewal_request,
+    quote_renewal,
+    terms_text,
+)
+from catalog.requests import RequestInputError, parse_money, parse_seats, request_id_for
+from catalog.routing import RouteRejected, RouteRequest, load_active_policy, preview_route
 from catalog.summary import RenewalCard
+from workflows.chain_activities import ROLE_LABELS
 from workflows.renewal_activities import RenewalDecisionInput
+from workflows.renewal_requests import renewal_request_row
 from workflows.renewals import RenewalClient
+from workflows.shared import RequestInput
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +57,12 @@ def _today(deps: BotDeps) -> date:
     return datetime.now(ZoneInfo(deps.settings.company_timezone)).date()
 
 
-def _check(deps: BotDeps, ref: rb.RenewalRef, slack_id: str) -> tuple[str | None, RenewalCard | None]:
+def _check(
+    deps: BotDeps, ref: rb.RenewalRef, slack_id: str, *, renewing: bool = False
+) -> tuple[str | None, RenewalCard | None]:
     """(refusal, card): a refusal when the person may not decide, the term is closed, or the
-    reference is not a term that can still be decided; the card carries the recomputed dates."""
+    reference is not a term that can still be decided — or, `renewing`, when a renewal request
+    of the term is waiting for approval; the card carries the recomputed dates."""
     today = _today(deps)
     renewal_date = date.fromisoformat(ref.renewal_date)
     with transaction(deps.engine, read_only=True) as session:
@@ -56,6 +72,10 @@ def _check(deps: BotDeps, ref: rb.RenewalRef, slack_id: str) -> tuple[str | None
         if term is not None and term.status != RenewalStatus.OPEN:
             who = reminders_repo.person_label(session, term.decided_by)
             return f"This renewal was already {term.status} by {who}.", None
+        if renewing:
+            pending = pending_renewal_request(session, contract_id=ref.contract_id, renewal_date=renewal_date)
+            if pending is not None:
+                return pending_refusal(pending), None
         found = reminders_repo.current_term(
             session,
             contract_id=ref.contract_id,
@@ -71,12 +91,114 @@ def _check(deps: BotDeps, ref: rb.RenewalRef, slack_id: str) -> tuple[str | None
         return None, card
 
 
-def _assigned_seats(deps: BotDeps, contract_id: int) -> int:
+def _renew_form_errors(deps: BotDeps, ref: rb.RenewalRef, seats: int | None, price: int | None) -> dict[str, str]:
+    """The Renew modal's errors that need the contract: fewer seats than people hold, and the
+    new term past the caps a new request has (`catalog.requests.renewal_quote`)."""
     with transaction(deps.engine, read_only=True) as session:
-        contract = session.get(Contract, contract_id)
-        if contract is None:
-            return 0
-        return reminders_repo.seat_counts(session, asset_id=contract.asset_id, as_of=_today(deps))[0]
+        contract = session.get(Contract, ref.contract_id)
+        asset = session.get(Asset, contract.asset_id) if contract is not None else None
+        if contract is None or asset is None or asset.id is None:
+            return {}
+        assigned = reminders_repo.seat_counts(session, asset_id=asset.id, as_of=_today(deps))[0]
+        if seats is not None and seats < assigned:
+            return {rb.B_RENEW_SEATS: reminders_repo.renew_below_assigned(seats, assigned)}
+        try:
+            quote_renewal(contract, asset, date.fromisoformat(ref.renewal_date), seats=seats, unit_price_cents=price)
+        except RequestInputError as exc:
+            return {rb.B_RENEW_PRICE if exc.field == "price" else rb.B_RENEW_SEATS: exc.message}
+    return {}
+
+
+@dataclass(frozen=True)
+class RenewalAsk:
+    """What a Renew submission leads to: a refusal; a renewal request to start (the renewal
+    costs more a year than the current term); or neither, and the renewal is recorded directly."""
+
+    refusal: str | None = None
+    request: RequestInput | None = None
+    terms: str = ""  # "8 seats × $150.00"
+    route: str = ""  # "manager → Finance", as the policy plans it now
+
+
+def _route_text(deps: BotDeps, session: Any, request: RequestInput, row: PurchaseRequest, today: date) -> str:
+    """The route the policy would give the renewal request now ("" when it can't say): the
+    workflow plans it again, from the same row, as the request starts."""
+    try:
+        preview = preview_route(
+            session,
+            policy=load_active_policy(deps.settings),
+            request=RouteRequest(
+                requester_email=request.requester_email,
+                product_id=row.product_id,
+                product_name=row.product_name,
+                vendor=row.vendor,
+                seats=row.seats,
+                annual_cost_cents=row.annual_cost_cents,
+                currency=row.currency,
+                channel=row.channel,
+                data_classification=request.data_classification,
+                cost_center=row.cost_center,
+            ),
+            on=today,
+            fiscal_year_start_month=deps.settings.fiscal_year_start_month,
+            budget_on=row.renewal_date,
+        )
+    except (RouteRejected, PolicyError, OSError):
+        return ""
+    if preview.decision.outcome != "route":
+        return ""
+    stages: dict[int, list[str]] = {}
+    for assigned in preview.route.steps:
+        stages.setdefault(assigned.step.stage, []).append(ROLE_LABELS.get(assigned.step.role, assigned.step.role))
+    return " → ".join(" + ".join(stages[stage]) for stage in sorted(stages))
+
+
+def _renewal_ask(
+    deps: BotDeps, ref: rb.RenewalRef, slack_id: str, seats: int | None, price: int | None, request_id: str
+) -> RenewalAsk:
+    """Whether a Renew at `seats` × `price` needs approval (renewal authority, docs/decisions.md)
+    and, when it does, the renewal request to start. The decision activity and the workflow's
+    planning check again: this is the fast, private answer."""
+    today = _today(deps)
+    renewal_date = date.fromisoformat(ref.renewal_date)
+    with transaction(deps.engine, read_only=True) as session:
+        person = reminders_repo.renewal_actor(session, contract_id=ref.contract_id, slack_id=slack_id)
+        contract = session.get(Contract, ref.contract_id)
+        asset = session.get(Asset, contract.asset_id) if contract is not None else None
+        if person is None:
+            return RenewalAsk(refusal=NOT_ALLOWED)
+        if contract is None or asset is None:
+            return RenewalAsk(refusal="This contract no longer exists.")
+        try:
+            quote = quote_renewal(contract, asset, renewal_date, seats=seats, unit_price_cents=price)
+        except RequestInputError as exc:
+            return RenewalAsk(refusal=exc.message)
+        if not quote.needs_approval:
+            return RenewalAsk()
+        request = RequestInput(
+            request_id=request_id,
+            requester_slack_id=slack_id,
+            requester_email=person.email,
+            product_name=asset.product_name,
+            seats=quote.seats,
+            justification=(
+                f"Renewal of contract #{ref.contract_id} from {ref.renewal_date}: {terms_text(quote)} per seat"
+                f" a year instead of {current_terms_text(quote)}."
+            ),
+            cost_center=asset.cost_center,
+            channel=asset.channel,
+            expiry_days=deps.settings.request_expiry_days,
+            renewal_contract_id=ref.contract_id,
+            renewal_date=ref.renewal_date,
+            renewal_unit_price_cents=quote.unit_price_cents,
+        )
+        row, refusal = renewal_request_row(
+            session, request, as_of=today, calendar=deps.settings.holiday_calendar(), now=datetime.now(UTC)
+        )
+        if refusal:
+            return RenewalAsk(refusal=refusal)
+        route = _route_text(deps, session, request, row, today)
+        return RenewalAsk(request=request, terms=terms_text(quote), route=route)
 
 
 def _deadline(deps: BotDeps, ref: rb.RenewalRef) -> date | None:
@@ -140,11 +262,41 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if ref is None:
             await tell(client, user_id=user_id, channel_id=_channel_id(body), text=STALE)
             return None, None
-        refusal, card = await asyncio.to_thread(_check, deps, ref, user_id)
+        renewing = body["actions"][0].get("action_id") == rb.RENEW
+        refusal, card = await asyncio.to_thread(_check, deps, ref, user_id, renewing=renewing)
         if refusal:
             await tell(client, user_id=user_id, channel_id=_channel_id(body), text=refusal)
             return None, None
         return ref, card
+
+    async def request_renewal(client: AsyncWebClient, ask: RenewalAsk, *, user_id: str, channel_id: str | None) -> None:
+        """Start the renewal request's workflow (it returns once started: the approvers may
+        take days) and tell the person privately where it goes."""
+        request = ask.request
+        assert request is not None
+        try:
+            await deps.procurement.submit(request)
+        except Exception:
+            log.exception("could not start renewal request %s", request.request_id)
+            await tell(
+                client,
+                user_id=user_id,
+                channel_id=channel_id,
+                text="I couldn't submit the renewal for approval just now; nothing was recorded. Please try again.",
+            )
+            return
+        log.info("renewal request %s of contract %s by %s", request.request_id, request.renewal_contract_id, user_id)
+        route = f" ({ask.route})" if ask.route else ""
+        await tell(
+            client,
+            user_id=user_id,
+            channel_id=channel_id,
+            text=(
+                f"Renewal at {ask.terms} needs approval: {request.request_id}{route}. It costs more a year than "
+                "the current term, so it is renewed once approved; until then the term stays open. "
+                "I'll message you as it moves."
+            ),
+        )
 
     @app.action(rb.RENEGOTIATE)
     async def handle_direct_decision(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -202,11 +354,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             except RequestInputError as exc:
                 errors[rb.B_RENEW_PRICE] = exc.message
         ref, channel_id = _metadata(view)
-        if seats is not None and ref is not None and not errors:
-            # Never fewer seats than people hold: said in the modal, and checked again on record.
-            assigned = await asyncio.to_thread(_assigned_seats, deps, ref.contract_id)
-            if seats < assigned:
-                errors[rb.B_RENEW_SEATS] = reminders_repo.renew_below_assigned(seats, assigned)
+        if ref is not None and not errors:
+            # Never fewer seats than people hold, nor an amount no request may have: said in the
+            # modal, and checked again on record.
+            errors = await asyncio.to_thread(_renew_form_errors, deps, ref, seats, price)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -214,6 +365,16 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         user_id = body["user"]["id"]
         if ref is None:
             await tell(client, user_id=user_id, text=STALE)
+            return
+        team = body["team"]["id"] if body.get("team") else ""
+        ask = await asyncio.to_thread(
+            _renewal_ask, deps, ref, user_id, seats, price, request_id_for(f"{team}:{view['id']}")
+        )
+        if ask.refusal:
+            await tell(client, user_id=user_id, channel_id=channel_id, text=ask.refusal)
+            return
+        if ask.request is not None:
+            await request_renewal(client, ask, user_id=user_id, channel_id=channel_id)
             return
         await decide(
             client,

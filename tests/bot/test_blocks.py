@@ -19,7 +19,7 @@ from bot.chain_modals import EditPrefill, changes_modal, delegate_modal, edit_mo
 from bot.home_blocks import MyRequestRow, WaitingRow, home_view
 from bot.request_blocks import request_message
 from catalog.policy import CLASSIFICATIONS
-from catalog.summary import BudgetView, DrawdownView, MessageKind, RequestSummary, StepView
+from catalog.summary import BudgetView, DrawdownView, MessageKind, RenewalRequestView, RequestSummary, StepView
 
 HOSTILE = "<!channel> <@U0VP> <http://evil.example|click> *bold* & ✨ مرحبا " + "x" * 10_000
 OPENED = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -177,6 +177,36 @@ def test_request_messages_validate_and_neutralise_markup(
         assert "<!channel>" not in part and "<http://evil" not in part and "<@U0VP>" not in part
     assert any("&lt;!channel&gt;" in part for part in parsed)
     assert {b["action_id"] for b in _buttons(blocks)} == _expected_buttons(kind, status)
+
+
+RENEWAL = RenewalRequestView(12, date(2027, 2, 2), 5, 18_000, 90_000, 8, 18_000, 144_000, 54_000, "USD")
+
+
+@pytest.mark.parametrize("kind", REQUEST_KINDS)
+@pytest.mark.parametrize("status", STATUSES)
+def test_renewal_request_messages_say_what_is_renewed_and_validate(
+    schema: dict[str, Any], kind: MessageKind, status: str
+) -> None:
+    """Issue 19 #7: an approver of a renewal request sees the contract, its current term beside
+    the new one, and the increase that approval reserves (not a purchase of "8 seats")."""
+    text, blocks = request_message(kind, chain(status, renewal=RENEWAL, event=HOSTILE))
+    validate(schema, blocks)
+    parsed = [text, *_mrkdwn_texts(blocks)]
+    assert not any("<!channel>" in part or "<@U0VP>" in part for part in parsed)
+    if kind is MessageKind.OUTCOME_NOTICE:
+        if status == "approved":
+            assert "your renewal REQ-ABCDEFGH" in text and "(contract #12)" in text
+            assert "from 2027-02-02, 8 seats at $180.00 per seat" in text and "$540.00 more a year is reserved" in text
+        return
+    if kind is MessageKind.REQUESTER_NOTICE:
+        return
+    assert blocks[0]["type"] == "header" and ": renewal of " in blocks[0]["text"]["text"]
+    facts = next(b["text"]["text"] for b in blocks if b["type"] == "section" and "asks to renew" in b["text"]["text"])
+    assert "(contract #12) from 2027-02-02" in facts
+    assert "*Current term:* 5 seats at $180.00 per seat = $900.00 a year" in facts
+    assert "*New term:* 8 seats at $180.00 per seat = $1,440.00 a year" in facts
+    assert "*$540.00 more a year*, which approval reserves" in facts
+    assert "renewal of" in text
 
 
 def test_an_approver_sees_who_what_budget_reasons_findings_drawdown_and_the_route(schema: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ updates in place. Plus the ITAM App Home and Block Kit schema checks of every re
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -225,7 +226,8 @@ async def test_renew_modal_validates_and_records_new_seats_and_price(slack: Slac
     assert set(errors) == {rb.B_RENEW_SEATS} and errors[rb.B_RENEW_SEATS].startswith("3 seats are assigned")
     assert _term_status(slack, contract_id) == RenewalStatus.OPEN
 
-    await slack.do("/sim/submit", user=ITAM, view_id=modal["id"], values=form("8", "150"))
+    # 6 seats at $150 cost what 5 at $180 do: recorded directly (more would go to approval).
+    await slack.do("/sim/submit", user=ITAM, view_id=modal["id"], values=form("6", "150"))
 
     async def renewed() -> bool:
         theirs = await slack.reminder_in_channel(ITAM, contract_id)
@@ -238,8 +240,70 @@ async def test_renew_modal_validates_and_records_new_seats_and_price(slack: Slac
         asset = session.get(Asset, contract.asset_id)
         # The new seats and price are the next term's: this term keeps 5 at $180.
         assert asset is not None and (asset.seats, asset.unit_price_cents) == (5, 18_000)
-        assert (contract.next_term_seats, contract.next_term_unit_price_cents) == (8, 15_000)
+        assert (contract.next_term_seats, contract.next_term_unit_price_cents) == (6, 15_000)
         assert contract.next_term_from is not None and contract.next_term_from > _today()
+
+
+def _renew_form(seats: str, price: str) -> dict[str, Any]:
+    return {
+        rb.B_RENEW_SEATS: {rb.A_RENEW_SEATS: {"type": "number_input", "value": seats}},
+        rb.B_RENEW_PRICE: {rb.A_RENEW_PRICE: {"type": "plain_text_input", "value": price}},
+    }
+
+
+async def test_renew_with_more_seats_starts_a_renewal_request_and_answers_privately(slack: Slack) -> None:
+    # Issue 19 #7: the owner's Renew at more seats (or 100,000 × 100M USD) was recorded at once.
+    contract_id = await _contract_with_reminder(slack, "Asana")
+    dm = await slack.reminder_dm(OWNER, contract_id)
+    assert dm is not None
+    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=rb.RENEW)
+    await eventually(lambda: slack.modal(OWNER), what="the renew modal")
+    modal = await slack.modal(OWNER)
+    assert modal is not None and "goes to the approvers first" in str(modal["blocks"])
+
+    # Capped as a new request is: said in the modal, nothing started.
+    answer = await slack.do("/sim/submit", user=OWNER, view_id=modal["id"], values=_renew_form("100000", "100,000,000"))
+    errors = answer.get("errors") or ((await slack.modal(OWNER)) or {}).get("errors", {})
+    assert set(errors) == {rb.B_RENEW_PRICE} and "implausible" in errors[rb.B_RENEW_PRICE]
+
+    await slack.do("/sim/submit", user=OWNER, view_id=modal["id"], values=_renew_form("8", "180"))
+
+    async def answered() -> str | None:
+        return next((t for t in await slack.ephemerals_to(OWNER) if "needs approval: REQ-" in t), None)
+
+    await eventually(answered, what="the private answer")
+    text = await answered()
+    assert isinstance(text, str) and text.startswith("Renewal at 8 seats × $180.00 needs approval: REQ-"), text
+    assert "(manager" in text, "the route the policy plans"
+    found = re.search(r"REQ-[A-Z0-9]+", text)
+    assert found is not None
+    request_id = found.group(0)
+    # Not renewed: the term stays open while the approvers decide.
+    assert _term_status(slack, contract_id) == RenewalStatus.OPEN
+    with transaction(slack.engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None and contract.next_term_seats is None
+
+    # The manager is asked, and told it is a renewal of this contract: now and then.
+    async def asked() -> dict[str, Any] | None:
+        messages = (await slack.state(MANAGER))["dm"]["messages"]
+        return next((m for m in messages if f"Approval needed: renewal of Asana ({request_id})" in str(m)), None)
+
+    await eventually(asked, what="the manager's approval DM")
+    message = await asked()
+    assert message is not None
+    shown = json.dumps(message["blocks"], ensure_ascii=False)
+    assert f"asks to renew *Asana* (contract #{contract_id})" in shown
+    assert "5 seats at $180.00 per seat = $900.00 a year" in shown
+    assert "8 seats at $180.00 per seat = $1,440.00 a year" in shown and "$540.00 more a year" in shown
+
+    # A second Renew of the term is refused at the button, naming the request.
+    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=rb.RENEW)
+
+    async def refused() -> bool:
+        return any(f"already waiting for approval: {request_id}" in t for t in await slack.ephemerals_to(OWNER))
+
+    await eventually(refused, what="the refusal naming the pending request")
 
 
 async def test_snooze_refuses_a_snooze_past_the_deadline_and_renegotiate_keeps_reminders(slack: Slack) -> None:
@@ -385,6 +449,7 @@ def _card(**overrides: Any) -> RenewalCard:
         _card(status="renewed", decided_by="itam@example.com", decided_at="2026-11-23T10:00:00", renew_seats=8),
         _card(status="cancelled", decided_by_slack_id="U0EMPLOYEE", decided_at="2026-11-23T10:00:00"),
         _card(itam_owner_email="itam@example.com", snoozed_until=date(2026, 11, 30), days_left=0),
+        _card(pending_request_id="REQ-<!channel>", pending_seats=8, pending_unit_price_cents=15_000),
     ],
 )
 def test_reminder_messages_validate_and_escape_user_text(schema: dict[str, Any], card: RenewalCard) -> None:

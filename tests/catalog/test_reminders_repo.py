@@ -177,10 +177,11 @@ def test_cancel_stops_reminders_for_the_term_and_after_and_is_recorded_once(seed
 
 def test_renew_sets_the_next_terms_seats_and_price_which_apply_from_the_renewal_date(seeded_engine: Engine) -> None:
     # Issue 18 §7: Renew's seats and price are the next term's; the current term keeps its own.
+    # (At the same annual cost: a renewal that costs more goes to the approvers, issue 19 #7.)
     contract_id = add_contract(seeded_engine, start=START, auto_renew=False)
-    outcome = decide(seeded_engine, contract_id, "renew", "click-1", seats=8, unit_price_cents=15_000)
+    outcome = decide(seeded_engine, contract_id, "renew", "click-1", seats=6, unit_price_cents=15_000)
     assert outcome.accepted, outcome.message
-    assert outcome.message == "Renewed: from 2027-01-05, 8 seats at $150.00 each."
+    assert outcome.message == "Renewed: from 2027-01-05, 6 seats at $150.00 each."
     with transaction(seeded_engine) as session:
         contract = session.get(Contract, contract_id)
         assert contract is not None
@@ -192,12 +193,12 @@ def test_renew_sets_the_next_terms_seats_and_price_which_apply_from_the_renewal_
             contract.next_term_seats,
             contract.next_term_unit_price_cents,
             contract.next_term_annual_cost_cents,
-        ) == (date(2027, 1, 5), 8, 15_000, 120_000)
+        ) == (date(2027, 1, 5), 6, 15_000, 90_000)
         # Without auto-renew, renewing writes the next term down; the start stays where it was.
         assert (contract.start_date, contract.renewal_date) == (START, date(2028, 1, 5))
         audit = session.exec(select(AuditEvent).where(AuditEvent.idem_key == "click-1")).one()
         assert audit.detail["before"] == {"seats": 5, "unit_price_cents": 18_000}
-        assert (audit.detail["after"], audit.detail["from"]) == ({"seats": 8, "unit_price_cents": 15_000}, "2027-01-05")
+        assert (audit.detail["after"], audit.detail["from"]) == ({"seats": 6, "unit_price_cents": 15_000}, "2027-01-05")
         assert rr.apply_next_terms(session, as_of=date(2027, 1, 4), at=AT) == []
     for _ in range(2):  # the daily scan on the renewal date, and again: applied once
         with transaction(seeded_engine) as session:
@@ -207,9 +208,9 @@ def test_renew_sets_the_next_terms_seats_and_price_which_apply_from_the_renewal_
         assert contract is not None and contract.next_term_from is None
         asset = session.get(Asset, contract.asset_id)
         assert asset is not None
-        assert (asset.seats, asset.unit_price_cents, asset.annual_cost_cents) == (8, 15_000, 120_000)
+        assert (asset.seats, asset.unit_price_cents, asset.annual_cost_cents) == (6, 15_000, 90_000)
         applied = session.exec(select(AuditEvent).where(AuditEvent.action == "renewal_terms_applied")).all()
-        assert [a.detail["after"]["seats"] for a in applied] == [8]
+        assert [a.detail["after"]["seats"] for a in applied] == [6]
 
 
 def test_renewing_leaves_this_years_showback_as_it_was(seeded_engine: Engine) -> None:
@@ -386,7 +387,7 @@ def test_two_decisions_at_the_same_moment_are_taken_one_after_the_other(postgres
         )
         assert first.accepted
         renewing = threading.Thread(
-            target=lambda: second.update(outcome=decide(engine, contract_id, "renew", "renew-1", seats=9))
+            target=lambda: second.update(outcome=decide(engine, contract_id, "renew", "renew-1", seats=4))
         )
         renewing.start()
         wait_for_a_lock_wait(engine, what="the second decision")

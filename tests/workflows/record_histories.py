@@ -39,7 +39,7 @@ from temporalio.testing import WorkflowEnvironment
 from catalog import reminders_repo
 from catalog.db import make_engine, transaction, upgrade
 from catalog.models import Contract
-from catalog.renewals import HolidayCalendar, plan_renewal
+from catalog.renewals import HolidayCalendar, add_months, plan_renewal
 from catalog.seed import seed_if_empty
 from catalog.summary import MessageKind, RenewalCard
 from tests.workflows.contracts import add_contract
@@ -209,6 +209,25 @@ async def _withdrawn(ctx: Context) -> str:
     return f"request-{request.request_id}"
 
 
+async def _renewal_approved(ctx: Context) -> str:
+    """A renewal request (the owner's Renew at 40 seats where 5 are held): no reuse offer, the
+    chain for the increase, and on approval the renewal recorded and the increase reserved."""
+    start = add_months(datetime.now(UTC).date(), -12) + timedelta(days=60)
+    contract_id = add_contract(ctx.engine, start=start)
+    request = _request(
+        product_id=None,
+        seats=40,
+        justification=f"Renewal of contract #{contract_id}",
+        cost_center="CC-DESIGN",
+        renewal_contract_id=contract_id,
+        renewal_date=add_months(start, 12).isoformat(),
+        renewal_unit_price_cents=15_000,
+    )
+    await ctx.procurement.submit(request)
+    await _approve_all(ctx, request.request_id)
+    return f"request-{request.request_id}"
+
+
 # --- renewals -----------------------------------------------------------------------------
 # Each scenario states its own day (`as_of`, `decided_at`), so what it records does not
 # depend on when it is recorded; the server does not skip time on its own meanwhile.
@@ -363,6 +382,7 @@ SCENARIOS: dict[str, dict[str, Callable[[Context], Awaitable[str]]]] = {
         "rejected": _rejected,
         "changes": _changes,
         "withdrawn": _withdrawn,
+        "renewal_approved": _renewal_approved,
     },
     "RenewalScanWorkflow": {
         "due": _scan_due,
