@@ -141,7 +141,7 @@ class ApprovalStep(SQLModel, table=True):
     role: str = Field(max_length=32)
     approver_email: str = Field(max_length=320)
     approver_slack_id: str = Field(max_length=32)
-    status: str = Field(default=StepStatus.PENDING, max_length=16)
+    status: str = Field(default=StepStatus.PENDING, max_length=32)  # "changes_requested" is 17
     decided_by: str | None = Field(default=None, max_length=320)
     decided_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

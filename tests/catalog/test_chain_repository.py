@@ -704,3 +704,17 @@ def test_sqlite_file_engine_upgrade_from_scratch(tmp_path: Path) -> None:
         stamped = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     assert stamped == ScriptDirectory.from_config(cfg).get_heads()
     engine.dispose()
+
+
+@pytest.mark.parametrize("status", list(StepStatus))
+def test_every_step_status_can_be_recorded(seeded_engine: Engine, status: StepStatus) -> None:
+    """"changes_requested" has 17 characters: PostgreSQL refused it in a VARCHAR(16) column."""
+    with transaction(seeded_engine) as session:
+        repository.create_request(session, request=_request("REQ-S"))
+        _open(session, "REQ-S", 1)
+        repository.close_step(
+            session, request_id="REQ-S", seq=1, status=status, actor="manager@example.com", reason="x", at=AT
+        )
+    with transaction(seeded_engine) as session:
+        step = repository.get_step(session, request_id="REQ-S", seq=1)
+        assert step is not None and step.status == status

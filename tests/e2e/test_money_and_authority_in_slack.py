@@ -247,21 +247,6 @@ def _use_up_budget(engine: Engine, cost_center: str, fiscal_year: int) -> None:
 # --- 1. carry-over ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "seeded_engine",
-    [
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="approval_step.status is VARCHAR(16): 'changes_requested' (17) is refused by PostgreSQL",
-            ),
-        ),
-    ],
-    indirect=True,
-)
 async def test_a_manager_who_asked_for_changes_is_asked_again_not_carried_over(stack: Stack) -> None:
     """The manager approves at 100 USD; security asks for changes; the requester raises the
     estimate to 900; the manager asks for changes ("900 is too much"); the requester edits to
