@@ -90,9 +90,11 @@ def _find_product(session: Session, text: str) -> Any:
     return None
 
 
-def _route_request(session: Session, raw: dict[str, Any]) -> tuple[Any, str | None]:
-    """The RouteRequest for request.json, priced like the bot prices a request, and why it
-    could not be priced (None when it could: the policy may still reject it, e.g. blocked)."""
+def _route_request(session: Session, raw: dict[str, Any]) -> tuple[Any, str | None, str | None]:
+    """The RouteRequest for request.json, priced like the bot prices a request; why it could
+    not be priced (None when it could: the policy may still reject it, e.g. blocked); and
+    which price was used and why, when an estimate was given for a catalog product."""
+    from catalog.budget import format_money
     from catalog.requests import CatalogPrice, Quote, RequestInputError, parse_money, quote
     from catalog.routing import RouteRequest
 
@@ -114,7 +116,8 @@ def _route_request(session: Session, raw: dict[str, Any]) -> tuple[Any, str | No
     unpriced: str | None = None
     try:
         estimate = None if cost is None else parse_money(str(cost), field="annual_cost")
-        # Priced as the bot prices a request: the catalog price when there is one.
+        # Priced as the bot prices a request: the catalog price when there is one, or a
+        # higher quote (price precedence, docs/decisions.md).
         price = (
             CatalogPrice(product.price_cents, product.currency, per_seat=product.seats_total is not None)
             if product is not None
@@ -136,7 +139,7 @@ def _route_request(session: Session, raw: dict[str, Any]) -> tuple[Any, str | No
         data_classification=str(raw.get("data_classification") or "internal"),
         cost_center=str(raw["cost_center"]) if raw.get("cost_center") else None,
     )
-    return request, unpriced
+    return request, unpriced, None if unpriced else priced.notice(format_money)
 
 
 def _print_text(result: dict[str, Any]) -> None:
@@ -149,6 +152,8 @@ def _print_text(result: dict[str, Any]) -> None:
         f"{format_money(request['annual_cost_cents'], request['currency'])} a year, "
         f"{request['channel']}, data {request['data_classification']}"
     )
+    if result.get("notice"):
+        typer.echo(f"notice: {result['notice']}")
     if result.get("requester"):
         who = result["requester"]
         typer.echo(f"requester: {who['name']} <{who['email']}>, cost center {result['cost_center']}")
@@ -193,7 +198,8 @@ def policy_explain(
     Starts nothing and writes nothing.
 
     request.json: {"requester": EMAIL, "product": ID or name, "seats": N, "annual_cost": "1200"
-    (or "estimate"; default: the catalog price), "currency", "channel", "data_classification",
+    (or "estimate"; a catalog product costs its catalog price, or the quote when that is
+    higher; `notice` says which was used), "currency", "channel", "data_classification",
     "cost_center" (default: the requester's), "vendor" (for products not in the catalog)}."""
     from catalog.db import transaction
     from catalog.policy import PolicyError, load_policy
@@ -219,7 +225,7 @@ def policy_explain(
     engine = _engine()
     try:
         with transaction(engine, read_only=True) as session:
-            request, unpriced = _route_request(session, raw)
+            request, unpriced, notice = _route_request(session, raw)
             try:
                 preview = preview_route(
                     session,
@@ -253,6 +259,7 @@ def policy_explain(
         "channel": request.channel,
         "data_classification": request.data_classification,
     }
+    result["notice"] = notice
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:

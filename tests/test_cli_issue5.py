@@ -282,6 +282,33 @@ def test_policy_explain_rejections_and_text_output(db: Engine) -> None:
     assert "budget: CC-DESIGN FY2026: 50,000.00 USD available → 44,000.00 USD after this request" in out
 
 
+def test_policy_explain_says_which_price_it_used_for_an_estimate(db: Engine) -> None:
+    """Issue 18 §6b / 19 #2: an `annual_cost` for a catalog product was dropped without a word
+    (and the workflow took it even when lower). A lower one is not used, and `notice` says so;
+    a higher one is a higher tier, used, and `notice` says that."""
+    low = _explain({"requester": "employee@example.com", "product": "1password", "annual_cost": "1"})
+    assert low["request"]["annual_cost_cents"] == 2_400_000  # type: ignore[index]
+    assert low["roles"] == ["manager", "finance"]
+    assert low["notice"] == (
+        "Priced at the catalog price, 24,000.00 USD a year. The estimate (1.00 USD) is not used: "
+        "an estimate can only raise a catalog price (a higher tier), never lower it."
+    )
+    high = _explain({"requester": "employee@example.com", "product": "figma", "seats": 2, "annual_cost": "500"})
+    assert high["request"]["annual_cost_cents"] == 50_000  # type: ignore[index]
+    assert high["notice"] == (
+        "Priced at the quoted 500.00 USD a year: it is above the catalog price (360.00 USD), "
+        "so it is taken as a higher tier."
+    )
+    assert _explain({"requester": "employee@example.com", "product": "figma"})["notice"] is None
+    result = runner.invoke(
+        policy_app,
+        ["explain", "--on", "2026-11-23"],
+        input=json.dumps({"requester": "employee@example.com", "product": "1password", "annual_cost": "1"}),
+    )
+    assert result.exit_code == 0, result.output
+    assert "notice: Priced at the catalog price, 24,000.00 USD a year." in result.stdout
+
+
 @pytest.mark.parametrize(
     ("stdin", "message"),
     [
