@@ -121,6 +121,9 @@ class PurchaseRequest(SQLModel, table=True):
     # Each edit after "request changes" starts a new round of approval steps.
     round: int = 1
     changes_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Buying more seats of a product we own: the asset whose running contract the seats join
+    # when approved (co-termed, prorated; catalog.expansion). None: a contract of their own.
+    expands_asset_id: int | None = None
 
 
 class ApprovalStep(SQLModel, table=True):
