@@ -10,9 +10,9 @@ from typing import Any
 
 from bot import ids
 from bot.blocks import CLASSIFICATION_LABELS, Block, button, confirm_dialog, context, header, section
-from catalog.requests import CHANNEL_LABELS
+from catalog.requests import CHANNEL_LABELS, price_notice
 from catalog.summary import MessageKind, RequestSummary, StepView
-from catalog.text import escape_mrkdwn, render, truncate
+from catalog.text import escape_mrkdwn, format_money, render, truncate
 
 FALLBACK_LIMIT = 3000
 MAX_REASONS = 10
@@ -196,7 +196,26 @@ def _context(summary: RequestSummary) -> dict[str, Any]:
         "policy_reasons": list(summary.policy_reasons[:MAX_REASONS]),
         "changes_comment": summary.changes_comment,
         "changes_by_slack_id": summary.changes_by_slack_id,
+        "price_notice": _price_notice(summary),
+        "expansion": summary.expansion,
+        "own_contract_reason": summary.own_contract_reason,
     }
+
+
+def _price_notice(summary: RequestSummary) -> str | None:
+    """Which price the request is approved at, and why, when an estimate was typed for a
+    catalog product (the rule and its words: `catalog.requests.price_notice`)."""
+    price = summary.price
+    if price is None:
+        return None
+    return price_notice(
+        basis=price.basis,
+        annual_cents=summary.annual_cost_cents,
+        catalog_annual_cents=price.catalog_annual_cents,
+        estimate_cents=price.estimate_cents,
+        currency=summary.currency,
+        money=format_money,
+    )
 
 
 def _footer(summary: RequestSummary) -> Block:
@@ -213,6 +232,12 @@ def _facts(summary: RequestSummary, ctx: dict[str, Any]) -> list[Block]:
 
 def _money_lines(ctx: dict[str, Any]) -> list[Block]:
     blocks = []
+    if ctx["price_notice"]:
+        blocks.append(section(f":information_source: {escape_mrkdwn(ctx['price_notice'])}", block_id="price"))
+    if ctx["expansion"] is not None:
+        blocks.append(section(render("expansion_line.j2", **ctx), block_id="contract"))
+    elif ctx["own_contract_reason"]:
+        blocks.append(section(render("own_contract_line.j2", **ctx), block_id="contract"))
     if ctx["budget"] is not None:
         blocks.append(section(render("budget_line.j2", **ctx), block_id="budget"))
     if ctx["drawdown"] is not None:

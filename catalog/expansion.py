@@ -82,6 +82,7 @@ class ContractChoice:
 
     expansion: Expansion | None
     reason: str
+    chosen: bool = False  # a contract of their own because the requester chose it
 
 
 def renewal_after(terms: ContractTerms, as_of: date) -> date | None:
@@ -131,7 +132,7 @@ def choose_contract(
     """Where the seats of an approved request go (see the module doc). `cost_center` is the
     one the request is charged to; `other_cost_center` says it is not the requester's own."""
     if separate:
-        return ContractChoice(None, "the requester asked for a separate contract")
+        return ContractChoice(None, "the requester asked for a separate contract", chosen=True)
     if not per_seat:
         return ContractChoice(None, "the product is priced per year, not per seat")
     running: list[tuple[OwnedContract, date]] = []
@@ -146,8 +147,9 @@ def choose_contract(
     wanted = cost_center.casefold()
     same_center = [(contract, renewal) for contract, renewal in running if contract.cost_center.casefold() == wanted]
     if other_cost_center and not same_center:
-        return ContractChoice(None, f"it is charged to cost center {cost_center}, which has no contract for it")
+        reason = f"it is charged to cost center {cost_center}, which has no contract for it"
+        return ContractChoice(None, reason, chosen=True)
     contract, renewal = min(same_center or running, key=lambda item: item[0].asset_id)
     proration = prorate(annual_cents, as_of=as_of, renewal_date=renewal, term_months=contract.terms.term_months)
     expansion = Expansion(contract.asset_id, contract.seats, contract.seats + seats, annual_cents, currency, proration)
-    return ContractChoice(expansion, f"added seats are co-termed with the running contract (asset #{contract.asset_id})")
+    return ContractChoice(expansion, f"co-termed with the running contract of asset #{contract.asset_id}")

@@ -14,10 +14,21 @@ from temporalio import activity
 
 from catalog import repository
 from catalog.budget import fiscal_year_of
+from catalog.business_time import local_date
 from catalog.db import transaction
 from catalog.models import ProductStatus, RequestStatus
 from catalog.settings import get_settings
-from catalog.summary import BudgetView, DrawdownView, MessageKind, MessageRef, Notifier, RequestSummary, StepView
+from catalog.summary import (
+    BudgetView,
+    DrawdownView,
+    ExpansionView,
+    MessageKind,
+    MessageRef,
+    Notifier,
+    PriceView,
+    RequestSummary,
+    StepView,
+)
 from workflows import faults
 
 
@@ -114,6 +125,11 @@ def _chain_fields(
             )
         )
     plan = _latest_plan(rows.plans)
+    contract = plan.get("contract")
+    contract = contract if isinstance(contract, dict) else {}
+    expansion = _expansion_view(contract.get("expansion"))
+    if rows.asset is not None and rows.asset.request_id == request.id:
+        expansion = None  # its contract had stopped running by the approval: the seats got their own
     changes_by = None
     if request.status == RequestStatus.CHANGES_REQUESTED:
         asking = [s for s in steps if s.status == "changes_requested"]
@@ -124,10 +140,13 @@ def _chain_fields(
         "steps": tuple(views),
         "policy_reasons": tuple(str(r) for r in plan.get("reasons") or ()),
         "policy_version": request.policy_version,
-        "budget": _budget_view(session, request, rows.reservation) if request.policy_version else None,
+        "budget": _budget_view(session, request, rows.reservation, expansion) if request.policy_version else None,
         "drawdown": _drawdown_view(plan.get("drawdown")),
         "changes_comment": request.changes_comment if request.status == RequestStatus.CHANGES_REQUESTED else None,
         "changes_by_slack_id": changes_by,
+        "price": _price_view(plan.get("price")),
+        "expansion": expansion,
+        "own_contract_reason": str(contract.get("reason")) if contract.get("chosen") else None,
     }
 
 
@@ -136,17 +155,24 @@ def _latest_plan(plans: Sequence[Row[Any]]) -> dict[str, Any]:
     return planned[-1] if planned else {}
 
 
-def _budget_view(session: Session, request: Row[Any], reservation: Row[Any] | None) -> BudgetView | None:
+def _budget_view(
+    session: Session, request: Row[Any], reservation: Row[Any] | None, expansion: ExpansionView | None
+) -> BudgetView | None:
     if reservation is not None:
         cost_center, fiscal_year = reservation.cost_center, reservation.fiscal_year
     else:
         cost_center = request.cost_center
-        fiscal_year = fiscal_year_of(request.created_at.date(), get_settings().fiscal_year_start_month)
+        settings = get_settings()
+        created = local_date(request.created_at, settings.company_timezone)
+        fiscal_year = fiscal_year_of(created, settings.fiscal_year_start_month)
     line = repository.budget_row(session, cost_center=cost_center, fiscal_year=fiscal_year)
     if line is None:
         return None
     available = line.annual_cents - line.committed_cents - line.actual_cents
-    amount = request.annual_cost_cents if line.currency == request.currency else 0
+    # What approval reserves (or reserved): added seats joining a contract cost their prorated part.
+    planned = expansion.prorated_cents if expansion is not None else request.annual_cost_cents
+    reserved = reservation.amount_cents if reservation is not None else planned
+    amount = reserved if line.currency == request.currency else 0
     # Once approved the request is part of `committed`: show the line before and after it.
     before, after = (available + amount, available) if reservation is not None else (available, available - amount)
     return BudgetView(
@@ -179,6 +205,37 @@ def note_or_ref(session: Session, *, key: str, request_id: str) -> Noted:
     if row is not None and row.ts:
         return MessageRef(row.channel, row.ts), False
     return None, True
+
+
+def _price_view(raw: Any) -> PriceView | None:
+    if not isinstance(raw, dict) or not raw.get("basis"):
+        return None
+    catalog, estimate = raw.get("catalog_annual_cents"), raw.get("estimate_cents")
+    return PriceView(
+        basis=str(raw["basis"]),
+        catalog_annual_cents=catalog if isinstance(catalog, int) else None,
+        estimate_cents=estimate if isinstance(estimate, int) else None,
+    )
+
+
+def _expansion_view(raw: Any) -> ExpansionView | None:
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return ExpansionView(
+            asset_id=int(raw["asset_id"]),
+            seats_before=int(raw["seats_before"]),
+            seats_after=int(raw["seats_after"]),
+            annual_cents=int(raw["annual_cents"]),
+            currency=str(raw["currency"]),
+            as_of=date.fromisoformat(str(raw["as_of"])),
+            renewal_date=date.fromisoformat(str(raw["renewal_date"])),
+            days_left=int(raw["days_left"]),
+            term_days=int(raw["term_days"]),
+            prorated_cents=int(raw["prorated_cents"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _drawdown_view(raw: Any) -> DrawdownView | None:

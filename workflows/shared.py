@@ -30,6 +30,9 @@ class RequestInput:
     needed_by: str | None = None  # ISO date
     expiry_days: int = 14
     data_classification: str = "internal"  # public | internal | confidential | restricted
+    # Buying more of a product we own: the seats get a contract of their own instead of
+    # joining the running one (catalog.expansion).
+    separate_contract: bool = False
 
 
 @dataclass
@@ -372,6 +375,7 @@ class EditInput:
     cost_center: str | None = None
     channel: str | None = None
     data_classification: str | None = None
+    separate_contract: bool | None = None
 
 
 @dataclass

@@ -48,7 +48,7 @@ def test_the_issue_example_joins_the_40_seat_contract_prorated_to_its_renewal() 
     proration = expansion.proration
     assert (proration.renewal_date, proration.days_left, proration.term_days) == (date(2027, 2, 1), 59, 365)
     assert proration.cents == 5819  # 36000 × 59 / 365 = 5819.18
-    assert "co-termed" in choice.reason
+    assert choice.reason == "co-termed with the running contract of asset #1"
 
 
 @pytest.mark.parametrize(
@@ -71,6 +71,7 @@ def test_the_issue_example_joins_the_40_seat_contract_prorated_to_its_renewal() 
 def test_a_contract_of_their_own(overrides: dict[str, object], owned: list[OwnedContract], reason: str) -> None:
     choice = _choose(owned, **overrides)
     assert choice.expansion is None and reason in choice.reason
+    assert choice.chosen == bool({"separate", "other_cost_center"} & overrides.keys())
 
 
 def test_the_contract_on_the_requests_cost_center_comes_first_then_the_oldest() -> None:
