@@ -102,9 +102,7 @@ class Quote:
         )
 
 
-def quote(
-    *, price: CatalogPrice | None, seats: int, estimate_cents: int | None, currency: str | None = None
-) -> Quote:
+def quote(*, price: CatalogPrice | None, seats: int, estimate_cents: int | None, currency: str | None = None) -> Quote:
     """The annual cost of a request (price precedence, docs/decisions.md).
 
     A catalog price is a floor: a per-seat product costs `seats × price`, an enterprise-wide
