@@ -1010,15 +1010,7 @@ class ProcurementRequestWorkflow:
 
 def _apply_edit(request: RequestInput, edit: EditInput) -> RequestInput:
     changes: dict[str, Any] = {}
-    for name in (
-        "seats",
-        "estimate_cents",
-        "justification",
-        "cost_center",
-        "channel",
-        "data_classification",
-        "separate_contract",  # None in edits recorded before it existed: nothing changes on replay
-    ):
+    for name in ("seats", "estimate_cents", "justification", "cost_center", "channel", "data_classification"):
         value = getattr(edit, name)
         if value is not None:
             changes[name] = value

@@ -375,7 +375,6 @@ class EditInput:
     cost_center: str | None = None
     channel: str | None = None
     data_classification: str | None = None
-    separate_contract: bool | None = None
 
 
 @dataclass

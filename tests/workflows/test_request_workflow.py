@@ -126,7 +126,7 @@ async def running_harness(env: WorkflowEnvironment, engine: Engine) -> AsyncIter
 def _seeded_figma(engine: Engine) -> tuple[int, int]:
     """The Figma asset of the demo data (40 seats, catalog/data/seats.yaml): (id, seats)."""
     with transaction(engine) as session:
-        asset = next(a for a, _ in repository.product_contracts(session, product_id="figma") if a.request_id is None)
+        asset = next(a for a in repository.product_assets(session, product_id="figma") if a.request_id is None)
         assert asset.id is not None
         return asset.id, asset.seats
 
@@ -159,8 +159,10 @@ async def test_approval_adds_the_seats_to_the_contract_we_have_and_tells_everyon
     with transaction(harness.engine) as session:
         # One Figma contract: no asset for the request, the seeded one has two seats more.
         assert repository.get_asset_for_request(session, request_id=request.request_id) is None
-        [(asset, contract)] = repository.product_contracts(session, product_id="figma")
+        [asset] = repository.product_assets(session, product_id="figma")
         assert (asset.id, asset.seats, asset.annual_cost_cents) == (figma_id, seats_before + 2, 42 * 18000)
+        contract = repository.get_contract(session, asset_id=figma_id)
+        assert contract is not None
         assert "employee@example.com" in {s.person_email for s in repository.list_seats(session, asset_id=figma_id)}
         events = repository.list_audit(session, request_id=request.request_id)
         assert [row.action for row in events] == [
