@@ -386,6 +386,7 @@ EDITABLE_REQUEST_FIELDS = frozenset(
         "round",
         "changes_comment",
         "status",
+        "expands_asset_id",
     }
 )
 

@@ -477,8 +477,10 @@ async def test_fifty_clicks_from_approver_and_requester_decide_once(chain: Chain
     assert result.status == "approved"
     with transaction(chain.engine) as session:
         assert repository.get_reservation(session, request_id=request.request_id) is not None
-        assets = [a for a in repository.list_assets(session) if a.request_id == request.request_id]
-    assert len(assets) == 1
+        # Figma is owned: the two seats join its contract, once.
+        added = repository.list_audit(session, request_id=request.request_id, actions=["seats_added"])
+        assert repository.get_asset_for_request(session, request_id=request.request_id) is None
+    assert len(added) == 1
 
 
 async def test_requester_who_holds_the_finance_role_never_approves_their_own_request(chain: Chain) -> None:
