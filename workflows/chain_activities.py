@@ -205,8 +205,12 @@ class ChainActivities(ReuseActivities):
                 self._quote_or_none(product, request),
                 plan_contract(
                     session,
-                    row=row,
                     product=None if blocked else product,
+                    seats=row.seats,
+                    annual_cents=row.annual_cost_cents,
+                    channel=row.channel,
+                    currency=row.currency,
+                    cost_center=row.cost_center,
                     requester_cost_center=requester.cost_center,
                     separate=request.separate_contract,
                     as_of=on,

@@ -62,13 +62,18 @@ def _owned(asset: Asset, contract: Contract) -> OwnedContract | None:
 def plan_contract(
     session: Session,
     *,
-    row: PurchaseRequest,
     product: Product | None,
+    seats: int,
+    annual_cents: int,
+    channel: str,
+    currency: str,
+    cost_center: str,
     requester_cost_center: str | None,
     separate: bool,
     as_of: date,
 ) -> ContractChoice:
-    """Which running contract the request's seats would join, as of the planning day."""
+    """Which running contract the request's seats would join, as of the planning day (the
+    planning activity and `procure policy explain` alike)."""
     if product is None:
         return ContractChoice(None, "the product is not in the catalog")
     owned = [
@@ -79,13 +84,13 @@ def plan_contract(
     own = (requester_cost_center or "").strip()
     return choose_contract(
         owned,
-        seats=row.seats,
-        annual_cents=row.annual_cost_cents,
+        seats=seats,
+        annual_cents=annual_cents,
         per_seat=product.seats_total is not None,
-        channel=row.channel,
-        currency=row.currency,
-        cost_center=row.cost_center,
-        other_cost_center=row.cost_center.casefold() != own.casefold(),
+        channel=channel,
+        currency=currency,
+        cost_center=cost_center,
+        other_cost_center=cost_center.casefold() != own.casefold(),
         separate=separate,
         as_of=as_of,
     )
