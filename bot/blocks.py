@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot import ids
-from catalog.requests import CHANNEL_LABELS, CHANNELS
-from catalog.text import escape_mrkdwn, truncate
+from catalog.requests import CHANNEL_LABELS, CHANNELS, CatalogPrice
+from catalog.text import escape_mrkdwn, format_money, truncate
 
 Block = dict[str, Any]
 
@@ -160,7 +160,37 @@ def estimate_block(initial: str | None = None, currency: str = "USD") -> Block:
         f"Estimated annual cost ({currency})",
         element,
         optional=True,
-        hint="Needed only for products without a catalog price.",
+        hint=(
+            "Needed for products without a catalog price. A catalog product costs its catalog price: "
+            "an estimate counts only when it is higher (another tier), never to lower it."
+        ),
+    )
+
+
+def catalog_price_note(name: str, price: CatalogPrice) -> str:
+    """The price a catalog product is approved and charged at, and why (price precedence)."""
+    amount = format_money(price.price_cents, price.currency)
+    per = "per seat a year" if price.per_seat else "a year"
+    return (
+        f":moneybag: *{escape_mrkdwn(name)}* costs {amount} {per} in the catalog. That is the price approvers "
+        "see and the budget is charged; an estimate only counts when it is higher (another tier)."
+    )
+
+
+def separate_contract_block() -> Block:
+    return input_block(
+        ids.B_SEPARATE_CONTRACT,
+        "Contract",
+        {
+            "type": "checkboxes",
+            "action_id": ids.A_SEPARATE_CONTRACT,
+            "options": [option("Buy on a separate contract", ids.SEPARATE_CONTRACT_VALUE)],
+        },
+        optional=True,
+        hint=(
+            "For a product we already own, added seats join the running contract and renew with it "
+            "(you pay the rest of its term). Tick this to give them a contract of their own."
+        ),
     )
 
 
@@ -232,8 +262,10 @@ def request_modal(
     *,
     cost_center: str | None = None,
     private_metadata: str = "",
+    price_note: str | None = None,
 ) -> dict[str, Any]:
-    """The /request modal, pre-filled from what the person typed (and their cost center)."""
+    """The /request modal, pre-filled from what the person typed (and their cost center).
+    `price_note`: the pre-filled product's catalog price and why it is the price used."""
     choices = list(products)
     if prefill.product_id and prefill.product_id not in {p.id for p in choices[: MAX_OPTIONS - 1]}:
         chosen = [p for p in choices if p.id == prefill.product_id]
@@ -276,6 +308,7 @@ def request_modal(
             input_block(ids.B_OTHER_PRODUCT, "Not in the list? Its name", other_input, optional=True),
             seats_block(prefill.seats),
             estimate_block(),
+            *([context(price_note)] if price_note else []),
             channel_block(prefill.channel),
             justification_block(prefill.justification),
             cost_center_block(cost_center),
@@ -286,6 +319,7 @@ def request_modal(
                 {"type": "datepicker", "action_id": ids.A_NEEDED_BY},
                 optional=True,
             ),
+            separate_contract_block(),
         ],
     }
 

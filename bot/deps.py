@@ -18,6 +18,7 @@ from catalog.db import transaction
 from catalog.matching import CatalogProduct, Matcher
 from catalog.matching_data import load_matching_data
 from catalog.models import Person
+from catalog.requests import CatalogPrice
 from catalog.settings import Settings
 from catalog.text import escape_mrkdwn
 from workflows.client import ProcurementClient
@@ -62,6 +63,7 @@ class BotDeps:
     _matcher: tuple[float, Matcher] | None = None
     _matcher_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _products: tuple[float, list[tuple[str, str, str, str, str | None, tuple[str, ...]]]] | None = None
+    _prices: dict[str, CatalogPrice] = field(default_factory=dict)
     _cost_centers: tuple[float, frozenset[str]] | None = None
 
     async def requester_or_queued(self, client: AsyncWebClient, slack_id: str) -> tuple[Requester | None, bool]:
@@ -143,16 +145,23 @@ class BotDeps:
             return cached[1]
         try:
             with transaction(self.engine, read_only=True) as session:
-                products = [
-                    (p.id, p.name, p.vendor, p.status, p.block_reason, tuple(p.alternatives))
-                    for p in repository.list_products(session)
-                ]
+                rows = repository.list_products(session)
+                products = [(p.id, p.name, p.vendor, p.status, p.block_reason, tuple(p.alternatives)) for p in rows]
+                prices = {
+                    p.id: CatalogPrice(p.price_cents, p.currency, per_seat=p.seats_total is not None) for p in rows
+                }
         except DBAPIError:
             if cached is None:
                 raise
             return cached[1]  # the database is away: the last list read will do; the workflow re-checks
         self._products = (time.monotonic(), products)
+        self._prices = prices
         return products
+
+    def catalog_prices(self) -> dict[str, CatalogPrice]:
+        """The catalog price of every product, by id: read and cached with `all_products`."""
+        self.all_products()
+        return self._prices
 
     def known_cost_centers(self) -> frozenset[str]:
         """Cost centers with a budget or a person in the directory, cached like the products:

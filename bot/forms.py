@@ -9,8 +9,17 @@ from typing import Any
 
 from bot import ids
 from bot.blocks import CLASSIFICATION_LABELS, COST_CENTER_LIMIT, DEFAULT_CLASSIFICATION
-from bot.view_state import selected_value, text_value
-from catalog.requests import CHANNELS, RequestInputError, parse_money, parse_seats
+from bot.view_state import element_state, selected_value, text_value
+from catalog.requests import (
+    CHANNELS,
+    PRICED_FROM_CATALOG,
+    CatalogPrice,
+    RequestInputError,
+    parse_money,
+    parse_seats,
+    quote,
+)
+from catalog.text import format_money
 
 MAX_LISTED_COST_CENTERS = 8
 
@@ -73,6 +82,30 @@ def estimate_value(values: Any, errors: dict[str, str], *, required: bool) -> in
     except RequestInputError as exc:
         errors[ids.B_ESTIMATE] = exc.message
         return None
+
+
+def check_estimate(
+    errors: dict[str, str], *, price: CatalogPrice | None, seats: int, estimate_cents: int | None
+) -> None:
+    """An estimate below a catalog price would not be used (price precedence): say which price
+    is used and why, on the estimate, before anything is submitted."""
+    if price is None or estimate_cents is None or ids.B_ESTIMATE in errors or ids.B_SEATS in errors:
+        return
+    try:
+        priced = quote(price=price, seats=seats, estimate_cents=estimate_cents)
+    except RequestInputError:
+        return  # the seats are implausible for this price: the workflow says so
+    notice = priced.notice(format_money)
+    if priced.basis == PRICED_FROM_CATALOG and notice:
+        errors[ids.B_ESTIMATE] = f"{notice} Leave it empty, or ask ITAM to update the catalog if you were quoted less."
+
+
+def separate_contract_value(values: Any) -> bool:
+    """Whether "Buy on a separate contract" is ticked."""
+    chosen = element_state(values, ids.B_SEPARATE_CONTRACT, ids.A_SEPARATE_CONTRACT).get("selected_options")
+    return isinstance(chosen, list) and any(
+        isinstance(option, dict) and option.get("value") == ids.SEPARATE_CONTRACT_VALUE for option in chosen
+    )
 
 
 def channel_value(values: Any, errors: dict[str, str]) -> str:

@@ -48,6 +48,9 @@ B_INTAKE_ACTIONS = "intake_actions"
 # Request modal (issue 5): who pays and how sensitive the data is
 B_COST_CENTER, A_COST_CENTER = "cost_center", "cost_center_input"
 B_CLASSIFICATION, A_CLASSIFICATION = "data_classification", "data_classification_select"
+# Request modal: a product we own gets its seats on a contract of their own (not co-termed)
+B_SEPARATE_CONTRACT, A_SEPARATE_CONTRACT = "separate_contract", "separate_contract_check"
+SEPARATE_CONTRACT_VALUE = "separate"
 
 # Approval chain: the buttons of a step (value `<request id>|<seq>`) and the requester's buttons
 REQUEST_CHANGES = "request_changes"

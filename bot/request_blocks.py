@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import ids
 from bot.blocks import CLASSIFICATION_LABELS, Block, button, confirm_dialog, context, header, section
-from catalog.requests import CHANNEL_LABELS
+from catalog.requests import CHANNEL_LABELS, price_notice
 from catalog.summary import BudgetView, MessageKind, RequestSummary, StepView
 from catalog.text import escape_mrkdwn, format_money, render, truncate
 
@@ -201,7 +201,26 @@ def _context(summary: RequestSummary) -> dict[str, Any]:
         "changes_by_slack_id": summary.changes_by_slack_id,
         "to_requester": False,  # the message is the requester's own (status_line.j2 says "you")
         "renewal": summary.renewal,
+        "price_notice": _price_notice(summary),
+        "expansion": summary.expansion,
+        "own_contract_reason": summary.own_contract_reason,
     }
+
+
+def _price_notice(summary: RequestSummary) -> str | None:
+    """Which price the request is approved at, and why, when an estimate was typed for a
+    catalog product (the rule and its words: `catalog.requests.price_notice`)."""
+    price = summary.price
+    if price is None:
+        return None
+    return price_notice(
+        basis=price.basis,
+        annual_cents=summary.annual_cost_cents,
+        catalog_annual_cents=price.catalog_annual_cents,
+        estimate_cents=price.estimate_cents,
+        currency=summary.currency,
+        money=format_money,
+    )
 
 
 def _footer(summary: RequestSummary) -> Block:
@@ -252,6 +271,12 @@ def over_budget_block(budget: BudgetView | None, block_id: str = "over_budget") 
 
 def _money_lines(ctx: dict[str, Any]) -> list[Block]:
     blocks = []
+    if ctx["price_notice"]:
+        blocks.append(section(f":information_source: {escape_mrkdwn(ctx['price_notice'])}", block_id="price"))
+    if ctx["expansion"] is not None:
+        blocks.append(section(render("expansion_line.j2", **ctx), block_id="contract"))
+    elif ctx["own_contract_reason"]:
+        blocks.append(section(render("own_contract_line.j2", **ctx), block_id="contract"))
     if ctx["budget"] is not None:
         blocks.append(section(render("budget_line.j2", **ctx), block_id="budget"))
     if ctx["drawdown"] is not None:

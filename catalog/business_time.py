@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from catalog.renewals import HolidayCalendar, is_business_day
 
-__all__ = ["DAY_STARTS_AT", "add_business_days", "business_days_between", "next_business_day"]
+__all__ = ["DAY_STARTS_AT", "add_business_days", "business_days_between", "local_date", "next_business_day"]
 
 DAY_STARTS_AT = time(9, 0)
 _ONE_DAY = timedelta(days=1)
@@ -33,6 +33,14 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"expected a timezone-aware datetime, got {moment.isoformat()}")
     return moment.astimezone(zone)
+
+
+def local_date(moment: datetime, tz: str) -> date:
+    """The company's date at ``moment``: the fiscal year and a contract's first day follow it,
+    not UTC's (20:30 on Dec 31 in New York is still Dec 31). A naive ``moment`` is UTC, as
+    SQLite gives back the timestamps it stores."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(_zone(tz)).date()
 
 
 def _at(day: date, wall: time, zone: ZoneInfo) -> datetime:

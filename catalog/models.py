@@ -131,6 +131,10 @@ class PurchaseRequest(SQLModel, table=True):
     renewal_contract_id: int | None = Field(default=None, index=True)
     renewal_date: date | None = None
 
+    # Buying more seats of a product we own: the asset whose running contract the seats join
+    # when approved (co-termed, prorated; catalog.expansion). None: a contract of their own.
+    expands_asset_id: int | None = None
+
 
 class ApprovalStep(SQLModel, table=True):
     __tablename__ = "approval_step"

@@ -154,6 +154,7 @@ _STEPS = (
     select(ApprovalStep).where(col(ApprovalStep.request_id) == bindparam("request_id")).order_by(col(ApprovalStep.seq))
 )
 _ASSET_OF_REQUEST = select(Asset).where(col(Asset.request_id) == bindparam("request_id"))
+_ASSET = select(Asset).where(col(Asset.id) == bindparam("pk"))
 _CONTRACT_OF_ASSET = select(Contract).where(col(Contract.asset_id) == bindparam("asset_id"))
 _SEAT = select(SeatAssignment).where(
     col(SeatAssignment.asset_id) == bindparam("asset_id"), col(SeatAssignment.person_email) == bindparam("email")
@@ -411,6 +412,7 @@ EDITABLE_REQUEST_FIELDS = frozenset(
         "round",
         "changes_comment",
         "status",
+        "expands_asset_id",
     }
 )
 
@@ -641,6 +643,75 @@ def create_asset_for_request(
     return asset, contract
 
 
+def product_contracts(session: Session, *, product_id: str) -> list[tuple[Asset, Contract]]:
+    """Every asset of the product that has a contract, oldest first (running or not: the
+    caller decides that, as of its own date)."""
+    query = (
+        select(Asset, Contract)
+        .join(Contract, col(Contract.asset_id) == col(Asset.id))
+        .where(Asset.product_id == product_id)
+        .order_by(col(Asset.id))
+    )
+    return [(asset, contract) for asset, contract in session.exec(query).all()]
+
+
+def expand_asset(
+    session: Session,
+    *,
+    asset_id: int,
+    request_id: str,
+    seats: int,
+    annual_cents: int,
+    holder_email: str,
+    at: datetime,
+    detail: dict[str, Any],
+) -> tuple[Asset, Contract, bool]:
+    """Add an approved request's seats (and their annual cost) to an asset we own, exactly
+    once per request; the requester gets one of them. Audited (`seats_added`) with the seats
+    and annual cost before and after, and `detail` (the proration). Returns the asset, its
+    contract and whether this call added the seats.
+
+    The asset's row is locked first, so concurrent expansions of one asset add up, and a
+    retry that waited for the first attempt's commit finds its audit row and adds nothing."""
+    asset = session.exec(
+        select(Asset).where(col(Asset.id) == asset_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    contract = get_contract(session, asset_id=asset_id)
+    if contract is None:
+        raise LookupError(f"asset {asset_id} has no contract")
+    key = f"{request_id}:seats_added"
+    if get_audit(session, idem_key=key) is not None:
+        return asset, contract, False
+    before = {"seats": asset.seats, "annual_cost_cents": asset.annual_cost_cents}
+    asset.seats += seats
+    asset.annual_cost_cents += annual_cents
+    session.add(asset)
+    session.flush()
+    email = holder_email.strip().lower()
+    _insert_row_once(
+        session,
+        SeatAssignment(asset_id=asset_id, person_email=email, assigned_at=at, last_active=at.date()),
+        ("asset_id", "person_email"),
+        lambda: session.exec(_SEAT, params={"asset_id": asset_id, "email": email}).first(),
+    )
+    audit(
+        session,
+        idem_key=key,
+        at=at,
+        request_id=request_id,
+        entity="asset",
+        entity_id=str(asset_id),
+        action="seats_added",
+        actor="workflow",
+        detail={
+            **detail,
+            "before": before,
+            "after": {"seats": asset.seats, "annual_cost_cents": asset.annual_cost_cents},
+        },
+    )
+    return asset, contract, True
+
+
 def list_seats(session: Session, *, asset_id: int) -> Sequence[SeatAssignment]:
     return session.exec(select(SeatAssignment).where(SeatAssignment.asset_id == asset_id)).all()
 
@@ -786,6 +857,8 @@ def request_rows(session: Session, *, request_id: str) -> RequestRows | None:
     wanted = sorted({e.strip().lower() for e in named if e and e.strip()})
     people = {p.email: p for p in connection.execute(_PEOPLE, {"emails": wanted})} if wanted else {}
     asset = connection.execute(_ASSET_OF_REQUEST, {"request_id": request_id}).first()
+    if asset is None and request.expands_asset_id is not None and request.status == RequestStatus.APPROVED:
+        asset = connection.execute(_ASSET, {"pk": request.expands_asset_id}).first()  # its seats joined that one
     contract = connection.execute(_CONTRACT_OF_ASSET, {"asset_id": asset.id}).first() if asset is not None else None
     product = connection.execute(_PRODUCT, {"pk": request.product_id}).first() if request.product_id else None
     alternative_ids = sorted(set(product.alternatives)) if product is not None else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_SEATS = 100_000
@@ -73,32 +74,95 @@ class CatalogPrice:
     per_seat: bool
 
 
+#: How a quote was priced (`Quote.basis`).
+PRICED_FROM_CATALOG = "catalog"  # the catalog price (no estimate, or one that is not higher)
+PRICED_FROM_ESTIMATE = "estimate"  # no catalog price: the requester's estimate
+PRICED_FROM_HIGHER_QUOTE = "higher_quote"  # the requester quoted more than the catalog price (a higher tier)
+
+
 @dataclass(frozen=True)
 class Quote:
     unit_price_cents: int
     annual_cost_cents: int
     currency: str
+    basis: str = PRICED_FROM_CATALOG
+    catalog_annual_cents: int | None = None  # what the catalog price gives, when there is one
+    estimate_cents: int | None = None  # what the requester typed, used or not
+    estimate_currency: str | None = None  # set only when it is not `currency` (so not comparable)
+
+    def notice(self, money: Callable[[int, str], str]) -> str | None:
+        return price_notice(
+            basis=self.basis,
+            annual_cents=self.annual_cost_cents,
+            catalog_annual_cents=self.catalog_annual_cents,
+            estimate_cents=self.estimate_cents,
+            currency=self.currency,
+            money=money,
+            estimate_currency=self.estimate_currency,
+        )
 
 
-def quote(*, price: CatalogPrice | None, seats: int, estimate_cents: int | None, currency: str = "USD") -> Quote:
-    """The annual cost of a request.
+def quote(*, price: CatalogPrice | None, seats: int, estimate_cents: int | None, currency: str | None = None) -> Quote:
+    """The annual cost of a request (price precedence, docs/decisions.md).
 
-    A catalog product with a per-seat price costs `seats × price`; an enterprise-wide
-    product costs its yearly price unless the requester gave an estimate; anything not in
-    the catalog needs the requester's estimate."""
+    A catalog price is a floor: a per-seat product costs `seats × price`, an enterprise-wide
+    one its yearly price. The requester's estimate counts only when it is higher (they were
+    quoted a higher tier); a lower one never lowers what is approved, reserved and recorded.
+    Anything not in the catalog (or priced at zero there) needs the requester's estimate.
+    `currency` is the estimate's (default: the catalog price's, or USD): an estimate in
+    another currency than the catalog price cannot be compared, and the catalog price is used."""
     if not 1 <= seats <= MAX_SEATS:
         raise RequestInputError("seats", f"Seats must be between 1 and {MAX_SEATS:,}.")
-    if price is not None and price.per_seat and price.price_cents > 0:
-        annual = price.price_cents * seats
-        if annual > MAX_ANNUAL_CENTS:
-            raise RequestInputError("seats", "That many seats costs an implausible amount; check the number.")
-        return Quote(price.price_cents, annual, price.currency)
-    if estimate_cents is None and price is not None and price.price_cents > 0:
-        return Quote(price.price_cents // seats, price.price_cents, price.currency)
-    if estimate_cents is None:
-        raise RequestInputError("cost", "This product has no catalog price: give an estimated annual cost.")
-    cur = price.currency if price is not None else currency
-    return Quote(estimate_cents // seats, estimate_cents, cur)
+    if price is None or price.price_cents <= 0:
+        if estimate_cents is None:
+            raise RequestInputError("cost", "This product has no catalog price: give an estimated annual cost.")
+        cur = currency or (price.currency if price is not None else "USD")
+        return Quote(estimate_cents // seats, estimate_cents, cur, PRICED_FROM_ESTIMATE, None, estimate_cents)
+    catalog = price.price_cents * seats if price.per_seat else price.price_cents
+    if catalog > MAX_ANNUAL_CENTS:
+        raise RequestInputError("seats", "That many seats costs an implausible amount; check the number.")
+    unit = price.price_cents if price.per_seat else price.price_cents // seats
+    comparable = currency is None or currency.upper() == price.currency.upper()
+    if estimate_cents is not None and comparable and estimate_cents > catalog:
+        return Quote(
+            estimate_cents // seats, estimate_cents, price.currency, PRICED_FROM_HIGHER_QUOTE, catalog, estimate_cents
+        )
+    other = None if comparable or estimate_cents is None else (currency or "").upper()
+    return Quote(unit, catalog, price.currency, PRICED_FROM_CATALOG, catalog, estimate_cents, other)
+
+
+def price_notice(
+    *,
+    basis: str,
+    annual_cents: int,
+    catalog_annual_cents: int | None,
+    estimate_cents: int | None,
+    currency: str,
+    money: Callable[[int, str], str],
+    estimate_currency: str | None = None,
+) -> str | None:
+    """Which price a request is priced at and why, when the requester typed an estimate for a
+    product with a catalog price (None otherwise: nothing to explain). `money` formats an
+    amount: `catalog.budget.format_money` for the CLI, `catalog.text.format_money` for Slack."""
+    if estimate_cents is None or catalog_annual_cents is None:
+        return None
+    catalog = money(catalog_annual_cents, currency)
+    if basis == PRICED_FROM_HIGHER_QUOTE:
+        return (
+            f"Priced at the quoted {money(annual_cents, currency)} a year: it is above the catalog price "
+            f"({catalog}), so it is taken as a higher tier."
+        )
+    if estimate_currency and estimate_currency != currency.upper():
+        return (
+            f"Priced at the catalog price, {catalog} a year. The estimate is in {estimate_currency} and the "
+            f"catalog price in {currency.upper()}, so it is not used."
+        )
+    if estimate_cents == catalog_annual_cents:
+        return None
+    return (
+        f"Priced at the catalog price, {catalog} a year. The estimate ({money(estimate_cents, currency)}) "
+        "is not used: an estimate can only raise a catalog price (a higher tier), never lower it."
+    )
 
 
 # --- renewals ---------------------------------------------------------------------------------

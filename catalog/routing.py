@@ -75,6 +75,10 @@ class RouteRequest:
     channel: str
     data_classification: str
     cost_center: str | None  # blank or None: the requester's cost center from the directory
+    # What approval reserves (and draws from a commitment) when it is not the annual cost:
+    # added seats co-termed with a running contract cost the prorated part (catalog.expansion).
+    # The policy's cost thresholds still see the annual cost.
+    reserve_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -186,19 +190,20 @@ def preview_route(
     budget: BudgetCheck | None = None
     draw: Drawdown | None = None
     unpriceable: BudgetError | None = None
+    reserved = request.annual_cost_cents if request.reserve_cents is None else request.reserve_cents
     try:
         budget = check_budget(
             line,
             cost_center=cost_center,
             fiscal_year=fiscal_year,
-            amount_cents=request.annual_cost_cents,
+            amount_cents=reserved,
             currency=request.currency,
             rates=policy.rates,
         )
         draw = drawdown(
             commitments,
             channel=request.channel,
-            amount_cents=request.annual_cost_cents,
+            amount_cents=reserved,
             currency=request.currency,
             as_of=on,
             rates=policy.rates,

@@ -62,6 +62,11 @@ class RequestSummary:
     declined_alternatives: tuple[str, ...] = ()
     renewal: RenewalRequestView | None = None  # set when the request renews a contract's term
 
+    # --- price and contract (price precedence; added seats join the running contract) ---
+    price: PriceView | None = None
+    expansion: ExpansionView | None = None  # the seats join a contract we have
+    own_contract_reason: str | None = None  # the requester chose a contract of its own: why
+
 
 @dataclass(frozen=True)
 class RenewalRequestView:
@@ -109,6 +114,32 @@ class BudgetView:
     actual_cents: int
     available_cents: int  # annual − committed − actual, before this request
     after_cents: int  # available − this request (negative: over budget)
+
+
+@dataclass(frozen=True)
+class PriceView:
+    """How the request was priced (`catalog.requests.Quote`): its basis, and the catalog
+    price and estimate it was chosen from."""
+
+    basis: str
+    catalog_annual_cents: int | None
+    estimate_cents: int | None
+
+
+@dataclass(frozen=True)
+class ExpansionView:
+    """Added seats joining a running contract (`catalog.expansion.Expansion`), as planned."""
+
+    asset_id: int
+    seats_before: int
+    seats_after: int
+    annual_cents: int
+    currency: str
+    as_of: date
+    renewal_date: date
+    days_left: int
+    term_days: int
+    prorated_cents: int
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ REQUEST_KEYS = frozenset(
         "channel",
         "data_classification",
         "cost_center",
+        "separate_contract",
     }
 )
 
@@ -90,11 +91,19 @@ def _find_product(session: Session, text: str) -> Any:
     return None
 
 
-def _route_request(session: Session, raw: dict[str, Any]) -> tuple[Any, str | None]:
-    """The RouteRequest for request.json, priced like the bot prices a request, and why it
-    could not be priced (None when it could: the policy may still reject it, e.g. blocked)."""
+def _route_request(
+    session: Session, raw: dict[str, Any], on: date
+) -> tuple[Any, str | None, str | None, dict[str, Any] | None]:
+    """The RouteRequest for request.json, priced like the bot prices a request; why it could
+    not be priced (None when it could: the policy may still reject it, e.g. blocked); which
+    price was used and why, when an estimate was given for a catalog product; and the
+    contract its seats would go on (added seats join a running one, prorated)."""
+    from catalog import repository
+    from catalog.budget import format_money
+    from catalog.models import ProductStatus
     from catalog.requests import CatalogPrice, Quote, RequestInputError, parse_money, quote
     from catalog.routing import RouteRequest
+    from workflows.purchase_terms import contract_json, plan_contract
 
     unknown = sorted(set(raw) - REQUEST_KEYS)
     if unknown:
@@ -114,7 +123,8 @@ def _route_request(session: Session, raw: dict[str, Any]) -> tuple[Any, str | No
     unpriced: str | None = None
     try:
         estimate = None if cost is None else parse_money(str(cost), field="annual_cost")
-        # Priced as the bot prices a request: the catalog price when there is one.
+        # Priced as the bot prices a request: the catalog price when there is one, or a
+        # higher quote (price precedence, docs/decisions.md).
         price = (
             CatalogPrice(product.price_cents, product.currency, per_seat=product.seats_total is not None)
             if product is not None
@@ -124,6 +134,23 @@ def _route_request(session: Session, raw: dict[str, Any]) -> tuple[Any, str | No
     except RequestInputError as error:
         unpriced = f"request.json: {error.field}: {error.message}"
         priced = Quote(0, 0, currency)
+    channel = str(raw.get("channel") or "direct")
+    cost_center = str(raw["cost_center"]) if raw.get("cost_center") else None
+    person = repository.get_person(session, email=requester.strip().lower())
+    contract = None
+    if unpriced is None and product is not None and product.status != ProductStatus.BLOCKED:
+        contract = plan_contract(
+            session,
+            product=product,
+            seats=seats,
+            annual_cents=priced.annual_cost_cents,
+            channel=channel,
+            currency=priced.currency,
+            cost_center=cost_center or (person.cost_center if person else None) or "",
+            requester_cost_center=person.cost_center if person else None,
+            separate=raw.get("separate_contract") is True,
+            as_of=on,
+        )
     request = RouteRequest(
         requester_email=requester.strip().lower(),
         product_id=product.id if product else None,
@@ -132,11 +159,13 @@ def _route_request(session: Session, raw: dict[str, Any]) -> tuple[Any, str | No
         seats=seats,
         annual_cost_cents=priced.annual_cost_cents,
         currency=priced.currency,
-        channel=str(raw.get("channel") or "direct"),
+        channel=channel,
         data_classification=str(raw.get("data_classification") or "internal"),
-        cost_center=str(raw["cost_center"]) if raw.get("cost_center") else None,
+        cost_center=cost_center,
+        reserve_cents=contract.expansion.proration.cents if contract and contract.expansion else None,
     )
-    return request, unpriced
+    notice = None if unpriced else priced.notice(format_money)
+    return request, unpriced, notice, contract_json(contract) if contract else None
 
 
 def _print_text(result: dict[str, Any]) -> None:
@@ -149,6 +178,19 @@ def _print_text(result: dict[str, Any]) -> None:
         f"{format_money(request['annual_cost_cents'], request['currency'])} a year, "
         f"{request['channel']}, data {request['data_classification']}"
     )
+    if result.get("notice"):
+        typer.echo(f"notice: {result['notice']}")
+    expansion = (result.get("contract") or {}).get("expansion")
+    if expansion:
+        money = expansion["currency"]
+        typer.echo(
+            f"contract: joins asset #{expansion['asset_id']} ({expansion['seats_before']} → "
+            f"{expansion['seats_after']} seats, renews {expansion['renewal_date']}): "
+            f"{format_money(expansion['prorated_cents'], money)} prorated for {expansion['days_left']} of "
+            f"{expansion['term_days']} days; the budget line holds that amount"
+        )
+    elif (result.get("contract") or {}).get("chosen"):
+        typer.echo(f"contract: its own ({result['contract']['reason']})")
     if result.get("requester"):
         who = result["requester"]
         typer.echo(f"requester: {who['name']} <{who['email']}>, cost center {result['cost_center']}")
@@ -193,8 +235,10 @@ def policy_explain(
     Starts nothing and writes nothing.
 
     request.json: {"requester": EMAIL, "product": ID or name, "seats": N, "annual_cost": "1200"
-    (or "estimate"; default: the catalog price), "currency", "channel", "data_classification",
-    "cost_center" (default: the requester's), "vendor" (for products not in the catalog)}."""
+    (or "estimate"; a catalog product costs its catalog price, or the quote when that is
+    higher; `notice` says which was used), "currency", "channel", "data_classification",
+    "cost_center" (default: the requester's), "vendor" (for products not in the catalog),
+    "separate_contract" (true: more seats of a product we own get a contract of their own)}."""
     from catalog.db import transaction
     from catalog.policy import PolicyError, load_policy
     from catalog.routing import RouteRejected, preview_as_json, preview_route
@@ -219,7 +263,7 @@ def policy_explain(
     engine = _engine()
     try:
         with transaction(engine, read_only=True) as session:
-            request, unpriced = _route_request(session, raw)
+            request, unpriced, notice, contract = _route_request(session, raw, day)
             try:
                 preview = preview_route(
                     session,
@@ -253,6 +297,8 @@ def policy_explain(
         "channel": request.channel,
         "data_classification": request.data_classification,
     }
+    result["notice"] = notice
+    result["contract"] = contract
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:

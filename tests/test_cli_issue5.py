@@ -408,6 +408,58 @@ def test_policy_explain_rejections_and_text_output(db: Engine) -> None:
     assert "budget: CC-DESIGN FY2026: 50,000.00 USD available → 44,000.00 USD after this request" in out
 
 
+def test_policy_explain_says_which_price_it_used_for_an_estimate(db: Engine) -> None:
+    """Issue 18 §6b / 19 #2: an `annual_cost` for a catalog product was dropped without a word
+    (and the workflow took it even when lower). A lower one is not used, and `notice` says so;
+    a higher one is a higher tier, used, and `notice` says that."""
+    low = _explain({"requester": "employee@example.com", "product": "1password", "annual_cost": "1"})
+    assert low["request"]["annual_cost_cents"] == 2_400_000  # type: ignore[index]
+    assert low["roles"] == ["manager", "finance"]
+    assert low["notice"] == (
+        "Priced at the catalog price, 24,000.00 USD a year. The estimate (1.00 USD) is not used: "
+        "an estimate can only raise a catalog price (a higher tier), never lower it."
+    )
+    high = _explain({"requester": "employee@example.com", "product": "figma", "seats": 2, "annual_cost": "500"})
+    assert high["request"]["annual_cost_cents"] == 50_000  # type: ignore[index]
+    assert high["notice"] == (
+        "Priced at the quoted 500.00 USD a year: it is above the catalog price (360.00 USD), "
+        "so it is taken as a higher tier."
+    )
+    assert _explain({"requester": "employee@example.com", "product": "figma"})["notice"] is None
+    result = runner.invoke(
+        policy_app,
+        ["explain", "--on", "2026-11-23"],
+        input=json.dumps({"requester": "employee@example.com", "product": "1password", "annual_cost": "1"}),
+    )
+    assert result.exit_code == 0, result.output
+    assert "notice: Priced at the catalog price, 24,000.00 USD a year." in result.stdout
+
+
+def test_policy_explain_shows_added_seats_joining_the_contract_we_have(db: Engine) -> None:
+    """The dry run plans what the workflow plans: 2 more Figma seats on 2026-11-23 join the
+    40-seat contract renewing 2027-02-01, and the budget line holds 70 of 365 days of 360 USD."""
+    data = _explain({"requester": "employee@example.com", "product": "figma", "seats": 2})
+    expansion = data["contract"]["expansion"]  # type: ignore[index]
+    assert (expansion["seats_before"], expansion["seats_after"], expansion["renewal_date"]) == (40, 42, "2027-02-01")
+    assert (expansion["days_left"], expansion["term_days"], expansion["prorated_cents"]) == (70, 365, 6904)
+    assert data["budget"]["amount_cents"] == 6904  # type: ignore[index]
+    assert data["request"]["annual_cost_cents"] == 36000  # type: ignore[index]
+    asked = {"requester": "employee@example.com", "product": "figma", "seats": 2, "separate_contract": True}
+    separate = _explain(asked)
+    assert separate["contract"] == {
+        "expansion": None,
+        "reason": "the requester asked for a separate contract",
+        "chosen": True,
+    }
+    assert separate["budget"]["amount_cents"] == 36000  # type: ignore[index]
+    result = runner.invoke(
+        policy_app,
+        ["explain", "--on", "2026-11-23"],
+        input=json.dumps({"requester": "employee@example.com", "product": "figma", "seats": 2}),
+    )
+    assert "contract: joins asset #1 (40 → 42 seats, renews 2027-02-01): 69.04 USD prorated" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("stdin", "message"),
     [

@@ -14,7 +14,6 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from temporalio import activity
@@ -22,12 +21,13 @@ from temporalio.exceptions import ApplicationError
 
 from catalog import repository
 from catalog.budget import BudgetError, Commitment, Drawdown, available_cents, drawdown, fiscal_year_of
-from catalog.business_time import add_business_days
+from catalog.business_time import add_business_days, local_date
 from catalog.db import transaction
-from catalog.models import ProductStatus, PurchaseRequest, RequestStatus, SlackMessage, StepStatus
+from catalog.expansion import Expansion
+from catalog.models import Product, ProductStatus, PurchaseRequest, RequestStatus, SlackMessage, StepStatus
 from catalog.policy import Policy, escalation_approver
 from catalog.renewals import add_months
-from catalog.requests import CatalogPrice, RequestInputError, quote
+from catalog.requests import CatalogPrice, Quote, RequestInputError, quote
 from catalog.routing import (
     RoutePreview,
     RouteRejected,
@@ -43,6 +43,16 @@ from catalog.summary import MessageKind, MessageRef, RequestSummary
 from catalog.text import truncate
 from workflows import faults
 from workflows.messaging import Noted, _now, note_or_ref, request_summary
+from workflows.purchase_terms import (
+    CONTRACT_KEY,
+    PRICE_KEY,
+    PurchaseTerms,
+    closing_contract,
+    contract_json,
+    expansion_json,
+    plan_contract,
+    price_json,
+)
 from workflows.renewal_requests import record_renewal, renewal_plan_detail, renewal_request_row
 from workflows.reuse_activities import ReuseActivities
 from workflows.shared import (
@@ -143,7 +153,7 @@ class ChainActivities(ReuseActivities):
         return self.settings or get_settings()
 
     def _local_date(self, at: datetime) -> date:
-        return at.astimezone(ZoneInfo(self._conf().company_timezone)).date()
+        return local_date(at, self._conf().company_timezone)
 
     def _add_business_days(self, at: datetime, days: int) -> datetime:
         conf = self._conf()
@@ -160,13 +170,13 @@ class ChainActivities(ReuseActivities):
         request = plan.request
         at = datetime.fromisoformat(plan.at)
         try:
-            route, preview, policy = await asyncio.to_thread(self._plan_in_db, plan, at)
+            route, preview, policy, terms = await asyncio.to_thread(self._plan_in_db, plan, at)
             route.steps[:] = await self._on_slack(route.steps, request)
         except Rejected as rejected:
             if plan.round == 1:
                 await asyncio.to_thread(self._record_rejection, request, rejected.reason)
             raise ApplicationError(rejected.reason, type=REQUEST_REJECTED, non_retryable=True) from None
-        await asyncio.to_thread(self._record_plan, plan, route, preview, policy, at)
+        await asyncio.to_thread(self._record_plan, plan, route, preview, policy, terms, at)
         return route
 
     async def _on_slack(self, steps: list[RouteStepPlan], request: RequestInput) -> list[RouteStepPlan]:
@@ -199,7 +209,7 @@ class ChainActivities(ReuseActivities):
         at = datetime.fromisoformat(check.at)
         plan = PlanInput(check.request, check.at, check.round, check.first_seq)
         try:
-            route, preview, _ = await asyncio.to_thread(self._plan_in_db, plan, at)
+            route, preview, _, _ = await asyncio.to_thread(self._plan_in_db, plan, at)
         except Rejected as rejected:
             activity.logger.warning("re-checking %s: %s", check.request.request_id, rejected.reason)
             return RecheckResult([], [])
@@ -250,16 +260,16 @@ class ChainActivities(ReuseActivities):
                 },
             )
 
-    def _plan_in_db(self, plan: PlanInput, at: datetime) -> tuple[RoutePlan, RoutePreview, Policy]:
+    def _plan_in_db(self, plan: PlanInput, at: datetime) -> tuple[RoutePlan, RoutePreview, Policy, PurchaseTerms]:
         request = plan.request
         policy = load_active_policy(self._conf())
         with transaction(self._engine, read_only=True) as session:
-            row, preview = self._preview_in(session, request, policy, at)
-        return self._route_from(plan, row, preview, at), preview, policy
+            row, preview, terms = self._preview_in(session, request, policy, at)
+        return self._route_from(plan, row, preview, at), preview, policy, terms
 
     def _preview_in(
         self, session: Session, request: RequestInput, policy: Policy, at: datetime
-    ) -> tuple[PurchaseRequest, RoutePreview]:
+    ) -> tuple[PurchaseRequest, RoutePreview, PurchaseTerms]:
         """The request checked against the directory, the catalog, the budget and the policy as
         `session` sees them. Raises `Rejected`."""
         conf = self._conf()
@@ -277,6 +287,22 @@ class ChainActivities(ReuseActivities):
         # A blocked product may have no price: the policy refuses it, with its reason.
         blocked = product is not None and product.status == ProductStatus.BLOCKED
         row = self.new_request_row(session, request, strict=not blocked)
+        on = self._local_date(at)
+        terms = PurchaseTerms(
+            self._quote_or_none(product, request),
+            plan_contract(
+                session,
+                product=None if blocked or request.is_renewal else product,
+                seats=row.seats,
+                annual_cents=row.annual_cost_cents,
+                channel=row.channel,
+                currency=row.currency,
+                cost_center=row.cost_center,
+                requester_cost_center=requester.cost_center,
+                separate=request.separate_contract,
+                as_of=on,
+            ),
+        )
         try:
             preview = preview_route(
                 session,
@@ -293,14 +319,15 @@ class ChainActivities(ReuseActivities):
                     data_classification=request.data_classification,
                     # A renewal charges its contract's cost center, whatever an edit says.
                     cost_center=row.cost_center if request.is_renewal else request.cost_center,
+                    reserve_cents=terms.reserve_cents,
                 ),
-                on=self._local_date(at),
+                on=on,
                 fiscal_year_start_month=conf.fiscal_year_start_month,
                 budget_on=row.renewal_date,
             )
         except RouteRejected as exc:
             raise Rejected(exc.reason) from None
-        return row, preview
+        return row, preview, terms
 
     def _route_from(self, plan: PlanInput, row: PurchaseRequest, preview: RoutePreview, at: datetime) -> RoutePlan:
         request = plan.request
@@ -341,7 +368,13 @@ class ChainActivities(ReuseActivities):
         return route
 
     def _record_plan(
-        self, plan: PlanInput, route: RoutePlan, preview: RoutePreview, policy: Policy, at: datetime
+        self,
+        plan: PlanInput,
+        route: RoutePlan,
+        preview: RoutePreview,
+        policy: Policy,
+        terms: PurchaseTerms,
+        at: datetime,
     ) -> None:
         request = plan.request
         with transaction(self._engine) as session:
@@ -353,6 +386,7 @@ class ChainActivities(ReuseActivities):
             row.data_classification = request.data_classification
             row.policy_version = route.policy_version
             row.round = plan.round
+            row.expands_asset_id = terms.expands_asset_id
             if plan.round == 1:
                 row.status = RequestStatus.SUBMITTED
                 repository.create_request(session, request=row)
@@ -371,6 +405,7 @@ class ChainActivities(ReuseActivities):
                         "data_classification": row.data_classification,
                         "policy_version": route.policy_version,
                         "round": plan.round,
+                        "expands_asset_id": row.expands_asset_id,
                         "changes_comment": None,
                         "status": RequestStatus.PENDING_APPROVAL,
                     },
@@ -414,6 +449,8 @@ class ChainActivities(ReuseActivities):
                     "expires_at": route.expires_at,
                     "round": plan.round,
                     **renewal_plan_detail(session, request),
+                    PRICE_KEY: price_json(terms.quote),
+                    CONTRACT_KEY: contract_json(terms.contract),
                 },
             )
 
@@ -443,13 +480,8 @@ class ChainActivities(ReuseActivities):
             return self._renewal_request_row(session, request, strict=strict)
         product = repository.get_product(session, product_id=request.product_id) if request.product_id else None
         requester = repository.get_person(session, email=request.requester_email)
-        price = (
-            CatalogPrice(product.price_cents, product.currency, per_seat=product.seats_total is not None)
-            if product is not None
-            else None
-        )
         try:
-            priced = quote(price=price, seats=request.seats, estimate_cents=request.estimate_cents)
+            priced: Quote | None = self._quote(product, request)
         except RequestInputError as exc:
             if strict:
                 raise Rejected(exc.message) from exc
@@ -485,6 +517,23 @@ class ChainActivities(ReuseActivities):
         if strict and refusal:
             raise Rejected(refusal)
         return row
+
+    @staticmethod
+    def _quote(product: Product | None, request: RequestInput) -> Quote:
+        """The request's price: the catalog price, or a higher estimate (price precedence)."""
+        price = (
+            CatalogPrice(product.price_cents, product.currency, per_seat=product.seats_total is not None)
+            if product is not None
+            else None
+        )
+        return quote(price=price, seats=request.seats, estimate_cents=request.estimate_cents)
+
+    @classmethod
+    def _quote_or_none(cls, product: Product | None, request: RequestInput) -> Quote | None:
+        try:
+            return cls._quote(product, request)
+        except RequestInputError:
+            return None  # only a blocked product gets this far unpriced; the policy refuses it
 
     # --- steps ------------------------------------------------------------------------
 
@@ -944,7 +993,7 @@ class ChainActivities(ReuseActivities):
         return str(person.email) if person else slack_id
 
     def _budget_now(self, session: Session, request: PurchaseRequest) -> dict[str, Any]:
-        fiscal_year = fiscal_year_of(request.created_at.date(), self._conf().fiscal_year_start_month)
+        fiscal_year = fiscal_year_of(self._local_date(request.created_at), self._conf().fiscal_year_start_month)
         line = repository.budget_row(session, cost_center=request.cost_center, fiscal_year=fiscal_year)
         if line is None:
             return {"cost_center": request.cost_center, "fiscal_year": fiscal_year, "line": None}
@@ -1086,19 +1135,27 @@ class ChainActivities(ReuseActivities):
         budget_before = self._budget_now(session, request)
         detail: dict[str, Any] = {"reason": outcome.reason, "budget": budget_before}
         result = OutcomeResult()
+        # The company's day, not UTC's: 20:30 on Dec 31 in New York is still that year.
+        today = self._local_date(at)
+        expansion: Expansion | None = None
         if outcome.status == RequestStatus.APPROVED:
-            fiscal_year = fiscal_year_of(at.date(), self._conf().fiscal_year_start_month)
+            contract = closing_contract(session, request=request, as_of=today)
+            expansion = contract.expansion
+            detail["contract"] = contract_json(contract)
+            # Added seats co-termed with a running contract cost their prorated part.
+            amount = expansion.proration.cents if expansion else request.annual_cost_cents
+            fiscal_year = fiscal_year_of(today, self._conf().fiscal_year_start_month)
             policy = load_active_policy(self._conf())
             try:
                 # Both conversions are checked before anything is written: the drawdown is
                 # planned first, and the reservation refuses a missing rate before it writes.
-                planned = self._planned_drawdown(session, request, at, policy)
+                planned = self._planned_drawdown(session, request, at, policy, amount)
                 reservation, _ = repository.reserve_budget(
                     session,
                     request_id=rid,
                     cost_center=request.cost_center,
                     fiscal_year=fiscal_year,
-                    amount_cents=request.annual_cost_cents,
+                    amount_cents=amount,
                     currency=request.currency,
                     at=at,
                     rates=policy.rates,
@@ -1125,7 +1182,9 @@ class ChainActivities(ReuseActivities):
             policy_version=outcome.policy_version or request.policy_version,
             detail=detail,
         )
-        if outcome.status == RequestStatus.APPROVED:
+        if expansion is not None:
+            result = self._expand_asset(session, request, expansion, at)
+        elif outcome.status == RequestStatus.APPROVED:
             result = self._record_asset(session, request, at)
         return result
 
@@ -1186,7 +1245,7 @@ class ChainActivities(ReuseActivities):
         return OutcomeResult(status=RequestStatus.REJECTED.value, reason=reason)
 
     def _planned_drawdown(
-        self, session: Session, request: PurchaseRequest, at: datetime, policy: Policy
+        self, session: Session, request: PurchaseRequest, at: datetime, policy: Policy, amount_cents: int
     ) -> Drawdown | None:
         """What the request would draw from its cloud's commitment, in the commitment's currency
         (None off the marketplaces); raises `BudgetError` when the conversion has no rate."""
@@ -1208,7 +1267,7 @@ class ChainActivities(ReuseActivities):
         return drawdown(
             commitments,
             channel=request.channel,
-            amount_cents=request.annual_cost_cents,
+            amount_cents=amount_cents,
             currency=request.currency,
             as_of=self._local_date(at),
             rates=policy.rates,
@@ -1235,7 +1294,7 @@ class ChainActivities(ReuseActivities):
     def _record_asset(self, session: Session, request: PurchaseRequest, at: datetime) -> OutcomeResult:
         product = repository.get_product(session, product_id=request.product_id) if request.product_id else None
         term = (product.term_months if product and product.term_months else None) or DEFAULT_TERM_MONTHS
-        start = at.date()
+        start = self._local_date(at)
         asset, contract = repository.create_asset_for_request(
             session,
             request=request,
@@ -1262,6 +1321,22 @@ class ChainActivities(ReuseActivities):
             },
         )
         return OutcomeResult(asset.id, contract.renewal_date.isoformat())
+
+    def _expand_asset(
+        self, session: Session, request: PurchaseRequest, expansion: Expansion, at: datetime
+    ) -> OutcomeResult:
+        """The approved seats join the running contract: one contract, renewing on its date."""
+        asset, _, _ = repository.expand_asset(
+            session,
+            asset_id=expansion.asset_id,
+            request_id=request.id,
+            seats=request.seats,
+            annual_cents=expansion.annual_cents,
+            holder_email=request.requester_email,
+            at=at,
+            detail=expansion_json(expansion),
+        )
+        return OutcomeResult(asset.id, expansion.proration.renewal_date.isoformat())
 
     @activity.defn
     async def announce_chain_outcome(self, request_id: str) -> None:
@@ -1328,7 +1403,7 @@ class ChainActivities(ReuseActivities):
         fiscal_year = fiscal_year_of(day, conf.fiscal_year_start_month)
         repository.lock_budget_line(session, cost_center=row.cost_center, fiscal_year=fiscal_year)
         try:
-            _, preview = self._preview_in(session, closing.request, load_active_policy(conf), at)
+            _, preview, _ = self._preview_in(session, closing.request, load_active_policy(conf), at)
         except Rejected:
             return False
         return any(s.step.role not in closing.roles for s in preview.route.steps)

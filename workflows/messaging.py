@@ -15,6 +15,7 @@ from temporalio import activity
 
 from catalog import repository
 from catalog.budget import BudgetError, available_cents, convert, fiscal_year_of
+from catalog.business_time import local_date
 from catalog.db import transaction
 from catalog.models import ProductStatus, RequestStatus
 from catalog.policy import PolicyError
@@ -23,9 +24,11 @@ from catalog.settings import get_settings
 from catalog.summary import (
     BudgetView,
     DrawdownView,
+    ExpansionView,
     MessageKind,
     MessageRef,
     Notifier,
+    PriceView,
     RenewalRequestView,
     RequestSummary,
     StepView,
@@ -129,7 +132,16 @@ def _chain_fields(
             )
         )
     plan = _latest_plan(rows.plans)
-    budget = budget_view(session, request, rows.reservation, plan.get("budget")) if request.policy_version else None
+    contract = plan.get("contract")
+    contract = contract if isinstance(contract, dict) else {}
+    expansion = _expansion_view(contract.get("expansion"))
+    if rows.asset is not None and rows.asset.request_id == request.id:
+        expansion = None  # its contract had stopped running by the approval: the seats got their own
+    budget = (
+        budget_view(session, request, rows.reservation, plan.get("budget"), expansion)
+        if request.policy_version
+        else None
+    )
     if request.status in (RequestStatus.SUBMITTED, RequestStatus.PENDING_APPROVAL):
         views = _with_planned(views, plan, request.round, person)
     changes_by = None
@@ -150,6 +162,9 @@ def _chain_fields(
         "changes_comment": request.changes_comment if request.status == RequestStatus.CHANGES_REQUESTED else None,
         "changes_by_slack_id": changes_by,
         "renewal": _renewal_view(plan.get("renewal")),
+        "price": _price_view(plan.get("price")),
+        "expansion": expansion,
+        "own_contract_reason": str(contract.get("reason")) if contract.get("chosen") else None,
     }
 
 
@@ -219,24 +234,34 @@ def _latest_plan(plans: Sequence[Row[Any]]) -> dict[str, Any]:
     return planned[-1] if planned else {}
 
 
-def budget_view(session: Session, request: Any, reservation: Row[Any] | None, planned: Any = None) -> BudgetView | None:
+def budget_view(
+    session: Session,
+    request: Any,
+    reservation: Row[Any] | None,
+    planned: Any = None,
+    expansion: ExpansionView | None = None,
+) -> BudgetView | None:
     """The budget line `request` (a request row or model object) is checked against, before
     and after it; None when its cost center has no line for the year. `planned`: the plan's
-    budget check, whose converted amount is used while the request is pending."""
+    budget check, whose converted amount is used while the request is pending; `expansion`:
+    added seats joining a contract we have, which cost their prorated part."""
     if reservation is not None:
         cost_center, fiscal_year = reservation.cost_center, reservation.fiscal_year
     else:
         cost_center = request.cost_center
         # A renewal is reserved on the budget of its renewal date's fiscal year.
-        day = request.renewal_date or request.created_at.date()
-        fiscal_year = fiscal_year_of(day, get_settings().fiscal_year_start_month)
+        settings = get_settings()
+        day = request.renewal_date or local_date(request.created_at, settings.company_timezone)
+        fiscal_year = fiscal_year_of(day, settings.fiscal_year_start_month)
     line = repository.budget_row(session, cost_center=cost_center, fiscal_year=fiscal_year)
     if line is None:
         return None
     available = available_cents(
         annual_cents=line.annual_cents, committed_cents=line.committed_cents, actual_cents=line.actual_cents
     )
-    amount = _amount_in_line_currency(request, reservation, planned, line.currency)
+    # What approval reserves (or reserved): added seats joining a contract cost their prorated part.
+    base = expansion.prorated_cents if expansion is not None else request.annual_cost_cents
+    amount = _amount_in_line_currency(request, reservation, planned, line.currency, base)
     # Once approved the request is part of `committed`: show the line before and after it.
     before, after = (available + amount, available) if reservation is not None else (available, available - amount)
     return BudgetView(
@@ -251,7 +276,9 @@ def budget_view(session: Session, request: Any, reservation: Row[Any] | None, pl
     )
 
 
-def _amount_in_line_currency(request: Any, reservation: Row[Any] | None, planned: Any, currency: str) -> int:
+def _amount_in_line_currency(
+    request: Any, reservation: Row[Any] | None, planned: Any, currency: str, base_cents: int
+) -> int:
     """The request's annual cost in its budget line's currency: what approval added to
     `committed`, else what the plan converted it to, else converted with the policy's rates
     now (0 when no rate can: the DM then shows the line as it is)."""
@@ -260,7 +287,7 @@ def _amount_in_line_currency(request: Any, reservation: Row[Any] | None, planned
     if isinstance(planned, dict) and planned.get("has_line") and planned.get("currency") == currency:
         return int(planned.get("amount_cents") or 0)
     try:
-        return convert(request.annual_cost_cents, request.currency, currency, load_active_policy().rates)
+        return convert(base_cents, request.currency, currency, load_active_policy().rates)
     except (BudgetError, PolicyError, OSError):
         return 0
 
@@ -283,6 +310,37 @@ def note_or_ref(session: Session, *, key: str, request_id: str) -> Noted:
     if row is not None and row.ts:
         return MessageRef(row.channel, row.ts), False
     return None, True
+
+
+def _price_view(raw: Any) -> PriceView | None:
+    if not isinstance(raw, dict) or not raw.get("basis"):
+        return None
+    catalog, estimate = raw.get("catalog_annual_cents"), raw.get("estimate_cents")
+    return PriceView(
+        basis=str(raw["basis"]),
+        catalog_annual_cents=catalog if isinstance(catalog, int) else None,
+        estimate_cents=estimate if isinstance(estimate, int) else None,
+    )
+
+
+def _expansion_view(raw: Any) -> ExpansionView | None:
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return ExpansionView(
+            asset_id=int(raw["asset_id"]),
+            seats_before=int(raw["seats_before"]),
+            seats_after=int(raw["seats_after"]),
+            annual_cents=int(raw["annual_cents"]),
+            currency=str(raw["currency"]),
+            as_of=date.fromisoformat(str(raw["as_of"])),
+            renewal_date=date.fromisoformat(str(raw["renewal_date"])),
+            days_left=int(raw["days_left"]),
+            term_days=int(raw["term_days"]),
+            prorated_cents=int(raw["prorated_cents"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _drawdown_view(raw: Any) -> DrawdownView | None:

@@ -39,6 +39,10 @@ class RequestInput:
     renewal_date: str | None = None  # ISO date: the term's renewal date
     renewal_unit_price_cents: int | None = None  # None: the current term's price
 
+    # Buying more of a product we own: the seats get a contract of their own instead of
+    # joining the running one (catalog.expansion).
+    separate_contract: bool = False
+
     @property
     def is_renewal(self) -> bool:
         return self.renewal_contract_id is not None

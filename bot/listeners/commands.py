@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.blocks import Block, Prefill, ProductChoice, request_modal
+from bot.blocks import Block, Prefill, ProductChoice, catalog_price_note, request_modal
 from bot.deps import BotDeps
 from bot.intake_blocks import IntakeFinding, intake_message
 from bot.replies import tell
@@ -92,7 +92,10 @@ async def open_request_modal(
         if status != "blocked"
     ]
     metadata = json.dumps({"channel_id": channel_id} if channel_id else {})
-    view = request_modal(choices, prefill, cost_center=cost_center, private_metadata=metadata)
+    chosen = next((c for c in choices if c.id == prefill.product_id), None)
+    price = deps.catalog_prices().get(chosen.id) if chosen else None  # cached with the products
+    note = catalog_price_note(chosen.name, price) if chosen and price and price.price_cents > 0 else None
+    view = request_modal(choices, prefill, cost_center=cost_center, private_metadata=metadata, price_note=note)
     await client.views_open(trigger_id=trigger_id, view=view)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,15 +20,17 @@ from bot.deps import BotDeps
 from bot.forms import (
     FormErrors,
     channel_value,
+    check_estimate,
     classification_value,
     cost_center_value,
     estimate_value,
     justification_value,
     seats_value,
+    separate_contract_value,
 )
 from bot.replies import tell
 from bot.view_state import selected_value, text_value
-from catalog.requests import request_id_for
+from catalog.requests import CatalogPrice, request_id_for
 from workflows.shared import RequestInput
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class RequestForm:
     needed_by: date | None
     cost_center: str | None = None  # None: the requester's own, from the directory
     data_classification: str = DEFAULT_CLASSIFICATION
+    separate_contract: bool = False
 
 
 def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -64,8 +67,10 @@ def parse_request_form(
     *,
     today: date,
     known_cost_centers: Collection[str] | None = None,
+    prices: Mapping[str, CatalogPrice] | None = None,
 ) -> RequestForm:
-    """Read the request modal's state. Raises a RequestFormErrors naming each bad field."""
+    """Read the request modal's state. Raises a RequestFormErrors naming each bad field.
+    `prices`: the catalog's, by product id; an estimate below one is refused, saying why."""
     errors: dict[str, str] = {}
     selected = selected_value(values, ids.B_PRODUCT, ids.A_PRODUCT)
     other = text_value(values, ids.B_OTHER_PRODUCT, ids.A_OTHER_PRODUCT)
@@ -83,6 +88,8 @@ def parse_request_form(
 
     seats = seats_value(values, errors)
     estimate = estimate_value(values, errors, required=product_id is None and bool(product_name))
+    price = (prices or {}).get(product_id) if product_id else None
+    check_estimate(errors, price=price, seats=seats, estimate_cents=estimate)
     channel = channel_value(values, errors)
     justification = justification_value(values, errors)
     cost_center = cost_center_value(values, errors, known_cost_centers)
@@ -101,7 +108,16 @@ def parse_request_form(
     if errors:
         raise RequestFormErrors(errors)
     return RequestForm(
-        product_id, product_name, seats, estimate, channel, justification, needed_by, cost_center, classification
+        product_id,
+        product_name,
+        seats,
+        estimate,
+        channel,
+        justification,
+        needed_by,
+        cost_center,
+        classification,
+        separate_contract_value(values),
     )
 
 
@@ -116,14 +132,17 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             products = await asyncio.to_thread(deps.all_products)
             known: frozenset[str] | None = await asyncio.to_thread(deps.known_cost_centers)
             names = {pid: name for pid, name, _, status, _, _ in products if status != "blocked"}
+            prices: Mapping[str, CatalogPrice] | None = deps.catalog_prices()  # read with the products
         except DBAPIError:
             # The database is away and nothing is cached: take the form as it is; the
             # workflow checks product and cost center once the database is back.
             picked = selected_value(view["state"]["values"], ids.B_PRODUCT, ids.A_PRODUCT)
             names = {picked: picked} if picked else {}
-            known = None
+            known = prices = None
         try:
-            form = parse_request_form(view["state"]["values"], names, today=date.today(), known_cost_centers=known)
+            form = parse_request_form(
+                view["state"]["values"], names, today=date.today(), known_cost_centers=known, prices=prices
+            )
         except RequestFormErrors as bad:
             await ack(response_action="errors", errors=bad.errors)
             return
@@ -154,6 +173,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             needed_by=form.needed_by.isoformat() if form.needed_by else None,
             expiry_days=deps.settings.request_expiry_days,
             data_classification=form.data_classification,
+            separate_contract=form.separate_contract,
         )
         try:
             submitted = await deps.procurement.submit(request)

@@ -14,12 +14,30 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot import ids
-from bot.blocks import CLASSIFICATION_LABELS, Prefill, ProductChoice, deny_modal, intake_reply, request_modal
+from bot.blocks import (
+    CLASSIFICATION_LABELS,
+    Prefill,
+    ProductChoice,
+    catalog_price_note,
+    deny_modal,
+    intake_reply,
+    request_modal,
+)
 from bot.chain_modals import EditPrefill, changes_modal, delegate_modal, edit_modal
 from bot.home_blocks import MyRequestRow, WaitingRow, home_view
 from bot.request_blocks import request_message
 from catalog.policy import CLASSIFICATIONS
-from catalog.summary import BudgetView, DrawdownView, MessageKind, RenewalRequestView, RequestSummary, StepView
+from catalog.requests import CatalogPrice
+from catalog.summary import (
+    BudgetView,
+    DrawdownView,
+    ExpansionView,
+    MessageKind,
+    PriceView,
+    RenewalRequestView,
+    RequestSummary,
+    StepView,
+)
 
 HOSTILE = "<!channel> <@U0VP> <http://evil.example|click> *bold* & ✨ مرحبا " + "x" * 10_000
 OPENED = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -400,6 +418,49 @@ def test_a_notice_is_the_event_in_plain_words_then_the_route(schema: dict[str, A
     assert "Escalated to Vera &lt;!channel&gt;" in text
 
 
+EXPANSION = ExpansionView(1, 40, 42, 36000, "USD", date(2026, 12, 4), date(2027, 2, 1), 59, 365, 5819)
+
+
+def test_the_approver_sees_which_contract_the_seats_join_and_their_prorated_cost(schema: dict[str, Any]) -> None:
+    """Issue 18 §4: the DM shows the contract the seats join and the prorated amount."""
+    pending = chain("pending_approval", seats=2, product_name="Figma", expansion=EXPANSION)
+    _, blocks = request_message(MessageKind.APPROVAL_REQUEST, pending)
+    validate(schema, blocks)
+    [line] = [b["text"]["text"] for b in blocks if b.get("block_id") == "contract"]
+    assert line == (
+        ":heavy_plus_sign: *Joins the Figma contract we have* (asset #1): 40 → 42 seats, co-termed to renew with "
+        "it on 2027-02-01.\nUntil then the 2 added seats cost *$58.19*, prorated: 59 of 365 days at $360.00 a "
+        "year (as of 2026-12-04). That is what the budget reserves."
+    )
+    own = chain("pending_approval", own_contract_reason="the requester asked for a separate contract")
+    _, blocks = request_message(MessageKind.REQUESTER_STATUS, own)
+    validate(schema, blocks)
+    assert [b["text"]["text"] for b in blocks if b.get("block_id") == "contract"] == [
+        ":page_facing_up: *On a contract of its own:* the requester asked for a separate contract."
+    ]
+    text, _ = request_message(
+        MessageKind.OUTCOME_NOTICE,
+        summary("approved", seats=2, product_name="Figma", asset_id=1, expansion=EXPANSION, decision_reason=None),
+    )
+    assert text == (
+        "Good news: your request REQ-ABCDEFGH for *Figma* was approved by <@U0MANAGER>. The 2 seats join the "
+        "contract of asset #1 (40 → 42 seats), renewing with it on 2027-02-01."
+    )
+
+
+def test_everyone_sees_which_price_was_used_when_an_estimate_was_typed(schema: dict[str, Any]) -> None:
+    """Issue 19 #2 / 18 §6b: a higher quote is a higher tier; a lower estimate is not used."""
+    higher = chain("pending_approval", annual_cost_cents=50_000, price=PriceView("higher_quote", 36000, 50_000))
+    _, blocks = request_message(MessageKind.APPROVAL_REQUEST, higher)
+    validate(schema, blocks)
+    assert [b["text"]["text"] for b in blocks if b.get("block_id") == "price"] == [
+        ":information_source: Priced at the quoted $500.00 a year: it is above the catalog price ($360.00), "
+        "so it is taken as a higher tier."
+    ]
+    plain = chain("pending_approval", price=PriceView("catalog", 54000, None))
+    assert not [b for b in request_message(MessageKind.APPROVAL_REQUEST, plain)[1] if b.get("block_id") == "price"]
+
+
 def test_withdrawn_outcome_says_nothing_was_bought() -> None:
     text, _ = request_message(
         MessageKind.OUTCOME_NOTICE, summary("withdrawn", decision_reason=None, product_name="Zoom")
@@ -437,6 +498,17 @@ def test_request_modal_is_prefilled_and_valid(schema: dict[str, Any]) -> None:
     classification = blocks[ids.B_CLASSIFICATION]["element"]
     assert classification["initial_option"]["value"] == "internal"
     assert [o["value"] for o in classification["options"]] == list(CLASSIFICATIONS)
+    # For a product we own, the seats may go on a contract of their own.
+    separate = blocks[ids.B_SEPARATE_CONTRACT]
+    assert separate["optional"] and separate["element"]["type"] == "checkboxes"
+    assert [o["value"] for o in separate["element"]["options"]] == [ids.SEPARATE_CONTRACT_VALUE]
+    # The pre-filled product's catalog price, and why it is the price used.
+    note_text = catalog_price_note("Fig<ma>", CatalogPrice(18000, "USD", per_seat=True))
+    priced = request_modal(products, Prefill(product_id="figma"), price_note=note_text)
+    validate(schema, priced, "modal_view")
+    [note] = [b for b in priced["blocks"] if b["type"] == "context"]
+    assert note["elements"][0]["text"].startswith(":moneybag: *Fig&lt;ma&gt;* costs $180.00 per seat a year")
+    assert "an estimate only counts when it is higher" in note["elements"][0]["text"]
     other = request_modal(products[:3], Prefill(other_product=HOSTILE))
     validate(schema, other, "modal_view")
     other_blocks = {b["block_id"]: b for b in other["blocks"]}

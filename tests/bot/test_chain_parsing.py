@@ -16,6 +16,7 @@ from bot.forms import FormErrors, parse_edit_form
 from bot.listeners.views import RequestFormErrors, parse_request_form
 from bot.request_blocks import parse_step_value, step_value
 from bot.step_checks import step_refusal
+from catalog.requests import CatalogPrice
 from workflows.shared import RequestState, StepState
 
 TODAY = date(2026, 3, 2)
@@ -102,8 +103,38 @@ def _values(**fields: Any) -> dict[str, Any]:
         values[ids.B_CLASSIFICATION] = {ids.A_CLASSIFICATION: {"type": "static_select", "selected_option": option}}
     if "estimate" in fields:
         values[ids.B_ESTIMATE] = {ids.A_ESTIMATE: {"type": "plain_text_input", "value": fields.pop("estimate")}}
+    if "separate" in fields:
+        chosen = [{"value": ids.SEPARATE_CONTRACT_VALUE}] if fields.pop("separate") else []
+        values[ids.B_SEPARATE_CONTRACT] = {ids.A_SEPARATE_CONTRACT: {"type": "checkboxes", "selected_options": chosen}}
     assert not fields
     return values
+
+
+PRICES = {"figma": CatalogPrice(18000, "USD", per_seat=True), "1password": CatalogPrice(2_400_000, "USD", False)}
+
+
+def test_an_estimate_below_the_catalog_price_is_refused_saying_which_price_counts() -> None:
+    """Issue 19 #2: the modal says which price is used, and why, before anything is submitted."""
+    with pytest.raises(RequestFormErrors) as low:
+        parse_request_form(_values(estimate="1"), {"figma": "Figma"}, today=TODAY, prices=PRICES)
+    assert low.value.errors == {
+        ids.B_ESTIMATE: "Priced at the catalog price, $360.00 a year. The estimate ($1.00) is not used: an "
+        "estimate can only raise a catalog price (a higher tier), never lower it. Leave it empty, or ask ITAM "
+        "to update the catalog if you were quoted less."
+    }
+    # A higher quote (another tier) and the catalog price itself are fine; so is no estimate.
+    for estimate in ("500", "360"):
+        form = parse_request_form(_values(estimate=estimate), {"figma": "Figma"}, today=TODAY, prices=PRICES)
+        assert form.estimate_cents == int(estimate) * 100
+    assert parse_request_form(_values(), {"figma": "Figma"}, today=TODAY, prices=PRICES).estimate_cents is None
+    # Without the catalog's prices (the database is away) the workflow applies the same rule.
+    assert parse_request_form(_values(estimate="1"), {"figma": "Figma"}, today=TODAY).estimate_cents == 100
+
+
+def test_the_request_form_reads_the_separate_contract_choice() -> None:
+    assert parse_request_form(_values(separate=True), {"figma": "Figma"}, today=TODAY).separate_contract is True
+    assert parse_request_form(_values(separate=False), {"figma": "Figma"}, today=TODAY).separate_contract is False
+    assert parse_request_form(_values(), {"figma": "Figma"}, today=TODAY).separate_contract is False
 
 
 def test_the_request_form_reads_cost_center_and_classification() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.business_time import add_business_days, business_days_between, next_business_day
+from catalog.business_time import add_business_days, business_days_between, local_date, next_business_day
 from catalog.renewals import HolidayCalendar, is_business_day
 
 PLAIN = HolidayCalendar()
@@ -165,3 +165,12 @@ def test_adding_then_counting_gives_the_same_number(start: datetime, days: int, 
     assert business_days_between(start, due - timedelta(microseconds=1), tz=tz, calendar=US) == max(0, days - 1)
     later = add_business_days(start, days + 1, tz=tz, calendar=US)
     assert later > due
+
+
+def test_the_company_date_is_the_local_one_and_a_naive_time_is_utc() -> None:
+    """Issue 19 #10: 20:30 on 2026-12-31 in New York is 01:30 UTC on 2027-01-01."""
+    moment = datetime(2027, 1, 1, 1, 30, tzinfo=UTC)
+    assert local_date(moment, "America/New_York") == date(2026, 12, 31)
+    assert local_date(moment, "UTC") == date(2027, 1, 1)
+    assert local_date(moment.replace(tzinfo=None), "America/New_York") == date(2026, 12, 31)  # as SQLite returns it
+    assert local_date(datetime(2027, 1, 1, 9, 0, tzinfo=UTC), "Asia/Tokyo") == date(2027, 1, 1)

@@ -380,6 +380,64 @@ def test_concurrent_reservations_of_different_requests_all_count(seeded_engine: 
     assert _budget(seeded_engine).committed_cents == before + sum(100 + i for i in range(20))
 
 
+# --- added seats joining an asset we own (issue 18 §4) ---------------------------------------
+
+
+def _figma(engine: Engine) -> tuple[int, int, int]:
+    """The seeded Figma asset: (id, seats, annual cost)."""
+    with transaction(engine, read_only=True) as session:
+        [(asset, contract)] = repository.product_contracts(session, product_id="figma")
+        assert asset.id is not None and contract.asset_id == asset.id
+        return asset.id, asset.seats, asset.annual_cost_cents
+
+
+def _expand(engine: Engine, request_id: str, seats: int = 2, holder: str = "employee@example.com") -> bool:
+    asset_id = _figma(engine)[0]
+    with transaction(engine) as session:
+        _, _, added = repository.expand_asset(
+            session,
+            asset_id=asset_id,
+            request_id=request_id,
+            seats=seats,
+            annual_cents=seats * 18000,
+            holder_email=holder,
+            at=AT,
+            detail={"prorated_cents": 5819},
+        )
+        return added
+
+
+def test_expanding_an_asset_adds_seats_once_with_an_audited_before_and_after(seeded_engine: Engine) -> None:
+    asset_id, seats, annual = _figma(seeded_engine)
+    assert (seats, annual) == (40, 40 * 18000)
+    assert _expand(seeded_engine, "REQ-MORE") is True
+    assert _expand(seeded_engine, "REQ-MORE") is False  # a retried closing adds nothing
+    assert _figma(seeded_engine) == (asset_id, 42, 42 * 18000)
+    with transaction(seeded_engine, read_only=True) as session:
+        [event] = repository.list_audit(session, request_id="REQ-MORE")
+        assert (event.action, event.entity, event.entity_id) == ("seats_added", "asset", str(asset_id))
+        assert event.detail == {
+            "prorated_cents": 5819,
+            "before": {"seats": 40, "annual_cost_cents": 720_000},
+            "after": {"seats": 42, "annual_cost_cents": 756_000},
+        }
+        holders = {seat.person_email for seat in repository.list_seats(session, asset_id=asset_id)}
+        assert "employee@example.com" in holders
+        # One contract still: no asset was recorded for the request.
+        assert repository.get_asset_for_request(session, request_id="REQ-MORE") is None
+        assert len(repository.product_contracts(session, product_id="figma")) == 1
+
+
+def test_concurrent_expansions_of_one_asset_all_count_and_one_request_counts_once(seeded_engine: Engine) -> None:
+    """The asset's row is locked: no expansion of another request is lost, and the same
+    request's closing run twice at once (a retry racing the first attempt) adds once."""
+    _run_concurrently(8, lambda i: _expand(seeded_engine, f"REQ-C{i}", seats=1, holder=f"p{i}@example.com"))
+    assert _figma(seeded_engine)[1:] == (48, 48 * 18000)
+    added = _run_concurrently(8, lambda _: _expand(seeded_engine, "REQ-SAME", seats=3))
+    assert added.count(True) == 1
+    assert _figma(seeded_engine)[1:] == (51, 51 * 18000)
+
+
 # --- commitments ---------------------------------------------------------------------------
 
 

@@ -6,8 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from catalog import budget
 from catalog.requests import (
     MAX_ANNUAL_CENTS,
+    PRICED_FROM_CATALOG,
+    PRICED_FROM_ESTIMATE,
+    PRICED_FROM_HIGHER_QUOTE,
     CatalogPrice,
     RequestInputError,
     parse_money,
@@ -86,7 +90,7 @@ def test_quote_rules() -> None:
     assert quote(price=per_seat, seats=2, estimate_cents=None).annual_cost_cents == 36000
     flat = CatalogPrice(2_400_000, "USD", per_seat=False)
     assert quote(price=flat, seats=10, estimate_cents=None).annual_cost_cents == 2_400_000
-    assert quote(price=flat, seats=10, estimate_cents=500_000).annual_cost_cents == 500_000
+    assert quote(price=flat, seats=10, estimate_cents=3_000_000).annual_cost_cents == 3_000_000
     assert quote(price=None, seats=4, estimate_cents=100_000).unit_price_cents == 25_000
     with pytest.raises(RequestInputError, match="estimated annual cost"):
         quote(price=None, seats=1, estimate_cents=None)
@@ -94,6 +98,55 @@ def test_quote_rules() -> None:
         quote(price=per_seat, seats=0, estimate_cents=None)
     with pytest.raises(RequestInputError, match="implausible"):
         quote(price=CatalogPrice(MAX_ANNUAL_CENTS, "USD", per_seat=True), seats=2, estimate_cents=None)
+
+
+def test_an_estimate_never_lowers_a_catalog_price() -> None:
+    """Issue 19 #2: 1Password costs 24,000 USD a year (no seat pool); an estimate of 1 used to
+    price it at 1 USD, which routed it to the manager alone and reserved 1 USD."""
+    flat = CatalogPrice(2_400_000, "USD", per_seat=False)
+    low = quote(price=flat, seats=1, estimate_cents=100)
+    assert (low.annual_cost_cents, low.unit_price_cents, low.basis) == (2_400_000, 2_400_000, PRICED_FROM_CATALOG)
+    assert low.notice(budget.format_money) == (
+        "Priced at the catalog price, 24,000.00 USD a year. The estimate (1.00 USD) is not used: "
+        "an estimate can only raise a catalog price (a higher tier), never lower it."
+    )
+    per_seat = CatalogPrice(18000, "USD", per_seat=True)
+    assert quote(price=per_seat, seats=2, estimate_cents=100).annual_cost_cents == 36000
+    # A higher quote is a higher tier: it is what gets approved, reserved and recorded.
+    high = quote(price=per_seat, seats=2, estimate_cents=50_000)
+    assert (high.annual_cost_cents, high.unit_price_cents, high.basis) == (50_000, 25_000, PRICED_FROM_HIGHER_QUOTE)
+    assert high.notice(format_money) == (
+        "Priced at the quoted $500.00 a year: it is above the catalog price ($360.00), so it is taken as a higher tier."
+    )
+    # Nothing to explain: no estimate, or the estimate is the catalog price.
+    assert quote(price=per_seat, seats=2, estimate_cents=None).notice(format_money) is None
+    assert quote(price=per_seat, seats=2, estimate_cents=36000).notice(format_money) is None
+    # Without a catalog price the estimate is the price, and there is nothing to compare it with.
+    unpriced = quote(price=None, seats=2, estimate_cents=100)
+    assert (unpriced.annual_cost_cents, unpriced.basis, unpriced.notice(format_money)) == (
+        100,
+        PRICED_FROM_ESTIMATE,
+        None,
+    )
+    # An estimate in another currency than the catalog price cannot be compared with it.
+    euros = quote(price=flat, seats=1, estimate_cents=9_000_000, currency="EUR")
+    assert (euros.annual_cost_cents, euros.currency) == (2_400_000, "USD")
+    assert "The estimate is in EUR and the catalog price in USD" in str(euros.notice(budget.format_money))
+
+
+@given(
+    price=st.integers(min_value=1, max_value=10_000_000),
+    seats=st.integers(min_value=1, max_value=500),
+    per_seat=st.booleans(),
+    estimate=st.one_of(st.none(), st.integers(min_value=1, max_value=MAX_ANNUAL_CENTS)),
+)
+def test_the_quote_is_the_larger_of_catalog_price_and_estimate(
+    price: int, seats: int, per_seat: bool, estimate: int | None
+) -> None:
+    priced = quote(price=CatalogPrice(price, "USD", per_seat=per_seat), seats=seats, estimate_cents=estimate)
+    catalog = price * seats if per_seat else price
+    assert priced.annual_cost_cents == max(catalog, estimate or 0)
+    assert priced.catalog_annual_cents == catalog and priced.currency == "USD"
 
 
 def test_request_ids_are_stable_and_distinct() -> None:

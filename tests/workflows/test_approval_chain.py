@@ -11,12 +11,12 @@ import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from catalog import repository
 from catalog.budget import fiscal_year_of
@@ -26,17 +26,22 @@ from catalog.policy import default_policy_path
 from catalog.settings import Settings
 from catalog.summary import MessageKind, MessageRef, RequestSummary
 from tests.helpers import eventually
+from tests.workflows.fakes import RecordingNotifier
 from tests.workflows.test_request_workflow import Harness, running_harness
+from workflows.activities import ProcurementActivities
 from workflows.chain_activities import ChainActivities
 from workflows.messaging import MessagingActivities, Noted
 from workflows.request_workflow import ALL_PATCHES_PATCH, ProcurementRequestWorkflow
 from workflows.shared import (
     ACTION_REQUEST_CHANGES,
     CHOICE_BUY,
+    ChainClosing,
+    ChainOutcome,
     ChoiceInput,
     DecisionInput,
     DelegateInput,
     EditInput,
+    PlanInput,
     RequestInput,
     RequestResult,
     RequestState,
@@ -277,6 +282,57 @@ async def test_the_requester_sees_the_whole_planned_route_from_the_start(chain: 
     assert (await chain.result(request.request_id)).status == "withdrawn"
     closed = [u[2] for u in chain.notifier.updates if u[0] == status.ref][-1]
     assert [(s.role, s.status) for s in closed.steps] == [("manager", "withdrawn")]
+
+async def test_an_estimate_below_the_catalog_price_changes_nothing(chain: Chain) -> None:
+    """Issue 19 #2: 1Password (24,000 USD a year, no seat pool) asked for with an estimate of
+    1 USD went to the manager alone, reserved 1 USD and was recorded as a 1 USD asset."""
+    request = purchase(estimate_cents=100)
+    await chain.start(request)
+    manager = await chain.approve_open(request.request_id)
+    dm = chain.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)[0].summary
+    assert dm.annual_cost_cents == 2_400_000
+    assert dm.price is not None and (dm.price.catalog_annual_cents, dm.price.estimate_cents) == (2_400_000, 100)
+    finance = await chain.next_stage(request.request_id, [s.seq for s in manager])
+    assert [s.role for s in finance] == ["finance"]  # over the 5,000 USD threshold, at the catalog price
+    await chain.approve_open(request.request_id)
+    result = await chain.result(request.request_id)
+    assert result.status == "approved"
+    with transaction(chain.engine) as session:
+        reservation = repository.get_reservation(session, request_id=request.request_id)
+        assert reservation is not None and reservation.amount_cents == 2_400_000
+        asset = repository.get_asset_for_request(session, request_id=request.request_id)
+        assert asset is not None and (asset.annual_cost_cents, asset.unit_price_cents) == (2_400_000, 2_400_000)
+        [submitted] = repository.list_audit(session, request_id=request.request_id, actions=["submitted"])
+        assert submitted.detail["annual_cost_cents"] == 2_400_000
+        assert submitted.detail["price"] == {
+            "basis": "catalog",
+            "annual_cost_cents": 2_400_000,
+            "catalog_annual_cents": 2_400_000,
+            "estimate_cents": 100,
+            "currency": "USD",
+        }
+
+
+async def test_closing_uses_the_company_date_for_the_fiscal_year_and_the_contract(sqlite_seeded: Engine) -> None:
+    """Issue 19 #10: approved at 20:30 on 2026-12-31 in New York (01:30 UTC on 2027-01-01),
+    the request reserved against FY2027 and its contract started on 2027-01-01."""
+    activities = ProcurementActivities(sqlite_seeded, RecordingNotifier())
+    activities.settings = Settings(company_timezone="America/New_York", fiscal_year_start_month=1)
+    env = ActivityEnvironment()
+    request = purchase()
+    await env.run(activities.plan_route, PlanInput(request, "2026-12-31T20:00:00-05:00"))
+    outcome = ChainOutcome(request.request_id, "approved", MANAGER, None, "2027-01-01T01:30:00+00:00")
+    result = await env.run(activities.close_chain, ChainClosing([], outcome))
+    assert result.renewal_date == "2027-12-31"
+    with transaction(sqlite_seeded) as session:
+        reservation = repository.get_reservation(session, request_id=request.request_id)
+        assert reservation is not None and reservation.fiscal_year == 2026
+        asset = repository.get_asset_for_request(session, request_id=request.request_id)
+        assert asset is not None and asset.id is not None
+        contract = repository.get_contract(session, asset_id=asset.id)
+        assert contract is not None and contract.start_date == date(2026, 12, 31)
+        [approved] = repository.list_audit(session, request_id=request.request_id, actions=["approved"])
+        assert approved.detail["budget"]["fiscal_year"] == approved.detail["budget_after"]["fiscal_year"] == 2026
 
 
 async def test_parallel_steps_are_asked_together_and_one_denial_ends_it(chain: Chain) -> None:
@@ -524,8 +580,10 @@ async def test_fifty_clicks_from_approver_and_requester_decide_once(chain: Chain
     assert result.status == "approved"
     with transaction(chain.engine) as session:
         assert repository.get_reservation(session, request_id=request.request_id) is not None
-        assets = [a for a in repository.list_assets(session) if a.request_id == request.request_id]
-    assert len(assets) == 1
+        # Figma is owned: the two seats join its contract, once.
+        added = repository.list_audit(session, request_id=request.request_id, actions=["seats_added"])
+        assert repository.get_asset_for_request(session, request_id=request.request_id) is None
+    assert len(added) == 1
 
 
 async def test_requester_who_holds_the_finance_role_never_approves_their_own_request(chain: Chain) -> None:

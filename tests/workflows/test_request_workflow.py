@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -123,33 +123,49 @@ async def running_harness(env: WorkflowEnvironment, engine: Engine) -> AsyncIter
         await harness.client.terminate_running()
 
 
-async def test_approval_records_asset_contract_and_tells_everyone(harness: Harness) -> None:
+def _seeded_figma(engine: Engine) -> tuple[int, int]:
+    """The Figma asset of the demo data (40 seats, catalog/data/seats.yaml): (id, seats)."""
+    with transaction(engine) as session:
+        asset = next(a for a in repository.product_assets(session, product_id="figma") if a.request_id is None)
+        assert asset.id is not None
+        return asset.id, asset.seats
+
+
+async def test_approval_adds_the_seats_to_the_contract_we_have_and_tells_everyone(harness: Harness) -> None:
+    """Issue 18 §4: "Figma, 2 seats → Buy more seats → approved" recorded a second, 2-seat
+    Figma contract. The seats join the 40-seat contract instead (co-termed, prorated)."""
+    figma_id, seats_before = _seeded_figma(harness.engine)
     request = figma_request()
     await harness.start_pending(request)
     dm = harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)
     assert len(dm) == 1
     assert dm[0].summary.annual_cost_cents == 2 * 18000
     assert dm[0].summary.approver_slack_id == MANAGER
+    # The approver sees which contract the seats join and what they cost until its renewal.
+    planned = dm[0].summary.expansion
+    assert planned is not None and planned.asset_id == figma_id
+    assert (planned.seats_before, planned.seats_after) == (seats_before, seats_before + 2)
+    assert 0 < planned.prorated_cents <= 36000 and planned.days_left <= planned.term_days
+    assert dm[0].summary.budget is not None
+    assert dm[0].summary.budget.after_cents == dm[0].summary.budget.available_cents - planned.prorated_cents
 
     outcome = await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))
     assert outcome.accepted, outcome.message
     handle = harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}")
     result = await handle.result()
     assert result.status == "approved"
-    assert result.asset_id is not None
+    assert result.asset_id == figma_id
 
     with transaction(harness.engine) as session:
-        asset = repository.get_asset_for_request(session, request_id=request.request_id)
-        assert asset is not None and asset.id == result.asset_id
-        assert (asset.product_id, asset.seats, asset.annual_cost_cents) == ("figma", 2, 36000)
-        contract = repository.get_contract(session, asset_id=asset.id)
+        # One Figma contract: no asset for the request, the seeded one has two seats more.
+        assert repository.get_asset_for_request(session, request_id=request.request_id) is None
+        [asset] = repository.product_assets(session, product_id="figma")
+        assert (asset.id, asset.seats, asset.annual_cost_cents) == (figma_id, seats_before + 2, 42 * 18000)
+        contract = repository.get_contract(session, asset_id=figma_id)
         assert contract is not None
-        assert contract.term_months == 12 and contract.auto_renew
-        assert contract.renewal_date == add_months(contract.start_date, 12)
-        seats = repository.list_seats(session, asset_id=asset.id)
-        assert [s.person_email for s in seats] == ["employee@example.com"]
-        actions = [row.action for row in repository.list_audit(session, request_id=request.request_id)]
-        assert actions == [
+        assert "employee@example.com" in {s.person_email for s in repository.list_seats(session, asset_id=figma_id)}
+        events = repository.list_audit(session, request_id=request.request_id)
+        assert [row.action for row in events] == [
             "submitted",
             "reuse_reclaim",
             "reuse_choice",
@@ -157,17 +173,51 @@ async def test_approval_records_asset_contract_and_tells_everyone(harness: Harne
             "step_approved",
             "budget_reserved",
             "approved",
-            "asset_created",
+            "seats_added",
         ]
+        added = events[-1].detail
+        assert (added["before"]["seats"], added["after"]["seats"]) == (seats_before, seats_before + 2)
+        assert added["annual_cents"] == 36000 and added["renewal_date"] == planned.renewal_date.isoformat()
+        assert date.fromisoformat(added["renewal_date"]) > contract.start_date
+        # The budget reserves the prorated amount for the rest of the term, not a full year.
+        reservation = repository.get_reservation(session, request_id=request.request_id)
+        assert reservation is not None and reservation.amount_cents == added["prorated_cents"]
+        assert 0 < reservation.amount_cents <= 36000
         stored = repository.get_request(session, request_id=request.request_id)
         assert stored is not None and stored.status == "approved" and stored.decided_by == "manager@example.com"
+        assert stored.expands_asset_id == figma_id
 
     # The manager's message was updated in place to show the decision; the requester got one notice.
     approver_ref = dm[0].ref
     updated = [u for u in harness.notifier.updates if u[0] == approver_ref]
     assert updated and updated[-1][2].status == "approved"
     notices = harness.notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)
-    assert len(notices) == 1 and notices[0].summary.asset_id == result.asset_id
+    assert len(notices) == 1 and notices[0].summary.asset_id == figma_id
+
+
+async def test_a_separate_contract_records_an_asset_of_its_own(harness: Harness) -> None:
+    figma_id, seats_before = _seeded_figma(harness.engine)
+    request = figma_request(separate_contract=True)
+    await harness.start_pending(request)
+    dm = harness.notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)[0].summary
+    assert dm.expansion is None and dm.own_contract_reason == "the requester asked for a separate contract"
+    assert (await harness.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))).accepted
+    handle = harness.env.client.get_workflow_handle_for(ProcurementRequestWorkflow.run, f"request-{request.request_id}")
+    result = await handle.result()
+    with transaction(harness.engine) as session:
+        asset = repository.get_asset_for_request(session, request_id=request.request_id)
+        assert asset is not None and asset.id == result.asset_id != figma_id
+        assert (asset.product_id, asset.seats, asset.annual_cost_cents) == ("figma", 2, 36000)
+        contract = repository.get_contract(session, asset_id=asset.id)
+        assert contract is not None
+        assert contract.term_months == 12 and contract.auto_renew
+        assert contract.renewal_date == add_months(contract.start_date, 12)
+        assert [s.person_email for s in repository.list_seats(session, asset_id=asset.id)] == ["employee@example.com"]
+        reservation = repository.get_reservation(session, request_id=request.request_id)
+        assert reservation is not None and reservation.amount_cents == 36000
+        actions = [row.action for row in repository.list_audit(session, request_id=request.request_id)]
+        assert actions[-1] == "asset_created" and "seats_added" not in actions
+    assert _seeded_figma(harness.engine) == (figma_id, seats_before)
 
 
 async def test_a_click_the_moment_the_dm_arrives_counts(harness: Harness) -> None:
@@ -332,7 +382,7 @@ async def test_concurrent_clicks_decide_once(harness: Harness) -> None:
     assert result.status == "approved"
     with transaction(harness.engine) as session:
         actions = [r.action for r in repository.list_audit(session, request_id=request.request_id)]
-    assert actions.count("approved") == 1 and actions.count("asset_created") == 1
+    assert actions.count("approved") == 1 and actions.count("seats_added") == 1
 
 
 async def test_activities_are_idempotent_when_retried(sqlite_seeded: Engine) -> None:
