@@ -46,9 +46,9 @@ def _planned(activities: ProcurementActivities) -> RequestInput:
         justification="Design reviews",
     )
     plan = PlanInput(request, AT.isoformat())
-    route, preview, policy = activities._plan_in_db(plan, AT)
+    route, preview, policy, terms = activities._plan_in_db(plan, AT)
     assert [s.role for s in route.steps] == ["manager"]
-    activities._record_plan(plan, route, preview, policy, AT)
+    activities._record_plan(plan, route, preview, policy, terms, AT)
     return request
 
 
