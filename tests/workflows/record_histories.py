@@ -14,7 +14,8 @@ Histories recorded by earlier versions of the code stay, under their own names
 (`<WorkflowType>-v1_<scenario>.json`: before reuse-first; `v2_`: before the approval chain;
 `v3_`: before local activities; `v4_`: while steps opened locally; `v5_`: before one activity
 closed the request; `v6_`: before one patch stood for all the earlier ones; `v7_`: before one
-activity opened a whole stage):
+activity opened a whole stage; `v8_`: before the route was checked again as stages open and
+as the request closes):
 they prove that workflows started by that version still replay. When a change is *meant* to
 alter what a workflow does, guard it with `workflow.patched(...)`, rename the current files to
 the next `vN_` prefix, and record again (see README, "Changing workflow code")."""
@@ -36,7 +37,8 @@ from sqlmodel import col, select
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from catalog import reminders_repo
+from catalog import reminders_repo, repository
+from catalog.budget import fiscal_year_of
 from catalog.db import make_engine, transaction, upgrade
 from catalog.models import Contract
 from catalog.renewals import HolidayCalendar, add_months, plan_renewal
@@ -195,6 +197,35 @@ async def _changes(ctx: Context) -> str:
         if edited.accepted:
             break
         await asyncio.sleep(0.01)
+    await _approve_all(ctx, request.request_id)
+    return f"request-{request.request_id}"
+
+
+async def _route_grew(ctx: Context) -> str:
+    """Planned for the manager and security (confidential data) while CC-DESIGN had room;
+    another request then spends the budget: security's stage opens with finance beside it
+    (`recheck_route`), and the request closes once all three approved."""
+    request = _request(
+        product_id=None,
+        product_name="Sketchy Notes",
+        seats=1,
+        estimate_cents=150_000,
+        data_classification="confidential",
+    )
+    await ctx.procurement.submit(request)
+    first = await _open_steps(ctx, request.request_id)
+    now = await ctx.env.get_current_time()  # the server's clock: earlier scenarios skipped time
+    with transaction(ctx.engine) as session:
+        repository.reserve_budget(
+            session,
+            request_id=f"REQ-SPENT{uuid.uuid4().hex[:4].upper()}",
+            cost_center="CC-DESIGN",
+            fiscal_year=fiscal_year_of(now.date(), 1),
+            amount_cents=15_000_000_00,
+            currency="USD",
+            at=datetime.now(UTC),
+        )
+    await ctx.procurement.decide(request.request_id, DecisionInput(MANAGER, True, seq=first[0].seq))
     await _approve_all(ctx, request.request_id)
     return f"request-{request.request_id}"
 
@@ -383,6 +414,7 @@ SCENARIOS: dict[str, dict[str, Callable[[Context], Awaitable[str]]]] = {
         "changes": _changes,
         "withdrawn": _withdrawn,
         "renewal_approved": _renewal_approved,
+        "route_grew": _route_grew,
     },
     "RenewalScanWorkflow": {
         "due": _scan_due,
