@@ -10,9 +10,9 @@ from typing import Any
 
 from bot import ids
 from bot.blocks import Block, Prefill, button, context, header, section
-from bot.request_blocks import WITHDRAWABLE, over_budget_block, role_label, step_value, withdraw_button
+from bot.request_blocks import WITHDRAWABLE, over_budget_block, step_value, withdraw_button
 from catalog.summary import BudgetView
-from catalog.text import render
+from catalog.text import render, role_label
 
 MAX_WAITING = 10  # 2 blocks each, 3 over budget
 MAX_MINE = 20  # 1 block each

@@ -12,21 +12,10 @@ from bot import ids
 from bot.blocks import CLASSIFICATION_LABELS, Block, button, confirm_dialog, context, header, section
 from catalog.requests import CHANNEL_LABELS, price_notice
 from catalog.summary import BudgetView, MessageKind, RequestSummary, StepView
-from catalog.text import escape_mrkdwn, format_money, render, truncate
+from catalog.text import escape_mrkdwn, format_money, render, role_label, truncate
 
 FALLBACK_LIMIT = 3000
 MAX_REASONS = 10
-
-ROLE_LABELS = {
-    "manager": "Manager",
-    "finance": "Finance",
-    "security": "Security",
-    "finops": "FinOps",
-    "it": "IT",
-    "itam": "ITAM",
-    "cost_center_owner": "Cost center owner",
-    "executive": "Executive",
-}
 
 #: Request statuses in which the requester may still withdraw (the workflow has the last word).
 WITHDRAWABLE = ("pending_approval", "changes_requested")
@@ -40,10 +29,6 @@ _STEP_LOOK = {  # status → (icon, words)
     "superseded": (":heavy_minus_sign:", "replaced by an edit"),
     "waiting": (":white_small_square:", "up next"),  # not opened yet, if a workflow says so
 }
-
-
-def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role.replace("_", " ").title())
 
 
 # --- button values ---------------------------------------------------------------------------

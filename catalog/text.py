@@ -59,6 +59,37 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
+#: How each policy role (catalog.policy.ROLES) is shown to people: as a label on its own
+#: (a step's role, a column), and through `role_phrase` inside a sentence.
+ROLE_LABELS = {
+    "manager": "Manager",
+    "finance": "Finance",
+    "security": "Security",
+    "finops": "FinOps",
+    "it": "IT",
+    "itam": "ITAM",
+    "cost_center_owner": "Cost center owner",
+    "executive": "Executive",
+}
+#: Roles that are a person rather than a team read differently mid-sentence.
+_ROLE_IN_A_SENTENCE = {
+    "manager": "manager",
+    "cost_center_owner": "the cost center's owner",
+    "executive": "an executive",
+}
+
+
+def role_label(role: str) -> str:
+    """A role named on its own: "Manager", "FinOps", "Cost center owner"."""
+    return ROLE_LABELS.get(role, role.replace("_", " ").title())
+
+
+def role_phrase(role: str) -> str:
+    """A role as it reads inside a sentence ("who must approve as an executive"): teams keep
+    their label ("Finance"), a person is a common noun ("manager", "the cost center's owner")."""
+    return _ROLE_IN_A_SENTENCE.get(role) or ROLE_LABELS.get(role, role)
+
+
 def _finalize(value: Any) -> Any:
     if isinstance(value, Markup):
         return str(value)

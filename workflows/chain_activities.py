@@ -40,7 +40,7 @@ from catalog.routing import (
 )
 from catalog.settings import Settings, get_settings
 from catalog.summary import MessageKind, MessageRef, RequestSummary
-from catalog.text import truncate
+from catalog.text import role_phrase, truncate
 from workflows import faults
 from workflows.messaging import Noted, _now, note_or_ref, request_summary
 from workflows.purchase_terms import (
@@ -94,17 +94,6 @@ _STEP_STATUS = {
     "superseded": StepStatus.SUPERSEDED,
     "expired": StepStatus.EXPIRED,
     "withdrawn": StepStatus.WITHDRAWN,
-}
-
-ROLE_LABELS = {
-    "manager": "manager",
-    "finance": "Finance",
-    "security": "Security",
-    "finops": "FinOps",
-    "it": "IT",
-    "itam": "ITAM",
-    "cost_center_owner": "the cost center's owner",
-    "executive": "an executive",
 }
 
 
@@ -187,7 +176,7 @@ class ChainActivities(ReuseActivities):
             if not step.approver_slack_id:
                 found = await self._notifier.lookup_user_id(step.approver_email)
                 if not found:
-                    role = ROLE_LABELS.get(step.role, step.role)
+                    role = role_phrase(step.role)
                     raise Rejected(
                         f"{step.approver_name} ({step.approver_email}), who must approve as {role}, "
                         "isn't on Slack yet; ask ITAM to fix the directory."

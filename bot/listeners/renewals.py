@@ -36,7 +36,7 @@ from catalog.renewal_authority import (
 from catalog.requests import RequestInputError, parse_money, parse_seats, request_id_for
 from catalog.routing import RouteRejected, RouteRequest, load_active_policy, preview_route
 from catalog.summary import RenewalCard
-from workflows.chain_activities import ROLE_LABELS
+from catalog.text import role_phrase
 from workflows.renewal_activities import RenewalDecisionInput
 from workflows.renewal_requests import renewal_request_row
 from workflows.renewals import RenewalClient
@@ -149,7 +149,7 @@ def _route_text(deps: BotDeps, session: Any, request: RequestInput, row: Purchas
         return ""
     stages: dict[int, list[str]] = {}
     for assigned in preview.route.steps:
-        stages.setdefault(assigned.step.stage, []).append(ROLE_LABELS.get(assigned.step.role, assigned.step.role))
+        stages.setdefault(assigned.step.stage, []).append(role_phrase(assigned.step.role))
     return " → ".join(" + ".join(stages[stage]) for stage in sorted(stages))
 
 

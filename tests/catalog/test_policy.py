@@ -31,6 +31,7 @@ from catalog.policy import (
     managers_above,
     resolve_route,
 )
+from catalog.text import ROLE_LABELS, role_label, role_phrase
 
 SHIPPED = default_policy_path().read_text(encoding="utf-8")
 POLICY = load_policy(SHIPPED)
@@ -952,3 +953,28 @@ def test_the_manager_chain_ends_at_a_loop() -> None:
     a = person("a@example.com", manager_email="b@example.com")
     b = person("b@example.com", manager_email="a@example.com")
     assert [p.email for p in managers_above(a, directory(a, b))] == ["b@example.com"]
+
+
+def test_every_role_a_policy_may_name_has_one_label() -> None:
+    """The labels live in one place (catalog/text.py) for the bot's cards and the workflow's
+    sentences alike; a role added to ROLES without a label would show as its raw id."""
+    assert set(ROLE_LABELS) == set(ROLES)
+
+
+@pytest.mark.parametrize(
+    ("role", "label", "phrase"),
+    [
+        ("manager", "Manager", "manager"),
+        ("finance", "Finance", "Finance"),
+        ("security", "Security", "Security"),
+        ("finops", "FinOps", "FinOps"),
+        ("it", "IT", "IT"),
+        ("itam", "ITAM", "ITAM"),
+        ("cost_center_owner", "Cost center owner", "the cost center's owner"),
+        ("executive", "Executive", "an executive"),
+    ],
+)
+def test_a_role_reads_as_a_label_on_its_own_and_as_a_phrase_in_a_sentence(role: str, label: str, phrase: str) -> None:
+    """The card's "Your step (Manager)" and the refusal's "who must approve as an executive"
+    (and a renewal's "manager → Finance" route) keep the wording they had before the merge."""
+    assert (role_label(role), role_phrase(role)) == (label, phrase)

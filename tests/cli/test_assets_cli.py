@@ -28,7 +28,7 @@ from procure import assets_cli
 from procure.assets_cli import assets_app
 from procure.report_cli import report_app
 
-SAMPLE = Path(__file__).resolve().parent / "data" / "snipeit_licenses.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "snipeit_licenses.csv"
 runner = CliRunner()
 
 
