@@ -6,50 +6,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlmodel import select
-from typer.testing import CliRunner
 
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import Asset, AuditEvent, Contract, SpendRecord
-from catalog.settings import get_settings
 from procure.budget_cli import budget_app, commitments_app, spend_app
 from procure.report_cli import report_app
-
-runner = CliRunner(env={"COLUMNS": None})  # tables as wide as they need, whatever the shell exports
-
-
-@pytest.fixture
-def db(seeded_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("DATABASE_URL", seeded_engine.url.render_as_string(hide_password=False))
-    monkeypatch.delenv("POLICY_FILE", raising=False)
-    get_settings.cache_clear()
-    yield seeded_engine
-    get_settings.cache_clear()
-
-
-def _write(tmp_path: Path, name: str, text: str) -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def _count(engine: Engine, model: type) -> int:
-    with transaction(engine) as session:
-        return int(session.exec(select(func.count()).select_from(model)).one())
-
+from tests.cli.conftest import count, runner, write
 
 # --- budgets, spend, commitments -----------------------------------------------------------
 
 
 def test_budget_import_spend_import_and_show(db: Engine, tmp_path: Path) -> None:
-    budgets = _write(tmp_path, "budgets.csv", 'cost_center,fiscal_year,annual\nCC-DESIGN,2026,"60,000.00"\n')
+    budgets = write(tmp_path, "budgets.csv", 'cost_center,fiscal_year,annual\nCC-DESIGN,2026,"60,000.00"\n')
     result = runner.invoke(budget_app, ["import", budgets])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "imported 1 budget lines from budgets.csv: 0 created, 1 updated, 0 unchanged"
@@ -64,7 +38,7 @@ def test_budget_import_spend_import_and_show(db: Engine, tmp_path: Path) -> None
             currency="USD",
             at=at,
         )
-    spend = _write(
+    spend = write(
         tmp_path,
         "spend.csv",
         'date,cost_center,vendor,amount,currency\n2026-01-10,CC-DESIGN,Figma,"3,650.00",USD\n'
@@ -75,7 +49,7 @@ def test_budget_import_spend_import_and_show(db: Engine, tmp_path: Path) -> None
     assert "2 spend lines added, 0 already imported" in result.stdout
     assert "CC-DESIGN FY2026: actual 0.00 USD → 4,650.00 USD" in result.stdout
     assert "0 spend lines added, 2 already imported" in runner.invoke(spend_app, ["import", spend]).stdout
-    assert _count(db, SpendRecord) == 2
+    assert count(db, SpendRecord) == 2
 
     shown = runner.invoke(budget_app, ["show", "CC-DESIGN", "--fiscal-year", "2026", "--json"])
     assert shown.exit_code == 0, shown.output
@@ -127,7 +101,7 @@ def test_budget_show_and_the_showback_report_agree_on_what_is_left(db: Engine, t
         assert asset.id is not None
         session.add(Contract(asset_id=asset.id, start_date=at.date(), term_months=12, renewal_date=date(2027, 12, 5)))
     # Spend in euros on a dollar line counts converted (policy.yaml: 1 EUR = 1.08 USD).
-    spend = _write(tmp_path, "spend.csv", "date,cost_center,vendor,amount,currency\n2026-03-01,CC-IT,Miro,100,EUR\n")
+    spend = write(tmp_path, "spend.csv", "date,cost_center,vendor,amount,currency\n2026-03-01,CC-IT,Miro,100,EUR\n")
     assert runner.invoke(spend_app, ["import", spend]).exit_code == 0
     shown = runner.invoke(budget_app, ["show", "--fiscal-year", "2026", "--json"])
     assert shown.exit_code == 0, shown.output
@@ -144,7 +118,7 @@ def test_budget_show_and_the_showback_report_agree_on_what_is_left(db: Engine, t
 
 
 def test_spend_import_with_an_unknown_cost_center_writes_nothing(db: Engine, tmp_path: Path) -> None:
-    spend = _write(
+    spend = write(
         tmp_path,
         "spend.csv",
         "date,cost_center,vendor,amount,currency\n2026-01-10,CC-DESIGN,Figma,10,USD\n2026-01-11,CC-X,Figma,10,USD\n"
@@ -152,7 +126,7 @@ def test_spend_import_with_an_unknown_cost_center_writes_nothing(db: Engine, tmp
     )
     result = runner.invoke(spend_app, ["import", spend])
     assert result.exit_code == 1 and "spend.csv:line 4: date:" in result.stderr
-    fixed = _write(
+    fixed = write(
         tmp_path,
         "spend2.csv",
         "date,cost_center,vendor,amount,currency\n2026-01-10,CC-DESIGN,Figma,10,USD\n2026-01-11,CC-X,Figma,10,USD\n",
@@ -161,11 +135,11 @@ def test_spend_import_with_an_unknown_cost_center_writes_nothing(db: Engine, tmp
     assert result.exit_code == 1
     assert "spend2.csv:line 3: unknown cost center CC-X; known:" in result.stderr
     assert "nothing was imported" in result.stderr
-    assert _count(db, SpendRecord) == 0
+    assert count(db, SpendRecord) == 0
 
 
 def test_commitments_import_and_list(db: Engine, tmp_path: Path) -> None:
-    file = _write(
+    file = write(
         tmp_path,
         "commitments.csv",
         "name,provider,kind,currency,total,remaining,start,end\n"
@@ -174,7 +148,7 @@ def test_commitments_import_and_list(db: Engine, tmp_path: Path) -> None:
     )
     bad = runner.invoke(commitments_app, ["import", file])
     assert bad.exit_code == 1 and "commitments.csv:line 3: provider 'oracle' must be one of aws" in bad.stderr
-    good = _write(tmp_path, "c.csv", "\n".join(Path(file).read_text().splitlines()[:2]) + "\n")
+    good = write(tmp_path, "c.csv", "\n".join(Path(file).read_text().splitlines()[:2]) + "\n")
     result = runner.invoke(commitments_app, ["import", good])
     assert result.exit_code == 0 and "0 created, 1 updated, 0 unchanged" in result.stdout.splitlines()[0]
     assert "  AWS EDP 2026: remaining 180,000.00 USD → 150,000.00 USD" in result.stdout.splitlines()
@@ -213,13 +187,13 @@ def test_reimporting_commitments_keeps_the_drawdowns_and_says_what_changes(db: E
         "  AWS EDP 2026: unchanged; remaining 156,000.00 USD = 180,000.00 USD in the file − 24,000.00 USD "
         "drawn by 1 approved purchase",
     ]
-    audits = _count(db, AuditEvent)
+    audits = count(db, AuditEvent)
     again = runner.invoke(commitments_app, ["import", shipped])
     assert again.exit_code == 0 and "0 created, 0 updated, 3 unchanged" in again.stdout
-    assert _remaining(db, "AWS EDP 2026") == 15_600_000 and _count(db, AuditEvent) == audits
+    assert _remaining(db, "AWS EDP 2026") == 15_600_000 and count(db, AuditEvent) == audits
 
     # Without `remaining`, what is left is the total less the drawdowns; a dry run writes nothing.
-    grown = _write(
+    grown = write(
         tmp_path,
         "grown.csv",
         "name,provider,kind,currency,total,start,end\nAWS EDP 2026,aws,edp,USD,600000,2026-01-01,2029-12-31\n",
@@ -241,7 +215,7 @@ def test_reimporting_commitments_keeps_the_drawdowns_and_says_what_changes(db: E
         assert (event.detail["after"]["remaining_cents"], event.detail["drawn_cents"]) == (57_600_000, 2_400_000)
 
     # The drawdowns are in dollars: the commitment can't turn into euros under them.
-    euros = _write(tmp_path, "eur.csv", Path(grown).read_text().replace(",USD,", ",EUR,"))
+    euros = write(tmp_path, "eur.csv", Path(grown).read_text().replace(",USD,", ",EUR,"))
     refused = runner.invoke(commitments_app, ["import", euros])
     assert refused.exit_code == 1
     assert "eur.csv:line 2: AWS EDP 2026 is in USD and purchases have drawn from it; it can't change to EUR" in (

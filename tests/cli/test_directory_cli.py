@@ -4,48 +4,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlmodel import select
-from typer.testing import CliRunner
 
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import AuditEvent, Person
-from catalog.settings import get_settings
 from procure.directory_cli import directory_app
-
-runner = CliRunner(env={"COLUMNS": None})  # tables as wide as they need, whatever the shell exports
-
-
-@pytest.fixture
-def db(seeded_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("DATABASE_URL", seeded_engine.url.render_as_string(hide_password=False))
-    monkeypatch.delenv("POLICY_FILE", raising=False)
-    get_settings.cache_clear()
-    yield seeded_engine
-    get_settings.cache_clear()
-
-
-def _write(tmp_path: Path, name: str, text: str) -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def _count(engine: Engine, model: type) -> int:
-    with transaction(engine) as session:
-        return int(session.exec(select(func.count()).select_from(model)).one())
-
+from tests.cli.conftest import count, runner, write
 
 # --- directory -----------------------------------------------------------------------------
 
 
 def test_directory_import_then_list(db: Engine, tmp_path: Path) -> None:
-    file = _write(
+    file = write(
         tmp_path,
         "people.csv",
         "email,name,manager,department,cost_center,roles,delegate,ooo_from,ooo_to\n"
@@ -90,8 +64,8 @@ def test_directory_import_then_list(db: Engine, tmp_path: Path) -> None:
 
 
 def test_directory_import_with_problems_writes_nothing(db: Engine, tmp_path: Path) -> None:
-    before = _count(db, Person)
-    file = _write(
+    before = count(db, Person)
+    file = write(
         tmp_path,
         "people.yaml",
         "- email: ok@example.com\n  name: Ok\n- email: bad\n  roles: [finance, chef]\n"
@@ -103,17 +77,17 @@ def test_directory_import_with_problems_writes_nothing(db: Engine, tmp_path: Pat
     assert "people.yaml:line 4: unknown role 'chef'" in result.stderr
     assert "2 problems in people.yaml; nothing was imported" in result.stderr
     # Fixed file, but the manager is nobody we know: found when checked against the database.
-    fixed = _write(
+    fixed = write(
         tmp_path, "people2.yaml", "- email: ok@example.com\n- email: x@example.com\n  manager: ghost@example.com\n"
     )
     result = runner.invoke(directory_app, ["import", fixed])
     assert result.exit_code == 1
     assert "people2.yaml:line 2: manager ghost@example.com of x@example.com is not in the directory" in result.stderr
-    assert _count(db, Person) == before
+    assert count(db, Person) == before
 
 
 def test_directory_import_dry_run(db: Engine, tmp_path: Path) -> None:
-    file = _write(tmp_path, "p.csv", "email,name\nnew@example.com,New\n")
+    file = write(tmp_path, "p.csv", "email,name\nnew@example.com,New\n")
     result = runner.invoke(directory_app, ["import", file, "--dry-run"])
     assert result.exit_code == 0 and result.stdout.startswith("would import 1 people")
     with transaction(db) as session:

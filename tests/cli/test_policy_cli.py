@@ -4,13 +4,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func
-from sqlmodel import select
-from typer.testing import CliRunner
+from sqlalchemy import Engine
 
 from catalog import repository
 from catalog.db import transaction
@@ -18,29 +15,7 @@ from catalog.models import AuditEvent
 from catalog.policy import default_policy_path
 from catalog.settings import get_settings
 from procure.policy_cli import policy_app
-
-runner = CliRunner(env={"COLUMNS": None})  # tables as wide as they need, whatever the shell exports
-
-
-@pytest.fixture
-def db(seeded_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("DATABASE_URL", seeded_engine.url.render_as_string(hide_password=False))
-    monkeypatch.delenv("POLICY_FILE", raising=False)
-    get_settings.cache_clear()
-    yield seeded_engine
-    get_settings.cache_clear()
-
-
-def _write(tmp_path: Path, name: str, text: str) -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def _count(engine: Engine, model: type) -> int:
-    with transaction(engine) as session:
-        return int(session.exec(select(func.count()).select_from(model)).one())
-
+from tests.cli.conftest import count, runner, write
 
 # --- policy --------------------------------------------------------------------------------
 
@@ -49,7 +24,7 @@ def test_policy_check_the_shipped_policy_and_a_broken_one(tmp_path: Path) -> Non
     result = runner.invoke(policy_app, ["check", str(default_policy_path())])
     assert result.exit_code == 0, result.output
     assert "no problems" in result.stdout and "finops (stage 3)" in result.stdout
-    broken = _write(
+    broken = write(
         tmp_path,
         "policy.yaml",
         'fallback_approvers:\n  "*": vp@example.com\nsteps:\n  - role: wizard\n    when: always\n'
@@ -68,7 +43,7 @@ def _explain(request: dict[str, object], *args: str) -> dict[str, object]:
 
 
 def test_policy_explain_prices_from_the_catalog_and_starts_nothing(db: Engine) -> None:
-    audit_before = _count(db, AuditEvent)
+    audit_before = count(db, AuditEvent)
     data = _explain(
         {"requester": "employee@example.com", "product": "Figma", "seats": 40, "channel": "aws_marketplace"}
     )
@@ -91,7 +66,7 @@ def test_policy_explain_prices_from_the_catalog_and_starts_nothing(db: Engine) -
     ]
     assert data["budget"]["available_after_cents"] == 5_000_000 - 720_000  # type: ignore[index]
     assert data["drawdown"]["commitment"] == "AWS EDP 2026"  # type: ignore[index]
-    assert _count(db, AuditEvent) == audit_before
+    assert count(db, AuditEvent) == audit_before
     with transaction(db) as session:
         budget = repository.get_budget(session, cost_center="CC-DESIGN", fiscal_year=2026)
         assert budget is not None and budget.committed_cents == 0
@@ -190,7 +165,7 @@ def test_policy_explain_uses_the_policy_file_setting(
     db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = default_policy_path().read_text().replace("annual_cost_over: 5000", "annual_cost_over: 100")
-    monkeypatch.setenv("POLICY_FILE", _write(tmp_path, "strict.yaml", text))
+    monkeypatch.setenv("POLICY_FILE", write(tmp_path, "strict.yaml", text))
     get_settings.cache_clear()
     data = _explain({"requester": "employee@example.com", "product": "figma", "seats": 1})
     assert data["roles"] == ["manager", "finance"]
