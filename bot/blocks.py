@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot import ids
+from catalog.money import format_money_symbol
 from catalog.requests import CHANNEL_LABELS, CHANNELS, CatalogPrice
-from catalog.text import escape_mrkdwn, format_money, truncate
+from catalog.text import escape_mrkdwn, truncate
 
 Block = dict[str, Any]
 
@@ -169,7 +170,7 @@ def estimate_block(initial: str | None = None, currency: str = "USD") -> Block:
 
 def catalog_price_note(name: str, price: CatalogPrice) -> str:
     """The price a catalog product is approved and charged at, and why (price precedence)."""
-    amount = format_money(price.price_cents, price.currency)
+    amount = format_money_symbol(price.price_cents, price.currency)
     per = "per seat a year" if price.per_seat else "a year"
     return (
         f":moneybag: *{escape_mrkdwn(name)}* costs {amount} {per} in the catalog. That is the price approvers "

@@ -10,6 +10,7 @@ from typing import Any
 from bot import ids
 from bot.blocks import CLASSIFICATION_LABELS, COST_CENTER_LIMIT, DEFAULT_CLASSIFICATION
 from bot.view_state import element_state, selected_value, text_value
+from catalog.money import format_money_symbol
 from catalog.requests import (
     CHANNELS,
     PRICED_FROM_CATALOG,
@@ -19,7 +20,6 @@ from catalog.requests import (
     parse_seats,
     quote,
 )
-from catalog.text import format_money
 
 MAX_LISTED_COST_CENTERS = 8
 
@@ -95,7 +95,7 @@ def check_estimate(
         priced = quote(price=price, seats=seats, estimate_cents=estimate_cents)
     except RequestInputError:
         return  # the seats are implausible for this price: the workflow says so
-    notice = priced.notice(format_money)
+    notice = priced.notice(format_money_symbol)
     if priced.basis == PRICED_FROM_CATALOG and notice:
         errors[ids.B_ESTIMATE] = f"{notice} Leave it empty, or ask ITAM to update the catalog if you were quoted less."
 

@@ -13,8 +13,9 @@ from datetime import date
 from typing import Any
 
 from bot.blocks import Block, button, context, header, option, plain, section
+from catalog.money import format_money_symbol
 from catalog.summary import RenewalCard, RenewalDigestSummary, UpcomingRenewal
-from catalog.text import escape_mrkdwn, format_money, plural, render, truncate
+from catalog.text import escape_mrkdwn, plural, render, truncate
 
 # Reminder buttons
 B_RENEWAL_ACTIONS = "renewal_actions"
@@ -161,7 +162,7 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
         price_element["initial_value"] = f"{card.unit_price_cents // 100}.{card.unit_price_cents % 100:02d}"
         what = (
             f"*{escape_mrkdwn(card.product_name)}* ({plural(card.seats_bought, 'seat')} at "
-            f"{escape_mrkdwn(format_money(card.unit_price_cents, card.currency))} per seat)"
+            f"{escape_mrkdwn(format_money_symbol(card.unit_price_cents, card.currency))} per seat)"
         )
     intro: list[Block] = [
         section(
@@ -291,7 +292,7 @@ def digest_message(digest: RenewalDigestSummary) -> tuple[str, list[Block]]:
 
 
 def _upcoming_line(u: UpcomingRenewal) -> str:
-    cost = escape_mrkdwn(format_money(u.annual_cost_cents, u.currency))
+    cost = escape_mrkdwn(format_money_symbol(u.annual_cost_cents, u.currency))
     when = escape_mrkdwn(u.when) if u.when else f"deadline {u.deadline.isoformat()}"
     left = f" ({plural(u.days_left, 'day')})" if u.days_left >= 0 and u.status == "open" else ""
     decision = f" · _{escape_mrkdwn(u.decision)}_" if u.decision else ""

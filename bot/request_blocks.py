@@ -10,9 +10,10 @@ from typing import Any
 
 from bot import ids
 from bot.blocks import CLASSIFICATION_LABELS, Block, button, confirm_dialog, context, header, section
+from catalog.money import format_money_symbol
 from catalog.requests import CHANNEL_LABELS, price_notice
 from catalog.summary import BudgetView, MessageKind, RequestSummary, StepView
-from catalog.text import escape_mrkdwn, format_money, render, role_label, truncate
+from catalog.text import escape_mrkdwn, render, role_label, truncate
 
 FALLBACK_LIMIT = 3000
 MAX_REASONS = 10
@@ -204,7 +205,7 @@ def _price_notice(summary: RequestSummary) -> str | None:
         catalog_annual_cents=price.catalog_annual_cents,
         estimate_cents=price.estimate_cents,
         currency=summary.currency,
-        money=format_money,
+        money=format_money_symbol,
     )
 
 
@@ -234,8 +235,8 @@ def over_budget_block(budget: BudgetView | None, block_id: str = "over_budget") 
     Rich text is plain text, never mrkdwn: nothing in it can become markup."""
     if budget is None or budget.after_cents >= 0:
         return None
-    over = format_money(-budget.after_cents, budget.currency)
-    available = format_money(budget.available_cents, budget.currency)
+    over = format_money_symbol(-budget.after_cents, budget.currency)
+    available = format_money_symbol(budget.available_cents, budget.currency)
     line = f"{truncate(budget.cost_center, 64)} FY{budget.fiscal_year}"
     return {
         "type": "rich_text",
@@ -389,7 +390,7 @@ def _fallback(kind: MessageKind, summary: RequestSummary) -> str:
     elif kind is MessageKind.APPROVAL_REQUEST and viewer_may_act(summary):
         over = summary.budget.after_cents if summary.budget is not None else 0
         if summary.budget is not None and over < 0:
-            text = f"Approval needed, over budget by {format_money(-over, summary.budget.currency)}: {subject}"
+            text = f"Approval needed, over budget by {format_money_symbol(-over, summary.budget.currency)}: {subject}"
         else:
             text = f"Approval needed: {subject}"
     elif kind is MessageKind.CHANGES_REQUESTED and summary.status == "changes_requested":

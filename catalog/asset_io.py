@@ -38,6 +38,7 @@ from typing import TypeVar
 import yaml
 
 from catalog.csv_safe import restore
+from catalog.money import parse_money as _parse_file_money
 from catalog.renewals import MAX_NOTICE_DAYS, MAX_TERM_MONTHS, MAX_YEAR, MIN_YEAR, add_months
 from catalog.requests import CHANNELS, MAX_ANNUAL_CENTS, MAX_SEATS
 
@@ -131,7 +132,6 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?", re.ASCII)
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
-_MONEY = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?", re.ASCII)
 _INT = re.compile(r"[+]?\d{1,12}", re.ASCII)
 _TRUE = frozenset({"true", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "no", "n", "0", "off"})
@@ -234,16 +234,9 @@ def parse_date(text: str) -> date:
 
 
 def parse_money(text: str) -> int:
-    """An amount as written in a spreadsheet ("1,234.50", "$99", "1200 USD") → cents."""
-    cleaned = text.strip().lstrip("$€£").strip()
-    cleaned = re.sub(r"\s*[A-Za-z]{3}$", "", cleaned)
-    match = _MONEY.fullmatch(cleaned)
-    if not match:
-        raise ValueError(f"{text.strip()[:40]!r} is not an amount; write it like 1234.50 (no negative amounts)")
-    cents = int(match[1].replace(",", "")) * 100 + int((match[2] or "0").ljust(2, "0"))
-    if cents > MAX_STORED_CENTS:
-        raise ValueError(f"{text.strip()[:40]!r} is implausibly large; check the number of digits")
-    return cents
+    """An amount as written in a spreadsheet ("1,234.50", "$99", "1200 USD") → cents: what
+    `catalog.money.parse_money` reads, up to what the money columns hold."""
+    return _parse_file_money(text, max_cents=MAX_STORED_CENTS, example="1234.50 (no negative amounts)")
 
 
 def parse_bool(text: str) -> bool:

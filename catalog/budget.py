@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from catalog.money import format_amount, format_money
 from catalog.requests import CHANNEL_LABELS, MAX_ANNUAL_CENTS
 
 __all__ = [
@@ -78,25 +79,6 @@ class BudgetError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
-
-
-# --- money -------------------------------------------------------------------------------------
-
-
-def format_amount(cents: int) -> str:
-    """``123456`` → ``1,234.56`` (no currency; negative amounts keep their sign)."""
-    sign = "-" if cents < 0 else ""
-    whole, frac = divmod(abs(cents), 100)
-    return f"{sign}{whole:,}.{frac:02d}"
-
-
-def format_money(cents: int, currency: str) -> str:
-    """``format_money(123456, "USD")`` → ``1,234.56 USD``: plain text for reasons and the CLI.
-
-    (``catalog.text.format_money`` renders ``$1,234.56`` for Slack; reasons are stored and
-    audited, so they spell the currency code out.)
-    """
-    return f"{format_amount(cents)} {currency.upper()}"
 
 
 def check_amount(amount_cents: int) -> None:

@@ -37,16 +37,15 @@ from catalog import repository
 from catalog.asset_io import parse_date
 from catalog.budget import (
     COMMITMENT_KINDS,
-    MAX_AMOUNT_CENTS,
     PROVIDERS,
     BudgetError,
     convert,
     fiscal_year_bounds,
     fiscal_year_of,
-    format_money,
 )
 from catalog.directory_io import ImportProblem, ImportSummary, Row, read_rows
 from catalog.models import Budget, Commitment, SpendRecord
+from catalog.money import format_money, parse_money
 
 __all__ = [
     "BUDGET_COLUMNS",
@@ -68,7 +67,6 @@ __all__ = [
 BUDGET_COLUMNS = ("cost_center", "fiscal_year", "annual", "currency", "owner")
 SPEND_COLUMNS = ("date", "cost_center", "vendor", "amount", "currency")
 COMMITMENT_COLUMNS = ("name", "provider", "kind", "currency", "total", "remaining", "start", "end")
-_MONEY = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?", re.ASCII)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _YEAR = re.compile(r"(?:FY)?(\d{4})", re.ASCII | re.IGNORECASE)
@@ -80,23 +78,6 @@ class BudgetImportError(ValueError):
     def __init__(self, problems: Sequence[ImportProblem]) -> None:
         self.problems = sorted(problems, key=lambda p: p.line)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-def parse_money(text: str, *, allow_negative: bool = False) -> int:
-    """ "50,000.00", "$50000", "1200 USD", "-12.50" (when allowed) → cents; ValueError otherwise."""
-    cleaned = text.strip()
-    negative = cleaned.startswith("-")
-    if negative:
-        cleaned = cleaned[1:].strip()
-    cleaned = re.sub(r"\s*[A-Za-z]{3}$", "", cleaned.lstrip("$€£").strip())
-    match = _MONEY.fullmatch(cleaned)
-    if not match or (negative and not allow_negative):
-        sign = "" if allow_negative else ", not negative"
-        raise ValueError(f"{text.strip()[:40]!r} is not an amount; write it like 50000 or 50,000.00{sign}")
-    cents = int(match[1].replace(",", "")) * 100 + int((match[2] or "0").ljust(2, "0"))
-    if cents > MAX_AMOUNT_CENTS:
-        raise ValueError(f"{text.strip()[:40]!r} is implausibly large; check the number of digits")
-    return -cents if negative else cents
 
 
 class _Fields:

@@ -34,8 +34,8 @@ from catalog.budget import (
     Drawdown,
     channel_label,
     convert,
-    format_money,
 )
+from catalog.money import format_money
 from catalog.requests import CHANNELS
 
 __all__ = [

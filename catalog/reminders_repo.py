@@ -31,6 +31,7 @@ from catalog.models import (
     RenewalTerm,
     SeatAssignment,
 )
+from catalog.money import format_money_symbol
 from catalog.renewal_authority import needs_approval_refusal, pending_refusal, pending_renewal_request, quote_renewal
 from catalog.renewal_text import decision_phrase, renewal_phrase
 from catalog.renewals import (
@@ -48,7 +49,7 @@ from catalog.summary import (
     RenewalDigestSummary,
     UpcomingRenewal,
 )
-from catalog.text import escape_mrkdwn, format_money, plural
+from catalog.text import escape_mrkdwn, plural
 
 log = logging.getLogger(__name__)
 
@@ -789,7 +790,7 @@ def _renew_contract(
         return "Renewed."
     return (
         f"Renewed: from {renewal_date}, {plural(contract.next_term_seats or 0, 'seat')} at "
-        f"{format_money(contract.next_term_unit_price_cents or 0, asset.currency)} each."
+        f"{format_money_symbol(contract.next_term_unit_price_cents or 0, asset.currency)} each."
     )
 
 
@@ -835,8 +836,8 @@ def approved_renewal(
     if quote.increase_cents > request.annual_cost_cents:
         return (
             f"The current term changed while the request waited: the renewal now costs "
-            f"{format_money(quote.increase_cents, quote.currency)} more a year, not the "
-            f"{format_money(request.annual_cost_cents, quote.currency)} approved; nothing was renewed. "
+            f"{format_money_symbol(quote.increase_cents, quote.currency)} more a year, not the "
+            f"{format_money_symbol(request.annual_cost_cents, quote.currency)} approved; nothing was renewed. "
             "Renew again from the reminder."
         )
     return contract, asset, found, quote

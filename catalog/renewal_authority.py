@@ -16,8 +16,9 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from catalog.models import Asset, Contract, PurchaseRequest, RequestStatus
+from catalog.money import format_money_symbol
 from catalog.requests import RenewalQuote, renewal_quote
-from catalog.text import escape_mrkdwn, format_money, plural
+from catalog.text import escape_mrkdwn, plural
 
 #: Statuses of a renewal request that still may renew its term.
 PENDING_STATUSES = (
@@ -81,7 +82,7 @@ def pending_renewal_request(
 
 def pending_refusal(request: PurchaseRequest) -> str:
     """A second Renew of a term while a renewal request for it waits (mrkdwn)."""
-    price = escape_mrkdwn(format_money(request.unit_price_cents, request.currency))
+    price = escape_mrkdwn(format_money_symbol(request.unit_price_cents, request.currency))
     who = f", asked by <@{request.requester_slack_id}>" if request.requester_slack_id.isalnum() else ""
     return (
         f"A renewal of this term is already waiting for approval: {escape_mrkdwn(request.id)} "
@@ -91,19 +92,20 @@ def pending_refusal(request: PurchaseRequest) -> str:
 
 def terms_text(quote: RenewalQuote) -> str:
     """The new term as "8 seats × $150.00" (plain text)."""
-    return f"{plural(quote.seats, 'seat')} × {format_money(quote.unit_price_cents, quote.currency)}"
+    return f"{plural(quote.seats, 'seat')} × {format_money_symbol(quote.unit_price_cents, quote.currency)}"
 
 
 def current_terms_text(quote: RenewalQuote) -> str:
     """The current term as "5 seats × $180.00" (plain text)."""
-    return f"{plural(quote.current_seats, 'seat')} × {format_money(quote.current_unit_price_cents, quote.currency)}"
+    price = format_money_symbol(quote.current_unit_price_cents, quote.currency)
+    return f"{plural(quote.current_seats, 'seat')} × {price}"
 
 
 def needs_approval_refusal(quote: RenewalQuote) -> str:
     """Why a Renew is not recorded directly: it costs more a year than the current term."""
     return (
-        f"Renewing at {terms_text(quote)} costs {format_money(quote.annual_cost_cents, quote.currency)} a year, "
-        f"{format_money(quote.increase_cents, quote.currency)} more than the current term "
-        f"({format_money(quote.current_annual_cents, quote.currency)}): it needs approval. "
+        f"Renewing at {terms_text(quote)} costs {format_money_symbol(quote.annual_cost_cents, quote.currency)} a year, "
+        f"{format_money_symbol(quote.increase_cents, quote.currency)} more than the current term "
+        f"({format_money_symbol(quote.current_annual_cents, quote.currency)}): it needs approval. "
         "Submit it from the reminder's Renew button to send it to the approvers."
     )

@@ -13,10 +13,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from catalog.models import Asset, AuditEvent, Contract, RenewalTerm
+from catalog.money import format_money_symbol
 from catalog.reminders_repo import plan_contract, term_decision_phrase
 from catalog.renewal_text import renewal_phrase
 from catalog.renewals import HolidayCalendar
-from catalog.text import format_money
 
 __all__ = ["NextTerm", "RenewalOutlook", "TermDecision", "contract_audit", "renewal_outlook"]
 
@@ -45,8 +45,8 @@ class NextTerm:
     def text(self) -> str:
         return (
             f"from {self.starts.isoformat()}: {self.seats} seats at "
-            f"{format_money(self.unit_price_cents, self.currency)} per seat "
-            f"({format_money(self.annual_cost_cents, self.currency)} a year)"
+            f"{format_money_symbol(self.unit_price_cents, self.currency)} per seat "
+            f"({format_money_symbol(self.annual_cost_cents, self.currency)} a year)"
         )
 
     def as_json(self) -> dict[str, Any]:

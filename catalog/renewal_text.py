@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from catalog.text import format_money
+from catalog.money import format_money_symbol
 
 __all__ = ["decision_phrase", "renewal_phrase"]
 
@@ -54,7 +54,7 @@ def decision_phrase(
         if renew_seats is not None:
             terms += f" · {renew_seats} seats"
         if renew_unit_price_cents is not None:
-            terms += f" at {format_money(renew_unit_price_cents, currency)} per seat"
+            terms += f" at {format_money_symbol(renew_unit_price_cents, currency)} per seat"
         return f"renewed{by}{on}{terms}"
     if status == "cancelled":
         return f"cancelled{by}{on} (not renewing)"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from catalog.money import MAX_CENTS, parse_typed_money
+
 MAX_SEATS = 100_000
-MAX_ANNUAL_CENTS = 100_000_000_00  # 100 million a year: anything above is a typo, not a SaaS seat
+MAX_ANNUAL_CENTS = MAX_CENTS  # 100 million a year: anything above is a typo, not a SaaS seat
 CHANNELS = ("direct", "aws_marketplace", "azure_marketplace", "gcp_marketplace")
 CHANNEL_LABELS = {
     "direct": "Direct from the vendor",
@@ -17,9 +18,6 @@ CHANNEL_LABELS = {
     "azure_marketplace": "Azure Marketplace",
     "gcp_marketplace": "Google Cloud Marketplace",
 }
-
-_MONEY = re.compile(r"^\s*[$€£]?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s*(k)?\s*$", re.IGNORECASE)
-
 
 class RequestInputError(ValueError):
     """Input a person typed that cannot be used; the message says why, in plain words."""
@@ -42,19 +40,13 @@ def workflow_id_for(request_id: str) -> str:
 
 
 def parse_money(text: str, *, field: str = "cost") -> int:
-    """Parse what people type for an amount ("1,200", "$1200.50", "2.5k") into cents."""
-    match = _MONEY.match(text or "")
-    if not match:
-        raise RequestInputError(field, f"“{text.strip()[:40]}” is not an amount. Type a number like 1200 or 1,200.50.")
-    whole, frac, kilo = match.groups()
-    cents = int(whole.replace(",", "")) * 100 + int((frac or "0").ljust(2, "0"))
-    if kilo:
-        cents *= 1000
-    if cents <= 0:
-        raise RequestInputError(field, "The amount must be more than zero.")
-    if cents > MAX_ANNUAL_CENTS:
-        raise RequestInputError(field, "That amount is implausibly large; check the number of digits.")
-    return cents
+    """Parse what people type for an amount ("1,200", "$1200.50", "2.5k") into cents.
+
+    `catalog.money.parse_typed_money` reads it; this names the form `field` in the error."""
+    try:
+        return parse_typed_money(text, max_cents=MAX_ANNUAL_CENTS)
+    except ValueError as err:
+        raise RequestInputError(field, str(err)) from None
 
 
 def parse_seats(text: str | None) -> int:
@@ -143,7 +135,7 @@ def price_notice(
 ) -> str | None:
     """Which price a request is priced at and why, when the requester typed an estimate for a
     product with a catalog price (None otherwise: nothing to explain). `money` formats an
-    amount: `catalog.budget.format_money` for the CLI, `catalog.text.format_money` for Slack."""
+    amount: `catalog.money.format_money` for the CLI, `catalog.money.format_money_symbol` for Slack."""
     if estimate_cents is None or catalog_annual_cents is None:
         return None
     catalog = money(catalog_annual_cents, currency)

@@ -30,9 +30,9 @@ from catalog.budget import (
     check_budget,
     drawdown,
     fiscal_year_of,
-    format_money,
 )
 from catalog.models import Product
+from catalog.money import format_money
 from catalog.policy import (
     CLASSIFICATIONS,
     AssignedStep,

@@ -14,11 +14,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from catalog.money import format_money_symbol
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 ELLIPSIS = "…"
 
-_CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-_ZERO_DECIMAL = {"JPY", "KRW"}
+#: The Slack form of money, under its old name here; new code imports `catalog.money`.
+format_money = format_money_symbol
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -39,18 +41,6 @@ def truncate(text: str, limit: int) -> str:
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
     return cut + ELLIPSIS
-
-
-def format_money(cents: int, currency: str) -> str:
-    """`format_money(123456, "USD")` → `$1,234.56`; unknown currencies keep their code."""
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    symbol = _CURRENCY_SYMBOLS.get(currency.upper())
-    if currency.upper() in _ZERO_DECIMAL:
-        amount = f"{cents:,}"
-    else:
-        amount = f"{cents // 100:,}.{cents % 100:02d}"
-    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency.upper()}"
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
@@ -99,7 +89,7 @@ def _finalize(value: Any) -> Any:
 
 
 def _money_filter(cents: int, currency: str) -> Markup:
-    return Markup(escape_mrkdwn(format_money(cents, currency)))  # noqa: S704 (escaped just before)
+    return Markup(escape_mrkdwn(format_money_symbol(cents, currency)))  # noqa: S704 (escaped just before)
 
 
 def _mention_filter(slack_id: str | None) -> Markup:

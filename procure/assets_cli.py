@@ -154,7 +154,7 @@ def assets_list(
     """The asset register with each contract's next renewal and what was decided about it."""
     from catalog import repository
     from catalog.db import transaction
-    from catalog.text import format_money
+    from catalog.money import format_money_symbol
     from procure.tables import Column, print_table
 
     day = _as_of_option(as_of)
@@ -172,7 +172,7 @@ def assets_list(
                 "product": asset.product_name,
                 "owner": asset.owner_email,
                 "seats": seats,
-                "annual_cost": format_money(annual, asset.currency),
+                "annual_cost": format_money_symbol(annual, asset.currency),
                 "cost_center": asset.cost_center,
                 "request_id": asset.request_id,
                 "start": contract.start_date.isoformat() if contract else None,
@@ -217,8 +217,8 @@ def assets_show(
     its audit trail (the asset's and its contract's)."""
     from catalog import repository
     from catalog.db import transaction
+    from catalog.money import format_money_symbol
     from catalog.renewal_register import contract_audit
-    from catalog.text import format_money
 
     day = _as_of_option(as_of)
     with transaction(_engine()) as session:
@@ -246,7 +246,7 @@ def assets_show(
     width = max(len(k) for k in record)
     for key, value in record.items():
         typer.echo(f"{key:<{width}}  {'' if value is None else value}")
-    typer.echo(f"{'annual_cost':<{width}}  {format_money(asset.annual_cost_cents, asset.currency)}")
+    typer.echo(f"{'annual_cost':<{width}}  {format_money_symbol(asset.annual_cost_cents, asset.currency)}")
     if renewal is not None:
         typer.echo(f"{'renewal':<{width}}  {renewal.text}")
         if renewal.next_term is not None:

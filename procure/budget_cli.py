@@ -172,8 +172,9 @@ def budget_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Budget vs committed vs actual vs a straight-line forecast of the year's spend."""
-    from catalog.budget import fiscal_year_of, format_money
+    from catalog.budget import fiscal_year_of
     from catalog.db import transaction
+    from catalog.money import format_money
 
     settings = get_settings()
     today = datetime.now(UTC).date()
@@ -197,7 +198,7 @@ def budget_show(
         which = f"{cost_center} " if cost_center else ""
         typer.echo(f"no {which}budget for FY{year}; `procure budget import FILE` sets one", err=True)
         raise typer.Exit(1)
-    from catalog.budget import format_amount
+    from catalog.money import format_amount
     from procure.tables import Column, print_note, print_table
 
     def outlook(row: dict[str, Any]) -> list[object]:
@@ -253,8 +254,8 @@ def commitments_list(
 ) -> None:
     """Every commitment with what is left and when it ends."""
     from catalog import repository
-    from catalog.budget import format_amount
     from catalog.db import transaction
+    from catalog.money import format_amount
 
     engine = _engine()
     try:

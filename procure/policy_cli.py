@@ -99,8 +99,8 @@ def _route_request(
     price was used and why, when an estimate was given for a catalog product; and the
     contract its seats would go on (added seats join a running one, prorated)."""
     from catalog import repository
-    from catalog.budget import format_money
     from catalog.models import ProductStatus
+    from catalog.money import format_money
     from catalog.requests import CatalogPrice, Quote, RequestInputError, parse_money, quote
     from catalog.routing import RouteRequest
     from workflows.purchase_terms import contract_json, plan_contract
@@ -169,7 +169,7 @@ def _route_request(
 
 
 def _print_text(result: dict[str, Any]) -> None:
-    from catalog.budget import format_money
+    from catalog.money import format_money
 
     request = result["request"]
     typer.echo(f"outcome: {result['outcome']}  (policy version {result['policy_version']})")

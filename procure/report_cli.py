@@ -79,7 +79,7 @@ def showback_records(report: ShowbackReport) -> list[dict[str, Any]]:
 
 
 def render_showback(report: ShowbackReport, fmt: str) -> str:
-    from catalog.text import format_money
+    from catalog.money import format_money_symbol
 
     records = showback_records(report)
     if fmt == "json":
@@ -95,7 +95,7 @@ def render_showback(report: ShowbackReport, fmt: str) -> str:
         return render_csv(CSV_COLUMNS, records)
 
     def money(cents: int | None, currency: str) -> str:
-        return "—" if cents is None else format_money(cents, currency)
+        return "—" if cents is None else format_money_symbol(cents, currency)
 
     out = [f"Showback FY{report.fiscal_year} ({report.start} – {report.end})", ""]
     out.append(f"{'cost center':<14} {'product':<28} {'seats':>6} {'annualised':>14} {'in year':>14}")

@@ -16,7 +16,8 @@ from bot.listeners.intake import intake_reply_for
 from bot.listeners.renewals import itam_home_blocks
 from catalog import repository
 from catalog.db import transaction
-from catalog.text import escape_mrkdwn, format_money
+from catalog.money import format_money_symbol
+from catalog.text import escape_mrkdwn
 from workflows.messaging import budget_view
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def _home_rows(deps: BotDeps, slack_id: str) -> tuple[list[MyRequestRow], list[W
                 request_id=r.id,
                 product_name=r.product_name,
                 seats=r.seats,
-                annual_cost=format_money(r.annual_cost_cents, r.currency),
+                annual_cost=format_money_symbol(r.annual_cost_cents, r.currency),
                 status=r.status,
                 step_role=step.role if step else None,
                 step_approver_slack_id=step.approver_slack_id if step else None,
@@ -43,7 +44,7 @@ def _home_rows(deps: BotDeps, slack_id: str) -> tuple[list[MyRequestRow], list[W
                 seq=step.seq,
                 product_name=r.product_name,
                 seats=r.seats,
-                annual_cost=format_money(r.annual_cost_cents, r.currency),
+                annual_cost=format_money_symbol(r.annual_cost_cents, r.currency),
                 requester_slack_id=r.requester_slack_id,
                 role=step.role,
                 approver_slack_id=step.approver_slack_id,

@@ -19,7 +19,6 @@ from catalog.asset_io import (
     parse_csv,
     parse_date,
     parse_file,
-    parse_money,
     parse_yaml,
 )
 
@@ -156,19 +155,6 @@ def test_dates_in_the_formats_snipeit_exports(text: str, expected: date) -> None
 def test_dates_that_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match=r"not a date|outside the years"):
         parse_date(text)
-
-
-@pytest.mark.parametrize(
-    ("text", "cents"), [("1,234.50", 123450), ("$99", 9900), ("12.5", 1250), ("1200 USD", 120000), ("0", 0)]
-)
-def test_money_is_read_into_integer_cents(text: str, cents: int) -> None:
-    assert parse_money(text) == cents
-
-
-@pytest.mark.parametrize("text", ["-5", "1.234", "12,34", "1e3", "", "99999999999"])
-def test_money_that_is_refused(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_money(text)
 
 
 YAML = """\

@@ -22,7 +22,6 @@ from catalog.budget import (
     exchange_rate,
     fiscal_year_of,
     forecast,
-    format_money,
 )
 from catalog.requests import MAX_ANNUAL_CENTS
 from catalog.showback import fiscal_year_bounds
@@ -46,13 +45,6 @@ def check(amount: int, budget: BudgetLine | None = None, currency: str = "USD") 
 
 
 # --- money and amounts -------------------------------------------------------------------------
-
-
-def test_format_money() -> None:
-    assert format_money(123456, "USD") == "1,234.56 USD"
-    assert format_money(5, "eur") == "0.05 EUR"
-    assert format_money(-120000, "USD") == "-1,200.00 USD"
-    assert format_money(0, "GBP") == "0.00 GBP"
 
 
 def test_max_amount_is_the_request_ceiling() -> None:

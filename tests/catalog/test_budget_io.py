@@ -8,13 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from catalog import repository
-from catalog.budget import MAX_AMOUNT_CENTS
 from catalog.budget_io import (
     BudgetImportError,
     apply_budgets,
@@ -22,7 +19,6 @@ from catalog.budget_io import (
     apply_spend,
     parse_budgets,
     parse_commitments,
-    parse_money,
     parse_spend,
 )
 from catalog.db import transaction
@@ -31,35 +27,6 @@ from catalog.models import AuditEvent, Budget, SpendRecord
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 RATES = {"USD": Decimal(1), "EUR": Decimal("1.08")}
 DATA = Path(__file__).resolve().parents[2] / "catalog" / "data"
-
-
-# --- money ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "cents"),
-    [("50000", 5_000_000), ("50,000.00", 5_000_000), ("$1,234.5", 123_450), ("99 USD", 9_900), ("0.01", 1)],
-)
-def test_parse_money(text: str, cents: int) -> None:
-    assert parse_money(text) == cents
-
-
-@pytest.mark.parametrize("text", ["", "abc", "1.234", "1,23", "-5", "12e3", "1 000"])
-def test_parse_money_refuses(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_money(text)
-
-
-def test_parse_money_negative_only_when_allowed_and_never_absurd() -> None:
-    assert parse_money("-12.50", allow_negative=True) == -1250
-    with pytest.raises(ValueError, match="implausibly large"):
-        parse_money(f"{MAX_AMOUNT_CENTS // 100 + 1}")
-
-
-@given(st.integers(min_value=0, max_value=MAX_AMOUNT_CENTS))
-def test_parse_money_reads_what_format_writes(cents: int) -> None:
-    assert parse_money(f"{cents // 100:,}.{cents % 100:02d}") == cents
-    assert parse_money(f"{cents // 100}.{cents % 100:02d}") == cents
 
 
 # --- budgets -------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from catalog.requests import (
     PRICED_FROM_HIGHER_QUOTE,
     CatalogPrice,
     RequestInputError,
-    parse_money,
     parse_seats,
     quote,
     request_id_for,
@@ -42,41 +41,6 @@ def test_truncate_respects_the_limit_and_never_splits_an_entity(text: str, limit
 def test_templates_escape_every_value() -> None:
     out = render("justification.j2", justification="<!here> & <@U123> <https://x|y>")
     assert out == "*Why:* &lt;!here&gt; &amp; &lt;@U123&gt; &lt;https://x|y&gt;"
-
-
-@pytest.mark.parametrize(
-    ("cents", "currency", "text"),
-    [
-        (123456, "USD", "$1,234.56"),
-        (5, "EUR", "€0.05"),
-        (-250, "GBP", "-£2.50"),
-        (1500, "JPY", "¥1,500"),
-        (100, "CHF", "1.00 CHF"),
-    ],
-)
-def test_format_money(cents: int, currency: str, text: str) -> None:
-    assert format_money(cents, currency) == text
-
-
-@pytest.mark.parametrize(
-    ("text", "cents"),
-    [
-        ("1200", 120000),
-        ("1,200.50", 120050),
-        ("$99.9", 9990),
-        ("2.5k", 250000),
-        (" 7 ", 700),
-    ],
-)
-def test_parse_money(text: str, cents: int) -> None:
-    assert parse_money(text) == cents
-
-
-@pytest.mark.parametrize("text", ["", "abc", "-5", "0", "1,20", "12.345", "1e9", "999999999999", "💸"])
-def test_parse_money_refuses_with_a_message(text: str) -> None:
-    with pytest.raises(RequestInputError) as error:
-        parse_money(text)
-    assert error.value.field == "cost" and error.value.message
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "1.5", "", None, "100001", "two"])

@@ -1,0 +1,123 @@
+"""Money: reading the amounts people write and writing the amounts people read.
+
+Amounts are integer cents throughout, never floats. Pure: no I/O, imports nothing of the catalog.
+
+Two kinds of input really differ, so there are two readers:
+
+- `parse_money` reads a cell of a file or a command-line value (budgets, spend, commitments,
+  assets): ``"50,000.00"``, ``"$50000"``, ``"1200 USD"``, ``"-12.50"`` where negatives are allowed.
+- `parse_typed_money` reads what a person types into a Slack form: ``"1,200"``, ``"$1200.50"``,
+  ``"2.5k"``; no currency code, and never zero. (`catalog.requests.parse_money` attaches the
+  form field to its error.)
+
+Two kinds of output really differ too, so there are two writers, not one with a style switch:
+
+- `format_money` → ``"1,234.56 USD"``: plain text that is stored, audited or printed by the CLI
+  (decision reasons, importer summaries). It always shows two decimals and the currency code.
+- `format_money_symbol` → ``"$1,234.56"``, ``"¥1,500"``: what Slack shows. It uses the currency
+  symbol where there is one and no decimals for zero-decimal currencies (JPY, KRW), so the two
+  writers differ in the digits as well as the decoration, and a style flag would hide that.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "MAX_CENTS",
+    "format_amount",
+    "format_money",
+    "format_money_symbol",
+    "parse_money",
+    "parse_typed_money",
+]
+
+MAX_CENTS = 100_000_000_00  # 100 million: any amount above is a typo, not a SaaS purchase
+
+_CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+_ZERO_DECIMAL = {"JPY", "KRW"}
+
+# A file's amount, once the sign, the symbol and the currency code are off: "1,234.5", "50000".
+_AMOUNT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?", re.ASCII)
+# What people type: an optional symbol, the amount, an optional "k" for thousands.
+_TYPED = re.compile(r"^\s*[$€£]?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s*(k)?\s*$", re.IGNORECASE)
+
+
+def _cents(whole: str, frac: str | None) -> int:
+    return int(whole.replace(",", "")) * 100 + int((frac or "0").ljust(2, "0"))
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def parse_money(
+    text: str, *, allow_negative: bool = False, max_cents: int = MAX_CENTS, example: str | None = None
+) -> int:
+    """ "50,000.00", "$50000", "1200 USD", "-12.50" (when allowed) → cents; ValueError otherwise.
+
+    `max_cents` is the largest amount accepted (the asset importer passes its column's limit);
+    `example` replaces how the error says to write an amount."""
+    cleaned = text.strip()
+    negative = cleaned.startswith("-")
+    if negative:
+        cleaned = cleaned[1:].strip()
+    cleaned = re.sub(r"\s*[A-Za-z]{3}$", "", cleaned.lstrip("$€£").strip())
+    match = _AMOUNT.fullmatch(cleaned)
+    if not match or (negative and not allow_negative):
+        if example is None:
+            example = "50000 or 50,000.00" + ("" if allow_negative else ", not negative")
+        raise ValueError(f"{text.strip()[:40]!r} is not an amount; write it like {example}")
+    cents = _cents(match[1], match[2])
+    if cents > max_cents:
+        raise ValueError(f"{text.strip()[:40]!r} is implausibly large; check the number of digits")
+    return -cents if negative else cents
+
+
+def parse_typed_money(text: str, *, max_cents: int = MAX_CENTS) -> int:
+    """Parse what people type for an amount ("1,200", "$1200.50", "2.5k") into cents.
+
+    Raises ValueError with a message meant for the person who typed it."""
+    match = _TYPED.match(text or "")
+    if not match:
+        raise ValueError(f"“{text.strip()[:40]}” is not an amount. Type a number like 1200 or 1,200.50.")
+    whole, frac, kilo = match.groups()
+    cents = _cents(whole, frac)
+    if kilo:
+        cents *= 1000
+    if cents <= 0:
+        raise ValueError("The amount must be more than zero.")
+    if cents > max_cents:
+        raise ValueError("That amount is implausibly large; check the number of digits.")
+    return cents
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def format_amount(cents: int) -> str:
+    """``123456`` → ``1,234.56`` (no currency; negative amounts keep their sign)."""
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}.{frac:02d}"
+
+
+def format_money(cents: int, currency: str) -> str:
+    """``format_money(123456, "USD")`` → ``1,234.56 USD``: plain text for reasons and the CLI.
+
+    (`format_money_symbol` renders ``$1,234.56`` for Slack; reasons are stored and audited, so
+    they spell the currency code out.)
+    """
+    return f"{format_amount(cents)} {currency.upper()}"
+
+
+def format_money_symbol(cents: int, currency: str) -> str:
+    """``format_money_symbol(123456, "USD")`` → ``$1,234.56``, for Slack; unknown currencies keep
+    their code (``1.00 CHF``) and zero-decimal ones have no decimals (``¥1,500``)."""
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    symbol = _CURRENCY_SYMBOLS.get(currency.upper())
+    if currency.upper() in _ZERO_DECIMAL:
+        amount = f"{cents:,}"
+    else:
+        amount = f"{cents // 100:,}.{cents % 100:02d}"
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency.upper()}"
