@@ -158,7 +158,8 @@ async def measure_workflows() -> dict[str, float]:
         queue = f"bench-{uuid.uuid4().hex}"
         client: Client = env.client
         from workflows.renewal_activities import RenewalActivities, ScanInput
-        from workflows.renewals import RENEWAL_WORKFLOWS, RenewalScanWorkflow, renewal_activity_methods
+        from workflows.renewals import RENEWAL_WORKFLOWS, RenewalScanWorkflow
+        from workflows.worker import activity_methods
 
         # Unsandboxed: this module imports the database layer, which the sandbox refuses;
         # the prototype itself is deterministic.
@@ -208,7 +209,7 @@ async def measure_workflows() -> dict[str, float]:
 
             acts = RenewalActivities(engine, _Quiet(), itam_channel="#itam", calendar=US)  # type: ignore[arg-type]
             async with Worker(
-                client, task_queue=queue, workflows=RENEWAL_WORKFLOWS, activities=renewal_activity_methods(acts)
+                client, task_queue=queue, workflows=RENEWAL_WORKFLOWS, activities=activity_methods(None, acts)
             ):
                 # The first scan of a fresh register sends the catch-ups; measure a later day.
                 for day in (AS_OF, AS_OF + timedelta(days=1)):

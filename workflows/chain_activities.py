@@ -1397,21 +1397,6 @@ class ChainActivities(ReuseActivities):
             return False
         return any(s.step.role not in closing.roles for s in preview.route.steps)
 
-    def chain_activity_methods(self) -> list[Any]:
-        return [
-            self.plan_route,
-            self.recheck_route,
-            self.open_chain_stage,
-            self.open_chain_step,
-            self.nudge_step,
-            self.delegate_step,
-            self.record_step,
-            self.ask_for_changes,
-            self.record_chain_outcome,
-            self.announce_chain_outcome,
-            self.close_chain,
-        ]
-
 
 def added_steps(route: RoutePlan, *, roles: list[str], first_seq: int, stage: int) -> list[RouteStepPlan]:
     """The steps of `route` (the policy's answer now) whose role is not among `roles` (the

@@ -12,10 +12,8 @@ Workflow code orchestrates only; the activities do the I/O and are idempotent.""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.client import (
@@ -139,16 +137,6 @@ class RenewalDecisionWorkflow:
 
 
 RENEWAL_WORKFLOWS = [RenewalScanWorkflow, RenewalDigestWorkflow, RenewalDecisionWorkflow]
-
-
-def renewal_activity_methods(activities: RenewalActivities) -> list[Callable[..., Any]]:
-    return [
-        activities.claim_due_reminders,
-        activities.send_reminders,
-        activities.record_renewal_decision,
-        activities.refresh_renewal_messages,
-        activities.post_weekly_digest,
-    ]
 
 
 # --- schedules --------------------------------------------------------------------------

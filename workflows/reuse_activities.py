@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any
 
 from sqlmodel import Session
 from temporalio import activity
@@ -75,18 +73,6 @@ def _choices(decision: ReuseDecision) -> list[str]:
 
 
 class ReuseActivities(MessagingActivities):
-    def reuse_activity_methods(self) -> list[Callable[..., Awaitable[Any]]]:
-        """The reuse-first activities, for the worker to register."""
-        return [
-            self.assess_reuse,
-            self.offer_reuse,
-            self.record_choice,
-            self.find_holders,
-            self.ask_holders,
-            self.settle_reclaim,
-            self.grant_pool_seat,
-        ]
-
     def _settings(self) -> tuple[int, int]:
         settings = get_settings()
         return settings.reclaim_inactive_days, settings.reclaim_timeout_days
