@@ -43,6 +43,7 @@ from catalog.summary import MessageKind, MessageRef, RequestSummary
 from catalog.text import role_phrase, truncate
 from workflows import faults
 from workflows.messaging import Noted, _now, note_or_ref, request_summary
+from workflows.outcomes import audit_outcome, refuse_approved, unconvertible_reason
 from workflows.purchase_terms import (
     CONTRACT_KEY,
     PRICE_KEY,
@@ -1158,19 +1159,7 @@ class ChainActivities(ReuseActivities):
             drawn = self._draw_commitment(session, request, at, planned)
             if drawn is not None:
                 detail["drawdown"] = drawn
-        repository.audit(
-            session,
-            idem_key=f"{rid}:outcome:{outcome.status}",
-            at=at,
-            request_id=rid,
-            entity="request",
-            entity_id=rid,
-            action=outcome.status,
-            actor=actor,
-            step_seq=outcome.last_seq or None,
-            policy_version=outcome.policy_version or request.policy_version,
-            detail=detail,
-        )
+        audit_outcome(session, outcome, request, action=outcome.status, actor=actor, at=at, detail=detail)
         if expansion is not None:
             result = self._expand_asset(session, request, expansion, at)
         elif outcome.status == RequestStatus.APPROVED:
@@ -1209,29 +1198,17 @@ class ChainActivities(ReuseActivities):
         commitment's) currency: the policy has no rate for it any more. Nothing is reserved or
         bought; the request closes as rejected, and the reason tells the requester and ITAM
         what to fix. Retrying would not help until someone edits policy.yaml."""
-        reason = (
-            f"All approvals are in, but nothing was bought: {error.message} (budget {request.cost_center} "
-            f"FY{fiscal_year}). ITAM: add the rate to currency_rates in policy.yaml; then submit the request again."
+        reason = unconvertible_reason(
+            error,
+            cost_center=request.cost_center,
+            fiscal_year=fiscal_year,
+            done="bought",
+            again="submit the request again",
         )
-        rid = outcome.request_id
-        repository.set_request_status(
-            session, request_id=rid, status=RequestStatus.REJECTED, at=at, decided_by="policy", reason=reason
+        activity.logger.warning("request %s approved but not reserved: %s", outcome.request_id, error.message)
+        return refuse_approved(
+            session, outcome, request, reason=reason, action="budget_reservation_refused", at=at, detail=detail
         )
-        repository.audit(
-            session,
-            idem_key=f"{rid}:outcome:{RequestStatus.REJECTED}",
-            at=at,
-            request_id=rid,
-            entity="request",
-            entity_id=rid,
-            action="budget_reservation_refused",
-            actor="policy",
-            step_seq=outcome.last_seq or None,
-            policy_version=outcome.policy_version or request.policy_version,
-            detail={**detail, "reason": reason, "approved_by_steps": True},
-        )
-        activity.logger.warning("request %s approved but not reserved: %s", rid, error.message)
-        return OutcomeResult(status=RequestStatus.REJECTED.value, reason=reason)
 
     def _planned_drawdown(
         self, session: Session, request: PurchaseRequest, at: datetime, policy: Policy, amount_cents: int

@@ -22,11 +22,12 @@ from sqlmodel import Session
 
 from catalog import reminders_repo, repository
 from catalog.budget import BudgetError, available_cents, fiscal_year_of
-from catalog.models import Asset, Contract, PurchaseRequest, RenewalStatus, RequestStatus, StepStatus
+from catalog.models import Asset, Contract, PurchaseRequest, RenewalStatus, StepStatus
 from catalog.policy import Policy
 from catalog.renewal_authority import pending_refusal, pending_renewal_request, quote_renewal
 from catalog.renewals import HolidayCalendar
 from catalog.requests import RenewalQuote, RequestInputError
+from workflows.outcomes import audit_outcome, refuse_approved, unconvertible_reason
 from workflows.shared import ChainOutcome, OutcomeResult, RequestInput
 
 
@@ -191,7 +192,9 @@ def record_renewal(
     if repository.get_audit(session, idem_key=f"{rid}:renewal_recorded") is None:
         checked = reminders_repo.approved_renewal(session, request=request, as_of=as_of, at=at, calendar=calendar)
         if isinstance(checked, str):
-            return _refuse(session, outcome, request, checked, at, detail)
+            return refuse_approved(
+                session, outcome, request, reason=checked, action="renewal_refused", at=at, detail=detail
+            )
         contract, asset, term, priced = checked
         if priced.increase_cents > 0:
             try:
@@ -207,11 +210,12 @@ def record_renewal(
                     line_currency=policy.currency,
                 )
             except BudgetError as error:
-                reason = (
-                    f"All approvals are in, but nothing was renewed: {error.message} (budget {request.cost_center} "
-                    f"FY{fiscal_year}). ITAM: add the rate to currency_rates in policy.yaml; then renew again."
+                reason = unconvertible_reason(
+                    error, cost_center=request.cost_center, fiscal_year=fiscal_year, done="renewed", again="renew again"
                 )
-                return _refuse(session, outcome, request, reason, at, detail)
+                return refuse_approved(
+                    session, outcome, request, reason=reason, action="renewal_refused", at=at, detail=detail
+                )
             detail["reserved_cents"] = reservation.budget_cents
             detail["reserved_currency"] = reservation.budget_currency
         approvers = [
@@ -230,46 +234,9 @@ def record_renewal(
             at=at,
         )
         detail["budget_after"] = _budget_line(session, request.cost_center, fiscal_year)
-    repository.audit(
-        session,
-        idem_key=f"{rid}:outcome:{outcome.status}",
-        at=at,
-        request_id=rid,
-        entity="request",
-        entity_id=rid,
-        action=outcome.status,
-        actor=actor,
-        step_seq=outcome.last_seq or None,
-        policy_version=outcome.policy_version or request.policy_version,
-        detail=detail,
-    )
+    audit_outcome(session, outcome, request, action=outcome.status, actor=actor, at=at, detail=detail)
     renewed = session.get(Contract, contract_id)
     return OutcomeResult(
         asset_id=renewed.asset_id if renewed else None,
         renewal_date=renewed.renewal_date.isoformat() if renewed else None,
     )
-
-
-def _refuse(
-    session: Session, outcome: ChainOutcome, request: PurchaseRequest, reason: str, at: datetime, detail: dict[str, Any]
-) -> OutcomeResult:
-    """The approvers said yes, but the renewal can't be recorded: the request closes as
-    rejected with why, nothing reserved, the term left as it is."""
-    rid = request.id
-    repository.set_request_status(
-        session, request_id=rid, status=RequestStatus.REJECTED, at=at, decided_by="policy", reason=reason
-    )
-    repository.audit(
-        session,
-        idem_key=f"{rid}:outcome:{RequestStatus.REJECTED}",
-        at=at,
-        request_id=rid,
-        entity="request",
-        entity_id=rid,
-        action="renewal_refused",
-        actor="policy",
-        step_seq=outcome.last_seq or None,
-        policy_version=outcome.policy_version or request.policy_version,
-        detail={**detail, "reason": reason, "approved_by_steps": True},
-    )
-    return OutcomeResult(status=RequestStatus.REJECTED.value, reason=reason)
