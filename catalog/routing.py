@@ -31,7 +31,7 @@ from catalog.budget import (
     drawdown,
     fiscal_year_of,
 )
-from catalog.models import Product
+from catalog.models import Product, PurchaseRequest
 from catalog.money import format_money
 from catalog.policy import (
     CLASSIFICATIONS,
@@ -79,6 +79,30 @@ class RouteRequest:
     # added seats co-termed with a running contract cost the prorated part (catalog.expansion).
     # The policy's cost thresholds still see the annual cost.
     reserve_cents: int | None = None
+
+
+def route_request_of(
+    row: PurchaseRequest,
+    *,
+    requester_email: str,
+    data_classification: str,
+    cost_center: str | None,
+    reserve_cents: int | None = None,
+) -> RouteRequest:
+    """The request a recorded (or about to be recorded) request row stands for, to route."""
+    return RouteRequest(
+        requester_email=requester_email,
+        product_id=row.product_id,
+        product_name=row.product_name,
+        vendor=row.vendor,
+        seats=row.seats,
+        annual_cost_cents=row.annual_cost_cents,
+        currency=row.currency,
+        channel=row.channel,
+        data_classification=data_classification,
+        cost_center=cost_center,
+        reserve_cents=reserve_cents,
+    )
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,11 @@ from catalog.requests import CatalogPrice, Quote, RequestInputError, quote
 from catalog.routing import (
     RoutePreview,
     RouteRejected,
-    RouteRequest,
     budget_json,
     drawdown_json,
     load_active_policy,
     preview_route,
+    route_request_of,
     step_delegation_refusal,
 )
 from catalog.settings import Settings, get_settings
@@ -297,15 +297,9 @@ class ChainActivities(ReuseActivities):
             preview = preview_route(
                 session,
                 policy=policy,
-                request=RouteRequest(
+                request=route_request_of(
+                    row,
                     requester_email=requester.email,
-                    product_id=row.product_id,
-                    product_name=row.product_name,
-                    vendor=row.vendor,
-                    seats=row.seats,
-                    annual_cost_cents=row.annual_cost_cents,
-                    currency=row.currency,
-                    channel=row.channel,
                     data_classification=request.data_classification,
                     # A renewal charges its contract's cost center, whatever an edit says.
                     cost_center=row.cost_center if request.is_renewal else request.cost_center,

@@ -34,7 +34,7 @@ from catalog.renewal_authority import (
     terms_text,
 )
 from catalog.requests import RequestInputError, parse_money, parse_seats, request_id_for
-from catalog.routing import RouteRejected, RouteRequest, load_active_policy, preview_route
+from catalog.routing import RouteRejected, load_active_policy, preview_route, route_request_of
 from catalog.summary import RenewalCard
 from catalog.text import role_phrase
 from workflows.renewal_activities import RenewalDecisionInput
@@ -127,15 +127,9 @@ def _route_text(deps: BotDeps, session: Any, request: RequestInput, row: Purchas
         preview = preview_route(
             session,
             policy=load_active_policy(deps.settings),
-            request=RouteRequest(
+            request=route_request_of(
+                row,
                 requester_email=request.requester_email,
-                product_id=row.product_id,
-                product_name=row.product_name,
-                vendor=row.vendor,
-                seats=row.seats,
-                annual_cost_cents=row.annual_cost_cents,
-                currency=row.currency,
-                channel=row.channel,
                 data_classification=request.data_classification,
                 cost_center=row.cost_center,
             ),
