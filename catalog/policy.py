@@ -826,22 +826,40 @@ class _People:
         return None
 
 
-def _manager_step(policy: Policy, people: _People, step: RouteStep) -> AssignedStep | str:
-    requester = people.requester
-    manager = people.get(requester.manager_email)
-    if not requester.manager_email:
-        why = f"{requester.name} has no manager in the directory"
-    elif manager is None:
-        why = f"{requester.name}'s manager {requester.manager_email} is not in the directory"
-    elif people.is_requester(manager):
-        why = f"{requester.name} is listed as their own manager"
+def _named_step(
+    policy: Policy, people: _People, step: RouteStep, email: str | None, *, whose: str, none: str, own: str, nobody: str
+) -> AssignedStep | str:
+    """A step for one named person (`whose` is how the reasons name them: "Emma's manager"),
+    their delegate while they are away, or the fallback approver; else why nobody can take it.
+    `none`: why when no one is named; `own`: why when the requester is the one named."""
+    person = people.get(email)
+    if not email:
+        why = none
+    elif person is None:
+        why = f"{whose} {email} is not in the directory"
+    elif people.is_requester(person):
+        why = own
     else:
-        assigned = people.assign(step, manager, None)
+        assigned = people.assign(step, person, None)
         if assigned is not None:
             return assigned
-        why = f"{requester.name}'s manager {manager.name} is {manager.away_text()} with no available delegate"
+        why = f"{whose} {person.name} is {person.away_text()} with no available delegate"
     return people.fallback(policy, step, why) or (
-        f"nobody can approve the manager step: {why}, and no fallback approver is available"
+        f"nobody can approve {nobody}: {why}, and no fallback approver is available"
+    )
+
+
+def _manager_step(policy: Policy, people: _People, step: RouteStep) -> AssignedStep | str:
+    name = people.requester.name
+    return _named_step(
+        policy,
+        people,
+        step,
+        people.requester.manager_email,
+        whose=f"{name}'s manager",
+        none=f"{name} has no manager in the directory",
+        own=f"{name} is listed as their own manager",
+        nobody="the manager step",
     )
 
 
@@ -870,20 +888,15 @@ def _owner_step(
     policy: Policy, people: _People, step: RouteStep, cost_center: str | None, owner_email: str | None
 ) -> AssignedStep | str:
     where = cost_center or "the cost center"
-    owner = people.get(owner_email)
-    if not owner_email:
-        why = f"{where} has no owner in the budget file"
-    elif owner is None:
-        why = f"{where}'s owner {owner_email} is not in the directory"
-    elif people.is_requester(owner):
-        why = f"{owner.name}, the requester, owns {where}"
-    else:
-        assigned = people.assign(step, owner, None)
-        if assigned is not None:
-            return assigned
-        why = f"{where}'s owner {owner.name} is {owner.away_text()} with no available delegate"
-    return people.fallback(policy, step, why) or (
-        f"nobody can approve for the owner of {where}: {why}, and no fallback approver is available"
+    return _named_step(
+        policy,
+        people,
+        step,
+        owner_email,
+        whose=f"{where}'s owner",
+        none=f"{where} has no owner in the budget file",
+        own=f"{people.requester.name}, the requester, owns {where}",
+        nobody=f"for the owner of {where}",
     )
 
 
