@@ -521,6 +521,24 @@ class ChainActivities(ReuseActivities):
 
     # --- steps ------------------------------------------------------------------------
 
+    async def _ask_approver(
+        self,
+        request_id: str,
+        step: RouteStepPlan,
+        summary: RequestSummary,
+        notes: Mapping[str, Noted],
+        posted: dict[str, RequestSummary],
+    ) -> None:
+        """Post the approver's DM of an opened step once (not for a step carried over from the
+        round before); what was posted goes into `posted`, which the announcement leaves alone."""
+        if step.carried_over:
+            return
+        key = approver_key(request_id, step.seq, step.approver_slack_id)
+        shown = dataclasses.replace(summary, viewer_seq=step.seq)
+        _, sent = await self._post_once(key, step.approver_slack_id, MessageKind.APPROVAL_REQUEST, shown, notes[key])
+        if sent:
+            posted[key] = shown
+
     def _step_times(self, at: datetime, step: RouteStepPlan, remind_slas: int, escalate_slas: int) -> StepTimes:
         remind_at = self._add_business_days(at, step.sla_business_days * max(remind_slas, 1))
         escalate_at = self._add_business_days(at, step.sla_business_days * max(escalate_slas, 1))
@@ -539,14 +557,7 @@ class ChainActivities(ReuseActivities):
         summary, notes = await asyncio.to_thread(self._open_chain_stage, opening, at, times)
         posted: dict[str, RequestSummary] = {}
         for step in opening.steps:
-            if step.carried_over:
-                continue
-            key = approver_key(opening.request_id, step.seq, step.approver_slack_id)
-            shown = dataclasses.replace(summary, viewer_seq=step.seq)
-            kind = MessageKind.APPROVAL_REQUEST
-            _, sent = await self._post_once(key, step.approver_slack_id, kind, shown, notes[key])
-            if sent:
-                posted[key] = shown
+            await self._ask_approver(opening.request_id, step, summary, notes, posted)
         await self._announce(opening.request_id, posted=posted, requester=notes[requester_key(opening.request_id)])
         return StageTimes(times)
 
@@ -583,13 +594,7 @@ class ChainActivities(ReuseActivities):
         remind_at, escalate_at = datetime.fromisoformat(when.remind_at), datetime.fromisoformat(when.escalate_at)
         summary, notes = await asyncio.to_thread(self._open_chain_step, opening, at, remind_at, escalate_at)
         posted: dict[str, RequestSummary] = {}
-        if not step.carried_over:
-            key = approver_key(opening.request_id, step.seq, step.approver_slack_id)
-            shown = dataclasses.replace(summary, viewer_seq=step.seq)
-            kind = MessageKind.APPROVAL_REQUEST
-            _, sent = await self._post_once(key, step.approver_slack_id, kind, shown, notes[key])
-            if sent:
-                posted[key] = shown
+        await self._ask_approver(opening.request_id, step, summary, notes, posted)
         # Everyone's message shows the stage that just opened (one activity, not two).
         await self._announce(opening.request_id, posted=posted, requester=notes[requester_key(opening.request_id)])
         return when
