@@ -491,15 +491,13 @@ class ProcurementRequestWorkflow:
                 ended = "approved"
                 break
             ended = await self._walk(route, expires_at)
-            while self._current:
-                # Before closing: the steps the policy asks for now, walked until none is added;
-                # then the closing transaction checks once more, under the budget line's lock.
-                ended = await self._walk_added(route, expires_at, ended)
-                if ended != "approved":
-                    break
+            while self._current and ended == "approved":
+                # The closing transaction checks the route under the budget line's lock; only
+                # when the policy now asks for more are the steps it adds planned and walked.
                 closed = await self._finish_chain(ended)
                 if closed is not None:
                     return closed
+                ended = await self._walk_added(route, expires_at, ended)
             if ended != "changes":
                 break
             edited = await self._await_edit(expires_at)
@@ -548,8 +546,8 @@ class ProcurementRequestWorkflow:
         return result.added
 
     async def _walk_added(self, route: RoutePlan, expires_at: datetime, ended: str) -> str:
-        """After the last stage approved: while the policy asks for steps the route does not
-        have, open them as one more stage and wait for it."""
+        """After the closing transaction found that the policy now asks for more: while it asks
+        for steps the route does not have, open them as one more stage and wait for it."""
         while ended == "approved":
             stage = max((s.stage for s in route.steps), default=0) + 1
             added = await self._recheck(route, stage)
