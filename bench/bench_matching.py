@@ -1,4 +1,4 @@
-"""Product recognition (catalog/matching.py) against a generated 10,000-product catalog.
+"""Product recognition (catalog/rules/matching.py) against a generated 10,000-product catalog.
 
 The catalog is the eval catalog's real products plus made-up SaaS names built from the same
 syllables, so many names are near each other and the fuzzy path has real work to do. Queries mix
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from catalog.matching import CatalogProduct, Matcher
-from catalog.matching_data import load_matching_data, products_from_entries
+from catalog.rules.matching import CatalogProduct, Matcher
+from catalog.rules.matching_data import load_matching_data, products_from_entries
 
 PRODUCTS = 10_000
 QUERIES = 5_000

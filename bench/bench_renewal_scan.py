@@ -32,14 +32,14 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from catalog import reminders_repo
 from catalog.db import make_engine, transaction, upgrade
 from catalog.models import Asset, Contract
-from catalog.renewals import HolidayCalendar
+from catalog.repository import reminders as reminders_repo
+from catalog.rules.renewals import HolidayCalendar
 
 CONTRACTS = 100_000
 
-logging.getLogger("workflows.renewal_activities").setLevel(logging.ERROR)
+logging.getLogger("workflows.renewals.activities").setLevel(logging.ERROR)
 AS_OF = date(2026, 11, 23)
 US = HolidayCalendar(country="US")
 
@@ -157,8 +157,8 @@ async def measure_workflows() -> dict[str, float]:
     try:
         queue = f"bench-{uuid.uuid4().hex}"
         client: Client = env.client
-        from workflows.renewal_activities import RenewalActivities, ScanInput
-        from workflows.renewals import RENEWAL_WORKFLOWS, RenewalScanWorkflow
+        from workflows.renewals.activities import RenewalActivities, ScanInput
+        from workflows.renewals.workflows import RENEWAL_WORKFLOWS, RenewalScanWorkflow
         from workflows.worker import activity_methods
 
         # Unsandboxed: this module imports the database layer, which the sandbox refuses;
@@ -195,7 +195,7 @@ async def measure_workflows() -> dict[str, float]:
                     return None
 
                 async def post_renewal_reminder(self, *, channel: str, card: object) -> object:
-                    from catalog.summary import MessageRef
+                    from catalog.ports import MessageRef
 
                     return MessageRef(channel, "1.0")
 
@@ -203,7 +203,7 @@ async def measure_workflows() -> dict[str, float]:
                     return None
 
                 async def post_renewal_digest(self, *, channel: str, digest: object) -> object:
-                    from catalog.summary import MessageRef
+                    from catalog.ports import MessageRef
 
                     return MessageRef(channel, "1.0")
 

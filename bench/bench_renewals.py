@@ -1,4 +1,4 @@
-"""Planning 100,000 generated contracts with the renewal calendar (catalog/renewals.py)."""
+"""Planning 100,000 generated contracts with the renewal calendar (catalog/rules/renewals.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 import time
 from datetime import date, timedelta
 
-from catalog.renewals import ContractTerms, HolidayCalendar, plan_renewal
+from catalog.rules.renewals import ContractTerms, HolidayCalendar, plan_renewal
 
 CONTRACTS = 100_000
 

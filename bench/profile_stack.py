@@ -27,8 +27,18 @@ OUT = Path(__file__).resolve().parent / "profiles"
 PROFILED = ("worker", "bot", "simulator")
 TOP = 25
 # Frames every sample shares (entry points, the event loop, thread pools): not informative.
-PLUMBING = ("runpy", "typer/", "click/", "procure/cli.py", "asyncio/", "threading.py", "concurrent/futures",
-            "uvicorn/", "starlette/", "<frozen importlib")
+PLUMBING = (
+    "runpy",
+    "typer/",
+    "click/",
+    "procure/cli.py",
+    "asyncio/",
+    "threading.py",
+    "concurrent/futures",
+    "uvicorn/",
+    "starlette/",
+    "<frozen importlib",
+)
 
 
 def _top(raw: Path) -> list[tuple[float, str]]:
@@ -59,8 +69,19 @@ def main() -> None:
         for role in PROFILED:
             for fmt, suffix in (("raw", "txt"), ("flamegraph", "svg")):
                 spies[(role, fmt)] = subprocess.Popen(
-                    [spy, "record", "--gil", "--rate", "200", "--format", fmt,
-                     "--output", str(OUT / f"{role}.{suffix}"), "--pid", str(pids[role])],
+                    [
+                        spy,
+                        "record",
+                        "--gil",
+                        "--rate",
+                        "200",
+                        "--format",
+                        fmt,
+                        "--output",
+                        str(OUT / f"{role}.{suffix}"),
+                        "--pid",
+                        str(pids[role]),
+                    ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                 )

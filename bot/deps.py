@@ -15,13 +15,13 @@ from sqlalchemy.exc import DBAPIError
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.matching import CatalogProduct, Matcher
-from catalog.matching_data import load_matching_data
 from catalog.models import Person
-from catalog.requests import CatalogPrice
+from catalog.rules.matching import CatalogProduct, Matcher
+from catalog.rules.matching_data import load_matching_data
+from catalog.rules.requests import CatalogPrice
 from catalog.settings import Settings
 from catalog.text import escape_mrkdwn
-from workflows.client import ProcurementClient
+from workflows.request.client import ProcurementClient
 
 log = logging.getLogger(__name__)
 

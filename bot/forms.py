@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import ids
-from bot.blocks import CLASSIFICATION_LABELS, COST_CENTER_LIMIT, DEFAULT_CLASSIFICATION
-from bot.view_state import element_state, selected_value, text_value
+from bot.blocks.common import CLASSIFICATION_LABELS, COST_CENTER_LIMIT, DEFAULT_CLASSIFICATION
+from bot.payloads import element_state, selected_value, text_value
 from catalog.money import format_money_symbol
-from catalog.requests import (
+from catalog.rules.requests import (
     CHANNELS,
     PRICED_FROM_CATALOG,
     CatalogPrice,

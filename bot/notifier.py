@@ -23,11 +23,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.blocks import Block
-from bot.intake_blocks import reuse_message
-from bot.renewal_blocks import digest_message, renewal_message
-from bot.request_blocks import request_message
-from catalog.summary import (
+from bot.blocks.common import Block
+from bot.blocks.intake import reuse_message
+from bot.blocks.renewals import digest_message, renewal_message
+from bot.blocks.request import request_message
+from catalog.ports import (
     MessageKind,
     MessageRef,
     RenewalCard,

@@ -4,7 +4,7 @@ update validators have the last word; this only spares people a useless form."""
 
 from __future__ import annotations
 
-from workflows.shared import RequestState, StepState
+from workflows.request.types import RequestState, StepState
 
 PENDING = "pending"
 

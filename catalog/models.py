@@ -132,7 +132,7 @@ class PurchaseRequest(SQLModel, table=True):
     renewal_date: date | None = None
 
     # Buying more seats of a product we own: the asset whose running contract the seats join
-    # when approved (co-termed, prorated; catalog.expansion). None: a contract of their own.
+    # when approved (co-termed, prorated; catalog.rules.expansion). None: a contract of their own.
     expands_asset_id: int | None = None
 
 

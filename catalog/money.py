@@ -7,7 +7,7 @@ Two kinds of input really differ, so there are two readers:
 - `parse_money` reads a cell of a file or a command-line value (budgets, spend, commitments,
   assets): ``"50,000.00"``, ``"$50000"``, ``"1200 USD"``, ``"-12.50"`` where negatives are allowed.
 - `parse_typed_money` reads what a person types into a Slack form: ``"1,200"``, ``"$1200.50"``,
-  ``"2.5k"``; no currency code, and never zero. (`catalog.requests.parse_money` attaches the
+  ``"2.5k"``; no currency code, and never zero. (`catalog.rules.requests.parse_money` attaches the
   form field to its error.)
 
 Two kinds of output really differ too, so there are two writers, not one with a style switch:

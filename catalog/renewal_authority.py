@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from catalog.models import Asset, Contract, PurchaseRequest, RequestStatus
 from catalog.money import format_money_symbol
-from catalog.requests import RenewalQuote, renewal_quote
+from catalog.rules.requests import RenewalQuote, renewal_quote
 from catalog.text import escape_mrkdwn, plural
 
 #: Statuses of a renewal request that still may renew its term.

@@ -21,7 +21,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from catalog import repository
-from catalog.budget import (
+from catalog.models import Product, PurchaseRequest
+from catalog.money import format_money
+from catalog.rules.budget import (
     BudgetCheck,
     BudgetError,
     BudgetLine,
@@ -31,9 +33,7 @@ from catalog.budget import (
     drawdown,
     fiscal_year_of,
 )
-from catalog.models import Product, PurchaseRequest
-from catalog.money import format_money
-from catalog.policy import (
+from catalog.rules.policy import (
     CLASSIFICATIONS,
     AssignedStep,
     DirectoryEntry,
@@ -47,7 +47,7 @@ from catalog.policy import (
     load_policy,
     resolve_route,
 )
-from catalog.requests import CHANNELS
+from catalog.rules.requests import CHANNELS
 from catalog.settings import Settings, get_settings
 
 __all__ = [
@@ -76,7 +76,7 @@ class RouteRequest:
     data_classification: str
     cost_center: str | None  # blank or None: the requester's cost center from the directory
     # What approval reserves (and draws from a commitment) when it is not the annual cost:
-    # added seats co-termed with a running contract cost the prorated part (catalog.expansion).
+    # added seats co-termed with a running contract cost the prorated part (catalog.rules.expansion).
     # The policy's cost thresholds still see the annual cost.
     reserve_cents: int | None = None
 
@@ -127,7 +127,7 @@ class RouteRejected(Exception):
 def load_active_policy(settings: Settings | None = None) -> Policy:
     """The policy in force: POLICY_FILE, or the shipped catalog/data/policy.yaml.
 
-    Raises `catalog.policy.PolicyError` (every problem with its line) or `OSError`."""
+    Raises `catalog.rules.policy.PolicyError` (every problem with its line) or `OSError`."""
     settings = settings or get_settings()
     path = settings.policy_file or default_policy_path()
     return _parsed_policy(path.read_text(encoding="utf-8"))
@@ -279,7 +279,7 @@ def step_delegation_refusal(
 ) -> str | None:
     """Why the person `actor_email` (the step's approver, or their delegate) may not hand a
     `role` step assigned to `approver_email` to `candidate_email`; None when they may
-    (`catalog.policy.delegation_refusal`, on the directory as the database has it). Shared by
+    (`catalog.rules.policy.delegation_refusal`, on the directory as the database has it). Shared by
     the delegation activity and the bot's early answer in the Delegate form."""
     emails = [e.strip().lower() for e in (approver_email, actor_email, candidate_email) if e and e.strip()]
     directory = repository.directory_with_chains(session, emails=emails)

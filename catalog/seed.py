@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from catalog import repository
 from catalog.models import Asset, Budget, Commitment, Contract, Person, Product, SeatAssignment
-from catalog.renewals import add_months
+from catalog.rules.renewals import add_months
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -76,7 +76,7 @@ def products_from_yaml(path: Path) -> list[Product]:
 
 def people_from_yaml(path: Path) -> list[Person]:
     """The people of a directory file, checked like `procure directory import` checks it."""
-    from catalog.directory_io import check_directory, parse_directory
+    from catalog.importers.directory import check_directory, parse_directory
 
     records, problems = parse_directory(path.read_text(encoding="utf-8"), filename=path.name)
     problems += check_directory(records, existing={})
@@ -86,7 +86,7 @@ def people_from_yaml(path: Path) -> list[Person]:
 
 
 def budgets_from_yaml(path: Path) -> list[Budget]:
-    from catalog.budget_io import parse_budgets
+    from catalog.importers.budgets import parse_budgets
 
     records, problems = parse_budgets(path.read_text(encoding="utf-8"), filename=path.name)
     if problems:
@@ -104,7 +104,7 @@ def budgets_from_yaml(path: Path) -> list[Budget]:
 
 
 def commitments_from_yaml(path: Path) -> list[Commitment]:
-    from catalog.budget_io import parse_commitments
+    from catalog.importers.budgets import parse_commitments
 
     records, problems = parse_commitments(path.read_text(encoding="utf-8"), filename=path.name)
     if problems:

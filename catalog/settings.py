@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from catalog.renewals import HolidayCalendar
+from catalog.rules.renewals import HolidayCalendar
 
 #: The token and signing secret the local Slack simulator accepts. They are not secrets:
 #: they only ever authenticate the bot to a simulator bound to 127.0.0.1.

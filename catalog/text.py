@@ -49,7 +49,7 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
-#: How each policy role (catalog.policy.ROLES) is shown to people: as a label on its own
+#: How each policy role (catalog.rules.policy.ROLES) is shown to people: as a label on its own
 #: (a step's role, a column), and through `role_phrase` inside a sentence.
 ROLE_LABELS = {
     "manager": "Manager",

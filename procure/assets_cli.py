@@ -15,12 +15,12 @@ import yaml
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from catalog.csv_safe import render_csv
+from catalog.importers.csv_safe import render_csv
 from catalog.models import Asset, Contract
 from catalog.settings import get_settings
 
 if TYPE_CHECKING:
-    from catalog.renewal_register import RenewalOutlook
+    from catalog.repository.renewal_register import RenewalOutlook
 
 assets_app = typer.Typer(help="The asset register: list, show, export, import and edit.", no_args_is_help=True)
 
@@ -70,7 +70,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _parse_date_option(value: str | None) -> date | None:
-    from catalog.asset_io import parse_date
+    from catalog.importers.assets import parse_date
 
     if value is None:
         return None
@@ -88,7 +88,7 @@ def _as_of_option(value: str | None) -> date:
 
 
 def _renewal(session: Session, asset: Asset, contract: Contract | None, as_of: date) -> RenewalOutlook | None:
-    from catalog.renewal_register import renewal_outlook
+    from catalog.repository.renewal_register import renewal_outlook
 
     if contract is None:
         return None
@@ -101,7 +101,7 @@ def _after_contract_change(session: Session, contract_id: int, at: datetime) -> 
     """The one place the asset register tells the renewal reminders that a contract's dates
     moved: clears snoozes and unsent reminders of the old dates and records the new plan, in
     the same transaction as the change."""
-    from catalog.reminders_repo import rearm_contract_reminders
+    from catalog.repository.reminders import rearm_contract_reminders
 
     rearm_contract_reminders(session, contract_id=contract_id, at=at)
 
@@ -218,7 +218,7 @@ def assets_show(
     from catalog import repository
     from catalog.db import transaction
     from catalog.money import format_money_symbol
-    from catalog.renewal_register import contract_audit
+    from catalog.repository.renewal_register import contract_audit
 
     day = _as_of_option(as_of)
     with transaction(_engine()) as session:
@@ -305,8 +305,8 @@ def assets_import(
     Re-importing a file changes nothing; a changed row updates its asset (audited). Every
     problem is reported with its line number, and then nothing is written (exit code 1)."""
     from catalog import repository
-    from catalog.asset_io import AssetImportError, ImportDefaults, ImportIssue, normalise_email, parse_file
     from catalog.db import transaction
+    from catalog.importers.assets import AssetImportError, ImportDefaults, ImportIssue, normalise_email, parse_file
 
     try:
         text = file.read_text(encoding="utf-8-sig")

@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from catalog.directory_io import ImportProblem
+from catalog.importers.directory import ImportProblem
 from catalog.settings import get_settings
 from procure.directory_cli import DryRun, read_text, report_problems
 
@@ -54,8 +54,8 @@ def _import(
 ) -> tuple[list[R], S]:
     """Parse FILE, then apply it in one transaction; any problem → every problem printed with
     its line, nothing written, exit 1."""
-    from catalog.budget_io import BudgetImportError
     from catalog.db import transaction
+    from catalog.importers.budgets import BudgetImportError
 
     records, problems = parse(read_text(file))
     if problems:
@@ -80,7 +80,7 @@ def _import(
 def budget_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = False) -> None:
     """Set the annual budget of each cost center and fiscal year in FILE
     (columns: cost_center, fiscal_year, annual[, currency]; annual like 50000 or 50,000.00)."""
-    from catalog.budget_io import apply_budgets, parse_budgets
+    from catalog.importers.budgets import apply_budgets, parse_budgets
 
     records, summary = _import(
         file,
@@ -97,9 +97,9 @@ def spend_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = Fa
     """Record actual spend (columns: date, cost_center, vendor, amount, currency) and recompute
     the actual of every budget line it falls in, converting spend in another currency than the
     line's with the policy's currency_rates. Importing the same file again adds nothing."""
-    from catalog.budget_io import apply_spend, parse_spend
-    from catalog.policy import PolicyError
+    from catalog.importers.budgets import apply_spend, parse_spend
     from catalog.routing import load_active_policy
+    from catalog.rules.policy import PolicyError
 
     start_month = get_settings().fiscal_year_start_month
     try:
@@ -126,7 +126,7 @@ def budget_rows(
 ) -> list[dict[str, Any]]:
     """Each budget line of the year with its straight-line forecast, as plain values."""
     from catalog import repository
-    from catalog.budget import BudgetLine, forecast
+    from catalog.rules.budget import BudgetLine, forecast
 
     rows = []
     for budget in repository.list_budgets(session, fiscal_year=fiscal_year):
@@ -172,9 +172,9 @@ def budget_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Budget vs committed vs actual vs a straight-line forecast of the year's spend."""
-    from catalog.budget import fiscal_year_of
     from catalog.db import transaction
     from catalog.money import format_money
+    from catalog.rules.budget import fiscal_year_of
 
     settings = get_settings()
     today = datetime.now(UTC).date()
@@ -236,7 +236,7 @@ def commitments_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOp
 
     `remaining` (default: total) is what was left before the purchases the bot approves: what
     they drew is subtracted, so importing the same file again keeps it."""
-    from catalog.budget_io import apply_commitments, parse_commitments
+    from catalog.importers.budgets import apply_commitments, parse_commitments
 
     records, summary = _import(
         file,

@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from catalog.catalog_io import (
+from catalog.importers.catalog import (
     CatalogEntry,
     CatalogProblem,
     ContractTerms,
@@ -18,9 +18,9 @@ from catalog.catalog_io import (
     catalog_to_yaml,
     parse_catalog,
 )
-from catalog.matching import Matcher, MatchResult
-from catalog.matching_data import SHIPPED_CATALOG, load_catalog_products, load_matching_data
 from catalog.models import Product
+from catalog.rules.matching import Matcher, MatchResult
+from catalog.rules.matching_data import SHIPPED_CATALOG, load_catalog_products, load_matching_data
 
 catalog_app = typer.Typer(
     help="The product catalog: check, import and export it as code; recognise products in free text.",

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Engine
 
-from catalog.directory_io import ImportProblem
+from catalog.importers.directory import ImportProblem
 from catalog.settings import get_settings
 
 directory_app = typer.Typer(help="The people directory: import and list.", no_args_is_help=True)
@@ -56,7 +56,7 @@ def directory_import(
     managers or delegates nobody knows, manager cycles) is reported with its line number and
     then nothing is written. People not in the file are left as they are."""
     from catalog.db import transaction
-    from catalog.directory_io import DirectoryImportError, apply_directory, parse_directory
+    from catalog.importers.directory import DirectoryImportError, apply_directory, parse_directory
 
     records, problems = parse_directory(read_text(file), filename=file.name)
     if problems:

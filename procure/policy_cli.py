@@ -40,7 +40,7 @@ def _engine() -> Engine:
 
 
 def _policy_path(file: Path | None) -> Path:
-    from catalog.policy import default_policy_path
+    from catalog.rules.policy import default_policy_path
 
     return file or get_settings().policy_file or default_policy_path()
 
@@ -57,7 +57,7 @@ def policy_check(
     ] = None,
 ) -> None:
     """Validate a policy: every problem with its line number (exit 1 if any)."""
-    from catalog.policy import check_policy, load_policy
+    from catalog.rules.policy import check_policy, load_policy
 
     path = _policy_path(file)
     try:
@@ -101,9 +101,9 @@ def _route_request(
     from catalog import repository
     from catalog.models import ProductStatus
     from catalog.money import format_money
-    from catalog.requests import CatalogPrice, Quote, RequestInputError, parse_money, quote
     from catalog.routing import RouteRequest
-    from workflows.purchase_terms import contract_json, plan_contract
+    from catalog.rules.requests import CatalogPrice, Quote, RequestInputError, parse_money, quote
+    from workflows.request.activities.purchase_terms import contract_json, plan_contract
 
     unknown = sorted(set(raw) - REQUEST_KEYS)
     if unknown:
@@ -240,8 +240,8 @@ def policy_explain(
     "cost_center" (default: the requester's), "vendor" (for products not in the catalog),
     "separate_contract" (true: more seats of a product we own get a contract of their own)}."""
     from catalog.db import transaction
-    from catalog.policy import PolicyError, load_policy
     from catalog.routing import RouteRejected, preview_as_json, preview_route
+    from catalog.rules.policy import PolicyError, load_policy
 
     path = _policy_path(policy_file)
     try:

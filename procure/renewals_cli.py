@@ -17,7 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from catalog.renewals import (
+from catalog.rules.renewals import (
     DEFAULT_REMINDER_LEAD_DAYS,
     MAX_TERM_MONTHS,
     ContractTerms,
@@ -239,7 +239,7 @@ async def _run_on_worker(kind: str, as_of: str) -> dict[str, object]:
 
     from catalog.settings import get_settings
     from procure.runtime import connect_temporal
-    from workflows.renewals import RenewalClient
+    from workflows.renewals.workflows import RenewalClient
 
     settings = get_settings()
     client = RenewalClient(await connect_temporal(settings, attempts=5), task_queue=settings.temporal_task_queue)

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from catalog.csv_safe import render_csv
+from catalog.importers.csv_safe import render_csv
+from catalog.rules.showback import ShowbackReport
 from catalog.settings import get_settings
-from catalog.showback import ShowbackReport
 
 report_app = typer.Typer(help="Reports: SaaS spend per cost center (showback).", no_args_is_help=True)
 
@@ -131,14 +131,14 @@ def showback(
     The fiscal year starts in FISCAL_YEAR_START_MONTH (default 1, January)."""
     from catalog import repository
     from catalog.db import make_engine, transaction
-    from catalog.showback import build_showback
+    from catalog.rules.showback import build_showback
 
     if fmt not in REPORT_FORMATS:
         typer.echo(f"--format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}", err=True)
         raise typer.Exit(2)
     settings = get_settings()
     try:
-        from catalog.showback import fiscal_year_bounds
+        from catalog.rules.showback import fiscal_year_bounds
 
         fiscal_year_bounds(fiscal_year, settings.fiscal_year_start_month)
     except ValueError as error:

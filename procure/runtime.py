@@ -134,9 +134,9 @@ async def _serve_worker(settings: Settings, engine: Engine, client: Client, slac
 
     from bot.notifier import SlackNotifier
     from procure.observability import CountingRetryHandler, start_worker_metrics
-    from workflows.activities import ProcurementActivities
-    from workflows.renewal_activities import RenewalActivities
-    from workflows.renewals import ensure_renewal_schedules
+    from workflows.renewals.activities import RenewalActivities
+    from workflows.renewals.workflows import ensure_renewal_schedules
+    from workflows.request.activities.procurement import ProcurementActivities
     from workflows.worker import ALL_WORKFLOWS, build_worker
 
     slack.retry_handlers.insert(0, CountingRetryHandler())
@@ -202,7 +202,7 @@ async def _serve_bot(settings: Settings, session: aiohttp.ClientSession) -> None
         slack_log_context,
         start_bot_metrics,
     )
-    from workflows.client import ProcurementClient
+    from workflows.request.client import ProcurementClient
 
     engine = make_engine(settings.effective_database_url)
     client = await connect_temporal(settings)

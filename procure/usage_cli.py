@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from catalog.catalog_io import CatalogProblem, parse_usage_csv
+from catalog.importers.catalog import CatalogProblem, parse_usage_csv
 
 
 class _RolledBack(Exception):

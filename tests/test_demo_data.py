@@ -12,10 +12,10 @@ from sqlmodel import select
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import Asset, Product
-from catalog.reuse import decide_reuse, holders_to_ask
+from catalog.rules.reuse import decide_reuse, holders_to_ask
 from catalog.settings import Settings
 from procure.runtime import simulator_config
-from workflows.reuse_activities import seat_pool
+from workflows.request.activities.reuse import seat_pool
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -29,8 +29,13 @@ def test_the_readme_names_as_many_idle_holders_as_the_demo_offer_asks(sqlite_see
         people = {p.email: p.name for p in repository.list_people(session)}
     # The demo: Emma asks for 2 Figma seats; every seat is taken.
     decision = decide_reuse(
-        product=pool, category=None, seats=2, requester_email="employee@example.com", catalog=[pool],
-        as_of=date.today(), inactive_days=inactive_days,
+        product=pool,
+        category=None,
+        seats=2,
+        requester_email="employee@example.com",
+        catalog=[pool],
+        as_of=date.today(),
+        inactive_days=inactive_days,
     )
     asked = holders_to_ask(decision)
     names = " and ".join(people[h.email] for h in asked)

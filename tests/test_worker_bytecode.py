@@ -15,7 +15,7 @@ import pytest
 
 from procure.runtime import write_workflow_bytecode
 
-SOURCE = '''
+SOURCE = """
 from temporalio import workflow
 
 
@@ -24,7 +24,7 @@ class SomeWorkflow:
     @workflow.run
     async def run(self) -> int:
         return 1
-'''
+"""
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker
 
-from catalog.summary import Undeliverable
-from workflows.activities import ProcurementActivities
+from catalog.ports import Undeliverable
 from workflows.converter import install_payload_passes, with_data_converter
-from workflows.renewal_activities import RenewalActivities
-from workflows.renewals import RENEWAL_WORKFLOWS
-from workflows.request_workflow import ProcurementRequestWorkflow
+from workflows.renewals.activities import RenewalActivities
+from workflows.renewals.workflows import RENEWAL_WORKFLOWS
+from workflows.request.activities.procurement import ProcurementActivities
+from workflows.request.types import UNDELIVERABLE
+from workflows.request.workflow import ProcurementRequestWorkflow
 from workflows.sandbox import SandboxMode, workflow_runner
-from workflows.shared import UNDELIVERABLE
 
 WORKFLOWS = [ProcurementRequestWorkflow]
 ALL_WORKFLOWS = [*WORKFLOWS, *RENEWAL_WORKFLOWS]
@@ -34,13 +34,13 @@ def activity_methods(
     request: list[Callable[..., Any]] = []
     if activities is not None:
         request = [
-            # the request (workflows/activities.py)
+            # the request (workflows/request/activities/procurement.py)
             activities.check_request,
             activities.announce_step,
             activities.record_outcome,
             activities.announce_outcome,
             activities.announce_rejection,
-            # the approval chain (workflows/chain_activities.py)
+            # the approval chain (workflows/request/activities/chain.py)
             activities.plan_route,
             activities.recheck_route,
             activities.open_chain_stage,
@@ -52,7 +52,7 @@ def activity_methods(
             activities.record_chain_outcome,
             activities.announce_chain_outcome,
             activities.close_chain,
-            # reuse first (workflows/reuse_activities.py)
+            # reuse first (workflows/request/activities/reuse.py)
             activities.assess_reuse,
             activities.offer_reuse,
             activities.record_choice,
@@ -64,7 +64,7 @@ def activity_methods(
     renewal: list[Callable[..., Any]] = []
     if renewals is not None:
         renewal = [
-            # renewal reminders (workflows/renewal_activities.py)
+            # renewal reminders (workflows/renewals/activities.py)
             renewals.claim_due_reminders,
             renewals.send_reminders,
             renewals.record_renewal_decision,

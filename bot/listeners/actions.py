@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.blocks import Prefill
+from bot.blocks.common import Prefill
 from bot.deps import BotDeps
 from bot.listeners.commands import open_request_modal
 from bot.replies import tell

@@ -19,22 +19,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import DBAPIError
 
 from bot import ids
-from bot.blocks import deny_modal
-from bot.chain_modals import EditPrefill, changes_modal, delegate_modal, edit_modal
+from bot.blocks.approvals import EditPrefill, changes_modal, delegate_modal, edit_modal
+from bot.blocks.common import deny_modal
+from bot.blocks.request import parse_step_value
 from bot.deps import BotDeps
 from bot.forms import FormErrors, parse_edit_form
 from bot.listeners.actions import audit_refusal, channel_id_of, click_key
 from bot.listeners.events import HomeNotice, publish_home
 from bot.listeners.views import view_metadata
+from bot.payloads import element_state, text_value
 from bot.replies import tell
-from bot.request_blocks import parse_step_value
 from bot.step_checks import step_refusal
-from bot.view_state import element_state, text_value
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import PurchaseRequest, RequestStatus
 from catalog.routing import step_delegation_refusal
-from workflows.shared import (
+from workflows.request.types import (
     ACTION_APPROVE,
     ACTION_DENY,
     ACTION_REQUEST_CHANGES,

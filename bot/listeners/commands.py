@@ -11,12 +11,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.blocks import Block, Prefill, ProductChoice, catalog_price_note, request_modal
+from bot.blocks.common import Block, Prefill, ProductChoice, catalog_price_note, request_modal
+from bot.blocks.intake import IntakeFinding, intake_message
 from bot.deps import BotDeps
-from bot.intake_blocks import IntakeFinding, intake_message
 from bot.replies import tell
-from catalog.matching import extract_seats, invalid_seat_count
-from catalog.requests import MAX_SEATS
+from catalog.rules.matching import extract_seats, invalid_seat_count
+from catalog.rules.requests import MAX_SEATS
 from catalog.text import escape_mrkdwn
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")

@@ -10,15 +10,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.home import MyRequestRow, WaitingRow, home_view
 from bot.deps import BotDeps
-from bot.home_blocks import MyRequestRow, WaitingRow, home_view
 from bot.listeners.intake import intake_reply_for
 from bot.listeners.renewals import itam_home_blocks
 from catalog import repository
 from catalog.db import transaction
 from catalog.money import format_money_symbol
 from catalog.text import escape_mrkdwn
-from workflows.messaging import budget_view
+from workflows.request.activities.messaging import budget_view
 
 log = logging.getLogger(__name__)
 

@@ -16,18 +16,18 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.blocks import Block, Prefill
+from bot.blocks.common import Block, Prefill
+from bot.blocks.intake import IntakeFinding, intake_message, justification_modal, parse_choice_value
 from bot.deps import BotDeps
-from bot.intake_blocks import IntakeFinding, intake_message, justification_modal, parse_choice_value
 from bot.listeners.commands import _MENTION, open_request_modal, prefill_from_text
+from bot.payloads import text_value
 from bot.replies import tell
-from bot.view_state import text_value
 from catalog import repository
 from catalog.db import transaction
-from catalog.matching import MatchResult
-from catalog.reuse import decide_reuse
-from workflows.reuse_activities import seat_pool
-from workflows.shared import (
+from catalog.rules.matching import MatchResult
+from catalog.rules.reuse import decide_reuse
+from workflows.request.activities.reuse import seat_pool
+from workflows.request.types import (
     CHOICE_ALTERNATIVE,
     CHOICE_BUY,
     CHOICE_RECLAIM,

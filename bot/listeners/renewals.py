@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import renewal_blocks as rb
+from bot.blocks import renewals as rb
 from bot.deps import BotDeps
+from bot.payloads import selected_value, text_value
 from bot.replies import tell
-from bot.view_state import selected_value, text_value
-from catalog import reminders_repo, repository
+from catalog import repository
 from catalog.db import transaction
 from catalog.models import Asset, Contract, PurchaseRequest, RenewalStatus
-from catalog.policy import PolicyError
+from catalog.ports import RenewalCard
 from catalog.renewal_authority import (
     current_terms_text,
     pending_refusal,
@@ -33,14 +33,15 @@ from catalog.renewal_authority import (
     quote_renewal,
     terms_text,
 )
-from catalog.requests import RequestInputError, parse_money, parse_seats, request_id_for
+from catalog.repository import reminders as reminders_repo
 from catalog.routing import RouteRejected, load_active_policy, preview_route, route_request_of
-from catalog.summary import RenewalCard
+from catalog.rules.policy import PolicyError
+from catalog.rules.requests import RequestInputError, parse_money, parse_seats, request_id_for
 from catalog.text import role_phrase
-from workflows.renewal_activities import RenewalDecisionInput
-from workflows.renewal_requests import renewal_request_row
-from workflows.renewals import RenewalClient
-from workflows.shared import RequestInput
+from workflows.renewals.activities import RenewalDecisionInput
+from workflows.renewals.workflows import RenewalClient
+from workflows.request.activities.renewal_requests import renewal_request_row
+from workflows.request.types import RequestInput
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _check(
 
 def _renew_form_errors(deps: BotDeps, ref: rb.RenewalRef, seats: int | None, price: int | None) -> dict[str, str]:
     """The Renew modal's errors that need the contract: fewer seats than people hold, and the
-    new term past the caps a new request has (`catalog.requests.renewal_quote`)."""
+    new term past the caps a new request has (`catalog.rules.requests.renewal_quote`)."""
     with transaction(deps.engine, read_only=True) as session:
         contract = session.get(Contract, ref.contract_id)
         asset = session.get(Asset, contract.asset_id) if contract is not None else None

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import DBAPIError
 
 from bot import ids
-from bot.blocks import DEFAULT_CLASSIFICATION
+from bot.blocks.common import DEFAULT_CLASSIFICATION
 from bot.deps import BotDeps
 from bot.forms import (
     FormErrors,
@@ -28,10 +28,10 @@ from bot.forms import (
     seats_value,
     separate_contract_value,
 )
+from bot.payloads import selected_value, text_value
 from bot.replies import tell
-from bot.view_state import selected_value, text_value
-from catalog.requests import CatalogPrice, request_id_for
-from workflows.shared import RequestInput
+from catalog.rules.requests import CatalogPrice, request_id_for
+from workflows.request.types import RequestInput
 
 log = logging.getLogger(__name__)
 

@@ -87,8 +87,9 @@ class Receiver:
         async def events(request: Request) -> Response:
             body = (await request.body()).decode()
             headers = {k.lower(): v for k, v in request.headers.items()}
-            ok = verifier.is_valid(body, headers.get("x-slack-request-timestamp", ""),
-                                   headers.get("x-slack-signature", ""))
+            ok = verifier.is_valid(
+                body, headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
+            )
             entry = Received(headers, body, ok)
             self.received.append(entry)
             if not ok:
@@ -128,8 +129,14 @@ class Sim:
 
 
 def make_config(bot_events_url: str, *, schema: bool = True) -> SimulatorConfig:
-    return SimulatorConfig(users=USERS, bot_events_url=bot_events_url, signing_secret=SECRET, bot_token=TOKEN,
-                           team_id=TEAM_ID, schema_path=SCHEMA if schema else None)
+    return SimulatorConfig(
+        users=USERS,
+        bot_events_url=bot_events_url,
+        signing_secret=SECRET,
+        bot_token=TOKEN,
+        team_id=TEAM_ID,
+        schema_path=SCHEMA if schema else None,
+    )
 
 
 @asynccontextmanager
@@ -178,14 +185,31 @@ def load_reference(name: str) -> dict[str, Any]:
 
 def approval_blocks(request_id: str = "req-42") -> list[dict[str, Any]]:
     return [
-        {"type": "section", "block_id": "summary",
-         "text": {"type": "mrkdwn", "text": "*<@U0EMPLOYEE> requests Figma* (3 seats)"}},
-        {"type": "actions", "block_id": "decision", "elements": [
-            {"type": "button", "action_id": "approve", "style": "primary",
-             "text": {"type": "plain_text", "text": "Approve"}, "value": request_id},
-            {"type": "button", "action_id": "deny", "style": "danger",
-             "text": {"type": "plain_text", "text": "Deny"}, "value": request_id},
-        ]},
+        {
+            "type": "section",
+            "block_id": "summary",
+            "text": {"type": "mrkdwn", "text": "*<@U0EMPLOYEE> requests Figma* (3 seats)"},
+        },
+        {
+            "type": "actions",
+            "block_id": "decision",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "approve",
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Approve"},
+                    "value": request_id,
+                },
+                {
+                    "type": "button",
+                    "action_id": "deny",
+                    "style": "danger",
+                    "text": {"type": "plain_text", "text": "Deny"},
+                    "value": request_id,
+                },
+            ],
+        },
     ]
 
 
@@ -198,13 +222,31 @@ def request_modal(**extra: Any) -> dict[str, Any]:
         "submit": {**plain, "text": "Submit"},
         "close": {**plain, "text": "Cancel"},
         "blocks": [
-            {"type": "input", "block_id": "product", "label": {**plain, "text": "Product"},
-             "element": {"type": "plain_text_input", "action_id": "value"}},
-            {"type": "input", "block_id": "seats", "label": {**plain, "text": "Seats"},
-             "element": {"type": "number_input", "action_id": "value", "is_decimal_allowed": False,
-                         "min_value": "1", "max_value": "500"}},
-            {"type": "input", "block_id": "needed_by", "optional": True, "label": {**plain, "text": "Needed by"},
-             "element": {"type": "datepicker", "action_id": "value"}},
+            {
+                "type": "input",
+                "block_id": "product",
+                "label": {**plain, "text": "Product"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            },
+            {
+                "type": "input",
+                "block_id": "seats",
+                "label": {**plain, "text": "Seats"},
+                "element": {
+                    "type": "number_input",
+                    "action_id": "value",
+                    "is_decimal_allowed": False,
+                    "min_value": "1",
+                    "max_value": "500",
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "needed_by",
+                "optional": True,
+                "label": {**plain, "text": "Needed by"},
+                "element": {"type": "datepicker", "action_id": "value"},
+            },
         ],
         **extra,
     }

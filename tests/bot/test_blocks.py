@@ -14,7 +14,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot import ids
-from bot.blocks import (
+from bot.blocks.approvals import EditPrefill, changes_modal, delegate_modal, edit_modal
+from bot.blocks.common import (
     CLASSIFICATION_LABELS,
     Prefill,
     ProductChoice,
@@ -23,12 +24,9 @@ from bot.blocks import (
     intake_reply,
     request_modal,
 )
-from bot.chain_modals import EditPrefill, changes_modal, delegate_modal, edit_modal
-from bot.home_blocks import MyRequestRow, WaitingRow, home_view
-from bot.request_blocks import request_message
-from catalog.policy import CLASSIFICATIONS
-from catalog.requests import CatalogPrice
-from catalog.summary import (
+from bot.blocks.home import MyRequestRow, WaitingRow, home_view
+from bot.blocks.request import request_message
+from catalog.ports import (
     BudgetView,
     DrawdownView,
     ExpansionView,
@@ -38,6 +36,8 @@ from catalog.summary import (
     RequestSummary,
     StepView,
 )
+from catalog.rules.policy import CLASSIFICATIONS
+from catalog.rules.requests import CatalogPrice
 
 HOSTILE = "<!channel> <@U0VP> <http://evil.example|click> *bold* & ✨ مرحبا " + "x" * 10_000
 OPENED = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)

@@ -30,13 +30,13 @@ from bot.simulator.serve import bind_socket, serving, socket_url
 from catalog import repository
 from catalog.db import make_engine, transaction, upgrade
 from catalog.models import AuditEvent, PurchaseRequest
+from catalog.ports import MessageKind, RequestSummary, StepView
 from catalog.seed import seed_if_empty
 from catalog.settings import Settings
-from catalog.summary import MessageKind, RequestSummary, StepView
 from tests.bot.slack_session import SlackSession, local_simulator
 from tests.helpers import eventually
-from workflows.client import DecisionOutcome, ProcurementClient, SubmitResult
-from workflows.shared import (
+from workflows.request.client import DecisionOutcome, ProcurementClient, SubmitResult
+from workflows.request.types import (
     ACTION_APPROVE,
     ACTION_DENY,
     ACTION_REQUEST_CHANGES,

@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import ids
+from bot.blocks.request import parse_step_value, step_value
 from bot.deps import not_in_directory_text
 from bot.forms import FormErrors, parse_edit_form
 from bot.listeners.views import RequestFormErrors, parse_request_form
-from bot.request_blocks import parse_step_value, step_value
 from bot.step_checks import step_refusal
-from catalog.requests import CatalogPrice
-from workflows.shared import RequestState, StepState
+from catalog.rules.requests import CatalogPrice
+from workflows.request.types import RequestState, StepState
 
 TODAY = date(2026, 3, 2)
 KNOWN = {"CC-DESIGN", "CC-ENG", "CC-FIN"}

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from bot import ids
-from bot.blocks import Prefill
-from bot.intake_blocks import IntakeFinding, intake_message, justification_modal, reuse_message
+from bot.blocks.common import Prefill
+from bot.blocks.intake import IntakeFinding, intake_message, justification_modal, reuse_message
 from catalog import repository
 from catalog.db import transaction
-from catalog.summary import MessageKind, ReuseView
+from catalog.ports import MessageKind, ReuseView
 from tests.bot.test_blocks import HOSTILE, _ids, _mrkdwn_texts, summary, validate
 from tests.bot.test_bot_listeners import EMPLOYEE, MANAGER, Slack, _form
 from tests.bot.test_bot_listeners import slack as slack_fixture  # noqa: F401 (registers the `slack` fixture)

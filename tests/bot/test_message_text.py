@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from bot.blocks import Prefill
-from bot.chain_modals import EditPrefill, edit_modal
-from bot.intake_blocks import IntakeFinding, intake_message, reuse_message
-from bot.renewal_blocks import renewal_message
-from bot.request_blocks import request_message
-from catalog.summary import MessageKind, RenewalCard, ReuseView
+from bot.blocks.approvals import EditPrefill, edit_modal
+from bot.blocks.common import Prefill
+from bot.blocks.intake import IntakeFinding, intake_message, reuse_message
+from bot.blocks.renewals import renewal_message
+from bot.blocks.request import request_message
+from catalog.ports import MessageKind, RenewalCard, ReuseView
 from tests.bot.test_blocks import _text, schema, step, summary, validate
 
 __all__ = ["schema"]  # a fixture, used by name
@@ -46,8 +46,9 @@ def test_the_reuse_offer_counts_seats_in_words_that_agree(view: dict[str, Any], 
 
 
 def test_an_idle_holder_is_told_how_many_seats_are_missing_not_that_none_is_free() -> None:
-    one_free = _reuse(MessageKind.RECLAIM_ASK, seats=2, kind="reclaim", spare=1, holder_idle_days=61,
-                      answer_within_days=1)
+    one_free = _reuse(
+        MessageKind.RECLAIM_ASK, seats=2, kind="reclaim", spare=1, holder_idle_days=61, answer_within_days=1
+    )
     assert "needs 2 *Figma* seats and only 1 is free." in one_free and "none is free" not in one_free
     assert "You haven't used yours for 61 days." in one_free
     assert "Without an answer within 1 day the seat is released." in one_free
@@ -88,8 +89,16 @@ def test_plain_words_intake_counts_seats_in_words_that_agree(finding: IntakeFind
 
 def test_the_edit_intro_keeps_the_approvers_words_on_their_own_line(schema: dict[str, Any]) -> None:
     prefill = EditPrefill(
-        request_id="REQ-1", product_name="1Password", in_catalog=True, seats=1, estimate=None, currency="USD",
-        justification="Vault", cost_center="CC-IT", channel="direct", data_classification="internal",
+        request_id="REQ-1",
+        product_name="1Password",
+        in_catalog=True,
+        seats=1,
+        estimate=None,
+        currency="USD",
+        justification="Vault",
+        cost_center="CC-IT",
+        channel="direct",
+        data_classification="internal",
         changes_comment="One seat is enough",
     )
     view = edit_modal(prefill, private_metadata="{}")
@@ -105,8 +114,13 @@ def test_an_approvers_dm_says_each_thing_once_and_nothing_untrue(schema: dict[st
     only_manager = ("the requester's manager approves every request",)
     manager = step(1, 1, "manager", "U0MANAGER", approver_name="Max Manager", reasons=only_manager)
     dm = summary(
-        "pending_approval", product_name="Notion", steps=(manager,), viewer_seq=1, policy_reasons=only_manager,
-        alternatives=("Confluence",), approver_name="Max Manager",
+        "pending_approval",
+        product_name="Notion",
+        steps=(manager,),
+        viewer_seq=1,
+        policy_reasons=only_manager,
+        alternatives=("Confluence",),
+        approver_name="Max Manager",
     )
     _, blocks = request_message(MessageKind.APPROVAL_REQUEST, dm)
     validate(schema, blocks)
@@ -118,8 +132,12 @@ def test_an_approvers_dm_says_each_thing_once_and_nothing_untrue(schema: dict[st
     assert "approved alternatives we already have" not in text and "Confluence" in text
     # A second step with reasons of its own still lists the route's other reasons.
     finance = step(2, 2, "finance", "U0FINANCE", reasons=("annual cost is over 5,000.00 USD",))
-    chained = summary("pending_approval", steps=(manager, finance), viewer_seq=1,
-                      policy_reasons=(*only_manager, "annual cost is over 5,000.00 USD"))
+    chained = summary(
+        "pending_approval",
+        steps=(manager, finance),
+        viewer_seq=1,
+        policy_reasons=(*only_manager, "annual cost is over 5,000.00 USD"),
+    )
     text = _text(request_message(MessageKind.APPROVAL_REQUEST, chained)[1])
     assert "*Route reasons:*\n• annual cost is over 5,000.00 USD" in text
 
@@ -137,11 +155,27 @@ def test_a_single_step_status_names_the_approver_once() -> None:
 
 def test_a_renewal_card_counts_seats_and_days_in_words_that_agree() -> None:
     card = RenewalCard(
-        contract_id=1, asset_id=1, product_name="Figma", vendor="Figma, Inc.", owner_email="manager@example.com",
-        owner_slack_id="U0MANAGER", annual_cost_cents=18_000, unit_price_cents=18_000, currency="USD",
-        seats_bought=1, seats_assigned=1, seats_active_30d=1, renewal_date=date(2027, 2, 1),
-        deadline=date(2027, 1, 2), cancel_by=date(2027, 1, 2), auto_renew=True, days_left=1, status="renewed",
-        decided_by_slack_id="U0MANAGER", decided_at="2026-12-04T10:00:00+00:00", renew_seats=1,
+        contract_id=1,
+        asset_id=1,
+        product_name="Figma",
+        vendor="Figma, Inc.",
+        owner_email="manager@example.com",
+        owner_slack_id="U0MANAGER",
+        annual_cost_cents=18_000,
+        unit_price_cents=18_000,
+        currency="USD",
+        seats_bought=1,
+        seats_assigned=1,
+        seats_active_30d=1,
+        renewal_date=date(2027, 2, 1),
+        deadline=date(2027, 1, 2),
+        cancel_by=date(2027, 1, 2),
+        auto_renew=True,
+        days_left=1,
+        status="renewed",
+        decided_by_slack_id="U0MANAGER",
+        decided_at="2026-12-04T10:00:00+00:00",
+        renew_seats=1,
         renew_unit_price_cents=18_000,
     )
     fallback, blocks = renewal_message(card)

@@ -16,8 +16,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.channel_check import itam_channel_problem
 from bot.notifier import SlackNotifier, undeliverable, web_client
+from catalog.ports import RenewalCard, Undeliverable
 from catalog.settings import Settings
-from catalog.summary import RenewalCard, Undeliverable
 from procure.runtime import itam_channel_warning, warn_about_itam_channel
 from tests.bot.simulator_fixtures import EMMA, REF, TOKEN, Sim, receiver, sim, simulator_servers
 

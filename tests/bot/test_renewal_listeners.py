@@ -18,28 +18,28 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from bot import renewal_blocks as rb
 from bot.app import build_app
+from bot.blocks import renewals as rb
 from bot.deps import BotDeps
 from bot.notifier import SlackNotifier, web_client
 from bot.server import build_http_app
 from bot.simulator import SimUser
 from bot.simulator.serve import bind_socket, serving, socket_url
-from catalog import reminders_repo
 from catalog.db import make_engine, transaction, upgrade
 from catalog.models import Asset, Contract, RenewalStatus, SeatAssignment
-from catalog.renewals import add_months
+from catalog.ports import ReclaimCandidate, RenewalCard, RenewalDigestSummary, UpcomingRenewal
+from catalog.repository import reminders as reminders_repo
+from catalog.rules.renewals import add_months
 from catalog.seed import seed_if_empty
 from catalog.settings import Settings
-from catalog.summary import ReclaimCandidate, RenewalCard, RenewalDigestSummary, UpcomingRenewal
 from tests.bot.slack_session import SlackSession, local_simulator
 from tests.bot.test_blocks import HOSTILE, _mrkdwn_texts, validate
 from tests.helpers import eventually
 from tests.workflows.contracts import add_contract
-from workflows.activities import ProcurementActivities
-from workflows.client import ProcurementClient
-from workflows.renewal_activities import RenewalActivities
-from workflows.renewals import RenewalClient
+from workflows.renewals.activities import RenewalActivities
+from workflows.renewals.workflows import RenewalClient
+from workflows.request.activities.procurement import ProcurementActivities
+from workflows.request.client import ProcurementClient
 from workflows.worker import build_worker
 
 OWNER, MANAGER, ITAM = "U0EMPLOYEE", "U0MANAGER", "U0ITAM"
@@ -491,7 +491,9 @@ def test_renewal_modals_digest_and_home_validate(schema: dict[str, Any]) -> None
     assert "$6,000.00" in json.dumps(blocks) and not any("<!channel>" in t for t in _mrkdwn_texts(blocks))
     decision = f"cancelled by {HOSTILE} on 2026-12-01 (not renewing)"
     decided = tuple(
-        UpcomingRenewal(i, HOSTILE, "o@", 1, "USD", date(2027, 1, 5), date(2026, 12, 4), -3, "cancelled", False, "", decision)  # noqa: E501
+        UpcomingRenewal(
+            i, HOSTILE, "o@", 1, "USD", date(2027, 1, 5), date(2026, 12, 4), -3, "cancelled", False, "", decision
+        )  # noqa: E501
         for i in range(20)
     )
     home = {"type": "home", "blocks": rb.upcoming_renewals_blocks(upcoming, horizon_days=90, ending=decided)}

@@ -44,8 +44,9 @@ def assert_matches_spec(method: str, verb: str, body: dict[str, Any], *, patch: 
 async def trigger_from_click(sim: Sim, receiver: Receiver) -> str:
     """Post a message with buttons and click one: Slack sends a fresh trigger_id with the click."""
     posted = await sim.client.chat_postMessage(channel=EMMA.id, text="Approve?", blocks=approval_blocks())
-    answer = await sim.control("/sim/action", user=EMMA.id, channel=posted["channel"], message_ts=posted["ts"],
-                               action_id="approve")
+    answer = await sim.control(
+        "/sim/action", user=EMMA.id, channel=posted["channel"], message_ts=posted["ts"], action_id="approve"
+    )
     assert answer["status"] == 200
     return str(receiver.last.data["trigger_id"])
 
@@ -106,8 +107,9 @@ async def test_post_to_a_user_id_lands_in_the_dm_from_conversations_open(sim: Si
 
 
 async def test_blocks_sent_as_a_json_string_in_a_form_body(sim: Sim) -> None:
-    answer = await sim.client.api_call("chat.postMessage", data={
-        "channel": EMMA.id, "text": "form", "blocks": json.dumps(approval_blocks())})
+    answer = await sim.client.api_call(
+        "chat.postMessage", data={"channel": EMMA.id, "text": "form", "blocks": json.dumps(approval_blocks())}
+    )
     assert answer["message"]["blocks"][0]["block_id"] == "summary"
 
 
@@ -175,13 +177,22 @@ async def test_conversations_info_and_list_describe_channels_as_slack_does(sim: 
 
 async def test_chat_update_edits_in_place_and_keeps_history(sim: Sim) -> None:
     posted = await sim.client.chat_postMessage(channel=EMMA.id, text="Pending", blocks=approval_blocks())
-    updated = await sim.client.chat_update(channel=posted["channel"], ts=posted["ts"], text="Approved by Mark",
-                                           blocks=[])
+    updated = await sim.client.chat_update(
+        channel=posted["channel"], ts=posted["ts"], text="Approved by Mark", blocks=[]
+    )
     assert updated["ts"] == posted["ts"] and updated["text"] == "Approved by Mark"
-    assert_matches_spec("chat.update", "post", updated.data,
-                        # the 2021 spec types message.blocks as an object; Slack returns an array
-                        patch={"properties": {**SPEC["paths"]["/chat.update"]["post"]["responses"]["200"][
-                            "schema"]["properties"], "message": {"type": "object"}}})
+    assert_matches_spec(
+        "chat.update",
+        "post",
+        updated.data,
+        # the 2021 spec types message.blocks as an object; Slack returns an array
+        patch={
+            "properties": {
+                **SPEC["paths"]["/chat.update"]["post"]["responses"]["200"]["schema"]["properties"],
+                "message": {"type": "object"},
+            }
+        },
+    )
     message = (await sim.state())["dm"]["messages"][0]
     assert message["edited"] is True and message["text"] == "Approved by Mark" and message["blocks"] == []
     assert message["history"][0]["text"] == "Pending"
@@ -293,7 +304,9 @@ async def test_calls_are_recorded_without_the_token(sim: Sim) -> None:
         await sim.client.chat_postMessage(channel="C0NOPE00000", text="two")
     calls = (await sim.http.get("/sim/calls")).json()["calls"]
     assert [(c["method"], c["ok"], c["error"]) for c in calls] == [
-        ("chat.postMessage", True, None), ("chat.postMessage", False, "channel_not_found")]
+        ("chat.postMessage", True, None),
+        ("chat.postMessage", False, "channel_not_found"),
+    ]
     assert calls[0]["args"] == {"channel": EMMA.id, "text": "one"}
     assert TOKEN not in json.dumps(calls)
     assert calls[0]["t"] <= calls[1]["t"]
@@ -311,8 +324,9 @@ async def test_rate_limit_injection_and_slack_sdk_retry(sim: Sim) -> None:
 
     # slack_sdk's handler sleeps Retry-After (1 s, the protocol's minimum) and tries again.
     await sim.control("/sim/rate_limit", method="chat.postMessage", count=1, retry_after=1)
-    patient = AsyncWebClient(token=TOKEN, base_url=sim.client.base_url,
-                             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)])
+    patient = AsyncWebClient(
+        token=TOKEN, base_url=sim.client.base_url, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)]
+    )
     answer = await patient.chat_postMessage(channel=EMMA.id, text="after waiting")
     assert answer["ok"]
     calls = [(c["status"], c["error"]) for c in (await sim.http.get("/sim/calls")).json()["calls"]]

@@ -64,12 +64,22 @@ async def test_slash_command_is_a_signed_form_and_its_ack_text_is_shown_to_the_u
     fields = request.data
     dm = (await sim.client.conversations_open(users=EMMA.id))["channel"]["id"]
     assert (fields["command"], fields["text"], fields["user_id"], fields["user_name"]) == (
-        "/request", "figma 2 seats", EMMA.id, "emma")
-    assert (fields["channel_id"], fields["channel_name"], fields["team_id"]) == (dm, "directmessage",
-                                                                                 sim.config.team_id)
+        "/request",
+        "figma 2 seats",
+        EMMA.id,
+        "emma",
+    )
+    assert (fields["channel_id"], fields["channel_name"], fields["team_id"]) == (
+        dm,
+        "directmessage",
+        sim.config.team_id,
+    )
     assert "/sim/response/" in fields["response_url"] and fields["trigger_id"]
-    assert set(fields) == set(payloads.slash_command(
-        sim.config, user=EMMA, command="", text="", channel_id="", channel_name="", response_url="", trigger_id=""))
+    assert set(fields) == set(
+        payloads.slash_command(
+            sim.config, user=EMMA, command="", text="", channel_id="", channel_name="", response_url="", trigger_id=""
+        )
+    )
 
     [shown] = (await sim.state(EMMA.id))["dm"]["messages"]
     assert (shown["text"], shown["ephemeral"], shown["user"]) == ("Looking for *figma*…", True, sim.config.bot_user_id)
@@ -94,15 +104,18 @@ async def test_response_url_replies_replaces_and_deletes(sim: Sim, receiver: Rec
     await sim.control("/sim/command", user=EMMA.id, text="/request")
     command_url = receiver.last.data["response_url"]
     posted = await sim.client.chat_postMessage(channel=EMMA.id, text="Approve?", blocks=approval_blocks())
-    await sim.control("/sim/action", user=EMMA.id, channel=posted["channel"], message_ts=posted["ts"],
-                      action_id="approve")
+    await sim.control(
+        "/sim/action", user=EMMA.id, channel=posted["channel"], message_ts=posted["ts"], action_id="approve"
+    )
     click_url = receiver.last.data["response_url"]
     async with httpx.AsyncClient(trust_env=False) as http:
         assert (await http.post(command_url, json={"text": "Later, privately"})).text == "ok"
         await http.post(click_url, json={"replace_original": True, "text": "Approved :white_check_mark:"})
         messages = (await sim.state())["dm"]["messages"]
         assert [(m["text"], m["ephemeral"], m["edited"]) for m in messages] == [
-            ("Approved :white_check_mark:", False, True), ("Later, privately", True, False)]
+            ("Approved :white_check_mark:", False, True),
+            ("Later, privately", True, False),
+        ]
         await http.post(click_url, json={"delete_original": True})
         assert [m["text"] for m in (await sim.state())["dm"]["messages"]] == ["Later, privately"]
         refused = await http.post(command_url, json={"text": "x", "blocks": [{"type": "sectoin"}]})
@@ -118,11 +131,14 @@ async def test_dm_message_event_and_its_retry(sim: Sim, receiver: Receiver) -> N
     assert envelope["type"] == "event_callback" and envelope["event_id"] == sent["event_id"]
     event = envelope["event"]
     assert (event["type"], event["channel_type"], event["user"], event["text"]) == (
-        "message", "im", EMMA.id, "do we have figma?")
+        "message",
+        "im",
+        EMMA.id,
+        "do we have figma?",
+    )
     assert "x-slack-retry-num" not in first.headers
 
-    await sim.control("/sim/message", user=EMMA.id, text="ignored on a retry", retry_num=1,
-                      event_id=sent["event_id"])
+    await sim.control("/sim/message", user=EMMA.id, text="ignored on a retry", retry_num=1, event_id=sent["event_id"])
     retry = receiver.last
     assert retry.body == first.body and retry.signature_ok
     assert (retry.headers["x-slack-retry-num"], retry.headers["x-slack-retry-reason"]) == ("1", "http_timeout")
@@ -136,40 +152,70 @@ async def test_app_mention_in_a_channel(sim: Sim, receiver: Receiver) -> None:
     await sim.control("/sim/message", user=MARK.id, channel="#itam", text="@procure who uses Miro?")
     event = receiver.last.data["event"]
     assert (event["type"], event["text"], event["user"]) == (
-        "app_mention", f"<@{sim.config.bot_user_id}> who uses Miro?", MARK.id)
+        "app_mention",
+        f"<@{sim.config.bot_user_id}> who uses Miro?",
+        MARK.id,
+    )
     itam = next(c for c in (await sim.state())["channels"] if c["name"] == "itam")
     assert len(itam["messages"]) == 3
 
 
 async def test_button_click_becomes_block_actions(sim: Sim, receiver: Receiver) -> None:
     posted = await sim.client.chat_postMessage(channel=EMMA.id, text="Approve?", blocks=approval_blocks("req-7"))
-    await sim.control("/sim/action", user=EMMA.id, channel=posted["channel"], message_ts=posted["ts"],
-                      action_id="deny")
+    await sim.control("/sim/action", user=EMMA.id, channel=posted["channel"], message_ts=posted["ts"], action_id="deny")
     click = receiver.last
     payload = click.data
     assert click.signature_ok and list(dict_from_form(click.body)) == ["payload"]
     assert payload["type"] == "block_actions" and payload["user"]["id"] == EMMA.id
-    assert payload["container"] == {"type": "message", "message_ts": posted["ts"], "channel_id": posted["channel"],
-                                    "is_ephemeral": False}
+    assert payload["container"] == {
+        "type": "message",
+        "message_ts": posted["ts"],
+        "channel_id": posted["channel"],
+        "is_ephemeral": False,
+    }
     action = payload["actions"][0]
     assert {k: v for k, v in action.items() if k != "action_ts"} == {
-        "action_id": "deny", "block_id": "decision", "text": {"type": "plain_text", "text": "Deny"},
-        "value": "req-7", "style": "danger", "type": "button"}
+        "action_id": "deny",
+        "block_id": "decision",
+        "text": {"type": "plain_text", "text": "Deny"},
+        "value": "req-7",
+        "style": "danger",
+        "type": "button",
+    }
     assert payload["message"]["ts"] == posted["ts"] and payload["message"]["blocks"][1]["block_id"] == "decision"
 
-    picker: list[dict[str, Any]] = [{"type": "actions", "block_id": "pick", "elements": [{
-        "type": "static_select", "action_id": "vendor", "placeholder": {"type": "plain_text", "text": "Vendor"},
-        "options": [{"text": {"type": "plain_text", "text": "Figma"}, "value": "figma"}]}]}]
+    picker: list[dict[str, Any]] = [
+        {
+            "type": "actions",
+            "block_id": "pick",
+            "elements": [
+                {
+                    "type": "static_select",
+                    "action_id": "vendor",
+                    "placeholder": {"type": "plain_text", "text": "Vendor"},
+                    "options": [{"text": {"type": "plain_text", "text": "Figma"}, "value": "figma"}],
+                }
+            ],
+        }
+    ]
     ephemeral = await sim.client.chat_postEphemeral(channel=EMMA.id, user=EMMA.id, text="Pick", blocks=picker)
     option = picker[0]["elements"][0]["options"][0]
-    await sim.control("/sim/action", user=EMMA.id, channel=posted["channel"], message_ts=ephemeral["message_ts"],
-                      action_id="vendor", selected_option=option)
+    await sim.control(
+        "/sim/action",
+        user=EMMA.id,
+        channel=posted["channel"],
+        message_ts=ephemeral["message_ts"],
+        action_id="vendor",
+        selected_option=option,
+    )
     payload = receiver.last.data
     assert payload["container"]["is_ephemeral"] is True and "message" not in payload
     assert payload["actions"][0]["selected_option"] == option
 
-    missing = await sim.http.post("/sim/action", json={"user": EMMA.id, "channel": posted["channel"],
-                                                       "message_ts": posted["ts"], "action_id": "nope"})
+    missing = await sim.http.post(
+        "/sim/action",
+        json={"user": EMMA.id, "channel": posted["channel"], "message_ts": posted["ts"], "action_id": "nope"},
+    )
     assert missing.status_code == 404 and "nope" in missing.json()["error"]
 
 
@@ -209,10 +255,14 @@ async def test_response_actions_update_push_clear(sim: Sim, receiver: Receiver) 
     retitled["title"]["text"] = "Check the details"
     receiver.reply = answer({"response_action": "update", "view": retitled})
     assert (await sim.control("/sim/submit", user=EMMA.id, view_id=view["id"], values=request_values()))[
-        "outcome"] == "updated"
-    confirm = {"type": "modal", "title": {"type": "plain_text", "text": "Confirm"},
-               "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Sure?"}}],
-               "submit": {"type": "plain_text", "text": "Yes"}}
+        "outcome"
+    ] == "updated"
+    confirm = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Confirm"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Sure?"}}],
+        "submit": {"type": "plain_text", "text": "Yes"},
+    }
     receiver.reply = answer({"response_action": "push", "view": confirm})
     await sim.control("/sim/submit", user=EMMA.id, view_id=view["id"], values=request_values())
     stack = (await sim.state())["modals"]
@@ -258,22 +308,39 @@ async def test_closing_sends_view_closed_only_when_asked(sim: Sim, receiver: Rec
 
 async def test_actions_inside_a_modal_and_the_home_tab(sim: Sim, receiver: Receiver) -> None:
     modal = request_modal()
-    modal["blocks"].append({"type": "actions", "block_id": "more", "elements": [
-        {"type": "button", "action_id": "add_vendor", "text": {"type": "plain_text", "text": "Add vendor"}}]})
+    modal["blocks"].append(
+        {
+            "type": "actions",
+            "block_id": "more",
+            "elements": [
+                {"type": "button", "action_id": "add_vendor", "text": {"type": "plain_text", "text": "Add vendor"}}
+            ],
+        }
+    )
     view = await open_modal(sim, receiver, modal)
-    await sim.control("/sim/view_action", user=EMMA.id, view_id=view["id"], action_id="add_vendor",
-                      values=request_values(product="Fig"))
+    await sim.control(
+        "/sim/view_action",
+        user=EMMA.id,
+        view_id=view["id"],
+        action_id="add_vendor",
+        values=request_values(product="Fig"),
+    )
     payload = receiver.last.data
     assert payload["container"] == {"type": "view", "view_id": view["id"]}
     assert payload["view"]["state"]["values"]["product"]["value"]["value"] == "Fig"
-    pushed = await sim.client.views_push(trigger_id=payload["trigger_id"], view={
-        "type": "modal", "title": {"type": "plain_text", "text": "New vendor"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "…"}}]})
+    pushed = await sim.client.views_push(
+        trigger_id=payload["trigger_id"],
+        view={
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "New vendor"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "…"}}],
+        },
+    )
     assert pushed["view"]["previous_view_id"] == view["id"]
 
     home_opened = await sim.control("/sim/home", user=EMMA.id)
     assert home_opened["status"] == 200 and "view" not in receiver.last.data["event"]
-    home = (await sim.client.views_publish(user_id=EMMA.id, view={"type": "home", "blocks": approval_blocks()}))
+    home = await sim.client.views_publish(user_id=EMMA.id, view={"type": "home", "blocks": approval_blocks()})
     await sim.control("/sim/view_action", user=EMMA.id, view_id=home["view"]["id"], action_id="approve")
     payload = receiver.last.data
     assert (payload["view"]["type"], payload["actions"][0]["action_id"]) == ("home", "approve")
@@ -287,8 +354,11 @@ async def test_a_real_bolt_app_round_trip() -> None:
     bot_socket = bind_socket()
     bot_url = f"{socket_url(bot_socket)}/slack/events"
     async with running_simulator(bot_url) as sim:
-        app = AsyncApp(client=AsyncWebClient(token=sim.config.bot_token, base_url=f"{sim.url}/api/"),
-                       signing_secret=SECRET, process_before_response=True)
+        app = AsyncApp(
+            client=AsyncWebClient(token=sim.config.bot_token, base_url=f"{sim.url}/api/"),
+            signing_secret=SECRET,
+            process_before_response=True,
+        )
 
         @app.command("/request")
         async def request_command(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -296,8 +366,9 @@ async def test_a_real_bolt_app_round_trip() -> None:
             await client.views_open(trigger_id=body["trigger_id"], view=request_modal())
 
         @app.view("procurement_request")
-        async def request_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any],
-                                    client: AsyncWebClient) -> None:
+        async def request_submitted(
+            ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+        ) -> None:
             seats = int(view["state"]["values"]["seats"]["value"]["value"])
             if seats > 100:
                 await ack(response_action="errors", errors={"seats": "At most 100 seats per request"})
@@ -308,8 +379,9 @@ async def test_a_real_bolt_app_round_trip() -> None:
         @app.action("approve")
         async def approve(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
             await ack()
-            await client.chat_update(channel=body["container"]["channel_id"], ts=body["container"]["message_ts"],
-                                     text="Approved", blocks=[])
+            await client.chat_update(
+                channel=body["container"]["channel_id"], ts=body["container"]["message_ts"], text="Approved", blocks=[]
+            )
 
         @app.event("message")
         async def direct_message(event: dict[str, Any], say: Any) -> None:
@@ -324,18 +396,27 @@ async def test_a_real_bolt_app_round_trip() -> None:
         async with serving(bot, bot_socket):
             assert (await sim.control("/sim/command", user=EMMA.id, text="/request figma"))["status"] == 200
             [modal] = (await sim.state())["modals"]
-            refused = await sim.control("/sim/submit", user=EMMA.id, view_id=modal["id"],
-                                        values=request_values(seats="300"))
+            refused = await sim.control(
+                "/sim/submit", user=EMMA.id, view_id=modal["id"], values=request_values(seats="300")
+            )
             assert refused["errors"] == {"seats": "At most 100 seats per request"}
             done = await sim.control("/sim/submit", user=EMMA.id, view_id=modal["id"], values=request_values())
             assert done["outcome"] == "closed"
             [posted] = (await sim.state())["dm"]["messages"]
-            await sim.control("/sim/action", user=EMMA.id, channel=(await sim.state())["dm"]["id"],
-                              message_ts=posted["ts"], action_id="approve")
+            await sim.control(
+                "/sim/action",
+                user=EMMA.id,
+                channel=(await sim.state())["dm"]["id"],
+                message_ts=posted["ts"],
+                action_id="approve",
+            )
             await sim.control("/sim/message", user=EMMA.id, text="thanks")
             messages = (await sim.state())["dm"]["messages"]
             assert [(m["text"], m["edited"]) for m in messages] == [
-                ("Approved", True), ("thanks", False), ("You said: thanks", False)]
+                ("Approved", True),
+                ("thanks", False),
+                ("You said: thanks", False),
+            ]
             methods = [c["method"] for c in (await sim.http.get("/sim/calls")).json()["calls"]]
             assert methods == ["auth.test", "views.open", "chat.postMessage", "chat.update", "chat.postMessage"]
 
@@ -360,17 +441,29 @@ async def test_a_click_on_a_button_an_update_removed_reaches_the_app_as_in_slack
     before the refresh). Slack delivers that click to the app, which answers it; the simulator
     must not refuse it with an internal "no element with action_id" error."""
     posted = await sim.client.chat_postMessage(channel=EMMA.id, text="Approve?", blocks=approval_blocks("req-9"))
-    await sim.client.chat_update(channel=posted["channel"], ts=posted["ts"], text="Approved",
-                                 blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "Approved"}}])
-    answer = await sim.control("/sim/action", user=EMMA.id, channel=posted["channel"], message_ts=posted["ts"],
-                               action_id="approve", block_id="decision")
+    await sim.client.chat_update(
+        channel=posted["channel"],
+        ts=posted["ts"],
+        text="Approved",
+        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "Approved"}}],
+    )
+    answer = await sim.control(
+        "/sim/action",
+        user=EMMA.id,
+        channel=posted["channel"],
+        message_ts=posted["ts"],
+        action_id="approve",
+        block_id="decision",
+    )
     assert answer["status"] == 200
     payload = receiver.last.data
     assert payload["actions"][0]["action_id"] == "approve" and payload["actions"][0]["value"] == "req-9"
     assert payload["message"]["text"] == "Approved"  # the message as Slack holds it now
     # An element that was never in any version of the message is still refused.
-    never = await sim.http.post("/sim/action", json={"user": EMMA.id, "channel": posted["channel"],
-                                                     "message_ts": posted["ts"], "action_id": "nope"})
+    never = await sim.http.post(
+        "/sim/action",
+        json={"user": EMMA.id, "channel": posted["channel"], "message_ts": posted["ts"], "action_id": "nope"},
+    )
     assert never.status_code == 404
 
 

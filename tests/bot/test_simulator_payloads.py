@@ -29,8 +29,17 @@ from tests.bot.simulator_fixtures import (
 )
 
 CONFIG = make_config("http://127.0.0.1:9/slack/events")
-SERVER_VIEW_KEYS = {"id", "team_id", "state", "hash", "previous_view_id", "root_view_id", "app_id",
-                    "app_installed_team_id", "bot_id"}
+SERVER_VIEW_KEYS = {
+    "id",
+    "team_id",
+    "state",
+    "hash",
+    "previous_view_id",
+    "root_view_id",
+    "app_id",
+    "app_installed_team_id",
+    "bot_id",
+}
 
 # Captured on Enterprise Grid installs; a plain workspace does not send them.
 GRID_ONLY = {"enterprise_id", "enterprise_name"}
@@ -39,8 +48,10 @@ ADDED: dict[str, dict[str, set[str]]] = {
     "slash_command.json": {"": {"api_app_id", "is_enterprise_install"}},
     # the capture is a click in an *ephemeral* message, for which Slack leaves `message` out
     # (and the button we click is styled, which Slack echoes as `style`)
-    "block_actions_message_button.json": {"": {"enterprise", "is_enterprise_install", "message", "state"},
-                                          "/actions/0": {"style"}},
+    "block_actions_message_button.json": {
+        "": {"enterprise", "is_enterprise_install", "message", "state"},
+        "/actions/0": {"style"},
+    },
     "view_submission.json": {"": {"enterprise", "is_enterprise_install"}},
     "event_message_im.json": {"": {"is_ext_shared_channel", "event_context"}},
     "event_app_mention.json": {"": {"authorizations", "is_ext_shared_channel", "event_context"}},
@@ -66,35 +77,71 @@ def key_differences(ours: Any, ref: Any, added: dict[str, set[str]], path: str =
 
 def as_slack_view(view: dict[str, Any], **state: Any) -> dict[str, Any]:
     app_view = {k: v for k, v in view.items() if k not in SERVER_VIEW_KEYS}
-    return payloads.slack_view(CONFIG, app_view, view_id="V0TESTVIEW1", view_hash="1700000000.abcdefgh",
-                               root_view_id="V0TESTVIEW1", previous_view_id=None, state_values=state)
+    return payloads.slack_view(
+        CONFIG,
+        app_view,
+        view_id="V0TESTVIEW1",
+        view_hash="1700000000.abcdefgh",
+        root_view_id="V0TESTVIEW1",
+        previous_view_id=None,
+        state_values=state,
+    )
 
 
 def built_like(name: str) -> dict[str, Any]:
     """Our builder's payload for the same situation as the reference capture `name`."""
     trigger, response_url = "1.1700000000.abc", "http://127.0.0.1:9/sim/response/T/x"
     if name == "slash_command.json":
-        return payloads.slash_command(CONFIG, user=EMMA, command="/request", text="figma", channel_id="D0EMPLOYEE",
-                                      channel_name="directmessage", response_url=response_url, trigger_id=trigger)
+        return payloads.slash_command(
+            CONFIG,
+            user=EMMA,
+            command="/request",
+            text="figma",
+            channel_id="D0EMPLOYEE",
+            channel_name="directmessage",
+            response_url=response_url,
+            trigger_id=trigger,
+        )
     if name == "block_actions_message_button.json":
         workspace = Workspace(CONFIG)
         blocks = approval_blocks()
-        message = {"bot_id": CONFIG.bot_id, "type": "message", "text": "x", "user": CONFIG.bot_user_id,
-                   "ts": "1700000000.000100", "team": CONFIG.team_id, "blocks": workspace.assign_ids(blocks)}
-        action = payloads.block_action(blocks[1]["elements"][0], block_id="decision", action_ts="1700000001.000001",
-                                       selection={})
+        message = {
+            "bot_id": CONFIG.bot_id,
+            "type": "message",
+            "text": "x",
+            "user": CONFIG.bot_user_id,
+            "ts": "1700000000.000100",
+            "team": CONFIG.team_id,
+            "blocks": workspace.assign_ids(blocks),
+        }
+        action = payloads.block_action(
+            blocks[1]["elements"][0], block_id="decision", action_ts="1700000001.000001", selection={}
+        )
         return payloads.message_block_actions(
-            CONFIG, user=EMMA, channel_id="D0EMPLOYEE", channel_name="directmessage",
-            message_ts="1700000000.000100", message=message, action=action, state_values={},
-            trigger_id=trigger, response_url=response_url)
+            CONFIG,
+            user=EMMA,
+            channel_id="D0EMPLOYEE",
+            channel_name="directmessage",
+            message_ts="1700000000.000100",
+            message=message,
+            action=action,
+            state_values={},
+            trigger_id=trigger,
+            response_url=response_url,
+        )
     ref = load_reference(name)
     if name == "block_actions_modal_static_select.json":
         element = ref["view"]["blocks"][0]["elements"][0]
         option = element["option_groups"][0]["options"][0]
-        action = payloads.block_action(element, block_id="block", action_ts="1700000001.000001",
-                                       selection={"selected_option": option, "value": "ignored"})
-        return payloads.view_block_actions(CONFIG, user=EMMA, view=as_slack_view(ref["view"]), action=action,
-                                           trigger_id=trigger)
+        action = payloads.block_action(
+            element,
+            block_id="block",
+            action_ts="1700000001.000001",
+            selection={"selected_option": option, "value": "ignored"},
+        )
+        return payloads.view_block_actions(
+            CONFIG, user=EMMA, view=as_slack_view(ref["view"]), action=action, trigger_id=trigger
+        )
     if name == "view_submission.json":
         return payloads.view_submission(CONFIG, user=EMMA, view=as_slack_view(ref["view"]), trigger_id=trigger)
     if name == "view_closed.json":
@@ -102,18 +149,32 @@ def built_like(name: str) -> dict[str, Any]:
     if name == "event_message_im.json":
         event = payloads.message_im_event(user_id=EMMA.id, channel_id="D0EMPLOYEE", text="hi", ts="1700000000.000100")
     elif name == "event_app_mention.json":
-        event = payloads.app_mention_event(CONFIG, user_id=EMMA.id, channel_id="C0ITAM0000", text="<@U0> hi",
-                                           ts="1700000000.000100", client_msg_id="c0ffee")
+        event = payloads.app_mention_event(
+            CONFIG,
+            user_id=EMMA.id,
+            channel_id="C0ITAM0000",
+            text="<@U0> hi",
+            ts="1700000000.000100",
+            client_msg_id="c0ffee",
+        )
     else:
         event = payloads.app_home_opened_event(user_id=EMMA.id, channel_id="D0EMPLOYEE", event_ts="1700000000.1")
     return payloads.event_callback(CONFIG, event=event, event_id="Ev0TEST", event_time=1700000000)
 
 
-@pytest.mark.parametrize("name", [
-    "slash_command.json", "block_actions_message_button.json", "block_actions_modal_static_select.json",
-    "view_submission.json", "view_closed.json", "event_message_im.json", "event_app_mention.json",
-    "event_app_home_opened.json",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "slash_command.json",
+        "block_actions_message_button.json",
+        "block_actions_modal_static_select.json",
+        "view_submission.json",
+        "view_closed.json",
+        "event_message_im.json",
+        "event_app_mention.json",
+        "event_app_home_opened.json",
+    ],
+)
 def test_builders_have_the_reference_key_sets(name: str) -> None:
     assert key_differences(built_like(name), load_reference(name), ADDED.get(name, {})) == []
 
@@ -122,14 +183,24 @@ def test_the_comparison_notices_a_missing_key() -> None:
     broken = built_like("view_submission.json")
     del broken["view"]["private_metadata"]
     assert key_differences(broken, load_reference("view_submission.json"), ADDED["view_submission.json"]) == [
-        "/view: missing ['private_metadata']"]
+        "/view: missing ['private_metadata']"
+    ]
 
 
 def test_ephemeral_click_matches_the_reference_exactly() -> None:
     ours = built_like("block_actions_message_button.json")
     ours = payloads.message_block_actions(
-        CONFIG, user=EMMA, channel_id="D0EMPLOYEE", channel_name="directmessage", message_ts="1.2", message=None,
-        action=ours["actions"][0], state_values={}, trigger_id="t", response_url="u")
+        CONFIG,
+        user=EMMA,
+        channel_id="D0EMPLOYEE",
+        channel_name="directmessage",
+        message_ts="1.2",
+        message=None,
+        action=ours["actions"][0],
+        state_values={},
+        trigger_id="t",
+        response_url="u",
+    )
     assert ours["container"]["is_ephemeral"] is True and "message" not in ours
     ref = load_reference("block_actions_message_button.json")
     assert set(ours["actions"][0]) == set(ref["actions"][0]) | {"style"}
@@ -152,10 +223,12 @@ def test_wire_encodings_follow_how_sent() -> None:
 
 
 def test_signature_matches_slacks_documented_example() -> None:
-    body = ("token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
-            "&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
-            "&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
-            "&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+    body = (
+        "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+        "&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+        "&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+        "&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+    )
     expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
     assert slack_signature(body, "8f742231b10e8888abcd99yyyzzz85a5", 1531420618) == expected
 
@@ -167,8 +240,9 @@ def test_signature_headers_verify_with_slack_sdk() -> None:
     verifier = SignatureVerifier(SECRET)
     assert verifier.is_valid(wire.body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"])
     assert verifier.is_valid(wire.body.encode(), headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"])
-    assert not SignatureVerifier("other").is_valid(wire.body, headers["X-Slack-Request-Timestamp"],
-                                                   headers["X-Slack-Signature"])
+    assert not SignatureVerifier("other").is_valid(
+        wire.body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+    )
     assert not verifier.is_valid(wire.body + "x", headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"])
 
 
@@ -201,7 +275,8 @@ def test_schema_errors_are_explained_along_the_matching_type(validator: BlockKit
     modal["title"]["text"] = "T" * 25
     assert validator.view_problems(modal) == ["title/text: longer than 24 chars (got 25)"]
     assert validator.view_problems({**request_modal(), "id": "V1"}) == [
-        "view: Additional properties are not allowed ('id' was unexpected)"]
+        "view: Additional properties are not allowed ('id' was unexpected)"
+    ]
 
 
 @pytest.mark.parametrize("schema", [True, False], ids=["with-schema", "rules-only"])
@@ -221,8 +296,13 @@ def test_rules_the_schema_misses(schema: bool) -> None:
     numbers["blocks"][1]["element"].update(min_value="10", max_value="20", initial_value="30")
     assert validator.view_problems(numbers) == ["blocks/1/element/initial_value: 30 is outside [10, 20]"]
 
-    upload = [{"type": "input", "label": {"type": "plain_text", "text": "File"},
-               "element": {"type": "file_input", "action_id": "f"}}]
+    upload = [
+        {
+            "type": "input",
+            "label": {"type": "plain_text", "text": "File"},
+            "element": {"type": "file_input", "action_id": "f"},
+        }
+    ]
     assert "blocks/0/element: file_input is only allowed in modals" in validator.message_problems(upload)
     markdown_modal = {**request_modal(), "blocks": [{"type": "markdown", "text": "**hi**"}]}
     assert validator.view_problems(markdown_modal) == ["blocks/0: a markdown block is only allowed in messages"]
@@ -239,8 +319,8 @@ def test_without_the_schema_the_status_says_so() -> None:
 
 
 def _our_messages() -> list[list[dict[str, Any]]]:
-    from bot.request_blocks import request_message
-    from catalog.summary import MessageKind
+    from bot.blocks.request import request_message
+    from catalog.ports import MessageKind
     from tests.bot.test_blocks import chain, summary
 
     made = (chain("pending_approval"), summary("approved"), summary("denied"))

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import Prefill, ProductChoice, request_modal
+from bot.blocks.common import Prefill, ProductChoice, request_modal
 from bot.simulator import SimUser, create_simulator_app
 from bot.simulator.runtime import Simulator
 from bot.simulator.serve import bind_socket, serving
@@ -112,14 +112,35 @@ async def test_the_page_opens_as_the_first_requester_then_as_the_person_last_cho
 async def test_emoji_shortcodes_and_date_tokens_render_as_in_slack(page: Page, workspace: Workspace) -> None:
     afternoon = datetime(2026, 2, 18, 18, 39, 5, tzinfo=UTC)
     week_before = datetime(2026, 2, 11, 9, 5, 0, tzinfo=UTC)
-    await workspace.dm(EMMA, text="Approved", blocks=[
-        {"type": "header", "text": {"type": "plain_text", "text": ":pencil2: Changes requested", "emoji": True}},
-        {"type": "section", "block_id": "status", "text": {"type": "mrkdwn", "text": (
-            f":white_check_mark: *Approved* by <@{MAX.id}>, waiting since {slack_date(afternoon)} :zzz:")}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            f"<!date^{int(week_before.timestamp())}^{{date_long}} at {{time_secs}}^https://example.com/r|a week ago>"
-            f" · <!date^{int(week_before.timestamp())}^{{date_num}}, {{date}}, {{date_pretty}}|fallback>")}]},
-    ])
+    await workspace.dm(
+        EMMA,
+        text="Approved",
+        blocks=[
+            {"type": "header", "text": {"type": "plain_text", "text": ":pencil2: Changes requested", "emoji": True}},
+            {
+                "type": "section",
+                "block_id": "status",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        f":white_check_mark: *Approved* by <@{MAX.id}>, waiting since {slack_date(afternoon)} :zzz:"
+                    ),
+                },
+            },
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": (
+                            f"<!date^{int(week_before.timestamp())}^{{date_long}} at {{time_secs}}^https://example.com/r|a week ago>"
+                            f" · <!date^{int(week_before.timestamp())}^{{date_num}}, {{date}}, {{date_pretty}}|fallback>"
+                        ),
+                    }
+                ],
+            },
+        ],
+    )
     await page.clock.set_fixed_time(datetime(2026, 2, 18, 20, 0, tzinfo=UTC))
     await page.goto(workspace.url)
     messages = page.locator("#messages")
@@ -170,8 +191,12 @@ async def test_a_click_on_a_button_the_app_has_since_removed_is_answered_by_the_
     await page.goto(workspace.url)
     approve = page.get_by_role("button", name="Approve")
     await expect(approve).to_be_visible()
-    await workspace.client.chat_update(channel=posted["channel"], ts=posted["ts"], text="Approved", blocks=[
-        {"type": "section", "text": {"type": "mrkdwn", "text": "Approved by someone else"}}])
+    await workspace.client.chat_update(
+        channel=posted["channel"],
+        ts=posted["ts"],
+        text="Approved",
+        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "Approved by someone else"}}],
+    )
 
     async with page.expect_response(lambda r: r.url.endswith("/sim/action")) as clicked:
         await approve.click()  # the page still shows the button; Slack would send this click

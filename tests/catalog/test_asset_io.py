@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.asset_io import (
+from catalog.importers.assets import (
     MAX_STORED_CENTS,
     AssetImportError,
     ImportDefaults,

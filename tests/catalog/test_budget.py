@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.budget import (
+from catalog.rules.budget import (
     MAX_AMOUNT_CENTS,
     BudgetError,
     BudgetLine,
@@ -23,8 +23,8 @@ from catalog.budget import (
     fiscal_year_of,
     forecast,
 )
-from catalog.requests import MAX_ANNUAL_CENTS
-from catalog.showback import fiscal_year_bounds
+from catalog.rules.requests import MAX_ANNUAL_CENTS
+from catalog.rules.showback import fiscal_year_bounds
 
 RATES = {"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
 

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from catalog import repository
-from catalog.budget_io import (
+from catalog.db import transaction
+from catalog.importers.budgets import (
     BudgetImportError,
     apply_budgets,
     apply_commitments,
@@ -21,7 +22,6 @@ from catalog.budget_io import (
     parse_commitments,
     parse_spend,
 )
-from catalog.db import transaction
 from catalog.models import AuditEvent, Budget, SpendRecord
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

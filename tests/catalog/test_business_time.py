@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.business_time import add_business_days, business_days_between, local_date, next_business_day
-from catalog.renewals import HolidayCalendar, is_business_day
+from catalog.rules.business_time import add_business_days, business_days_between, local_date, next_business_day
+from catalog.rules.renewals import HolidayCalendar, is_business_day
 
 PLAIN = HolidayCalendar()
 US = HolidayCalendar(country="US")

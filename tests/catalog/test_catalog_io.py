@@ -1,17 +1,17 @@
-"""Catalog as code (catalog.catalog_io): every problem with its line, and lossless round trips."""
+"""Catalog as code (catalog.importers.catalog): every problem with its line, and lossless round trips."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from catalog.catalog_io import (
+from catalog.importers.catalog import (
     catalog_to_csv,
     catalog_to_yaml,
     parse_catalog_csv,
     parse_catalog_yaml,
     parse_usage_csv,
 )
-from catalog.matching_data import SHIPPED_CATALOG
+from catalog.rules.matching_data import SHIPPED_CATALOG
 
 BROKEN = """\
 - id: figma

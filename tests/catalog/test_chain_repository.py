@@ -18,7 +18,6 @@ from sqlalchemy import Engine, func, inspect, text
 from sqlmodel import select
 
 from catalog import repository
-from catalog.budget import BudgetError
 from catalog.db import alembic_config, make_engine, transaction, upgrade
 from catalog.models import (
     ApprovalStep,
@@ -32,6 +31,7 @@ from catalog.models import (
     RequestStatus,
     StepStatus,
 )
+from catalog.rules.budget import BudgetError
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -766,7 +766,7 @@ def test_sqlite_file_engine_upgrade_from_scratch(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("status", list(StepStatus))
 def test_every_step_status_can_be_recorded(seeded_engine: Engine, status: StepStatus) -> None:
-    """"changes_requested" has 17 characters: PostgreSQL refused it in a VARCHAR(16) column."""
+    """ "changes_requested" has 17 characters: PostgreSQL refused it in a VARCHAR(16) column."""
     with transaction(seeded_engine) as session:
         repository.create_request(session, request=_request("REQ-S"))
         _open(session, "REQ-S", 1)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.csv_safe import neutralise, render_csv, restore, safe_cell
+from catalog.importers.csv_safe import neutralise, render_csv, restore, safe_cell
 
 FORMULAS = ['=HYPERLINK("http://evil.example/x","Click")', "@SUM(1+1)", "+1+1", "-2+3", "\t=1", "\r=1", "-12.50"]
 

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from catalog import repository
 from catalog.models import Person
-from catalog.policy import (
+from catalog.rules.policy import (
     DirectoryEntry,
     PolicyDecision,
     RouteStep,

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.directory_io import (
+from catalog.importers.directory import (
     DIRECTORY_ROLES,
     DirectoryImportError,
     PersonRecord,
@@ -21,7 +21,7 @@ from catalog.directory_io import (
     parse_directory,
 )
 from catalog.models import AuditEvent, Person
-from catalog.policy import ROLES
+from catalog.rules.policy import ROLES
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 SHIPPED = Path(__file__).resolve().parents[2] / "catalog" / "data" / "directory.yaml"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.expansion import ContractChoice, OwnedContract, choose_contract, prorate, renewal_after
-from catalog.renewals import ContractTerms, add_months
+from catalog.rules.expansion import ContractChoice, OwnedContract, choose_contract, prorate, renewal_after
+from catalog.rules.renewals import ContractTerms, add_months
 
 FIGMA = OwnedContract(
     asset_id=1,

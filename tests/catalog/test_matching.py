@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from catalog.matching import (
+from catalog.rules.matching import (
     CONFIDENT_AT,
     MAX_CANDIDATES,
     MAX_QUERY_CHARS,
@@ -33,7 +33,7 @@ from catalog.matching import (
     invalid_seat_count,
     normalize,
 )
-from catalog.matching_data import (
+from catalog.rules.matching_data import (
     SHIPPED_CATALOG,
     load_catalog_products,
     load_matching_data,

@@ -7,8 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog import asset_io, budget, budget_io, requests, text
-from catalog.asset_io import MAX_STORED_CENTS
+from catalog import text
+from catalog.importers import assets as asset_io
+from catalog.importers import budgets as budget_io
+from catalog.importers.assets import MAX_STORED_CENTS
 from catalog.money import (
     MAX_CENTS,
     format_amount,
@@ -17,7 +19,8 @@ from catalog.money import (
     parse_money,
     parse_typed_money,
 )
-from catalog.requests import MAX_ANNUAL_CENTS, RequestInputError
+from catalog.rules import budget, requests
+from catalog.rules.requests import MAX_ANNUAL_CENTS, RequestInputError
 
 amounts = st.integers(min_value=-MAX_CENTS, max_value=MAX_CENTS)
 #: Currencies whose Slack form keeps two decimals: a symbol `parse_money` strips, or the code.

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.budget import BudgetCheck, BudgetLine, Commitment, Drawdown, check_budget, drawdown
-from catalog.policy import (
+from catalog.rules.budget import BudgetCheck, BudgetLine, Commitment, Drawdown, check_budget, drawdown
+from catalog.rules.policy import (
     CLASSIFICATIONS,
     ROLES,
     DirectoryEntry,
@@ -102,7 +102,13 @@ def test_shipped_policy_loads_with_documented_settings() -> None:
     assert POLICY.fallback_approvers == {"*": "vp@example.com"}
     assert POLICY.rates == {"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
     assert [s.role for s in POLICY.steps] == [
-        "manager", "cost_center_owner", "finance", "security", "it", "finops", "executive"
+        "manager",
+        "cost_center_owner",
+        "finance",
+        "security",
+        "it",
+        "finops",
+        "executive",
     ]
     assert POLICY.auto_approve == ()
     assert POLICY.text == SHIPPED

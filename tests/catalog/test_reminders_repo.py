@@ -13,13 +13,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from catalog import reminders_repo as rr
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import Asset, AuditEvent, Contract, Reminder, RenewalStatus
-from catalog.renewals import HolidayCalendar
+from catalog.repository import reminders as rr
+from catalog.rules.renewals import HolidayCalendar
+from catalog.rules.showback import build_showback
 from catalog.seed import seed_if_empty
-from catalog.showback import build_showback
 from tests.conftest import migrated_engine
 from tests.helpers import wait_for_a_lock_wait
 from tests.workflows.contracts import add_contract
@@ -402,6 +402,7 @@ def test_two_decisions_at_the_same_moment_are_taken_one_after_the_other(postgres
         assert (term.status, term.renew_seats, contract.next_term_seats) == (RenewalStatus.CANCELLED, None, None)
         renewals = session.exec(select(AuditEvent).where(AuditEvent.action == "renewal_renew")).all()
         assert renewals == []
+
 
 def test_digest_totals_keep_each_currency_apart(seeded_engine: Engine) -> None:
     """Issue 19 #3's audit of every sum of money: the digest adds a year's cost per currency."""

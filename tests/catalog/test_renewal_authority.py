@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from catalog import reminders_repo as rr
 from catalog.db import transaction
 from catalog.models import Asset, AuditEvent, Contract, PurchaseRequest, RenewalStatus, RequestStatus
 from catalog.renewal_authority import pending_renewal_request, quote_renewal, term_in_force
-from catalog.renewals import HolidayCalendar
-from catalog.requests import MAX_ANNUAL_CENTS, MAX_SEATS, RequestInputError, renewal_quote
+from catalog.repository import reminders as rr
+from catalog.rules.renewals import HolidayCalendar
+from catalog.rules.requests import MAX_ANNUAL_CENTS, MAX_SEATS, RequestInputError, renewal_quote
 from tests.workflows.contracts import add_contract
 
 US = HolidayCalendar(country="US")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from catalog.renewals import (
+from catalog.rules.renewals import (
     CalendarError,
     ContractError,
     ContractTerms,
@@ -73,9 +73,7 @@ def test_add_months_clamps_to_month_end(start: date, months: int, expected: date
 
 def test_month_end_start_does_not_drift_over_many_terms() -> None:
     start = D(2026, 1, 31)
-    assert [add_months(start, n) for n in range(60)] == [
-        last_day(2026 + (n // 12), n % 12 + 1) for n in range(60)
-    ]
+    assert [add_months(start, n) for n in range(60)] == [last_day(2026 + (n // 12), n % 12 + 1) for n in range(60)]
     terms = ContractTerms(start_date=start, term_months=1, auto_renew=True, notice_days=0)
     for n in range(1, 36):
         year, month = 2026 + n // 12, n % 12 + 1
@@ -220,9 +218,7 @@ def christmas_contract(basis: str, notice_days: int) -> ContractTerms:
         ("calendar", 0, WEEKENDS_ONLY, D(2026, 12, 25)),
     ],
 )
-def test_cancel_by_around_christmas(
-    basis: str, notice: int, calendar: HolidayCalendar, expected: date
-) -> None:
+def test_cancel_by_around_christmas(basis: str, notice: int, calendar: HolidayCalendar, expected: date) -> None:
     result = plan(christmas_contract(basis, notice), D(2026, 6, 1), calendar)
     assert (result.renewal_date, result.cancel_by, result.deadline) == (D(2026, 12, 28), expected, expected)
 
@@ -237,9 +233,7 @@ def test_cancel_by_around_christmas(
         ("business", 5, US, D(2026, 6, 26)),  # Jul 2, 1, Jun 30, 29, 26
     ],
 )
-def test_cancel_by_around_independence_day(
-    basis: str, notice: int, calendar: HolidayCalendar, expected: date
-) -> None:
+def test_cancel_by_around_independence_day(basis: str, notice: int, calendar: HolidayCalendar, expected: date) -> None:
     terms = ContractTerms(
         start_date=D(2025, 7, 6),
         term_months=12,

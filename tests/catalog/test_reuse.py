@@ -1,4 +1,4 @@
-"""The reuse-first rule (catalog.reuse): which branch a request takes, in the documented order."""
+"""The reuse-first rule (catalog.rules.reuse): which branch a request takes, in the documented order."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from catalog.reuse import ProductPool, ReuseKind, SeatHolder, decide_reuse, holders_to_ask
+from catalog.rules.reuse import ProductPool, ReuseKind, SeatHolder, decide_reuse, holders_to_ask
 
 AS_OF = date(2026, 11, 23)
 

@@ -13,7 +13,6 @@ from sqlalchemy import Engine
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.policy import Policy, default_policy_path, load_policy
 from catalog.routing import (
     RoutePreview,
     RouteRejected,
@@ -22,6 +21,7 @@ from catalog.routing import (
     preview_as_json,
     preview_route,
 )
+from catalog.rules.policy import Policy, default_policy_path, load_policy
 from catalog.settings import Settings
 
 ON = date(2026, 11, 23)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.budget import BudgetLine
-from catalog.showback import ShowbackAsset, ShowbackBudget, build_showback, fiscal_year_bounds
+from catalog.rules.budget import BudgetLine
+from catalog.rules.showback import ShowbackAsset, ShowbackBudget, build_showback, fiscal_year_bounds
 
 
 def _asset(

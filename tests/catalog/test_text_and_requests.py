@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog import budget
-from catalog.requests import (
+from catalog.rules import budget
+from catalog.rules.requests import (
     MAX_ANNUAL_CENTS,
     PRICED_FROM_CATALOG,
     PRICED_FROM_ESTIMATE,

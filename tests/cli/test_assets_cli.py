@@ -502,7 +502,7 @@ LICENCES_BY_EXPIRY = """\
 
 
 def _decide(engine: Engine, asset: Asset, contract: Contract, action: str, **extra: Any) -> None:
-    from catalog import reminders_repo
+    from catalog.repository import reminders as reminders_repo
 
     assert contract.id is not None
     with transaction(engine) as session:

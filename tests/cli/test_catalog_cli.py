@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.matching_data import SHIPPED_CATALOG
+from catalog.rules.matching_data import SHIPPED_CATALOG
 from catalog.settings import get_settings
 from procure.catalog_cli import catalog_app
 from procure.usage_cli import usage_app

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import AuditEvent
-from catalog.policy import default_policy_path
+from catalog.rules.policy import default_policy_path
 from catalog.settings import get_settings
 from procure.policy_cli import policy_app
 from tests.cli.conftest import count, runner, write

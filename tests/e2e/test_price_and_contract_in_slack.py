@@ -19,7 +19,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from bot import ids
-from bot.request_blocks import parse_step_value
+from bot.blocks.request import parse_step_value
 from catalog import repository
 from catalog.db import transaction
 from tests.helpers import eventually
@@ -76,9 +76,10 @@ async def test_an_estimate_never_lowers_the_catalog_price_and_a_higher_quote_is_
     values = request_values("1password", justification="Company-wide password manager")
     values[ids.B_ESTIMATE] = {ids.A_ESTIMATE: {"type": "plain_text_input", "value": "1"}}
     answer = await stack.do("/sim/submit", user=EMPLOYEE, view_id=modal["id"], values=values)
-    errors = answer.get("errors") or next(m for m in (await stack.state(EMPLOYEE))["modals"] if m["id"] == modal["id"])[
-        "errors"
-    ]
+    errors = (
+        answer.get("errors")
+        or next(m for m in (await stack.state(EMPLOYEE))["modals"] if m["id"] == modal["id"])["errors"]
+    )
     assert set(errors) == {ids.B_ESTIMATE}, answer
     assert errors[ids.B_ESTIMATE].startswith(
         "Priced at the catalog price, $24,000.00 a year. The estimate ($1.00) is not used"

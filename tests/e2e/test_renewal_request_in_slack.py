@@ -19,21 +19,22 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from bot import ids
-from bot import renewal_blocks as rb
+from bot.blocks import renewals as rb
 from bot.notifier import SlackNotifier, web_client
 from bot.simulator.serve import bind_socket, socket_url
-from catalog import reminders_repo, repository
-from catalog.budget import fiscal_year_of
+from catalog import repository
 from catalog.db import transaction
 from catalog.models import Contract, RenewalStatus
-from catalog.renewals import add_months
+from catalog.repository import reminders as reminders_repo
+from catalog.rules.budget import fiscal_year_of
+from catalog.rules.renewals import add_months
 from catalog.settings import Settings
 from tests.helpers import eventually
 from tests.security.stack import Stack, find_button, seeded_sqlite, serve_stack
 from tests.workflows.contracts import add_contract
-from workflows.activities import ProcurementActivities
-from workflows.renewal_activities import RenewalActivities
-from workflows.renewals import RenewalClient
+from workflows.renewals.activities import RenewalActivities
+from workflows.renewals.workflows import RenewalClient
+from workflows.request.activities.procurement import ProcurementActivities
 from workflows.worker import build_worker
 
 EMPLOYEE, MANAGER = "U0EMPLOYEE", "U0MANAGER"

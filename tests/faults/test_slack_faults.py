@@ -13,15 +13,15 @@ from prometheus_client import REGISTRY
 
 from bot import ids
 from bot.notifier import SlackNotifier, web_client
-from catalog.renewals import HolidayCalendar
+from catalog.rules.renewals import HolidayCalendar
 from catalog.settings import SIMULATOR_BOT_TOKEN
 from procure.observability import CountingRetryHandler
 from tests.helpers import eventually
 from tests.security.stack import EMPLOYEE, MANAGER, Stack, request_values
 from tests.workflows.contracts import add_contract
-from workflows.activities import ProcurementActivities
-from workflows.renewal_activities import RenewalActivities
-from workflows.renewals import RenewalClient
+from workflows.renewals.activities import RenewalActivities
+from workflows.renewals.workflows import RenewalClient
+from workflows.request.activities.procurement import ProcurementActivities
 from workflows.worker import build_worker
 
 

@@ -22,9 +22,9 @@ from temporalio.client import Client
 
 from bot import ids
 from bot.app import build_app
+from bot.blocks.request import parse_step_value
 from bot.deps import BotDeps
 from bot.notifier import SlackNotifier, web_client
-from bot.request_blocks import parse_step_value
 from bot.server import build_http_app
 from bot.simulator import SimUser
 from bot.simulator.serve import bind_socket, serving, socket_url
@@ -36,8 +36,8 @@ from catalog.seed import seed_if_empty
 from catalog.settings import SIMULATOR_SIGNING_SECRET, Settings
 from tests.bot.slack_session import local_simulator
 from tests.helpers import eventually
-from workflows.activities import ProcurementActivities
-from workflows.client import ProcurementClient
+from workflows.request.activities.procurement import ProcurementActivities
+from workflows.request.client import ProcurementClient
 from workflows.worker import build_worker
 
 EMPLOYEE, MANAGER, ENGINEER, FINANCE, VP = "U0EMPLOYEE", "U0MANAGER", "U0ENGINEER", "U0FINANCE", "U0VP"

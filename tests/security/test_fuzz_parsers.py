@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot import ids
-from bot.blocks import Prefill
+from bot.blocks.common import Prefill
 from bot.listeners.views import RequestForm, RequestFormErrors, parse_request_form
-from catalog.requests import CHANNELS, MAX_ANNUAL_CENTS, MAX_SEATS, RequestInputError, parse_money, parse_seats
+from catalog.rules.requests import CHANNELS, MAX_ANNUAL_CENTS, MAX_SEATS, RequestInputError, parse_money, parse_seats
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TODAY = date(2026, 11, 23)

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from catalog.db import transaction
 from catalog.models import Asset, Contract, SeatAssignment
-from catalog.renewals import add_months
+from catalog.rules.renewals import add_months
 
 
 def add_contract(

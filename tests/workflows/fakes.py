@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from catalog.summary import MessageKind, MessageRef, RenewalCard, RenewalDigestSummary, RequestSummary, Undeliverable
+from catalog.ports import MessageKind, MessageRef, RenewalCard, RenewalDigestSummary, RequestSummary, Undeliverable
 
 
 @dataclass

@@ -19,20 +19,19 @@ from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from catalog import repository
-from catalog.budget import fiscal_year_of
 from catalog.db import transaction
 from catalog.models import Person
-from catalog.policy import default_policy_path
+from catalog.ports import MessageKind, MessageRef, RequestSummary
+from catalog.rules.budget import fiscal_year_of
+from catalog.rules.policy import default_policy_path
 from catalog.settings import Settings
-from catalog.summary import MessageKind, MessageRef, RequestSummary
 from tests.helpers import eventually
 from tests.workflows.fakes import RecordingNotifier
 from tests.workflows.test_request_workflow import Harness, running_harness
-from workflows.activities import ProcurementActivities
-from workflows.chain_activities import ChainActivities
-from workflows.messaging import MessagingActivities, Noted
-from workflows.request_workflow import ALL_PATCHES_PATCH, ProcurementRequestWorkflow
-from workflows.shared import (
+from workflows.request.activities.chain import ChainActivities
+from workflows.request.activities.messaging import MessagingActivities, Noted
+from workflows.request.activities.procurement import ProcurementActivities
+from workflows.request.types import (
     ACTION_REQUEST_CHANGES,
     CHOICE_BUY,
     ChainClosing,
@@ -48,6 +47,7 @@ from workflows.shared import (
     StepState,
     WithdrawInput,
 )
+from workflows.request.workflow import ALL_PATCHES_PATCH, ProcurementRequestWorkflow
 
 EMPLOYEE = "U0EMPLOYEE"
 MANAGER = "U0MANAGER"
@@ -282,6 +282,7 @@ async def test_the_requester_sees_the_whole_planned_route_from_the_start(chain: 
     assert (await chain.result(request.request_id)).status == "withdrawn"
     closed = [u[2] for u in chain.notifier.updates if u[0] == status.ref][-1]
     assert [(s.role, s.status) for s in closed.steps] == [("manager", "withdrawn")]
+
 
 async def test_an_estimate_below_the_catalog_price_changes_nothing(chain: Chain) -> None:
     """Issue 19 #2: 1Password (24,000 USD a year, no seat pool) asked for with an estimate of
@@ -737,6 +738,7 @@ async def test_an_approval_is_not_carried_over_to_another_cost_center(chain: Cha
     again = await chain.next_stage(request.request_id, [s.seq for s in manager] + [finance[0].seq])
     # A new cost center asks the manager again, beside CC-IT's owner.
     assert [s.role for s in again] == ["manager", "cost_center_owner"]
+
 
 def _price_in_euros(engine: Engine, product_id: str, cents: int) -> None:
     with transaction(engine) as session:

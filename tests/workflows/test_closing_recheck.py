@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import Engine
 
 from catalog import repository
-from catalog.budget import fiscal_year_of
 from catalog.db import transaction
+from catalog.rules.budget import fiscal_year_of
 from catalog.seed import seed_if_empty
 from tests.conftest import migrated_engine
 from tests.helpers import wait_for_a_lock_wait
 from tests.workflows.fakes import RecordingNotifier
-from workflows.activities import ProcurementActivities
-from workflows.shared import ChainClosing, ChainOutcome, OutcomeResult, PlanInput, RequestInput
+from workflows.request.activities.procurement import ProcurementActivities
+from workflows.request.types import ChainClosing, ChainOutcome, OutcomeResult, PlanInput, RequestInput
 
 AT = datetime.now(UTC).replace(microsecond=0)
 

@@ -24,9 +24,13 @@ from temporalio.bridge.proto.workflow_completion import WorkflowActivationComple
 from temporalio.converter import DataConverter, DefaultPayloadConverter
 from temporalio.testing import WorkflowEnvironment
 
-from workflows import client as client_module
-from workflows import converter, renewal_activities, renewals, request_workflow, shared
+from workflows import converter
 from workflows.converter import DATA_CONVERTER, PayloadConverter
+from workflows.renewals import activities as renewal_activities
+from workflows.renewals import workflows as renewals
+from workflows.request import client as client_module
+from workflows.request import types as shared
+from workflows.request import workflow as request_workflow
 
 SDK, OURS = DefaultPayloadConverter(), PayloadConverter()
 

@@ -16,15 +16,16 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
-from catalog import reminders_repo, repository
-from catalog.budget import fiscal_year_of
+from catalog import repository
 from catalog.db import transaction
 from catalog.models import AuditEvent, Contract, RenewalStatus
-from catalog.renewals import HolidayCalendar, add_months
-from catalog.summary import MessageKind
+from catalog.ports import MessageKind
+from catalog.repository import reminders as reminders_repo
+from catalog.rules.budget import fiscal_year_of
+from catalog.rules.renewals import HolidayCalendar, add_months
 from tests.workflows.contracts import add_contract
 from tests.workflows.test_approval_chain import EMPLOYEE, MANAGER, Chain, running_chain
-from workflows.shared import DecisionInput, RequestInput
+from workflows.request.types import DecisionInput, RequestInput
 
 
 @pytest.fixture

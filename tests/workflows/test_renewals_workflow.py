@@ -16,17 +16,17 @@ from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from catalog import reminders_repo
 from catalog.db import transaction
 from catalog.models import AuditEvent, Contract, RenewalStatus
-from catalog.renewals import ContractTerms, HolidayCalendar, add_months, plan_renewal
-from catalog.summary import RenewalCard, Undeliverable
+from catalog.ports import RenewalCard, Undeliverable
+from catalog.repository import reminders as reminders_repo
+from catalog.rules.renewals import ContractTerms, HolidayCalendar, add_months, plan_renewal
 from tests.helpers import eventually
 from tests.workflows.contracts import add_contract
 from tests.workflows.fakes import RecordingNotifier
-from workflows.activities import ProcurementActivities
-from workflows.renewal_activities import RenewalActivities, RenewalDecisionInput, ScanInput, ScanResult
-from workflows.renewals import RenewalClient, RenewalScanWorkflow
+from workflows.renewals.activities import RenewalActivities, RenewalDecisionInput, ScanInput, ScanResult
+from workflows.renewals.workflows import RenewalClient, RenewalScanWorkflow
+from workflows.request.activities.procurement import ProcurementActivities
 from workflows.worker import build_worker
 
 OWNER, ITAM, STRANGER = "U0EMPLOYEE", "U0ITAM", "U0ENGINEER"
@@ -359,7 +359,7 @@ async def test_a_reminder_for_an_owner_not_on_slack_goes_to_the_itam_channel_nam
     the ITAM channel's reminder names the owner and says so."""
     import json
 
-    from bot.renewal_blocks import renewal_message
+    from bot.blocks.renewals import renewal_message
 
     contract_id = add_contract(renewals.engine, start=date(2026, 1, 5), owner_email="design-ops@example.com")
     result = await renewals.scan(date(2026, 9, 4))
@@ -444,9 +444,9 @@ async def test_the_weekly_digest_lists_upcoming_renewals_and_idle_seats_once(ren
 
 async def test_an_approved_request_is_covered_by_the_scan_without_anything_to_start(renewals: Renewals) -> None:
     from catalog import repository
-    from workflows.client import ProcurementClient
-    from workflows.request_workflow import ProcurementRequestWorkflow
-    from workflows.shared import DecisionInput, RequestInput
+    from workflows.request.client import ProcurementClient
+    from workflows.request.types import DecisionInput, RequestInput
+    from workflows.request.workflow import ProcurementRequestWorkflow
 
     procurement = ProcurementClient(renewals.env.client, task_queue=renewals.queue)
     request = RequestInput(
@@ -590,7 +590,7 @@ async def test_the_schedules_are_created_once_and_updated_on_every_worker_start(
 ) -> None:
     from temporalio.client import ScheduleActionStartWorkflow
 
-    from workflows.renewals import DIGEST_SCHEDULE_ID, SCAN_SCHEDULE_ID, ensure_renewal_schedules
+    from workflows.renewals.workflows import DIGEST_SCHEDULE_ID, SCAN_SCHEDULE_ID, ensure_renewal_schedules
 
     client = dev_server_env.client
     first = await ensure_renewal_schedules(client, task_queue="q-old", timezone="UTC")

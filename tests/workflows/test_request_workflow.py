@@ -19,14 +19,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.renewals import add_months
-from catalog.summary import MessageKind, Undeliverable
+from catalog.ports import MessageKind, Undeliverable
+from catalog.rules.renewals import add_months
 from tests.helpers import eventually
 from tests.workflows.fakes import RecordingNotifier, Sent
-from workflows.activities import ProcurementActivities
-from workflows.client import ProcurementClient, SubmitResult
-from workflows.request_workflow import ProcurementRequestWorkflow
-from workflows.shared import CHOICE_BUY, DECISION_NOT_ALLOWED, ChoiceInput, DecisionInput, RequestInput
+from workflows.request.activities.procurement import ProcurementActivities
+from workflows.request.client import ProcurementClient, SubmitResult
+from workflows.request.types import CHOICE_BUY, DECISION_NOT_ALLOWED, ChoiceInput, DecisionInput, RequestInput
+from workflows.request.workflow import ProcurementRequestWorkflow
 from workflows.worker import build_worker
 
 EMPLOYEE, MANAGER, ENGINEER = "U0EMPLOYEE", "U0MANAGER", "U0ENGINEER"
@@ -388,7 +388,7 @@ async def test_concurrent_clicks_decide_once(harness: Harness) -> None:
 async def test_activities_are_idempotent_when_retried(sqlite_seeded: Engine) -> None:
     from temporalio.testing import ActivityEnvironment
 
-    from workflows.shared import OutcomeInput, StepInput
+    from workflows.request.types import OutcomeInput, StepInput
 
     notifier = RecordingNotifier()
     activities = ProcurementActivities(sqlite_seeded, notifier)
@@ -418,7 +418,7 @@ async def test_a_dm_slack_took_before_the_worker_died_is_found_not_posted_again(
     cannot go by the attempt number: the note it stores before posting tells it to look."""
     from temporalio.testing import ActivityEnvironment
 
-    from workflows.shared import StepInput
+    from workflows.request.types import StepInput
 
     notifier = RecordingNotifier()
     activities = ProcurementActivities(sqlite_seeded, notifier)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.request_blocks import request_message
+from bot.blocks.request import request_message
 from catalog import repository
 from catalog.db import transaction
-from catalog.summary import MessageKind
+from catalog.ports import MessageKind
 from tests.helpers import eventually
 from tests.workflows.test_request_workflow import EMPLOYEE, MANAGER, Harness, figma_request
-from workflows.request_workflow import ProcurementRequestWorkflow
-from workflows.shared import (
+from workflows.request.types import (
     CHOICE_ALTERNATIVE,
     CHOICE_BUY,
     CHOICE_RECLAIM,
@@ -24,6 +23,7 @@ from workflows.shared import (
     RequestInput,
     RequestResult,
 )
+from workflows.request.workflow import ProcurementRequestWorkflow
 
 FINANCE, ENGINEER = "U0FINANCE", "U0ENGINEER"  # the two most idle figma holders in seats.yaml
 

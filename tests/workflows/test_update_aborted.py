@@ -14,8 +14,8 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.client import UPDATE_ABORTED_RETRIES, ProcurementClient
-from workflows.shared import DecisionInput, DecisionResult, RequestResult
+from workflows.request.client import UPDATE_ABORTED_RETRIES, ProcurementClient
+from workflows.request.types import DecisionInput, DecisionResult, RequestResult
 
 MANAGER = "U0MANAGER"
 

@@ -15,7 +15,7 @@ from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from workflows.client import execute_update_when_admitted
+from workflows.request.client import execute_update_when_admitted
 
 LIMIT = 10  # the server's default history.maxInFlightUpdates
 

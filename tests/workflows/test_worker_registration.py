@@ -13,8 +13,8 @@ from typing import Any
 from temporalio import activity
 
 import workflows
-from workflows.activities import ProcurementActivities
-from workflows.renewal_activities import RenewalActivities
+from workflows.renewals.activities import RenewalActivities
+from workflows.request.activities.procurement import ProcurementActivities
 from workflows.worker import activity_methods
 
 
@@ -62,7 +62,7 @@ def test_every_activity_defined_in_workflows_is_registered() -> None:
 
 def test_an_activity_left_off_the_list_is_reported() -> None:
     registered = [m for m in _registered() if getattr(m, "__name__", "") != "grant_pool_seat"]
-    assert _unregistered(registered) == ["workflows.reuse_activities.ReuseActivities.grant_pool_seat"]
+    assert _unregistered(registered) == ["workflows.request.activities.reuse.ReuseActivities.grant_pool_seat"]
 
 
 def test_the_list_holds_only_activities_each_once() -> None:
