@@ -15,7 +15,7 @@ import yaml
 
 from catalog.rules.matching import CatalogProduct, MatchingData
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SHIPPED_SYNONYMS = DATA_DIR / "synonyms.yaml"
 SHIPPED_CATALOG = DATA_DIR / "catalog.yaml"
 _CATEGORY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

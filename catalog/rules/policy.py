@@ -113,7 +113,7 @@ _MAX_BUSINESS_DAYS = 365
 
 
 def default_policy_path() -> Path:
-    return Path(__file__).resolve().parent / "data" / "policy.yaml"
+    return Path(__file__).resolve().parents[1] / "data" / "policy.yaml"
 
 
 def policy_version(text: str | bytes) -> str:

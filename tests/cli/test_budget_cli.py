@@ -179,7 +179,7 @@ def test_reimporting_commitments_keeps_the_drawdowns_and_says_what_changes(db: E
             at=datetime(2026, 3, 2, tzinfo=UTC),
         )
     assert _remaining(db, "AWS EDP 2026") == 15_600_000
-    shipped = str(Path(repository.__file__).parent / "data" / "commitments.yaml")
+    shipped = str(Path(repository.__file__).parents[1] / "data" / "commitments.yaml")
     preview = runner.invoke(commitments_app, ["import", shipped, "--dry-run"])
     assert preview.exit_code == 0, preview.output
     assert preview.stdout.splitlines() == [
