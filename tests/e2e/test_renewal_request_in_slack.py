@@ -136,7 +136,19 @@ async def test_a_renew_with_more_seats_is_approved_in_slack_and_reserves_only_th
 
     # 3. Every approver the policy asks approves in their DM, which says it is a renewal.
     approvers: list[str] = []
+    # A stage's steps are written when the workflow opens it: wait until one is open, or the
+    # request is closed, before reading them (under load the first stage may not be open yet).
+
+    async def moved_on() -> bool:
+        with transaction(stack.engine) as session:
+            request = repository.get_request(session, request_id=request_id)
+            steps = repository.list_steps(session, request_id=request_id)
+        return request is not None and (
+            request.status != "pending_approval" or any(s.status == "pending" for s in steps)
+        )
+
     for _ in range(4):
+        await eventually(moved_on, 30, "an open stage or the outcome")
         with transaction(stack.engine) as session:
             pending = [s for s in repository.list_steps(session, request_id=request_id) if s.status == "pending"]
         if not pending:
@@ -154,17 +166,6 @@ async def test_a_renew_with_more_seats_is_approved_in_slack_and_reserves_only_th
                     return found_step is not None and found_step.status != "pending"
 
             await eventually(decided, 30, f"step {step.seq} decided")
-        # The next stage opens in the workflow: wait until it has, or the request is closed.
-
-        async def moved_on() -> bool:
-            with transaction(stack.engine) as session:
-                request = repository.get_request(session, request_id=request_id)
-                steps = repository.list_steps(session, request_id=request_id)
-            return request is not None and (
-                request.status != "pending_approval" or any(s.status == "pending" for s in steps)
-            )
-
-        await eventually(moved_on, 30, "the next stage or the outcome")
     assert approvers[0] == MANAGER
 
     # 4. Renewed as Renew records it, by Emma; only the increase reserved, on the renewal's year.
