@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import Block, Prefill, button, context, header, section
-from bot.blocks.request import WITHDRAWABLE, over_budget_block, step_value, withdraw_button
+from bot.blocks.common import Block, button, context, header, section
+from bot.blocks.request_messages import WITHDRAWABLE, over_budget_block, withdraw_button
+from bot.payloads import Prefill, step_value
 from catalog.ports import BudgetView
 from catalog.text import render, role_label
 

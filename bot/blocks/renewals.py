@@ -1,75 +1,23 @@
 """Block Kit for renewals: the reminder (with Renew / Cancel / Renegotiate / Snooze), the
 Renew, Cancel and Snooze modals, the weekly digest and the App Home "Upcoming renewals" section.
 
-Pure functions returning dicts; text comes from catalog/templates (mrkdwn-escaped). The
-action, callback and block ids of renewals are named here, next to the blocks that use them."""
+Pure functions returning dicts; text comes from catalog/templates (mrkdwn-escaped). Their
+ids are in bot/ids.py; the button value (`RenewalRef`) and the snooze choices in bot/payloads.py."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot import ids
 from bot.blocks.common import Block, button, context, header, option, plain, section
+from bot.payloads import SNOOZE_CHOICES, RenewalRef
 from catalog.money import format_money_symbol
 from catalog.ports import RenewalCard, RenewalDigestSummary, UpcomingRenewal
 from catalog.text import escape_mrkdwn, plural, render, truncate
 
-# Reminder buttons
-B_RENEWAL_ACTIONS = "renewal_actions"
-RENEW = "renewal_renew"
-CANCEL = "renewal_cancel"
-RENEGOTIATE = "renewal_renegotiate"
-SNOOZE = "renewal_snooze"
-RENEWAL_BUTTONS = (RENEW, CANCEL, RENEGOTIATE, SNOOZE)
-
-# Renew modal
-RENEW_MODAL = "renewal_renew_modal"
-B_RENEW_SEATS, A_RENEW_SEATS = "renew_seats", "renew_seats_input"
-B_RENEW_PRICE, A_RENEW_PRICE = "renew_price", "renew_price_input"
-
-# Cancel confirmation modal
-CANCEL_MODAL = "renewal_cancel_modal"
-
-# Snooze modal
-SNOOZE_MODAL = "renewal_snooze_modal"
-B_SNOOZE_DAYS, A_SNOOZE_DAYS = "snooze_days", "snooze_days_select"
-SNOOZE_CHOICES = (3, 7, 14, 30)
-
-# App Home
-B_HOME_RENEWALS = "home_renewals"
-B_HOME_ENDING = "home_renewals_ending"
 HOME_RENEWAL_ROWS = 15
-
-
-@dataclass(frozen=True)
-class RenewalRef:
-    """Which term a button or modal is about; carried in the button value / private metadata."""
-
-    contract_id: int
-    renewal_date: str
-    deadline: str
-
-    def to_value(self) -> str:
-        return json.dumps({"c": self.contract_id, "r": self.renewal_date, "d": self.deadline}, separators=(",", ":"))
-
-    @classmethod
-    def from_value(cls, value: str) -> RenewalRef | None:
-        """None for anything that is not a well-formed reference (a forged or stale payload)."""
-        try:
-            data = json.loads(value)
-            ref = cls(int(data["c"]), str(data["r"]), str(data["d"]))
-            date.fromisoformat(ref.renewal_date)
-            date.fromisoformat(ref.deadline)
-        except (ValueError, TypeError, KeyError):
-            return None
-        return ref
-
-    @classmethod
-    def of(cls, card: RenewalCard) -> RenewalRef:
-        return cls(card.contract_id, card.renewal_date.isoformat(), card.deadline.isoformat())
 
 
 def _card_context(card: RenewalCard) -> dict[str, Any]:
@@ -120,12 +68,12 @@ def renewal_message(card: RenewalCard) -> tuple[str, list[Block]]:
         blocks.append(
             {
                 "type": "actions",
-                "block_id": B_RENEWAL_ACTIONS,
+                "block_id": ids.B_RENEWAL_ACTIONS,
                 "elements": [
-                    button("Renew", RENEW, value, "primary"),
-                    button("Cancel", CANCEL, value, "danger"),
-                    button("Renegotiate", RENEGOTIATE, value),
-                    button("Snooze", SNOOZE, value),
+                    button("Renew", ids.RENEW, value, "primary"),
+                    button("Cancel", ids.CANCEL, value, "danger"),
+                    button("Renegotiate", ids.RENEGOTIATE, value),
+                    button("Snooze", ids.SNOOZE, value),
                 ],
             }
         )
@@ -145,7 +93,7 @@ def _seats_line(card: RenewalCard) -> str:
 def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: str) -> dict[str, Any]:
     seats_element: dict[str, Any] = {
         "type": "number_input",
-        "action_id": A_RENEW_SEATS,
+        "action_id": ids.A_RENEW_SEATS,
         "is_decimal_allowed": False,
         # Fewer seats than people hold is refused (the submission is checked again).
         "min_value": str(max(1, card.seats_assigned if card else 1)),
@@ -153,7 +101,7 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
     }
     price_element: dict[str, Any] = {
         "type": "plain_text_input",
-        "action_id": A_RENEW_PRICE,
+        "action_id": ids.A_RENEW_PRICE,
         "max_length": 20,
         "placeholder": plain("e.g. 150.00", 150),
     }
@@ -176,7 +124,7 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
         intro.append(context(_seats_line(card) + "  ·  the new term needs at least the seats assigned"))
     return {
         "type": "modal",
-        "callback_id": RENEW_MODAL,
+        "callback_id": ids.RENEW_MODAL,
         "title": plain("Renew", 24),
         "submit": plain("Renew", 24),
         "close": plain("Back", 24),
@@ -185,14 +133,14 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
             *intro,
             {
                 "type": "input",
-                "block_id": B_RENEW_SEATS,
+                "block_id": ids.B_RENEW_SEATS,
                 "optional": True,
                 "label": plain("Seats for the new term"),
                 "element": seats_element,
             },
             {
                 "type": "input",
-                "block_id": B_RENEW_PRICE,
+                "block_id": ids.B_RENEW_PRICE,
                 "optional": True,
                 "label": plain("Price per seat per year"),
                 "element": price_element,
@@ -212,7 +160,7 @@ def cancel_modal(card: RenewalCard, *, private_metadata: str) -> dict[str, Any]:
         notice = f" The non-renewal notice is due by {card.cancel_by.isoformat()}."
     return {
         "type": "modal",
-        "callback_id": CANCEL_MODAL,
+        "callback_id": ids.CANCEL_MODAL,
         "title": plain("Cancel renewal", 24),
         "submit": plain("Don't renew", 24),
         "close": plain("Back", 24),
@@ -231,7 +179,7 @@ def cancel_modal(card: RenewalCard, *, private_metadata: str) -> dict[str, Any]:
 def snooze_modal(ref: RenewalRef, *, private_metadata: str) -> dict[str, Any]:
     return {
         "type": "modal",
-        "callback_id": SNOOZE_MODAL,
+        "callback_id": ids.SNOOZE_MODAL,
         "title": plain("Snooze reminders", 24),
         "submit": plain("Snooze", 24),
         "close": plain("Back", 24),
@@ -240,11 +188,11 @@ def snooze_modal(ref: RenewalRef, *, private_metadata: str) -> dict[str, Any]:
             section(f"No reminders about this renewal until the snooze ends (deadline {escape_mrkdwn(ref.deadline)})."),
             {
                 "type": "input",
-                "block_id": B_SNOOZE_DAYS,
+                "block_id": ids.B_SNOOZE_DAYS,
                 "label": plain("Snooze for"),
                 "element": {
                     "type": "static_select",
-                    "action_id": A_SNOOZE_DAYS,
+                    "action_id": ids.A_SNOOZE_DAYS,
                     "options": [option(f"{n} days", str(n)) for n in SNOOZE_CHOICES],
                     "initial_option": option("7 days", "7"),
                 },
@@ -316,12 +264,12 @@ def upcoming_renewals_blocks(
         blocks.append(context(f"No renewal deadlines in the next {horizon_days} days."))
     else:
         lines = "\n".join(_upcoming_line(u) for u in upcoming[:HOME_RENEWAL_ROWS])
-        blocks.append(section(lines, block_id=B_HOME_RENEWALS))
+        blocks.append(section(lines, block_id=ids.B_HOME_RENEWALS))
         if len(upcoming) > HOME_RENEWAL_ROWS:
             blocks.append(context(f"…and {len(upcoming) - HOME_RENEWAL_ROWS} more in the weekly digest."))
     if ending:
         lines = "\n".join(_upcoming_line(u) for u in ending[:HOME_RENEWAL_ROWS])
-        blocks.append(section(f"*Not renewing*\n{lines}", block_id=B_HOME_ENDING))
+        blocks.append(section(f"*Not renewing*\n{lines}", block_id=ids.B_HOME_ENDING))
         if len(ending) > HOME_RENEWAL_ROWS:
             blocks.append(context(f"…and {len(ending) - HOME_RENEWAL_ROWS} more."))
     return blocks

@@ -9,7 +9,9 @@ from datetime import date, datetime
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import CLASSIFICATION_LABELS, Block, button, confirm_dialog, context, header, section
+from bot.blocks.common import Block, button, confirm_dialog, context, header, section
+from bot.blocks.request import CLASSIFICATION_LABELS
+from bot.payloads import step_value
 from catalog.money import format_money_symbol
 from catalog.ports import BudgetView, MessageKind, RequestSummary, StepView
 from catalog.rules.requests import CHANNEL_LABELS, price_notice
@@ -30,25 +32,6 @@ _STEP_LOOK = {  # status → (icon, words)
     "superseded": (":heavy_minus_sign:", "replaced by an edit"),
     "waiting": (":white_small_square:", "up next"),  # not opened yet, if a workflow says so
 }
-
-
-# --- button values ---------------------------------------------------------------------------
-
-
-def step_value(request_id: str, seq: int | None) -> str:
-    """The value of a step's buttons: `<request id>|<seq>` (just the id when the step is unknown)."""
-    return request_id[:32] if seq is None else f"{request_id[:32]}|{seq}"
-
-
-def parse_step_value(value: Any) -> tuple[str, int | None]:
-    """(request id, seq) from a button value; the value comes from the client, so anything odd
-    reads as "no seq" (the workflow then decides which open step the person may act on)."""
-    text = value if isinstance(value, str) else ""
-    request_id, sep, seq_text = text.partition("|")
-    seq: int | None = None
-    if sep and seq_text.isascii() and seq_text.isdigit() and len(seq_text) <= 6:
-        seq = int(seq_text)
-    return request_id[:32], seq
 
 
 # --- the route ---------------------------------------------------------------------------------

@@ -1,20 +1,18 @@
-"""Block Kit for reuse first and conversational intake, built by pure functions that return
-dicts: the offer to the requester, the Keep / Release question to an idle seat holder, the
-seat-granted notice, the justification modal and the reply to a plain-words message."""
+"""Block Kit for reuse first, built by pure functions that return dicts: the offer to the
+requester, the Keep / Release question to an idle seat holder, the seat-granted notice and
+the justification modal (continuing although an approved alternative exists)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import Block, Prefill, button, context, header, plain, section
+from bot.blocks.common import Block, button, context, header, input_block, modal, section, text_input
+from bot.payloads import choice_value
 from catalog.ports import MessageKind, RequestSummary, ReuseView
-from catalog.text import escape_mrkdwn, plural, render, truncate
+from catalog.text import escape_mrkdwn, render, truncate
 
 MAX_ALTERNATIVE_BUTTONS = 3
-MAX_CANDIDATE_BUTTONS = 5
 FALLBACK_LIMIT = 3000
 
 _CHOICE_BUTTONS = {
@@ -22,30 +20,6 @@ _CHOICE_BUTTONS = {
     "reclaim": ("Reclaim an idle seat", ids.REUSE_RECLAIM, "primary"),
     "withdraw": ("Withdraw request", ids.REUSE_WITHDRAW, None),
 }
-
-
-def choice_value(request_id: str, product_id: str | None = None, seats: int = 1) -> str:
-    value: dict[str, Any] = {"r": request_id[:32]}
-    if product_id:
-        value.update(p=product_id, s=seats)
-    return json.dumps(value, separators=(",", ":"))
-
-
-def parse_choice_value(value: str) -> tuple[str, str | None, int]:
-    """(request id, product id, seats) from a reuse button's value; empty when it is not ours."""
-    try:
-        raw = json.loads(value)
-    except ValueError:
-        return "", None, 1
-    if not isinstance(raw, dict):
-        return "", None, 1
-    product = raw.get("p")
-    seats = raw.get("s")
-    return (
-        str(raw.get("r") or "")[:32],
-        str(product)[:64] if product else None,
-        seats if isinstance(seats, int) and 1 <= seats <= 100_000 else 1,
-    )
 
 
 def _view(summary: RequestSummary) -> ReuseView:
@@ -135,110 +109,20 @@ def reuse_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list
 
 def justification_modal(request_id: str, *, private_metadata: str) -> dict[str, Any]:
     """Asked when the requester continues although an approved alternative exists."""
-    return {
-        "type": "modal",
-        "callback_id": ids.JUSTIFY_MODAL,
-        "title": plain("Continue to buy", 24),
-        "submit": plain("Continue", 24),
-        "close": plain("Back", 24),
-        "private_metadata": private_metadata[:3000],
-        "blocks": [
+    return modal(
+        ids.JUSTIFY_MODAL,
+        "Continue to buy",
+        "Continue",
+        [
             section(
                 f"Request *{escape_mrkdwn(request_id)}*: why doesn't the approved alternative fit? "
                 "Your answer is recorded with the request and shown to approvers."
             ),
-            {
-                "type": "input",
-                "block_id": ids.B_JUSTIFY,
-                "label": plain("Why not the alternative?"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ids.A_JUSTIFY,
-                    "multiline": True,
-                    "min_length": 3,
-                    "max_length": 1000,
-                },
-            },
+            input_block(
+                ids.B_JUSTIFY,
+                "Why not the alternative?",
+                text_input(ids.A_JUSTIFY, multiline=True, min_length=3, max_length=1000),
+            ),
         ],
-    }
-
-
-# --- conversational intake ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IntakeFinding:
-    """What the bot found for a plain-words message (catalog.rules.reuse, without side effects)."""
-
-    kind: str  # catalog.rules.reuse.ReuseKind, or "unclear" / "empty"
-    product_name: str | None = None
-    spare: int = 0
-    block_reason: str | None = None
-    alternatives: tuple[tuple[str, str, int], ...] = ()  # (id, name, spare)
-    category: str | None = None
-    candidates: tuple[tuple[str, str], ...] = ()  # "Did you mean": (id, name)
-    query: str = ""
-
-
-def _finding_text(finding: IntakeFinding) -> str:
-    name = f"*{escape_mrkdwn(finding.product_name or '')}*"
-    alts = ", ".join(
-        f"*{escape_mrkdwn(n)}*" + (f" ({plural(free, 'seat')} free)" if free else "")
-        for _, n, free in finding.alternatives
+        private_metadata=private_metadata,
     )
-    if finding.kind == "empty":
-        return "I can help you get software. Tell me what you need (e.g. “figma for 2 designers”) or open a request."
-    if finding.kind == "unclear":
-        if finding.candidates:
-            return "I'm not sure which product you mean. Did you mean one of these?"
-        quoted = escape_mrkdwn(truncate(finding.query, 80))
-        category = f" It sounds like a *{escape_mrkdwn(finding.category)}* tool." if finding.category else ""
-        return f"I couldn't find “{quoted}” in our catalog.{category} Open a request and I'll check what we own."
-    if finding.kind == "blocked":
-        text = f":no_entry: {name} is blocked: {escape_mrkdwn(finding.block_reason or 'no reason given')}"
-        return text + (f"\nApproved alternatives: {alts}" if alts else "")
-    free = f"{plural(finding.spare, 'seat')} {'is' if finding.spare == 1 else 'are'} free"
-    if finding.kind == "spare_seat":
-        return f":recycle: We already own {name} and {free}: open a request to get one now."
-    if finding.kind == "reclaim":
-        free = f"only {free}" if finding.spare else "no seat is free"
-        return (
-            f"We own {name}, but {free} for what you asked. Open a request: I'll offer to reclaim an idle seat "
-            "or to buy more."
-        )
-    if finding.kind == "alternative":
-        # A short name reads well ("Mural isn't …"); a whole sentence does not.
-        short = finding.product_name and len(finding.product_name.split()) <= 3
-        subject = name if short else "That"
-        return f"{subject} isn't something we own, but we have approved tools for the same job: {alts}."
-    if finding.product_name:
-        return f"Looks like you need {name}. Open a request and I'll check what we already own."
-    category = f" (it sounds like a *{escape_mrkdwn(finding.category)}* tool)" if finding.category else ""
-    return f"That isn't in our catalog{category}. Open a request and it goes to approval."
-
-
-def intake_message(finding: IntakeFinding, prefill: Prefill) -> tuple[str, list[Block]]:
-    """The reply to a DM or @mention: what was found, and buttons that open the pre-filled modal."""
-    text = _finding_text(finding)
-    blocks: list[Block] = [section(text)]
-    elements: list[dict[str, Any]] = []
-    if finding.kind == "unclear" and finding.candidates:
-        for n, (pid, name) in enumerate(finding.candidates[:MAX_CANDIDATE_BUTTONS]):
-            value = Prefill(product_id=pid, seats=prefill.seats, channel=prefill.channel).to_value()
-            elements.append(button(name, f"{ids.INTAKE_CANDIDATE}:{n}", value))
-        elements.append(
-            button("Something else", f"{ids.INTAKE_CANDIDATE}:other", Prefill(seats=prefill.seats).to_value())
-        )
-    elif finding.kind == "blocked":
-        for n, (pid, name, _) in enumerate(finding.alternatives[:MAX_CANDIDATE_BUTTONS]):
-            value = Prefill(product_id=pid, seats=prefill.seats, channel=prefill.channel).to_value()
-            elements.append(button(f"Request {name}", f"{ids.INTAKE_CANDIDATE}:{n}", value, "primary"))
-    else:
-        elements.append(button("Open request", ids.OPEN_REQUEST, prefill.to_value(), "primary"))
-        if finding.kind == "alternative":
-            for n, (pid, name, _) in enumerate(finding.alternatives[:MAX_ALTERNATIVE_BUTTONS]):
-                value = Prefill(product_id=pid, seats=prefill.seats, channel=prefill.channel).to_value()
-                elements.append(button(f"Request {name}", f"{ids.INTAKE_CANDIDATE}:{n}", value))
-    if elements:
-        blocks.append({"type": "actions", "block_id": ids.B_INTAKE_ACTIONS, "elements": elements})
-    return truncate(text, FALLBACK_LIMIT), blocks

@@ -17,7 +17,8 @@ import httpx
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.common import Prefill, ProductChoice, request_modal
+from bot.blocks.request import ProductChoice, request_modal
+from bot.payloads import Prefill
 from bot.simulator import SimUser, create_simulator_app
 from bot.simulator.runtime import Simulator
 from bot.simulator.serve import bind_socket, serving
