@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
@@ -37,7 +38,19 @@ async def tell(
     await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
 
 
-async def audit_refusal(deps: BotDeps, *, request_id: str, user_id: str, action: str, reason: str, key: str) -> None:
+@dataclass(frozen=True)
+class Attempt:
+    """What someone tried on a request, and where they did it: what a refusal of it is told
+    and audited with."""
+
+    user_id: str
+    request_id: str
+    action: str  # approve, deny, request_changes, delegate, withdraw, edit
+    key: str  # the click or the submission (`payloads.click_key` / `view_key`): audited once
+    channel_id: str | None = None  # None: told by DM
+
+
+async def audit_refusal(deps: BotDeps, attempt: Attempt, reason: str) -> None:
     """Audit a refused action (after ack, after the person was told): a failure to write it
     is logged, never shown to the person."""
 
@@ -46,34 +59,25 @@ async def audit_refusal(deps: BotDeps, *, request_id: str, user_id: str, action:
             repository.audit_refusal(
                 session,
                 at=datetime.now(UTC),
-                request_id=request_id,
-                actor_slack_id=user_id,
-                action=action,
+                request_id=attempt.request_id,
+                actor_slack_id=attempt.user_id,
+                action=attempt.action,
                 reason=reason,
-                event_key=f"{user_id}:{key}",
+                event_key=f"{attempt.user_id}:{attempt.key}",
             )
 
     try:
         await asyncio.to_thread(write)
     except Exception:
-        log.exception("could not audit the refused %s of %s by %s", action, request_id, user_id)
+        log.exception("could not audit the refused %s of %s by %s", attempt.action, attempt.request_id, attempt.user_id)
 
 
 async def refuse(
-    deps: BotDeps,
-    client: AsyncWebClient,
-    *,
-    user_id: str,
-    channel_id: str | None,
-    request_id: str,
-    action: str,
-    text: str,
-    key: str,
-    home: HomeNotice | None = None,
+    deps: BotDeps, client: AsyncWebClient, attempt: Attempt, text: str, *, home: HomeNotice | None = None
 ) -> None:
     """Tell the person why not (on their Home when they clicked there), and audit it."""
     if home is not None:
-        await publish_home(deps, client, user_id, home)
+        await publish_home(deps, client, attempt.user_id, home)
     else:
-        await tell(client, user_id=user_id, channel_id=channel_id, text=text)
-    await audit_refusal(deps, request_id=request_id, user_id=user_id, action=action, reason=text, key=key)
+        await tell(client, user_id=attempt.user_id, channel_id=attempt.channel_id, text=text)
+    await audit_refusal(deps, attempt, text)

@@ -51,6 +51,11 @@ def button(
     return element
 
 
+def actions(block_id: str, elements: list[dict[str, Any]]) -> Block:
+    """An actions block: a row of buttons (or other interactive elements)."""
+    return {"type": "actions", "block_id": block_id, "elements": elements}
+
+
 def confirm_dialog(title: str, text: str, yes: str, no: str = "Cancel", *, danger: bool = False) -> dict[str, Any]:
     """Block Kit's own "Are you sure?" on a button: Slack asks before it sends the click."""
     dialog: dict[str, Any] = {

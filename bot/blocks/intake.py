@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import Block, button, section
+from bot.blocks.common import Block, actions, button, section
 from bot.payloads import Prefill
 from catalog.text import escape_mrkdwn, plural, truncate
 
@@ -91,5 +91,5 @@ def intake_message(finding: IntakeFinding, prefill: Prefill) -> tuple[str, list[
                 value = Prefill(product_id=pid, seats=prefill.seats, channel=prefill.channel).to_value()
                 elements.append(button(f"Request {name}", f"{ids.INTAKE_CANDIDATE}:{n}", value))
     if elements:
-        blocks.append({"type": "actions", "block_id": ids.B_INTAKE_ACTIONS, "elements": elements})
+        blocks.append(actions(ids.B_INTAKE_ACTIONS, elements))
     return truncate(text, FALLBACK_LIMIT), blocks

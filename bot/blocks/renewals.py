@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import Block, button, context, header, option, plain, section
+from bot.blocks.common import Block, actions, button, context, header, input_block, modal, option, section, text_input
 from bot.payloads import SNOOZE_CHOICES, RenewalRef
 from catalog.money import format_money_symbol
 from catalog.ports import RenewalCard, RenewalDigestSummary, UpcomingRenewal
@@ -65,18 +65,13 @@ def renewal_message(card: RenewalCard) -> tuple[str, list[Block]]:
         blocks.append(section(status, block_id="renewal_status"))
     if card.status == "open":
         value = RenewalRef.of(card).to_value()
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": ids.B_RENEWAL_ACTIONS,
-                "elements": [
-                    button("Renew", ids.RENEW, value, "primary"),
-                    button("Cancel", ids.CANCEL, value, "danger"),
-                    button("Renegotiate", ids.RENEGOTIATE, value),
-                    button("Snooze", ids.SNOOZE, value),
-                ],
-            }
-        )
+        buttons = [
+            button("Renew", ids.RENEW, value, "primary"),
+            button("Cancel", ids.CANCEL, value, "danger"),
+            button("Renegotiate", ids.RENEGOTIATE, value),
+            button("Snooze", ids.SNOOZE, value),
+        ]
+        blocks.append(actions(ids.B_RENEWAL_ACTIONS, buttons))
     blocks.append(context(f"Contract #{card.contract_id} · asset #{card.asset_id}"))
     left = f"{plural(card.days_left, 'day')} left" if card.days_left >= 0 else "deadline passed"
     fallback = escape_mrkdwn(f"Renewal: {card.product_name}, deadline {card.deadline} ({left}), {card.status}")
@@ -99,16 +94,11 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
         "min_value": str(max(1, card.seats_assigned if card else 1)),
         "max_value": "100000",
     }
-    price_element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": ids.A_RENEW_PRICE,
-        "max_length": 20,
-        "placeholder": plain("e.g. 150.00", 150),
-    }
+    price = f"{card.unit_price_cents // 100}.{card.unit_price_cents % 100:02d}" if card is not None else None
+    price_element = text_input(ids.A_RENEW_PRICE, max_length=20, placeholder="e.g. 150.00", initial=price)
     what = "this contract"
     if card is not None:
         seats_element["initial_value"] = str(card.seats_bought)
-        price_element["initial_value"] = f"{card.unit_price_cents // 100}.{card.unit_price_cents % 100:02d}"
         what = (
             f"*{escape_mrkdwn(card.product_name)}* ({plural(card.seats_bought, 'seat')} at "
             f"{escape_mrkdwn(format_money_symbol(card.unit_price_cents, card.currency))} per seat)"
@@ -122,31 +112,17 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
     ]
     if card is not None:
         intro.append(context(_seats_line(card) + "  ·  the new term needs at least the seats assigned"))
-    return {
-        "type": "modal",
-        "callback_id": ids.RENEW_MODAL,
-        "title": plain("Renew", 24),
-        "submit": plain("Renew", 24),
-        "close": plain("Back", 24),
-        "private_metadata": private_metadata[:3000],
-        "blocks": [
+    return modal(
+        ids.RENEW_MODAL,
+        "Renew",
+        "Renew",
+        [
             *intro,
-            {
-                "type": "input",
-                "block_id": ids.B_RENEW_SEATS,
-                "optional": True,
-                "label": plain("Seats for the new term"),
-                "element": seats_element,
-            },
-            {
-                "type": "input",
-                "block_id": ids.B_RENEW_PRICE,
-                "optional": True,
-                "label": plain("Price per seat per year"),
-                "element": price_element,
-            },
+            input_block(ids.B_RENEW_SEATS, "Seats for the new term", seats_element, optional=True),
+            input_block(ids.B_RENEW_PRICE, "Price per seat per year", price_element, optional=True),
         ],
-    }
+        private_metadata=private_metadata,
+    )
 
 
 def cancel_modal(card: RenewalCard, *, private_metadata: str) -> dict[str, Any]:
@@ -158,14 +134,11 @@ def cancel_modal(card: RenewalCard, *, private_metadata: str) -> dict[str, Any]:
         notice = f" The notice deadline passed on {card.cancel_by.isoformat()}: send the notice at once."
     else:
         notice = f" The non-renewal notice is due by {card.cancel_by.isoformat()}."
-    return {
-        "type": "modal",
-        "callback_id": ids.CANCEL_MODAL,
-        "title": plain("Cancel renewal", 24),
-        "submit": plain("Don't renew", 24),
-        "close": plain("Back", 24),
-        "private_metadata": private_metadata[:3000],
-        "blocks": [
+    return modal(
+        ids.CANCEL_MODAL,
+        "Cancel renewal",
+        "Don't renew",
+        [
             section(
                 f"Stop *{escape_mrkdwn(truncate(card.product_name, 120))}* from renewing? The contract ends on "
                 f"{ends_on}.{notice}"
@@ -173,32 +146,27 @@ def cancel_modal(card: RenewalCard, *, private_metadata: str) -> dict[str, Any]:
             section(_seats_line(card)),
             context("Their seats end with the contract. The reminder shows the decision to ITAM and the owner."),
         ],
-    }
+        private_metadata=private_metadata,
+    )
 
 
 def snooze_modal(ref: RenewalRef, *, private_metadata: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": ids.SNOOZE_MODAL,
-        "title": plain("Snooze reminders", 24),
-        "submit": plain("Snooze", 24),
-        "close": plain("Back", 24),
-        "private_metadata": private_metadata[:3000],
-        "blocks": [
-            section(f"No reminders about this renewal until the snooze ends (deadline {escape_mrkdwn(ref.deadline)})."),
-            {
-                "type": "input",
-                "block_id": ids.B_SNOOZE_DAYS,
-                "label": plain("Snooze for"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": ids.A_SNOOZE_DAYS,
-                    "options": [option(f"{n} days", str(n)) for n in SNOOZE_CHOICES],
-                    "initial_option": option("7 days", "7"),
-                },
-            },
-        ],
+    days = {
+        "type": "static_select",
+        "action_id": ids.A_SNOOZE_DAYS,
+        "options": [option(f"{n} days", str(n)) for n in SNOOZE_CHOICES],
+        "initial_option": option("7 days", "7"),
     }
+    return modal(
+        ids.SNOOZE_MODAL,
+        "Snooze reminders",
+        "Snooze",
+        [
+            section(f"No reminders about this renewal until the snooze ends (deadline {escape_mrkdwn(ref.deadline)})."),
+            input_block(ids.B_SNOOZE_DAYS, "Snooze for", days),
+        ],
+        private_metadata=private_metadata,
+    )
 
 
 # --- weekly digest --------------------------------------------------------------------------

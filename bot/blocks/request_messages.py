@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import Block, button, confirm_dialog, context, header, section
+from bot.blocks.common import Block, actions, button, confirm_dialog, context, header, section
 from bot.blocks.request import CLASSIFICATION_LABELS
 from bot.payloads import step_value
 from catalog.money import format_money_symbol
@@ -257,18 +257,15 @@ def _route(summary: RequestSummary, ctx: dict[str, Any]) -> list[Block]:
     return [section(render("route_progress.j2", **ctx), block_id="route")] if summary.steps else []
 
 
-def _decision_buttons(summary: RequestSummary) -> Block:
-    value = step_value(summary.request_id, summary.viewer_seq)
-    return {
-        "type": "actions",
-        "block_id": ids.B_DECISION,
-        "elements": [
-            button("Approve", ids.APPROVE, value, "primary"),
-            button("Deny", ids.DENY, value, "danger"),
-            button("Request changes", ids.REQUEST_CHANGES, value),
-            button("Delegate", ids.DELEGATE, value),
-        ],
-    }
+def decision_buttons(request_id: str, seq: int | None) -> list[dict[str, Any]]:
+    """Approve, Deny, Request changes, Delegate on a step: in its DM and on the App Home."""
+    value = step_value(request_id, seq)
+    return [
+        button("Approve", ids.APPROVE, value, "primary"),
+        button("Deny", ids.DENY, value, "danger"),
+        button("Request changes", ids.REQUEST_CHANGES, value),
+        button("Delegate", ids.DELEGATE, value),
+    ]
 
 
 def withdraw_button(request_id: str) -> dict[str, Any]:
@@ -313,7 +310,7 @@ def _approval_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str,
     if viewer_may_act(summary):
         if not summary.steps:
             blocks.append(context("You are asked as the requester's manager. Only you can decide."))
-        blocks.append(_decision_buttons(summary))
+        blocks.append(actions(ids.B_DECISION, decision_buttons(summary.request_id, summary.viewer_seq)))
     else:
         if ctx["viewer"] is not None:
             blocks.append(section(render("viewer_step.j2", **ctx), block_id="your_step"))
@@ -351,7 +348,7 @@ def _requester_message(kind: MessageKind, summary: RequestSummary, ctx: dict[str
     if summary.status in WITHDRAWABLE:
         elements.append(withdraw_button(summary.request_id))
     if elements:
-        blocks.append({"type": "actions", "block_id": ids.B_REQUESTER_ACTIONS, "elements": elements})
+        blocks.append(actions(ids.B_REQUESTER_ACTIONS, elements))
     return blocks
 
 

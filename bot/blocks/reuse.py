@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import Block, button, context, header, input_block, modal, section, text_input
+from bot.blocks.common import Block, actions, button, context, header, input_block, modal, section, text_input
 from bot.payloads import choice_value
 from catalog.ports import MessageKind, RequestSummary, ReuseView
 from catalog.text import escape_mrkdwn, render, truncate
@@ -76,16 +76,12 @@ def reuse_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list
         text = render("reuse_reclaim_ask.j2", **ctx)
         blocks: list[Block] = [section(text)]
         if view.holder_answer is None:
-            blocks.append(
-                {
-                    "type": "actions",
-                    "block_id": ids.B_RECLAIM_ANSWER,
-                    "elements": [
-                        button("Keep my seat", ids.RECLAIM_KEEP, choice_value(summary.request_id), "primary"),
-                        button("Release it", ids.RECLAIM_RELEASE, choice_value(summary.request_id)),
-                    ],
-                }
-            )
+            value = choice_value(summary.request_id)
+            answers = [
+                button("Keep my seat", ids.RECLAIM_KEEP, value, "primary"),
+                button("Release it", ids.RECLAIM_RELEASE, value),
+            ]
+            blocks.append(actions(ids.B_RECLAIM_ANSWER, answers))
         blocks.append(footer)
         return truncate(text, FALLBACK_LIMIT), blocks
     offer = render("reuse_offer.j2", **ctx)
@@ -97,7 +93,7 @@ def reuse_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list
     else:
         buttons = _offer_buttons(summary, view)
         if buttons:
-            blocks.append({"type": "actions", "block_id": ids.B_REUSE_CHOICES, "elements": buttons})
+            blocks.append(actions(ids.B_REUSE_CHOICES, buttons))
     blocks.append(footer)
     fallback = f"Before we buy {summary.product_name} ({summary.request_id}): " + (
         f"answered ({view.chosen})" if view.chosen else "we may already own what you need"

@@ -38,7 +38,7 @@ from bot.payloads import (
     view_key,
     view_metadata,
 )
-from bot.replies import audit_refusal, refuse, tell
+from bot.replies import Attempt, audit_refusal, refuse, tell
 from bot.step_checks import step_refusal
 from workflows.request.types import (
     ACTION_APPROVE,
@@ -107,17 +107,8 @@ async def handle_approve(
     if from_home(body):
         home = await answer_on_home(deps, client, user_id, request_id, seq, outcome.message, outcome.accepted)
     if not outcome.accepted:
-        await refuse(
-            deps,
-            client,
-            user_id=user_id,
-            channel_id=channel_id_of(body),
-            request_id=request_id,
-            action="approve",
-            text=outcome.message,
-            key=click_key(body),
-            home=home,
-        )
+        attempt = Attempt(user_id, request_id, "approve", click_key(body), channel_id_of(body))
+        await refuse(deps, client, attempt, outcome.message, home=home)
 
 
 async def _state_of(deps: BotDeps, request_id: str) -> RequestState | None:
@@ -140,15 +131,12 @@ async def handle_step_modal_button(
     state = await _state_of(deps, request_id)
     refusal = step_refusal(state, user_id, seq) if state is not None else None
     if refusal:
+        attempt = Attempt(user_id, request_id, action, click_key(body), channel_id)
         await refuse(
             deps,
             client,
-            user_id=user_id,
-            channel_id=channel_id,
-            request_id=request_id,
-            action=action,
-            text=refusal,
-            key=click_key(body),
+            attempt,
+            refusal,
             home=HomeNotice(request_id, seq, refusal, False) if from_home(body) else None,
         )
         return
@@ -179,17 +167,8 @@ async def _decide_from_modal(
     if metadata.get("home") is True:
         home = await answer_on_home(deps, client, user_id, request_id, decision.seq, outcome.message, outcome.accepted)
     if not outcome.accepted:
-        await refuse(
-            deps,
-            client,
-            user_id=user_id,
-            channel_id=metadata_text(metadata, "channel_id"),
-            request_id=request_id,
-            action=action,
-            text=outcome.message,
-            key=view_key(view),
-            home=home,
-        )
+        attempt = Attempt(user_id, request_id, action, view_key(view), metadata_text(metadata, "channel_id"))
+        await refuse(deps, client, attempt, outcome.message, home=home)
 
 
 #: The modals that decide a step with a text: its block and action ids, the action, and what
@@ -252,8 +231,8 @@ async def handle_delegate_submission(
         refusal = None  # the workflow's delegation checks it when the database is back
     if refusal:
         await ack(response_action="errors", errors={ids.B_DELEGATE_TO: refusal})
-        key = f"{view_key(view)}:{to}"
-        await audit_refusal(deps, request_id=request_id, user_id=user_id, action="delegate", reason=refusal, key=key)
+        attempt = Attempt(user_id, request_id, "delegate", f"{view_key(view)}:{to}")
+        await audit_refusal(deps, attempt, refusal)
         return
     await ack()
     note = text_value(values, ids.B_DELEGATE_NOTE, ids.A_DELEGATE_NOTE)[:500]
@@ -269,17 +248,8 @@ async def handle_delegate_submission(
         if home is None:
             await tell(client, user_id=user_id, channel_id=channel_id, text=text)
     else:
-        await refuse(
-            deps,
-            client,
-            user_id=user_id,
-            channel_id=channel_id,
-            request_id=request_id,
-            action="delegate",
-            text=outcome.message,
-            key=view_key(view),
-            home=home,
-        )
+        attempt = Attempt(user_id, request_id, "delegate", view_key(view), channel_id)
+        await refuse(deps, client, attempt, outcome.message, home=home)
 
 
 # --- the requester's Withdraw and Edit ------------------------------------------------------
@@ -295,16 +265,8 @@ async def handle_withdraw(
     outcome = await deps.procurement.withdraw(request_id, WithdrawInput(actor_slack_id=user_id))
     log.info("withdraw %s by %s: accepted=%s", request_id, user_id, outcome.accepted)
     if not outcome.accepted:
-        await refuse(
-            deps,
-            client,
-            user_id=user_id,
-            channel_id=channel_id_of(body),
-            request_id=request_id,
-            action="withdraw",
-            text=outcome.message,
-            key=click_key(body),
-        )
+        attempt = Attempt(user_id, request_id, "withdraw", click_key(body), channel_id_of(body))
+        await refuse(deps, client, attempt, outcome.message)
 
 
 async def handle_edit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -316,16 +278,8 @@ async def handle_edit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClien
     row = await asyncio.to_thread(read_request, deps, request_id)
     refusal = edit_refusal(row, user_id)
     if refusal or row is None:
-        await refuse(
-            deps,
-            client,
-            user_id=user_id,
-            channel_id=channel_id,
-            request_id=request_id,
-            action="edit",
-            text=refusal or "There is no such request.",
-            key=click_key(body),
-        )
+        attempt = Attempt(user_id, request_id, "edit", click_key(body), channel_id)
+        await refuse(deps, client, attempt, refusal or "There is no such request.")
         return
     prefill = edit_prefill(row)
     metadata = json.dumps({"request_id": row.id, "in_catalog": prefill.in_catalog, "channel_id": channel_id})
@@ -364,13 +318,5 @@ async def handle_edit_submission(
     if outcome.accepted:
         await tell(client, user_id=user_id, channel_id=channel_id, text=outcome.message or "Resubmitted.")
     else:
-        await refuse(
-            deps,
-            client,
-            user_id=user_id,
-            channel_id=channel_id,
-            request_id=request_id,
-            action="edit",
-            text=outcome.message,
-            key=view_key(view),
-        )
+        attempt = Attempt(user_id, request_id, "edit", view_key(view), channel_id)
+        await refuse(deps, client, attempt, outcome.message)

@@ -52,29 +52,24 @@ def register(app: AsyncApp) -> None:
     app.view(ids.SNOOZE_MODAL)(handle_snooze_submission)
 
 
-async def _decide(
-    deps: BotDeps,
-    client: AsyncWebClient,
-    *,
-    ref: RenewalRef,
-    action: str,
-    user_id: str,
-    click_id: str,
-    channel_id: str | None,
-    **extra: int | None,
-) -> None:
-    answer = await deps.renewals().decide(
-        RenewalDecisionInput(
-            contract_id=ref.contract_id,
-            renewal_date=ref.renewal_date,
-            deadline=ref.deadline,
-            action=action,
-            actor_slack_id=user_id,
-            click_id=click_id,
-            **extra,  # type: ignore[arg-type]
-        )
+def _decision(ref: RenewalRef, action: str, user_id: str, click_id: str, **extra: int | None) -> RenewalDecisionInput:
+    return RenewalDecisionInput(
+        contract_id=ref.contract_id,
+        renewal_date=ref.renewal_date,
+        deadline=ref.deadline,
+        action=action,
+        actor_slack_id=user_id,
+        click_id=click_id,
+        **extra,  # type: ignore[arg-type]
     )
-    log.info("renewal %s of contract %s by %s: %s", action, ref.contract_id, user_id, answer.accepted)
+
+
+async def _decide(
+    deps: BotDeps, client: AsyncWebClient, decision: RenewalDecisionInput, channel_id: str | None
+) -> None:
+    answer = await deps.renewals().decide(decision)
+    action, user_id = decision.action, decision.actor_slack_id
+    log.info("renewal %s of contract %s by %s: %s", action, decision.contract_id, user_id, answer.accepted)
     # Refusals and the decisions taken in a modal or without one are confirmed privately.
     if not answer.accepted or action in ("renegotiate", "snooze", "cancel"):
         await tell(client, user_id=user_id, channel_id=channel_id, text=answer.message)
@@ -137,15 +132,10 @@ async def handle_direct_decision(
     ref, _ = await _refuse_or_card(deps, body, client)
     if ref is None:
         return
-    await _decide(
-        deps,
-        client,
-        ref=ref,
-        action="renegotiate",
-        user_id=body["user"]["id"],
-        click_id=str(body["actions"][0].get("action_ts") or body.get("trigger_id") or ""),
-        channel_id=channel_id_of(body),
+    decision = _decision(
+        ref, "renegotiate", body["user"]["id"], str(body["actions"][0].get("action_ts") or body.get("trigger_id") or "")
     )
+    await _decide(deps, client, decision, channel_id_of(body))
 
 
 async def handle_modal_decision(
@@ -201,17 +191,8 @@ async def handle_renew_submission(
     if ask.request is not None:
         await _request_renewal(deps, client, ask, user_id=user_id, channel_id=channel_id)
         return
-    await _decide(
-        deps,
-        client,
-        ref=ref,
-        action="renew",
-        user_id=user_id,
-        click_id=str(view["id"]),
-        channel_id=channel_id,
-        seats=seats,
-        unit_price_cents=price,
-    )
+    decision = _decision(ref, "renew", user_id, str(view["id"]), seats=seats, unit_price_cents=price)
+    await _decide(deps, client, decision, channel_id)
 
 
 async def handle_cancel_submission(
@@ -223,15 +204,8 @@ async def handle_cancel_submission(
     if ref is None:
         await tell(client, user_id=user_id, text=STALE)
         return
-    await _decide(
-        deps_of(context),
-        client,
-        ref=ref,
-        action="cancel",
-        user_id=user_id,
-        click_id=str(view["id"]),
-        channel_id=channel_id,
-    )
+    decision = _decision(ref, "cancel", user_id, str(view["id"]))
+    await _decide(deps_of(context), client, decision, channel_id)
 
 
 async def handle_snooze_submission(
@@ -255,13 +229,5 @@ async def handle_snooze_submission(
     if ref is None:
         await tell(client, user_id=user_id, text=STALE)
         return
-    await _decide(
-        deps,
-        client,
-        ref=ref,
-        action="snooze",
-        user_id=user_id,
-        click_id=str(view["id"]),
-        channel_id=channel_id,
-        snooze_days=days,
-    )
+    decision = _decision(ref, "snooze", user_id, str(view["id"]), snooze_days=days)
+    await _decide(deps, client, decision, channel_id)
