@@ -91,6 +91,11 @@ async def _refuse_or_card(
     return ref, card
 
 
+async def _tell_stale(client: AsyncWebClient, user_id: str) -> None:
+    """A renewal modal came back without a term it names (a stale or forged one)."""
+    await tell(client, user_id=user_id, text=STALE)
+
+
 async def _request_renewal(
     deps: BotDeps, client: AsyncWebClient, ask: RenewalAsk, *, user_id: str, channel_id: str | None
 ) -> None:
@@ -180,8 +185,7 @@ async def handle_renew_submission(
     await ack()
     user_id = body["user"]["id"]
     if ref is None:
-        await tell(client, user_id=user_id, text=STALE)
-        return
+        return await _tell_stale(client, user_id)
     team = body["team"]["id"] if body.get("team") else ""
     request_id = request_id_for(f"{team}:{view['id']}")
     ask = await asyncio.to_thread(renewal_ask, deps, ref, user_id, seats, price, request_id)
@@ -202,8 +206,7 @@ async def handle_cancel_submission(
     ref, channel_id = renewal_metadata(view)
     user_id = body["user"]["id"]
     if ref is None:
-        await tell(client, user_id=user_id, text=STALE)
-        return
+        return await _tell_stale(client, user_id)
     decision = _decision(ref, "cancel", user_id, str(view["id"]))
     await _decide(deps_of(context), client, decision, channel_id)
 
@@ -227,7 +230,6 @@ async def handle_snooze_submission(
     await ack()
     user_id = body["user"]["id"]
     if ref is None:
-        await tell(client, user_id=user_id, text=STALE)
-        return
+        return await _tell_stale(client, user_id)
     decision = _decision(ref, "snooze", user_id, str(view["id"]), snooze_days=days)
     await _decide(deps, client, decision, channel_id)

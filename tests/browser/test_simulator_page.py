@@ -134,8 +134,10 @@ async def test_emoji_shortcodes_and_date_tokens_render_as_in_slack(page: Page, w
                     {
                         "type": "mrkdwn",
                         "text": (
-                            f"<!date^{int(week_before.timestamp())}^{{date_long}} at {{time_secs}}^https://example.com/r|a week ago>"
-                            f" · <!date^{int(week_before.timestamp())}^{{date_num}}, {{date}}, {{date_pretty}}|fallback>"
+                            f"<!date^{int(week_before.timestamp())}^{{date_long}} at {{time_secs}}"
+                            "^https://example.com/r|a week ago>"
+                            f" · <!date^{int(week_before.timestamp())}^{{date_num}}, {{date}}, "
+                            "{date_pretty}|fallback>"
                         ),
                     }
                 ],
