@@ -36,7 +36,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bot import ids
-from bot.blocks.request import parse_step_value
+from bot.payloads import parse_step_value
 from bot.simulator.signing import slack_signature_headers
 from catalog.settings import SIMULATOR_SIGNING_SECRET
 from procure.testing import DevStack, dev_stack

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from bot import ids
-from bot.blocks.request import parse_step_value
+from bot.payloads import parse_step_value
 from procure.testing import dev_stack
 
 REQUESTS = 20

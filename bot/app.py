@@ -1,17 +1,22 @@
-"""Build the Bolt AsyncApp: wiring only. Listeners live in bot/listeners/, grouped by surface."""
+"""Build the Bolt AsyncApp: wiring only. Listeners live in bot/listeners/, one module per
+Slack surface, each mapping its ids to module-level handlers in `register(app)`."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import aiohttp
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.deps import BotDeps
-from bot.listeners import actions, approvals, commands, events, intake, renewals, views
+from bot.deps import CONTEXT_KEY, BotDeps
+from bot.listeners import approvals, home, intake, renewals, request, reuse
 from bot.notifier import web_client
 
 log = logging.getLogger(__name__)
+
+#: Every listener module, by surface.
+LISTENERS = (request, intake, home, approvals, reuse, renewals)
 
 
 def build_app(deps: BotDeps, *, session: aiohttp.ClientSession | None = None) -> AsyncApp:
@@ -23,6 +28,13 @@ def build_app(deps: BotDeps, *, session: aiohttp.ClientSession | None = None) ->
         # Nothing slow runs before ack, so Slack never needs to retry a request we handled.
         process_before_response=False,
     )
-    for listeners in (commands, actions, approvals, views, events, intake, renewals):
-        listeners.register(app, deps)
+
+    async def provide_deps(context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]) -> None:
+        # Handlers are module-level functions: what they need comes with the request's context.
+        context[CONTEXT_KEY] = deps
+        await next_()
+
+    app.middleware(provide_deps)
+    for listeners in LISTENERS:
+        listeners.register(app)
     return app

@@ -1,4 +1,13 @@
-"""What the listeners need, built once by the entry point and handed to `register(app, deps)`."""
+"""What the listeners need (`BotDeps`), built once by the entry point. `bot.app.build_app`
+puts it in every request's Bolt context; a handler reads it with `deps_of(context)`, so a
+handler is a plain module-level function that a test can call with a context of its own.
+
+`Requester` is the bot's one person type: the directory entry (`catalog.models.Person`) as
+a listener needs it, a frozen value that outlives the database session it was read in, and
+that can also be built from what Slack knows (users.info) while the database is away
+(`requester_or_queued`). The workflow layer carries people as plain fields of its inputs
+(`RequestInput.requester_email`, …), never as a type of its own (docs/decisions.md, "Where
+code goes in bot/")."""
 
 from __future__ import annotations
 
@@ -7,6 +16,9 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,6 +33,7 @@ from catalog.rules.matching_data import load_matching_data
 from catalog.rules.requests import CatalogPrice
 from catalog.settings import Settings
 from catalog.text import escape_mrkdwn
+from workflows.renewals.workflows import RenewalClient
 from workflows.request.client import ProcurementClient
 
 log = logging.getLogger(__name__)
@@ -29,12 +42,35 @@ log = logging.getLogger(__name__)
 CATALOG_CACHE_S = 60.0
 
 
+#: The key of the `BotDeps` in a Bolt request's context.
+CONTEXT_KEY = "deps"
+
+
 @dataclass(frozen=True)
 class Requester:
+    """A person as the bot knows them: from the directory, or (database away) from Slack."""
+
     slack_id: str
     email: str
     name: str
     cost_center: str | None
+
+
+@dataclass(frozen=True)
+class ProductListing:
+    """A catalog product as the bot lists it: the modal's choices, the blocked check, prices."""
+
+    id: str
+    name: str
+    vendor: str
+    status: str  # approved | restricted | blocked
+    block_reason: str | None
+    alternatives: tuple[str, ...]
+    price: CatalogPrice
+
+    @property
+    def blocked(self) -> bool:
+        return self.status == "blocked"
 
 
 class SeenEvents:
@@ -62,8 +98,7 @@ class BotDeps:
     seen_events: SeenEvents = field(default_factory=SeenEvents)
     _matcher: tuple[float, Matcher] | None = None
     _matcher_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _products: tuple[float, list[tuple[str, str, str, str, str | None, tuple[str, ...]]]] | None = None
-    _prices: dict[str, CatalogPrice] = field(default_factory=dict)
+    _products: tuple[float, list[ProductListing]] | None = None
     _cost_centers: tuple[float, frozenset[str]] | None = None
 
     async def requester_or_queued(self, client: AsyncWebClient, slack_id: str) -> tuple[Requester | None, bool]:
@@ -135,8 +170,8 @@ class BotDeps:
             ]
         return Matcher(products, load_matching_data())
 
-    def all_products(self) -> list[tuple[str, str, str, str, str | None, tuple[str, ...]]]:
-        """(id, name, vendor, status, block reason, alternatives) of every catalog product.
+    def all_products(self) -> list[ProductListing]:
+        """Every catalog product, by name.
 
         Cached like the matcher: what the bot shows may lag a catalog import by a minute, but
         the workflow re-checks the product in the database before anyone approves it."""
@@ -145,23 +180,28 @@ class BotDeps:
             return cached[1]
         try:
             with transaction(self.engine, read_only=True) as session:
-                rows = repository.list_products(session)
-                products = [(p.id, p.name, p.vendor, p.status, p.block_reason, tuple(p.alternatives)) for p in rows]
-                prices = {
-                    p.id: CatalogPrice(p.price_cents, p.currency, per_seat=p.seats_total is not None) for p in rows
-                }
+                products = [
+                    ProductListing(
+                        p.id,
+                        p.name,
+                        p.vendor,
+                        p.status,
+                        p.block_reason,
+                        tuple(p.alternatives),
+                        CatalogPrice(p.price_cents, p.currency, per_seat=p.seats_total is not None),
+                    )
+                    for p in repository.list_products(session)
+                ]
         except DBAPIError:
             if cached is None:
                 raise
             return cached[1]  # the database is away: the last list read will do; the workflow re-checks
         self._products = (time.monotonic(), products)
-        self._prices = prices
         return products
 
     def catalog_prices(self) -> dict[str, CatalogPrice]:
         """The catalog price of every product, by id: read and cached with `all_products`."""
-        self.all_products()
-        return self._prices
+        return {p.id: p.price for p in self.all_products()}
 
     def known_cost_centers(self) -> frozenset[str]:
         """Cost centers with a budget or a person in the directory, cached like the products:
@@ -178,6 +218,14 @@ class BotDeps:
             return cached[1]
         self._cost_centers = (time.monotonic(), known)
         return known
+
+    def today(self) -> date:
+        """Today in the company's time zone (renewal deadlines are counted in it)."""
+        return datetime.now(ZoneInfo(self.settings.company_timezone)).date()
+
+    def renewals(self) -> RenewalClient:
+        """The renewal workflows' façade, on the same Temporal client as requests."""
+        return RenewalClient(self.procurement.temporal, task_queue=self.settings.temporal_task_queue)
 
     async def not_in_directory(self) -> str:
         """What an unknown Slack user is told: who can add them (the ITAM people by name, and
@@ -206,3 +254,11 @@ def not_in_directory_text(itam_names: list[str], itam_channel: str) -> str:
         "I can't find you in the company directory, so I don't know who approves your purchases. "
         f"{ask}, then try again."
     )
+
+
+def deps_of(context: Any) -> BotDeps:
+    """The `BotDeps` that `bot.app.build_app` put in a request's Bolt context."""
+    deps = context.get(CONTEXT_KEY) if isinstance(context, dict) else None
+    if not isinstance(deps, BotDeps):
+        raise RuntimeError("no BotDeps in the Bolt context: build the app with bot.app.build_app")
+    return deps

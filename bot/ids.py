@@ -74,3 +74,27 @@ B_DELEGATE_NOTE, A_DELEGATE_NOTE = "delegate_note", "delegate_note_input"
 # Edit modal (after "request changes"): the request's fields, prefilled from the database row;
 # seats, estimate, justification and channel reuse the request modal's block and action ids.
 EDIT_MODAL = "edit_modal"
+
+# Renewal reminder: its buttons (value: a `payloads.RenewalRef`)
+B_RENEWAL_ACTIONS = "renewal_actions"
+RENEW = "renewal_renew"
+CANCEL = "renewal_cancel"
+RENEGOTIATE = "renewal_renegotiate"
+SNOOZE = "renewal_snooze"
+RENEWAL_BUTTONS = (RENEW, CANCEL, RENEGOTIATE, SNOOZE)
+
+# Renew modal: the new term's seats and price (both optional: blank keeps the current term's)
+RENEW_MODAL = "renewal_renew_modal"
+B_RENEW_SEATS, A_RENEW_SEATS = "renew_seats", "renew_seats_input"
+B_RENEW_PRICE, A_RENEW_PRICE = "renew_price", "renew_price_input"
+
+# Cancel confirmation modal
+CANCEL_MODAL = "renewal_cancel_modal"
+
+# Snooze modal
+SNOOZE_MODAL = "renewal_snooze_modal"
+B_SNOOZE_DAYS, A_SNOOZE_DAYS = "snooze_days", "snooze_days_select"
+
+# App Home: "Upcoming renewals" (ITAM only)
+B_HOME_RENEWALS = "home_renewals"
+B_HOME_ENDING = "home_renewals_ending"

@@ -24,9 +24,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.blocks.common import Block
-from bot.blocks.intake import reuse_message
 from bot.blocks.renewals import digest_message, renewal_message
-from bot.blocks.request import request_message
+from bot.blocks.request_messages import request_message
+from bot.blocks.reuse import reuse_message
 from catalog.ports import (
     MessageKind,
     MessageRef,

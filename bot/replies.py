@@ -1,11 +1,20 @@
-"""Telling one person something privately, wherever they clicked or typed."""
+"""Telling one person something privately, wherever they clicked or typed; and telling them
+why not when the workflow (or the bot's early check) refuses what they did, which is audited."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import BotDeps
+from bot.home import HomeNotice, publish_home
+from catalog import repository
+from catalog.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -27,3 +36,48 @@ async def tell(
         except SlackApiError as err:
             log.info("ephemeral in %s failed (%s); sending a DM instead", channel_id, err.response.get("error"))
     await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What someone tried on a request, and where they did it: what a refusal of it is told
+    and audited with."""
+
+    user_id: str
+    request_id: str
+    action: str  # approve, deny, request_changes, delegate, withdraw, edit
+    key: str  # the click or the submission (`payloads.click_key` / `view_key`): audited once
+    channel_id: str | None = None  # None: told by DM
+
+
+async def audit_refusal(deps: BotDeps, attempt: Attempt, reason: str) -> None:
+    """Audit a refused action (after ack, after the person was told): a failure to write it
+    is logged, never shown to the person."""
+
+    def write() -> None:
+        with transaction(deps.engine) as session:
+            repository.audit_refusal(
+                session,
+                at=datetime.now(UTC),
+                request_id=attempt.request_id,
+                actor_slack_id=attempt.user_id,
+                action=attempt.action,
+                reason=reason,
+                event_key=f"{attempt.user_id}:{attempt.key}",
+            )
+
+    try:
+        await asyncio.to_thread(write)
+    except Exception:
+        log.exception("could not audit the refused %s of %s by %s", attempt.action, attempt.request_id, attempt.user_id)
+
+
+async def refuse(
+    deps: BotDeps, client: AsyncWebClient, attempt: Attempt, text: str, *, home: HomeNotice | None = None
+) -> None:
+    """Tell the person why not (on their Home when they clicked there), and audit it."""
+    if home is not None:
+        await publish_home(deps, client, attempt.user_id, home)
+    else:
+        await tell(client, user_id=attempt.user_id, channel_id=attempt.channel_id, text=text)
+    await audit_refusal(deps, attempt, text)

@@ -1,5 +1,6 @@
-"""Modals of the approval chain: Request changes (a comment), Delegate (a person and a note)
-and the requester's Edit (the request's fields, prefilled from the database row)."""
+"""Modals of the approval chain: Deny (a reason), Request changes (a comment), Delegate (a
+person and a note) and the requester's Edit (the request's fields, prefilled from the
+database row). The approval message itself is in bot/blocks/request_messages.py."""
 
 from __future__ import annotations
 
@@ -7,89 +8,71 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import (
+from bot.blocks.common import input_block, modal, plain, section, text_input
+from bot.blocks.request import (
     channel_block,
     classification_block,
     cost_center_block,
     estimate_block,
-    input_block,
     justification_block,
-    plain,
     seats_block,
-    section,
 )
 from catalog.text import escape_mrkdwn, render
 
 
-def _modal(
-    callback_id: str, title: str, submit: str, private_metadata: str, blocks: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(title, 24),
-        "submit": plain(submit, 24),
-        "close": plain("Back", 24),
-        "private_metadata": private_metadata[:3000],
-        "blocks": blocks,
-    }
+def deny_modal(request_id: str, *, private_metadata: str) -> dict[str, Any]:
+    reason = text_input(ids.A_DENY_REASON, multiline=True, min_length=3, max_length=1000)
+    return modal(
+        ids.DENY_MODAL,
+        "Deny request",
+        "Deny",
+        [
+            section(f"You are denying request *{escape_mrkdwn(request_id)}*. The requester will see your reason."),
+            input_block(ids.B_DENY_REASON, "Reason", reason),
+        ],
+        private_metadata=private_metadata,
+    )
 
 
 def changes_modal(request_id: str, *, private_metadata: str) -> dict[str, Any]:
-    return _modal(
+    comment = text_input(
+        ids.A_CHANGES_COMMENT,
+        multiline=True,
+        min_length=3,
+        max_length=1000,
+        placeholder="e.g. Use the DESIGN cost center, and 3 seats are enough",
+    )
+    return modal(
         ids.CHANGES_MODAL,
         "Request changes",
         "Send to requester",
-        private_metadata,
         [
             section(
                 f"Request *{escape_mrkdwn(request_id)}* goes back to the requester with your comment. "
                 "Once they edit it, the route is checked again and you are asked again if it still needs you."
             ),
-            input_block(
-                ids.B_CHANGES_COMMENT,
-                "What should change?",
-                {
-                    "type": "plain_text_input",
-                    "action_id": ids.A_CHANGES_COMMENT,
-                    "multiline": True,
-                    "min_length": 3,
-                    "max_length": 1000,
-                    "placeholder": plain("e.g. Use the DESIGN cost center, and 3 seats are enough"),
-                },
-            ),
+            input_block(ids.B_CHANGES_COMMENT, "What should change?", comment),
         ],
+        private_metadata=private_metadata,
     )
 
 
 def delegate_modal(request_id: str, *, private_metadata: str) -> dict[str, Any]:
-    return _modal(
+    person = {"type": "users_select", "action_id": ids.A_DELEGATE_TO, "placeholder": plain("Pick a person")}
+    note = text_input(ids.A_DELEGATE_NOTE, multiline=True, max_length=500)
+    return modal(
         ids.DELEGATE_MODAL,
         "Delegate approval",
         "Delegate",
-        private_metadata,
         [
             section(
                 f"Hand your step of request *{escape_mrkdwn(request_id)}* to someone else. "
                 "They get the approval message; you are told when they decide."
             ),
-            input_block(
-                ids.B_DELEGATE_TO,
-                "Who decides instead of you?",
-                {"type": "users_select", "action_id": ids.A_DELEGATE_TO, "placeholder": plain("Pick a person")},
-            ),
-            input_block(
-                ids.B_DELEGATE_NOTE,
-                "Note for them",
-                {
-                    "type": "plain_text_input",
-                    "action_id": ids.A_DELEGATE_NOTE,
-                    "multiline": True,
-                    "max_length": 500,
-                },
-                optional=True,
-            ),
+            input_block(ids.B_DELEGATE_TO, "Who decides instead of you?", person),
+            input_block(ids.B_DELEGATE_NOTE, "Note for them", note, optional=True),
         ],
+        private_metadata=private_metadata,
     )
 
 
@@ -117,11 +100,10 @@ def edit_modal(prefill: EditPrefill, *, private_metadata: str) -> dict[str, Any]
         product_name=prefill.product_name,
         changes_comment=prefill.changes_comment,
     )
-    return _modal(
+    return modal(
         ids.EDIT_MODAL,
         "Edit request",
         "Resubmit",
-        private_metadata,
         [
             section(intro),
             seats_block(prefill.seats),
@@ -131,4 +113,5 @@ def edit_modal(prefill: EditPrefill, *, private_metadata: str) -> dict[str, Any]
             cost_center_block(prefill.cost_center),
             classification_block(prefill.data_classification),
         ],
+        private_metadata=private_metadata,
     )

@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import Block, Prefill, button, context, header, section
-from bot.blocks.request import WITHDRAWABLE, over_budget_block, step_value, withdraw_button
+from bot.blocks.common import Block, actions, button, context, header, section
+from bot.blocks.request_messages import WITHDRAWABLE, decision_buttons, over_budget_block, withdraw_button
+from bot.payloads import Prefill
 from catalog.ports import BudgetView
 from catalog.text import render, role_label
 
@@ -49,17 +50,8 @@ class MyRequestRow:
 
 
 def _decision_block(row: WaitingRow) -> Block:
-    value = step_value(row.request_id, row.seq)
-    return {
-        "type": "actions",
-        "block_id": f"{ids.B_HOME_DECIDE_PREFIX}{row.request_id}_{row.seq}"[:255],
-        "elements": [
-            button("Approve", ids.APPROVE, value, "primary"),
-            button("Deny", ids.DENY, value, "danger"),
-            button("Request changes", ids.REQUEST_CHANGES, value),
-            button("Delegate", ids.DELEGATE, value),
-        ],
-    }
+    block_id = f"{ids.B_HOME_DECIDE_PREFIX}{row.request_id}_{row.seq}"[:255]
+    return actions(block_id, decision_buttons(row.request_id, row.seq))
 
 
 def _mine_block(row: MyRequestRow) -> Block:
@@ -94,11 +86,7 @@ def home_view(
     if notice:
         blocks.append(section(notice, block_id=ids.B_HOME_NOTICE))
     blocks += [
-        {
-            "type": "actions",
-            "block_id": ids.B_HOME_ACTIONS,
-            "elements": [button("New request", ids.OPEN_REQUEST, Prefill().to_value(), "primary")],
-        },
+        actions(ids.B_HOME_ACTIONS, [button("New request", ids.OPEN_REQUEST, Prefill().to_value(), "primary")]),
         {"type": "divider"},
         header("Waiting for my approval"),
     ]

@@ -1,75 +1,23 @@
 """Block Kit for renewals: the reminder (with Renew / Cancel / Renegotiate / Snooze), the
 Renew, Cancel and Snooze modals, the weekly digest and the App Home "Upcoming renewals" section.
 
-Pure functions returning dicts; text comes from catalog/templates (mrkdwn-escaped). The
-action, callback and block ids of renewals are named here, next to the blocks that use them."""
+Pure functions returning dicts; text comes from catalog/templates (mrkdwn-escaped). Their
+ids are in bot/ids.py; the button value (`RenewalRef`) and the snooze choices in bot/payloads.py."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.blocks.common import Block, button, context, header, option, plain, section
+from bot import ids
+from bot.blocks.common import Block, actions, button, context, header, input_block, modal, option, section, text_input
+from bot.payloads import SNOOZE_CHOICES, RenewalRef
 from catalog.money import format_money_symbol
 from catalog.ports import RenewalCard, RenewalDigestSummary, UpcomingRenewal
 from catalog.text import escape_mrkdwn, plural, render, truncate
 
-# Reminder buttons
-B_RENEWAL_ACTIONS = "renewal_actions"
-RENEW = "renewal_renew"
-CANCEL = "renewal_cancel"
-RENEGOTIATE = "renewal_renegotiate"
-SNOOZE = "renewal_snooze"
-RENEWAL_BUTTONS = (RENEW, CANCEL, RENEGOTIATE, SNOOZE)
-
-# Renew modal
-RENEW_MODAL = "renewal_renew_modal"
-B_RENEW_SEATS, A_RENEW_SEATS = "renew_seats", "renew_seats_input"
-B_RENEW_PRICE, A_RENEW_PRICE = "renew_price", "renew_price_input"
-
-# Cancel confirmation modal
-CANCEL_MODAL = "renewal_cancel_modal"
-
-# Snooze modal
-SNOOZE_MODAL = "renewal_snooze_modal"
-B_SNOOZE_DAYS, A_SNOOZE_DAYS = "snooze_days", "snooze_days_select"
-SNOOZE_CHOICES = (3, 7, 14, 30)
-
-# App Home
-B_HOME_RENEWALS = "home_renewals"
-B_HOME_ENDING = "home_renewals_ending"
 HOME_RENEWAL_ROWS = 15
-
-
-@dataclass(frozen=True)
-class RenewalRef:
-    """Which term a button or modal is about; carried in the button value / private metadata."""
-
-    contract_id: int
-    renewal_date: str
-    deadline: str
-
-    def to_value(self) -> str:
-        return json.dumps({"c": self.contract_id, "r": self.renewal_date, "d": self.deadline}, separators=(",", ":"))
-
-    @classmethod
-    def from_value(cls, value: str) -> RenewalRef | None:
-        """None for anything that is not a well-formed reference (a forged or stale payload)."""
-        try:
-            data = json.loads(value)
-            ref = cls(int(data["c"]), str(data["r"]), str(data["d"]))
-            date.fromisoformat(ref.renewal_date)
-            date.fromisoformat(ref.deadline)
-        except (ValueError, TypeError, KeyError):
-            return None
-        return ref
-
-    @classmethod
-    def of(cls, card: RenewalCard) -> RenewalRef:
-        return cls(card.contract_id, card.renewal_date.isoformat(), card.deadline.isoformat())
 
 
 def _card_context(card: RenewalCard) -> dict[str, Any]:
@@ -117,18 +65,13 @@ def renewal_message(card: RenewalCard) -> tuple[str, list[Block]]:
         blocks.append(section(status, block_id="renewal_status"))
     if card.status == "open":
         value = RenewalRef.of(card).to_value()
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": B_RENEWAL_ACTIONS,
-                "elements": [
-                    button("Renew", RENEW, value, "primary"),
-                    button("Cancel", CANCEL, value, "danger"),
-                    button("Renegotiate", RENEGOTIATE, value),
-                    button("Snooze", SNOOZE, value),
-                ],
-            }
-        )
+        buttons = [
+            button("Renew", ids.RENEW, value, "primary"),
+            button("Cancel", ids.CANCEL, value, "danger"),
+            button("Renegotiate", ids.RENEGOTIATE, value),
+            button("Snooze", ids.SNOOZE, value),
+        ]
+        blocks.append(actions(ids.B_RENEWAL_ACTIONS, buttons))
     blocks.append(context(f"Contract #{card.contract_id} · asset #{card.asset_id}"))
     left = f"{plural(card.days_left, 'day')} left" if card.days_left >= 0 else "deadline passed"
     fallback = escape_mrkdwn(f"Renewal: {card.product_name}, deadline {card.deadline} ({left}), {card.status}")
@@ -145,22 +88,17 @@ def _seats_line(card: RenewalCard) -> str:
 def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: str) -> dict[str, Any]:
     seats_element: dict[str, Any] = {
         "type": "number_input",
-        "action_id": A_RENEW_SEATS,
+        "action_id": ids.A_RENEW_SEATS,
         "is_decimal_allowed": False,
         # Fewer seats than people hold is refused (the submission is checked again).
         "min_value": str(max(1, card.seats_assigned if card else 1)),
         "max_value": "100000",
     }
-    price_element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": A_RENEW_PRICE,
-        "max_length": 20,
-        "placeholder": plain("e.g. 150.00", 150),
-    }
+    price = f"{card.unit_price_cents // 100}.{card.unit_price_cents % 100:02d}" if card is not None else None
+    price_element = text_input(ids.A_RENEW_PRICE, max_length=20, placeholder="e.g. 150.00", initial=price)
     what = "this contract"
     if card is not None:
         seats_element["initial_value"] = str(card.seats_bought)
-        price_element["initial_value"] = f"{card.unit_price_cents // 100}.{card.unit_price_cents % 100:02d}"
         what = (
             f"*{escape_mrkdwn(card.product_name)}* ({plural(card.seats_bought, 'seat')} at "
             f"{escape_mrkdwn(format_money_symbol(card.unit_price_cents, card.currency))} per seat)"
@@ -174,31 +112,17 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
     ]
     if card is not None:
         intro.append(context(_seats_line(card) + "  ·  the new term needs at least the seats assigned"))
-    return {
-        "type": "modal",
-        "callback_id": RENEW_MODAL,
-        "title": plain("Renew", 24),
-        "submit": plain("Renew", 24),
-        "close": plain("Back", 24),
-        "private_metadata": private_metadata[:3000],
-        "blocks": [
+    return modal(
+        ids.RENEW_MODAL,
+        "Renew",
+        "Renew",
+        [
             *intro,
-            {
-                "type": "input",
-                "block_id": B_RENEW_SEATS,
-                "optional": True,
-                "label": plain("Seats for the new term"),
-                "element": seats_element,
-            },
-            {
-                "type": "input",
-                "block_id": B_RENEW_PRICE,
-                "optional": True,
-                "label": plain("Price per seat per year"),
-                "element": price_element,
-            },
+            input_block(ids.B_RENEW_SEATS, "Seats for the new term", seats_element, optional=True),
+            input_block(ids.B_RENEW_PRICE, "Price per seat per year", price_element, optional=True),
         ],
-    }
+        private_metadata=private_metadata,
+    )
 
 
 def cancel_modal(card: RenewalCard, *, private_metadata: str) -> dict[str, Any]:
@@ -210,14 +134,11 @@ def cancel_modal(card: RenewalCard, *, private_metadata: str) -> dict[str, Any]:
         notice = f" The notice deadline passed on {card.cancel_by.isoformat()}: send the notice at once."
     else:
         notice = f" The non-renewal notice is due by {card.cancel_by.isoformat()}."
-    return {
-        "type": "modal",
-        "callback_id": CANCEL_MODAL,
-        "title": plain("Cancel renewal", 24),
-        "submit": plain("Don't renew", 24),
-        "close": plain("Back", 24),
-        "private_metadata": private_metadata[:3000],
-        "blocks": [
+    return modal(
+        ids.CANCEL_MODAL,
+        "Cancel renewal",
+        "Don't renew",
+        [
             section(
                 f"Stop *{escape_mrkdwn(truncate(card.product_name, 120))}* from renewing? The contract ends on "
                 f"{ends_on}.{notice}"
@@ -225,32 +146,27 @@ def cancel_modal(card: RenewalCard, *, private_metadata: str) -> dict[str, Any]:
             section(_seats_line(card)),
             context("Their seats end with the contract. The reminder shows the decision to ITAM and the owner."),
         ],
-    }
+        private_metadata=private_metadata,
+    )
 
 
 def snooze_modal(ref: RenewalRef, *, private_metadata: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": SNOOZE_MODAL,
-        "title": plain("Snooze reminders", 24),
-        "submit": plain("Snooze", 24),
-        "close": plain("Back", 24),
-        "private_metadata": private_metadata[:3000],
-        "blocks": [
-            section(f"No reminders about this renewal until the snooze ends (deadline {escape_mrkdwn(ref.deadline)})."),
-            {
-                "type": "input",
-                "block_id": B_SNOOZE_DAYS,
-                "label": plain("Snooze for"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": A_SNOOZE_DAYS,
-                    "options": [option(f"{n} days", str(n)) for n in SNOOZE_CHOICES],
-                    "initial_option": option("7 days", "7"),
-                },
-            },
-        ],
+    days = {
+        "type": "static_select",
+        "action_id": ids.A_SNOOZE_DAYS,
+        "options": [option(f"{n} days", str(n)) for n in SNOOZE_CHOICES],
+        "initial_option": option("7 days", "7"),
     }
+    return modal(
+        ids.SNOOZE_MODAL,
+        "Snooze reminders",
+        "Snooze",
+        [
+            section(f"No reminders about this renewal until the snooze ends (deadline {escape_mrkdwn(ref.deadline)})."),
+            input_block(ids.B_SNOOZE_DAYS, "Snooze for", days),
+        ],
+        private_metadata=private_metadata,
+    )
 
 
 # --- weekly digest --------------------------------------------------------------------------
@@ -316,12 +232,12 @@ def upcoming_renewals_blocks(
         blocks.append(context(f"No renewal deadlines in the next {horizon_days} days."))
     else:
         lines = "\n".join(_upcoming_line(u) for u in upcoming[:HOME_RENEWAL_ROWS])
-        blocks.append(section(lines, block_id=B_HOME_RENEWALS))
+        blocks.append(section(lines, block_id=ids.B_HOME_RENEWALS))
         if len(upcoming) > HOME_RENEWAL_ROWS:
             blocks.append(context(f"…and {len(upcoming) - HOME_RENEWAL_ROWS} more in the weekly digest."))
     if ending:
         lines = "\n".join(_upcoming_line(u) for u in ending[:HOME_RENEWAL_ROWS])
-        blocks.append(section(f"*Not renewing*\n{lines}", block_id=B_HOME_ENDING))
+        blocks.append(section(f"*Not renewing*\n{lines}", block_id=ids.B_HOME_ENDING))
         if len(ending) > HOME_RENEWAL_ROWS:
             blocks.append(context(f"…and {len(ending) - HOME_RENEWAL_ROWS} more."))
     return blocks

@@ -14,18 +14,12 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot import ids
-from bot.blocks.approvals import EditPrefill, changes_modal, delegate_modal, edit_modal
-from bot.blocks.common import (
-    CLASSIFICATION_LABELS,
-    Prefill,
-    ProductChoice,
-    catalog_price_note,
-    deny_modal,
-    intake_reply,
-    request_modal,
-)
+from bot.blocks.approvals import EditPrefill, changes_modal, delegate_modal, deny_modal, edit_modal
 from bot.blocks.home import MyRequestRow, WaitingRow, home_view
-from bot.blocks.request import request_message
+from bot.blocks.intake import IntakeFinding, intake_message
+from bot.blocks.request import CLASSIFICATION_LABELS, ProductChoice, catalog_price_note, request_modal
+from bot.blocks.request_messages import request_message
+from bot.payloads import Prefill
 from catalog.ports import (
     BudgetView,
     DrawdownView,
@@ -616,6 +610,6 @@ def test_empty_home_and_intake_validate(schema: dict[str, Any]) -> None:
     home = home_view([], [])
     validate(schema, home, "home_view")
     assert "Nothing waiting for you." in _text(home["blocks"])
-    for found, note in ((None, None), ("Figma", HOSTILE)):
-        _, blocks = intake_reply(found, Prefill(), note)
+    for finding in (IntakeFinding("empty"), IntakeFinding("new_purchase", product_name=HOSTILE, query=HOSTILE)):
+        _, blocks = intake_message(finding, Prefill())
         validate(schema, blocks)

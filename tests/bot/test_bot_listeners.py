@@ -17,9 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot import ids
 from bot.app import build_app
-from bot.blocks.request import parse_step_value
 from bot.deps import BotDeps
 from bot.notifier import SlackNotifier, web_client
+from bot.payloads import parse_step_value
 from bot.server import build_http_app
 from bot.simulator import SimUser
 from bot.simulator.serve import bind_socket, serving, socket_url

@@ -11,10 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import ids
-from bot.blocks.request import parse_step_value, step_value
 from bot.deps import not_in_directory_text
-from bot.forms import FormErrors, parse_edit_form
-from bot.listeners.views import RequestFormErrors, parse_request_form
+from bot.payloads import FormErrors, parse_edit_form, parse_request_form, parse_step_value, step_value
 from bot.step_checks import step_refusal
 from catalog.rules.requests import CatalogPrice
 from workflows.request.types import RequestState, StepState
@@ -115,7 +113,7 @@ PRICES = {"figma": CatalogPrice(18000, "USD", per_seat=True), "1password": Catal
 
 def test_an_estimate_below_the_catalog_price_is_refused_saying_which_price_counts() -> None:
     """Issue 19 #2: the modal says which price is used, and why, before anything is submitted."""
-    with pytest.raises(RequestFormErrors) as low:
+    with pytest.raises(FormErrors) as low:
         parse_request_form(_values(estimate="1"), {"figma": "Figma"}, today=TODAY, prices=PRICES)
     assert low.value.errors == {
         ids.B_ESTIMATE: "Priced at the catalog price, $360.00 a year. The estimate ($1.00) is not used: an "
@@ -151,7 +149,7 @@ def test_the_request_form_reads_cost_center_and_classification() -> None:
 
 
 def test_an_unknown_cost_center_or_classification_is_an_error_on_its_field() -> None:
-    with pytest.raises(RequestFormErrors) as bad:
+    with pytest.raises(FormErrors) as bad:
         parse_request_form(
             _values(cost_center="CC-NOPE", classification="top-secret"),
             {"figma": "Figma"},

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from bot import ids
-from bot.blocks.common import Prefill
-from bot.blocks.intake import IntakeFinding, intake_message, justification_modal, reuse_message
+from bot.blocks.intake import IntakeFinding, intake_message
+from bot.blocks.reuse import justification_modal, reuse_message
+from bot.payloads import Prefill
 from catalog import repository
 from catalog.db import transaction
 from catalog.ports import MessageKind, ReuseView

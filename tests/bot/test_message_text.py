@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from bot.blocks.approvals import EditPrefill, edit_modal
-from bot.blocks.common import Prefill
-from bot.blocks.intake import IntakeFinding, intake_message, reuse_message
+from bot.blocks.intake import IntakeFinding, intake_message
 from bot.blocks.renewals import renewal_message
-from bot.blocks.request import request_message
+from bot.blocks.request_messages import request_message
+from bot.blocks.reuse import reuse_message
+from bot.payloads import Prefill
 from catalog.ports import MessageKind, RenewalCard, ReuseView
 from tests.bot.test_blocks import _text, schema, step, summary, validate
 

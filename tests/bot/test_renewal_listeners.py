@@ -18,10 +18,12 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
+from bot import ids
 from bot.app import build_app
 from bot.blocks import renewals as rb
 from bot.deps import BotDeps
 from bot.notifier import SlackNotifier, web_client
+from bot.payloads import RenewalRef
 from bot.server import build_http_app
 from bot.simulator import SimUser
 from bot.simulator.serve import bind_socket, serving, socket_url
@@ -151,7 +153,7 @@ async def test_a_reminder_reaches_itam_and_the_owner_and_cancel_updates_both_in_
     assert len(dms) == 1
 
     # The manager is neither the owner nor ITAM: refused privately, nothing changes.
-    await slack.do("/sim/action", user=MANAGER, channel=channel_id, message_ts=in_channel["ts"], action_id=rb.CANCEL)
+    await slack.do("/sim/action", user=MANAGER, channel=channel_id, message_ts=in_channel["ts"], action_id=ids.CANCEL)
 
     async def refused() -> bool:
         return any("owner or the ITAM team" in t for t in await slack.ephemerals_to(MANAGER))
@@ -160,10 +162,10 @@ async def test_a_reminder_reaches_itam_and_the_owner_and_cancel_updates_both_in_
     assert _term_status(slack, contract_id) == RenewalStatus.OPEN
 
     # The owner clicks Cancel in the DM: first a confirmation that shows who still uses it.
-    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=rb.CANCEL)
+    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=ids.CANCEL)
     await eventually(lambda: slack.modal(OWNER), what="the cancel confirmation")
     confirm = await slack.modal(OWNER)
-    assert confirm is not None and confirm["callback_id"] == rb.CANCEL_MODAL
+    assert confirm is not None and confirm["callback_id"] == ids.CANCEL_MODAL
     shown = str(confirm["blocks"])
     assert "2 assigned" in shown and "*1 active in the last 30 days*" in shown and "ends on" in shown
     assert _term_status(slack, contract_id) == RenewalStatus.OPEN, "nothing is decided before the confirmation"
@@ -178,7 +180,7 @@ async def test_a_reminder_reaches_itam_and_the_owner_and_cancel_updates_both_in_
 
     await eventually(both_updated, what="both messages showing the cancellation")
     mine = await slack.reminder_dm(OWNER, contract_id)
-    assert mine is not None and mine["edited"] and rb.RENEW not in str(mine["blocks"]), "no buttons once decided"
+    assert mine is not None and mine["edited"] and ids.RENEW not in str(mine["blocks"]), "no buttons once decided"
     assert _term_status(slack, contract_id) == RenewalStatus.CANCELLED
 
     async def confirmed_privately() -> bool:
@@ -195,23 +197,23 @@ async def test_renew_modal_validates_and_records_new_seats_and_price(slack: Slac
     posted = await slack.reminder_in_channel(ITAM, contract_id)
     assert posted is not None
     channel_id, message = posted
-    await slack.do("/sim/action", user=ITAM, channel=channel_id, message_ts=message["ts"], action_id=rb.RENEW)
+    await slack.do("/sim/action", user=ITAM, channel=channel_id, message_ts=message["ts"], action_id=ids.RENEW)
     await eventually(lambda: slack.modal(ITAM), what="the renew modal")
     modal = await slack.modal(ITAM)
     assert modal is not None
-    seats = next(b for b in modal["blocks"] if b.get("block_id") == rb.B_RENEW_SEATS)
+    seats = next(b for b in modal["blocks"] if b.get("block_id") == ids.B_RENEW_SEATS)
     assert seats["element"]["initial_value"] == "5"
 
     def form(seats: str, price: str) -> dict[str, Any]:
         return {
-            rb.B_RENEW_SEATS: {rb.A_RENEW_SEATS: {"type": "number_input", "value": seats}},
-            rb.B_RENEW_PRICE: {rb.A_RENEW_PRICE: {"type": "plain_text_input", "value": price}},
+            ids.B_RENEW_SEATS: {ids.A_RENEW_SEATS: {"type": "number_input", "value": seats}},
+            ids.B_RENEW_PRICE: {ids.A_RENEW_PRICE: {"type": "plain_text_input", "value": price}},
         }
 
     assert seats["element"]["min_value"] == "2", "never fewer seats than the two assigned"
     answer = await slack.do("/sim/submit", user=ITAM, view_id=modal["id"], values=form("8", "lots"))
     errors = answer.get("errors") or ((await slack.modal(ITAM)) or {}).get("errors", {})
-    assert set(errors) == {rb.B_RENEW_PRICE} and "not an amount" in errors[rb.B_RENEW_PRICE]
+    assert set(errors) == {ids.B_RENEW_PRICE} and "not an amount" in errors[ids.B_RENEW_PRICE]
     assert _term_status(slack, contract_id) == RenewalStatus.OPEN
 
     # A third seat is assigned while the modal is open: 2 seats is now below what is in use.
@@ -223,7 +225,7 @@ async def test_renew_modal_validates_and_records_new_seats_and_price(slack: Slac
         )
     answer = await slack.do("/sim/submit", user=ITAM, view_id=modal["id"], values=form("2", "150"))
     errors = answer.get("errors") or ((await slack.modal(ITAM)) or {}).get("errors", {})
-    assert set(errors) == {rb.B_RENEW_SEATS} and errors[rb.B_RENEW_SEATS].startswith("3 seats are assigned")
+    assert set(errors) == {ids.B_RENEW_SEATS} and errors[ids.B_RENEW_SEATS].startswith("3 seats are assigned")
     assert _term_status(slack, contract_id) == RenewalStatus.OPEN
 
     # 6 seats at $150 cost what 5 at $180 do: recorded directly (more would go to approval).
@@ -246,8 +248,8 @@ async def test_renew_modal_validates_and_records_new_seats_and_price(slack: Slac
 
 def _renew_form(seats: str, price: str) -> dict[str, Any]:
     return {
-        rb.B_RENEW_SEATS: {rb.A_RENEW_SEATS: {"type": "number_input", "value": seats}},
-        rb.B_RENEW_PRICE: {rb.A_RENEW_PRICE: {"type": "plain_text_input", "value": price}},
+        ids.B_RENEW_SEATS: {ids.A_RENEW_SEATS: {"type": "number_input", "value": seats}},
+        ids.B_RENEW_PRICE: {ids.A_RENEW_PRICE: {"type": "plain_text_input", "value": price}},
     }
 
 
@@ -256,7 +258,7 @@ async def test_renew_with_more_seats_starts_a_renewal_request_and_answers_privat
     contract_id = await _contract_with_reminder(slack, "Asana")
     dm = await slack.reminder_dm(OWNER, contract_id)
     assert dm is not None
-    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=rb.RENEW)
+    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=ids.RENEW)
     await eventually(lambda: slack.modal(OWNER), what="the renew modal")
     modal = await slack.modal(OWNER)
     assert modal is not None and "goes to the approvers first" in str(modal["blocks"])
@@ -264,7 +266,7 @@ async def test_renew_with_more_seats_starts_a_renewal_request_and_answers_privat
     # Capped as a new request is: said in the modal, nothing started.
     answer = await slack.do("/sim/submit", user=OWNER, view_id=modal["id"], values=_renew_form("100000", "100,000,000"))
     errors = answer.get("errors") or ((await slack.modal(OWNER)) or {}).get("errors", {})
-    assert set(errors) == {rb.B_RENEW_PRICE} and "implausible" in errors[rb.B_RENEW_PRICE]
+    assert set(errors) == {ids.B_RENEW_PRICE} and "implausible" in errors[ids.B_RENEW_PRICE]
 
     await slack.do("/sim/submit", user=OWNER, view_id=modal["id"], values=_renew_form("8", "180"))
 
@@ -298,7 +300,7 @@ async def test_renew_with_more_seats_starts_a_renewal_request_and_answers_privat
     assert "8 seats at $180.00 per seat = $1,440.00 a year" in shown and "$540.00 more a year" in shown
 
     # A second Renew of the term is refused at the button, naming the request.
-    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=rb.RENEW)
+    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=ids.RENEW)
 
     async def refused() -> bool:
         return any(f"already waiting for approval: {request_id}" in t for t in await slack.ephemerals_to(OWNER))
@@ -310,18 +312,18 @@ async def test_snooze_refuses_a_snooze_past_the_deadline_and_renegotiate_keeps_r
     contract_id = await _contract_with_reminder(slack, "Notion")
     dm = await slack.reminder_dm(OWNER, contract_id)
     assert dm is not None
-    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=rb.SNOOZE)
+    await slack.do("/sim/action", user=OWNER, message_ts=dm["ts"], action_id=ids.SNOOZE)
     await eventually(lambda: slack.modal(OWNER), what="the snooze modal")
     modal = await slack.modal(OWNER)
     assert modal is not None
 
     def choose(days: int) -> dict[str, Any]:
         selected = {"text": {"type": "plain_text", "text": f"{days} days"}, "value": str(days)}
-        return {rb.B_SNOOZE_DAYS: {rb.A_SNOOZE_DAYS: {"type": "static_select", "selected_option": selected}}}
+        return {ids.B_SNOOZE_DAYS: {ids.A_SNOOZE_DAYS: {"type": "static_select", "selected_option": selected}}}
 
     answer = await slack.do("/sim/submit", user=OWNER, view_id=modal["id"], values=choose(30))
     errors = answer.get("errors") or ((await slack.modal(OWNER)) or {}).get("errors", {})
-    assert "pass the deadline" in errors.get(rb.B_SNOOZE_DAYS, "")
+    assert "pass the deadline" in errors.get(ids.B_SNOOZE_DAYS, "")
     await slack.do("/sim/submit", user=OWNER, view_id=modal["id"], values=choose(3))
 
     async def snoozed() -> bool:
@@ -337,7 +339,7 @@ async def test_snooze_refuses_a_snooze_past_the_deadline_and_renegotiate_keeps_r
         user=ITAM,
         channel=posted[0],
         message_ts=posted[1]["ts"],
-        action_id=rb.RENEGOTIATE,
+        action_id=ids.RENEGOTIATE,
     )
 
     async def renegotiating() -> bool:
@@ -346,7 +348,7 @@ async def test_snooze_refuses_a_snooze_past_the_deadline_and_renegotiate_keeps_r
 
     await eventually(renegotiating, what="the DM showing the ITAM owner")
     mine = await slack.reminder_dm(OWNER, contract_id)
-    assert mine is not None and rb.RENEW in str(mine["blocks"]), "reminders and buttons continue"
+    assert mine is not None and ids.RENEW in str(mine["blocks"]), "reminders and buttons continue"
     assert _term_status(slack, contract_id) == RenewalStatus.OPEN
 
 
@@ -400,8 +402,8 @@ async def test_the_app_home_shows_each_terms_decision(slack: Slack) -> None:
 
     await eventually(both_shown, what="the App Home with both decisions")
     blocks = json.loads(await shown())
-    upcoming = next(b for b in blocks if b.get("block_id") == rb.B_HOME_RENEWALS)["text"]["text"]
-    ending_text = next(b for b in blocks if b.get("block_id") == rb.B_HOME_ENDING)["text"]["text"]
+    upcoming = next(b for b in blocks if b.get("block_id") == ids.B_HOME_RENEWALS)["text"]["text"]
+    ending_text = next(b for b in blocks if b.get("block_id") == ids.B_HOME_ENDING)["text"]["text"]
     zeplin = next(line for line in upcoming.splitlines() if "Zeplin" in line)
     assert "renegotiating (owner itam@example.com)" in zeplin and "cancel by" in zeplin
     assert "Lucidchart" not in upcoming, "a cancelled renewal is no longer upcoming"
@@ -460,13 +462,13 @@ def test_reminder_messages_validate_and_escape_user_text(schema: dict[str, Any],
     assert any("&lt;!channel&gt;" in t for t in mrkdwn)
     assert len(text) <= 3000
     buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert buttons == (list(rb.RENEWAL_BUTTONS) if card.status == "open" else [])
+    assert buttons == (list(ids.RENEWAL_BUTTONS) if card.status == "open" else [])
 
 
 def test_renewal_modals_digest_and_home_validate(schema: dict[str, Any]) -> None:
-    ref = rb.RenewalRef.of(_card())
-    assert rb.RenewalRef.from_value(ref.to_value()) == ref
-    assert rb.RenewalRef.from_value('{"c": "x"}') is None and rb.RenewalRef.from_value("<forged>") is None
+    ref = RenewalRef.of(_card())
+    assert RenewalRef.from_value(ref.to_value()) == ref
+    assert RenewalRef.from_value('{"c": "x"}') is None and RenewalRef.from_value("<forged>") is None
     validate(schema, rb.renew_modal(_card(), ref, private_metadata="{}"), "modal_view")
     validate(schema, rb.snooze_modal(ref, private_metadata="{}"), "modal_view")
     cancel = rb.cancel_modal(_card(days_left=-3), private_metadata="{}")
@@ -493,7 +495,7 @@ def test_renewal_modals_digest_and_home_validate(schema: dict[str, Any]) -> None
     decided = tuple(
         UpcomingRenewal(
             i, HOSTILE, "o@", 1, "USD", date(2027, 1, 5), date(2026, 12, 4), -3, "cancelled", False, "", decision
-        )  # noqa: E501
+        )
         for i in range(20)
     )
     home = {"type": "home", "blocks": rb.upcoming_renewals_blocks(upcoming, horizon_days=90, ending=decided)}

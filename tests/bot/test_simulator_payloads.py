@@ -319,7 +319,7 @@ def test_without_the_schema_the_status_says_so() -> None:
 
 
 def _our_messages() -> list[list[dict[str, Any]]]:
-    from bot.blocks.request import request_message
+    from bot.blocks.request_messages import request_message
     from catalog.ports import MessageKind
     from tests.bot.test_blocks import chain, summary
 

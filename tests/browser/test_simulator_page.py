@@ -17,7 +17,8 @@ import httpx
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.common import Prefill, ProductChoice, request_modal
+from bot.blocks.request import ProductChoice, request_modal
+from bot.payloads import Prefill
 from bot.simulator import SimUser, create_simulator_app
 from bot.simulator.runtime import Simulator
 from bot.simulator.serve import bind_socket, serving
@@ -133,8 +134,10 @@ async def test_emoji_shortcodes_and_date_tokens_render_as_in_slack(page: Page, w
                     {
                         "type": "mrkdwn",
                         "text": (
-                            f"<!date^{int(week_before.timestamp())}^{{date_long}} at {{time_secs}}^https://example.com/r|a week ago>"
-                            f" · <!date^{int(week_before.timestamp())}^{{date_num}}, {{date}}, {{date_pretty}}|fallback>"
+                            f"<!date^{int(week_before.timestamp())}^{{date_long}} at {{time_secs}}"
+                            "^https://example.com/r|a week ago>"
+                            f" · <!date^{int(week_before.timestamp())}^{{date_num}}, {{date}}, "
+                            "{date_pretty}|fallback>"
                         ),
                     }
                 ],

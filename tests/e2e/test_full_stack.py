@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from bot import ids
-from bot.blocks.request import parse_step_value
+from bot.payloads import parse_step_value
 from bot.simulator.signing import slack_signature_headers
 from catalog import repository
 from catalog.db import make_engine, transaction

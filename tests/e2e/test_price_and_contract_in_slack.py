@@ -19,7 +19,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from bot import ids
-from bot.blocks.request import parse_step_value
+from bot.payloads import parse_step_value
 from catalog import repository
 from catalog.db import transaction
 from tests.helpers import eventually

@@ -19,7 +19,6 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from bot import ids
-from bot.blocks import renewals as rb
 from bot.notifier import SlackNotifier, web_client
 from bot.simulator.serve import bind_socket, socket_url
 from catalog import repository
@@ -98,17 +97,17 @@ async def test_a_renew_with_more_seats_is_approved_in_slack_and_reserves_only_th
     assert (await renewals.scan(today.isoformat())).claimed >= 1
 
     # 1. Emma renews from her reminder at 8 seats where she has 5 ($540 more a year).
-    reminder = await _bot_message(stack, EMPLOYEE, f"Contract #{contract_id} ·", rb.RENEW)
-    await stack.do("/sim/action", user=EMPLOYEE, message_ts=reminder["ts"], action_id=rb.RENEW)
+    reminder = await _bot_message(stack, EMPLOYEE, f"Contract #{contract_id} ·", ids.RENEW)
+    await stack.do("/sim/action", user=EMPLOYEE, message_ts=reminder["ts"], action_id=ids.RENEW)
 
     async def modal_open() -> bool:
-        return any(m["callback_id"] == rb.RENEW_MODAL for m in (await stack.state(EMPLOYEE))["modals"])
+        return any(m["callback_id"] == ids.RENEW_MODAL for m in (await stack.state(EMPLOYEE))["modals"])
 
     await eventually(modal_open, 30, "the renew modal")
-    modal = next(m for m in (await stack.state(EMPLOYEE))["modals"] if m["callback_id"] == rb.RENEW_MODAL)
+    modal = next(m for m in (await stack.state(EMPLOYEE))["modals"] if m["callback_id"] == ids.RENEW_MODAL)
     values = {
-        rb.B_RENEW_SEATS: {rb.A_RENEW_SEATS: {"type": "number_input", "value": "8"}},
-        rb.B_RENEW_PRICE: {rb.A_RENEW_PRICE: {"type": "plain_text_input", "value": "180.00"}},
+        ids.B_RENEW_SEATS: {ids.A_RENEW_SEATS: {"type": "number_input", "value": "8"}},
+        ids.B_RENEW_PRICE: {ids.A_RENEW_PRICE: {"type": "plain_text_input", "value": "180.00"}},
     }
     await stack.do("/sim/submit", user=EMPLOYEE, view_id=modal["id"], values=values)
 
@@ -135,6 +134,12 @@ async def test_a_renew_with_more_seats_is_approved_in_slack_and_reserves_only_th
         assert contract is not None and contract.next_term_seats is None
 
     # 3. Every approver the policy asks approves in their DM, which says it is a renewal.
+    # The workflow plans the route after it starts: wait for its steps, or the loop sees none.
+    async def planned() -> bool:
+        with transaction(stack.engine) as session:
+            return bool(repository.list_steps(session, request_id=request_id))
+
+    await eventually(planned, 30, "the route planned")
     approvers: list[str] = []
     # A stage's steps are written when the workflow opens it: wait until one is open, or the
     # request is closed, before reading them (under load the first stage may not be open yet).
@@ -189,7 +194,7 @@ async def test_a_renew_with_more_seats_is_approved_in_slack_and_reserves_only_th
         assert repository.get_asset_for_request(session, request_id=request_id) is None
 
     # The reminder's Renew is now refused: the term was renewed.
-    await stack.do("/sim/action", user=EMPLOYEE, message_ts=reminder["ts"], action_id=rb.RENEW)
+    await stack.do("/sim/action", user=EMPLOYEE, message_ts=reminder["ts"], action_id=ids.RENEW)
 
     async def refused() -> bool:
         return any("already renewed" in t for t in await stack.ephemerals_to(EMPLOYEE)) or any(

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot import ids
-from bot.blocks.request import parse_step_value
+from bot.payloads import parse_step_value
 from catalog import repository
 from catalog.db import transaction
 from procure.testing import dev_stack

@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot import ids
-from bot.blocks.common import Prefill
-from bot.listeners.views import RequestForm, RequestFormErrors, parse_request_form
+from bot.payloads import FormErrors, Prefill, RequestForm, parse_request_form
 from catalog.rules.requests import CHANNELS, MAX_ANNUAL_CENTS, MAX_SEATS, RequestInputError, parse_money, parse_seats
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -69,7 +68,7 @@ def _forms(loose: bool) -> st.SearchStrategy[dict[str, Any]]:
 def _check_form(values: dict[str, Any]) -> None:
     try:
         form = parse_request_form(values, PRODUCTS, today=TODAY)
-    except RequestFormErrors as bad:
+    except FormErrors as bad:
         assert bad.errors and all(isinstance(m, str) and m for m in bad.errors.values())
         assert set(bad.errors) <= {block for block, _ in BLOCKS}
         return

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot import ids
-from bot.blocks.request import parse_step_value
+from bot.payloads import parse_step_value
 from catalog.settings import SIMULATOR_BOT_TOKEN, SIMULATOR_SIGNING_SECRET
 from procure.testing import DevStack, dev_stack, free_port
 from tests.helpers import eventually

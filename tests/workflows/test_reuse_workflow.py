@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.blocks.request import request_message
+from bot.blocks.request_messages import request_message
 from catalog import repository
 from catalog.db import transaction
 from catalog.ports import MessageKind

@@ -15,11 +15,12 @@ from temporalio import activity
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.models import Product, RequestStatus
+from catalog.models import RequestStatus
 from catalog.ports import MessageKind, RequestSummary, ReuseView
+from catalog.repository.seat_pools import reuse_decision, seat_pool
 from catalog.rules.matching import CatalogProduct, Matcher
 from catalog.rules.matching_data import load_matching_data
-from catalog.rules.reuse import ProductPool, ReuseDecision, ReuseKind, SeatHolder, decide_reuse, holders_to_ask
+from catalog.rules.reuse import ReuseDecision, ReuseKind, SeatHolder, holders_to_ask
 from catalog.settings import get_settings
 from workflows.request.activities.messaging import MessagingActivities, _now, request_summary
 from workflows.request.types import (
@@ -39,21 +40,6 @@ from workflows.request.types import (
 
 #: Request statuses a choice leads to (the rest go on: to approval, to reclaiming, to the pool).
 _CLOSING_CHOICES = {CHOICE_WITHDRAW: RequestStatus.WITHDRAWN, CHOICE_ALTERNATIVE: RequestStatus.WITHDRAWN}
-
-
-def seat_pool(session: Session, product: Product) -> ProductPool:
-    capacity, seats = repository.product_seat_pool(session, product_id=product.id)
-    holders = tuple(SeatHolder(s.person_email, s.assigned_at.date(), s.last_active) for s in seats)
-    return ProductPool(
-        id=product.id,
-        name=product.name,
-        category=product.category,
-        status=product.status,
-        block_reason=product.block_reason,
-        alternatives=tuple(product.alternatives),
-        capacity=capacity,
-        holders=holders,
-    )
 
 
 def already_held_reason(product_name: str, held_since: str | None) -> str:
@@ -103,18 +89,15 @@ class ReuseActivities(MessagingActivities):
                 )
                 category = matcher.match(request.product_name).category
                 wanted = category
-                relevant = [p for p in products if p.category == wanted]
             else:
-                # The product, its category and its alternatives: all the decision compares.
                 wanted = product.category
-                relevant = list(repository.related_products(session, product=product))
-            pools = [seat_pool(session, p) for p in relevant]
-            decision = decide_reuse(
-                product=next((p for p in pools if p.id == request.product_id), None),
+            # The same check the bot's DM intake makes (catalog.repository.seat_pools).
+            decision = reuse_decision(
+                session,
+                product=product,
                 category=category,
                 seats=request.seats,
                 requester_email=request.requester_email,
-                catalog=pools,
                 as_of=as_of,
                 inactive_days=inactive_days,
             )
