@@ -388,8 +388,8 @@ class SpendLine(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     source_key: str = Field(max_length=64, unique=True)
     source: str = Field(max_length=8)  # card | focus
-    spent_on: date = Field(index=True)
-    descriptor: str = Field(max_length=300, index=True)
+    spent_on: date
+    descriptor: str = Field(max_length=300)
     payer_email: str | None = Field(default=None, max_length=320)
     cost_center: str | None = Field(default=None, max_length=64)
     amount_cents: int = Field(sa_type=BigInteger)
@@ -401,7 +401,7 @@ class SpendLine(SQLModel, table=True):
     publisher: str | None = Field(default=None, max_length=200)
     service_name: str | None = Field(default=None, max_length=200)
     sub_account_id: str | None = Field(default=None, max_length=128)
-    commitment_id: int | None = Field(default=None, foreign_key="commitment.id", index=True)
+    commitment_id: int | None = Field(default=None, foreign_key="commitment.id")
     request_id: str | None = Field(default=None, max_length=32)
     imported_at: datetime = Field(sa_column=_ts_column())
 

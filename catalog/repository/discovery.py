@@ -161,12 +161,14 @@ def reconcile_marketplace(session: Session, *, recognise_one: Callable[[str], Re
             PurchaseRequest.status == RequestStatus.APPROVED, col(PurchaseRequest.channel).like("%_marketplace")
         )
     ).all()
-    sellers = session.exec(
-        select(SpendLine.provider, SpendLine.descriptor, SpendLine.service_name)
-        .where(col(SpendLine.marketplace))
-        .distinct()
-    ).all()
-    for provider, publisher, service in sellers:
+    # One pass over the marketplace lines (the table has no index but its key), then one
+    # UPDATE per seller by id.
+    sellers: dict[tuple[str | None, str, str | None], list[int]] = defaultdict(list)
+    query = select(col(SpendLine.id), col(SpendLine.provider), col(SpendLine.descriptor), col(SpendLine.service_name))
+    for line_id, provider, publisher, service in session.exec(query.where(col(SpendLine.marketplace))).all():
+        if line_id is not None:
+            sellers[(provider, publisher, service)].append(line_id)
+    for (provider, publisher, service), ids in sellers.items():
         product_ids = {recognise_one(publisher).product_id, recognise_one(service or "").product_id} - {None}
         match = next(
             (
@@ -180,16 +182,7 @@ def reconcile_marketplace(session: Session, *, recognise_one: Callable[[str], Re
             ),
             None,
         )
-        session.exec(
-            update(SpendLine)
-            .where(
-                col(SpendLine.marketplace),
-                col(SpendLine.provider) == provider,
-                col(SpendLine.descriptor) == publisher,
-                col(SpendLine.service_name).is_(None) if service is None else col(SpendLine.service_name) == service,
-            )
-            .values(request_id=match)
-        )
+        session.exec(update(SpendLine).where(col(SpendLine.id).in_(ids)).values(request_id=match))
     return int(
         session.exec(select(func.count()).where(col(SpendLine.marketplace), col(SpendLine.request_id).is_(None))).one()
     )

@@ -46,9 +46,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("source_key"),
     )
-    op.create_index("ix_spend_line_spent_on", "spend_line", ["spent_on"])
-    op.create_index("ix_spend_line_descriptor", "spend_line", ["descriptor"])
-    op.create_index("ix_spend_line_commitment_id", "spend_line", ["commitment_id"])
+    # No index but the key's: discovery reads every line up to a day in one GROUP BY, and each
+    # index would slow the import of a million-line export (docs/decisions.md, "Discovery").
     op.create_table(
         "sso_app_usage",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -94,7 +93,4 @@ def downgrade() -> None:
     op.drop_table("discovery")
     op.drop_index("ix_sso_app_usage_app_key", table_name="sso_app_usage")
     op.drop_table("sso_app_usage")
-    op.drop_index("ix_spend_line_commitment_id", table_name="spend_line")
-    op.drop_index("ix_spend_line_descriptor", table_name="spend_line")
-    op.drop_index("ix_spend_line_spent_on", table_name="spend_line")
     op.drop_table("spend_line")
