@@ -157,3 +157,50 @@ def discover_report(
         ],
         empty="nothing discovered; import spend or sign-ins, then `procure discover run`",
     )
+
+
+@discover_app.command("marketplace")
+def discover_marketplace(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Each cloud commitment's drawdown: approved (marketplace requests the bot approved)
+    next to actual (marketplace lines of the imported FOCUS bills), and how many billed
+    lines no approved request explains (for FinOps)."""
+    from catalog import repository
+    from catalog.db import transaction
+    from catalog.money import format_money
+    from catalog.repository.discovery import commitment_actuals, unreconciled_lines
+
+    engine = _engine()
+    try:
+        with transaction(engine, read_only=True) as session:
+            actuals = commitment_actuals(session)
+            drawn = [
+                (c, repository.commitment_drawn(session, commitment_id=c.id or 0), actuals.get(c.id or 0, {}))
+                for c in repository.list_commitments(session)
+            ]
+            unexplained = unreconciled_lines(session)
+    finally:
+        engine.dispose()
+    if as_json:
+        for c, (approved, purchases), actual in drawn:
+            row = {"name": c.name, "provider": c.provider, "currency": c.currency, "approved_cents": approved}
+            typer.echo(json.dumps({**row, "approved_purchases": purchases, "actual_cents": actual}))
+        return
+    from procure.tables import Column, print_note, print_table
+
+    print_table(
+        [Column("commitment", wrap=True), Column("provider"), Column("approved", numeric=True), Column("actual")],
+        [
+            [
+                c.name,
+                c.provider,
+                format_money(approved, c.currency),
+                ", ".join(format_money(cents, cur) for cur, cents in sorted(actual.items())) or "–",
+            ]
+            for c, (approved, _), actual in drawn
+        ],
+        empty="no commitments; `procure commitments import FILE` adds them",
+    )
+    if unexplained:
+        print_note(f"{unexplained} billed marketplace lines have no approved request (see `procure discover run`)")

@@ -43,6 +43,7 @@ __all__ = [
     "save_discoveries",
     "spend_groups",
     "sso_usage",
+    "unreconciled_lines",
 ]
 
 _MARKETPLACE_CHANNEL = "{provider}_marketplace"
@@ -183,9 +184,13 @@ def reconcile_marketplace(session: Session, *, recognise_one: Callable[[str], Re
             None,
         )
         session.exec(update(SpendLine).where(col(SpendLine.id).in_(ids)).values(request_id=match))
-    return int(
-        session.exec(select(func.count()).where(col(SpendLine.marketplace), col(SpendLine.request_id).is_(None))).one()
-    )
+    return unreconciled_lines(session)
+
+
+def unreconciled_lines(session: Session) -> int:
+    """Marketplace lines no approved marketplace request explains (as of the last run)."""
+    query = select(func.count()).where(col(SpendLine.marketplace), col(SpendLine.request_id).is_(None))
+    return int(session.exec(query).one())
 
 
 def commitment_actuals(session: Session) -> dict[int, dict[str, int]]:

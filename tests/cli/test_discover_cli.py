@@ -172,3 +172,41 @@ def test_the_discovery_migration_matches_the_models_and_downgrades(engine: Engin
     assert tables <= set(inspect(engine).get_table_names())
     with transaction(engine) as session:
         assert session.exec(select(Discovery)).all() == []
+
+
+def test_commitments_show_actual_drawdown_next_to_approved(db: Engine) -> None:
+    _run(spend_app, "import", str(SAMPLES / "focus.csv"), "--format", "focus")
+    rows = {r["name"]: r for r in map(json.loads, _run(discover_app, "marketplace", "--json").splitlines())}
+    assert rows["AWS EDP 2026"]["actual_cents"] == {"USD": 695000}
+    assert rows["AWS EDP 2026"]["approved_cents"] == 0
+    assert rows["GCP commit 2026"]["actual_cents"] == {"USD": 7500}
+    assert "6 billed marketplace lines have no approved request" in _run(discover_app, "marketplace")
+
+
+def test_an_entra_sign_in_export_moves_seat_activity_forward(db: Engine, tmp_path: Path) -> None:
+    """Entra ID's sign-in download: one line per sign-in, failures included; the latest
+    successful sign-in of a seat holder becomes the seat's last activity."""
+    export = write(
+        tmp_path,
+        "InteractiveSignIns.csv",
+        "Date (UTC),Request ID,User,Username,Application,Status\n"
+        "2026-12-01T09:12:44Z,r1,Fiona Finance,finance@example.com,Figma,Success\n"
+        "2026-12-03T10:00:00Z,r2,Fiona Finance,finance@example.com,Figma,Failure\n"
+        "2026-11-20T08:00:00Z,r3,Fiona Finance,finance@example.com,Figma,Success\n"
+        "2026-12-02T08:00:00Z,r4,Eli Engineer,engineer@example.com,Grammarly,Success\n",
+    )
+    out = _run(usage_app, "import", export, "--format", "sso")
+    assert "2 apps, 2 sign-ins recorded" in out and "1 seats' activity updated" in out
+    with transaction(db) as session:
+        seat = repository.find_product_seat(session, product_id="figma", person_email="finance@example.com")
+        assert seat is not None and str(seat.last_active) == "2026-12-01"
+    assert "0 sign-ins recorded, 2 unchanged; 0 seats' activity updated" in _run(
+        usage_app, "import", export, "--format", "sso"
+    )
+    future = write(
+        tmp_path, "sso.csv", "app,user_email,last_login\nFigma,x@example.com,2099-01-01\nFigma,,2026-01-01\n"
+    )
+    result = runner.invoke(usage_app, ["import", future, "--format", "sso"])
+    assert result.exit_code == 1
+    assert "sso.csv:line 2: last_login 2099-01-01 is in the future" in result.stderr
+    assert "sso.csv:line 3: user_email 'empty' is not an email address" in result.stderr
