@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from sqlmodel import Session
@@ -17,7 +18,25 @@ from catalog.importers.directory import ImportProblem
 from procure.budget_cli import DryRunOpt, _engine, _import
 from procure.directory_cli import DryRun, read_text
 
+if TYPE_CHECKING:
+    from catalog.models import Commitment
+
 discover_app = typer.Typer(help="Discovery: SaaS bought or used outside the process.", no_args_is_help=True)
+
+
+R = TypeVar("R")
+
+
+def _read(work: Callable[[Session], R]) -> R:
+    """`work` in a read-only transaction on the configured database."""
+    from catalog.db import transaction
+
+    engine = _engine()
+    try:
+        with transaction(engine, read_only=True) as session:
+            return work(session)
+    finally:
+        engine.dispose()
 
 
 def _digest(file: Path, text: str) -> str:
@@ -117,15 +136,9 @@ def discover_report(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """What the last `discover run` saw, one product per line."""
-    from catalog.db import transaction
     from catalog.discovery import report_rows
 
-    engine = _engine()
-    try:
-        with transaction(engine, read_only=True) as session:
-            rows = report_rows(session)
-    finally:
-        engine.dispose()
+    rows = _read(report_rows)
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row))
@@ -167,21 +180,18 @@ def discover_marketplace(
     next to actual (marketplace lines of the imported FOCUS bills), and how many billed
     lines no approved request explains (for FinOps)."""
     from catalog import repository
-    from catalog.db import transaction
     from catalog.money import format_money
     from catalog.repository.discovery import commitment_actuals, unreconciled_lines
 
-    engine = _engine()
-    try:
-        with transaction(engine, read_only=True) as session:
-            actuals = commitment_actuals(session)
-            drawn = [
-                (c, repository.commitment_drawn(session, commitment_id=c.id or 0), actuals.get(c.id or 0, {}))
-                for c in repository.list_commitments(session)
-            ]
-            unexplained = unreconciled_lines(session)
-    finally:
-        engine.dispose()
+    def read(session: Session) -> tuple[list[tuple[Commitment, tuple[int, int], dict[str, int]]], int]:
+        actuals = commitment_actuals(session)
+        drawn = [
+            (c, repository.commitment_drawn(session, commitment_id=c.id or 0), actuals.get(c.id or 0, {}))
+            for c in repository.list_commitments(session)
+        ]
+        return drawn, unreconciled_lines(session)
+
+    drawn, unexplained = _read(read)
     if as_json:
         for c, (approved, purchases), actual in drawn:
             row = {"name": c.name, "provider": c.provider, "currency": c.currency, "approved_cents": approved}
