@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from catalog.importers.directory import ImportProblem
-from catalog.importers.spend_lines import MAX_LINES, LineKeys, SpendLineRow, cached_date, cached_money, read_table
+from catalog.importers.spend_lines import MAX_LINES, LineKeys, SpendLineRow, bulk, cached_date, cached_money, read_table
 
 __all__ = [
     "CARD_COLUMNS",
@@ -128,6 +128,7 @@ def _line_problems(line: int, get: Mapping[str, str], chosen: ColumnMap, currenc
     return problems
 
 
+@bulk()
 def parse_card(
     text: str,
     *,

@@ -18,7 +18,7 @@ from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from catalog.importers.directory import ImportProblem
-from catalog.importers.spend_lines import MAX_LINES, LineKeys, SpendLineRow, cached_date, read_table
+from catalog.importers.spend_lines import MAX_LINES, LineKeys, SpendLineRow, bulk, cached_date, read_table
 
 __all__ = ["FOCUS_COLUMNS", "cloud_of", "is_marketplace", "parse_focus"]
 
@@ -99,6 +99,7 @@ def _tag(tags: str, names: tuple[str, ...]) -> str | None:
     return None
 
 
+@bulk()
 def parse_focus(text: str) -> tuple[list[SpendLineRow], list[ImportProblem], dict[str, int]]:
     """The marketplace lines of a FOCUS export, the problems, and how many lines were left
     out and why. The key of a line is a digest of all its values (and its occurrence)."""
