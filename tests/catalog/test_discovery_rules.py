@@ -7,6 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from catalog.importers.spend_card import CARD_COLUMNS, load_presets, parse_card
 from catalog.importers.spend_focus import is_marketplace, parse_focus
@@ -209,3 +211,19 @@ def test_a_marketplace_request_reconciles_by_product_or_vendor_words() -> None:
     assert reconciles(("Datadog Pro", "Datadog, Inc."), ("Datadog, Inc.", "Datadog Pro (AWS Marketplace)"))
     assert not reconciles(("Snowflake", "Snowflake Inc."), ("Datadog, Inc.", "Datadog Pro"))
     assert not reconciles(("Red",), ("Redis Ltd.", "Redis Cloud"))
+
+
+_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=9).filter(
+    lambda w: w not in {"inc", "llc", "ltd", "corp", "com", "net", "www", "web", "online", "internet"}
+)
+
+
+@given(
+    st.lists(_WORDS, min_size=1, max_size=4),
+    st.sampled_from(["SQ *", "PADDLE.NET* ", "PAYPAL *", "STRIPE* ", "FS *", "TST* "]),
+    st.from_regex(r"\A( [2-9]\d{2}-\d{3}-\d{4}| \+1 \d{3} \d{3} \d{4}| #[A-Z0-9-]{3,10}| \d{6,12}|)\Z"),
+)
+def test_wrappers_phones_and_references_never_change_the_merchant(words: list[str], wrapper: str, noise: str) -> None:
+    plain = normalise_descriptor(" ".join(words).upper())
+    assert normalise_descriptor(f"{wrapper}{' '.join(words).upper()}{noise}") == plain
+    assert normalise_descriptor(plain) == plain  # cleaning twice changes nothing

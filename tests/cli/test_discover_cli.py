@@ -42,6 +42,10 @@ def test_the_shipped_samples_run_the_whole_flow(db: Engine) -> None:
     assert "0 sign-ins recorded, 10 unchanged" in _run(usage_app, "import", sso, "--format", "sso")
     assert count(db, SsoAppUsage) == 10
 
+    assert "would discover on 2026-12-04: 13 products seen" in _run(
+        discover_app, "run", "--as-of", "2026-12-04", "--dry-run"
+    )
+    assert count(db, Discovery) == 0
     first = _run(discover_app, "run", "--as-of", "2026-12-04")
     assert "13 new" in first and "6 marketplace lines with no approved request" in first
     assert "0 new, 0 updated, 13 unchanged" in _run(discover_app, "run", "--as-of", "2026-12-04")
