@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from catalog.importers.spend_card import CARD_COLUMNS, load_presets, parse_card
 from catalog.importers.spend_focus import is_marketplace, parse_focus
+from catalog.importers.usage_sso import parse_sso
 from catalog.rules.descriptors import normalise_descriptor
 from catalog.rules.discovery import CatalogFacts, SpendGroup, aggregate, classify, recognise, reconciles
 from catalog.rules.matching import Matcher
@@ -227,3 +228,21 @@ def test_wrappers_phones_and_references_never_change_the_merchant(words: list[st
     plain = normalise_descriptor(" ".join(words).upper())
     assert normalise_descriptor(f"{wrapper}{' '.join(words).upper()}{noise}") == plain
     assert normalise_descriptor(plain) == plain  # cleaning twice changes nothing
+
+
+def test_an_okta_system_log_comes_down_to_each_persons_latest_successful_sign_in() -> None:
+    text = (
+        "Published,Actor.AlternateId,Target.DisplayName,Outcome.Result\n"
+        "2026-12-01T09:00:00.000Z,Ana@Example.com,Notion,SUCCESS\n"
+        "2026-12-03T09:00:00.000Z,ana@example.com,Notion,FAILURE\n"
+        "2026-11-02T09:00:00.000Z,ana@example.com,notion,SUCCESS\n"
+        "2026-11-30T09:00:00.000Z,bo@example.com,Miro,SUCCESS\n"
+    )
+    logins, problems = parse_sso(text, as_of=date(2026, 12, 4))
+    assert problems == []
+    assert [(s.app, s.user_email, s.last_login) for s in logins] == [
+        ("Notion", "ana@example.com", date(2026, 12, 1)),
+        ("Miro", "bo@example.com", date(2026, 11, 30)),
+    ]
+    _, problems = parse_sso("Who,What\na,b\n", as_of=date(2026, 12, 4))
+    assert "no app column" in problems[0].message
