@@ -246,3 +246,13 @@ def test_an_okta_system_log_comes_down_to_each_persons_latest_successful_sign_in
     ]
     _, problems = parse_sso("Who,What\na,b\n", as_of=date(2026, 12, 4))
     assert "no app column" in problems[0].message
+
+
+def test_an_app_named_in_another_script_is_still_discovered(matcher: Matcher) -> None:
+    seen = recognise("サイボウズ Office", matcher.match)
+    assert seen.kind == "unknown" and seen.key == "unknown:サイボウズ office"
+
+
+def test_saas_whose_names_share_words_with_travel_or_offices_is_not_taken_for_them(matcher: Matcher) -> None:
+    for merchant in ("MICROSOFT*OFFICE 365", "BOLT.NEW", "TRAINUAL"):
+        assert recognise(merchant, matcher.match).kind != "non_saas", merchant
