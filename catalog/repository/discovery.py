@@ -75,53 +75,37 @@ def _people(session: Session, query: Any) -> dict[str, set[str]]:
     return found
 
 
+def _sums(session: Session, name: Any, currency: Any, day: Any, cents: Any, start: date, stop: date, *more: Any) -> Any:
+    """Per name and currency: the sum of `cents` from `start`, the count, the first and last
+    day, and `more` sums, of the rows up to `stop`. SQLAlchemy's `select` through the
+    connection: more columns than sqlmodel's typed one takes."""
+    day = col(day)
+    in_window = case((day >= start, col(cents)), else_=0)
+    totals = [func.sum(in_window), func.count(), func.min(day), func.max(day), *(func.sum(m) for m in more)]
+    query = sql_select(col(name), col(currency), *totals).where(day <= stop).group_by(col(name), col(currency))
+    return session.connection().execute(query).all()
+
+
 def spend_groups(session: Session, *, as_of: date) -> list[SpendGroup]:
     """Card, marketplace and AP spend up to `as_of`, summed per descriptor and currency."""
     start = spend_window_start(as_of)
-    connection = session.connection()
-    groups: list[SpendGroup] = []
-    line = SpendLine
-    in_window = case((col(line.spent_on) >= start, col(line.amount_cents)), else_=0)
+    line, ap = SpendLine, SpendRecord
     market = case((col(line.marketplace), 1), else_=0)
     open_market = case((col(line.marketplace) & col(line.request_id).is_(None), 1), else_=0)
+    rows = _sums(
+        session, line.descriptor, line.currency, line.spent_on, line.amount_cents, start, as_of, market, open_market
+    )
     up_to = col(line.spent_on) <= as_of
-    # More columns than sqlmodel's typed `select` takes: SQLAlchemy's, through the connection.
-    rows = connection.execute(
-        sql_select(
-            col(line.descriptor),
-            col(line.currency),
-            func.sum(in_window),
-            func.count(),
-            func.min(line.spent_on),
-            func.max(line.spent_on),
-            func.sum(market),
-            func.sum(open_market),
-        )
-        .where(up_to)
-        .group_by(col(line.descriptor), col(line.currency))
-    ).all()
     payers = _people(
         session, select(line.descriptor, line.payer_email).where(up_to, col(line.payer_email).is_not(None)).distinct()
     )
     centers = _people(
         session, select(line.descriptor, line.cost_center).where(up_to, col(line.cost_center).is_not(None)).distinct()
     )
-    ap = SpendRecord
-    ap_window = case((col(ap.spent_on) >= start, col(ap.amount_cents)), else_=0)
+    ap_rows = _sums(session, ap.vendor, ap.currency, ap.spent_on, ap.amount_cents, start, as_of)
     ap_up_to = col(ap.spent_on) <= as_of
-    ap_rows = connection.execute(
-        sql_select(
-            col(ap.vendor),
-            col(ap.currency),
-            func.sum(ap_window),
-            func.count(),
-            func.min(ap.spent_on),
-            func.max(ap.spent_on),
-        )
-        .where(ap_up_to)
-        .group_by(col(ap.vendor), col(ap.currency))
-    ).all()
     ap_centers = _people(session, select(ap.vendor, ap.cost_center).where(ap_up_to).distinct())
+    groups: list[SpendGroup] = []
     for descriptor, currency, window, count, first, last, markets, unreconciled in rows:
         groups.append(
             SpendGroup(
