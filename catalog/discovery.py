@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from catalog.repository import discovery as store
-from catalog.rules.discovery import Recognition, aggregate, recognise, report_line
+from catalog.rules.discovery import Recognition, aggregate, known_names, recognise, report_line
 from catalog.rules.matching import Matcher
 from catalog.rules.matching_data import load_matching_data
 
@@ -26,11 +26,13 @@ def recogniser(session: Session) -> tuple[Callable[[str], Recognition], dict[str
     """A cached `recognise` over the catalog in the database (a card export repeats the same
     few thousand descriptors), and the catalog facts classification needs."""
     products, facts = store.catalog_facts(session)
-    matcher = Matcher(products, load_matching_data())
+    data = load_matching_data()
+    matcher = Matcher(products, data)
+    known = known_names(data.known_products, data.synonyms)
 
     @functools.lru_cache(maxsize=200_000)
     def recognise_one(descriptor: str) -> Recognition:
-        return recognise(descriptor, matcher.match)
+        return recognise(descriptor, matcher.match, known)
 
     return recognise_one, facts
 

@@ -6,8 +6,10 @@ Recognition (`recognise`): the descriptor is cleaned (`catalog.rules.descriptors
 * a non-SaaS merchant (airline, hotel, restaurant, ride, office supplies, fuel …) is
   `non_saas` and left alone;
 * a catalog product → its id;
-* a product the matcher knows from its shipped vocabulary (it names a category but no
-  catalog product) → `known`, keyed by the cleaned descriptor;
+* a product the matcher's shipped vocabulary knows but the catalog lacks → `known`, keyed
+  by its name in that vocabulary when a run of the descriptor's words is that name or one of
+  its aliases (`KnownNames`), else by the cleaned descriptor when the matcher names only a
+  category;
 * anything else → `unknown`, shown for review.
 
 Status (`classify`): `blocked_in_use` for a blocked catalog product, `managed` for a
@@ -30,11 +32,13 @@ __all__ = [
     "STATUSES",
     "CatalogFacts",
     "Discovered",
+    "KnownNames",
     "Recognition",
     "SpendGroup",
     "aggregate",
     "classify",
     "is_non_saas",
+    "known_names",
     "recognise",
     "reconciles",
     "report_line",
@@ -87,7 +91,38 @@ class Recognition:
     category: str | None = None
 
 
-def recognise(descriptor: str, match: Callable[[str], MatchResult]) -> Recognition:
+@dataclass(frozen=True)
+class KnownNames:
+    """Well-known products the catalog lacks, by their cleaned name or alias → (name, category),
+    so "OPENAI *CHATGPT SUBSCR" on a card and "ChatGPT" in the IdP are one product."""
+
+    names: Mapping[str, tuple[str, str]]
+    longest: int = 1
+
+    def find(self, cleaned: str) -> tuple[str, str] | None:
+        """The longest known name that is a run of whole words of `cleaned`."""
+        words = cleaned.split()
+        for size in range(min(self.longest, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                found = self.names.get(" ".join(words[start : start + size]))
+                if found is not None:
+                    return found
+        return None
+
+
+def known_names(known_products: Mapping[str, str], synonyms: Mapping[str, str]) -> KnownNames:
+    """`KnownNames` from the matcher's vocabulary: its well-known products, and the aliases of
+    those among its synonyms (`gsuite` → `google workspace`)."""
+    names = {normalise_descriptor(name): (name, category) for name, category in known_products.items()}
+    for alias, canonical in synonyms.items():
+        target = names.get(normalise_descriptor(canonical))
+        if target is not None:
+            names.setdefault(normalise_descriptor(alias), target)
+    names.pop("", None)
+    return KnownNames(names, max((k.count(" ") + 1 for k in names), default=1))
+
+
+def recognise(descriptor: str, match: Callable[[str], MatchResult], known: KnownNames | None = None) -> Recognition:
     """What a card descriptor, a marketplace publisher or an SSO app name is."""
     cleaned = normalise_descriptor(descriptor)
     key_name = cleaned[:150].strip()  # any script: an app named in Japanese is still an app
@@ -99,6 +134,9 @@ def recognise(descriptor: str, match: Callable[[str], MatchResult]) -> Recogniti
     if result.product_id is not None:
         product_id = result.product_id
         return Recognition("catalog", f"product:{product_id}", product_id, product_id, result.category)
+    named = known.find(cleaned) if known is not None else None
+    if named is not None:
+        return Recognition("known", f"known:{named[0]}", _display(named[0]), None, named[1])
     if result.category is not None:
         return Recognition("known", f"known:{key_name}", _display(cleaned), None, result.category)
     return Recognition("unknown", f"unknown:{key_name}", _display(cleaned))

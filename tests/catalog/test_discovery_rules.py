@@ -14,7 +14,15 @@ from catalog.importers.spend_card import CARD_COLUMNS, load_presets, parse_card
 from catalog.importers.spend_focus import is_marketplace, parse_focus
 from catalog.importers.usage_sso import parse_sso
 from catalog.rules.descriptors import normalise_descriptor
-from catalog.rules.discovery import CatalogFacts, SpendGroup, aggregate, classify, recognise, reconciles
+from catalog.rules.discovery import (
+    CatalogFacts,
+    SpendGroup,
+    aggregate,
+    classify,
+    known_names,
+    recognise,
+    reconciles,
+)
 from catalog.rules.matching import Matcher
 from catalog.rules.matching_data import SHIPPED_CATALOG, load_catalog_products, load_matching_data
 
@@ -256,3 +264,13 @@ def test_an_app_named_in_another_script_is_still_discovered(matcher: Matcher) ->
 def test_saas_whose_names_share_words_with_travel_or_offices_is_not_taken_for_them(matcher: Matcher) -> None:
     for merchant in ("MICROSOFT*OFFICE 365", "BOLT.NEW", "TRAINUAL"):
         assert recognise(merchant, matcher.match).kind != "non_saas", merchant
+
+
+def test_a_well_known_product_is_one_product_whatever_descriptor_names_it(matcher: Matcher) -> None:
+    known = known_names(
+        {"chatgpt": "ai-assistant", "google workspace": "productivity-suite"}, {"gsuite": "google workspace"}
+    )
+    by_card = recognise("OPENAI *CHATGPT SUBSCR", matcher.match, known)
+    assert by_card == recognise("ChatGPT", matcher.match, known)
+    assert (by_card.kind, by_card.key, by_card.category) == ("known", "known:chatgpt", "ai-assistant")
+    assert recognise("GOOGLE *GSUITE_EXAMPLE", matcher.match, known).key == "known:google workspace"

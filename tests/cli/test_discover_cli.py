@@ -42,13 +42,13 @@ def test_the_shipped_samples_run_the_whole_flow(db: Engine) -> None:
     assert "0 sign-ins recorded, 10 unchanged" in _run(usage_app, "import", sso, "--format", "sso")
     assert count(db, SsoAppUsage) == 10
 
-    assert "would discover on 2026-12-04: 13 products seen" in _run(
+    assert "would discover on 2026-12-04: 12 products seen" in _run(
         discover_app, "run", "--as-of", "2026-12-04", "--dry-run"
     )
     assert count(db, Discovery) == 0
     first = _run(discover_app, "run", "--as-of", "2026-12-04")
-    assert "13 new" in first and "6 marketplace lines with no approved request" in first
-    assert "0 new, 0 updated, 13 unchanged" in _run(discover_app, "run", "--as-of", "2026-12-04")
+    assert "12 new" in first and "6 marketplace lines with no approved request" in first
+    assert "0 new, 0 updated, 12 unchanged" in _run(discover_app, "run", "--as-of", "2026-12-04")
     audits = count(db, AuditEvent)
     _run(discover_app, "run", "--as-of", "2026-12-04")
     assert count(db, AuditEvent) == audits
@@ -84,6 +84,8 @@ def test_the_shipped_samples_run_the_whole_flow(db: Engine) -> None:
     assert report["Notion"]["status"] == "unmanaged" and report["Notion"]["sso_users"] == 3
     assert report["Datadog"]["spend_cents"] == {"USD": 575000}  # the tax line left out, the correction counted
     assert report["Someapp"]["status"] == "unknown"
+    # The card's "OPENAI *CHATGPT SUBSCR" and the IdP's "ChatGPT" are one product.
+    assert (report["Chatgpt"]["lines"], report["Chatgpt"]["sso_users"]) == (3, 2)
     assert not {"Delta Air", "Marriott Hotel", "Uber Trip", "Staples"} & set(report)  # non-SaaS left alone
 
 
