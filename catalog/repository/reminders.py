@@ -32,14 +32,10 @@ from catalog.models import (
     SeatAssignment,
 )
 from catalog.money import format_money_symbol
-from catalog.ports import (
-    ReclaimCandidate,
-    RenewalCard,
-    RenewalDigestSummary,
-    UpcomingRenewal,
-)
+from catalog.ports import ReclaimCandidate, RenewalCard, RenewalDigestSummary, UpcomingRenewal
 from catalog.renewal_authority import needs_approval_refusal, pending_refusal, pending_renewal_request, quote_renewal
 from catalog.renewal_text import decision_phrase, renewal_phrase
+from catalog.repository.keyed import insert_once
 from catalog.rules.renewals import (
     ContractTerms,
     HolidayCalendar,
@@ -233,7 +229,7 @@ def claim_reminders(session: Session, *, due: Sequence[DueReminder], at: datetim
     except IntegrityError:
         pass
     for row in rows:
-        repository._insert_once(
+        insert_once(
             session,
             Reminder(
                 contract_id=row.contract_id,
@@ -681,7 +677,7 @@ def decide_renewal(
             return RenewalDecisionOutcome(
                 False, f"Snoozing to {snooze_until} would pass the deadline ({deadline}); choose fewer days."
             )
-    term = decided or repository._insert_once(
+    term = decided or insert_once(
         session,
         RenewalTerm(contract_id=contract_id, renewal_date=renewal_date, updated_at=at),
         lambda: get_term(session, contract_id=contract_id, renewal_date=renewal_date),
@@ -854,7 +850,7 @@ def record_approved_renewal(
     the next term's seats and price apply from the renewal date (`Contract.next_term_*`).
     Once per request (the audit row's key); returns what the requester is told."""
     renewal_date = term.renewal_date
-    row = get_term(session, contract_id=int(contract.id or 0), renewal_date=renewal_date) or repository._insert_once(
+    row = get_term(session, contract_id=int(contract.id or 0), renewal_date=renewal_date) or insert_once(
         session,
         RenewalTerm(contract_id=int(contract.id or 0), renewal_date=renewal_date, updated_at=at),
         lambda: get_term(session, contract_id=int(contract.id or 0), renewal_date=renewal_date),
@@ -1064,7 +1060,7 @@ def get_digest(session: Session, *, as_of: date) -> RenewalDigest | None:
 
 def save_digest(session: Session, *, as_of: date, channel_id: str, ts: str, at: datetime) -> RenewalDigest:
     row = RenewalDigest(as_of=as_of, channel_id=channel_id, ts=ts, created_at=at)
-    saved = repository._insert_once(session, row, lambda: session.get(RenewalDigest, as_of))
+    saved = insert_once(session, row, lambda: session.get(RenewalDigest, as_of))
     repository.audit(
         session,
         idem_key=f"digest:{as_of.isoformat()}",
