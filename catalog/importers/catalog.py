@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from catalog.importers.csv_safe import render_csv, restore
+from catalog.importers.rows import ImportProblem
 
 STATUSES = ("approved", "restricted", "blocked")
 CSV_COLUMNS = (
@@ -49,13 +50,8 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass(frozen=True)
-class CatalogProblem:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+#: The catalog importer's problems are the importers' one problem type (`catalog.importers.rows`).
+CatalogProblem = ImportProblem
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from catalog.repository.asset_changes import (
     AssetEditError,
     edit_asset,
     import_asset,
-    jsonable,
 )
 from catalog.repository.assets import (
     create_asset_for_request,
@@ -38,8 +37,13 @@ from catalog.repository.assets import (
 from catalog.repository.audit import (
     audit,
     audit_refusal,
+    change_detail,
+    change_key,
+    changes_of,
+    detail_key,
     get_audit,
     get_policy_version,
+    jsonable,
     keep_policy_version,
     list_audit,
     record_policy_version,
@@ -60,6 +64,8 @@ from catalog.repository.budgets import (
     list_commitments,
     lock_budget_line,
     reserve_budget,
+    save_budget,
+    save_commitment,
     spend_totals,
 )
 from catalog.repository.directory import (
@@ -74,6 +80,7 @@ from catalog.repository.directory import (
     list_people,
     person_row_by_slack_id,
     role_holders,
+    save_person,
     upsert_person,
 )
 from catalog.repository.messages import (
@@ -132,10 +139,14 @@ __all__ = [
     "audit_refusal",
     "budget_row",
     "budget_snapshot",
+    "change_detail",
+    "change_key",
+    "changes_of",
     "close_step",
     "commitment_drawn",
     "create_asset_for_request",
     "create_request",
+    "detail_key",
     "directory_around",
     "directory_entry",
     "directory_snapshot",
@@ -197,7 +208,10 @@ __all__ = [
     "requests_waiting_for",
     "reserve_budget",
     "role_holders",
+    "save_budget",
+    "save_commitment",
     "save_message",
+    "save_person",
     "set_request_status",
     "set_step_times",
     "showback_rows",

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from catalog.importers.assets import MAX_STORED_CENTS, AssetRecord, normalise_email
 from catalog.models import Asset, Contract, Product
 from catalog.repository.assets import get_asset, get_asset_by_external_id, get_asset_for_request, get_contract
-from catalog.repository.audit import audit
+from catalog.repository.audit import audit, change_detail, change_key, changes_of, jsonable
 from catalog.repository.keyed import insert_once
+from catalog.rules.assets import MAX_STORED_CENTS, AssetRecord, normalise_email
 from catalog.rules.renewals import ContractTerms, RenewalInputError
 from catalog.rules.requests import MAX_SEATS
 
@@ -26,26 +24,6 @@ CONTRACT_FIELDS = ("start_date", "term_months", "billing_period", "auto_renew", 
 #: Contract fields whose change moves the renewal calendar (and so re-arms reminders).
 CONTRACT_DATE_FIELDS = frozenset({"start_date", "term_months", "auto_renew", "notice_days", "notice_basis",
                                   "renewal_date"})  # fmt: skip
-
-
-def jsonable(value: Any) -> Any:
-    """A column value as an audit row's JSON detail holds it (dates as ISO text)."""
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def _diff(row: Any, wanted: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    return {name: (getattr(row, name), value) for name, value in wanted.items() if getattr(row, name) != value}
-
-
-def _change_detail(changes: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
-    return {
-        "before": {name: jsonable(old) for name, (old, _) in sorted(changes.items())},
-        "after": {name: jsonable(new) for name, (_, new) in sorted(changes.items())},
-    }
-
-
-def _change_key(changes: dict[str, tuple[Any, Any]]) -> str:
-    return hashlib.sha256(json.dumps(_change_detail(changes), sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -123,8 +101,8 @@ def import_asset(session: Session, *, record: AssetRecord, actor: str, at: datet
         contract = Contract(asset_id=asset_id, **contract_values)
         changes = {name: (None, value) for name, value in contract_values.items()}
     else:
-        changes = _diff(contract, contract_values)
-    changes |= _diff(asset, asset_values)
+        changes = changes_of(contract, contract_values)
+    changes |= changes_of(asset, asset_values)
     if not changes:
         assert contract.id is not None
         return AssetChange("unchanged", asset_id, contract.id, {})
@@ -136,14 +114,14 @@ def import_asset(session: Session, *, record: AssetRecord, actor: str, at: datet
     assert contract.id is not None
     audit(
         session,
-        idem_key=f"asset:{asset_id}:import:{at.isoformat()}:{_change_key(changes)}",
+        idem_key=f"asset:{asset_id}:import:{at.isoformat()}:{change_key(changes)}",
         at=at,
         entity="asset",
         entity_id=str(asset_id),
         action="asset_import_updated",
         actor=actor,
         request_id=asset.request_id,
-        detail={"external_id": record.external_id, **_change_detail(changes)},
+        detail={"external_id": record.external_id, **change_detail(changes)},
     )
     return AssetChange("updated", asset_id, contract.id, changes)
 
@@ -189,7 +167,7 @@ def edit_asset(session: Session, *, asset_id: int, values: dict[str, Any], actor
         raise AssetEditError("unit_price_cents", "must be zero or more, and seats × price a plausible annual cost")
     if "seats" in asset_values or "unit_price_cents" in asset_values:
         asset_values["annual_cost_cents"] = seats * unit
-    changes = _diff(contract, contract_values) | _diff(asset, asset_values)
+    changes = changes_of(contract, contract_values) | changes_of(asset, asset_values)
     if "annual_cost_cents" in changes and not {"seats", "unit_price_cents"} & changes.keys():
         del changes["annual_cost_cents"]  # only a recomputation of an unchanged seats × price
     assert contract.id is not None
@@ -202,13 +180,13 @@ def edit_asset(session: Session, *, asset_id: int, values: dict[str, Any], actor
     session.flush()
     audit(
         session,
-        idem_key=f"asset:{asset_id}:edit:{at.isoformat()}:{_change_key(changes)}",
+        idem_key=f"asset:{asset_id}:edit:{at.isoformat()}:{change_key(changes)}",
         at=at,
         entity="asset",
         entity_id=str(asset_id),
         action="asset_edited",
         actor=actor,
         request_id=asset.request_id,
-        detail=_change_detail(changes),
+        detail=change_detail(changes),
     )
     return AssetChange("updated", asset_id, contract.id, changes)

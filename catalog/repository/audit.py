@@ -3,8 +3,10 @@ decisions; and the exact text of each policy a decision was made under."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -108,3 +110,34 @@ def record_policy_version(session: Session, *, version: str, text: str, at: date
 
 def get_policy_version(session: Session, *, version: str) -> PolicyVersion | None:
     return session.get(PolicyVersion, version)
+
+
+# --- what an audit row's detail holds -----------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """A column value as an audit row's JSON detail holds it (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def changes_of(row: Any, wanted: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The fields of `wanted` whose value differs from `row`'s: name → (before, after)."""
+    return {name: (getattr(row, name), value) for name, value in wanted.items() if getattr(row, name) != value}
+
+
+def change_detail(changes: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
+    """An audit detail of `changes`: the values before and after, by field name."""
+    return {
+        "before": {name: jsonable(old) for name, (old, _) in sorted(changes.items())},
+        "after": {name: jsonable(new) for name, (_, new) in sorted(changes.items())},
+    }
+
+
+def detail_key(detail: Mapping[str, Any]) -> str:
+    """A short digest of an audit detail, for the idempotency key of an import or an edit: the
+    same change at the same time audits once."""
+    return hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def change_key(changes: Mapping[str, tuple[Any, Any]]) -> str:
+    return detail_key(change_detail(changes))

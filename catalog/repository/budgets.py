@@ -37,6 +37,20 @@ def lock_budget_line(session: Session, *, cost_center: str, fiscal_year: int) ->
     ).first()
 
 
+def save_budget(session: Session, *, budget: Budget) -> Budget:
+    """Write a budget line as changed in this session (a new one is added)."""
+    session.add(budget)
+    session.flush()
+    return budget
+
+
+def save_commitment(session: Session, *, commitment: Commitment) -> Commitment:
+    """Write a commitment as changed in this session (a new one is added)."""
+    session.add(commitment)
+    session.flush()
+    return commitment
+
+
 def list_budgets(session: Session, *, fiscal_year: int | None = None) -> Sequence[Budget]:
     query = select(Budget).order_by(col(Budget.fiscal_year), col(Budget.cost_center))
     if fiscal_year is not None:

@@ -45,6 +45,13 @@ def upsert_person(session: Session, *, person: Person) -> Person:
     return session.merge(person)
 
 
+def save_person(session: Session, *, person: Person) -> Person:
+    """Write a person as changed in this session (a new one is added)."""
+    session.add(person)
+    session.flush()
+    return person
+
+
 def list_people(session: Session) -> Sequence[Person]:
     return session.exec(select(Person).order_by(col(Person.email))).all()
 
