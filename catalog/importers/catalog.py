@@ -23,6 +23,7 @@ import yaml
 
 from catalog.importers.csv_safe import render_csv, restore
 from catalog.importers.rows import ImportProblem
+from catalog.rules.renewals import ContractError, ContractTerms
 
 STATUSES = ("approved", "restricted", "blocked")
 CSV_COLUMNS = (
@@ -45,6 +46,8 @@ CSV_COLUMNS = (
 )
 _TOP_KEYS = frozenset(CSV_COLUMNS) - {"contract_start", "term_months", "auto_renew", "notice_days"} | {"contract"}
 _CONTRACT_KEYS = frozenset({"start", "term_months", "auto_renew", "notice_days"})
+#: A contract term's field (`catalog.rules.renewals.ContractTerms`) → the catalog file's column.
+_CONTRACT_FIELD = {"start_date": "contract_start"}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -52,14 +55,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 #: The catalog importer's problems are the importers' one problem type (`catalog.importers.rows`).
 CatalogProblem = ImportProblem
-
-
-@dataclass(frozen=True)
-class ContractTerms:
-    start: date
-    term_months: int
-    auto_renew: bool = True
-    notice_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -295,7 +290,10 @@ def _entry(raw: _Raw, problems: list[CatalogProblem]) -> CatalogEntry | None:
         if not isinstance(auto_renew, bool):
             bad("auto_renew", f"auto_renew must be true or false, not {auto_renew!r}")
         if start is not None and term is not None and isinstance(auto_renew, bool):
-            contract = ContractTerms(start, term, auto_renew, 30 if notice is None else notice)
+            try:
+                contract = ContractTerms(start, term, auto_renew, 30 if notice is None else notice)
+            except ContractError as error:  # beyond what the renewal calendar can plan
+                bad(_CONTRACT_FIELD.get(error.field, error.field), str(error))
     if len(problems) > count or not pid:
         return None
     return CatalogEntry(
@@ -429,7 +427,7 @@ def parse_catalog(
 def _yaml_entry(entry: CatalogEntry) -> dict[str, Any]:
     contract = (
         {
-            "start": entry.contract.start.isoformat(),
+            "start": entry.contract.start_date.isoformat(),
             "term_months": entry.contract.term_months,
             "auto_renew": entry.contract.auto_renew,
             "notice_days": entry.contract.notice_days,
@@ -479,7 +477,7 @@ def catalog_to_csv(entries: Iterable[CatalogEntry]) -> str:
                 e.seats_total,
                 e.price_cents,
                 e.currency,
-                c.start.isoformat() if c else None,
+                c.start_date.isoformat() if c else None,
                 c.term_months if c else None,
                 c.auto_renew if c else None,
                 c.notice_days if c else None,

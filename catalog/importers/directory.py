@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlmodel import Session
 from catalog import repository
 from catalog.importers.rows import ImportFileError, ImportProblem, ImportSummary, Row, parse_date, read_rows
 from catalog.models import Person
+from catalog.rules.policy import DirectoryEntry
 
 __all__ = [
     "DIRECTORY_COLUMNS",
@@ -68,17 +69,10 @@ class DirectoryImportError(ImportFileError):
 
 
 @dataclass(frozen=True)
-class PersonRecord:
-    email: str
-    name: str
-    slack_id: str | None = None
-    manager_email: str | None = None
-    department: str | None = None
-    cost_center: str | None = None
-    roles: tuple[str, ...] = ()
-    delegate_email: str | None = None
-    ooo_from: date | None = None
-    ooo_to: date | None = None
+class PersonRecord(DirectoryEntry):
+    """A person as a directory file gives them: the directory entry route resolution reads
+    (`catalog.rules.policy.DirectoryEntry`), and the line it came from."""
+
     line: int = field(default=0, compare=False)
 
     def values(self) -> dict[str, Any]:
@@ -97,18 +91,7 @@ class PersonRecord:
 
 
 def record_from_person(person: Person) -> PersonRecord:
-    return PersonRecord(
-        email=person.email,
-        name=person.name,
-        slack_id=person.slack_id,
-        manager_email=person.manager_email,
-        department=person.department,
-        cost_center=person.cost_center,
-        roles=tuple(person.roles),
-        delegate_email=person.delegate_email,
-        ooo_from=person.ooo_from,
-        ooo_to=person.ooo_to,
-    )
+    return PersonRecord(**asdict(repository.directory_entry(person)))
 
 
 def _email(row: Row, key: str, problems: list[ImportProblem]) -> str | None:
