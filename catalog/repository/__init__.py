@@ -97,6 +97,7 @@ from catalog.repository.products import (
 )
 from catalog.repository.requests import (
     EDITABLE_REQUEST_FIELDS,
+    PENDING_STATUSES,
     RequestRows,
     close_step,
     create_request,
@@ -106,6 +107,7 @@ from catalog.repository.requests import (
     list_steps,
     mark_step_nudged,
     open_step,
+    pending_renewal_request,
     pending_steps_for,
     reassign_step,
     request_rows,
@@ -130,6 +132,7 @@ __all__ = [
     "CONTRACT_FIELDS",
     "EDITABLE_REQUEST_FIELDS",
     "MAX_CHAIN",
+    "PENDING_STATUSES",
     "AssetChange",
     "AssetEditError",
     "RequestRows",
@@ -194,6 +197,7 @@ __all__ = [
     "mark_step_nudged",
     "note_message",
     "open_step",
+    "pending_renewal_request",
     "pending_steps_for",
     "person_row_by_slack_id",
     "product_assets",

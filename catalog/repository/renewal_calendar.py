@@ -22,7 +22,7 @@ from catalog.models import (
     RenewalTerm,
 )
 from catalog.ports import RenewalCard
-from catalog.renewal_authority import pending_renewal_request
+from catalog.repository.requests import pending_renewal_request
 from catalog.rules.renewals import (
     ContractTerms,
     HolidayCalendar,

@@ -27,7 +27,6 @@ from catalog.models import (
     RenewalTerm,
 )
 from catalog.money import format_money_symbol
-from catalog.renewal_authority import needs_approval_refusal, pending_refusal, pending_renewal_request, quote_renewal
 from catalog.repository.keyed import insert_once
 from catalog.repository.renewal_calendar import (
     ITAM_ROLE,
@@ -40,6 +39,8 @@ from catalog.repository.renewal_calendar import (
     plan_row,
     seat_counts,
 )
+from catalog.repository.requests import pending_renewal_request
+from catalog.rules.renewal_authority import needs_approval_refusal, pending_refusal, quote_renewal
 from catalog.rules.renewals import (
     HolidayCalendar,
     RenewalPlan,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, Row, update
@@ -359,3 +359,31 @@ def requests_of(
         for step in steps:
             current.setdefault(step.request_id, step)
     return [(request, current.get(request.id)) for request in requests]
+
+
+# --- renewal requests (docs/decisions.md, 36) ----------------------------------------------
+
+#: Statuses of a renewal request that still may renew its term.
+PENDING_STATUSES = (
+    RequestStatus.SUBMITTED.value,
+    RequestStatus.PENDING_APPROVAL.value,
+    RequestStatus.CHANGES_REQUESTED.value,
+)
+
+
+def pending_renewal_request(
+    session: Session, *, contract_id: int, renewal_date: date, excluding: str | None = None
+) -> PurchaseRequest | None:
+    """The renewal request of this term still waiting for its approvers, if any (the oldest)."""
+    query = (
+        select(PurchaseRequest)
+        .where(
+            PurchaseRequest.renewal_contract_id == contract_id,
+            PurchaseRequest.renewal_date == renewal_date,
+            col(PurchaseRequest.status).in_(PENDING_STATUSES),
+        )
+        .order_by(col(PurchaseRequest.created_at), col(PurchaseRequest.id))
+    )
+    if excluding is not None:
+        query = query.where(PurchaseRequest.id != excluding)
+    return session.exec(query).first()
