@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from catalog import repository
 from catalog.models import Product
+from catalog.rules import routing as route_values
 from catalog.rules.budget import (
     BudgetCheck,
     BudgetError,
@@ -45,29 +46,11 @@ from catalog.rules.policy import (
     resolve_route,
 )
 from catalog.rules.requests import CHANNELS
-from catalog.rules.routing import (
-    RoutePreview,
-    RouteRejected,
-    RouteRequest,
-    budget_json,
-    drawdown_json,
-    preview_as_json,
-    route_request_of,
-)
+from catalog.rules.routing import *  # noqa: F403
+from catalog.rules.routing import RoutePreview, RouteRejected, RouteRequest
 from catalog.settings import Settings, get_settings
 
-__all__ = [
-    "RoutePreview",
-    "RouteRejected",
-    "RouteRequest",
-    "budget_json",
-    "drawdown_json",
-    "load_active_policy",
-    "preview_as_json",
-    "preview_route",
-    "route_request_of",
-    "step_delegation_refusal",
-]
+__all__ = [*route_values.__all__, "load_active_policy", "preview_route", "step_delegation_refusal"]
 
 
 def load_active_policy(settings: Settings | None = None) -> Policy:

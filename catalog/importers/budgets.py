@@ -520,15 +520,8 @@ def apply_commitments(
         detail = repository.change_detail(changes)
         if purchases:
             detail["drawn_cents"] = drawn_cents
-        digest = repository.detail_key(detail)
-        repository.audit(
-            session,
-            idem_key=f"commitment:{record.name}:import:{at.isoformat()}:{digest}"[:200],
-            at=at,
-            entity="commitment",
-            entity_id=record.name[:64],
-            action="commitment_imported" if record.name in summary.created else "commitment_updated",
-            actor=actor,
-            detail=detail,
+        created = record.name in summary.created
+        repository.audit_import(
+            session, entity="commitment", name=record.name, created=created, detail=detail, actor=actor, at=at
         )
     return summary

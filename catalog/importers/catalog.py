@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from catalog.importers.csv_safe import render_csv, restore
-from catalog.importers.rows import ImportProblem
+from catalog.importers.rows import ImportProblem, yaml_entries
 from catalog.rules.renewals import ContractError, ContractTerms
 
 STATUSES = ("approved", "restricted", "blocked")
@@ -117,22 +117,9 @@ def _plain(node: yaml.Node) -> Any:
 
 
 def _raw_from_yaml(text: str) -> tuple[list[_Raw], list[CatalogProblem]]:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return [], [CatalogProblem(mark.line + 1 if mark else 1, f"not valid YAML: {exc}")]
-    if root is None:
-        return [], []
-    if not isinstance(root, yaml.SequenceNode):
-        return [], [CatalogProblem(root.start_mark.line + 1, "expected a list of products")]
+    entries, problems = yaml_entries(text, what="products", entry="a product (a mapping of fields)")
     raws: list[_Raw] = []
-    problems: list[CatalogProblem] = []
-    for item in root.value:
-        line = item.start_mark.line + 1
-        if not isinstance(item, yaml.MappingNode):
-            problems.append(CatalogProblem(line, "expected a product (a mapping of fields)"))
-            continue
+    for line, item in entries:
         raw = _Raw(line)
         for key_node, value_node in item.value:
             key = str(_plain(key_node))

@@ -282,15 +282,7 @@ def apply_directory(session: Session, *, records: Sequence[PersonRecord], actor:
         else:
             detail = repository.change_detail(changes[record.email])
             summary.updated.append(record.email)
-        digest = repository.detail_key(detail)
-        repository.audit(
-            session,
-            idem_key=f"person:{record.email}:import:{at.isoformat()}:{digest}"[:200],
-            at=at,
-            entity="person",
-            entity_id=record.email[:64],
-            action="person_imported" if created else "person_updated",
-            actor=actor,
-            detail=detail,
+        repository.audit_import(
+            session, entity="person", name=record.email, created=created, detail=detail, actor=actor, at=at
         )
     return summary

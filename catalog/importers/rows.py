@@ -31,6 +31,7 @@ __all__ = [
     "Value",
     "parse_date",
     "read_rows",
+    "yaml_entries",
 ]
 
 MAX_ROWS = 50_000
@@ -93,7 +94,11 @@ def _yaml_value(node: yaml.Node) -> Value:
     return "<nested>"
 
 
-def _rows_from_yaml(text: str, columns: Sequence[str], what: str) -> tuple[list[Row], list[ImportProblem]]:
+def yaml_entries(
+    text: str, *, what: str, entry: str = "a mapping of fields"
+) -> tuple[list[tuple[int, yaml.MappingNode]], list[ImportProblem]]:
+    """The entries of a YAML file that is a list of mappings, each with its line, and the
+    problems of its shape (`what` names the list, `entry` one of its entries)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -103,13 +108,21 @@ def _rows_from_yaml(text: str, columns: Sequence[str], what: str) -> tuple[list[
         return [], []
     if not isinstance(root, yaml.SequenceNode):
         return [], [ImportProblem(root.start_mark.line + 1, f"expected a list of {what}")]
-    rows: list[Row] = []
+    entries: list[tuple[int, yaml.MappingNode]] = []
     problems: list[ImportProblem] = []
     for item in root.value:
         line = item.start_mark.line + 1
-        if not isinstance(item, yaml.MappingNode):
-            problems.append(ImportProblem(line, "expected a mapping of fields"))
-            continue
+        if isinstance(item, yaml.MappingNode):
+            entries.append((line, item))
+        else:
+            problems.append(ImportProblem(line, f"expected {entry}"))
+    return entries, problems
+
+
+def _rows_from_yaml(text: str, columns: Sequence[str], what: str) -> tuple[list[Row], list[ImportProblem]]:
+    entries, problems = yaml_entries(text, what=what)
+    rows: list[Row] = []
+    for line, item in entries:
         row = Row(line)
         for key_node, value_node in item.value:
             key = str(key_node.value).strip().lower() if isinstance(key_node, yaml.ScalarNode) else "?"

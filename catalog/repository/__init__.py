@@ -36,6 +36,7 @@ from catalog.repository.assets import (
 )
 from catalog.repository.audit import (
     audit,
+    audit_import,
     audit_refusal,
     change_detail,
     change_key,
@@ -139,6 +140,7 @@ __all__ = [
     "add_spend_record",
     "assign_pool_seat",
     "audit",
+    "audit_import",
     "audit_refusal",
     "budget_row",
     "budget_snapshot",

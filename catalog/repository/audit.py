@@ -141,3 +141,20 @@ def detail_key(detail: Mapping[str, Any]) -> str:
 
 def change_key(changes: Mapping[str, tuple[Any, Any]]) -> str:
     return detail_key(change_detail(changes))
+
+
+def audit_import(
+    session: Session, *, entity: str, name: str, created: bool, detail: dict[str, Any], actor: str, at: datetime
+) -> bool:
+    """Audit a row an import created (`<entity>_imported`) or changed (`<entity>_updated`),
+    keyed by a digest of `detail` so the same import at the same time audits once."""
+    return audit(
+        session,
+        idem_key=f"{entity}:{name}:import:{at.isoformat()}:{detail_key(detail)}"[:200],
+        at=at,
+        entity=entity,
+        entity_id=name[:64],
+        action=f"{entity}_imported" if created else f"{entity}_updated",
+        actor=actor,
+        detail=detail,
+    )

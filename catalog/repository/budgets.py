@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from catalog.models import Budget, BudgetReservation, Commitment, CommitmentDrawdown, Person, SpendRecord
 from catalog.repository.audit import audit
-from catalog.repository.keyed import first_row, insert_once, insert_row_once
+from catalog.repository.keyed import first_row, insert_once, insert_row_once, save
 from catalog.repository.statements import BUDGET_LINE, RESERVATION
 from catalog.rules.budget import BudgetError, available_cents, convert, exchange_rate
 
@@ -39,16 +39,12 @@ def lock_budget_line(session: Session, *, cost_center: str, fiscal_year: int) ->
 
 def save_budget(session: Session, *, budget: Budget) -> Budget:
     """Write a budget line as changed in this session (a new one is added)."""
-    session.add(budget)
-    session.flush()
-    return budget
+    return save(session, budget)
 
 
 def save_commitment(session: Session, *, commitment: Commitment) -> Commitment:
     """Write a commitment as changed in this session (a new one is added)."""
-    session.add(commitment)
-    session.flush()
-    return commitment
+    return save(session, commitment)
 
 
 def list_budgets(session: Session, *, fiscal_year: int | None = None) -> Sequence[Budget]:

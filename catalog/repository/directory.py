@@ -9,7 +9,7 @@ from sqlalchemy import Row
 from sqlmodel import Session, col, select
 
 from catalog.models import Person
-from catalog.repository.keyed import by_key, first_row
+from catalog.repository.keyed import by_key, first_row, save
 from catalog.repository.statements import PEOPLE, PERSON, PERSON_BY_SLACK_ID, ROLE_HOLDERS
 
 if TYPE_CHECKING:
@@ -35,9 +35,7 @@ def link_slack_id(session: Session, *, email: str, slack_id: str) -> Person | No
         session.add(other)
         session.flush()
     person.slack_id = slack_id
-    session.add(person)
-    session.flush()
-    return person
+    return save(session, person)
 
 
 def upsert_person(session: Session, *, person: Person) -> Person:
@@ -47,9 +45,7 @@ def upsert_person(session: Session, *, person: Person) -> Person:
 
 def save_person(session: Session, *, person: Person) -> Person:
     """Write a person as changed in this session (a new one is added)."""
-    session.add(person)
-    session.flush()
-    return person
+    return save(session, person)
 
 
 def list_people(session: Session) -> Sequence[Person]:

@@ -106,3 +106,10 @@ def by_key(session: Session, model: type[M], statement: SelectOfScalar[M], pk: s
 def first_row(session: Session, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
     session.flush()
     return session.connection().execute(statement, params).first()
+
+
+def save(session: Session, row: T) -> T:
+    """Write `row` as changed in this session (a new one is added), and return it."""
+    session.add(row)
+    session.flush()
+    return row

@@ -24,7 +24,7 @@ from catalog.models import (
     Reminder,
     RenewalStatus,
 )
-from catalog.repository.keyed import insert_once
+from catalog.repository.keyed import insert_once, save
 from catalog.repository.renewal_calendar import (
     ACTIVE_WINDOW_DAYS,
     DIGEST_HORIZON_DAYS,
@@ -167,6 +167,16 @@ def find_due_reminders(session: Session, *, as_of: date, calendar: HolidayCalend
     return due
 
 
+def _reminder(due: DueReminder | Reminder, *, at: datetime) -> Reminder:
+    return Reminder(
+        contract_id=due.contract_id,
+        renewal_date=due.renewal_date,
+        due_on=due.due_on,
+        deadline=due.deadline,
+        created_at=at,
+    )
+
+
 def claim_reminders(session: Session, *, due: Sequence[DueReminder], at: datetime) -> None:
     """Record each due reminder once (unique on contract, term and due date).
 
@@ -181,15 +191,7 @@ def claim_reminders(session: Session, *, due: Sequence[DueReminder], at: datetim
         for r in session.exec(select(Reminder).where(col(Reminder.due_on).in_(sorted(days)))).all()
     }
     rows = [
-        Reminder(
-            contract_id=item.contract_id,
-            renewal_date=item.renewal_date,
-            due_on=item.due_on,
-            deadline=item.deadline,
-            created_at=at,
-        )
-        for item in due
-        if (item.contract_id, item.renewal_date, item.due_on) not in existing
+        _reminder(item, at=at) for item in due if (item.contract_id, item.renewal_date, item.due_on) not in existing
     ]
     try:
         with session.begin_nested():
@@ -201,13 +203,7 @@ def claim_reminders(session: Session, *, due: Sequence[DueReminder], at: datetim
     for row in rows:
         insert_once(
             session,
-            Reminder(
-                contract_id=row.contract_id,
-                renewal_date=row.renewal_date,
-                due_on=row.due_on,
-                deadline=row.deadline,
-                created_at=at,
-            ),
+            _reminder(row, at=at),  # a new row: the refused batch's rows are not the session's any more
             lambda row=row: session.exec(  # type: ignore[misc]
                 select(Reminder).where(
                     Reminder.contract_id == row.contract_id,
@@ -262,9 +258,7 @@ def record_reminder_post(
         reminder.channel_id, reminder.channel_ts = channel_id, ts
     else:
         reminder.dm_channel_id, reminder.dm_ts, reminder.owner_slack_id = channel_id, ts, owner_slack_id
-    session.add(reminder)
-    session.flush()
-    return reminder
+    return save(session, reminder)
 
 
 def mark_reminder_sent(

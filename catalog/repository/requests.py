@@ -12,7 +12,7 @@ from sqlalchemy import CursorResult, Row, update
 from sqlmodel import Session, col, select
 
 from catalog.models import ApprovalStep, PurchaseRequest, RequestStatus, StepStatus
-from catalog.repository.keyed import by_key, insert_row_once
+from catalog.repository.keyed import by_key, insert_row_once, save
 from catalog.repository.statements import (
     ASSET,
     ASSET_OF_REQUEST,
@@ -66,9 +66,7 @@ def set_request_status(
         request.decided_by = decided_by
         request.decided_at = at
         request.decision_reason = reason
-    session.add(request)
-    session.flush()
-    return request
+    return save(session, request)
 
 
 #: Fields an edit of a request may change (the requester's answer to "request changes", and
@@ -105,9 +103,7 @@ def update_request(session: Session, *, request_id: str, values: dict[str, Any],
     for name, value in values.items():
         setattr(request, name, value)
     request.updated_at = at
-    session.add(request)
-    session.flush()
-    return request
+    return save(session, request)
 
 
 def get_step(session: Session, *, request_id: str, seq: int) -> ApprovalStep | None:
@@ -190,9 +186,7 @@ def reassign_step(
     step.assigned_because = assigned_because
     step.delegate_email = delegate_email
     step.delegate_slack_id = delegate_slack_id
-    session.add(step)
-    session.flush()
-    return step
+    return save(session, step)
 
 
 def set_step_times(
@@ -202,9 +196,7 @@ def set_step_times(
     step = _step_or_raise(session, request_id=request_id, seq=seq)
     step.remind_at = remind_at
     step.escalate_at = escalate_at
-    session.add(step)
-    session.flush()
-    return step
+    return save(session, step)
 
 
 def mark_step_nudged(

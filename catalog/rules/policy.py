@@ -18,60 +18,10 @@ matching step. Stages run in order, steps of one stage in parallel; the decision
 stages that remain 1, 2, … so a route never has gaps.
 """
 
-from catalog.rules.policy_evaluate import PolicyDecision, PolicyInput, RouteStep, evaluate
-from catalog.rules.policy_model import (
-    BOOLEAN_CONDITIONS,
-    CLASSIFICATIONS,
-    CONDITIONS,
-    PRODUCT_STATUSES,
-    ROLES,
-    Condition,
-    Policy,
-    PolicyError,
-    PolicyProblem,
-    RejectRule,
-    StepRule,
-    default_policy_path,
-    policy_version,
-)
-from catalog.rules.policy_people import (
-    AssignedStep,
-    DirectoryEntry,
-    ResolvedRoute,
-    delegation_refusal,
-    escalation_approver,
-    managers_above,
-    resolve_route,
-)
-from catalog.rules.policy_reader import check_policy, load_policy
+from catalog.rules import policy_evaluate, policy_model, policy_people, policy_reader
+from catalog.rules.policy_evaluate import *  # noqa: F403
+from catalog.rules.policy_model import *  # noqa: F403
+from catalog.rules.policy_people import *  # noqa: F403
+from catalog.rules.policy_reader import *  # noqa: F403
 
-__all__ = [
-    "BOOLEAN_CONDITIONS",
-    "CLASSIFICATIONS",
-    "CONDITIONS",
-    "PRODUCT_STATUSES",
-    "ROLES",
-    "AssignedStep",
-    "Condition",
-    "DirectoryEntry",
-    "Policy",
-    "PolicyDecision",
-    "PolicyError",
-    "PolicyInput",
-    "PolicyProblem",
-    "RejectRule",
-    "ResolvedRoute",
-    "RouteStep",
-    "StepRule",
-    "check_policy",
-    "default_policy_path",
-    "delegation_refusal",
-    "escalation_approver",
-    "evaluate",
-    "load_policy",
-    "managers_above",
-    "policy_version",
-    "resolve_route",
-]
-
-#: `cost_center_owner` is the owner of the request's cost center (the budget file's `owner`),
+__all__ = policy_model.__all__ + policy_reader.__all__ + policy_evaluate.__all__ + policy_people.__all__

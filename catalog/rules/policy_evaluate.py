@@ -28,6 +28,8 @@ from catalog.rules.policy_model import (
     StepRule,
 )
 
+__all__ = ["PolicyDecision", "PolicyInput", "RouteStep", "evaluate"]
+
 # --- deciding ----------------------------------------------------------------------------------
 
 

@@ -13,6 +13,22 @@ from pathlib import Path
 
 from catalog.rules.requests import CHANNELS
 
+__all__ = [
+    "BOOLEAN_CONDITIONS",
+    "CLASSIFICATIONS",
+    "CONDITIONS",
+    "PRODUCT_STATUSES",
+    "ROLES",
+    "Condition",
+    "Policy",
+    "PolicyError",
+    "PolicyProblem",
+    "RejectRule",
+    "StepRule",
+    "default_policy_path",
+    "policy_version",
+]
+
 ROLES = ("manager", "finance", "security", "finops", "it", "itam", "cost_center_owner", "executive")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 PRODUCT_STATUSES = ("approved", "restricted", "blocked")

@@ -13,6 +13,16 @@ from catalog.rules.policy_model import (
     Policy,
 )
 
+__all__ = [
+    "AssignedStep",
+    "DirectoryEntry",
+    "ResolvedRoute",
+    "delegation_refusal",
+    "escalation_approver",
+    "managers_above",
+    "resolve_route",
+]
+
 # --- people ------------------------------------------------------------------------------------
 
 

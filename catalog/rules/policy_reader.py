@@ -30,6 +30,8 @@ from catalog.rules.policy_model import (
     policy_version,
 )
 
+__all__ = ["check_policy", "load_policy"]
+
 # --- reading -----------------------------------------------------------------------------------
 
 
