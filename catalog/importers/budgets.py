@@ -321,8 +321,7 @@ def apply_spend(
                 ]
             )
         budget.actual_cents = sum(convert(cents, cur, budget.currency, rates) for cur, cents in sorted(sums.items()))
-        session.add(budget)
-        session.flush()
+        repository.save_budget(session, budget=budget)
         summary.actuals[f"{cost_center} FY{year}"] = (before, budget.actual_cents, budget.currency)
         if before != budget.actual_cents:
             repository.audit(

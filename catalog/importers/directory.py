@@ -264,8 +264,7 @@ def apply_directory(session: Session, *, records: Sequence[PersonRecord], actor:
     for email, diff in changes.items():
         if "slack_id" in diff and people[email].slack_id is not None:
             people[email].slack_id = None
-            session.add(people[email])
-    session.flush()
+            repository.save_person(session, person=people[email])
     for record in records:
         if record.email not in changes:
             continue

@@ -6,8 +6,9 @@ Writes that an activity may repeat are idempotent: they are keyed by a business 
 
 Every public name of the domain modules is re-exported here, so `from catalog import
 repository; repository.get_request(...)` and `from catalog.repository import get_request`
-work for callers. The renewal calendar (`reminders`) and the renewal register
-(`renewal_register`) are imported as modules of their own (docs/decisions.md, 40)."""
+work for callers. The renewal side (`reminders`, which re-exports `renewal_calendar`,
+`renewal_decisions` and `renewal_digest`) and the renewal register (`renewal_register`) are
+imported as modules of their own (docs/decisions.md, "The catalog package")."""
 
 from __future__ import annotations
 
