@@ -22,6 +22,9 @@ Product keys and serial numbers are never imported: they are secrets the registe
 Every record gets a stable `external_id`: the file's own (`external_id` column), or a digest of
 what identifies the purchase (product, vendor, order number, start date, cost center), so that
 importing the same file twice changes nothing.
+
+Over 400 lines: the column aliases, the value parsers and the row rules of one file format
+(what the shared `catalog.importers.rows` reader does not read) belong together.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ and scalars are converted here, so one impossible date does not hide every other
 
 CSV has the same columns as the YAML keys; `aliases` and `alternatives` are `;`-separated and
 the contract is flattened into `contract_start`, `term_months`, `auto_renew`, `notice_days`.
+
+Over 400 lines: reading, the checks across entries (ids, aliases, alternatives) and the
+writing back must agree on every field, and the round trip is tested as one.
 """
 
 from __future__ import annotations
