@@ -108,6 +108,7 @@ _PHONE = re.compile(
 )
 _WRAPPER = re.compile(r"^\s*([^*]{1,24}?)\s*\*+\s*(.*)$")
 _TOKEN = re.compile(r"[^\W_]+")
+_APOSTROPHE = re.compile(r"['’`]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +123,11 @@ def _words(text: str) -> list[str]:
 
 
 def _is_reference(token: str) -> bool:
+    """Order, card and store numbers ("0062345", "2K4L91", "T02ABCD1E", "F12345"), not names that
+    carry a number ("DOCUMENT360", "15FIVE", "M365")."""
     digits = sum(c.isdigit() for c in token)
-    return (token.isdigit() and len(token) >= 4) or (digits >= 2 and len(token) >= 6 and not token.isdigit())
+    runs = sum(1 for i in range(1, len(token)) if token[i].isdigit() != token[i - 1].isdigit())
+    return (token.isdigit() and len(token) >= 4) or digits >= 4 or (digits >= 2 and runs >= 2 and len(token) >= 5)
 
 
 def _strip_location(words: list[str]) -> list[str]:
@@ -155,9 +159,12 @@ def parse_descriptor(text: str) -> Descriptor:
             processor, hint, s = prefix, _PROCESSORS[prefix], wrapped.group(2)
         elif prefix in _VENDOR_PREFIXES:
             s = f"{_VENDOR_PREFIXES[prefix]} {wrapped.group(2)}"
-    words = [w for w in _words(s.replace("www.", " ")) if not _is_reference(w)]
-    words = [_VENDOR_PREFIXES.get(w, w) if i == 0 else w for i, w in enumerate(words)]
-    words = [w for w in words if w not in _NOISE_WORDS and w not in LEGAL_SUFFIXES]
+    words = [w for w in _words(_APOSTROPHE.sub("", s.replace("www.", " "))) if not _is_reference(w)]
+    if not words:
+        return Descriptor("", processor, hint)
+    # The first word is the merchant's own ("HELP SCOUT", "AB TASTY", "BILL.COM"); later ones may be noise.
+    first = _VENDOR_PREFIXES.get(words[0], words[0])
+    words = [first, *(w for w in words[1:] if w not in _NOISE_WORDS and w not in LEGAL_SUFFIXES)]
     return Descriptor(" ".join(_strip_location(words)), processor, hint)
 
 
@@ -168,9 +175,10 @@ def normalise_descriptor(text: str) -> str:
 
 def looks_like_descriptor(text: str) -> bool:
     """Whether `text` reads as a bank's card descriptor rather than a sentence someone typed:
-    no lower-case letters, or a processor's asterisk."""
+    capitals and no lower-case letters, or capitals and a processor's asterisk."""
     letters = [c for c in text if c.isalpha()]
-    return bool(letters) and ("*" in text.strip("* ") or not any(c.islower() for c in letters))
+    upper = any(c.isupper() for c in letters)
+    return upper and ("*" in text.strip("* ") or not any(c.islower() for c in letters))
 
 
 # Merchant category codes (ISO 18245) that settle the question without reading the name.

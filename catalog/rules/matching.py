@@ -9,9 +9,9 @@ Order of evidence, strongest first:
    linked: synonyms, former names, suite components, acronyms, typical card descriptors);
 2. a typo of a catalog name, accepted only under rules strict enough that look-alike products
    (Notion/Motion, Asana/Asapa) are never taken for one another;
-3. the vendor's name, when the vendor sells a single catalog product;
-4. a widely used product that is not in the catalog (its category lets the bot offer the
+3. a widely used product that is not in the catalog (its category lets the bot offer the
    approved alternatives; discovery reports it as "not in catalog");
+4. the vendor's name, when the vendor sells a single catalog product;
 5. a non-SaaS merchant (airline, hotel, restaurant, ride-hailing…), or a category keyword.
 A longer phrase that names something else wins over a catalog name inside it: "Dropbox Sign"
 is not Dropbox, "Acrobat Reader" (free) is not Acrobat Pro, "Amazon Web Services" is not retail.
@@ -190,7 +190,7 @@ class Matcher:
                 found.catalog.append(_Hit(start, end, entry.catalog, min(strength, entry.strength)))
             if entry.vendor:
                 found.vendor.append(_Hit(start, end, entry.vendor, 0.85))
-            known = entry.known or (entry.generic if descriptor else None)
+            known = (entry.generic or entry.known) if descriptor else entry.known
             if known:
                 found.known.append((start, end, known))
             if entry.keyword:
@@ -200,7 +200,8 @@ class Matcher:
         # A longer phrase naming something else wins over a name inside it: "Dropbox Sign" ≠ Dropbox.
         other = [(s, e) for s, e, _ in (*found.known, *found.non_saas)]
         catalog = [h for h in found.catalog if not _spans_within(other, h.start, h.end)]
-        vendor = [h for h in found.vendor if not _spans_within(other, h.start, h.end)]
+        # A vendor's name that is also a product's name names the product: "Dropbox" is not Dropbox Sign.
+        vendor = [h for h in found.vendor if not any(s <= h.start and h.end <= e for s, e in other)]
         saas = [(h.start, h.end) for h in catalog] + [(s, e) for s, e, _ in found.known]
         non_saas = [h for h in found.non_saas if not _spans_within(saas, h[0], h[1])]
         merchant = [(s, e) for s, e, _ in non_saas]
@@ -209,7 +210,7 @@ class Matcher:
 
     def _resolve(self, tokens: Sequence[str], *, descriptor: bool, hint: MerchantHint | None = None) -> _Outcome:
         found, phrases = self._find(tokens, descriptor)
-        if descriptor and tokens and not _covers(found, len(tokens) - 1):
+        if descriptor and tokens and not found.non_saas and not _covers(found, len(tokens) - 1):
             completed = self._complete(tokens)
             if completed is not None:
                 tokens = completed
@@ -228,11 +229,12 @@ class Matcher:
                 return _Outcome(winners[0], 0.9 if best == 1 else 0.85, (winners[0], *near_first), None)
             return _Outcome(None, 0.6, tuple(winners), keyword_category)
 
-        if found.vendor:
-            return self._decide(_longest_first(found.vendor), keyword_category)
+        # A product named outright says more than a vendor's name: "Bitbucket (Atlassian)".
         known = _longest(found.known)
         if isinstance(known, KnownProduct):
             return _Outcome(None, 0.0, (), known.category, known=known)
+        if found.vendor:
+            return self._decide(_longest_first(found.vendor), keyword_category)
         merchant = _longest(found.non_saas)
         if isinstance(merchant, str) or (hint == "non_saas" and not near_first):
             return _Outcome(None, 0.0, (), None, non_saas=merchant if isinstance(merchant, str) else "merchant")
@@ -312,8 +314,11 @@ class Matcher:
             if not found:
                 continue
             best = min(int(d) for _, d, _ in found)
-            # Equally close to a well-known product outside the catalog: not ours to guess.
-            known_best = any(index.fuzzy_targets[order[i]][1] is not None and int(d) == best for _, d, i in found)
+            # Equally close to a well-known product outside the catalog, by a typo as plausible: not ours.
+            known_best = any(
+                index.fuzzy_targets[order[i]][1] is not None and int(d) == best and typo_accepted(term, key, best)
+                for key, d, i in found
+            )
             for key, d, i in found:
                 distance = int(d)
                 for p in index.fuzzy_targets[order[i]][0]:

@@ -175,8 +175,19 @@ class PhraseIndex:
         data: MatchingData,
     ) -> None:
         legacy = [KnownProduct(name, "", category) for name, category in data.known_products.items()]
-        entries = [*data.knowledge, *legacy]
-        # A product's own names first, then aliases and the rest: no alias takes another's name.
+        # A product's own names first, then aliases and the rest: no alias takes another's name;
+        # the knowledge file first, then synonyms.yaml's older name → category list.
+        for entries in (data.knowledge, legacy):
+            self._add_known(exact, linked, known, generic, entries)
+
+    def _add_known(
+        self,
+        exact: Mapping[str, set[int]],
+        linked: dict[str, set[int]],
+        known: dict[str, KnownProduct],
+        generic: dict[str, KnownProduct],
+        entries: Sequence[KnownProduct],
+    ) -> None:
         plans: list[tuple[KnownProduct, list[str], int | None]] = []
         for product in entries:
             names = [k for k in dict.fromkeys(_knowledge_names(product)) if k]
@@ -204,10 +215,17 @@ class PhraseIndex:
                     add_key(linked, key, target)
                 else:
                     known.setdefault(key, product)
-            for sibling in _free_siblings(product):
-                key = normalize(sibling.name)
-                vendor = vendor_core(product.vendor).split()
-                for form in (key, f"{vendor[0]} {key}" if vendor and not key.startswith(vendor[0]) else ""):
+            # A free sibling's name is its own even where it was another product's alias; its
+            # vendor-prefixed form ("adobe acrobat reader") only where no sibling is named so.
+            siblings = list(_free_siblings(product))
+            vendor = vendor_core(product.vendor).split()
+            for prefixed in (False, True):
+                for sibling in siblings:
+                    form = normalize(sibling.name)
+                    if prefixed:
+                        if not vendor or form.startswith(vendor[0]) or f"{vendor[0]} {form}" in known:
+                            continue
+                        form = f"{vendor[0]} {form}"
                     if form and form not in exact and form not in linked:
                         known[form] = known[compact(form)] = sibling
 
@@ -293,14 +311,16 @@ class PhraseIndex:
 
     def completion(self, prefix: str) -> str | None:
         """The one key a truncated phrase starts ("linkedin sales nav" → "linkedin sales navigator"),
-        as card statements cut names short; None when none or several products fit."""
+        as card statements cut names short; None when none or several products fit. A single word
+        must keep three quarters of the name ("express" is not ExpressVPN cut short)."""
         if len(prefix) < 5:
             return None
+        share = 0.6 if " " in prefix else 0.75
         found: list[str] = []
         for key in self.sorted_keys[bisect_left(self.sorted_keys, prefix) :]:
             if not key.startswith(prefix):
                 break
-            if len(prefix) >= 0.6 * len(key) and key != prefix:
+            if len(prefix) >= share * len(key) and key != prefix:
                 found.append(key)
         meanings = {(self.entries[k].catalog, self.entries[k].known) for k in found}
         if len(meanings) != 1 or not any(next(iter(meanings))):
@@ -349,4 +369,6 @@ def typo_accepted(term: str, key: str, distance: int) -> bool:
         return distance == 1 and not substitution
     if size <= 9:
         return distance == 1
-    return distance <= 2 and len(term) >= 8
+    # Two letters changed in place is another word as often as a typo: conference / confluence.
+    two_substitutions = len(term) == size and sum(a != b for a, b in zip(term, key, strict=True)) == 2
+    return distance <= 2 and len(term) >= 8 and not (distance == 2 and two_substitutions)
