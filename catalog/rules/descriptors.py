@@ -109,6 +109,8 @@ _PHONE = re.compile(
 _WRAPPER = re.compile(r"^\s*([^*]{1,24}?)\s*\*+\s*(.*)$")
 _TOKEN = re.compile(r"[^\W_]+")
 _APOSTROPHE = re.compile(r"['’`]")
+_DIGIT_RUN = re.compile(r"\d+")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +127,10 @@ def _words(text: str) -> list[str]:
 def _is_reference(token: str) -> bool:
     """Order, card and store numbers ("0062345", "2K4L91", "T02ABCD1E", "F12345"), not names that
     carry a number ("DOCUMENT360", "15FIVE", "M365")."""
+    if token.isalpha():
+        return False
     digits = sum(c.isdigit() for c in token)
-    runs = sum(1 for i in range(1, len(token)) if token[i].isdigit() != token[i - 1].isdigit())
+    runs = len(_DIGIT_RUN.findall(token)) + len(_LETTER_RUN.findall(token)) - 1
     return (token.isdigit() and len(token) >= 4) or digits >= 4 or (digits >= 2 and runs >= 2 and len(token) >= 5)
 
 
@@ -148,7 +152,8 @@ def _strip_location(words: list[str]) -> list[str]:
 def parse_descriptor(text: str) -> Descriptor:
     """The merchant's words in a card descriptor, and the processor wrapper around them."""
     s = unicodedata.normalize("NFKC", text[:MAX_DESCRIPTOR_CHARS]).casefold()
-    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    if not s.isascii():
+        s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     s = _PHONE.sub(" ", s)
     processor: str | None = None
     hint: MerchantHint | None = None

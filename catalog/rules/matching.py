@@ -125,7 +125,10 @@ class Matcher:
     def __init__(self, products: Sequence[CatalogProduct], data: MatchingData) -> None:
         self._index = PhraseIndex(products, data)
         self._products = self._index.products
-        self._descriptor_cache: dict[tuple[str, str | None], MatchResult] = {}
+        # Two caches: by the line's text (a card export repeats it), and by the merchant's words
+        # (so "AMZN Mktp US*2K4L91" and "…*7Q1P0Z" share one match). Both hold finished results.
+        self._line_cache: dict[tuple[str, str | int | None], MatchResult] = {}
+        self._descriptor_cache: dict[tuple[str, MerchantHint | None], MatchResult] = {}
 
     # ----------------------------------------------------------------------- entry points
 
@@ -141,20 +144,28 @@ class Matcher:
 
     def match_descriptor(self, descriptor: str, mcc: str | int | None = None) -> MatchResult:
         """A card-statement merchant text (`SQ *NOTION LABS`, `FIGMA INC 415-8907765 CA`), with the
-        merchant category code when the export has one. Results are cached per text."""
+        merchant category code when the export has one. Results are cached per merchant."""
         descriptor = descriptor[:MAX_QUERY_CHARS]
-        cache_key = (descriptor, None if mcc is None else str(mcc))
-        cached = self._descriptor_cache.get(cache_key)
-        if cached is not None:
-            return cached
+        line_key = (descriptor, mcc)
+        seen = self._line_cache.get(line_key)
+        if seen is not None:
+            return seen
         parsed = parse_descriptor(descriptor)
-        channel, text = split_channel(normalize(parsed.name))
-        hint: MerchantHint | None = classify_mcc(mcc) if mcc is not None else None
-        outcome = self._resolve(text.split(), descriptor=True, hint=hint or parsed.hint)
-        result = self._result(descriptor, channel, outcome)
-        if len(self._descriptor_cache) >= DESCRIPTOR_CACHE_SIZE:
-            self._descriptor_cache.clear()
-        self._descriptor_cache[cache_key] = result
+        hint: MerchantHint | None = (classify_mcc(mcc) if mcc is not None else None) or parsed.hint
+        # Keyed by the merchant's words, so "AMZN Mktp US*2K4L91" and "…*7Q1P0Z" share one result.
+        cache_key = (parsed.name, hint)
+        cached = self._descriptor_cache.get(cache_key)
+        if cached is None:
+            channel, text = split_channel(normalize(parsed.name))
+            outcome = self._resolve(text.split(), descriptor=True, hint=hint)
+            cached = self._result(descriptor, channel, outcome)
+            if len(self._descriptor_cache) >= DESCRIPTOR_CACHE_SIZE:
+                self._descriptor_cache.clear()
+            self._descriptor_cache[cache_key] = cached
+        result = cached if cached.query == descriptor else _with_query(cached, descriptor)
+        if len(self._line_cache) >= DESCRIPTOR_CACHE_SIZE:
+            self._line_cache.clear()
+        self._line_cache[line_key] = result
         return result
 
     def _result(self, query: str, channel: Channel, outcome: _Outcome) -> MatchResult:
@@ -329,6 +340,13 @@ class Matcher:
         for p in accepted:
             near.pop(p, None)
         return accepted, near
+
+
+def _with_query(result: MatchResult, query: str) -> MatchResult:
+    # dataclasses.replace costs more than the match it copies on a card export's hot path.
+    r = result
+    kind, known, non_saas = r.kind, r.known, r.non_saas
+    return MatchResult(query, r.product_id, r.confidence, r.candidates, r.category, r.channel, kind, known, non_saas)
 
 
 def _covers(found: _Found, position: int) -> bool:
