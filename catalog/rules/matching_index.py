@@ -13,7 +13,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from catalog.rules.descriptors import normalise_descriptor
 from catalog.rules.matching_text import (
@@ -101,6 +101,16 @@ def _free_siblings(product: KnownProduct) -> Iterable[KnownProduct]:
         yield KnownProduct(name, product.vendor, product.category, free=True, sibling_of=product.name)
 
 
+@dataclass
+class _Vocabulary:
+    """What the index is built from, phrase → meaning, in order of precedence."""
+
+    exact: dict[str, set[int]]  # the catalog's own names
+    linked: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))  # names a catalog product
+    known: dict[str, KnownProduct] = field(default_factory=dict)  # products the catalog lacks
+    generic: dict[str, KnownProduct] = field(default_factory=dict)  # same, everyday words
+
+
 class PhraseIndex:
     """Phrase → `Entry`, plus what the matcher needs for partial names and typos."""
 
@@ -119,12 +129,14 @@ class PhraseIndex:
                 add_key(exact, base, index)
 
         self._vendor_words = [set(vendor_core(p.vendor).split()) for p in self.products]
-        linked: dict[str, set[int]] = defaultdict(set)  # vocabulary that names a catalog product
-        known: dict[str, KnownProduct] = {}
-        generic: dict[str, KnownProduct] = {}
-        self._add_knowledge(exact, linked, known, generic, data)
-        self._add_synonyms(exact, linked, known, data.synonyms)
-        self._add_acronyms(exact, linked, known, data.knowledge)
+        vocabulary = _Vocabulary(exact)
+        # The knowledge file first, then synonyms.yaml's older name → category list.
+        legacy = [KnownProduct(name, "", category) for name, category in data.known_products.items()]
+        for entries in (data.knowledge, legacy):
+            self._add_known(vocabulary, entries)
+        self._add_synonyms(vocabulary, data.synonyms)
+        self._add_acronyms(vocabulary, data.knowledge)
+        linked, known, generic = vocabulary.linked, vocabulary.known, vocabulary.generic
 
         vendors: dict[str, set[int]] = defaultdict(set)
         for index, product in enumerate(self.products):
@@ -166,28 +178,9 @@ class PhraseIndex:
             return next(iter(products)) if len(products) == 1 else None
         return vendor_prefixed(exact, self._vendor_words, key)
 
-    def _add_knowledge(
-        self,
-        exact: Mapping[str, set[int]],
-        linked: dict[str, set[int]],
-        known: dict[str, KnownProduct],
-        generic: dict[str, KnownProduct],
-        data: MatchingData,
-    ) -> None:
-        legacy = [KnownProduct(name, "", category) for name, category in data.known_products.items()]
-        # A product's own names first, then aliases and the rest: no alias takes another's name;
-        # the knowledge file first, then synonyms.yaml's older name → category list.
-        for entries in (data.knowledge, legacy):
-            self._add_known(exact, linked, known, generic, entries)
-
-    def _add_known(
-        self,
-        exact: Mapping[str, set[int]],
-        linked: dict[str, set[int]],
-        known: dict[str, KnownProduct],
-        generic: dict[str, KnownProduct],
-        entries: Sequence[KnownProduct],
-    ) -> None:
+    def _add_known(self, vocabulary: _Vocabulary, entries: Sequence[KnownProduct]) -> None:
+        exact, linked, known, generic = vocabulary.exact, vocabulary.linked, vocabulary.known, vocabulary.generic
+        # A product's own names first, then aliases and the rest: no alias takes another's name.
         plans: list[tuple[KnownProduct, list[str], int | None]] = []
         for product in entries:
             names = [k for k in dict.fromkeys(_knowledge_names(product)) if k]
@@ -229,13 +222,9 @@ class PhraseIndex:
                     if form and form not in exact and form not in linked:
                         known[form] = known[compact(form)] = sibling
 
-    def _add_synonyms(
-        self,
-        exact: Mapping[str, set[int]],
-        linked: dict[str, set[int]],
-        known: dict[str, KnownProduct],
-        synonyms: Mapping[str, str],
-    ) -> None:
+    @staticmethod
+    def _add_synonyms(vocabulary: _Vocabulary, synonyms: Mapping[str, str]) -> None:
+        exact, linked, known = vocabulary.exact, vocabulary.linked, vocabulary.known
         for alias, canonical in synonyms.items():
             alias_key, canonical_key = normalize(alias), normalize(canonical)
             if not alias_key or alias_key in exact:
@@ -246,13 +235,8 @@ class PhraseIndex:
             elif canonical_key in known and alias_key not in known:
                 known[alias_key] = known[compact(alias_key)] = known[canonical_key]
 
-    def _add_acronyms(
-        self,
-        exact: Mapping[str, set[int]],
-        linked: dict[str, set[int]],
-        known: dict[str, KnownProduct],
-        knowledge: Sequence[KnownProduct],
-    ) -> None:
+    def _add_acronyms(self, vocabulary: _Vocabulary, knowledge: Sequence[KnownProduct]) -> None:
+        exact, linked, known = vocabulary.exact, vocabulary.linked, vocabulary.known
         found: dict[str, set[int | KnownProduct]] = defaultdict(set)
         for index, product in enumerate(self.products):
             if (initials := acronym(product.name)) is not None:

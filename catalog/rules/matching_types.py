@@ -48,13 +48,7 @@ class KnownProduct:
     sibling_of: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "vendor": self.vendor,
-            "category": self.category,
-            "free": self.free,
-            "sibling_of": self.sibling_of,
-        }
+        return {field: getattr(self, field) for field in ("name", "vendor", "category", "free", "sibling_of")}
 
 
 @dataclass(frozen=True)
