@@ -227,6 +227,11 @@ class Matcher:
                 tokens = completed
                 found, phrases = self._find(tokens, descriptor)
         keyword_category = _longest_category(found.keyword)
+        merchant = _longest(found.non_saas)
+        if descriptor and isinstance(merchant, str) and hint != "saas":
+            # On a card statement a merchant word outside the product's name ("SQ *NOTION CAFE",
+            # "BOX HILL INN") says what was bought; typed text may well mention a hotel.
+            return _Outcome(None, 0.0, (), None, non_saas=merchant)
         if found.catalog:
             return self._decide(_longest_first(found.catalog), keyword_category)
 
@@ -246,7 +251,6 @@ class Matcher:
             return _Outcome(None, 0.0, (), known.category, known=known)
         if found.vendor:
             return self._decide(_longest_first(found.vendor), keyword_category)
-        merchant = _longest(found.non_saas)
         if isinstance(merchant, str) or (hint == "non_saas" and not near_first):
             return _Outcome(None, 0.0, (), None, non_saas=merchant if isinstance(merchant, str) else "merchant")
 

@@ -191,6 +191,17 @@ def test_a_truncated_descriptor_is_completed(matcher: Matcher) -> None:
     assert matcher.match("HOLIDAY INN EXPRESS").kind == "non_saas"  # not ExpressVPN cut short
 
 
+@pytest.mark.parametrize("descriptor", ["SQ *NOTION CAFE", "MIRO BISTRO 0042", "ZOOM TAXI NYC"])
+def test_a_merchant_word_on_a_card_statement_outweighs_a_product_name(demo: Matcher, descriptor: str) -> None:
+    result = demo.match(descriptor)
+    assert (result.kind, result.product_id) == ("non_saas", None)
+
+
+def test_a_merchant_word_in_typed_text_does_not(demo: Matcher) -> None:
+    assert demo.match("Notion for the hotel team").product_id == "notion"
+    assert demo.match("PADDLE.NET* NOTION CAFE").product_id == "notion"  # sold through a software reseller
+
+
 def test_merchant_category_codes_settle_unknown_merchants(demo: Matcher) -> None:
     assert demo.match_descriptor("SQ *LUCIAS", mcc=5812).kind == "non_saas"
     assert demo.match_descriptor("SQ *LUCIAS").kind == "unknown"
