@@ -81,6 +81,27 @@ def vendor_prefixed(exact: Mapping[str, set[int]], vendor_words: Sequence[set[st
     return None
 
 
+_PRODUCT_WORDS = frozenset("cloud platform suite app online software".split())
+
+
+def _short_names(name: str) -> Iterable[str]:
+    """What people leave off a catalog name: the edition ("IntelliJ IDEA Ultimate" → "intellij
+    idea"), a generic last word while two words remain ("Nimbus Analytics Cloud" → "nimbus
+    analytics") and the audience ("Canva for Teams" → "canva")."""
+    words = normalize(name).split()
+    while len(words) > 1 and words[-1] in EDITION_WORDS:
+        words.pop()
+    yield " ".join(words)
+    while True:
+        if len(words) > 2 and words[-2] == "for":
+            words = words[:-2]
+        elif len(words) > 2 and words[-1] in _PRODUCT_WORDS:
+            words = words[:-1]
+        else:
+            return
+        yield " ".join(words)
+
+
 def _knowledge_names(product: KnownProduct) -> Iterable[str]:
     """The phrases that name a knowledge product, strongest first."""
     yield normalize(product.name)
@@ -121,12 +142,9 @@ class PhraseIndex:
             for text in (product.name, product.id.replace("-", " ").replace("_", " "), *product.aliases):
                 add_key(exact, normalize(text), index)
         for index, product in enumerate(self.products):
-            words = normalize(product.name).split()
-            while len(words) > 1 and words[-1] in EDITION_WORDS:
-                words.pop()
-            base = " ".join(words)
-            if len(compact(base)) >= 4 and base not in exact and compact(base) not in exact:
-                add_key(exact, base, index)
+            for base in _short_names(product.name):
+                if len(compact(base)) >= 4 and base not in exact and compact(base) not in exact:
+                    add_key(exact, base, index)
 
         self._vendor_words = [set(vendor_core(p.vendor).split()) for p in self.products]
         vocabulary = _Vocabulary(exact)

@@ -173,6 +173,18 @@ def test_acronyms_of_multi_word_names() -> None:
     assert matcher.match("rtm").product_id is None  # two products share the initials
 
 
+def test_a_catalog_name_without_its_generic_last_word_or_audience_is_found() -> None:
+    products = [
+        CatalogProduct("nimbus", "Nimbus Analytics Cloud", "Nimbus Data GmbH", "bi"),
+        CatalogProduct("quill", "Quillstack for Teams", "Quillstack Inc.", "docs"),
+        CatalogProduct("tandem", "Tandem Platform", "Tandem Labs", "docs"),
+    ]
+    matcher = Matcher(products, MatchingData(synonyms={}, known_products={}, category_keywords={}))
+    assert matcher.match("nimbus analytics for finance").product_id == "nimbus"
+    assert matcher.match("QUILLSTACK 4155550100 CA").product_id == "quill"
+    assert matcher.match("tandem").product_id is None  # one word left says too little
+
+
 def test_suite_components_name_the_suite_only_when_the_catalog_has_the_suite(matcher: Matcher, demo: Matcher) -> None:
     assert matcher.match("PowerPoint").product_id == "m365"
     result = demo.match("PowerPoint")
