@@ -177,7 +177,7 @@ def test_a_catalog_name_without_its_generic_last_word_or_audience_is_found() -> 
     products = [
         CatalogProduct("nimbus", "Nimbus Analytics Cloud", "Nimbus Data GmbH", "bi"),
         CatalogProduct("quill", "Quillstack for Teams", "Quillstack Inc.", "docs"),
-        CatalogProduct("tandem", "Tandem Platform", "Tandem Labs", "docs"),
+        CatalogProduct("tp", "Tandem Platform", "Tandem Labs", "docs"),
     ]
     matcher = Matcher(products, MatchingData(synonyms={}, known_products={}, category_keywords={}))
     assert matcher.match("nimbus analytics for finance").product_id == "nimbus"
