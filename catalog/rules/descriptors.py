@@ -109,6 +109,7 @@ _PHONE = re.compile(
 _WRAPPER = re.compile(r"^\s*([^*]{1,24}?)\s*\*+\s*(.*)$")
 _TOKEN = re.compile(r"[^\W_]+")
 _APOSTROPHE = re.compile(r"['’`]")
+_WORD_THEN_NUMBER = re.compile(r"\b([^\W\d_]{3,})(\d{4,})\b")
 _DIGIT_RUN = re.compile(r"\d+")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 
@@ -164,7 +165,9 @@ def parse_descriptor(text: str) -> Descriptor:
             processor, hint, s = prefix, _PROCESSORS[prefix], wrapped.group(2)
         elif prefix in _VENDOR_PREFIXES:
             s = f"{_VENDOR_PREFIXES[prefix]} {wrapped.group(2)}"
-    words = [w for w in _words(_APOSTROPHE.sub("", s.replace("www.", " "))) if not _is_reference(w)]
+    # A word run into its reference number keeps the word: "GOOGLE*ADS5555555555" → "google ads".
+    text = _WORD_THEN_NUMBER.sub(r"\1 \2", _APOSTROPHE.sub("", s.replace("www.", " ")))
+    words = [w for w in _words(text) if not _is_reference(w)]
     if not words:
         return Descriptor("", processor, hint)
     # The first word is the merchant's own ("HELP SCOUT", "AB TASTY", "BILL.COM"); later ones may be noise.

@@ -37,6 +37,8 @@ from catalog.rules.descriptors import (
         ("DATADOG HQ (866) 290-4876 NY", "datadog hq"),
         ("GITHUB, INC.", "github"),
         ("O'REILLY MEDIA", "oreilly media"),
+        ("GOOGLE*ADS5555555555", "google ads"),
+        ("F12345 MCDONALDS", "mcdonalds"),
         # names that carry digits or look like billing words keep them
         ("DOCUMENT360", "document360"),
         ("15FIVE", "15five"),
