@@ -133,8 +133,8 @@ class Matcher:
     # ----------------------------------------------------------------------- entry points
 
     def match(self, query: str) -> MatchResult:
-        """What someone typed. Text that reads as a card descriptor (no lower case, or a processor's
-        asterisk) is read as one."""
+        """What someone typed. Text that reads as a card descriptor (capitals and no lower case, or
+        a processor's asterisk) is read as one."""
         if looks_like_descriptor(query[:MAX_QUERY_CHARS]):
             return self.match_descriptor(query)
         query = query[:MAX_QUERY_CHARS]
@@ -152,7 +152,6 @@ class Matcher:
             return seen
         parsed = parse_descriptor(descriptor)
         hint: MerchantHint | None = (classify_mcc(mcc) if mcc is not None else None) or parsed.hint
-        # Keyed by the merchant's words, so "AMZN Mktp US*2K4L91" and "…*7Q1P0Z" share one result.
         cache_key = (parsed.name, hint)
         cached = self._descriptor_cache.get(cache_key)
         if cached is None:
