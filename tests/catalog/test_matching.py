@@ -499,6 +499,20 @@ def test_cli_match_prints_a_line() -> None:
     assert outcome.output.startswith("figma (confidence 0.90, category design, via aws marketplace)")
 
 
+@pytest.mark.parametrize(
+    ("query", "line"),
+    [
+        ("OPENAI *CHATGPT SUBSCR", "not in catalog: ChatGPT by OpenAI (category ai-assistant)"),
+        ("Acrobat Reader", "not in catalog: Acrobat Reader by Adobe (category pdf, free sibling of Adobe Acrobat Pro)"),
+        ("DELTA AIR LINES ATLANTA", "not SaaS: airline merchant"),
+    ],
+)
+def test_cli_match_names_products_outside_the_catalog_and_merchants(query: str, line: str) -> None:
+    outcome = CliRunner().invoke(catalog_app, ["match", query])
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.strip() == line
+
+
 def test_cli_match_json() -> None:
     outcome = CliRunner().invoke(catalog_app, ["match", "--json", "Motion"])
     assert outcome.exit_code == 0, outcome.output
