@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, true
 from sqlalchemy import select as sa_select
@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from catalog.models import ApprovalStep, AuditEvent, Person, PurchaseRequest, SlackMessage, StepStatus
 
+T = TypeVar("T", ApprovalStep, AuditEvent, SlackMessage)
 MAX_PAGE = 200
 #: Sortable columns, by the name the console's links use; a leading "-" sorts descending.
 SORTS = {
@@ -195,6 +196,10 @@ def _names(session: Session, emails: set[str]) -> dict[str, str]:
     return {email: name for email, name in rows}
 
 
+def _rows(session: Session, model: type[T], where: ColumnElement[bool], *order: Any) -> list[T]:
+    return list(session.exec(select(model).where(where).order_by(*(col(o) for o in order))).all())
+
+
 @dataclass(frozen=True)
 class RequestDetail:
     request: PurchaseRequest
@@ -212,26 +217,12 @@ def request_detail(
     request = session.execute(sa_select(PurchaseRequest).where(*where)).scalars().first()
     if request is None:
         return None
-    steps = list(
-        session.exec(
-            select(ApprovalStep)
-            .where(col(ApprovalStep.request_id) == request_id)
-            .order_by(col(ApprovalStep.round), col(ApprovalStep.seq))
-        ).all()
+    steps = _rows(
+        session, ApprovalStep, col(ApprovalStep.request_id) == request_id, ApprovalStep.round, ApprovalStep.seq
     )
-    timeline = list(
-        session.exec(
-            select(AuditEvent)
-            .where(col(AuditEvent.request_id) == request_id)
-            .order_by(col(AuditEvent.at), col(AuditEvent.id))
-        ).all()
-    )
-    messages = list(
-        session.exec(
-            select(SlackMessage)
-            .where(col(SlackMessage.request_id) == request_id)
-            .order_by(col(SlackMessage.created_at), col(SlackMessage.key))
-        ).all()
+    timeline = _rows(session, AuditEvent, col(AuditEvent.request_id) == request_id, AuditEvent.at, AuditEvent.id)
+    messages = _rows(
+        session, SlackMessage, col(SlackMessage.request_id) == request_id, SlackMessage.created_at, SlackMessage.key
     )
     emails = {request.requester_email, *(s.approver_email for s in steps)}
     emails |= {e for s in steps for e in (s.delegate_email, s.decided_by) if e}
