@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
-        return RedirectResponse("/auth/login?" + _query(next=exc.next_path), status_code=303)
+        return RedirectResponse("/auth/login?" + urlencode({"next": exc.next_path}), status_code=303)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
@@ -113,12 +114,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
 async def _ready(value: Any) -> Any:
     return value
-
-
-def _query(**params: str) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(params)
 
 
 def run_console(settings: Settings) -> None:

@@ -33,6 +33,7 @@ from itsdangerous import BadSignature
 from catalog import repository
 from catalog.db import transaction
 from catalog.settings import SlackConfigError
+from web.access import Viewer, may_see_register
 from web.deps import SESSION_COOKIE, SESSION_MAX_AGE_S, Console, PageViewer, console, render
 
 router = APIRouter(include_in_schema=False)
@@ -152,12 +153,19 @@ async def _exchange(c: Console, code: str, nonce: str) -> str:
     return email
 
 
-def _directory_email(c: Console, email: str) -> str | None:
+def _directory_viewer(c: Console, email: str) -> Viewer | None:
     with transaction(c.engine, read_only=True) as session:
         person = repository.get_person(session, email=email.strip().lower()) or repository.get_person(
             session, email=email
         )
-        return person.email if person else None
+        return Viewer.from_person(person) if person else None
+
+
+def landing(viewer: Viewer, target: str | None) -> str:
+    """Where sign-in lands: the page asked for; the overview's figures are contract costs, so
+    someone who may not see them starts at their requests instead."""
+    path = safe_next(target)
+    return "/requests" if path == "/" and not may_see_register(viewer) else path
 
 
 @router.get("/auth/callback")
@@ -173,16 +181,16 @@ async def callback(request: Request, code: str = "", state: str = "", error: str
         if not isinstance(flow, dict) or not state or not secrets.compare_digest(state, str(flow.get("s", ""))):
             raise SignInFailed("this sign-in link is stale or was not started here: start again")
         email = await _exchange(c, code, str(flow["n"]))
-        known = await run_in_threadpool(_directory_email, c, email)
+        known = await run_in_threadpool(_directory_viewer, c, email)
         if known is None:
             raise SignInFailed(f"{email} is not in the directory: ask ITAM to add you (procure directory import)")
     except (SignInFailed, httpx.HTTPError) as exc:
         failed = render(request, "login.html", None, status_code=403, next="/", error=str(exc))
         failed.delete_cookie(FLOW_COOKIE, path="/auth")
         return failed
-    response = RedirectResponse(safe_next(flow.get("next")), status_code=303)
+    response = RedirectResponse(landing(known, flow.get("next")), status_code=303)
     response.delete_cookie(FLOW_COOKIE, path="/auth")
-    set_session(response, c, known)
+    set_session(response, c, known.email)
     return response
 
 

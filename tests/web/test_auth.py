@@ -105,6 +105,13 @@ async def test_the_next_page_is_never_another_site(oidc: tuple[Console, str]) ->
     assert signed_in.headers["location"] == "/"
 
 
+async def test_an_employee_lands_on_their_requests_not_on_figures_they_may_not_see(oidc: tuple[Console, str]) -> None:
+    console, sim_url = oidc
+    callback = await _through_the_picker(console, sim_url, EMMA, "/")
+    signed_in = await console.http.get(callback.removeprefix("http://127.0.0.1:3002"))
+    assert signed_in.headers["location"] == "/requests"
+
+
 async def test_anonymous_pages_redirect_and_the_api_answers_401(sqlite_console: Console) -> None:
     page = await sqlite_console.http.get("/requests?status=pending")
     assert page.status_code == 303 and page.headers["location"] == "/auth/login?next=%2Frequests%3Fstatus%3Dpending"
