@@ -120,6 +120,8 @@ async def test_the_detail_shows_route_timeline_messages_and_the_workflow(
 async def test_an_approver_decides_through_the_workflow_update(deciding: tuple[Console, RecordingProcurement]) -> None:
     console, temporal = deciding
     csrf = console.sign_in(MANAGER)
+    listing = (await console.http.get("/requests")).text
+    assert 'href="/requests?approver=manager%40example.com&amp;status=pending_approval"' in listing
     page = (await console.http.get("/requests/REQ-EMMA")).text
     assert "Your decision" in page and 'action="/requests/REQ-EMMA/steps/1/decision"' in page
     assert "Your decision" not in (await console.http.get("/requests/REQ-ELI")).text  # his step there is done
