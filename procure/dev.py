@@ -26,6 +26,8 @@ from catalog.settings import Settings
 
 STOP_GRACE_S = 10.0
 SLACK_CREDENTIALS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+#: The console's Sign in with Slack: beside the simulator it signs in through the simulator's.
+SLACK_SIGN_IN = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_OIDC_URL")
 
 
 def _die_with_parent() -> None:
@@ -78,9 +80,10 @@ def test_server_binary() -> str:
 def simulator_env(settings: Settings) -> dict[str, str]:
     """What the children of `procure dev` get when it runs the simulator: its Web API, and every
     Slack credential blanked (an empty variable also hides a value in .env), so a real one never
-    reaches the simulator or a bot and worker talking to it."""
+    reaches the simulator or a bot, worker and console talking to it (the console then signs in
+    through the simulator)."""
     return {
-        **dict.fromkeys(SLACK_CREDENTIALS, ""),
+        **dict.fromkeys((*SLACK_CREDENTIALS, *SLACK_SIGN_IN), ""),
         "SLACK_API_URL": f"http://127.0.0.1:{settings.simulator_port}/api/",
     }
 
