@@ -35,9 +35,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, reference_dir: Path, chromium: Path) -> Iterator[Stack]:
-    with dev_stack(
-        tmp_path_factory.mktemp("console"), extra_env={"SLACK_REFERENCE_DIR": str(reference_dir)}
-    ) as dev:
+    with dev_stack(tmp_path_factory.mktemp("console"), extra_env={"SLACK_REFERENCE_DIR": str(reference_dir)}) as dev:
         yield Stack(dev)
 
 
