@@ -38,8 +38,8 @@ from catalog.routing import RouteRejected, load_active_policy, preview_route, ro
 from catalog.rules.policy import PolicyError
 from catalog.rules.requests import RequestInputError, parse_money, parse_seats, request_id_for
 from catalog.text import role_phrase
-from workflows.renewals.activities import RenewalDecisionInput
-from workflows.renewals.workflows import RenewalClient
+from workflows.renewals.client import RenewalClient
+from workflows.renewals.types import RenewalDecisionInput
 from workflows.request.activities.renewal_requests import renewal_request_row
 from workflows.request.types import RequestInput
 

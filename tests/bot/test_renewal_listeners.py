@@ -37,7 +37,7 @@ from tests.bot.test_blocks import HOSTILE, _mrkdwn_texts, validate
 from tests.helpers import eventually
 from tests.workflows.contracts import add_contract
 from workflows.renewals.activities import RenewalActivities
-from workflows.renewals.workflows import RenewalClient
+from workflows.renewals.client import RenewalClient
 from workflows.request.activities.procurement import ProcurementActivities
 from workflows.request.client import ProcurementClient
 from workflows.worker import build_worker
@@ -493,7 +493,7 @@ def test_renewal_modals_digest_and_home_validate(schema: dict[str, Any]) -> None
     decided = tuple(
         UpcomingRenewal(
             i, HOSTILE, "o@", 1, "USD", date(2027, 1, 5), date(2026, 12, 4), -3, "cancelled", False, "", decision
-        )  # noqa: E501
+        )
         for i in range(20)
     )
     home = {"type": "home", "blocks": rb.upcoming_renewals_blocks(upcoming, horizon_days=90, ending=decided)}
