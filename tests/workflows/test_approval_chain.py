@@ -251,7 +251,9 @@ async def test_an_earlier_approver_clicking_a_later_open_step_is_told_whose_it_i
     [finance] = await chain.next_stage(request.request_id, [s.seq for s in manager])
     refused = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True, seq=finance.seq))
     assert not refused.accepted
-    assert refused.message == f"Only <@{finance.approver_slack_id}> (or their delegate) can decide this step."
+    assert refused.message == (
+        f"Only <@{finance.approver_slack_id}> (or their delegate <@{finance.delegate_slack_id}>) can decide this step."
+    )
     # A click without a step (an old button) still hears what this person decided.
     old_button = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))
     assert not old_button.accepted and old_button.message == f"This step was already approved by <@{MANAGER}>."

@@ -136,6 +136,7 @@ class StepState:
     approver_slack_id: str
     status: str  # catalog.models.StepStatus
     delegate_slack_id: str | None = None  # the approver's active delegate, who may also decide
+    decided_by_slack_id: str | None = None  # who decided it (None while pending, or closed unanswered)
 
 
 @dataclass

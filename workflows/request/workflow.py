@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.request.activities.chain import ChainActivities
     from workflows.request.activities.procurement import ProcurementActivities
     from workflows.request.activities.reuse import already_held_reason
+    from workflows.request.step_authority import decision_refusal, may_decide
     from workflows.request.types import (
         ACTION_APPROVE,
         ACTION_DENY,
@@ -32,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
         CHOICE_TAKE_SEAT,
         CHOICE_WITHDRAW,
         DECISION_INVALID,
-        DECISION_NOT_ALLOWED,
         REQUEST_REJECTED,
         ApprovalPlan,
         AssessInput,
@@ -154,7 +154,7 @@ class _Step:
     escalated: bool = False
 
     def may_decide(self, slack_id: str) -> bool:
-        return slack_id in (self.plan.approver_slack_id, self.plan.delegate_slack_id)
+        return may_decide(slack_id, self.plan.approver_slack_id, self.plan.delegate_slack_id)
 
 
 @workflow.defn
@@ -857,52 +857,6 @@ class ProcurementRequestWorkflow:
         return DecisionResult(False, self._status, None, f"This request is {self._status.replace('_', ' ')}.")
 
     def _validate_chain_decision(self, decision: DecisionInput) -> None:
-        if self._status == RequestStatus.CHANGES_REQUESTED.value:
-            raise ApplicationError(
-                "The requester is editing this request; you'll get a new message when it comes back.",
-                type=DECISION_INVALID,
-            )
-        if self._status != RequestStatus.PENDING_APPROVAL.value or not self._steps:
-            if self._status in _OPEN_STATUSES:
-                raise ApplicationError(
-                    "This request is still being checked; try again in a moment.", type=DECISION_INVALID
-                )
-            by = self._decided_by()
-            who = f" by <@{by}>" if by else ""
-            raise ApplicationError(
-                f"This request was already {self._status.replace('_', ' ')}{who}.", type=DECISION_INVALID
-            )
-        asked = self._steps.get(decision.seq) if decision.seq is not None else None
-        if decision.seq is not None and asked is None:
-            raise ApplicationError("That approval step doesn't exist on this request.", type=DECISION_NOT_ALLOWED)
-        if asked is not None and asked.status != "pending":
-            by = f" by <@{asked.decided_by}>" if asked.decided_by else ""
-            raise ApplicationError(
-                f"This step was already {asked.status.replace('_', ' ')}{by}.", type=DECISION_INVALID
-            )
-        if self._open_step_for(decision.actor_slack_id, decision.seq) is None:
-            # A click on a step names it: an open step of someone else's is theirs to decide,
-            # whatever the clicker decided before. Only a click without a step (an old button)
-            # is answered with what this person already decided.
-            theirs = [
-                step
-                for _, step in sorted(self._steps.items())
-                if step.may_decide(decision.actor_slack_id) and step.status != "pending" and step.decided_by
-            ]
-            if theirs and decision.seq is None:
-                done = theirs[-1]
-                raise ApplicationError(
-                    f"This step was already {done.status.replace('_', ' ')} by <@{done.decided_by}>.",
-                    type=DECISION_INVALID,
-                )
-            open_steps = [s for s in self._steps.values() if s.status == "pending"]
-            wanted = (
-                asked.plan.approver_slack_id
-                if asked
-                else (open_steps[0].plan.approver_slack_id if open_steps else None)
-            )
-            who = f"<@{wanted}>" if wanted else "the assigned approver"
-            raise ApplicationError(f"Only {who} (or their delegate) can decide this step.", type=DECISION_NOT_ALLOWED)
         kind = decision.kind
         if kind not in (ACTION_APPROVE, ACTION_DENY, ACTION_REQUEST_CHANGES):
             raise ApplicationError("Unknown decision.", type=DECISION_INVALID)
@@ -1063,19 +1017,13 @@ class ProcurementRequestWorkflow:
 
     @decide.validator
     def _validate_decide(self, decision: DecisionInput) -> None:
-        if decision.actor_slack_id == self._request.requester_slack_id:
-            raise ApplicationError("You can't decide your own request.", type=DECISION_NOT_ALLOWED)
-        if self._status in (RequestStatus.AWAITING_CHOICE.value, RequestStatus.RECLAIMING.value):
-            raise ApplicationError("This request is not waiting for an approval yet.", type=DECISION_INVALID)
+        # Who may decide is the rule the bot asks first (workflows/request/step_authority.py).
+        refusal = decision_refusal(self.state(), decision.actor_slack_id, decision.seq)
+        if refusal is not None:
+            raise ApplicationError(refusal.message, type=refusal.error_type)
         if self._route is not None:
             self._validate_chain_decision(decision)
             return
-        if self._plan is None or self._status == RequestStatus.SUBMITTED.value:
-            raise ApplicationError("This request is still being checked; try again in a moment.", type=DECISION_INVALID)
-        if decision.actor_slack_id != self._plan.approver_slack_id:
-            raise ApplicationError(
-                f"Only <@{self._plan.approver_slack_id}> can decide this request.", type=DECISION_NOT_ALLOWED
-            )
         if self._decision is None and not decision.approve and not decision.reason.strip():
             raise ApplicationError("Give a reason to deny the request.", type=DECISION_INVALID)
 
@@ -1103,6 +1051,7 @@ class ProcurementRequestWorkflow:
                     step.plan.approver_slack_id,
                     step.status,
                     step.plan.delegate_slack_id,
+                    step.decided_by,
                 )
                 for seq, step in sorted(self._steps.items())
             ]
