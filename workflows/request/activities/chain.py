@@ -42,6 +42,7 @@ from catalog.rules.requests import CatalogPrice, Quote, RequestInputError, quote
 from catalog.settings import Settings, get_settings
 from catalog.text import role_phrase, truncate
 from workflows import faults
+from workflows.request import keys
 from workflows.request.activities.messaging import Noted, _now, note_or_ref, request_summary
 from workflows.request.activities.outcomes import audit_outcome, refuse_approved, unconvertible_reason
 from workflows.request.activities.purchase_terms import (
@@ -125,7 +126,7 @@ def audit_step(
         at=at,
         request_id=request_id,
         entity="approval_step",
-        entity_id=f"{request_id}:{seq}",
+        entity_id=keys.step_entity_id(request_id, seq),
         action=action,
         actor=actor,
         step_seq=seq,
@@ -224,7 +225,7 @@ class ChainActivities(ReuseActivities):
                     repository.link_slack_id(session, email=step.approver_email, slack_id=step.approver_slack_id)
             repository.audit(
                 session,
-                idem_key=f"{rid}:route_grew:{check.round}:{check.first_seq}",
+                idem_key=keys.route_grew_audit_key(rid, check.round, check.first_seq),
                 at=at,
                 request_id=rid,
                 entity="request",
@@ -400,7 +401,7 @@ class ChainActivities(ReuseActivities):
                     repository.link_slack_id(session, email=step.approver_email, slack_id=step.approver_slack_id)
             repository.audit(
                 session,
-                idem_key=f"{request.request_id}:planned:{plan.round}",
+                idem_key=keys.planned_audit_key(request.request_id, plan.round),
                 at=at,
                 request_id=request.request_id,
                 entity="request",
@@ -447,7 +448,7 @@ class ChainActivities(ReuseActivities):
             repository.create_request(session, request=row)
             repository.audit(
                 session,
-                idem_key=f"{request.request_id}:rejected",
+                idem_key=keys.rejected_audit_key(request.request_id),
                 at=_now(),
                 request_id=request.request_id,
                 entity="request",
@@ -533,7 +534,7 @@ class ChainActivities(ReuseActivities):
         round before); what was posted goes into `posted`, which the announcement leaves alone."""
         if step.carried_over:
             return
-        key = approver_key(request_id, step.seq, step.approver_slack_id)
+        key = keys.approver_key(request_id, step.seq, step.approver_slack_id)
         shown = dataclasses.replace(summary, viewer_seq=step.seq)
         _, sent = await self._post_once(key, step.approver_slack_id, MessageKind.APPROVAL_REQUEST, shown, notes[key])
         if sent:
@@ -558,7 +559,7 @@ class ChainActivities(ReuseActivities):
         posted: dict[str, RequestSummary] = {}
         for step in opening.steps:
             await self._ask_approver(opening.request_id, step, summary, notes, posted)
-        await self._announce(opening.request_id, posted=posted, requester=notes[requester_key(opening.request_id)])
+        await self._announce(opening.request_id, posted=posted, requester=notes[keys.requester_key(opening.request_id)])
         return StageTimes(times)
 
     def _open_chain_stage(
@@ -578,9 +579,9 @@ class ChainActivities(ReuseActivities):
                     datetime.fromisoformat(when.remind_at),
                     datetime.fromisoformat(when.escalate_at),
                 )
-            keys = [requester_key(rid)]
-            keys += [approver_key(rid, s.seq, s.approver_slack_id) for s in opening.steps if not s.carried_over]
-            notes = {key: note_or_ref(session, key=key, request_id=rid) for key in keys}
+            noted = [keys.requester_key(rid)]
+            noted += [keys.approver_key(rid, s.seq, s.approver_slack_id) for s in opening.steps if not s.carried_over]
+            notes = {key: note_or_ref(session, key=key, request_id=rid) for key in noted}
             return request_summary(session, request_id=rid), notes
 
     @activity.defn
@@ -596,7 +597,7 @@ class ChainActivities(ReuseActivities):
         posted: dict[str, RequestSummary] = {}
         await self._ask_approver(opening.request_id, step, summary, notes, posted)
         # Everyone's message shows the stage that just opened (one activity, not two).
-        await self._announce(opening.request_id, posted=posted, requester=notes[requester_key(opening.request_id)])
+        await self._announce(opening.request_id, posted=posted, requester=notes[keys.requester_key(opening.request_id)])
         return when
 
     def _open_chain_step(
@@ -609,10 +610,10 @@ class ChainActivities(ReuseActivities):
         with transaction(self._engine) as session:
             request = repository.get_request(session, request_id=rid)
             self._open_step_in(session, request, rid, opening.round, step, at, remind_at, escalate_at)
-            keys = [requester_key(rid)]
+            noted = [keys.requester_key(rid)]
             if not step.carried_over:
-                keys.append(approver_key(rid, step.seq, step.approver_slack_id))
-            notes = {key: note_or_ref(session, key=key, request_id=rid) for key in keys}
+                noted.append(keys.approver_key(rid, step.seq, step.approver_slack_id))
+            notes = {key: note_or_ref(session, key=key, request_id=rid) for key in noted}
             return request_summary(session, request_id=rid), notes
 
     @staticmethod
@@ -663,7 +664,7 @@ class ChainActivities(ReuseActivities):
             session,
             request_id=rid,
             seq=step.seq,
-            key=f"{rid}:step{step.seq}:opened",
+            key=keys.step_audit_key(rid, step.seq, "opened"),
             action="step_carried_over" if step.carried_over else "step_opened",
             actor="workflow",
             at=at,
@@ -691,7 +692,7 @@ class ChainActivities(ReuseActivities):
             step = next(s for s in summary.steps if s.seq == nudge.seq)
             waiting = f"waiting since {step.opened_at:%a %d %b}" if step.opened_at else "waiting"
             await self._send_once(
-                f"{nudge.request_id}:step{nudge.seq}:reminder",
+                keys.reminder_key(nudge.request_id, nudge.seq),
                 step.approver_slack_id,
                 MessageKind.APPROVAL_REMINDER,
                 dataclasses.replace(
@@ -699,7 +700,7 @@ class ChainActivities(ReuseActivities):
                 ),
             )
             await self._send_once(
-                f"{nudge.request_id}:step{nudge.seq}:reminder:requester",
+                keys.nudge_requester_key(nudge.request_id, nudge.seq, "reminder"),
                 summary.requester_slack_id,
                 MessageKind.REQUESTER_NOTICE,
                 dataclasses.replace(
@@ -715,7 +716,7 @@ class ChainActivities(ReuseActivities):
                 summary = await asyncio.to_thread(self._reassign_slack, nudge, found)
         posted: dict[str, RequestSummary] = {}
         if escalated.approver_slack_id:
-            key = approver_key(nudge.request_id, nudge.seq, escalated.approver_slack_id)
+            key = keys.approver_key(nudge.request_id, nudge.seq, escalated.approver_slack_id)
             posted[key] = dataclasses.replace(
                 summary, viewer_seq=nudge.seq, event=f"Escalated to you: {old_name} hasn't decided within the SLA."
             )
@@ -724,7 +725,7 @@ class ChainActivities(ReuseActivities):
         else:
             event = f"{old_name} hasn't decided in time and there is no one to escalate to; we reminded them again."
         await self._send_once(
-            f"{nudge.request_id}:step{nudge.seq}:escalation:requester",
+            keys.nudge_requester_key(nudge.request_id, nudge.seq, "escalation"),
             summary.requester_slack_id,
             MessageKind.REQUESTER_NOTICE,
             dataclasses.replace(summary, event=event),
@@ -742,7 +743,7 @@ class ChainActivities(ReuseActivities):
                     session,
                     request_id=nudge.request_id,
                     seq=nudge.seq,
-                    key=f"{nudge.request_id}:step{nudge.seq}:{nudge.kind}",
+                    key=keys.step_audit_key(nudge.request_id, nudge.seq, nudge.kind),
                     action=f"step_{nudge.kind}",
                     actor="workflow",
                     at=at,
@@ -793,7 +794,7 @@ class ChainActivities(ReuseActivities):
                     session,
                     request_id=rid,
                     seq=nudge.seq,
-                    key=f"{rid}:step{nudge.seq}:escalation",
+                    key=keys.step_audit_key(rid, nudge.seq, "escalation"),
                     action="step_escalation_failed",
                     actor="workflow",
                     at=at,
@@ -814,7 +815,7 @@ class ChainActivities(ReuseActivities):
                 session,
                 request_id=rid,
                 seq=nudge.seq,
-                key=f"{rid}:step{nudge.seq}:escalation",
+                key=keys.step_audit_key(rid, nudge.seq, "escalation"),
                 action="step_escalated",
                 actor="workflow",
                 at=at,
@@ -844,7 +845,7 @@ class ChainActivities(ReuseActivities):
             delegated, summary, from_name = await asyncio.to_thread(self._delegate, record, at)
         except Rejected as refused:
             raise ApplicationError(refused.reason, type=CHANGE_NOT_ALLOWED, non_retryable=True) from None
-        key = approver_key(record.request_id, record.seq, delegated.approver_slack_id)
+        key = keys.approver_key(record.request_id, record.seq, delegated.approver_slack_id)
         event = f"{from_name} delegated this approval to you."
         shown = dataclasses.replace(summary, viewer_seq=record.seq, event=event)
         await self._send_once(key, delegated.approver_slack_id, MessageKind.APPROVAL_REQUEST, shown)
@@ -888,7 +889,7 @@ class ChainActivities(ReuseActivities):
                 session,
                 request_id=rid,
                 seq=record.seq,
-                key=f"{rid}:step{record.seq}:delegated:{record.to_slack_id}",
+                key=keys.delegated_audit_key(rid, record.seq, record.to_slack_id),
                 action="step_delegated",
                 actor=actor.email if actor else record.from_slack_id,
                 at=at,
@@ -921,7 +922,7 @@ class ChainActivities(ReuseActivities):
                 session,
                 request_id=rid,
                 seq=record.seq,
-                key=f"{rid}:step{record.seq}:delegation_refused:{record.to_slack_id}:{record.at}",
+                key=keys.delegation_refused_audit_key(rid, record.seq, record.to_slack_id, record.at),
                 action="step_delegation_refused",
                 actor=actor.email if actor else record.from_slack_id,
                 at=at,
@@ -964,7 +965,7 @@ class ChainActivities(ReuseActivities):
             session,
             request_id=rid,
             seq=record.seq,
-            key=f"{rid}:step{record.seq}:{record.action}",
+            key=keys.step_audit_key(rid, record.seq, record.action),
             action=f"step_{_STEP_STATUS[record.action].value}",
             actor=actor,
             at=at,
@@ -1014,7 +1015,7 @@ class ChainActivities(ReuseActivities):
             "Use Edit request on your request's message: it goes back to approval from there."
         )
         await self._send_once(
-            f"{record.request_id}:notice:changes{record.seq}",
+            keys.changes_notice_key(record.request_id, record.seq),
             summary.requester_slack_id,
             MessageKind.REQUESTER_NOTICE,
             dataclasses.replace(summary, event=event),
@@ -1060,7 +1061,7 @@ class ChainActivities(ReuseActivities):
             progress = await asyncio.to_thread(self._progress, request_id)
         summary, refs = progress
         for key, ref in refs:
-            seq = step_of_key(key)
+            seq = keys.step_of_key(key)
             if seq is not None:
                 viewer = self._for_viewer(summary, key, seq)
                 if posted and key in posted:
@@ -1068,11 +1069,11 @@ class ChainActivities(ReuseActivities):
                     if posted[key] == viewer:
                         continue
                 await self._update(ref, MessageKind.APPROVAL_REQUEST, viewer)
-            elif key.startswith(f"{request_id}:changes"):
+            elif keys.is_changes_key(request_id, key):
                 # The Edit button goes away once the request has moved on.
                 await self._update(ref, MessageKind.CHANGES_REQUESTED, summary)
         await self._send_or_update(
-            requester_key(request_id), summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary, requester
+            keys.requester_key(request_id), summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary, requester
         )
         return summary
 
@@ -1095,8 +1096,7 @@ class ChainActivities(ReuseActivities):
         refs = [
             (row.key, _ref(row))
             for row in repository.list_messages(session, request_id=request_id)
-            if (row.key.startswith(f"{request_id}:step") and ":approver:" in row.key)
-            or row.key.startswith(f"{request_id}:changes")
+            if keys.is_approver_key(request_id, row.key) or keys.is_changes_key(request_id, row.key)
         ]
         return summary, refs
 
@@ -1272,7 +1272,7 @@ class ChainActivities(ReuseActivities):
         )
         repository.audit(
             session,
-            idem_key=f"{request.id}:asset",
+            idem_key=keys.asset_audit_key(request.id),
             at=at,
             request_id=request.id,
             entity="asset",
@@ -1312,8 +1312,10 @@ class ChainActivities(ReuseActivities):
         self, request_id: str, progress: Progress | None = None, notes: Mapping[str, Noted] | None = None
     ) -> None:
         notes = notes or {}
-        summary = await self._announce(request_id, progress=progress, requester=notes.get(requester_key(request_id)))
-        outcome = outcome_key(request_id)
+        summary = await self._announce(
+            request_id, progress=progress, requester=notes.get(keys.requester_key(request_id))
+        )
+        outcome = keys.outcome_key(request_id)
         await self._send_once(
             outcome, summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary, notes.get(outcome)
         )
@@ -1345,8 +1347,8 @@ class ChainActivities(ReuseActivities):
             if self._grew_at_close(session, closing):
                 return OutcomeResult(route_grew=True), None, {}
             recorded = self._record_outcome_in(session, closing.outcome)
-            keys = (requester_key(rid), outcome_key(rid))
-            notes = {key: note_or_ref(session, key=key, request_id=rid) for key in keys}
+            noted = (keys.requester_key(rid), keys.outcome_key(rid))
+            notes = {key: note_or_ref(session, key=key, request_id=rid) for key in noted}
             return recorded, self._progress_in(session, rid), notes
 
     def _grew_at_close(self, session: Session, closing: ChainClosing) -> bool:
@@ -1384,32 +1386,6 @@ def added_steps(route: RoutePlan, *, roles: list[str], first_seq: int, stage: in
         dataclasses.replace(step, seq=first_seq + index, stage=stage, carried_over=False)
         for index, step in enumerate(missing)
     ]
-
-
-def requester_key(request_id: str) -> str:
-    """The key of the requester's message that follows the request."""
-    return f"{request_id}:requester"
-
-
-def outcome_key(request_id: str) -> str:
-    """The key of the notice that tells the requester how the request ended."""
-    return f"{request_id}:outcome"
-
-
-def approver_key(request_id: str, seq: int, slack_id: str) -> str:
-    """The key of the approval DM of one step to one person (a step reassigned by delegation
-    or escalation gets a DM to its new approver; the old one is updated in place)."""
-    return f"{request_id}:step{seq}:approver:{slack_id}"
-
-
-def step_of_key(key: str) -> int | None:
-    parts = key.split(":")
-    if len(parts) != 4 or not parts[1].startswith("step"):
-        return None
-    try:
-        return int(parts[1][4:])
-    except ValueError:
-        return None
 
 
 def _ref(row: SlackMessage) -> MessageRef:

@@ -35,6 +35,7 @@ from catalog.rules.business_time import local_date
 from catalog.rules.policy import PolicyError
 from catalog.settings import get_settings
 from workflows import faults
+from workflows.request import keys
 
 log = logging.getLogger(__name__)
 
@@ -452,7 +453,7 @@ class MessagingActivities:
         with transaction(self._engine) as session:
             repository.audit(
                 session,
-                idem_key=f"{request_id}:undeliverable:{what}:{refused.error}"[:200],
+                idem_key=keys.undeliverable_audit_key(request_id, what, refused.error),
                 at=_now(),
                 entity="request",
                 entity_id=request_id,

@@ -17,6 +17,7 @@ from catalog.db import transaction
 from catalog.models import ProductStatus, RequestStatus, StepStatus
 from catalog.ports import MessageKind, RequestSummary
 from workflows import faults
+from workflows.request import keys
 from workflows.request.activities.chain import ChainActivities, Rejected
 from workflows.request.activities.messaging import request_summary
 from workflows.request.types import (
@@ -98,7 +99,7 @@ class ProcurementActivities(ChainActivities):
             repository.link_slack_id(session, email=plan.approver_email, slack_id=plan.approver_slack_id)
             repository.audit(
                 session,
-                idem_key=f"{request.request_id}:submitted",
+                idem_key=keys.submitted_audit_key(request.request_id),
                 at=_now(),
                 request_id=request.request_id,
                 entity="request",
@@ -121,10 +122,13 @@ class ProcurementActivities(ChainActivities):
         """Open the step, DM the approver (once) and show the requester where it stands."""
         summary = await asyncio.to_thread(self._open_step, step)
         await self._send_once(
-            f"{step.request_id}:step{step.seq}:approver", step.approver_slack_id, MessageKind.APPROVAL_REQUEST, summary
+            keys.single_approver_key(step.request_id, step.seq),
+            step.approver_slack_id,
+            MessageKind.APPROVAL_REQUEST,
+            summary,
         )
         await self._send_or_update(
-            f"{step.request_id}:requester", summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
+            keys.requester_key(step.request_id), summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
         )
 
     def _open_step(self, step: StepInput) -> RequestSummary:
@@ -144,11 +148,11 @@ class ProcurementActivities(ChainActivities):
                 )
             repository.audit(
                 session,
-                idem_key=f"{step.request_id}:step{step.seq}:opened",
+                idem_key=keys.step_audit_key(step.request_id, step.seq, "opened"),
                 at=_now(),
                 request_id=step.request_id,
                 entity="approval_step",
-                entity_id=f"{step.request_id}:{step.seq}",
+                entity_id=keys.step_entity_id(step.request_id, step.seq),
                 action="step_opened",
                 actor="workflow",
                 detail={"role": step.role, "approver": step.approver_email},
@@ -191,11 +195,11 @@ class ProcurementActivities(ChainActivities):
             )
             repository.audit(
                 session,
-                idem_key=f"{outcome.request_id}:step{outcome.seq}:{outcome.status}",
+                idem_key=keys.step_audit_key(outcome.request_id, outcome.seq, outcome.status),
                 at=at,
                 request_id=outcome.request_id,
                 entity="approval_step",
-                entity_id=f"{outcome.request_id}:{outcome.seq}",
+                entity_id=keys.step_entity_id(outcome.request_id, outcome.seq),
                 action=outcome.status,
                 actor=actor,
                 detail={"reason": outcome.reason} if outcome.reason else {},
@@ -208,17 +212,19 @@ class ProcurementActivities(ChainActivities):
     async def announce_outcome(self, request_id: str) -> None:
         """Update every message about the request in place and tell the requester."""
         summary = await asyncio.to_thread(self._summary, request_id)
-        approver_ref = await asyncio.to_thread(self._message_ref, f"{request_id}:step1:approver")
+        approver_ref = await asyncio.to_thread(self._message_ref, keys.single_approver_key(request_id, 1))
         if approver_ref is not None:
             await self._update(approver_ref, MessageKind.APPROVAL_REQUEST, summary)
         await self._send_or_update(
-            f"{request_id}:requester", summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
+            keys.requester_key(request_id), summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
         )
-        await self._send_once(f"{request_id}:outcome", summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary)
+        await self._send_once(
+            keys.outcome_key(request_id), summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary
+        )
 
     @activity.defn
     async def announce_rejection(self, rejection: RejectionInput) -> None:
         summary = await asyncio.to_thread(self._summary, rejection.request_id)
         await self._send_once(
-            f"{rejection.request_id}:outcome", rejection.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary
+            keys.outcome_key(rejection.request_id), rejection.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary
         )
