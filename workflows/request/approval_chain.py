@@ -15,7 +15,10 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from catalog.models import RequestStatus
-    from workflows.request.activities.chain import ChainActivities
+    from workflows.request.activities.closing import ClosingActivities
+    from workflows.request.activities.reassign import ReassignActivities
+    from workflows.request.activities.route import RouteActivities
+    from workflows.request.activities.steps import StepActivities
     from workflows.request.patches import CLOSING_PATCH
     from workflows.request.replay_only import ReplayOnlyPaths
     from workflows.request.step_authority import decision_refusal
@@ -112,7 +115,7 @@ class ApprovalChain(ReplayOnlyPaths):
         check = RecheckInput(
             self._request, workflow.now().isoformat(), route.round, first_seq, stage, [s.role for s in route.steps]
         )
-        result: RecheckResult = await self._database_activity(ChainActivities.recheck_route, check)
+        result: RecheckResult = await self._database_activity(RouteActivities.recheck_route, check)
         route.steps.extend(result.added)
         return result.added
 
@@ -141,7 +144,7 @@ class ApprovalChain(ReplayOnlyPaths):
         if not self._since_v7:
             return await self._open_steps_one_by_one(route, opened, at)
         stage = StageOpen(route.request_id, route.round, opened, at, route.escalate_after_slas, route.remind_after_slas)
-        opened_times: StageTimes = await self._activity(ChainActivities.open_chain_stage, stage)
+        opened_times: StageTimes = await self._activity(StepActivities.open_chain_stage, stage)
         return opened_times.steps
 
     async def _wait_stage(self, seqs: list[int], expires_at: datetime, *, last: bool) -> str:
@@ -211,7 +214,7 @@ class ApprovalChain(ReplayOnlyPaths):
             if not step.escalated and step.escalate_at is not None and now >= step.escalate_at:
                 step.escalated = step.reminded = True
                 escalated: Escalated = await self._activity(
-                    ChainActivities.nudge_step,
+                    ReassignActivities.nudge_step,
                     StepNudge(route.request_id, seq, "escalation", now.isoformat(), route.escalation_target),
                 )
                 if escalated.approver_slack_id and step.status == "pending":
@@ -227,7 +230,7 @@ class ApprovalChain(ReplayOnlyPaths):
             elif not step.reminded and step.remind_at is not None and now >= step.remind_at:
                 step.reminded = True
                 await self._activity(
-                    ChainActivities.nudge_step,
+                    ReassignActivities.nudge_step,
                     StepNudge(route.request_id, seq, "reminder", now.isoformat(), route.escalation_target),
                 )
 
@@ -278,7 +281,7 @@ class ApprovalChain(ReplayOnlyPaths):
         recheck = self._current and ended == "approved" and route.outcome == "route"
         roles = [s.role for s in route.steps]
         close = ChainClosing(records, outcome, recheck, self._request if recheck else None, roles)
-        recorded: OutcomeResult = await self._activity(ChainActivities.close_chain, close)
+        recorded: OutcomeResult = await self._activity(ClosingActivities.close_chain, close)
         if recorded.route_grew:
             self._status = RequestStatus.PENDING_APPROVAL.value
             self._decided_at = None

@@ -13,7 +13,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from catalog.models import RequestStatus
-    from workflows.request.activities.chain import ChainActivities
+    from workflows.request.activities.reassign import ReassignActivities
+    from workflows.request.activities.route import RouteActivities
     from workflows.request.patches import CARRY_OVER_PATCH
     from workflows.request.replay_only import ReplayOnlyPaths
     from workflows.request.types import (
@@ -50,7 +51,7 @@ class ChainChanges(ReplayOnlyPaths):
             delegation.note,
         )
         try:
-            delegated: Delegated = await self._activity(ChainActivities.delegate_step, record)
+            delegated: Delegated = await self._activity(ReassignActivities.delegate_step, record)
         except ActivityError as err:
             if isinstance(err.cause, ApplicationError) and err.cause.type == CHANGE_NOT_ALLOWED:
                 raise ApplicationError(err.cause.message, type=CHANGE_NOT_ALLOWED) from None
@@ -119,7 +120,7 @@ class ChainChanges(ReplayOnlyPaths):
             round_ = (self._route.round if self._route else 1) + 1
             try:
                 route: RoutePlan = await self._activity(
-                    ChainActivities.plan_route,
+                    RouteActivities.plan_route,
                     PlanInput(request, workflow.now().isoformat(), round_, first_seq),
                 )
             except ActivityError as err:

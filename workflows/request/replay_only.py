@@ -16,8 +16,9 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from catalog.models import RequestStatus
-    from workflows.request.activities.chain import ChainActivities
-    from workflows.request.activities.procurement import ProcurementActivities
+    from workflows.request.activities.closing import ClosingActivities
+    from workflows.request.activities.procurement import SingleApproverActivities
+    from workflows.request.activities.steps import StepActivities
     from workflows.request.types import (
         DECISION_INVALID,
         ApprovalPlan,
@@ -41,7 +42,7 @@ class ReplayOnlyPaths(RequestWorkflowBase):
 
     async def _check_single_approver(self, request: RequestInput) -> ApprovalPlan:
         plan: ApprovalPlan = await workflow.execute_activity_method(
-            ProcurementActivities.check_request,
+            SingleApproverActivities.check_request,
             request,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
@@ -56,7 +57,7 @@ class ReplayOnlyPaths(RequestWorkflowBase):
             request.request_id, 1, self._plan.role, self._plan.approver_email, self._plan.approver_slack_id
         )
         await workflow.execute_activity_method(
-            ProcurementActivities.announce_step,
+            SingleApproverActivities.announce_step,
             step,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
@@ -81,13 +82,13 @@ class ReplayOnlyPaths(RequestWorkflowBase):
             decided_at=self._decided_at or workflow.now().isoformat(),
         )
         recorded: OutcomeResult = await workflow.execute_activity_method(
-            ProcurementActivities.record_outcome,
+            SingleApproverActivities.record_outcome,
             outcome,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
         await workflow.execute_activity_method(
-            ProcurementActivities.announce_outcome,
+            SingleApproverActivities.announce_outcome,
             request.request_id,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
@@ -124,7 +125,7 @@ class ReplayOnlyPaths(RequestWorkflowBase):
             await asyncio.gather(
                 *[
                     self._activity(
-                        ChainActivities.open_chain_step,
+                        StepActivities.open_chain_step,
                         StepOpen(
                             route.request_id, route.round, plan, at, route.escalate_after_slas, route.remind_after_slas
                         ),
@@ -144,8 +145,8 @@ class ReplayOnlyPaths(RequestWorkflowBase):
         final = self._settle_status(ended)
         await self._close_open_steps(self._closed_as(), announce=False)
         outcome = self._chain_outcome(final)
-        recorded: OutcomeResult = await self._database_activity(ChainActivities.record_chain_outcome, outcome)
-        await self._activity(ChainActivities.announce_chain_outcome, self._request.request_id)
+        recorded: OutcomeResult = await self._database_activity(ClosingActivities.record_chain_outcome, outcome)
+        await self._activity(ClosingActivities.announce_chain_outcome, self._request.request_id)
         return self._chain_result(outcome, recorded)
 
     # --- before CARRY_OVER_PATCH: an approval of any earlier round carries over -------------

@@ -13,8 +13,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from catalog.models import RequestStatus
     from catalog.rules.reuse import ReuseKind
-    from workflows.request.activities.procurement import ProcurementActivities
-    from workflows.request.activities.reuse import already_held_reason
+    from workflows.request.activities.reuse import ReuseActivities, already_held_reason
     from workflows.request.types import (
         CHOICE_ALTERNATIVE,
         CHOICE_BUY,
@@ -60,7 +59,7 @@ class ReuseFirst(RequestWorkflowBase):
         while True:
             round_ += 1
             offer: ReuseOffer = await self._database_activity(
-                ProcurementActivities.assess_reuse, AssessInput(request, round_)
+                ReuseActivities.assess_reuse, AssessInput(request, round_)
             )
             self._reuse_kind = offer.kind
             if offer.kind == ReuseKind.BLOCKED.value:
@@ -69,7 +68,7 @@ class ReuseFirst(RequestWorkflowBase):
                 # Only assess_reuse since this change answers it: no history before it holds one.
                 self._status = RequestStatus.ALREADY_HELD.value
                 self._reason = already_held_reason(request.product_name, offer.held_since)
-                await self._activity(ProcurementActivities.offer_reuse, offer)
+                await self._activity(ReuseActivities.offer_reuse, offer)
                 return RequestResult(request.request_id, self._status, None, self._reason)
             if not offer.choices:
                 return None
@@ -77,7 +76,7 @@ class ReuseFirst(RequestWorkflowBase):
             self._choice = None
             self._offer = offer
             self._status = RequestStatus.AWAITING_CHOICE.value
-            await self._activity(ProcurementActivities.offer_reuse, offer)
+            await self._activity(ReuseActivities.offer_reuse, offer)
             try:
                 await workflow.wait_condition(
                     lambda: self._choice is not None, timeout=timedelta(days=offer.choice_timeout_days)
@@ -106,7 +105,7 @@ class ReuseFirst(RequestWorkflowBase):
                 await self._reclaim(offer)
             if offer.product_id and choice.choice in (CHOICE_TAKE_SEAT, CHOICE_RECLAIM):
                 granted = await self._activity(
-                    ProcurementActivities.grant_pool_seat,
+                    ReuseActivities.grant_pool_seat,
                     PoolGrant(request.request_id, offer.product_id, workflow.now().isoformat()),
                 )
                 if granted:
@@ -115,7 +114,7 @@ class ReuseFirst(RequestWorkflowBase):
 
     async def _record_choice(self, offer: ReuseOffer, choice: ChoiceInput | None, what: str) -> None:
         await self._activity(
-            ProcurementActivities.record_choice,
+            ReuseActivities.record_choice,
             ChoiceRecord(
                 request_id=offer.request_id,
                 round=offer.round,
@@ -134,11 +133,11 @@ class ReuseFirst(RequestWorkflowBase):
         self._status = RequestStatus.RECLAIMING.value
         self._reclaim_answers = {}
         ask = ReclaimAsk(offer.request_id, offer.round, offer.product_id, list(offer.reclaimable or []))
-        asked: ReclaimAsked = await self._activity(ProcurementActivities.find_holders, ask)
+        asked: ReclaimAsked = await self._activity(ReuseActivities.find_holders, ask)
         # Open for answers before the questions go out: a holder may click as soon as one arrives.
         self._reclaim_holders = dict(asked.holders)
         await workflow.execute_activity_method(
-            ProcurementActivities.ask_holders,
+            ReuseActivities.ask_holders,
             args=[ask, asked],
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
@@ -156,7 +155,7 @@ class ReuseFirst(RequestWorkflowBase):
         released = [email for sid, email in holders.items() if self._reclaim_answers.get(sid, True)]
         kept = [email for sid, email in holders.items() if not self._reclaim_answers.get(sid, True)]
         await self._activity(
-            ProcurementActivities.settle_reclaim,
+            ReuseActivities.settle_reclaim,
             ReclaimSettlement(
                 offer.request_id,
                 offer.round,

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from catalog.models import RequestStatus
-    from workflows.request.activities.chain import ChainActivities
+    from workflows.request.activities.route import RouteActivities
     from workflows.request.approval_chain import ApprovalChain
     from workflows.request.chain_changes import ChainChanges
     from workflows.request.patches import (
@@ -78,7 +78,7 @@ class ProcurementRequestWorkflow(ReuseFirst, ApprovalChain, ChainChanges):
         try:
             if chain:
                 self._route = await self._database_activity(
-                    ChainActivities.plan_route, PlanInput(request, workflow.now().isoformat())
+                    RouteActivities.plan_route, PlanInput(request, workflow.now().isoformat())
                 )
             else:
                 self._plan = await self._check_single_approver(request)

@@ -20,8 +20,8 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from catalog.models import RequestStatus
-    from workflows.request.activities.chain import ChainActivities
-    from workflows.request.activities.procurement import ProcurementActivities
+    from workflows.request.activities.procurement import SingleApproverActivities
+    from workflows.request.activities.steps import StepActivities
     from workflows.request.step_authority import may_decide
     from workflows.request.types import (
         ACTION_APPROVE,
@@ -130,7 +130,7 @@ class RequestWorkflowBase:
         self._status = RequestStatus.REJECTED.value
         self._reason = reason
         await workflow.execute_activity_method(
-            ProcurementActivities.announce_rejection,
+            SingleApproverActivities.announce_rejection,
             RejectionInput(self._request.request_id, self._request.requester_slack_id, reason),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
@@ -162,9 +162,9 @@ class RequestWorkflowBase:
             return
         while self._events:
             event = self._events.pop(0)
-            await self._activity(ChainActivities.record_step, replace(event, announce=announce))
+            await self._activity(StepActivities.record_step, replace(event, announce=announce))
             if event.action == ACTION_REQUEST_CHANGES:
-                await self._activity(ChainActivities.ask_for_changes, event)
+                await self._activity(StepActivities.ask_for_changes, event)
 
     async def _close_open_steps(self, status: str, *, announce: bool = True) -> None:
         """Steps still open when the round ends (a parallel step, after a denial or a change
@@ -172,7 +172,7 @@ class RequestWorkflowBase:
         One at a time: a step is still open while the one before it is recorded."""
         for seq, step in sorted(self._steps.items()):
             if step.status == "pending":
-                await self._activity(ChainActivities.record_step, self._close_step(seq, step, status, announce))
+                await self._activity(StepActivities.record_step, self._close_step(seq, step, status, announce))
 
     def _close_step(self, seq: int, step: Step, status: str, announce: bool) -> StepDecisionRecord:
         step.status = status

@@ -2,7 +2,10 @@
 to the requester, the Keep / Release question to idle seat holders, and a seat from the pool.
 
 Idempotent like every activity: each round's decision is stored in its audit row and read back
-on a retry, messages are keyed by request, round and person, seats are keyed by person."""
+on a retry, messages are keyed by request, round and person, seats are keyed by person.
+
+Over 400 lines: the offer, the reclaim question and the pool seat are one conversation with
+the requester, each step reading what the one before it recorded."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from catalog.rules.matching_data import load_matching_data
 from catalog.rules.reuse import ProductPool, ReuseDecision, ReuseKind, SeatHolder, decide_reuse, holders_to_ask
 from catalog.settings import get_settings
 from workflows.request import keys
-from workflows.request.activities.messaging import MessagingActivities, _now, request_summary
+from workflows.request.activities.messaging import ActivityConcern, _now, request_summary
 from workflows.request.types import (
     CHOICE_ALTERNATIVE,
     CHOICE_BUY,
@@ -73,12 +76,10 @@ def _choices(decision: ReuseDecision) -> list[str]:
     return []
 
 
-class ReuseActivities(MessagingActivities):
+class ReuseActivities(ActivityConcern):
     def _settings(self) -> tuple[int, int]:
         settings = get_settings()
         return settings.reclaim_inactive_days, settings.reclaim_timeout_days
-
-    # --- the decision ------------------------------------------------------------------
 
     @activity.defn
     async def assess_reuse(self, assess: AssessInput) -> ReuseOffer:
@@ -164,8 +165,6 @@ class ReuseActivities(MessagingActivities):
             )
             return offer
 
-    # --- the offer and the requester's choice ------------------------------------------
-
     def _offer_summary(
         self, offer: ReuseOffer, chosen: str | None = None, chosen_product: str | None = None
     ) -> RequestSummary:
@@ -200,7 +199,7 @@ class ReuseActivities(MessagingActivities):
         summary = await asyncio.to_thread(self._offer_summary, offer)
         # A new round after Reclaim: too few seats were freed, and the old offer says so.
         await self._close_reclaim_offer(offer.request_id, "reclaim_short", before_round=offer.round)
-        await self._send_once(
+        await self._messenger.send_once(
             keys.reuse_offer_key(offer.request_id, offer.round),
             summary.requester_slack_id,
             MessageKind.REUSE_OFFER,
@@ -213,7 +212,7 @@ class ReuseActivities(MessagingActivities):
         offer = await asyncio.to_thread(self._reclaim_offer, request_id, before_round)
         if offer is None:
             return
-        ref = await asyncio.to_thread(self._message_ref, keys.reuse_offer_key(request_id, offer.round))
+        ref = await asyncio.to_thread(self._messenger.message_ref, keys.reuse_offer_key(request_id, offer.round))
         if ref is not None:
             summary = await asyncio.to_thread(self._offer_summary, offer, outcome)
             await self._notifier.update(ref=ref, kind=MessageKind.REUSE_OFFER, summary=summary)
@@ -241,9 +240,11 @@ class ReuseActivities(MessagingActivities):
         await asyncio.to_thread(self._record_choice, record)
         offer = await asyncio.to_thread(self._offer_of_round, record.request_id, record.round)
         summary = await asyncio.to_thread(self._offer_summary, offer, record.choice, record.product_id)
-        ref = await asyncio.to_thread(self._message_ref, keys.reuse_offer_key(record.request_id, record.round))
+        ref = await asyncio.to_thread(
+            self._messenger.message_ref, keys.reuse_offer_key(record.request_id, record.round)
+        )
         if ref is not None:
-            await self._update(ref, MessageKind.REUSE_OFFER, summary)
+            await self._messenger.update(ref, MessageKind.REUSE_OFFER, summary)
 
     def _offer_of_round(self, request_id: str, round_: int) -> ReuseOffer:
         with transaction(self._engine) as session:
@@ -319,8 +320,6 @@ class ReuseActivities(MessagingActivities):
                     session, request_id=record.request_id, status=RequestStatus.RECLAIMING, at=at
                 )
 
-    # --- reclaiming idle seats -------------------------------------------------------------
-
     @activity.defn
     async def find_holders(self, ask: ReclaimAsk) -> ReclaimAsked:
         """Who of the idle holders can be asked in Slack (the workflow opens for their answers
@@ -342,7 +341,7 @@ class ReuseActivities(MessagingActivities):
         """Ask each idle holder in Slack whether they still use their seat (once per holder)."""
         for slack_id, email in holders.holders.items():
             summary = await asyncio.to_thread(self._holder_summary, ask, email, None)
-            await self._send_once(
+            await self._messenger.send_once(
                 keys.reclaim_ask_key(ask.request_id, ask.round, email), slack_id, MessageKind.RECLAIM_ASK, summary
             )
         await asyncio.to_thread(self._audit_asked, ask, holders.holders, holders.unreachable)
@@ -392,11 +391,11 @@ class ReuseActivities(MessagingActivities):
         await asyncio.to_thread(self._settle, settlement)
         for email, answer in [(e, "release") for e in settlement.released] + [(e, "keep") for e in settlement.kept]:
             ref = await asyncio.to_thread(
-                self._message_ref, keys.reclaim_ask_key(settlement.request_id, settlement.round, email)
+                self._messenger.message_ref, keys.reclaim_ask_key(settlement.request_id, settlement.round, email)
             )
             if ref is not None:
                 summary = await asyncio.to_thread(self._holder_summary, settlement, email, answer)
-                await self._update(ref, MessageKind.RECLAIM_ASK, summary)
+                await self._messenger.update(ref, MessageKind.RECLAIM_ASK, summary)
 
     def _settle(self, settlement: ReclaimSettlement) -> None:
         at = datetime.fromisoformat(settlement.at) if settlement.at else _now()
@@ -428,8 +427,6 @@ class ReuseActivities(MessagingActivities):
                     detail={"holder": email},
                 )
 
-    # --- a seat from the pool ------------------------------------------------------------
-
     @activity.defn
     async def grant_pool_seat(self, grant: PoolGrant) -> bool:
         """Give the requester a seat we own, once; False when the pool has no room for the
@@ -438,7 +435,7 @@ class ReuseActivities(MessagingActivities):
         if not granted:
             return False
         summary = await asyncio.to_thread(self._granted_summary, grant)
-        await self._send_once(
+        await self._messenger.send_once(
             keys.seat_granted_key(grant.request_id), summary.requester_slack_id, MessageKind.SEAT_GRANTED, summary
         )
         await self._close_reclaim_offer(grant.request_id, "reclaimed")
@@ -447,7 +444,9 @@ class ReuseActivities(MessagingActivities):
         if owner and not owner_id:
             owner_id = await self._notifier.lookup_user_id(owner)
         if owner_id and owner_id != summary.requester_slack_id:
-            await self._send_once(keys.seat_owner_key(grant.request_id), owner_id, MessageKind.SEAT_GRANTED, summary)
+            await self._messenger.send_once(
+                keys.seat_owner_key(grant.request_id), owner_id, MessageKind.SEAT_GRANTED, summary
+            )
         return True
 
     def _owner_email(self, product_id: str) -> str | None:
