@@ -41,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         StageTimes,
         StepDecisionRecord,
         StepNudge,
-        StepTimes,
     )
     from workflows.request.workflow_base import Step
 
@@ -95,14 +94,7 @@ class ApprovalChain(ReplayOnlyPaths):
             opened = [step for step in route.steps if step.stage == stage]
             if self._current and index > 0:
                 opened += await self._recheck(route, stage)
-            for plan in opened:
-                self._steps[plan.seq] = Step(plan, status="approved" if plan.carried_over else "pending")
-            # Open for decisions before the DMs go out: an approver may click as soon as one arrives.
-            times = await self._open_stage(route, opened)
-            for plan, when in zip(opened, times, strict=True):
-                step = self._steps[plan.seq]
-                step.remind_at = datetime.fromisoformat(when.remind_at)
-                step.escalate_at = datetime.fromisoformat(when.escalate_at)
+            await self._open_stage(route, opened)
             ended = await self._wait_stage([plan.seq for plan in opened], expires_at, last=last)
             if ended != "approved":
                 return ended
@@ -127,25 +119,30 @@ class ApprovalChain(ReplayOnlyPaths):
             added = await self._recheck(route, stage)
             if not added:
                 break
-            for plan in added:
-                self._steps[plan.seq] = Step(plan)
-            times = await self._open_stage(route, added)
-            for plan, when in zip(added, times, strict=True):
-                step = self._steps[plan.seq]
-                step.remind_at = datetime.fromisoformat(when.remind_at)
-                step.escalate_at = datetime.fromisoformat(when.escalate_at)
+            await self._open_stage(route, added)
             ended = await self._wait_stage([plan.seq for plan in added], expires_at, last=True)
         return ended
 
-    async def _open_stage(self, route: RoutePlan, opened: list[RouteStepPlan]) -> list[StepTimes]:
-        """Open the steps of a stage: one activity for them all (`ALL_PATCHES_V7`; before it,
-        one per step: `_open_steps_one_by_one`)."""
+    async def _open_stage(self, route: RoutePlan, opened: list[RouteStepPlan]) -> None:
+        """Track the steps of a stage (a carried-over one as approved), then open them: one
+        activity for them all (`ALL_PATCHES_V7`; before it, one per step:
+        `_open_steps_one_by_one`), which answers when each is reminded and escalated."""
+        for plan in opened:
+            self._steps[plan.seq] = Step(plan, status="approved" if plan.carried_over else "pending")
+        # Open for decisions before the DMs go out: an approver may click as soon as one arrives.
         at = workflow.now().isoformat()
-        if not self._since_v7:
-            return await self._open_steps_one_by_one(route, opened, at)
-        stage = StageOpen(route.request_id, route.round, opened, at, route.escalate_after_slas, route.remind_after_slas)
-        opened_times: StageTimes = await self._activity(StepActivities.open_chain_stage, stage)
-        return opened_times.steps
+        if self._since_v7:
+            stage = StageOpen(
+                route.request_id, route.round, opened, at, route.escalate_after_slas, route.remind_after_slas
+            )
+            opened_times: StageTimes = await self._activity(StepActivities.open_chain_stage, stage)
+            times = opened_times.steps
+        else:
+            times = await self._open_steps_one_by_one(route, opened, at)
+        for plan, when in zip(opened, times, strict=True):
+            step = self._steps[plan.seq]
+            step.remind_at = datetime.fromisoformat(when.remind_at)
+            step.escalate_at = datetime.fromisoformat(when.escalate_at)
 
     async def _wait_stage(self, seqs: list[int], expires_at: datetime, *, last: bool) -> str:
         while True:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session
 from temporalio import activity
@@ -400,32 +401,26 @@ class ReuseActivities(ActivityConcern):
     def _settle(self, settlement: ReclaimSettlement) -> None:
         at = datetime.fromisoformat(settlement.at) if settlement.at else _now()
         with transaction(self._engine) as session:
+
+            def audit(email: str, action: str, detail: dict[str, Any]) -> None:
+                repository.audit(
+                    session,
+                    idem_key=keys.reclaim_settled_audit_key(settlement.request_id, settlement.round, email),
+                    at=at,
+                    request_id=settlement.request_id,
+                    entity="seat",
+                    entity_id=settlement.product_id,
+                    action=action,
+                    actor=email,
+                    detail={"holder": email, **detail},
+                )
+
             for email in settlement.released:
                 freed = repository.release_product_seat(session, product_id=settlement.product_id, person_email=email)
-                repository.audit(
-                    session,
-                    idem_key=keys.reclaim_settled_audit_key(settlement.request_id, settlement.round, email),
-                    at=at,
-                    request_id=settlement.request_id,
-                    entity="seat",
-                    entity_id=settlement.product_id,
-                    action="seat_released",
-                    actor=email,
-                    detail={"holder": email, "freed": freed},
-                )
+                audit(email, "seat_released", {"freed": freed})
             for email in settlement.kept:
                 repository.mark_seat_active(session, product_id=settlement.product_id, person_email=email, on=at.date())
-                repository.audit(
-                    session,
-                    idem_key=keys.reclaim_settled_audit_key(settlement.request_id, settlement.round, email),
-                    at=at,
-                    request_id=settlement.request_id,
-                    entity="seat",
-                    entity_id=settlement.product_id,
-                    action="seat_kept",
-                    actor=email,
-                    detail={"holder": email},
-                )
+                audit(email, "seat_kept", {})
 
     @activity.defn
     async def grant_pool_seat(self, grant: PoolGrant) -> bool:
