@@ -33,8 +33,9 @@ from catalog.rules.matching_data import load_matching_data
 from catalog.rules.requests import CatalogPrice
 from catalog.settings import Settings
 from catalog.text import escape_mrkdwn
-from workflows.renewals.workflows import RenewalClient
+from workflows.renewals.client import RenewalClient
 from workflows.request.client import ProcurementClient
+from workflows.seat_release.client import SeatReleaseClient
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +227,10 @@ class BotDeps:
     def renewals(self) -> RenewalClient:
         """The renewal workflows' façade, on the same Temporal client as requests."""
         return RenewalClient(self.procurement.temporal, task_queue=self.settings.temporal_task_queue)
+
+    def seat_releases(self) -> SeatReleaseClient:
+        """The console's Ask to release (its holder answers in Slack), on the same Temporal client."""
+        return SeatReleaseClient(self.procurement.temporal, task_queue=self.settings.temporal_task_queue)
 
     async def not_in_directory(self) -> str:
         """What an unknown Slack user is told: who can add them (the ITAM people by name, and

@@ -172,6 +172,7 @@ class ReuseView:
     holder_answer: str | None = None  # RECLAIM_ASK: keep | release, once known
     answer_within_days: int | None = None  # RECLAIM_ASK: after that the seat is released
     held_since: date | None = None  # REUSE_OFFER of kind already_held: when they got their seat
+    itam_ask: bool = False  # RECLAIM_ASK from the console's Ask to release: the ITAM team asks, no requester
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ PAGE_MODULES = (
     "budgets",
     "commitments",
     "seats",
+    "seat_release",
     "catalog",
     "policy",
     "me",

@@ -67,8 +67,9 @@ def reuse_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list
         "holder_answer": view.holder_answer,
         "answer_within_days": view.answer_within_days,
         "held_since": view.held_since.isoformat() if view.held_since else None,
+        "itam_ask": view.itam_ask,
     }
-    footer = context(f"Request {escape_mrkdwn(summary.request_id)}")
+    footer = context(f"{'Seat release' if view.itam_ask else 'Request'} {escape_mrkdwn(summary.request_id)}")
     if kind is MessageKind.SEAT_GRANTED:
         text = render("reuse_granted.j2", **ctx)
         return truncate(text, FALLBACK_LIMIT), [section(text), footer]

@@ -34,6 +34,7 @@ from workflows.request.types import (
     ChoiceInput,
     ReclaimAnswerInput,
 )
+from workflows.seat_release.types import SeatReleaseAnswer, seat_id_of
 
 #: The buttons that answer an offer with nothing more to ask, and the choice each makes.
 SIMPLE_CHOICES = {
@@ -127,6 +128,10 @@ async def handle_reclaim_answer(
     user_id = body["user"]["id"]
     release = body["actions"][0]["action_id"] == ids.RECLAIM_RELEASE
     request_id, _, _ = parse_choice_value(action_value(body))
-    outcome = await deps_of(context).procurement.answer_reclaim(request_id, ReclaimAnswerInput(user_id, release))
+    deps = deps_of(context)
+    if seat_id_of(request_id) is not None:  # the console's Ask to release, not a request's reclaim
+        outcome = await deps.seat_releases().answer(request_id, SeatReleaseAnswer(user_id, release))
+    else:
+        outcome = await deps.procurement.answer_reclaim(request_id, ReclaimAnswerInput(user_id, release))
     if not outcome.accepted:
         await tell(client, user_id=user_id, channel_id=channel_id_of(body), text=outcome.message)
