@@ -88,7 +88,7 @@ async def test_the_form_needs_its_csrf_token_and_redirects_with_a_notice(
     asking: tuple[Console, RecordingTemporal],
 ) -> None:
     console, temporal = asking
-    seat_id, holder = _a_seat(console)
+    seat_id, _ = _a_seat(console)
     csrf = console.sign_in(ITAM)
     forged = await console.http.post(f"/seats/{seat_id}/release-ask", data={})
     assert forged.status_code == 403 and temporal.started == []

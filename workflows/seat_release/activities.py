@@ -43,7 +43,7 @@ class SeatReleaseActivities(ActivityConcern):
     async def find_seat_holder(self, ask: SeatReleaseInput) -> SeatReleaseAsk:
         """Who holds the seat and their Slack id, audited as asked (by whom). A seat that is
         gone, or a holder Slack does not know, is refused for good (audited too)."""
-        run_id = activity.info().workflow_run_id
+        run_id = activity.info().workflow_run_id or ""
         found = await asyncio.to_thread(self._holder, ask.seat_id)
         if found is None:
             raise _rejected(f"Seat {ask.seat_id} is not assigned any more: nothing to ask.")
