@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import case, func, not_, select
 from sqlmodel import Session, col
@@ -181,9 +181,14 @@ def pending_approvals(session: Session, *, at: datetime) -> list[PendingStage]:
         .order_by(col(ApprovalStep.stage), col(ApprovalStep.role))
     )
     return [
-        PendingStage(int(stage), role, int(n), oldest, int(d1 or 0), int(d3 or 0), int(d7 or 0))
+        PendingStage(int(stage), role, int(n), _utc(oldest), int(d1 or 0), int(d3 or 0), int(d7 or 0))
         for stage, role, n, oldest, d1, d3, d7 in session.execute(query)
     ]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite keeps timestamps without their zone; every stored one is UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 @dataclass(frozen=True)

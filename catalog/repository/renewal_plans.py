@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlmodel import Session, col
 
 from catalog.models import Asset, Contract, ContractPlan, RenewalStatus, RenewalTerm
@@ -178,7 +179,7 @@ def planned_renewals(
 def count_plans(session: Session, *, where: Sequence[ColumnElement[bool]]) -> int:
     """How many stored plans match `where`; joins the contract and asset only when asked to."""
     query = select(func.count()).select_from(ContractPlan)
-    tables = {t.name for condition in where for t in _tables(condition)}
+    tables = {name for condition in where for name in _tables(condition)}
     if tables & {"contract", "asset"}:
         query = query.join(Contract, col(Contract.id) == col(ContractPlan.contract_id))
     if "asset" in tables:
@@ -186,7 +187,7 @@ def count_plans(session: Session, *, where: Sequence[ColumnElement[bool]]) -> in
     return int(session.execute(query.where(*where)).scalar_one())
 
 
-def _tables(condition: ColumnElement[bool]) -> list[Any]:
-    from sqlalchemy.sql.util import find_tables
-
-    return find_tables(condition, include_crud=False)
+def _tables(condition: ColumnElement[bool]) -> set[str]:
+    """Names of the tables whose columns `condition` reads."""
+    columns = (e for e in visitors.iterate(condition) if isinstance(e, ColumnClause))
+    return {str(c.table.name) for c in columns if c.table is not None and hasattr(c.table, "name")}
