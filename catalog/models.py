@@ -99,6 +99,8 @@ class Budget(SQLModel, table=True):
 
 class PurchaseRequest(SQLModel, table=True):
     __tablename__ = "purchase_request"
+    # "My requests" of the App Home, newest first (docs/decisions.md, 40).
+    __table_args__ = (Index("ix_purchase_request_requester_slack_id", "requester_slack_id", "created_at"),)
     id: str = Field(primary_key=True, max_length=32)
     workflow_id: str = Field(max_length=64, unique=True)
     requester_email: str = Field(max_length=320, index=True)
@@ -138,7 +140,12 @@ class PurchaseRequest(SQLModel, table=True):
 
 class ApprovalStep(SQLModel, table=True):
     __tablename__ = "approval_step"
-    __table_args__ = (UniqueConstraint("request_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("request_id", "seq"),
+        # "Waiting for my approval" of the App Home, as the approver or their delegate.
+        Index("ix_approval_step_approver_slack_id", "approver_slack_id", "status"),
+        Index("ix_approval_step_delegate_slack_id", "delegate_slack_id", "status"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     request_id: str = Field(foreign_key="purchase_request.id", max_length=32, index=True)
     seq: int

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from sqlalchemy import CursorResult, Executable, Row, Text, bindparam, func, or_, update
 from sqlalchemy import cast as sql_cast
+from sqlalchemy import union as sa_union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
@@ -1526,13 +1527,20 @@ def get_policy_version(session: Session, *, version: str) -> PolicyVersion | Non
 def pending_steps_for(session: Session, *, slack_id: str) -> list[tuple[PurchaseRequest, ApprovalStep]]:
     """Open steps this person may decide, as the approver or the approver's delegate, oldest
     request first."""
+    # Two index reads (as approver, as delegate), not a scan of every pending request's steps:
+    # SQLite does not combine two indexes for an OR across a join (docs/decisions.md, 40).
+    open_steps = sa_union(
+        *(
+            select(col(ApprovalStep.id)).where(column == slack_id, ApprovalStep.status == StepStatus.PENDING)
+            for column in (col(ApprovalStep.approver_slack_id), col(ApprovalStep.delegate_slack_id))
+        )
+    )
     query = (
         select(PurchaseRequest, ApprovalStep)
         .join(ApprovalStep, col(ApprovalStep.request_id) == col(PurchaseRequest.id))
         .where(
-            ApprovalStep.status == StepStatus.PENDING,
+            col(ApprovalStep.id).in_(open_steps),
             PurchaseRequest.status == RequestStatus.PENDING_APPROVAL,
-            (col(ApprovalStep.approver_slack_id) == slack_id) | (col(ApprovalStep.delegate_slack_id) == slack_id),
         )
         .order_by(col(PurchaseRequest.created_at), col(ApprovalStep.seq))
         .limit(50)

@@ -128,10 +128,15 @@ class PlannedRenewal:
 def cancelled_term() -> ColumnElement[bool]:
     """The planned term is not renewing: it, or an earlier term, was cancelled (the contract
     ends at the first cancelled renewal date)."""
-    return exists().where(
-        col(RenewalTerm.contract_id) == col(ContractPlan.contract_id),
-        col(RenewalTerm.status) == RenewalStatus.CANCELLED.value,
-        col(RenewalTerm.renewal_date) <= col(ContractPlan.renewal_date),
+    cancelled = col(RenewalTerm.status) == RenewalStatus.CANCELLED.value
+    # The IN list (the few contracts ever cancelled) lets the database start from them.
+    return and_(
+        col(ContractPlan.contract_id).in_(select(col(RenewalTerm.contract_id)).where(cancelled)),
+        exists().where(
+            col(RenewalTerm.contract_id) == col(ContractPlan.contract_id),
+            cancelled,
+            col(RenewalTerm.renewal_date) <= col(ContractPlan.renewal_date),
+        ),
     )
 
 
@@ -142,10 +147,12 @@ def planned_renewals(
     where: Sequence[ColumnElement[bool]] = (),
     limit: int | None = None,
     offset: int = 0,
+    count: bool = True,
 ) -> tuple[list[PlannedRenewal], int]:
     """Terms renewing after `as_of` that match `where` (conditions on `ContractPlan`, `Contract`
-    and `Asset`), soonest deadline first, and how many match in all. The plans must have been
-    refreshed for `as_of` in this transaction (`refresh_plans`)."""
+    and `Asset`), soonest deadline first, and how many match in all (-1 with a `limit` and not
+    `count`: the caller counts). The plans must have been refreshed for `as_of` in this
+    transaction (`refresh_plans`)."""
     conditions = [col(ContractPlan.renewal_date) > as_of, *where]
     query = (
         select(
@@ -173,7 +180,7 @@ def planned_renewals(
     found = [PlannedRenewal(*row) for row in session.execute(query).all()]
     if limit is None:
         return found, len(found)
-    return found, count_plans(session, where=conditions)
+    return found, count_plans(session, where=conditions) if count else -1
 
 
 def count_plans(session: Session, *, where: Sequence[ColumnElement[bool]]) -> int:

@@ -36,8 +36,17 @@ def upgrade() -> None:
     op.create_index("ix_contract_plan_deadline", "contract_plan", ["deadline", "renewal_date"])
     op.create_index("ix_contract_plan_renewal_date", "contract_plan", ["renewal_date", "deadline"])
 
+    # The App Home's "My requests" and "Waiting for my approval" scanned every request and
+    # step: 133,000 steps at 100,000 requests.
+    op.create_index("ix_purchase_request_requester_slack_id", "purchase_request", ["requester_slack_id", "created_at"])
+    op.create_index("ix_approval_step_approver_slack_id", "approval_step", ["approver_slack_id", "status"])
+    op.create_index("ix_approval_step_delegate_slack_id", "approval_step", ["delegate_slack_id", "status"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_approval_step_delegate_slack_id", table_name="approval_step")
+    op.drop_index("ix_approval_step_approver_slack_id", table_name="approval_step")
+    op.drop_index("ix_purchase_request_requester_slack_id", table_name="purchase_request")
     op.drop_index("ix_contract_plan_deadline", table_name="contract_plan")
     op.drop_index("ix_contract_plan_renewal_date", table_name="contract_plan")
     op.drop_table("contract_plan")
