@@ -77,6 +77,8 @@ def refresh_plans(session: Session, *, as_of: date, calendar: HolidayCalendar) -
         select(col(Contract.id), *(column for _, column in _FINGERPRINT))
         .outerjoin(ContractPlan, valid_plan(as_of=as_of, calendar=calendar))
         .where(col(ContractPlan.contract_id).is_(None))
+        # In id order, so two transactions filling the same plans lock rows in the same order.
+        .order_by(col(Contract.id))
     )
     key = calendar_key(calendar)
     rows: list[dict[str, Any]] = []
