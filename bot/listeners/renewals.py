@@ -34,6 +34,7 @@ from catalog.renewal_authority import (
     terms_text,
 )
 from catalog.repository import reminders as reminders_repo
+from catalog.repository import renewal_plans
 from catalog.routing import RouteRejected, load_active_policy, preview_route, route_request_of
 from catalog.rules.policy import PolicyError
 from catalog.rules.requests import RequestInputError, parse_money, parse_seats, request_id_for
@@ -433,8 +434,12 @@ def itam_home_blocks(deps: BotDeps, slack_id: str) -> list[dict[str, Any]]:
         person = repository.get_person_by_slack_id(session, slack_id=slack_id)
         if not reminders_repo.is_itam(person):
             return []
-        home = reminders_repo.renewals_home(
-            session, as_of=_today(deps), calendar=deps.settings.holiday_calendar(), limit=rb.HOME_RENEWAL_ROWS
+        home = renewal_plans.renewals_home(
+            session,
+            as_of=_today(deps),
+            calendar=deps.settings.holiday_calendar(),
+            limit=rb.HOME_RENEWAL_ROWS,
+            horizon_days=reminders_repo.DIGEST_HORIZON_DAYS,
         )
     return rb.upcoming_renewals_blocks(
         home.upcoming,

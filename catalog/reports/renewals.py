@@ -21,8 +21,8 @@ from sqlmodel import Session, col
 
 from catalog.models import Asset, ContractPlan, RenewalStatus, RenewalTerm, SeatAssignment
 from catalog.money import format_money
-from catalog.repository.reminders import ACTIVE_WINDOW_DAYS, term_decision_phrase, terms_of
-from catalog.repository.renewal_plans import PlannedRenewal, planned_renewals, refresh_plans
+from catalog.repository.reminders import ACTIVE_WINDOW_DAYS, term_decision_phrase
+from catalog.repository.renewal_plans import PlannedRenewal, planned_renewals, refresh_plans, terms_of
 from catalog.rules.renewals import HolidayCalendar
 
 EventKind = Literal["deadline", "renewal"]

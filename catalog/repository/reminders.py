@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, not_
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -23,7 +23,6 @@ from catalog.models import (
     Asset,
     AuditEvent,
     Contract,
-    ContractPlan,
     Person,
     PurchaseRequest,
     Reminder,
@@ -40,7 +39,7 @@ from catalog.ports import (
     UpcomingRenewal,
 )
 from catalog.renewal_authority import needs_approval_refusal, pending_refusal, pending_renewal_request, quote_renewal
-from catalog.renewal_text import decision_phrase, renewal_phrase
+from catalog.renewal_text import decision_phrase
 from catalog.repository import renewal_plans
 from catalog.rules.renewals import (
     ContractTerms,
@@ -963,105 +962,9 @@ def upcoming_renewals(
     those still to decide, and those whose notice deadline has passed while the renewal (and
     its charge) is still ahead. Terms cancelled are left out — they are not upcoming — unless
     `cancelled` asks for exactly those: the contracts ending within the horizon."""
-    return upcoming_renewals_page(
+    return renewal_plans.upcoming_renewals_page(
         session, as_of=as_of, calendar=calendar, horizon_days=horizon_days, cancelled=cancelled
     )[0]
-
-
-def upcoming_renewals_page(
-    session: Session,
-    *,
-    as_of: date,
-    calendar: HolidayCalendar,
-    horizon_days: int = DIGEST_HORIZON_DAYS,
-    cancelled: bool = False,
-    limit: int | None = None,
-) -> tuple[list[UpcomingRenewal], int]:
-    """The first `limit` of `upcoming_renewals` (all when None) and how many there are in all,
-    read from the stored plans (refreshed first) with indexed queries."""
-    renewal_plans.refresh_plans(session, as_of=as_of, calendar=calendar)
-    return _upcoming_page(session, as_of=as_of, horizon_days=horizon_days, cancelled=cancelled, limit=limit)
-
-
-@dataclass(frozen=True)
-class RenewalsHome:
-    """The App Home's renewals: the first rows of each list and how many each has."""
-
-    upcoming: list[UpcomingRenewal]
-    upcoming_total: int
-    ending: list[UpcomingRenewal]
-    ending_total: int
-
-
-def renewals_home(session: Session, *, as_of: date, calendar: HolidayCalendar, limit: int) -> RenewalsHome:
-    """Renewals still to decide and contracts ending within the digest's horizon: `limit` of each."""
-    renewal_plans.refresh_plans(session, as_of=as_of, calendar=calendar)
-    upcoming, upcoming_total = _upcoming_page(
-        session, as_of=as_of, horizon_days=DIGEST_HORIZON_DAYS, cancelled=False, limit=limit
-    )
-    ending, ending_total = _upcoming_page(
-        session, as_of=as_of, horizon_days=DIGEST_HORIZON_DAYS, cancelled=True, limit=limit
-    )
-    return RenewalsHome(upcoming, upcoming_total, ending, ending_total)
-
-
-def _upcoming_page(
-    session: Session, *, as_of: date, horizon_days: int, cancelled: bool, limit: int | None
-) -> tuple[list[UpcomingRenewal], int]:
-    horizon = as_of + timedelta(days=horizon_days)
-    # Still to decide: by its deadline; cancelled: by the day it ends.
-    window = col(ContractPlan.renewal_date) <= horizon if cancelled else col(ContractPlan.deadline) <= horizon
-    ended = renewal_plans.cancelled_term()
-    planned, total = renewal_plans.planned_renewals(
-        session, as_of=as_of, where=[window, ended if cancelled else not_(ended)], limit=limit, count=cancelled
-    )
-    if limit is not None and not cancelled:
-        # Counted as all in the window less those cancelled: two index reads instead of a
-        # look-up in the decisions for each of tens of thousands of plans.
-        in_window = [col(ContractPlan.renewal_date) > as_of, window]
-        total = renewal_plans.count_plans(session, where=in_window) - renewal_plans.count_plans(
-            session, where=[*in_window, ended]
-        )
-    terms = terms_of(session, keys=[(p.contract_id, p.renewal_date) for p in planned])
-    found = []
-    for p in planned:
-        term = terms.get((p.contract_id, p.renewal_date))
-        found.append(
-            UpcomingRenewal(
-                contract_id=p.contract_id,
-                product_name=p.product_name,
-                owner_email=p.owner_email,
-                annual_cost_cents=p.annual_cost_cents,
-                currency=p.currency,
-                renewal_date=p.renewal_date,
-                deadline=p.deadline,
-                days_left=(p.deadline - as_of).days,
-                status=term.status if term else RenewalStatus.OPEN,
-                auto_renew=p.auto_renew,
-                when=renewal_phrase(
-                    as_of=as_of,
-                    auto_renew=p.auto_renew,
-                    renewal_date=p.renewal_date,
-                    deadline=p.deadline,
-                    cancelled=cancelled,
-                ),
-                decision=term_decision_phrase(term, currency=p.currency, as_of=as_of) if term else "",
-            )
-        )
-    return found, total
-
-
-def terms_of(session: Session, *, keys: Sequence[tuple[int, date]]) -> dict[tuple[int, date], RenewalTerm]:
-    """The decisions recorded on these (contract, renewal date) terms."""
-    wanted = set(keys)
-    ids = sorted({contract_id for contract_id, _ in wanted})
-    found: dict[tuple[int, date], RenewalTerm] = {}
-    for start in range(0, len(ids), 500):
-        query = select(RenewalTerm).where(col(RenewalTerm.contract_id).in_(ids[start : start + 500]))
-        for term in session.exec(query).all():
-            if (term.contract_id, term.renewal_date) in wanted:
-                found[(term.contract_id, term.renewal_date)] = term
-    return found
 
 
 def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date) -> str:

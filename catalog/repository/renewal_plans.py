@@ -5,15 +5,16 @@ indexed query: the App Home, the weekly digest and the console's renewal pages.
 `reminders.plan_row`) only the contracts whose stored plan no longer answers for `as_of`: none
 yet, terms or holiday calendar changed since, or (renewing by itself) its renewal date has come.
 At 100,000 contracts that is every contract once, then the few hundred a day whose term rolled
-over. `planned_renewals` then filters, counts and pages in SQL. Like the rest of `repository`,
-functions take the session and never commit."""
+over. `planned_renewals` then filters, counts and pages in SQL; `upcoming_renewals_page` and
+`renewals_home` are the digest's and the App Home's renewals read that way. Like the rest of
+`repository`, functions take the session and never commit."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, not_, or_, select
@@ -21,8 +22,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlmodel import Session, col
+from sqlmodel import select as sqlmodel_select
 
 from catalog.models import Asset, Contract, ContractPlan, RenewalStatus, RenewalTerm
+from catalog.ports import UpcomingRenewal
 from catalog.rules.renewals import HolidayCalendar
 
 CHUNK = 2_000
@@ -200,3 +203,103 @@ def _tables(condition: ColumnElement[bool]) -> set[str]:
     """Names of the tables whose columns `condition` reads."""
     columns = (e for e in visitors.iterate(condition) if isinstance(e, ColumnClause))
     return {str(c.table.name) for c in columns if c.table is not None and hasattr(c.table, "name")}
+
+
+# --- the renewals still to decide and those ending (digest, App Home) ---------------------
+
+
+def upcoming_renewals_page(
+    session: Session,
+    *,
+    as_of: date,
+    calendar: HolidayCalendar,
+    horizon_days: int = 90,
+    cancelled: bool = False,
+    limit: int | None = None,
+) -> tuple[list[UpcomingRenewal], int]:
+    """The first `limit` of `upcoming_renewals` (all when None) and how many there are in all,
+    read from the stored plans (refreshed first) with indexed queries."""
+    refresh_plans(session, as_of=as_of, calendar=calendar)
+    return _upcoming_page(session, as_of=as_of, horizon_days=horizon_days, cancelled=cancelled, limit=limit)
+
+
+@dataclass(frozen=True)
+class RenewalsHome:
+    """The App Home's renewals: the first rows of each list and how many each has."""
+
+    upcoming: list[UpcomingRenewal]
+    upcoming_total: int
+    ending: list[UpcomingRenewal]
+    ending_total: int
+
+
+def renewals_home(
+    session: Session, *, as_of: date, calendar: HolidayCalendar, limit: int, horizon_days: int = 90
+) -> RenewalsHome:
+    """Renewals still to decide and contracts ending within the digest's horizon: `limit` of each."""
+    refresh_plans(session, as_of=as_of, calendar=calendar)
+    upcoming, upcoming_total = _upcoming_page(
+        session, as_of=as_of, horizon_days=horizon_days, cancelled=False, limit=limit
+    )
+    ending, ending_total = _upcoming_page(session, as_of=as_of, horizon_days=horizon_days, cancelled=True, limit=limit)
+    return RenewalsHome(upcoming, upcoming_total, ending, ending_total)
+
+
+def _upcoming_page(
+    session: Session, *, as_of: date, horizon_days: int, cancelled: bool, limit: int | None
+) -> tuple[list[UpcomingRenewal], int]:
+    from catalog.renewal_text import renewal_phrase
+    from catalog.repository.reminders import term_decision_phrase
+
+    horizon = as_of + timedelta(days=horizon_days)
+    # Still to decide: by its deadline; cancelled: by the day it ends.
+    window = col(ContractPlan.renewal_date) <= horizon if cancelled else col(ContractPlan.deadline) <= horizon
+    ended = cancelled_term()
+    planned, total = planned_renewals(
+        session, as_of=as_of, where=[window, ended if cancelled else not_(ended)], limit=limit, count=cancelled
+    )
+    if limit is not None and not cancelled:
+        # Counted as all in the window less those cancelled: two index reads instead of a
+        # look-up in the decisions for each of tens of thousands of plans.
+        in_window = [col(ContractPlan.renewal_date) > as_of, window]
+        total = count_plans(session, where=in_window) - count_plans(session, where=[*in_window, ended])
+    terms = terms_of(session, keys=[(p.contract_id, p.renewal_date) for p in planned])
+    found = []
+    for p in planned:
+        term = terms.get((p.contract_id, p.renewal_date))
+        found.append(
+            UpcomingRenewal(
+                contract_id=p.contract_id,
+                product_name=p.product_name,
+                owner_email=p.owner_email,
+                annual_cost_cents=p.annual_cost_cents,
+                currency=p.currency,
+                renewal_date=p.renewal_date,
+                deadline=p.deadline,
+                days_left=(p.deadline - as_of).days,
+                status=term.status if term else RenewalStatus.OPEN,
+                auto_renew=p.auto_renew,
+                when=renewal_phrase(
+                    as_of=as_of,
+                    auto_renew=p.auto_renew,
+                    renewal_date=p.renewal_date,
+                    deadline=p.deadline,
+                    cancelled=cancelled,
+                ),
+                decision=term_decision_phrase(term, currency=p.currency, as_of=as_of) if term else "",
+            )
+        )
+    return found, total
+
+
+def terms_of(session: Session, *, keys: Sequence[tuple[int, date]]) -> dict[tuple[int, date], RenewalTerm]:
+    """The decisions recorded on these (contract, renewal date) terms."""
+    wanted = set(keys)
+    ids = sorted({contract_id for contract_id, _ in wanted})
+    found: dict[tuple[int, date], RenewalTerm] = {}
+    for start in range(0, len(ids), 500):
+        query = sqlmodel_select(RenewalTerm).where(col(RenewalTerm.contract_id).in_(ids[start : start + 500]))
+        for term in session.exec(query).all():
+            if (term.contract_id, term.renewal_date) in wanted:
+                found[(term.contract_id, term.renewal_date)] = term
+    return found

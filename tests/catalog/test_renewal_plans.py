@@ -71,7 +71,7 @@ def test_the_upcoming_renewals_from_stored_plans_match_planning_each_contract(en
     ids = [add_contract(engine, start=s, term_months=t) for s, t in zip(starts, (12, 12, 12, 24, 6), strict=True)]
     as_of = date(2026, 11, 20)
     with transaction(engine) as session:
-        page, total = rr.upcoming_renewals_page(session, as_of=as_of, calendar=US, horizon_days=120, limit=2)
+        page, total = renewal_plans.upcoming_renewals_page(session, as_of=as_of, calendar=US, horizon_days=120, limit=2)
         everything = rr.upcoming_renewals(session, as_of=as_of, calendar=US, horizon_days=120)
         contracts = {c.id: c for c in session.exec(select(Contract)).all()}
     expected = []
