@@ -49,6 +49,17 @@ class BudgetSeries:
     months: list[MonthPoint]
 
 
+def budget_lines(session: Session, *, fiscal_year: int, cost_center: str | None = None) -> list[BudgetLine]:
+    """The budget lines of a fiscal year (of one cost center), by cost center."""
+    query = select(Budget).where(col(Budget.fiscal_year) == fiscal_year).order_by(col(Budget.cost_center))
+    if cost_center is not None:
+        query = query.where(col(Budget.cost_center) == cost_center)
+    return [
+        BudgetLine(b.cost_center, fiscal_year, b.currency, b.annual_cents, b.committed_cents, b.actual_cents)
+        for b in session.execute(query).scalars().all()
+    ]
+
+
 def _committed_by_month(session: Session, *, fiscal_year: int) -> dict[tuple[str, str], dict[date, int]]:
     amount = func.coalesce(col(BudgetReservation.budget_cents), col(BudgetReservation.amount_cents))
     currency = func.coalesce(col(BudgetReservation.budget_currency), col(BudgetReservation.currency))
@@ -107,20 +118,16 @@ def budget_series(
     year = fiscal_year or fiscal_year_of(as_of, fy_start_month)
     start, stop = fiscal_year_bounds(year, fy_start_month)
     months = month_starts(start, stop)
-    query = select(Budget).where(col(Budget.fiscal_year) == year).order_by(col(Budget.cost_center))
-    if cost_center is not None:
-        query = query.where(col(Budget.cost_center) == cost_center)
-    budgets = session.execute(query).scalars().all()
+    lines = budget_lines(session, fiscal_year=year, cost_center=cost_center)
     committed = _committed_by_month(session, fiscal_year=year)
     spent = _spent_by_month(session, start=start, stop=stop)
     found = []
-    for b in budgets:
-        line = BudgetLine(b.cost_center, year, b.currency, b.annual_cents, b.committed_cents, b.actual_cents)
+    for line in lines:
         outlook = forecast(line, as_of=as_of, start_month=fy_start_month)
         actual_by_month: dict[date, int] = defaultdict(int)
-        for (month, cur), cents in spent.get(b.cost_center, {}).items():
-            actual_by_month[month] += convert(cents, cur, b.currency, rates)
-        reserved = _cumulative(committed.get((b.cost_center, b.currency), {}), months)
+        for (month, cur), cents in spent.get(line.cost_center, {}).items():
+            actual_by_month[month] += convert(cents, cur, line.currency, rates)
+        reserved = _cumulative(committed.get((line.cost_center, line.currency), {}), months)
         actual = _cumulative(actual_by_month, months)
         points = []
         for i, month in enumerate(months):
@@ -134,7 +141,9 @@ def budget_series(
                 )
             )
         found.append(
-            BudgetSeries(b.cost_center, year, b.currency, b.annual_cents, line.available_cents, outlook, points)
+            BudgetSeries(
+                line.cost_center, year, line.currency, line.annual_cents, line.available_cents, outlook, points
+            )
         )
     return found
 

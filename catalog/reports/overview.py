@@ -18,7 +18,6 @@ from sqlmodel import Session, col
 from catalog.models import (
     ApprovalStep,
     Asset,
-    Budget,
     Commitment,
     CommitmentDrawdown,
     Contract,
@@ -27,9 +26,10 @@ from catalog.models import (
     RequestStatus,
     StepStatus,
 )
+from catalog.reports.budgets import budget_lines
 from catalog.reports.seats import IdleTotal, idle_totals
 from catalog.repository.renewal_plans import cancelled_term, refresh_plans
-from catalog.rules.budget import BudgetLine, fiscal_year_of, forecast
+from catalog.rules.budget import fiscal_year_of, forecast
 from catalog.rules.renewals import HolidayCalendar
 
 RENEWAL_WINDOWS = (30, 60, 90)
@@ -53,19 +53,8 @@ def spend_by_cost_center(
 ) -> list[CostCenterSpend]:
     """Every budget line of the fiscal year containing `as_of`, by cost center."""
     year = fiscal_year_of(as_of, fy_start_month)
-    query = select(Budget).where(col(Budget.fiscal_year) == year).order_by(col(Budget.cost_center))
-    if cost_center is not None:
-        query = query.where(col(Budget.cost_center) == cost_center)
     found = []
-    for budget in session.execute(query).scalars().all():
-        line = BudgetLine(
-            cost_center=budget.cost_center,
-            fiscal_year=year,
-            currency=budget.currency,
-            annual_cents=budget.annual_cents,
-            committed_cents=budget.committed_cents,
-            actual_cents=budget.actual_cents,
-        )
+    for line in budget_lines(session, fiscal_year=year, cost_center=cost_center):
         outlook = forecast(line, as_of=as_of, start_month=fy_start_month)
         found.append(
             CostCenterSpend(
