@@ -1,0 +1,129 @@
+"""One catalog product edited in a form (the console's /catalog page), judged by exactly the
+checks `procure catalog check` and `procure catalog import` run, with every problem placed
+next to the field it is about.
+
+The form is written as a one-product catalog YAML with each field on a line of its own, then
+read by `parse_catalog_yaml` against the database's other products (the same `existing` the
+import passes); the line of each problem says which field it belongs to."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from catalog.importers.catalog import CatalogEntry, parse_catalog_yaml
+
+#: The form's fields, in the order they are shown (and written as YAML).
+FORM_FIELDS = (
+    "id",
+    "name",
+    "vendor",
+    "category",
+    "status",
+    "block_reason",
+    "aliases",
+    "alternatives",
+    "owner",
+    "seats_total",
+    "price_cents",
+    "currency",
+    "contract_start",
+    "term_months",
+    "auto_renew",
+    "notice_days",
+)
+_LISTS = ("aliases", "alternatives")
+_NUMBERS = ("seats_total", "price_cents", "term_months", "notice_days")
+_CONTRACT = {"contract_start": "start", "term_months": "term_months", "auto_renew": "auto_renew"}
+_CONTRACT |= {"notice_days": "notice_days"}
+
+
+@dataclass(frozen=True)
+class FormCheck:
+    entry: CatalogEntry | None  # None when any problem was found
+    problems: dict[str, list[str]] = field(default_factory=dict)  # field → messages
+
+    @property
+    def ok(self) -> bool:
+        return self.entry is not None and not self.problems
+
+
+def _value(name: str, text: str) -> object:
+    text = text.strip()
+    if not text:
+        return None
+    if name in _LISTS:
+        return [part.strip() for part in text.replace(",", ";").split(";") if part.strip()]
+    if name in _NUMBERS:
+        try:
+            return int(text)
+        except ValueError:
+            return text  # the check says it is not a whole number
+    if name == "auto_renew":
+        return {"true": True, "on": True, "yes": True, "false": False, "off": False, "no": False}.get(
+            text.lower(), text
+        )
+    return text
+
+
+def form_yaml(form: Mapping[str, str]) -> tuple[str, dict[int, str]]:
+    """The form as a one-product catalog YAML, and which field each line holds."""
+    lines = ["-"]
+    where: dict[int, str] = {}
+    contract: list[tuple[str, object]] = []
+    for name in FORM_FIELDS:
+        value = _value(name, form.get(name, ""))
+        if value is None:
+            continue
+        if name in _CONTRACT:
+            contract.append((name, value))
+            continue
+        lines.append(f"  {name}: {json.dumps(value)}")  # JSON is YAML: quoting and lists for free
+        where[len(lines)] = name
+    if contract:
+        lines.append("  contract:")
+        where[len(lines)] = contract[0][0]
+        for name, value in contract:
+            lines.append(f"    {_CONTRACT[name]}: {json.dumps(value)}")
+            where[len(lines)] = name
+    return "\n".join(lines) + "\n", where
+
+
+def check_form(form: Mapping[str, str], *, existing: Mapping[str, Sequence[str]]) -> FormCheck:
+    """Check one product as `procure catalog import` would; `existing` holds the database's
+    products (id → aliases), the one being edited included (the form replaces it)."""
+    text, where = form_yaml(form)
+    entries, problems = parse_catalog_yaml(text, existing=existing)
+    placed: dict[str, list[str]] = {}
+    for problem in problems:
+        name = where.get(problem.line, "id")
+        if problem.message.startswith("missing required field "):
+            name = problem.message.split("'")[1]
+        placed.setdefault(name, []).append(problem.message)
+    entry = entries[0] if entries and not placed else None
+    return FormCheck(entry, placed)
+
+
+def form_of(entry: CatalogEntry) -> dict[str, str]:
+    """The form's values for a product as it is (the edit form starts from these)."""
+    contract = entry.contract
+    values = {
+        "id": entry.id,
+        "name": entry.name,
+        "vendor": entry.vendor,
+        "category": entry.category,
+        "status": entry.status,
+        "block_reason": entry.block_reason or "",
+        "aliases": "; ".join(entry.aliases),
+        "alternatives": "; ".join(entry.alternatives),
+        "owner": entry.owner or "",
+        "seats_total": "" if entry.seats_total is None else str(entry.seats_total),
+        "price_cents": str(entry.price_cents),
+        "currency": entry.currency,
+        "contract_start": contract.start.isoformat() if contract else "",
+        "term_months": str(contract.term_months) if contract else "",
+        "auto_renew": ("true" if contract.auto_renew else "false") if contract else "",
+        "notice_days": str(contract.notice_days) if contract else "",
+    }
+    return values
