@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
-from catalog.importers.catalog import CatalogEntry, parse_catalog_yaml
+from datetime import datetime
+
+from sqlmodel import Session
+
+from catalog import repository
+from catalog.importers.catalog import CatalogEntry, ContractTerms, parse_catalog_yaml
+from catalog.models import Product
 
 #: The form's fields, in the order they are shown (and written as YAML).
 FORM_FIELDS = (
@@ -127,3 +133,79 @@ def form_of(entry: CatalogEntry) -> dict[str, str]:
         "notice_days": str(contract.notice_days) if contract else "",
     }
     return values
+
+
+# --- writing a product (what `procure catalog import` does for each entry) ------------------
+
+
+def entry_from_product(product: Product) -> CatalogEntry:
+    contract = (
+        ContractTerms(product.contract_start, product.term_months, product.auto_renew, product.notice_days)
+        if product.contract_start and product.term_months
+        else None
+    )
+    return CatalogEntry(
+        id=product.id,
+        name=product.name,
+        vendor=product.vendor,
+        category=product.category,
+        status=product.status,
+        aliases=tuple(product.aliases),
+        block_reason=product.block_reason,
+        alternatives=tuple(product.alternatives),
+        owner=product.owner_email,
+        seats_total=product.seats_total,
+        price_cents=product.price_cents,
+        currency=product.currency,
+        contract=contract,
+    )
+
+
+def upsert_catalog_entry(session: Session, entry: CatalogEntry) -> str:
+    """Add or update one product; returns added / changed / unchanged."""
+    existing = repository.get_product(session, product_id=entry.id)
+    if existing is not None and entry_from_product(existing) == entry:
+        return "unchanged"
+    contract = entry.contract
+    product = existing or Product(id=entry.id, name=entry.name, vendor=entry.vendor, category=entry.category)
+    product.name, product.vendor, product.category, product.status = (
+        entry.name,
+        entry.vendor,
+        entry.category,
+        entry.status,
+    )
+    product.block_reason = entry.block_reason
+    product.owner_email = entry.owner
+    product.seats_total = entry.seats_total
+    product.price_cents, product.currency = entry.price_cents, entry.currency
+    product.aliases, product.alternatives = list(entry.aliases), list(entry.alternatives)
+    product.contract_start = contract.start if contract else None
+    product.term_months = contract.term_months if contract else None
+    product.auto_renew = contract.auto_renew if contract else True
+    product.notice_days = contract.notice_days if contract else 30
+    session.add(product)
+    session.flush()
+    return "changed" if existing is not None else "added"
+
+
+def save_product(session: Session, *, entry: CatalogEntry, actor: str, at: datetime) -> str:
+    """One product edited in the console: written as `catalog import` writes it, with an
+    audit row of who changed it and what it became (none when nothing changed)."""
+    existing = repository.get_product(session, product_id=entry.id)
+    before = asdict(entry_from_product(existing)) if existing is not None else None
+    outcome = upsert_catalog_entry(session, entry)
+    if outcome == "unchanged":
+        return outcome
+    after = asdict(entry)
+    changed = sorted(k for k in after if k != "line" and (before is None or before[k] != after[k]))
+    repository.audit(
+        session,
+        idem_key=f"product:{entry.id}:{at.isoformat()}:{actor}"[:200],
+        at=at,
+        entity="product",
+        entity_id=entry.id,
+        action=f"product_{outcome}",
+        actor=actor,
+        detail={"changed": changed, "after": json.loads(json.dumps({k: after[k] for k in changed}, default=str))},
+    )
+    return outcome
