@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from catalog.importers.catalog import (
     CatalogEntry,

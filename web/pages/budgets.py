@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
@@ -17,9 +17,9 @@ from catalog.reports.budgets_view import BudgetLineView, MonthPoint, budget_line
 from catalog.routing import load_active_policy
 from catalog.rules.budget import fiscal_year_of
 from catalog.rules.policy import PolicyError
-from web.access import Viewer, may_see_register
+from web.access import may_see_register
 from web.charts import line_chart
-from web.deps import Console, api_viewer, console, page_viewer, render, require
+from web.deps import ApiViewer, Console, PageViewer, console, render, require
 
 router = APIRouter()
 YEAR = Query(None, ge=1901, le=9998, description="Fiscal year (default: this one).")
@@ -70,7 +70,7 @@ def month_chart(line: BudgetLineView, months: list[MonthPoint]) -> dict[str, Any
 
 
 @router.get("/budgets", response_class=HTMLResponse, include_in_schema=False)
-async def budgets_page(request: Request, viewer: Viewer = Depends(page_viewer), year: int | None = YEAR) -> Response:
+async def budgets_page(request: Request, viewer: PageViewer, year: int | None = YEAR) -> Response:
     require(may_see_register(viewer), "budgets")
     fiscal_year, today, rows = await run_in_threadpool(budgets, console(request), year)
     charts = [(line, months, month_chart(line, months)) for line, months in rows]
@@ -78,9 +78,7 @@ async def budgets_page(request: Request, viewer: Viewer = Depends(page_viewer), 
 
 
 @router.get("/api/v1/budgets", tags=["budgets"])
-async def budgets_api(
-    request: Request, viewer: Viewer = Depends(api_viewer), year: int | None = YEAR
-) -> dict[str, Any]:
+async def budgets_api(request: Request, viewer: ApiViewer, year: int | None = YEAR) -> dict[str, Any]:
     """Every budget line of the fiscal year with its months (cumulative committed and actual,
     and the forecast's straight line), in minor units of the line's currency."""
     require(may_see_register(viewer), "budgets")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -17,14 +17,16 @@ from catalog.db import transaction
 from catalog.importers.catalog import STATUSES
 from catalog.importers.catalog_form import FORM_FIELDS, FormCheck, check_form, entry_from_product, form_of, save_product
 from web.access import Viewer, may_edit_register
-from web.deps import Console, api_viewer, console, page_viewer, render, require
+from web.deps import ApiViewer, Console, PageViewer, console, render, require
 
 router = APIRouter()
 
 
 def _products(c: Console) -> list[Any]:
     with transaction(c.engine, read_only=True) as session:
-        return [entry_from_product(p) for p in sorted(repository.list_products(session), key=lambda p: p.name.casefold())]
+        return [
+            entry_from_product(p) for p in sorted(repository.list_products(session), key=lambda p: p.name.casefold())
+        ]
 
 
 def _entry_json(entry: Any) -> dict[str, Any]:
@@ -45,15 +47,20 @@ def _entry_json(entry: Any) -> dict[str, Any]:
 
 
 @router.get("/catalog", response_class=HTMLResponse, include_in_schema=False)
-async def catalog_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def catalog_page(request: Request, viewer: PageViewer) -> Response:
     products = await run_in_threadpool(_products, console(request))
     return render(
-        request, "catalog.html", viewer, products=products, editor=may_edit_register(viewer), notice=request.query_params.get("notice", "")
+        request,
+        "catalog.html",
+        viewer,
+        products=products,
+        editor=may_edit_register(viewer),
+        notice=request.query_params.get("notice", ""),
     )
 
 
 @router.get("/api/v1/catalog", tags=["catalog"])
-async def catalog_api(request: Request, viewer: Viewer = Depends(api_viewer)) -> dict[str, Any]:
+async def catalog_api(request: Request, viewer: ApiViewer) -> dict[str, Any]:
     """Every product of the catalog (list prices in minor units of their currency)."""
     products = await run_in_threadpool(_products, console(request))
     return {"products": [_entry_json(p) for p in products]}
@@ -79,7 +86,15 @@ def _save(c: Console, form: dict[str, str], actor: str, *, product_id: str | Non
         return checked, save_product(session, entry=checked.entry, actor=actor, at=datetime.now(UTC))
 
 
-def _edit_page(request: Request, viewer: Viewer, form: dict[str, str], *, new: bool, problems: dict[str, list[str]], status: int = 200) -> Response:
+def _edit_page(
+    request: Request,
+    viewer: Viewer,
+    form: dict[str, str],
+    *,
+    new: bool,
+    problems: dict[str, list[str]],
+    status: int = 200,
+) -> Response:
     return render(
         request,
         "catalog_edit.html",
@@ -94,13 +109,13 @@ def _edit_page(request: Request, viewer: Viewer, form: dict[str, str], *, new: b
 
 
 @router.get("/catalog/new", response_class=HTMLResponse, include_in_schema=False)
-async def new_product_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def new_product_page(request: Request, viewer: PageViewer) -> Response:
     require(may_edit_register(viewer), "catalog editing")
     return _edit_page(request, viewer, {"status": "approved", "currency": "USD"}, new=True, problems={})
 
 
 @router.get("/catalog/{product_id}/edit", response_class=HTMLResponse, include_in_schema=False)
-async def edit_product_page(product_id: str, request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def edit_product_page(product_id: str, request: Request, viewer: PageViewer) -> Response:
     require(may_edit_register(viewer), "catalog editing")
     form = await run_in_threadpool(_current_form, console(request), product_id)
     if form is None:
@@ -119,17 +134,19 @@ async def _submitted(request: Request) -> dict[str, str]:
 
 
 @router.post("/catalog/new", include_in_schema=False)
-async def create_product(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def create_product(request: Request, viewer: PageViewer) -> Response:
     require(may_edit_register(viewer), "catalog editing")
     form = await _submitted(request)
     checked, outcome = await run_in_threadpool(_save, console(request), form, viewer.email, product_id=None)
     if not outcome:
         return _edit_page(request, viewer, form, new=True, problems=checked.problems, status=422)
-    return RedirectResponse(f"/catalog?notice={form['id'].strip()}+{outcome}#product-{form['id'].strip()}", status_code=303)
+    return RedirectResponse(
+        f"/catalog?notice={form['id'].strip()}+{outcome}#product-{form['id'].strip()}", status_code=303
+    )
 
 
 @router.post("/catalog/{product_id}/edit", include_in_schema=False)
-async def edit_product(product_id: str, request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def edit_product(product_id: str, request: Request, viewer: PageViewer) -> Response:
     require(may_edit_register(viewer), "catalog editing")
     if await run_in_threadpool(_current_form, console(request), product_id) is None:
         raise HTTPException(404, f"no product {product_id!r} in the catalog")
@@ -141,7 +158,7 @@ async def edit_product(product_id: str, request: Request, viewer: Viewer = Depen
 
 
 @router.put("/api/v1/catalog/{product_id}", tags=["catalog"])
-async def put_product(product_id: str, body: dict[str, Any], request: Request, viewer: Viewer = Depends(api_viewer)) -> dict[str, Any]:
+async def put_product(product_id: str, body: dict[str, Any], request: Request, viewer: ApiViewer) -> dict[str, Any]:
     """Add or replace one product. The fields are the catalog's (lists as JSON arrays or
     `;`-separated text); 422 lists every problem by field, and nothing is written then."""
     require(may_edit_register(viewer), "catalog editing")

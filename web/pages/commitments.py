@@ -6,15 +6,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from catalog.db import transaction
 from catalog.reports.commitments_view import CommitmentView, DrawdownPoint, commitment_views, drawdown_series
-from web.access import Viewer, may_see_register
+from web.access import may_see_register
 from web.charts import line_chart
-from web.deps import Console, api_viewer, console, page_viewer, render, require
+from web.deps import ApiViewer, Console, PageViewer, console, render, require
 
 router = APIRouter()
 
@@ -31,14 +31,14 @@ def drawdown_chart(view: CommitmentView, points: list[DrawdownPoint]) -> dict[st
 
 
 @router.get("/commitments", response_class=HTMLResponse, include_in_schema=False)
-async def commitments_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def commitments_page(request: Request, viewer: PageViewer) -> Response:
     require(may_see_register(viewer), "commitments")
     rows = await run_in_threadpool(commitments, console(request))
     return render(request, "commitments.html", viewer, rows=[(v, p, drawdown_chart(v, p)) for v, p in rows])
 
 
 @router.get("/api/v1/commitments", tags=["commitments"])
-async def commitments_api(request: Request, viewer: Viewer = Depends(api_viewer)) -> dict[str, Any]:
+async def commitments_api(request: Request, viewer: ApiViewer) -> dict[str, Any]:
     """Every commitment (minor units of its currency) with its drawdown over time."""
     require(may_see_register(viewer), "commitments")
     rows = await run_in_threadpool(commitments, console(request))

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -28,9 +28,9 @@ from catalog.reports.overview_view import (
 from catalog.reports.seats_view import IdleSeat, idle_seats, totals_by_currency
 from catalog.repository import reminders
 from catalog.rules.budget import fiscal_year_of
-from web.access import Viewer, may_see_register
+from web.access import may_see_register
 from web.charts import bar_chart
-from web.deps import Console, api_viewer, console, page_viewer, render, require
+from web.deps import ApiViewer, Console, PageViewer, console, render, require
 
 router = APIRouter()
 T = TypeVar("T")
@@ -101,7 +101,7 @@ def drawdown_chart(items: list[CommitmentView], currency: str) -> dict[str, Any]
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def overview_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def overview_page(request: Request, viewer: PageViewer) -> Response:
     if not may_see_register(viewer):
         return RedirectResponse("/requests", status_code=303)
     data = await run_in_threadpool(overview, console(request))
@@ -123,7 +123,7 @@ async def overview_page(request: Request, viewer: Viewer = Depends(page_viewer))
 
 
 @router.get("/api/v1/overview", tags=["overview"])
-async def overview_api(request: Request, viewer: Viewer = Depends(api_viewer)) -> dict[str, Any]:
+async def overview_api(request: Request, viewer: ApiViewer) -> dict[str, Any]:
     """The Overview's figures: money as integer minor units with their currency."""
     require(may_see_register(viewer), "the overview")
     data = await run_in_threadpool(overview, console(request))

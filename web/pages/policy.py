@@ -10,20 +10,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from catalog.db import transaction
 from catalog.policy_versions import PolicyText, policy_diff, policy_history
 from catalog.rules.policy import PolicyError, default_policy_path, load_policy
-from web.access import Viewer, may_see_register
-from web.deps import Console, api_viewer, console, page_viewer, render, require
+from web.access import may_see_register
+from web.deps import ApiViewer, Console, PageViewer, console, render, require
 from workflows.request.explain import ExplainInputError, explain_request
 
 router = APIRouter()
 #: The explain form's fields (request.json's keys, as `procure policy explain` reads them).
-EXPLAIN_FIELDS = ("requester", "product", "seats", "annual_cost", "currency", "channel", "data_classification", "cost_center")
+EXPLAIN_FIELDS = (
+    "requester",
+    "product",
+    "seats",
+    "annual_cost",
+    "currency",
+    "channel",
+    "data_classification",
+    "cost_center",
+)
 CHANNELS = ("direct", "aws_marketplace", "azure_marketplace", "gcp_marketplace")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 
@@ -59,7 +68,7 @@ def _form_request(values: dict[str, str]) -> dict[str, Any]:
 
 
 @router.get("/policy", response_class=HTMLResponse, include_in_schema=False)
-async def policy_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def policy_page(request: Request, viewer: PageViewer) -> Response:
     c = console(request)
     versions = await run_in_threadpool(history, c)
     params = dict(request.query_params)
@@ -92,7 +101,7 @@ async def policy_page(request: Request, viewer: Viewer = Depends(page_viewer)) -
 
 
 @router.get("/api/v1/policy", tags=["policy"])
-async def policy_api(request: Request, viewer: Viewer = Depends(api_viewer)) -> dict[str, Any]:
+async def policy_api(request: Request, viewer: ApiViewer) -> dict[str, Any]:
     """The policy in force and the earlier versions decisions were made under, newest first,
     each with its full text."""
     versions = await run_in_threadpool(history, console(request))
@@ -112,10 +121,10 @@ async def policy_api(request: Request, viewer: Viewer = Depends(api_viewer)) -> 
 @router.post("/api/v1/policy/explain", tags=["policy"])
 async def explain_api(
     request: Request,
+    viewer: ApiViewer,
     body: dict[str, Any] = Body(  # noqa: B008 - FastAPI's way to declare a JSON body
         ..., examples=[{"requester": "erin@example.com", "product": "figma", "seats": 3}]
     ),
-    viewer: Viewer = Depends(api_viewer),
 ) -> dict[str, Any]:
     """What `procure policy explain --json` prints for this request.json, as of today: the
     outcome, the route with approvers and reasons, the budget line and any drawdown."""

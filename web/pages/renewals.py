@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -20,7 +20,7 @@ from catalog.icalendar_feed import renewal_calendar
 from catalog.reports.renewals_view import RenewalRow, month_grid, renewal_rows
 from catalog.repository import api_tokens, reminders
 from web.access import Viewer, may_see_register
-from web.deps import Console, api_viewer, console, page_viewer, render, require
+from web.deps import ApiViewer, Console, PageViewer, console, render, require
 from web.renewal_actions import SNOOZE_CHOICES, DecisionFormError, decide, new_form_id, parse_decision
 from workflows.renewals.workflows import RenewalClient
 
@@ -127,7 +127,7 @@ async def _page(
 
 
 @router.get("/renewals", response_class=HTMLResponse, include_in_schema=False)
-async def renewals_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def renewals_page(request: Request, viewer: PageViewer) -> Response:
     return await _page(request, viewer)
 
 
@@ -138,7 +138,7 @@ async def _renewals(request: Request) -> RenewalClient:
 
 
 @router.post("/renewals/{contract_id}/decide", include_in_schema=False)
-async def decide_from_page(contract_id: int, request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def decide_from_page(contract_id: int, request: Request, viewer: PageViewer) -> Response:
     require(may_see_register(viewer), "renewals")
     form = await request.form()
     try:
@@ -156,7 +156,7 @@ async def decide_from_page(contract_id: int, request: Request, viewer: Viewer = 
 @router.get("/api/v1/renewals", tags=["renewals"])
 async def renewals_api(
     request: Request,
-    viewer: Viewer = Depends(api_viewer),
+    viewer: ApiViewer,
     within: int | None = Query(None, ge=0, le=3660, description="Only renewals within this many days."),
 ) -> dict[str, Any]:
     """Upcoming terms (deadline within 90 days, or passed with the renewal ahead), soonest
@@ -173,11 +173,11 @@ async def renewals_api(
 async def decide_api(
     contract_id: int,
     request: Request,
+    viewer: ApiViewer,
     body: dict[str, Any] = Body(  # noqa: B008 - FastAPI's way to declare a JSON body
         ...,
         examples=[{"renewal_date": "2027-01-15", "action": "snooze", "snooze_days": 7, "idempotency_key": "k1"}],
     ),
-    viewer: Viewer = Depends(api_viewer),
 ) -> dict[str, Any]:
     """Renew (optional `seats`, `price`), cancel, renegotiate or snooze (`snooze_days`) the term
     renewing on `renewal_date`: the Slack buttons' workflow. The same `idempotency_key` is
@@ -242,7 +242,7 @@ def _revoke_feed(c: Console, viewer: Viewer, token_id: int) -> None:
 
 
 @router.post("/renewals/feed", include_in_schema=False)
-async def create_feed(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def create_feed(request: Request, viewer: PageViewer) -> Response:
     require(may_see_register(viewer), "renewals")
     token = await run_in_threadpool(_issue_feed, console(request), viewer)
     url = str(request.url_for("renewals_feed").include_query_params(token=token))
@@ -250,7 +250,7 @@ async def create_feed(request: Request, viewer: Viewer = Depends(page_viewer)) -
 
 
 @router.post("/renewals/feed/{token_id}/revoke", include_in_schema=False)
-async def revoke_feed(token_id: int, request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
+async def revoke_feed(token_id: int, request: Request, viewer: PageViewer) -> Response:
     require(may_see_register(viewer), "renewals")
     await run_in_threadpool(_revoke_feed, console(request), viewer, token_id)
     return RedirectResponse("/renewals?notice=Calendar+link+revoked.", status_code=303)

@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from catalog.db import transaction
 from catalog.reports.seats_view import IdleSeat, idle_seats, totals_by_currency
-from web.access import Viewer, may_see_register
-from web.deps import Console, api_viewer, console, page_viewer, render, require
+from web.access import may_see_register
+from web.deps import ApiViewer, Console, PageViewer, console, render, require
 
 router = APIRouter()
 DAYS = Query(None, ge=1, le=3650, description="Idle for at least this many days (default RECLAIM_INACTIVE_DAYS).")
@@ -32,7 +32,7 @@ def seats(c: Console, days: int | None, product: str | None) -> tuple[int, list[
 
 @router.get("/seats", response_class=HTMLResponse, include_in_schema=False)
 async def seats_page(
-    request: Request, viewer: Viewer = Depends(page_viewer), days: int | None = DAYS, product: str | None = PRODUCT
+    request: Request, viewer: PageViewer, days: int | None = DAYS, product: str | None = PRODUCT
 ) -> Response:
     require(may_see_register(viewer), "seats")
     idle_days, found = await run_in_threadpool(seats, console(request), days, product)
@@ -51,7 +51,7 @@ async def seats_page(
 
 @router.get("/api/v1/seats", tags=["seats"])
 async def seats_api(
-    request: Request, viewer: Viewer = Depends(api_viewer), days: int | None = DAYS, product: str | None = PRODUCT
+    request: Request, viewer: ApiViewer, days: int | None = DAYS, product: str | None = PRODUCT
 ) -> dict[str, Any]:
     """Idle seats with their yearly value (minor units of the asset's currency), and the
     reclaimable total per currency."""
@@ -59,9 +59,7 @@ async def seats_api(
     idle_days, found = await run_in_threadpool(seats, console(request), days, product)
     return {
         "idle_days": idle_days,
-        "seats": [
-            {**asdict(s), "last_active": s.last_active.isoformat() if s.last_active else None} for s in found
-        ],
+        "seats": [{**asdict(s), "last_active": s.last_active.isoformat() if s.last_active else None} for s in found],
         "yearly": [
             {"currency": c, "cents": v} for c, v in totals_by_currency([(s.currency, s.yearly_cents) for s in found])
         ],
