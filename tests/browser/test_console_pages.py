@@ -114,6 +114,7 @@ async def test_a_renewal_cancelled_in_the_console_updates_the_slack_reminder(
     await row.get_by_role("button", name="Cancel").click()
     await expect(page.get_by_test_id("notice")).to_be_visible(timeout=WAIT_MS)
     assert "Recorded: the contract ends on" in await page.get_by_test_id("notice").inner_text()
+    await expect(page.get_by_test_id(f"ending-{reminder.contract_id}")).to_contain_text("cancelled")
     await page.screenshot(path=str(ARTIFACTS / "console-renewal-cancelled.png"), full_page=True)
 
     after = _itam_message(stack, reminder.channel_ts)

@@ -35,6 +35,7 @@ class RenewalList:
     month: date
     rows: list[RenewalRow]
     deciders: set[int]  # contracts the viewer may decide (owner or ITAM)
+    ending: list[Any]  # UpcomingRenewal: contracts ending within the horizon, their renewal cancelled
 
 
 def _month(text: str | None, today: date) -> date:
@@ -53,12 +54,15 @@ def renewal_list(c: Console, viewer: Viewer, *, month: date, within: int | None,
         person = repository.get_person(session, email=viewer.email)
         itam = reminders.is_itam(person)
         deciders = {r.renewal.contract_id for r in rows if itam or r.renewal.owner_email == viewer.email}
+        ending = reminders.upcoming_renewals(
+            session, as_of=today, calendar=c.settings.holiday_calendar(), horizon_days=horizon, cancelled=True
+        )
     if within is not None:
         rows = [r for r in rows if r.renewal.renewal_date <= today + timedelta(days=within)]
     if this_month:
         end = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
         rows = [r for r in rows if today <= r.renewal.deadline < end]
-    return RenewalList(today, month, rows, deciders if viewer.slack_user_id else set())
+    return RenewalList(today, month, rows, deciders if viewer.slack_user_id else set(), ending)
 
 
 def _row_json(row: RenewalRow) -> dict[str, Any]:
@@ -166,7 +170,16 @@ async def renewals_api(
     data = await run_in_threadpool(
         renewal_list, c, viewer, month=c.today().replace(day=1), within=within, this_month=False
     )
-    return {"as_of": data.as_of.isoformat(), "renewals": [_row_json(r) for r in data.rows]}
+    ending = [
+        {
+            "contract_id": u.contract_id,
+            "product": u.product_name,
+            "ends_on": u.renewal_date.isoformat(),
+            "decision": u.decision,
+        }
+        for u in data.ending
+    ]
+    return {"as_of": data.as_of.isoformat(), "renewals": [_row_json(r) for r in data.rows], "ending": ending}
 
 
 @router.post("/api/v1/renewals/{contract_id}/decisions", tags=["renewals"])
