@@ -16,28 +16,11 @@ from datetime import datetime
 from sqlmodel import Session
 
 from catalog import repository
-from catalog.importers.catalog import CatalogEntry, ContractTerms, parse_catalog_yaml
+from catalog.importers.catalog import CSV_COLUMNS, CatalogEntry, ContractTerms, parse_catalog_yaml
 from catalog.models import Product
 
-#: The form's fields, in the order they are shown (and written as YAML).
-FORM_FIELDS = (
-    "id",
-    "name",
-    "vendor",
-    "category",
-    "status",
-    "block_reason",
-    "aliases",
-    "alternatives",
-    "owner",
-    "seats_total",
-    "price_cents",
-    "currency",
-    "contract_start",
-    "term_months",
-    "auto_renew",
-    "notice_days",
-)
+#: The form's fields, in the order they are shown (and written as YAML): the CSV's columns.
+FORM_FIELDS = CSV_COLUMNS
 _LISTS = ("aliases", "alternatives")
 _NUMBERS = ("seats_total", "price_cents", "term_months", "notice_days")
 _CONTRACT = {"contract_start": "start", "term_months": "term_months", "auto_renew": "auto_renew"}

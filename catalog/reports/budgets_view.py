@@ -43,7 +43,8 @@ class MonthPoint:
     past: bool  # the month has begun by as_of (actual is known for it)
 
 
-def _line(budget: Budget) -> BudgetLine:
+def budget_line_of(budget: Budget) -> BudgetLine:
+    """A budget row as the budget rules take it."""
     return BudgetLine(
         budget.cost_center,
         budget.fiscal_year,
@@ -59,7 +60,7 @@ def budget_lines(session: Session, *, fiscal_year: int, as_of: date, start_month
     rows = session.exec(select(Budget).where(Budget.fiscal_year == fiscal_year).order_by(col(Budget.cost_center))).all()
     views = []
     for budget in rows:
-        line = _line(budget)
+        line = budget_line_of(budget)
         outlook = forecast(line, as_of=as_of, start_month=start_month)
         views.append(
             BudgetLineView(
@@ -127,7 +128,7 @@ def budget_months(
             spent[spent_on.replace(day=1)] += convert(int(cents), currency, budget.currency, rates)
         except BudgetError:
             continue  # the import refuses spend it cannot convert; an old row may still be here
-    outlook = forecast(_line(budget), as_of=as_of, start_month=start_month)
+    outlook = forecast(budget_line_of(budget), as_of=as_of, start_month=start_month)
     points = []
     committed = actual = 0
     for month in months:
