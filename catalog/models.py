@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -386,3 +386,32 @@ class ApiToken(SQLModel, table=True):
     created_by: str = Field(max_length=320)
     expires_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class ContractPlan(SQLModel, table=True):
+    """The renewal calendar's answer for a contract, kept so the App Home and the console read
+    renewals with an indexed query instead of planning 100,000 contracts per view
+    (catalog/repository/renewal_plans.py; docs/decisions.md, "The console at 100,000").
+
+    A row holds the term renewing next and its deadline as planned on `planned_on`, with the
+    contract terms and the holiday calendar (`calendar`, a digest) it was planned from. It
+    answers for a later day while those are unchanged and, for a contract that renews by
+    itself, until that renewal date; otherwise it is planned again. Null dates: the contract
+    cannot be planned."""
+
+    __tablename__ = "contract_plan"
+    __table_args__ = (
+        Index("ix_contract_plan_deadline", "deadline", "renewal_date"),
+        Index("ix_contract_plan_renewal_date", "renewal_date", "deadline"),
+    )
+    contract_id: int = Field(foreign_key="contract.id", primary_key=True)
+    start_date: date
+    term_months: int
+    auto_renew: bool
+    notice_days: int
+    notice_basis: str = Field(max_length=16)
+    contract_renewal_date: date
+    calendar: str = Field(max_length=64)
+    planned_on: date
+    renewal_date: date | None = None
+    deadline: date | None = None

@@ -433,7 +433,13 @@ def itam_home_blocks(deps: BotDeps, slack_id: str) -> list[dict[str, Any]]:
         person = repository.get_person_by_slack_id(session, slack_id=slack_id)
         if not reminders_repo.is_itam(person):
             return []
-        calendar = deps.settings.holiday_calendar()
-        upcoming = reminders_repo.upcoming_renewals(session, as_of=_today(deps), calendar=calendar)
-        ending = reminders_repo.upcoming_renewals(session, as_of=_today(deps), calendar=calendar, cancelled=True)
-    return rb.upcoming_renewals_blocks(upcoming, horizon_days=reminders_repo.DIGEST_HORIZON_DAYS, ending=ending)
+        home = reminders_repo.renewals_home(
+            session, as_of=_today(deps), calendar=deps.settings.holiday_calendar(), limit=rb.HOME_RENEWAL_ROWS
+        )
+    return rb.upcoming_renewals_blocks(
+        home.upcoming,
+        horizon_days=reminders_repo.DIGEST_HORIZON_DAYS,
+        ending=home.ending,
+        upcoming_total=home.upcoming_total,
+        ending_total=home.ending_total,
+    )

@@ -1,2 +1,4 @@
-"""Read models for the console and reports: what the pages show, computed with the rules in
-`catalog.rules` (never a second copy of a rule)."""
+"""Read models for the ITAM and finance console: pure SQL reads that take a session, an
+`as_of` and filters, and return typed dataclasses. They write nothing except the stored
+renewal plans they refresh (`catalog.repository.renewal_plans`); the rules they apply
+(budget, renewal calendar, idle seats) are the ones in `catalog.rules`."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func
+from sqlalchemy import func, not_
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -23,6 +23,7 @@ from catalog.models import (
     Asset,
     AuditEvent,
     Contract,
+    ContractPlan,
     Person,
     PurchaseRequest,
     Reminder,
@@ -40,6 +41,7 @@ from catalog.ports import (
 )
 from catalog.renewal_authority import needs_approval_refusal, pending_refusal, pending_renewal_request, quote_renewal
 from catalog.renewal_text import decision_phrase, renewal_phrase
+from catalog.repository import renewal_plans
 from catalog.rules.renewals import (
     ContractTerms,
     HolidayCalendar,
@@ -88,7 +90,9 @@ def contract_terms(
     )
 
 
-def _plan(row: _ContractRow, *, as_of: date, calendar: HolidayCalendar, last_sent: date | None) -> RenewalPlan | None:
+def plan_row(
+    row: _ContractRow, *, as_of: date, calendar: HolidayCalendar, last_sent: date | None
+) -> RenewalPlan | None:
     contract_id, start, term, auto_renew, notice, basis, renewal = row
     try:
         terms = contract_terms(
@@ -124,7 +128,7 @@ def plan_contract(
         contract.notice_basis,
         contract.renewal_date,
     )
-    return _plan(row, as_of=as_of, calendar=calendar, last_sent=last_sent)
+    return plan_row(row, as_of=as_of, calendar=calendar, last_sent=last_sent)
 
 
 def _contract_rows(session: Session, contract_ids: Iterable[int] | None = None) -> list[_ContractRow]:
@@ -181,7 +185,7 @@ def find_due_reminders(session: Session, *, as_of: date, calendar: HolidayCalend
     for row in _contract_rows(session):
         contract_id = row[0]
         sent = last_sent.get(contract_id)
-        plan = _plan(row, as_of=as_of, calendar=calendar, last_sent=sent)
+        plan = plan_row(row, as_of=as_of, calendar=calendar, last_sent=sent)
         if plan is None:
             continue
         # Reminders are about the first term whose deadline is still ahead.
@@ -911,7 +915,7 @@ def rearm_contract_reminders(
     if not rows:
         return None
     row = rows[0]
-    plan = _plan(row, as_of=at.date(), calendar=calendar, last_sent=_last_sent(session).get(contract_id))
+    plan = plan_row(row, as_of=at.date(), calendar=calendar, last_sent=_last_sent(session).get(contract_id))
     if plan is None:
         return None
     # Reminders follow the first term whose deadline is still ahead (`next_…`).
@@ -959,54 +963,98 @@ def upcoming_renewals(
     those still to decide, and those whose notice deadline has passed while the renewal (and
     its charge) is still ahead. Terms cancelled are left out — they are not upcoming — unless
     `cancelled` asks for exactly those: the contracts ending within the horizon."""
-    terms = _terms_by_key(session)
-    ended = _cancelled_from(terms.values())
-    last_sent = _last_sent(session)
+    return upcoming_renewals_page(
+        session, as_of=as_of, calendar=calendar, horizon_days=horizon_days, cancelled=cancelled
+    )[0]
+
+
+def upcoming_renewals_page(
+    session: Session,
+    *,
+    as_of: date,
+    calendar: HolidayCalendar,
+    horizon_days: int = DIGEST_HORIZON_DAYS,
+    cancelled: bool = False,
+    limit: int | None = None,
+) -> tuple[list[UpcomingRenewal], int]:
+    """The first `limit` of `upcoming_renewals` (all when None) and how many there are in all,
+    read from the stored plans (refreshed first) with indexed queries."""
+    renewal_plans.refresh_plans(session, as_of=as_of, calendar=calendar)
+    return _upcoming_page(session, as_of=as_of, horizon_days=horizon_days, cancelled=cancelled, limit=limit)
+
+
+@dataclass(frozen=True)
+class RenewalsHome:
+    """The App Home's renewals: the first rows of each list and how many each has."""
+
+    upcoming: list[UpcomingRenewal]
+    upcoming_total: int
+    ending: list[UpcomingRenewal]
+    ending_total: int
+
+
+def renewals_home(session: Session, *, as_of: date, calendar: HolidayCalendar, limit: int) -> RenewalsHome:
+    """Renewals still to decide and contracts ending within the digest's horizon: `limit` of each."""
+    renewal_plans.refresh_plans(session, as_of=as_of, calendar=calendar)
+    upcoming, upcoming_total = _upcoming_page(
+        session, as_of=as_of, horizon_days=DIGEST_HORIZON_DAYS, cancelled=False, limit=limit
+    )
+    ending, ending_total = _upcoming_page(
+        session, as_of=as_of, horizon_days=DIGEST_HORIZON_DAYS, cancelled=True, limit=limit
+    )
+    return RenewalsHome(upcoming, upcoming_total, ending, ending_total)
+
+
+def _upcoming_page(
+    session: Session, *, as_of: date, horizon_days: int, cancelled: bool, limit: int | None
+) -> tuple[list[UpcomingRenewal], int]:
     horizon = as_of + timedelta(days=horizon_days)
-    rows = _contract_rows(session)
-    assets = {
-        c.id: a for c, a in session.exec(select(Contract, Asset).where(col(Contract.asset_id) == col(Asset.id))).all()
-    }
-    found: list[UpcomingRenewal] = []
-    for row in rows:
-        plan = _plan(row, as_of=as_of, calendar=calendar, last_sent=last_sent.get(row[0]))
-        if plan is None or plan.renewal_date <= as_of:
-            continue
-        term = terms.get((row[0], plan.renewal_date))
-        end = ended.get(row[0])
-        is_cancelled = (term is not None and term.status == RenewalStatus.CANCELLED) or (
-            end is not None and end <= plan.renewal_date
-        )
-        # Still to decide: by its deadline; cancelled: by the day it ends.
-        if is_cancelled != cancelled or (plan.renewal_date if cancelled else plan.deadline) > horizon:
-            continue
-        asset = assets.get(row[0])
-        if asset is None:
-            continue
-        auto_renew = row[3]
+    # Still to decide: by its deadline; cancelled: by the day it ends.
+    window = col(ContractPlan.renewal_date) <= horizon if cancelled else col(ContractPlan.deadline) <= horizon
+    ended = renewal_plans.cancelled_term()
+    planned, total = renewal_plans.planned_renewals(
+        session, as_of=as_of, where=[window, ended if cancelled else not_(ended)], limit=limit
+    )
+    terms = terms_of(session, keys=[(p.contract_id, p.renewal_date) for p in planned])
+    found = []
+    for p in planned:
+        term = terms.get((p.contract_id, p.renewal_date))
         found.append(
             UpcomingRenewal(
-                contract_id=row[0],
-                product_name=asset.product_name,
-                owner_email=asset.owner_email,
-                annual_cost_cents=asset.annual_cost_cents,
-                currency=asset.currency,
-                renewal_date=plan.renewal_date,
-                deadline=plan.deadline,
-                days_left=(plan.deadline - as_of).days,
+                contract_id=p.contract_id,
+                product_name=p.product_name,
+                owner_email=p.owner_email,
+                annual_cost_cents=p.annual_cost_cents,
+                currency=p.currency,
+                renewal_date=p.renewal_date,
+                deadline=p.deadline,
+                days_left=(p.deadline - as_of).days,
                 status=term.status if term else RenewalStatus.OPEN,
-                auto_renew=auto_renew,
+                auto_renew=p.auto_renew,
                 when=renewal_phrase(
                     as_of=as_of,
-                    auto_renew=auto_renew,
-                    renewal_date=plan.renewal_date,
-                    deadline=plan.deadline,
-                    cancelled=is_cancelled,
+                    auto_renew=p.auto_renew,
+                    renewal_date=p.renewal_date,
+                    deadline=p.deadline,
+                    cancelled=cancelled,
                 ),
-                decision=term_decision_phrase(term, currency=asset.currency, as_of=as_of) if term else "",
+                decision=term_decision_phrase(term, currency=p.currency, as_of=as_of) if term else "",
             )
         )
-    return sorted(found, key=lambda u: (u.deadline, u.contract_id))
+    return found, total
+
+
+def terms_of(session: Session, *, keys: Sequence[tuple[int, date]]) -> dict[tuple[int, date], RenewalTerm]:
+    """The decisions recorded on these (contract, renewal date) terms."""
+    wanted = set(keys)
+    ids = sorted({contract_id for contract_id, _ in wanted})
+    found: dict[tuple[int, date], RenewalTerm] = {}
+    for start in range(0, len(ids), 500):
+        query = select(RenewalTerm).where(col(RenewalTerm.contract_id).in_(ids[start : start + 500]))
+        for term in session.exec(query).all():
+            if (term.contract_id, term.renewal_date) in wanted:
+                found[(term.contract_id, term.renewal_date)] = term
+    return found
 
 
 def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date) -> str:
