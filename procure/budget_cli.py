@@ -126,14 +126,20 @@ def budget_rows(
 ) -> list[dict[str, Any]]:
     """Each budget line of the year with its straight-line forecast, as plain values."""
     from catalog import repository
-    from catalog.reports.budgets_view import budget_line_of
-    from catalog.rules.budget import forecast
+    from catalog.rules.budget import BudgetLine, forecast
 
     rows = []
     for budget in repository.list_budgets(session, fiscal_year=fiscal_year):
         if cost_center is not None and budget.cost_center.casefold() != cost_center.casefold():
             continue
-        line = budget_line_of(budget)
+        line = BudgetLine(
+            budget.cost_center,
+            budget.fiscal_year,
+            budget.currency,
+            budget.annual_cents,
+            budget.committed_cents,
+            budget.actual_cents,
+        )
         outlook = forecast(line, as_of=as_of, start_month=start_month)
         rows.append(
             {

@@ -109,12 +109,14 @@ async def test_a_renewal_cancelled_in_the_console_updates_the_slack_reminder(
 
     page = await browser.new_page(viewport={"width": 1280, "height": 1400})
     await _sign_in(page, stack, "/renewals")
-    row = page.get_by_test_id(f"renewal-{reminder.contract_id}")
+    row = page.get_by_test_id(f"renewal-{reminder.contract_id}-deadline")
     page.once("dialog", lambda dialog: dialog.accept())  # "Cancel Figma? The contract ends …"
     await row.get_by_role("button", name="Cancel").click()
     await expect(page.get_by_test_id("notice")).to_be_visible(timeout=WAIT_MS)
     assert "Recorded: the contract ends on" in await page.get_by_test_id("notice").inner_text()
-    await expect(page.get_by_test_id(f"ending-{reminder.contract_id}")).to_contain_text("cancelled")
+    ends = page.get_by_test_id(f"renewal-{reminder.contract_id}-renewal")
+    await expect(ends).to_contain_text("ends")
+    await expect(ends).to_contain_text("cancelled")
     await page.screenshot(path=str(ARTIFACTS / "console-renewal-cancelled.png"), full_page=True)
 
     after = _itam_message(stack, reminder.channel_ts)

@@ -59,27 +59,30 @@ async def test_the_role_matrix_of_every_page_and_api(console: Console) -> None:
 async def test_the_overview_counts_what_the_lists_behind_it_list(console: Console) -> None:
     console.sign_in(FINANCE)
     overview = (await console.http.get("/api/v1/overview")).json()
-    renewals = (await console.http.get("/api/v1/renewals")).json()["renewals"]
-    today = date.fromisoformat(overview["as_of"])
-    for window in overview["renewals"]:
-        due = [r for r in renewals if (date.fromisoformat(r["renewal_date"]) - today).days <= window["within_days"]]
-        within = (await console.http.get("/api/v1/renewals", params={"within": window["within_days"]})).json()
-        assert window["count"] == len(due) == len(within["renewals"])
-        for total in window["yearly"]:  # one sum per currency
-            assert total["cents"] == sum(r["annual_cost_cents"] for r in due if r["currency"] == total["currency"])
+    assert {r["within_days"] for r in overview["renewals"]} == {30, 60, 90}
+    for days in (30, 60, 90):
+        events = (await console.http.get("/api/v1/renewals", params={"days": days})).json()["events"]
+        due = [e for e in events if e["kind"] == "renewal" and e["status"] != "cancelled"]
+        for window in (r for r in overview["renewals"] if r["within_days"] == days):  # one per currency
+            mine = [e for e in due if e["currency"] == window["currency"]]
+            assert window["count"] == len(mine)
+            assert window["annual_cents"] == sum(e["annual_cost_cents"] for e in mine)
     seats = (await console.http.get("/api/v1/seats")).json()
-    assert overview["idle_seats"] == {"count": len(seats["seats"]), "yearly": seats["yearly"]}
+    assert overview["idle_seats"] == seats["totals"]
+    assert sum(t["seats"] for t in seats["totals"]) == len(seats["seats"])  # one page holds the demo's
     budgets = (await console.http.get("/api/v1/budgets")).json()["budgets"]
-    assert [b["cost_center"] for b in overview["budgets"]] == [b["cost_center"] for b in budgets]
+    assert [b["cost_center"] for b in overview["spend"]] == [b["cost_center"] for b in budgets]
     assert budgets and all(len(b["months"]) == 12 for b in budgets)
     commitments = (await console.http.get("/api/v1/commitments")).json()["commitments"]
     assert [c["name"] for c in overview["commitments"]] == [c["name"] for c in commitments]
-    assert all(c["drawdown"][0]["remaining_cents"] == c["remaining_cents"] + c["drawn_cents"] for c in commitments)
     page = (await console.http.get("/")).text
     # Both charts, each with its table, and the figures link to their lists.
     assert 'data-chart="spend-USD-data"' in page and 'data-chart="drawdown-USD-data"' in page
-    assert f'href="/renewals?within=90" data-testid="renewals-90">{overview["renewals"][2]["count"]}<' in page
+    ninety = sum(r["count"] for r in overview["renewals"] if r["within_days"] == 90)
+    assert f'href="/renewals?days=90" data-testid="renewals-90">{ninety}<' in page
     assert "/static/vendor/chart.umd.min.js" in page
+    for path in ("/renewals", "/renewals?month=2027-01", "/budgets", "/commitments", "/seats?never_used=true"):
+        assert (await console.http.get(path)).status_code == 200, path
 
 
 async def test_the_calendar_feed_is_read_by_an_icalendar_parser_and_revoked_with_its_link(console: Console) -> None:
@@ -95,15 +98,13 @@ async def test_the_calendar_feed_is_read_by_an_icalendar_parser_and_revoked_with
     feed = await console.http.get(feed_url.removeprefix("http://127.0.0.1:3002"))
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(feed.text)
-    events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    events = {str(e["UID"]): e.decoded("DTSTART") for e in calendar.walk("VEVENT")}
     csrf = console.sign_in(ITAM)
-    renewals = (await console.http.get("/api/v1/renewals")).json()["renewals"]
-    assert renewals
-    for r in renewals:
-        key = f"contract-{r['contract_id']}-{r['renewal_date'].replace('-', '')}"
-        assert events[f"{key}-renewal@127.0.0.1"].decoded("DTSTART") == date.fromisoformat(r["renewal_date"])
-        if r["deadline"] != r["renewal_date"]:
-            assert events[f"{key}-deadline@127.0.0.1"].decoded("DTSTART") == date.fromisoformat(r["deadline"])
+    listed = (await console.http.get("/api/v1/renewals", params={"days": 366})).json()["events"]
+    assert listed
+    assert events == {
+        f"{e['kind']}-{e['contract_id']}-{e['renewal_date']}@procure-bot": date.fromisoformat(e["on"]) for e in listed
+    }
     listing = (await console.http.get("/renewals")).text
     token_id = re.search(r"/renewals/feed/(\d+)/revoke", listing)
     assert token_id is not None

@@ -70,9 +70,9 @@ def _decisions(engine: Engine, contract_id: int) -> list[AuditEvent]:
 async def test_a_console_decision_is_the_slack_buttons_decision(stack: tuple[Console, RecordingNotifier]) -> None:
     console, notifier = stack
     csrf = console.sign_in(ITAM)
-    renewals = (await console.http.get("/api/v1/renewals")).json()["renewals"]
+    events = (await console.http.get("/api/v1/renewals")).json()["events"]
     reminded = {card.contract_id for _, card, _ in notifier.renewal_posts}
-    target = next(r for r in renewals if r["contract_id"] in reminded and r["days_left"] > 3)
+    target = next(e for e in events if e["kind"] == "deadline" and e["contract_id"] in reminded and e["days_left"] > 3)
     contract_id = target["contract_id"]
     before = len(_decisions(console.engine, contract_id))
 
@@ -112,8 +112,8 @@ async def test_a_console_decision_is_the_slack_buttons_decision(stack: tuple[Con
     assert posted and {ref for ref, _ in updated} == posted  # the #itam post and the owner's DM
     assert all(card.snoozed_until == snoozed_until for _, card in updated)
 
-    listed = (await console.http.get("/api/v1/renewals")).json()["renewals"]
-    assert f"snoozed until {snoozed_until}" in next(r for r in listed if r["contract_id"] == contract_id)["decision"]
+    listed = (await console.http.get("/api/v1/renewals")).json()["events"]
+    assert f"snoozed until {snoozed_until}" in next(e for e in listed if e["contract_id"] == contract_id)["decision"]
 
     # A bad form is refused with the reason, before anything runs.
     bad = await console.http.post(

@@ -6,7 +6,8 @@ revocable token in its URL (a "calendar" token, web_api_token)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar as month_calendar
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,8 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.icalendar_feed import renewal_calendar
-from catalog.reports.renewals_view import RenewalRow, month_grid, renewal_rows
+from catalog.reports.renewals import CalendarRow, calendar_rows, ical_feed
 from catalog.repository import api_tokens, reminders
 from web.access import Viewer, may_see_register
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
@@ -26,16 +26,20 @@ from workflows.renewals.workflows import RenewalClient
 
 router = APIRouter()
 HORIZON_DAYS = 90
+FEED_DAYS = 366
 FEED_PURPOSE = "calendar"
 
 
 @dataclass(frozen=True)
 class RenewalList:
     as_of: date
+    start: date
+    end: date
+    rows: list[CalendarRow]  # deadlines and renewal dates from `start` to `end`
+    contracts: int  # contracts with a date in the range (the list may hold fewer)
     month: date
-    rows: list[RenewalRow]
+    grid: list[list[tuple[date, list[CalendarRow]]]]  # the month's weeks, Monday first
     deciders: set[int]  # contracts the viewer may decide (owner or ITAM)
-    ending: list[Any]  # UpcomingRenewal: contracts ending within the horizon, their renewal cancelled
 
 
 def _month(text: str | None, today: date) -> date:
@@ -45,43 +49,50 @@ def _month(text: str | None, today: date) -> date:
         raise HTTPException(422, f"month {text!r} is not YYYY-MM") from None
 
 
-def renewal_list(c: Console, viewer: Viewer, *, month: date, within: int | None, this_month: bool) -> RenewalList:
+def _grid(month: date, rows: list[CalendarRow]) -> list[list[tuple[date, list[CalendarRow]]]]:
+    by_day: dict[date, list[CalendarRow]] = {}
+    for row in rows:
+        by_day.setdefault(row.on, []).append(row)
+    weeks = month_calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+    return [[(day, by_day.get(day, [])) for day in week] for week in weeks]
+
+
+def renewal_list(c: Console, viewer: Viewer, *, days: int, month: date, cost_center: str | None) -> RenewalList:
     today = c.today()
-    month_end = (month + timedelta(days=32)).replace(day=1)
-    horizon = max(HORIZON_DAYS, (month_end - today).days)
-    with transaction(c.engine, read_only=True) as session:
-        rows = renewal_rows(session, as_of=today, calendar=c.settings.holiday_calendar(), horizon_days=horizon)
-        person = repository.get_person(session, email=viewer.email)
-        itam = reminders.is_itam(person)
-        deciders = {r.renewal.contract_id for r in rows if itam or r.renewal.owner_email == viewer.email}
-        ending = reminders.upcoming_renewals(
-            session, as_of=today, calendar=c.settings.holiday_calendar(), horizon_days=horizon, cancelled=True
+    month_end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    calendar = c.settings.holiday_calendar()
+    with transaction(c.engine) as session:  # the read refreshes the stored renewal plans
+        listed = calendar_rows(
+            session,
+            as_of=today,
+            calendar=calendar,
+            start=today,
+            end=today + timedelta(days=days),
+            cost_center=cost_center,
         )
-    if within is not None:
-        rows = [r for r in rows if r.renewal.renewal_date <= today + timedelta(days=within)]
-    if this_month:
-        end = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
-        rows = [r for r in rows if today <= r.renewal.deadline < end]
-    return RenewalList(today, month, rows, deciders if viewer.slack_user_id else set(), ending)
+        in_month = calendar_rows(
+            session, as_of=today, calendar=calendar, start=month, end=month_end, cost_center=cost_center
+        )
+        itam = reminders.is_itam(repository.get_person(session, email=viewer.email))
+    deciders = {r.contract_id for r in listed.rows if viewer.slack_user_id and (itam or r.owner_email == viewer.email)}
+    return RenewalList(
+        today,
+        today,
+        today + timedelta(days=days),
+        listed.rows,
+        listed.contracts,
+        month,
+        _grid(month, in_month.rows),
+        deciders,
+    )
 
 
-def _row_json(row: RenewalRow) -> dict[str, Any]:
-    u = row.renewal
+def _row_json(row: CalendarRow) -> dict[str, Any]:
     return {
-        "contract_id": u.contract_id,
-        "asset_id": row.asset_id,
-        "product": u.product_name,
-        "owner": u.owner_email,
-        "renewal_date": u.renewal_date.isoformat(),
-        "deadline": u.deadline.isoformat(),
-        "days_left": u.days_left,
-        "auto_renew": u.auto_renew,
-        "annual_cost_cents": u.annual_cost_cents,
-        "currency": u.currency,
-        "seats": {"bought": row.seats_bought, "assigned": row.seats_assigned, "active_30d": row.seats_active},
-        "status": u.status,
-        "when": u.when,
-        "decision": u.decision,
+        **asdict(row),
+        "on": row.on.isoformat(),
+        "renewal_date": row.renewal_date.isoformat(),
+        "deadline": row.deadline.isoformat(),
     }
 
 
@@ -100,16 +111,15 @@ async def _page(
     require(may_see_register(viewer), "renewals")
     c = console(request)
     params = request.query_params
-    within = params.get("within")
+    days = params.get("days", "")
     data = await run_in_threadpool(
         renewal_list,
         c,
         viewer,
+        days=min(int(days), 3660) if days.isdecimal() else HORIZON_DAYS,
         month=_month(params.get("month"), c.today()),
-        within=int(within) if within and within.isdecimal() else None,
-        this_month=params.get("deadlines") == "month",
+        cost_center=params.get("cost_center") or None,
     )
-    grid = month_grid(data.month.year, data.month.month, [r.renewal for r in data.rows])
     previous = (data.month - timedelta(days=1)).replace(day=1)
     following = (data.month + timedelta(days=32)).replace(day=1)
     return render(
@@ -118,7 +128,6 @@ async def _page(
         viewer,
         status_code=status,
         data=data,
-        grid=grid,
         previous=previous,
         following=following,
         form_id=new_form_id(),
@@ -161,25 +170,22 @@ async def decide_from_page(contract_id: int, request: Request, viewer: PageViewe
 async def renewals_api(
     request: Request,
     viewer: ApiViewer,
-    within: int | None = Query(None, ge=0, le=3660, description="Only renewals within this many days."),
+    days: int = Query(HORIZON_DAYS, ge=0, le=3660, description="Dates from today to this many days ahead."),
+    cost_center: str | None = Query(None, max_length=64),
 ) -> dict[str, Any]:
-    """Upcoming terms (deadline within 90 days, or passed with the renewal ahead), soonest
-    deadline first, with seats and the decision so far."""
+    """Notice deadlines and renewal dates from today to `days` ahead, by date, each with its
+    term's days left, cost, seats and decision so far."""
     require(may_see_register(viewer), "renewals")
     c = console(request)
     data = await run_in_threadpool(
-        renewal_list, c, viewer, month=c.today().replace(day=1), within=within, this_month=False
+        renewal_list, c, viewer, days=days, month=c.today().replace(day=1), cost_center=cost_center
     )
-    ending = [
-        {
-            "contract_id": u.contract_id,
-            "product": u.product_name,
-            "ends_on": u.renewal_date.isoformat(),
-            "decision": u.decision,
-        }
-        for u in data.ending
-    ]
-    return {"as_of": data.as_of.isoformat(), "renewals": [_row_json(r) for r in data.rows], "ending": ending}
+    return {
+        "as_of": data.as_of.isoformat(),
+        "until": data.end.isoformat(),
+        "contracts": data.contracts,
+        "events": [_row_json(r) for r in data.rows],
+    }
 
 
 @router.post("/api/v1/renewals/{contract_id}/decisions", tags=["renewals"])
@@ -209,17 +215,23 @@ async def decide_api(
 # --- the iCalendar feed ---------------------------------------------------------------------
 
 
-def _feed(c: Console, token: str) -> str | None:
+def _feed(c: Console, token: str) -> bytes | None:
     now = datetime.now(UTC)
-    with transaction(c.engine, read_only=True) as session:
+    today = c.today()
+    with transaction(c.engine) as session:  # the read refreshes the stored renewal plans
         row = api_tokens.find_live(session, token=token, now=now, purpose=FEED_PURPOSE)
         person = repository.get_person(session, email=row.email) if row else None
         if person is None or not may_see_register(Viewer.from_person(person)):
             return None
-        upcoming = reminders.upcoming_renewals(
-            session, as_of=c.today(), calendar=c.settings.holiday_calendar(), horizon_days=366
-        )
-    return renewal_calendar(upcoming, generated_at=now, host=c.settings.web_host, timezone=c.settings.company_timezone)
+        rows = calendar_rows(
+            session,
+            as_of=today,
+            calendar=c.settings.holiday_calendar(),
+            start=today,
+            end=today + timedelta(days=FEED_DAYS),
+            limit=5_000,
+        ).rows
+    return ical_feed(rows, name="Renewals", stamp=now)
 
 
 @router.get("/renewals.ics", tags=["renewals"], response_class=Response)
