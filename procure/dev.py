@@ -187,6 +187,9 @@ class Supervisor:
             if not self.test_clock:
                 self.spawn("temporal", argv, env)
             env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{s.temporal_port}"
+            if self.ui and not self.test_clock:
+                # The console links each request to its workflow there.
+                env.setdefault("TEMPORAL_UI_URL", f"http://127.0.0.1:{s.temporal_ui_port}")
 
         engine = make_engine(s.effective_database_url)
         upgrade(engine)

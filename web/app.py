@@ -84,8 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         temporal_factory=(lambda: _ready(temporal)) if temporal is not None else _temporal_factory(settings),
     )
     templates.env.globals["local"] = console.local
-    templates.env.globals["temporal_ui"] = settings.temporal_ui()
-    templates.env.globals["temporal_namespace"] = settings.temporal_namespace
+    templates.env.globals["company_timezone"] = settings.company_timezone
     app.state.console = console
 
     app.include_router(auth.router)

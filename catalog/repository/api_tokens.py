@@ -78,20 +78,8 @@ def create(
     session.add(row)
     session.flush()
     assert row.id is not None
-    repository.audit(
-        session,
-        idem_key=f"web-token:{row.id}:created",
-        at=now,
-        entity="web_token",
-        entity_id=str(row.id),
-        action="token_created",
-        actor=actor,
-        detail={
-            "email": row.email,
-            "purpose": purpose,
-            "expires_at": row.expires_at.isoformat() if row.expires_at else None,
-        },
-    )
+    expires = row.expires_at.isoformat() if row.expires_at else None
+    _audit(session, row, "created", actor=actor, now=now, expires_at=expires)
     return IssuedToken(id=row.id, token=plain, email=row.email, expires_at=row.expires_at)
 
 
@@ -124,14 +112,19 @@ def revoke(session: Session, *, token_id: int, actor: str, now: datetime) -> boo
         return False
     row.revoked_at = now
     session.add(row)
+    _audit(session, row, "revoked", actor=actor, now=now)
+    return True
+
+
+def _audit(session: Session, row: ApiToken, what: str, *, actor: str, now: datetime, **detail: object) -> None:
+    """One audit row per token and change (never the token itself)."""
     repository.audit(
         session,
-        idem_key=f"web-token:{token_id}:revoked",
+        idem_key=f"web-token:{row.id}:{what}",
         at=now,
         entity="web_token",
-        entity_id=str(token_id),
-        action="token_revoked",
+        entity_id=str(row.id),
+        action=f"token_{what}",
         actor=actor,
-        detail={"email": row.email, "purpose": row.purpose},
+        detail={"email": row.email, "purpose": row.purpose, **detail},
     )
-    return True
