@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench.bench_stack",
     "bench.bench_floor",
     "bench.bench_ack",
+    "bench.bench_console",
 ]
 
 

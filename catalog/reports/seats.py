@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from catalog.models import Asset, SeatAssignment
-from catalog.rules.reuse import idle_cutoff
+from catalog.rules.reuse import SeatHolder, idle_cutoff
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
@@ -104,7 +104,7 @@ def reclaim_candidates(
                 person_email=email,
                 assigned_on=assigned_on,
                 last_active=last_active,
-                idle_days=max(0, (as_of - (last_active or assigned_on)).days),
+                idle_days=SeatHolder(email, assigned_on, last_active).idle_days(as_of),
                 yearly_value_cents=unit,
                 currency=currency,
             )
