@@ -22,7 +22,7 @@ from catalog.db import make_engine, transaction
 from catalog.models import Reminder
 from catalog.settings import Settings
 from procure.testing import DevStack, dev_stack
-from tests.browser.test_simulator_page import WAIT_MS, browser, chromium  # noqa: F401 - fixtures
+from tests.browser.conftest import ARTIFACTS, WAIT_MS
 from workflows.renewals.workflows import RenewalClient
 
 try:
@@ -31,12 +31,11 @@ except ImportError:  # pragma: no cover - the dev extras install it
     pass
 
 pytestmark = pytest.mark.e2e
-ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 IAN = "U0ITAM"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, reference_dir: Path, chromium: Path) -> Iterator[DevStack]:  # noqa: F811
+def stack(tmp_path_factory: pytest.TempPathFactory, reference_dir: Path, chromium: Path) -> Iterator[DevStack]:
     with dev_stack(
         tmp_path_factory.mktemp("console-dev"), extra_env={"SLACK_REFERENCE_DIR": str(reference_dir)}
     ) as dev:
@@ -61,7 +60,7 @@ async def _drawn_pixels(page: Page, selector: str) -> int:
     )
 
 
-async def test_the_overview_draws_its_charts(stack: DevStack, browser: Browser) -> None:  # noqa: F811
+async def test_the_overview_draws_its_charts(stack: DevStack, browser: Browser) -> None:
     page = await browser.new_page(viewport={"width": 1280, "height": 1600})
     await _sign_in(page, stack, "/")
     await expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
@@ -89,7 +88,7 @@ def _itam_message(stack: DevStack, ts: str) -> dict[str, Any]:
 
 async def test_a_renewal_cancelled_in_the_console_updates_the_slack_reminder(
     stack: DevStack,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.company_timezone)).date()
