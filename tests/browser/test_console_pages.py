@@ -7,6 +7,7 @@ screenshot under tests/artifacts/."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,4 +129,41 @@ async def test_a_renewal_cancelled_in_the_console_updates_the_slack_reminder(
     await expect(sim.locator("#messages")).to_contain_text("Contract #", timeout=WAIT_MS)
     await sim.screenshot(path=str(ARTIFACTS / "console-renewal-slack-updated.png"), full_page=True)
     await sim.close()
+    await page.close()
+
+
+async def test_the_other_pages_by_keyboard_with_their_tables_and_forms(stack: DevStack, browser: Browser) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 1400})
+    await _sign_in(page, stack, "/budgets")
+    await expect(page.locator("canvas[data-drawn='true']").first).to_be_visible(timeout=WAIT_MS)
+    # One table per cost center, a row per month of the fiscal year.
+    await expect(page.get_by_role("row", name=re.compile(r"^Dec \d{4}")).first).to_be_visible()
+    await page.screenshot(path=str(ARTIFACTS / "console-budgets.png"), full_page=True)
+    for path, name in (("/commitments", "console-commitments.png"), ("/seats", "console-seats.png")):
+        await page.goto(f"{stack.console_url}{path}")
+        await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    await expect(page.get_by_test_id("seats-summary")).to_contain_text("a year")
+
+    # A catalog edit, done from the keyboard: every field has its label, each problem shows
+    # at its field (and is tied to it for screen readers), nothing is saved.
+    await page.goto(f"{stack.console_url}/catalog/figma/edit")
+    owner = page.get_by_label("Owner (email)")
+    await owner.fill("not-an-email")
+    await page.get_by_label("Currency (ISO code)").fill("usd")
+    await owner.press("Enter")
+    await expect(page.get_by_test_id("error-owner")).to_have_text("owner 'not-an-email' must be an email address")
+    await expect(page.get_by_test_id("error-currency")).to_contain_text("three-letter ISO code")
+    await expect(page.get_by_label("Owner (email)")).to_have_attribute("aria-describedby", "error-owner")
+    await page.screenshot(path=str(ARTIFACTS / "console-catalog-edit.png"), full_page=True)
+
+    # The policy's explain form, filled and sent with the keyboard.
+    await page.goto(f"{stack.console_url}/policy")
+    await page.get_by_label("Requester (email)").fill("employee@example.com")
+    await page.get_by_label("Product (id or name)").fill("figma")
+    await page.get_by_label("Seats").fill("3")
+    await page.get_by_label("Seats").press("Enter")
+    result = page.get_by_test_id("explain-result")
+    await expect(result).to_contain_text("Outcome: route", timeout=WAIT_MS)
+    await expect(result.get_by_role("cell", name="manager", exact=True)).to_be_visible()
+    await page.screenshot(path=str(ARTIFACTS / "console-policy-explain.png"), full_page=True)
     await page.close()
