@@ -205,3 +205,32 @@ async def test_the_explain_form_shows_the_route_procure_policy_explain_prints(co
     assert refused.status_code == 422 and "unknown field(s) color" in refused.json()["detail"]
     versions = (await console.http.get("/api/v1/policy")).json()["versions"]
     assert versions[0]["in_force"] and versions[0]["version"] == result["policy_version"]
+
+
+async def test_a_new_product_from_the_form_and_an_id_already_taken(sqlite_console: Console) -> None:
+    console = sqlite_console
+    csrf = console.sign_in(ITAM)
+    form = {
+        "csrf_token": csrf,
+        "id": "loom",
+        "name": "Loom",
+        "vendor": "Atlassian",
+        "category": "video",
+        "alternatives": "zoom",
+        "price_cents": "1500",
+        "currency": "USD",
+        "auto_renew_present": "1",
+        "auto_renew": "true",
+    }
+    created = await console.http.post("/catalog/new", data=form, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    with transaction(console.engine, read_only=True) as session:
+        loom = session.get(Product, "loom")
+        # The renew checkbox alone makes no contract (the form had no contract dates).
+        assert loom is not None and loom.contract_start is None and loom.alternatives == ["zoom"]
+        audit = session.exec(select(AuditEvent).where(AuditEvent.entity_id == "loom")).all()
+    assert [(a.action, a.actor) for a in audit] == [("product_added", ITAM)]
+    again = await console.http.post("/catalog/new", data={**form, "name": "Loom 2"})
+    assert again.status_code == 422
+    assert "a product &#39;loom&#39; already exists; edit it instead" in again.text
+    assert (await console.http.get("/catalog/nope/edit")).status_code == 404
