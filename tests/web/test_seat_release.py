@@ -133,3 +133,18 @@ async def test_a_seat_no_one_holds_is_404_and_nothing_starts(asking: tuple[Conso
     answer = await console.http.post("/api/v1/seats/999999/release-ask", headers={"X-CSRF-Token": csrf})
     assert answer.status_code == 404 and "not assigned" in answer.json()["detail"]
     assert temporal.started == []
+
+
+async def test_the_seats_page_offers_the_button_to_itam_only_and_shows_the_notice(
+    asking: tuple[Console, RecordingTemporal],
+) -> None:
+    console, _ = asking
+    seat_id, _ = _a_seat(console)
+    console.sign_in(FINANCE)
+    assert "Ask to release" not in (await console.http.get("/seats?days=1")).text
+    csrf = console.sign_in(ITAM)
+    page = (await console.http.get("/seats?days=1")).text
+    assert 'action="/seats/' in page and f'name="csrf_token" value="{csrf}"' in page
+    answer = await console.http.post(f"/seats/{seat_id}/release-ask", data={"csrf_token": csrf})
+    shown = await console.http.get(answer.headers["location"])
+    assert "in Slack whether they still use the seat" in shown.text
