@@ -64,6 +64,8 @@ from workflows.request.types import (
     StepState,
     WithdrawInput,
 )
+from workflows.seat_release.client import SeatReleaseClient
+from workflows.seat_release.types import SeatReleaseAnswer, SeatReleaseInput
 from workflows.worker import build_worker
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -406,6 +408,43 @@ async def _decision_refused(ctx: Context) -> str:
     return await _decide(ctx, _decision(contract_id, card, "cancel", ENGINEER))
 
 
+async def _seat_release(ctx: Context, holder: str, slack_id: str, answer: bool | None) -> str:
+    """The console's Ask to release on the holder's Figma seat; they answer, or nobody does."""
+    with transaction(ctx.engine) as session:
+        seat = repository.find_product_seat(session, product_id="figma", person_email=holder)
+        assert seat is not None and seat.id is not None
+        seat_id = seat.id
+    releases = SeatReleaseClient(ctx.env.client, task_queue=ctx.queue)
+    asked = await releases.ask(SeatReleaseInput(seat_id, "itam@example.com", 3))
+    for _ in range(1000):
+        if ctx.notifier.sent_to(slack_id, MessageKind.RECLAIM_ASK):
+            break
+        await asyncio.sleep(0.01)
+    if answer is None:
+        await ctx.env.sleep(timedelta(days=10))  # past the 3 business days
+    else:
+        assert (await releases.answer(f"SEAT-{seat_id}", SeatReleaseAnswer(slack_id, answer))).accepted
+    return asked.workflow_id
+
+
+async def _seat_released(ctx: Context) -> str:
+    return await _seat_release(ctx, "finance@example.com", "U0FINANCE", True)
+
+
+async def _seat_kept(ctx: Context) -> str:
+    return await _seat_release(ctx, "engineer@example.com", ENGINEER, False)
+
+
+async def _seat_unanswered(ctx: Context) -> str:
+    return await _seat_release(ctx, "manager@example.com", MANAGER, None)
+
+
+async def _seat_gone(ctx: Context) -> str:
+    """A seat no one holds: the first activity refuses, the workflow fails."""
+    releases = SeatReleaseClient(ctx.env.client, task_queue=ctx.queue)
+    return (await releases.ask(SeatReleaseInput(999_999, "itam@example.com", 3))).workflow_id
+
+
 #: Scenarios per workflow type name. A new workflow type needs an entry here. Each runs the
 #: workflow to its end and returns its workflow id.
 SCENARIOS: dict[str, dict[str, Callable[[Context], Awaitable[str]]]] = {
@@ -438,11 +477,17 @@ SCENARIOS: dict[str, dict[str, Callable[[Context], Awaitable[str]]]] = {
         "already_decided": _decision_already_decided,
         "refused": _decision_refused,
     },
+    "SeatReleaseWorkflow": {
+        "released": _seat_released,
+        "kept": _seat_kept,
+        "unanswered": _seat_unanswered,
+        "gone": _seat_gone,
+    },
 }
 
 #: Workflow types whose scenarios need the server to skip time by itself (a request expiring).
 #: The others run with automatic time skipping off: it would only time activities out.
-TIME_SKIPPING = {"ProcurementRequestWorkflow"}
+TIME_SKIPPING = {"ProcurementRequestWorkflow", "SeatReleaseWorkflow"}
 
 
 def selected(only: list[str] | None = None) -> list[tuple[str, str]]:
