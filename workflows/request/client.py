@@ -49,6 +49,14 @@ UPDATE_BUSY_WAIT_S = 15.0
 UPDATE_ABORTED_RETRIES = 3
 
 
+def update_refusal(err: WorkflowUpdateFailedError, workflow: str) -> ChoiceResult:
+    """A refused reuse-style Update in words: its validator's reason, or "try again"."""
+    if isinstance(err.cause, ApplicationError):
+        return ChoiceResult(False, err.cause.message)
+    log.warning("update on %s failed: %s", workflow, err)
+    return ChoiceResult(False, "That didn't work; please try again.")
+
+
 async def execute_update_when_admitted(
     handle: WorkflowHandle[Any, Any], update: Any, arg: Any, *, wait_s: float = UPDATE_BUSY_WAIT_S
 ) -> Any:
@@ -187,10 +195,7 @@ class ProcurementClient:
         try:
             result: ChoiceResult = await self._update(request_id, update, arg)
         except WorkflowUpdateFailedError as err:
-            if isinstance(err.cause, ApplicationError):
-                return ChoiceResult(False, err.cause.message)
-            log.warning("update on %s failed: %s", request_id, err)
-            return ChoiceResult(False, "That didn't work; please try again.")
+            return update_refusal(err, request_id)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 state = await self.state(request_id)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.request.client import execute_update_when_admitted
+from workflows.request.client import execute_update_when_admitted, update_refusal
 from workflows.request.types import ChoiceResult
 from workflows.seat_release.types import SeatReleaseAnswer, SeatReleaseInput, seat_id_of, workflow_id_for
 from workflows.seat_release.workflow import SeatReleaseWorkflow
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,10 +43,7 @@ class SeatReleaseClient:
         try:
             result: ChoiceResult = await execute_update_when_admitted(handle, SeatReleaseWorkflow.answer, answer)
         except WorkflowUpdateFailedError as err:
-            if isinstance(err.cause, ApplicationError):
-                return ChoiceResult(False, err.cause.message)
-            log.warning("update on %s failed: %s", release_id, err)
-            return ChoiceResult(False, "That didn't work; please try again.")
+            return update_refusal(err, release_id)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return ChoiceResult(False, "This question is closed.")
