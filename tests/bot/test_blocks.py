@@ -19,6 +19,7 @@ from bot.blocks.home import MyRequestRow, WaitingRow, home_view
 from bot.blocks.intake import IntakeFinding, intake_message
 from bot.blocks.request import CLASSIFICATION_LABELS, ProductChoice, catalog_price_note, request_modal
 from bot.blocks.request_messages import request_message
+from bot.blocks.reuse import reuse_message
 from bot.payloads import Prefill
 from catalog.ports import (
     BudgetView,
@@ -28,6 +29,7 @@ from catalog.ports import (
     PriceView,
     RenewalRequestView,
     RequestSummary,
+    ReuseView,
     StepView,
 )
 from catalog.rules.policy import CLASSIFICATIONS
@@ -628,3 +630,22 @@ def test_the_app_home_renewals_say_how_many_more_from_the_totals_given() -> None
     text = json.dumps(blocks, ensure_ascii=False)
     assert f"…and {1_234 - HOME_RENEWAL_ROWS} more in the weekly digest." in text
     assert text.count(" more") == 1  # all the contracts ending are shown
+
+
+@pytest.mark.parametrize("answer", [None, "release", "keep", "timeout"])
+def test_the_itam_teams_release_question_validates_and_names_no_requester(
+    schema: dict[str, Any], answer: str | None
+) -> None:
+    """The console's Ask to release reuses the reclaim question: the ITAM team asks, the
+    buttons carry the seat release's id (the bot routes it there), gone once answered."""
+    view = ReuseView(kind="reclaim", holder_idle_days=90, holder_answer=answer, answer_within_days=3, itam_ask=True)
+    asked = replace(summary("reclaiming"), request_id="SEAT-12", requester_slack_id="", reuse=view)
+    text, blocks = reuse_message(MessageKind.RECLAIM_ASK, asked)
+    validate(schema, blocks)
+    values = {b["value"] for b in _buttons(blocks)}
+    if answer is None:
+        assert "ITAM team" in text and "within 3 business days" in text and "needs" not in text
+        assert values == {json.dumps({"r": "SEAT-12"}, separators=(",", ":"))}
+    else:
+        assert values == set()
+    assert "Seat release SEAT-12" in _text(blocks)
