@@ -157,7 +157,8 @@ async def measure_workflows() -> dict[str, float]:
     try:
         queue = f"bench-{uuid.uuid4().hex}"
         client: Client = env.client
-        from workflows.renewals.activities import RenewalActivities, ScanInput
+        from workflows.renewals.activities import RenewalActivities
+        from workflows.renewals.types import ScanInput
         from workflows.renewals.workflows import RENEWAL_WORKFLOWS, RenewalScanWorkflow
         from workflows.worker import activity_methods
 

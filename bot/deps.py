@@ -33,7 +33,7 @@ from catalog.rules.matching_data import load_matching_data
 from catalog.rules.requests import CatalogPrice
 from catalog.settings import Settings
 from catalog.text import escape_mrkdwn
-from workflows.renewals.workflows import RenewalClient
+from workflows.renewals.client import RenewalClient
 from workflows.request.client import ProcurementClient
 
 log = logging.getLogger(__name__)

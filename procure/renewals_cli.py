@@ -239,7 +239,7 @@ async def _run_on_worker(kind: str, as_of: str) -> dict[str, object]:
 
     from catalog.settings import get_settings
     from procure.runtime import connect_temporal
-    from workflows.renewals.workflows import RenewalClient
+    from workflows.renewals.client import RenewalClient
 
     settings = get_settings()
     client = RenewalClient(await connect_temporal(settings, attempts=5), task_queue=settings.temporal_task_queue)

@@ -135,7 +135,7 @@ async def _serve_worker(settings: Settings, engine: Engine, client: Client, slac
     from bot.notifier import SlackNotifier
     from procure.observability import CountingRetryHandler, start_worker_metrics
     from workflows.renewals.activities import RenewalActivities
-    from workflows.renewals.workflows import ensure_renewal_schedules
+    from workflows.renewals.client import ensure_renewal_schedules
     from workflows.request.activities.procurement import ProcurementActivities
     from workflows.worker import ALL_WORKFLOWS, build_worker
 

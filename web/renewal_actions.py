@@ -17,8 +17,8 @@ from typing import Any
 
 from catalog.repository.reminders import RENEWAL_ACTIONS
 from catalog.rules.requests import RequestInputError, parse_money, parse_seats
-from workflows.renewals.activities import RenewalDecisionInput
-from workflows.renewals.workflows import DecisionAnswer, RenewalClient
+from workflows.renewals.client import DecisionAnswer, RenewalClient
+from workflows.renewals.types import RenewalDecisionInput
 
 #: The snoozes the Slack modal offers.
 SNOOZE_CHOICES = (3, 7, 14, 30)

@@ -34,32 +34,32 @@ def activity_methods(
     request: list[Callable[..., Any]] = []
     if activities is not None:
         request = [
-            # the request (workflows/request/activities/procurement.py)
-            activities.check_request,
-            activities.announce_step,
-            activities.record_outcome,
-            activities.announce_outcome,
-            activities.announce_rejection,
-            # the approval chain (workflows/request/activities/chain.py)
-            activities.plan_route,
-            activities.recheck_route,
-            activities.open_chain_stage,
-            activities.open_chain_step,
-            activities.nudge_step,
-            activities.delegate_step,
-            activities.record_step,
-            activities.ask_for_changes,
-            activities.record_chain_outcome,
-            activities.announce_chain_outcome,
-            activities.close_chain,
+            # the single approver, replay-only (workflows/request/activities/procurement.py)
+            activities.single_approver.check_request,
+            activities.single_approver.announce_step,
+            activities.single_approver.record_outcome,
+            activities.single_approver.announce_outcome,
+            activities.single_approver.announce_rejection,
+            # the approval chain (activities/route.py, steps.py, reassign.py, closing.py)
+            activities.route.plan_route,
+            activities.route.recheck_route,
+            activities.steps.open_chain_stage,
+            activities.steps.open_chain_step,
+            activities.reassign.nudge_step,
+            activities.reassign.delegate_step,
+            activities.steps.record_step,
+            activities.steps.ask_for_changes,
+            activities.closing.record_chain_outcome,
+            activities.closing.announce_chain_outcome,
+            activities.closing.close_chain,
             # reuse first (workflows/request/activities/reuse.py)
-            activities.assess_reuse,
-            activities.offer_reuse,
-            activities.record_choice,
-            activities.find_holders,
-            activities.ask_holders,
-            activities.settle_reclaim,
-            activities.grant_pool_seat,
+            activities.reuse.assess_reuse,
+            activities.reuse.offer_reuse,
+            activities.reuse.record_choice,
+            activities.reuse.find_holders,
+            activities.reuse.ask_holders,
+            activities.reuse.settle_reclaim,
+            activities.reuse.grant_pool_seat,
         ]
     renewal: list[Callable[..., Any]] = []
     if renewals is not None:

@@ -33,7 +33,7 @@ from bot.renewal_checks import RenewalAsk, renew_form_errors, renewal_ask, renew
 from bot.replies import tell
 from catalog.ports import RenewalCard
 from catalog.rules.requests import request_id_for
-from workflows.renewals.activities import RenewalDecisionInput
+from workflows.renewals.types import RenewalDecisionInput
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from tests.bot.test_blocks import HOSTILE, _mrkdwn_texts, validate
 from tests.helpers import eventually
 from tests.workflows.contracts import add_contract
 from workflows.renewals.activities import RenewalActivities
-from workflows.renewals.workflows import RenewalClient
+from workflows.renewals.client import RenewalClient
 from workflows.request.activities.procurement import ProcurementActivities
 from workflows.request.client import ProcurementClient
 from workflows.worker import build_worker

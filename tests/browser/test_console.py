@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import select
 
 from bot import ids
-from bot.blocks.request import parse_step_value
+from bot.payloads import parse_step_value
 from catalog.db import transaction
 from catalog.models import ApprovalStep, Asset
 from procure.testing import dev_stack

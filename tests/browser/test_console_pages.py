@@ -24,7 +24,7 @@ from catalog.models import Reminder
 from catalog.settings import Settings
 from procure.testing import DevStack, dev_stack
 from tests.browser.conftest import ARTIFACTS, WAIT_MS
-from workflows.renewals.workflows import RenewalClient
+from workflows.renewals.client import RenewalClient
 
 try:
     from playwright.async_api import Browser, Page, expect

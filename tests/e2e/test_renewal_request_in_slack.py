@@ -32,7 +32,7 @@ from tests.helpers import eventually
 from tests.security.stack import Stack, find_button, seeded_sqlite, serve_stack
 from tests.workflows.contracts import add_contract
 from workflows.renewals.activities import RenewalActivities
-from workflows.renewals.workflows import RenewalClient
+from workflows.renewals.client import RenewalClient
 from workflows.request.activities.procurement import ProcurementActivities
 from workflows.worker import build_worker
 

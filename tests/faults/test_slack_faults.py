@@ -20,7 +20,7 @@ from tests.helpers import eventually
 from tests.security.stack import EMPLOYEE, MANAGER, Stack, request_values
 from tests.workflows.contracts import add_contract
 from workflows.renewals.activities import RenewalActivities
-from workflows.renewals.workflows import RenewalClient
+from workflows.renewals.client import RenewalClient
 from workflows.request.activities.procurement import ProcurementActivities
 from workflows.worker import build_worker
 

@@ -20,7 +20,8 @@ from catalog.models import AuditEvent
 from catalog.rules.renewals import HolidayCalendar
 from tests.web.conftest import EMPLOYEE, FINANCE, ITAM, Console, console_settings, open_console
 from tests.workflows.fakes import RecordingNotifier
-from workflows.renewals.activities import RenewalActivities, ScanInput
+from workflows.renewals.activities import RenewalActivities
+from workflows.renewals.types import ScanInput
 from workflows.renewals.workflows import RenewalScanWorkflow
 from workflows.request.activities.procurement import ProcurementActivities
 from workflows.request.client import ProcurementClient

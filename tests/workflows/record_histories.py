@@ -37,20 +37,23 @@ from sqlmodel import col, select
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from catalog import reminders_repo, repository
-from catalog.budget import fiscal_year_of
+from catalog import repository
 from catalog.db import make_engine, transaction, upgrade
 from catalog.models import Contract
-from catalog.renewals import HolidayCalendar, add_months, plan_renewal
+from catalog.ports import MessageKind, RenewalCard
+from catalog.repository import reminders as reminders_repo
+from catalog.rules.budget import fiscal_year_of
+from catalog.rules.renewals import HolidayCalendar, add_months, plan_renewal
 from catalog.seed import seed_if_empty
-from catalog.summary import MessageKind, RenewalCard
 from tests.workflows.contracts import add_contract
 from tests.workflows.fakes import RecordingNotifier
-from workflows.activities import ProcurementActivities
-from workflows.client import ProcurementClient
-from workflows.renewal_activities import DigestInput, RenewalActivities, RenewalDecisionInput, ScanInput
-from workflows.renewals import SEND_BATCH, RenewalClient, RenewalDigestWorkflow, RenewalScanWorkflow
-from workflows.shared import (
+from workflows.renewals.activities import RenewalActivities
+from workflows.renewals.client import RenewalClient
+from workflows.renewals.types import DigestInput, RenewalDecisionInput, ScanInput
+from workflows.renewals.workflows import SEND_BATCH, RenewalDigestWorkflow, RenewalScanWorkflow
+from workflows.request.activities.procurement import ProcurementActivities
+from workflows.request.client import ProcurementClient
+from workflows.request.types import (
     ACTION_REQUEST_CHANGES,
     CHOICE_BUY,
     ChoiceInput,

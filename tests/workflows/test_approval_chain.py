@@ -28,8 +28,7 @@ from catalog.settings import Settings
 from tests.helpers import eventually
 from tests.workflows.fakes import RecordingNotifier
 from tests.workflows.test_request_workflow import Harness, running_harness
-from workflows.request.activities.chain import ChainActivities
-from workflows.request.activities.messaging import MessagingActivities, Noted
+from workflows.request.activities.messaging import Messenger, Noted
 from workflows.request.activities.procurement import ProcurementActivities
 from workflows.request.types import (
     ACTION_REQUEST_CHANGES,
@@ -251,7 +250,9 @@ async def test_an_earlier_approver_clicking_a_later_open_step_is_told_whose_it_i
     [finance] = await chain.next_stage(request.request_id, [s.seq for s in manager])
     refused = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True, seq=finance.seq))
     assert not refused.accepted
-    assert refused.message == f"Only <@{finance.approver_slack_id}> (or their delegate) can decide this step."
+    assert refused.message == (
+        f"Only <@{finance.approver_slack_id}> (or their delegate <@{finance.delegate_slack_id}>) can decide this step."
+    )
     # A click without a step (an old button) still hears what this person decided.
     old_button = await chain.client.decide(request.request_id, DecisionInput(MANAGER, approve=True))
     assert not old_button.accepted and old_button.message == f"This step was already approved by <@{MANAGER}>."
@@ -318,12 +319,12 @@ async def test_closing_uses_the_company_date_for_the_fiscal_year_and_the_contrac
     """Issue 19 #10: approved at 20:30 on 2026-12-31 in New York (01:30 UTC on 2027-01-01),
     the request reserved against FY2027 and its contract started on 2027-01-01."""
     activities = ProcurementActivities(sqlite_seeded, RecordingNotifier())
-    activities.settings = Settings(company_timezone="America/New_York", fiscal_year_start_month=1)
+    activities.messenger.settings = Settings(company_timezone="America/New_York", fiscal_year_start_month=1)
     env = ActivityEnvironment()
     request = purchase()
-    await env.run(activities.plan_route, PlanInput(request, "2026-12-31T20:00:00-05:00"))
+    await env.run(activities.route.plan_route, PlanInput(request, "2026-12-31T20:00:00-05:00"))
     outcome = ChainOutcome(request.request_id, "approved", MANAGER, None, "2027-01-01T01:30:00+00:00")
-    result = await env.run(activities.close_chain, ChainClosing([], outcome))
+    result = await env.run(activities.closing.close_chain, ChainClosing([], outcome))
     assert result.renewal_date == "2027-12-31"
     with transaction(sqlite_seeded) as session:
         reservation = repository.get_reservation(session, request_id=request.request_id)
@@ -654,13 +655,13 @@ async def test_notes_before_posts_ride_in_the_transactions_that_precede_them(
     transactions: on the common path no message note takes a transaction of its own, and each
     message still goes out once."""
     own_transactions: list[str] = []
-    note_alone = MessagingActivities._note_or_ref
+    note_alone = Messenger.note_or_ref
 
-    def counted(self: MessagingActivities, key: str, request_id: str) -> Noted:
+    def counted(self: Messenger, key: str, request_id: str) -> Noted:
         own_transactions.append(key)
         return note_alone(self, key, request_id)
 
-    monkeypatch.setattr(MessagingActivities, "_note_or_ref", counted)
+    monkeypatch.setattr(Messenger, "note_or_ref", counted)
     request = purchase(product_id="zoom", product_name="Zoom")  # the manager's step alone
     await chain.start(request)
     [step] = await chain.approve_open(request.request_id)
@@ -793,7 +794,7 @@ async def test_closing_without_a_rate_refuses_the_purchase_and_says_why(
     policy = tmp_path / "policy.yaml"
     shipped = default_policy_path().read_text(encoding="utf-8")
     policy.write_text(shipped, encoding="utf-8")
-    monkeypatch.setattr(ChainActivities, "settings", Settings(policy_file=policy))
+    monkeypatch.setattr(Messenger, "settings", Settings(policy_file=policy))
     _price_in_euros(chain.engine, "1password", 10_000_00)
     request = purchase()
     committed_before, _ = _budget(chain.engine, "CC-DESIGN")

@@ -46,9 +46,9 @@ def _planned(activities: ProcurementActivities) -> RequestInput:
         justification="Design reviews",
     )
     plan = PlanInput(request, AT.isoformat())
-    route, preview, policy, terms = activities._plan_in_db(plan, AT)
+    route, preview, policy, terms = activities.route._plan_in_db(plan, AT)
     assert [s.role for s in route.steps] == ["manager"]
-    activities._record_plan(plan, route, preview, policy, terms, AT)
+    activities.route._record_plan(plan, route, preview, policy, terms, AT)
     return request
 
 
@@ -60,13 +60,13 @@ def _closing(request: RequestInput) -> ChainClosing:
 def test_an_approval_closes_when_the_budget_still_holds(seeded: Engine) -> None:
     activities = ProcurementActivities(seeded, RecordingNotifier())
     request = _planned(activities)
-    recorded, _, _ = activities._close_chain(_closing(request))
+    recorded, _, _ = activities.closing._close_chain(_closing(request))
     assert not recorded.route_grew
     with transaction(seeded) as session:
         stored = repository.get_request(session, request_id=request.request_id)
         assert stored is not None and stored.status == "approved"
     # A retry after the commit does not count its own reservation against itself.
-    again, _, _ = activities._close_chain(_closing(request))
+    again, _, _ = activities.closing._close_chain(_closing(request))
     assert not again.route_grew
 
 
@@ -83,7 +83,7 @@ def test_an_approval_over_the_budget_now_is_not_closed(seeded: Engine) -> None:
             currency="USD",
             at=AT,
         )
-    recorded, _, _ = activities._close_chain(_closing(request))
+    recorded, _, _ = activities.closing._close_chain(_closing(request))
     assert recorded.route_grew
     with transaction(seeded) as session:
         stored = repository.get_request(session, request_id=request.request_id)
@@ -108,7 +108,7 @@ def _second_of_two_closings(engine: Engine) -> OutcomeResult:
     result: dict[str, OutcomeResult] = {}
 
     def close_second() -> None:
-        result["second"] = activities._close_chain(second)[0]
+        result["second"] = activities.closing._close_chain(second)[0]
 
     # The first approval is closing: it holds the line while it reserves what is left.
     with transaction(engine) as session:

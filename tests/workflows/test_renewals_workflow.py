@@ -24,8 +24,10 @@ from catalog.rules.renewals import ContractTerms, HolidayCalendar, add_months, p
 from tests.helpers import eventually
 from tests.workflows.contracts import add_contract
 from tests.workflows.fakes import RecordingNotifier
-from workflows.renewals.activities import RenewalActivities, RenewalDecisionInput, ScanInput, ScanResult
-from workflows.renewals.workflows import RenewalClient, RenewalScanWorkflow
+from workflows.renewals.activities import RenewalActivities
+from workflows.renewals.client import RenewalClient
+from workflows.renewals.types import RenewalDecisionInput, ScanInput, ScanResult
+from workflows.renewals.workflows import RenewalScanWorkflow
 from workflows.request.activities.procurement import ProcurementActivities
 from workflows.worker import build_worker
 
@@ -590,7 +592,7 @@ async def test_the_schedules_are_created_once_and_updated_on_every_worker_start(
 ) -> None:
     from temporalio.client import ScheduleActionStartWorkflow
 
-    from workflows.renewals.workflows import DIGEST_SCHEDULE_ID, SCAN_SCHEDULE_ID, ensure_renewal_schedules
+    from workflows.renewals.client import DIGEST_SCHEDULE_ID, SCAN_SCHEDULE_ID, ensure_renewal_schedules
 
     client = dev_server_env.client
     first = await ensure_renewal_schedules(client, task_queue="q-old", timezone="UTC")

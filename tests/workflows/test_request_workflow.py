@@ -394,16 +394,16 @@ async def test_activities_are_idempotent_when_retried(sqlite_seeded: Engine) -> 
     activities = ProcurementActivities(sqlite_seeded, notifier)
     env = ActivityEnvironment()
     request = figma_request()
-    plan = await env.run(activities.check_request, request)
-    await env.run(activities.check_request, request)
+    plan = await env.run(activities.single_approver.check_request, request)
+    await env.run(activities.single_approver.check_request, request)
     step = StepInput(request.request_id, 1, plan.role, plan.approver_email, plan.approver_slack_id)
-    await env.run(activities.announce_step, step)
-    await env.run(activities.announce_step, step)
+    await env.run(activities.single_approver.announce_step, step)
+    await env.run(activities.single_approver.announce_step, step)
     outcome = OutcomeInput(request.request_id, 1, "approved", MANAGER, None, "2026-11-23T10:00:00+00:00")
-    first = await env.run(activities.record_outcome, outcome)
-    second = await env.run(activities.record_outcome, outcome)
-    await env.run(activities.announce_outcome, request.request_id)
-    await env.run(activities.announce_outcome, request.request_id)
+    first = await env.run(activities.single_approver.record_outcome, outcome)
+    second = await env.run(activities.single_approver.record_outcome, outcome)
+    await env.run(activities.single_approver.announce_outcome, request.request_id)
+    await env.run(activities.single_approver.announce_outcome, request.request_id)
     assert first == second and first.renewal_date == "2027-11-23"
     assert len(notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)) == 1
     assert len(notifier.sent_to(EMPLOYEE, MessageKind.OUTCOME_NOTICE)) == 1
@@ -424,7 +424,7 @@ async def test_a_dm_slack_took_before_the_worker_died_is_found_not_posted_again(
     activities = ProcurementActivities(sqlite_seeded, notifier)
     env = ActivityEnvironment()  # attempt 1 on every run
     request = figma_request()
-    plan = await env.run(activities.check_request, request)
+    plan = await env.run(activities.single_approver.check_request, request)
     step = StepInput(request.request_id, 1, plan.role, plan.approver_email, plan.approver_slack_id)
 
     async def worker_dies(_sent: Sent) -> None:
@@ -432,9 +432,9 @@ async def test_a_dm_slack_took_before_the_worker_died_is_found_not_posted_again(
 
     notifier.on_send = worker_dies
     with pytest.raises(ConnectionResetError):
-        await env.run(activities.announce_step, step)
+        await env.run(activities.single_approver.announce_step, step)
     notifier.on_send = None
-    await env.run(activities.announce_step, step)
+    await env.run(activities.single_approver.announce_step, step)
     [dm] = notifier.sent_to(MANAGER, MessageKind.APPROVAL_REQUEST)
     with transaction(sqlite_seeded) as session:
         stored = [(m.channel, m.ts) for m in repository.list_messages(session, request_id=request.request_id)]

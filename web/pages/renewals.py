@@ -22,7 +22,7 @@ from catalog.repository import api_tokens, reminders
 from web.access import Viewer, may_see_register
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
 from web.renewal_actions import SNOOZE_CHOICES, DecisionFormError, decide, new_form_id, parse_decision
-from workflows.renewals.workflows import RenewalClient
+from workflows.renewals.client import RenewalClient
 
 router = APIRouter()
 HORIZON_DAYS = 90

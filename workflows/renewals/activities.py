@@ -17,7 +17,6 @@ import asyncio
 import dataclasses
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,98 +29,19 @@ from catalog.models import RenewalStatus
 from catalog.ports import MessageRef, RenewalCard, RenewalDigestSummary, RenewalNotifier, Undeliverable
 from catalog.repository import reminders
 from catalog.rules.renewals import HolidayCalendar
+from workflows.renewals.types import (
+    RENEWAL_NOT_ALLOWED,
+    ClaimResult,
+    DigestResult,
+    FailedPost,
+    RefreshInput,
+    RenewalDecisionInput,
+    RenewalDecisionResult,
+    SendInput,
+    SendResult,
+)
 
 log = logging.getLogger(__name__)
-
-#: ApplicationError type of a decision the clicking person may not take.
-RENEWAL_NOT_ALLOWED = "RenewalNotAllowed"
-
-
-@dataclass
-class ScanInput:
-    as_of: str | None = None  # ISO date; None: today in `timezone` by the workflow clock
-    timezone: str = "UTC"
-
-
-@dataclass
-class ClaimResult:
-    reminder_ids: list[int] = field(default_factory=list)
-
-
-@dataclass
-class SendInput:
-    reminder_ids: list[int]
-    as_of: str
-
-
-@dataclass
-class FailedPost:
-    """A part of a reminder (or the digest) Slack refused for good, and how to fix it."""
-
-    contract: int | None  # None: the weekly digest
-    target: str  # the channel, the owner's Slack id, or the email looked up
-    error: str  # Slack's error code, e.g. channel_not_found
-    hint: str = ""
-    product: str = ""
-
-
-@dataclass
-class SendResult:
-    sent: int = 0
-    skipped: int = 0
-    failed: list[FailedPost] = field(default_factory=list)
-
-
-@dataclass
-class ScanResult:
-    as_of: str
-    claimed: int = 0
-    sent: int = 0
-    skipped: int = 0
-    failed: list[FailedPost] = field(default_factory=list)
-
-
-@dataclass
-class DigestInput:
-    as_of: str | None = None
-    timezone: str = "UTC"
-
-
-@dataclass
-class DigestResult:
-    as_of: str
-    posted: bool
-    upcoming: int = 0
-    reclaim: int = 0
-    failed: list[FailedPost] = field(default_factory=list)
-
-
-@dataclass
-class RenewalDecisionInput:
-    contract_id: int
-    renewal_date: str  # ISO date: which term
-    deadline: str  # ISO date, as the button showed it: informational only, the activity recomputes it
-    action: str  # renew | cancel | renegotiate | snooze
-    actor_slack_id: str
-    click_id: str  # Slack's action_ts / view id: the same click is recorded once
-    seats: int | None = None
-    unit_price_cents: int | None = None
-    snooze_days: int | None = None
-    decided_at: str | None = None  # ISO timestamp; the workflow fills in its clock
-
-
-@dataclass
-class RenewalDecisionResult:
-    accepted: bool
-    message: str
-
-
-@dataclass
-class RefreshInput:
-    contract_id: int
-    renewal_date: str
-    deadline: str
-    as_of: str
 
 
 def local_today(now: datetime, timezone: str) -> date:

@@ -1,11 +1,16 @@
-"""What every activity that tells people something shares: the request snapshot messages
-show, and sending each message once (keyed) or updating it in place."""
+"""What every activity class of the request shares (`Messenger`, passed to each): the database,
+Slack and the settings; the request snapshot messages show, and sending each message once
+(keyed) or updating it in place.
+
+Over 400 lines because the snapshot (`request_summary` and its views) and the messages that
+show it belong together: a change to one is a change to the other."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,7 +20,7 @@ from temporalio import activity
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.models import ProductStatus, RequestStatus
+from catalog.models import ProductStatus, RequestStatus, SlackMessage
 from catalog.ports import (
     BudgetView,
     DrawdownView,
@@ -29,14 +34,26 @@ from catalog.ports import (
     StepView,
     Undeliverable,
 )
-from catalog.routing import load_active_policy
+from catalog.routing import (
+    load_active_policy,
+)
 from catalog.rules.budget import BudgetError, available_cents, convert, fiscal_year_of
-from catalog.rules.business_time import local_date
+from catalog.rules.business_time import add_business_days, local_date
 from catalog.rules.policy import PolicyError
-from catalog.settings import get_settings
+from catalog.settings import Settings, get_settings
 from workflows import faults
+from workflows.request import keys
 
 log = logging.getLogger(__name__)
+
+
+#: What every message about a request shows, and (key, where) of the approvers' and the
+#: changes-requested messages to update in place.
+Progress = tuple[RequestSummary, list[tuple[str, MessageRef]]]
+
+
+def _ref(row: SlackMessage) -> MessageRef:
+    return MessageRef(row.channel, row.ts)
 
 
 def _now() -> datetime:
@@ -361,38 +378,44 @@ def _drawdown_view(raw: Any) -> DrawdownView | None:
     )
 
 
-class MessagingActivities:
+class Messenger:
+    """What every activity class of the request shares, passed in (not inherited): the
+    database, Slack, the settings, and the helpers that post each message once and update
+    every message about a request in place."""
+
+    settings: Settings | None = None  # tests inject one; else the process settings
+
     def __init__(self, engine: Engine, notifier: Notifier) -> None:
+        self.engine = engine
+        self.notifier = notifier
         self._engine = engine
         self._notifier = notifier
 
-    # --- helpers ---------------------------------------------------------------------
-
-    def _summary(self, request_id: str) -> RequestSummary:
+    def summary(self, request_id: str) -> RequestSummary:
         with transaction(self._engine) as session:
             return request_summary(session, request_id=request_id)
 
-    def _message_ref(self, key: str) -> MessageRef | None:
+    def message_ref(self, key: str) -> MessageRef | None:
         """Where the message under `key` was posted; None if it was not (or only noted)."""
         with transaction(self._engine, read_only=True) as session:
             row = repository.get_message(session, key=key)
             return MessageRef(row.channel, row.ts) if row and row.ts else None
 
-    def _note_or_ref(self, key: str, request_id: str) -> Noted:
+    def note_or_ref(self, key: str, request_id: str) -> Noted:
         with transaction(self._engine) as session:
             return note_or_ref(session, key=key, request_id=request_id)
 
-    def _save_ref(self, key: str, request_id: str, ref: MessageRef) -> None:
+    def save_ref(self, key: str, request_id: str, ref: MessageRef) -> None:
         with transaction(self._engine) as session:
             repository.save_message(session, key=key, request_id=request_id, channel=ref.channel, ts=ref.ts, at=_now())
 
-    async def _send_once(
+    async def send_once(
         self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary, noted: Noted | None = None
     ) -> MessageRef | None:
-        ref, _ = await self._post_once(key, user_id, kind, summary, noted)
+        ref, _ = await self.post_once(key, user_id, kind, summary, noted)
         return ref
 
-    async def _post_once(
+    async def post_once(
         self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary, noted: Noted | None = None
     ) -> tuple[MessageRef | None, bool]:
         """The message under `key`, posted unless it already was; and whether this call posted it.
@@ -407,38 +430,38 @@ class MessagingActivities:
         A message Slack will never take (`Undeliverable`) gives (None, False): it is audited and
         logged, and the request goes on without it (see `_refused`)."""
         existing, noted_before = (
-            noted if noted is not None else await asyncio.to_thread(self._note_or_ref, key, summary.request_id)
+            noted if noted is not None else await asyncio.to_thread(self.note_or_ref, key, summary.request_id)
         )
         try:
             if existing is None and (noted_before or _retrying()):
                 existing = await self._notifier.find_sent(user_id=user_id, key=key)
                 if existing is not None:
-                    await asyncio.to_thread(self._save_ref, key, summary.request_id, existing)
+                    await asyncio.to_thread(self.save_ref, key, summary.request_id, existing)
             if existing is not None:
                 return existing, False
             ref = await self._notifier.send(user_id=user_id, kind=kind, summary=summary, key=key)
         except Undeliverable as refused:
-            await self._refused(refused, summary.request_id, key)
+            await self.refused(refused, summary.request_id, key)
             return None, False
         faults.crash_point(f"after_dm_sent:{kind.value}")
-        await asyncio.to_thread(self._save_ref, key, summary.request_id, ref)
+        await asyncio.to_thread(self.save_ref, key, summary.request_id, ref)
         return ref, True
 
-    async def _send_or_update(
+    async def send_or_update(
         self, key: str, user_id: str, kind: MessageKind, summary: RequestSummary, noted: Noted | None = None
     ) -> None:
-        ref, posted = await self._post_once(key, user_id, kind, summary, noted)
+        ref, posted = await self.post_once(key, user_id, kind, summary, noted)
         if ref is not None and not posted:
-            await self._update(ref, kind, summary)
+            await self.update(ref, kind, summary)
 
-    async def _update(self, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:
+    async def update(self, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:
         """Update a message in place; one Slack will not let us change is audited and skipped."""
         try:
             await self._notifier.update(ref=ref, kind=kind, summary=summary)
         except Undeliverable as refused:
-            await self._refused(refused, summary.request_id, f"{kind.value} {ref.channel}/{ref.ts}")
+            await self.refused(refused, summary.request_id, f"{kind.value} {ref.channel}/{ref.ts}")
 
-    async def _refused(self, refused: Undeliverable, request_id: str, what: str) -> None:
+    async def refused(self, refused: Undeliverable, request_id: str, what: str) -> None:
         """Slack refused a message for good (docs/decisions.md, 33). Retrying would only
         hold the request up, so it goes on without the message: the approver still finds
         the request in the App Home, and the audit trail and the log say what was lost
@@ -446,13 +469,13 @@ class MessagingActivities:
         log.error(
             "%s: message %s not delivered to %s (%s): %s", request_id, what, refused.target, refused.error, refused.hint
         )
-        await asyncio.to_thread(self._audit_refused, refused, request_id, what)
+        await asyncio.to_thread(self.audit_refused, refused, request_id, what)
 
-    def _audit_refused(self, refused: Undeliverable, request_id: str, what: str) -> None:
+    def audit_refused(self, refused: Undeliverable, request_id: str, what: str) -> None:
         with transaction(self._engine) as session:
             repository.audit(
                 session,
-                idem_key=f"{request_id}:undeliverable:{what}:{refused.error}"[:200],
+                idem_key=keys.undeliverable_audit_key(request_id, what, refused.error),
                 at=_now(),
                 entity="request",
                 entity_id=request_id,
@@ -461,3 +484,79 @@ class MessagingActivities:
                 request_id=request_id,
                 detail={"message": what, "target": refused.target, "error": refused.error, "hint": refused.hint},
             )
+
+    async def announce(
+        self,
+        request_id: str,
+        *,
+        posted: Mapping[str, RequestSummary] | None = None,
+        progress: Progress | None = None,
+        requester: Noted | None = None,
+    ) -> RequestSummary:
+        """Update every message about the request in place, read fresh (or `progress`, read by
+        the transaction that just closed the request); returns what was read. A message this
+        activity has just posted (`posted`: key → what it showed) keeps its notice (`event`:
+        "… delegated this approval to you") and is left alone when it already shows what it
+        would be updated to. `requester`: the requester's message as noted by the activity's
+        own transaction (see `note_or_ref`)."""
+        if progress is None:
+            progress = await asyncio.to_thread(self.progress, request_id)
+        summary, refs = progress
+        for key, ref in refs:
+            seq = keys.step_of_key(key)
+            if seq is not None:
+                viewer = self.for_viewer(summary, key, seq)
+                if posted and key in posted:
+                    viewer = dataclasses.replace(viewer, event=posted[key].event)
+                    if posted[key] == viewer:
+                        continue
+                await self.update(ref, MessageKind.APPROVAL_REQUEST, viewer)
+            elif keys.is_changes_key(request_id, key):
+                # The Edit button goes away once the request has moved on.
+                await self.update(ref, MessageKind.CHANGES_REQUESTED, summary)
+        await self.send_or_update(
+            keys.requester_key(request_id), summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary, requester
+        )
+        return summary
+
+    @staticmethod
+    def for_viewer(summary: RequestSummary, key: str, seq: int) -> RequestSummary:
+        """An approver's message shows the buttons only while it is still theirs to decide."""
+        slack_id = key.rsplit(":", 1)[-1]
+        step = next((s for s in summary.steps if s.seq == seq), None)
+        mine = step is not None and slack_id in (step.approver_slack_id, step.delegate_slack_id)
+        return dataclasses.replace(summary, viewer_seq=seq if mine else None)
+
+    def progress(self, request_id: str) -> Progress:
+        with transaction(self._engine, read_only=True) as session:
+            return self.progress_in(session, request_id)
+
+    @staticmethod
+    def progress_in(session: Session, request_id: str) -> Progress:
+        """What every message about the request shows, and where the messages to update are."""
+        summary = request_summary(session, request_id=request_id)
+        refs = [
+            (row.key, _ref(row))
+            for row in repository.list_messages(session, request_id=request_id)
+            if keys.is_approver_key(request_id, row.key) or keys.is_changes_key(request_id, row.key)
+        ]
+        return summary, refs
+
+    def conf(self) -> Settings:
+        return self.settings or get_settings()
+
+    def local_date(self, at: datetime) -> date:
+        return local_date(at, self.conf().company_timezone)
+
+    def add_business_days(self, at: datetime, days: int) -> datetime:
+        conf = self.conf()
+        return add_business_days(at, days, tz=conf.company_timezone, calendar=conf.holiday_calendar())
+
+
+class ActivityConcern:
+    """The base of one activity class per concern: the shared dependencies, passed in."""
+
+    def __init__(self, messenger: Messenger) -> None:
+        self._messenger = messenger
+        self._engine = messenger.engine
+        self._notifier = messenger.notifier

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from catalog import repository
 from catalog.models import PurchaseRequest, RequestStatus
 from catalog.rules.budget import BudgetError
+from workflows.request import keys
 from workflows.request.types import ChainOutcome, OutcomeResult
 
 
@@ -31,7 +32,7 @@ def audit_outcome(
     rid = request.id
     repository.audit(
         session,
-        idem_key=f"{rid}:outcome:{status or outcome.status}",
+        idem_key=keys.outcome_audit_key(rid, status or outcome.status),
         at=at,
         request_id=rid,
         entity="request",

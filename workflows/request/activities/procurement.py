@@ -1,5 +1,11 @@
 """Activities of the procurement workflow: every database write and every Slack message.
 
+`ProcurementActivities` composes one object per concern (route.py, steps.py, reassign.py,
+closing.py, reuse.py, and `SingleApproverActivities` here, the replay-only single manager
+step) over the dependencies they share (`messaging.Messenger`); the worker registers their
+methods from one list (`workflows.worker.activity_methods`). Activity names are the method
+names, so moving a method between classes renames nothing recorded in a history.
+
 Each activity may run more than once (retries, worker crashes), so each is idempotent:
 rows are keyed by request id and step, Slack messages by a message key stored before the
 activity completes, and audit rows by an idempotency key."""
@@ -9,16 +15,22 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import ProductStatus, RequestStatus, StepStatus
-from catalog.ports import MessageKind, RequestSummary
+from catalog.ports import MessageKind, Notifier, RequestSummary
 from workflows import faults
-from workflows.request.activities.chain import ChainActivities, Rejected
-from workflows.request.activities.messaging import request_summary
+from workflows.request import keys
+from workflows.request.activities.closing import ClosingActivities
+from workflows.request.activities.messaging import ActivityConcern, Messenger, request_summary
+from workflows.request.activities.reassign import ReassignActivities
+from workflows.request.activities.reuse import ReuseActivities
+from workflows.request.activities.route import Rejected, RouteActivities
+from workflows.request.activities.steps import StepActivities
 from workflows.request.types import (
     REQUEST_REJECTED,
     ApprovalPlan,
@@ -29,22 +41,37 @@ from workflows.request.types import (
     StepInput,
 )
 
-DEFAULT_TERM_MONTHS = 12
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["ProcurementActivities", "request_summary"]
+__all__ = ["ProcurementActivities", "SingleApproverActivities", "request_summary"]
 
 
-class ProcurementActivities(ChainActivities):
-    """All activities of the request workflow: the approval chain's come from ChainActivities,
-    the reuse-first ones from ReuseActivities; the single manager step here serves workflows
-    started before the chain existed."""
+class ProcurementActivities:
+    """Every activity of the request workflow: one object per concern, over the dependencies
+    they share (`Messenger`: the database, Slack, the settings). The worker registers their
+    methods from one list (`workflows.worker.activity_methods`)."""
 
-    # --- check and record the request -------------------------------------------------
+    def __init__(self, engine: Engine, notifier: Notifier) -> None:
+        self.messenger = Messenger(engine, notifier)
+        self.route = RouteActivities(self.messenger)
+        self.steps = StepActivities(self.messenger)
+        self.reassign = ReassignActivities(self.messenger)
+        self.closing = ClosingActivities(self.messenger, self.route, self.steps)
+        self.reuse = ReuseActivities(self.messenger)
+        self.single_approver = SingleApproverActivities(self.messenger, self.route, self.closing)
+
+
+class SingleApproverActivities(ActivityConcern):
+    """Replay-only: the single manager step of workflows started before the approval chain
+    existed (workflows/request/replay_only.py)."""
+
+    def __init__(self, messenger: Messenger, route: RouteActivities, closing: ClosingActivities) -> None:
+        super().__init__(messenger)
+        self._route = route
+        self._closing = closing
 
     @activity.defn
     async def check_request(self, request: RequestInput) -> ApprovalPlan:
@@ -59,7 +86,7 @@ class ProcurementActivities(ChainActivities):
             if approver_slack_id == request.requester_slack_id:
                 raise Rejected("You are listed as your own approver; ask ITAM to fix the directory.")
         except Rejected as rejected:
-            await asyncio.to_thread(self._record_rejection, request, rejected.reason)
+            await asyncio.to_thread(self._route.record_rejection, request, rejected.reason)
             raise ApplicationError(rejected.reason, type=REQUEST_REJECTED, non_retryable=True) from None
         plan.approver_slack_id = approver_slack_id
         await asyncio.to_thread(self._record_request, request, plan)
@@ -86,19 +113,19 @@ class ProcurementActivities(ChainActivities):
                 raise Rejected(
                     f"Your manager ({requester.manager_email}) isn't in the directory. Ask ITAM to add them."
                 )
-            self.new_request_row(session, request)  # prices it: an unusable amount is refused here
+            self._route.new_request_row(session, request)  # prices it: an unusable amount is refused here
             plan = ApprovalPlan(request.request_id, manager.slack_id or "", manager.email, manager.name)
             return plan, manager.email
 
     def _record_request(self, request: RequestInput, plan: ApprovalPlan) -> None:
         with transaction(self._engine) as session:
-            row = self.new_request_row(session, request)
+            row = self._route.new_request_row(session, request)
             row.status = RequestStatus.SUBMITTED
             repository.create_request(session, request=row)
             repository.link_slack_id(session, email=plan.approver_email, slack_id=plan.approver_slack_id)
             repository.audit(
                 session,
-                idem_key=f"{request.request_id}:submitted",
+                idem_key=keys.submitted_audit_key(request.request_id),
                 at=_now(),
                 request_id=request.request_id,
                 entity="request",
@@ -114,17 +141,18 @@ class ProcurementActivities(ChainActivities):
                 },
             )
 
-    # --- approval step ---------------------------------------------------------------
-
     @activity.defn
     async def announce_step(self, step: StepInput) -> None:
         """Open the step, DM the approver (once) and show the requester where it stands."""
         summary = await asyncio.to_thread(self._open_step, step)
-        await self._send_once(
-            f"{step.request_id}:step{step.seq}:approver", step.approver_slack_id, MessageKind.APPROVAL_REQUEST, summary
+        await self._messenger.send_once(
+            keys.single_approver_key(step.request_id, step.seq),
+            step.approver_slack_id,
+            MessageKind.APPROVAL_REQUEST,
+            summary,
         )
-        await self._send_or_update(
-            f"{step.request_id}:requester", summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
+        await self._messenger.send_or_update(
+            keys.requester_key(step.request_id), summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
         )
 
     def _open_step(self, step: StepInput) -> RequestSummary:
@@ -144,18 +172,16 @@ class ProcurementActivities(ChainActivities):
                 )
             repository.audit(
                 session,
-                idem_key=f"{step.request_id}:step{step.seq}:opened",
+                idem_key=keys.step_audit_key(step.request_id, step.seq, "opened"),
                 at=_now(),
                 request_id=step.request_id,
                 entity="approval_step",
-                entity_id=f"{step.request_id}:{step.seq}",
+                entity_id=keys.step_entity_id(step.request_id, step.seq),
                 action="step_opened",
                 actor="workflow",
                 detail={"role": step.role, "approver": step.approver_email},
             )
             return request_summary(session, request_id=step.request_id)
-
-    # --- outcome ---------------------------------------------------------------------
 
     @activity.defn
     async def record_outcome(self, outcome: OutcomeInput) -> OutcomeResult:
@@ -191,34 +217,36 @@ class ProcurementActivities(ChainActivities):
             )
             repository.audit(
                 session,
-                idem_key=f"{outcome.request_id}:step{outcome.seq}:{outcome.status}",
+                idem_key=keys.step_audit_key(outcome.request_id, outcome.seq, outcome.status),
                 at=at,
                 request_id=outcome.request_id,
                 entity="approval_step",
-                entity_id=f"{outcome.request_id}:{outcome.seq}",
+                entity_id=keys.step_entity_id(outcome.request_id, outcome.seq),
                 action=outcome.status,
                 actor=actor,
                 detail={"reason": outcome.reason} if outcome.reason else {},
             )
             if outcome.status != RequestStatus.APPROVED:
                 return OutcomeResult()
-            return self._record_asset(session, request, at)
+            return self._closing.record_asset(session, request, at)
 
     @activity.defn
     async def announce_outcome(self, request_id: str) -> None:
         """Update every message about the request in place and tell the requester."""
-        summary = await asyncio.to_thread(self._summary, request_id)
-        approver_ref = await asyncio.to_thread(self._message_ref, f"{request_id}:step1:approver")
+        summary = await asyncio.to_thread(self._messenger.summary, request_id)
+        approver_ref = await asyncio.to_thread(self._messenger.message_ref, keys.single_approver_key(request_id, 1))
         if approver_ref is not None:
-            await self._update(approver_ref, MessageKind.APPROVAL_REQUEST, summary)
-        await self._send_or_update(
-            f"{request_id}:requester", summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
+            await self._messenger.update(approver_ref, MessageKind.APPROVAL_REQUEST, summary)
+        await self._messenger.send_or_update(
+            keys.requester_key(request_id), summary.requester_slack_id, MessageKind.REQUESTER_STATUS, summary
         )
-        await self._send_once(f"{request_id}:outcome", summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary)
+        await self._messenger.send_once(
+            keys.outcome_key(request_id), summary.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary
+        )
 
     @activity.defn
     async def announce_rejection(self, rejection: RejectionInput) -> None:
-        summary = await asyncio.to_thread(self._summary, rejection.request_id)
-        await self._send_once(
-            f"{rejection.request_id}:outcome", rejection.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary
+        summary = await asyncio.to_thread(self._messenger.summary, rejection.request_id)
+        await self._messenger.send_once(
+            keys.outcome_key(rejection.request_id), rejection.requester_slack_id, MessageKind.OUTCOME_NOTICE, summary
         )

@@ -28,6 +28,7 @@ from catalog.rules.budget import BudgetError, available_cents, fiscal_year_of
 from catalog.rules.policy import Policy
 from catalog.rules.renewals import HolidayCalendar
 from catalog.rules.requests import RenewalQuote, RequestInputError
+from workflows.request import keys
 from workflows.request.activities.outcomes import audit_outcome, refuse_approved, unconvertible_reason
 from workflows.request.types import ChainOutcome, OutcomeResult, RequestInput
 
@@ -190,7 +191,7 @@ def record_renewal(
         "renewal": {"contract_id": contract_id, "renewal_date": renewal_date.isoformat()},
         "budget": _budget_line(session, request.cost_center, fiscal_year),
     }
-    if repository.get_audit(session, idem_key=f"{rid}:renewal_recorded") is None:
+    if repository.get_audit(session, idem_key=keys.renewal_recorded_audit_key(rid)) is None:
         checked = reminders_repo.approved_renewal(session, request=request, as_of=as_of, at=at, calendar=calendar)
         if isinstance(checked, str):
             return refuse_approved(

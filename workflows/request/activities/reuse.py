@@ -2,13 +2,17 @@
 to the requester, the Keep / Release question to idle seat holders, and a seat from the pool.
 
 Idempotent like every activity: each round's decision is stored in its audit row and read back
-on a retry, messages are keyed by request, round and person, seats are keyed by person."""
+on a retry, messages are keyed by request, round and person, seats are keyed by person.
+
+Over 400 lines: the offer, the reclaim question and the pool seat are one conversation with
+the requester, each step reading what the one before it recorded."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session
 from temporalio import activity
@@ -22,7 +26,8 @@ from catalog.rules.matching import CatalogProduct, Matcher
 from catalog.rules.matching_data import load_matching_data
 from catalog.rules.reuse import ReuseDecision, ReuseKind, SeatHolder, holders_to_ask
 from catalog.settings import get_settings
-from workflows.request.activities.messaging import MessagingActivities, _now, request_summary
+from workflows.request import keys
+from workflows.request.activities.messaging import ActivityConcern, _now, request_summary
 from workflows.request.types import (
     CHOICE_ALTERNATIVE,
     CHOICE_BUY,
@@ -58,12 +63,10 @@ def _choices(decision: ReuseDecision) -> list[str]:
     return []
 
 
-class ReuseActivities(MessagingActivities):
+class ReuseActivities(ActivityConcern):
     def _settings(self) -> tuple[int, int]:
         settings = get_settings()
         return settings.reclaim_inactive_days, settings.reclaim_timeout_days
-
-    # --- the decision ------------------------------------------------------------------
 
     @activity.defn
     async def assess_reuse(self, assess: AssessInput) -> ReuseOffer:
@@ -72,7 +75,7 @@ class ReuseActivities(MessagingActivities):
 
     def _assess(self, assess: AssessInput, as_of: date) -> ReuseOffer:
         request = assess.request
-        key = f"{request.request_id}:reuse{assess.round}"
+        key = keys.reuse_offer_key(request.request_id, assess.round)
         inactive_days, reclaim_days = self._settings()
         with transaction(self._engine) as session:
             decided = repository.get_audit(session, idem_key=key)
@@ -146,8 +149,6 @@ class ReuseActivities(MessagingActivities):
             )
             return offer
 
-    # --- the offer and the requester's choice ------------------------------------------
-
     def _offer_summary(
         self, offer: ReuseOffer, chosen: str | None = None, chosen_product: str | None = None
     ) -> RequestSummary:
@@ -182,8 +183,11 @@ class ReuseActivities(MessagingActivities):
         summary = await asyncio.to_thread(self._offer_summary, offer)
         # A new round after Reclaim: too few seats were freed, and the old offer says so.
         await self._close_reclaim_offer(offer.request_id, "reclaim_short", before_round=offer.round)
-        await self._send_once(
-            f"{offer.request_id}:reuse{offer.round}", summary.requester_slack_id, MessageKind.REUSE_OFFER, summary
+        await self._messenger.send_once(
+            keys.reuse_offer_key(offer.request_id, offer.round),
+            summary.requester_slack_id,
+            MessageKind.REUSE_OFFER,
+            summary,
         )
 
     async def _close_reclaim_offer(self, request_id: str, outcome: str, *, before_round: int | None = None) -> None:
@@ -192,7 +196,7 @@ class ReuseActivities(MessagingActivities):
         offer = await asyncio.to_thread(self._reclaim_offer, request_id, before_round)
         if offer is None:
             return
-        ref = await asyncio.to_thread(self._message_ref, f"{request_id}:reuse{offer.round}")
+        ref = await asyncio.to_thread(self._messenger.message_ref, keys.reuse_offer_key(request_id, offer.round))
         if ref is not None:
             summary = await asyncio.to_thread(self._offer_summary, offer, outcome)
             await self._notifier.update(ref=ref, kind=MessageKind.REUSE_OFFER, summary=summary)
@@ -209,7 +213,7 @@ class ReuseActivities(MessagingActivities):
         ]
         if not answers or answers[-1].get("choice") != CHOICE_RECLAIM:
             return None
-        key = f"{request_id}:reuse{answers[-1]['round']}"
+        key = keys.reuse_offer_key(request_id, answers[-1]["round"])
         offer = next((detail["offer"] for idem_key, _, detail in rows if idem_key == key and "offer" in detail), None)
         return ReuseOffer(**offer) if offer is not None else None
 
@@ -220,21 +224,23 @@ class ReuseActivities(MessagingActivities):
         await asyncio.to_thread(self._record_choice, record)
         offer = await asyncio.to_thread(self._offer_of_round, record.request_id, record.round)
         summary = await asyncio.to_thread(self._offer_summary, offer, record.choice, record.product_id)
-        ref = await asyncio.to_thread(self._message_ref, f"{record.request_id}:reuse{record.round}")
+        ref = await asyncio.to_thread(
+            self._messenger.message_ref, keys.reuse_offer_key(record.request_id, record.round)
+        )
         if ref is not None:
-            await self._update(ref, MessageKind.REUSE_OFFER, summary)
+            await self._messenger.update(ref, MessageKind.REUSE_OFFER, summary)
 
     def _offer_of_round(self, request_id: str, round_: int) -> ReuseOffer:
         with transaction(self._engine) as session:
             for row in repository.list_audit(session, request_id=request_id):
-                if row.idem_key == f"{request_id}:reuse{round_}":
+                if row.idem_key == keys.reuse_offer_key(request_id, round_):
                     return ReuseOffer(**row.detail["offer"])
         raise LookupError(f"request {request_id} has no reuse round {round_}")
 
     @staticmethod
     def _offered_names(session: Session, request_id: str, round_: int) -> list[str]:
         """The names of the alternatives offered in that round of reuse first."""
-        offered = repository.get_audit(session, idem_key=f"{request_id}:reuse{round_}")
+        offered = repository.get_audit(session, idem_key=keys.reuse_offer_key(request_id, round_))
         ids = (offered.detail.get("offer") or {}).get("alternatives") or [] if offered is not None else []
         products = (repository.get_product(session, product_id=pid) for pid in ids)
         return [product.name for product in products if product is not None]
@@ -256,7 +262,7 @@ class ReuseActivities(MessagingActivities):
                     detail["instead_of"] = self._offered_names(session, record.request_id, record.round)
             repository.audit(
                 session,
-                idem_key=f"{record.request_id}:reuse{record.round}:choice",
+                idem_key=keys.reuse_choice_audit_key(record.request_id, record.round),
                 at=at,
                 request_id=record.request_id,
                 entity="request",
@@ -298,8 +304,6 @@ class ReuseActivities(MessagingActivities):
                     session, request_id=record.request_id, status=RequestStatus.RECLAIMING, at=at
                 )
 
-    # --- reclaiming idle seats -------------------------------------------------------------
-
     @activity.defn
     async def find_holders(self, ask: ReclaimAsk) -> ReclaimAsked:
         """Who of the idle holders can be asked in Slack (the workflow opens for their answers
@@ -321,8 +325,8 @@ class ReuseActivities(MessagingActivities):
         """Ask each idle holder in Slack whether they still use their seat (once per holder)."""
         for slack_id, email in holders.holders.items():
             summary = await asyncio.to_thread(self._holder_summary, ask, email, None)
-            await self._send_once(
-                f"{ask.request_id}:reclaim{ask.round}:{email}"[:160], slack_id, MessageKind.RECLAIM_ASK, summary
+            await self._messenger.send_once(
+                keys.reclaim_ask_key(ask.request_id, ask.round, email), slack_id, MessageKind.RECLAIM_ASK, summary
             )
         await asyncio.to_thread(self._audit_asked, ask, holders.holders, holders.unreachable)
 
@@ -355,7 +359,7 @@ class ReuseActivities(MessagingActivities):
         with transaction(self._engine) as session:
             repository.audit(
                 session,
-                idem_key=f"{ask.request_id}:reclaim{ask.round}:asked",
+                idem_key=keys.reclaim_asked_audit_key(ask.request_id, ask.round),
                 at=_now(),
                 request_id=ask.request_id,
                 entity="seat",
@@ -371,43 +375,35 @@ class ReuseActivities(MessagingActivities):
         await asyncio.to_thread(self._settle, settlement)
         for email, answer in [(e, "release") for e in settlement.released] + [(e, "keep") for e in settlement.kept]:
             ref = await asyncio.to_thread(
-                self._message_ref, f"{settlement.request_id}:reclaim{settlement.round}:{email}"[:160]
+                self._messenger.message_ref, keys.reclaim_ask_key(settlement.request_id, settlement.round, email)
             )
             if ref is not None:
                 summary = await asyncio.to_thread(self._holder_summary, settlement, email, answer)
-                await self._update(ref, MessageKind.RECLAIM_ASK, summary)
+                await self._messenger.update(ref, MessageKind.RECLAIM_ASK, summary)
 
     def _settle(self, settlement: ReclaimSettlement) -> None:
         at = datetime.fromisoformat(settlement.at) if settlement.at else _now()
         with transaction(self._engine) as session:
-            for email in settlement.released:
-                freed = repository.release_product_seat(session, product_id=settlement.product_id, person_email=email)
+
+            def audit(email: str, action: str, detail: dict[str, Any]) -> None:
                 repository.audit(
                     session,
-                    idem_key=f"{settlement.request_id}:reclaim{settlement.round}:{email}"[:200],
+                    idem_key=keys.reclaim_settled_audit_key(settlement.request_id, settlement.round, email),
                     at=at,
                     request_id=settlement.request_id,
                     entity="seat",
                     entity_id=settlement.product_id,
-                    action="seat_released",
+                    action=action,
                     actor=email,
-                    detail={"holder": email, "freed": freed},
-                )
-            for email in settlement.kept:
-                repository.mark_seat_active(session, product_id=settlement.product_id, person_email=email, on=at.date())
-                repository.audit(
-                    session,
-                    idem_key=f"{settlement.request_id}:reclaim{settlement.round}:{email}"[:200],
-                    at=at,
-                    request_id=settlement.request_id,
-                    entity="seat",
-                    entity_id=settlement.product_id,
-                    action="seat_kept",
-                    actor=email,
-                    detail={"holder": email},
+                    detail={"holder": email, **detail},
                 )
 
-    # --- a seat from the pool ------------------------------------------------------------
+            for email in settlement.released:
+                freed = repository.release_product_seat(session, product_id=settlement.product_id, person_email=email)
+                audit(email, "seat_released", {"freed": freed})
+            for email in settlement.kept:
+                repository.mark_seat_active(session, product_id=settlement.product_id, person_email=email, on=at.date())
+                audit(email, "seat_kept", {})
 
     @activity.defn
     async def grant_pool_seat(self, grant: PoolGrant) -> bool:
@@ -417,8 +413,8 @@ class ReuseActivities(MessagingActivities):
         if not granted:
             return False
         summary = await asyncio.to_thread(self._granted_summary, grant)
-        await self._send_once(
-            f"{grant.request_id}:granted", summary.requester_slack_id, MessageKind.SEAT_GRANTED, summary
+        await self._messenger.send_once(
+            keys.seat_granted_key(grant.request_id), summary.requester_slack_id, MessageKind.SEAT_GRANTED, summary
         )
         await self._close_reclaim_offer(grant.request_id, "reclaimed")
         owner = await asyncio.to_thread(self._owner_email, grant.product_id)
@@ -426,7 +422,9 @@ class ReuseActivities(MessagingActivities):
         if owner and not owner_id:
             owner_id = await self._notifier.lookup_user_id(owner)
         if owner_id and owner_id != summary.requester_slack_id:
-            await self._send_once(f"{grant.request_id}:owner", owner_id, MessageKind.SEAT_GRANTED, summary)
+            await self._messenger.send_once(
+                keys.seat_owner_key(grant.request_id), owner_id, MessageKind.SEAT_GRANTED, summary
+            )
         return True
 
     def _owner_email(self, product_id: str) -> str | None:
@@ -464,7 +462,7 @@ class ReuseActivities(MessagingActivities):
             )
             repository.audit(
                 session,
-                idem_key=f"{grant.request_id}:pool_seat",
+                idem_key=keys.pool_seat_audit_key(grant.request_id),
                 at=at,
                 request_id=grant.request_id,
                 entity="seat",

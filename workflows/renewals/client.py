@@ -1,0 +1,136 @@
+"""What the bot and the CLI call to reach the renewal workflows (`RenewalClient`), and the
+Temporal Schedules that start the daily scan and the weekly digest."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+    WorkflowFailureError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.renewals.types import (
+    RENEWAL_NOT_ALLOWED,
+    DigestInput,
+    DigestResult,
+    RenewalDecisionInput,
+    ScanInput,
+    ScanResult,
+)
+from workflows.renewals.workflows import RenewalDecisionWorkflow, RenewalDigestWorkflow, RenewalScanWorkflow
+
+log = logging.getLogger(__name__)
+
+SCAN_SCHEDULE_ID = "renewal-scan-daily"
+DIGEST_SCHEDULE_ID = "renewal-digest-weekly"
+SCAN_CRON = "0 9 * * *"  # every day at 09:00 company time (weekends too: a snooze may end on one)
+DIGEST_CRON = "0 9 * * 1"  # Mondays at 09:00 company time
+
+
+# --- schedules --------------------------------------------------------------------------
+
+
+def _schedules(task_queue: str, timezone: str) -> dict[str, Schedule]:
+    # A missed day (Temporal or the worker down) is caught up within a week; overlapping runs
+    # queue up instead of racing, although the claim in the database would make a race safe.
+    policy = SchedulePolicy(overlap=ScheduleOverlapPolicy.BUFFER_ONE, catchup_window=timedelta(days=7))
+    return {
+        SCAN_SCHEDULE_ID: Schedule(
+            action=ScheduleActionStartWorkflow(
+                RenewalScanWorkflow.run, ScanInput(timezone=timezone), id="renewal-scan", task_queue=task_queue
+            ),
+            spec=ScheduleSpec(cron_expressions=[SCAN_CRON], time_zone_name=timezone),
+            policy=policy,
+        ),
+        DIGEST_SCHEDULE_ID: Schedule(
+            action=ScheduleActionStartWorkflow(
+                RenewalDigestWorkflow.run, DigestInput(timezone=timezone), id="renewal-digest", task_queue=task_queue
+            ),
+            spec=ScheduleSpec(cron_expressions=[DIGEST_CRON], time_zone_name=timezone),
+            policy=policy,
+        ),
+    }
+
+
+async def ensure_renewal_schedules(client: Client, *, task_queue: str, timezone: str) -> list[str]:
+    """Create the daily scan and weekly digest schedules, or bring existing ones up to date
+    (task queue, time zone). Safe to call at every worker start, from any number of workers."""
+    ensured = []
+    for schedule_id, schedule in _schedules(task_queue, timezone).items():
+        try:
+            await client.create_schedule(schedule_id, schedule)
+        except ScheduleAlreadyRunningError:
+
+            def replace(_: ScheduleUpdateInput, schedule: Schedule = schedule) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=schedule)
+
+            await client.get_schedule_handle(schedule_id).update(replace)
+        ensured.append(schedule_id)
+    return ensured
+
+
+# --- façade for the bot and the CLI --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionAnswer:
+    accepted: bool
+    message: str
+
+
+class RenewalClient:
+    """What the bot and the CLI call: they never see Temporal errors."""
+
+    def __init__(self, client: Client, *, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    async def decide(self, decision: RenewalDecisionInput) -> DecisionAnswer:
+        try:
+            result = await self._client.execute_workflow(
+                RenewalDecisionWorkflow.run,
+                decision,
+                # One workflow per click: Slack redelivering the same click joins it.
+                id=f"renewal-decision-{decision.contract_id}-{decision.click_id}",
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        except WorkflowFailureError as err:
+            cause = err.cause.cause if isinstance(err.cause, ActivityError) else err.cause
+            if isinstance(cause, ApplicationError) and cause.type == RENEWAL_NOT_ALLOWED:
+                return DecisionAnswer(False, cause.message)
+            log.warning("renewal decision %s failed: %s", decision, err)
+            return DecisionAnswer(False, "That didn't work; please try again.")
+        return DecisionAnswer(result.accepted, result.message)
+
+    async def scan(self, as_of: str, *, timezone: str = "UTC") -> ScanResult:
+        """Run one day's scan now (the test clock): the same workflow the schedule starts."""
+        return await self._client.execute_workflow(
+            RenewalScanWorkflow.run,
+            ScanInput(as_of=as_of, timezone=timezone),
+            id=f"renewal-scan-{as_of}-manual",
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+    async def digest(self, as_of: str, *, timezone: str = "UTC") -> DigestResult:
+        return await self._client.execute_workflow(
+            RenewalDigestWorkflow.run,
+            DigestInput(as_of=as_of, timezone=timezone),
+            id=f"renewal-digest-{as_of}-manual",
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
