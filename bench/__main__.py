@@ -15,6 +15,7 @@ from bench import run_one
 
 BENCHMARKS = [
     "bench.bench_matching",
+    "bench.bench_discover",
     "bench.bench_renewals",
     "bench.bench_renewal_scan",
     "bench.bench_stack",

@@ -369,3 +369,82 @@ class RenewalDigest(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     ts: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=_ts_column())
+
+
+# --- discovery: spend and sign-ins that did not come through a request ---------------------
+
+
+class SpendLine(SQLModel, table=True):
+    """One card/expense line or one cloud-marketplace line (FOCUS), kept for discovery.
+
+    `source_key` (a digest of the normalised line and its occurrence in the file, or the
+    export's transaction id) makes re-importing a file add nothing. `descriptor` is the text
+    as the bank or the bill printed it (`SQ *NOTION LABS`, a FOCUS `PublisherName`);
+    recognition happens at `procure discover run`, so a better matcher re-reads old lines.
+    A marketplace line draws from `commitment_id` (the provider's commitment active that day)
+    and is reconciled against the approved marketplace request `request_id`, if any."""
+
+    __tablename__ = "spend_line"
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(max_length=64, unique=True)
+    source: str = Field(max_length=8)  # card | focus
+    spent_on: date
+    descriptor: str = Field(max_length=300)
+    payer_email: str | None = Field(default=None, max_length=320)
+    cost_center: str | None = Field(default=None, max_length=64)
+    amount_cents: int = Field(sa_type=BigInteger)
+    currency: str = Field(default="USD", max_length=3)
+    transaction_id: str | None = Field(default=None, max_length=128)
+    memo: str | None = Field(default=None, max_length=300)
+    marketplace: bool = False
+    provider: str | None = Field(default=None, max_length=16)  # aws | azure | gcp | oracle …
+    publisher: str | None = Field(default=None, max_length=200)
+    service_name: str | None = Field(default=None, max_length=200)
+    sub_account_id: str | None = Field(default=None, max_length=128)
+    commitment_id: int | None = Field(default=None, foreign_key="commitment.id")
+    request_id: str | None = Field(default=None, max_length=32)
+    imported_at: datetime = Field(sa_column=_ts_column())
+
+
+class SsoAppUsage(SQLModel, table=True):
+    """Who signs in to which app, from an IdP export (Okta, Entra): one row per app and
+    person, `last_login` only ever moving forward. Apps outside the register are what
+    discovery reports; those in it also update seat activity."""
+
+    __tablename__ = "sso_app_usage"
+    __table_args__ = (UniqueConstraint("app_key", "user_email"),)
+    id: int | None = Field(default=None, primary_key=True)
+    app_key: str = Field(max_length=200, index=True)  # the app name case- and space-folded
+    app: str = Field(max_length=200)
+    user_email: str = Field(max_length=320)
+    last_login: date
+    imported_at: datetime = Field(sa_column=_ts_column())
+
+
+class Discovery(SQLModel, table=True):
+    """One product seen in spend or sign-ins, as the last `procure discover run` aggregated it.
+
+    `key` is `product:<catalog id>`, `known:<name>` (a SaaS product the catalog lacks) or
+    `unknown:<descriptor>`; a re-run updates the row in place, so later decisions on it
+    (adopt, block, ignore) can hang off it. `spend_cents` is the last 12 months per
+    currency; `lines`, `payers`, `cost_centers`, `first_seen`/`last_seen` count every line up
+    to `as_of`. A product no longer seen keeps its row with `lines` and `sso_users` at 0."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    product_id: str | None = Field(default=None, max_length=64, index=True)
+    name: str = Field(max_length=200)
+    vendor: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(default=None, max_length=64)
+    status: str = Field(max_length=16, index=True)  # managed | unmanaged | blocked_in_use | unknown
+    spend_cents: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    lines: int = 0
+    payers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cost_centers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    first_seen: date | None = None
+    last_seen: date | None = None
+    sso_users: int = 0
+    marketplace_lines: int = 0
+    unreconciled_lines: int = 0  # marketplace lines with no approved marketplace request
+    as_of: date
+    updated_at: datetime = Field(sa_column=_ts_column())

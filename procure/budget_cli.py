@@ -93,10 +93,34 @@ def budget_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = F
 
 
 @spend_app.command("import")
-def spend_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = False) -> None:
+def spend_import(
+    file: FileArg,
+    actor: ActorOpt = "cli",
+    dry_run: DryRunOpt = False,
+    file_format: Annotated[
+        str, typer.Option("--format", help="ap (vendor bills, the default), card (card/expense export) or focus.")
+    ] = "ap",
+    map_preset: Annotated[
+        str | None, typer.Option("--map-preset", help="card: a shipped column map (amex, brex, ramp, …).")
+    ] = None,
+    maps: Annotated[
+        list[str] | None, typer.Option("--map", help='card: column=Header, e.g. --map amount="Amount (USD)".')
+    ] = None,
+) -> None:
     """Record actual spend (columns: date, cost_center, vendor, amount, currency) and recompute
     the actual of every budget line it falls in, converting spend in another currency than the
-    line's with the policy's currency_rates. Importing the same file again adds nothing."""
+    line's with the policy's currency_rates. Importing the same file again adds nothing.
+
+    --format card and --format focus record card lines and cloud-marketplace lines for
+    `procure discover run` instead (README, "Discovery")."""
+    if file_format not in ("ap", "card", "focus"):
+        typer.echo(f"--format {file_format!r}: use ap, card or focus", err=True)
+        raise typer.Exit(2)
+    if file_format != "ap":
+        from procure.discover_cli import import_spend_lines
+
+        import_spend_lines(file, kind=file_format, preset=map_preset, maps=maps or [], actor=actor, dry_run=dry_run)
+        return
     from catalog.importers.budgets import apply_spend, parse_spend
     from catalog.routing import load_active_policy
     from catalog.rules.policy import PolicyError

@@ -24,6 +24,7 @@ def _register_subcommands() -> None:
     from procure.catalog_cli import catalog_app
     from procure.clock_cli import clock_app
     from procure.directory_cli import directory_app
+    from procure.discover_cli import discover_app
     from procure.policy_cli import policy_app
     from procure.renewals_cli import renewals_app
     from procure.report_cli import report_app
@@ -40,6 +41,7 @@ def _register_subcommands() -> None:
     app.add_typer(commitments_app, name="commitments")
     app.add_typer(policy_app, name="policy")
     app.add_typer(clock_app, name="clock")
+    app.add_typer(discover_app, name="discover")
 
 
 def _logging() -> None:

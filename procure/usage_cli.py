@@ -36,8 +36,25 @@ def usage() -> None:
 @usage_app.command("import")
 def import_usage(
     usage_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: product_id,email,last_active")],
+    file_format: Annotated[
+        str, typer.Option("--format", help="seats (product_id,email,last_active) or sso (an IdP sign-in export).")
+    ] = "seats",
+    actor: Annotated[str, typer.Option("--actor", help="Who to record in the audit log (sso).")] = "cli",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="sso: check the file and report; write nothing.")] = False,
 ) -> None:
-    """Update SeatAssignment.last_active from a usage CSV, in one transaction."""
+    """Update SeatAssignment.last_active from a usage CSV, in one transaction.
+
+    --format sso reads `app, user_email, last_login` (or an Okta / Entra sign-in export):
+    every app is recorded for `procure discover run`, and the seats of catalog products the
+    people signing in hold get their activity moved forward."""
+    if file_format not in ("seats", "sso"):
+        typer.echo(f"--format {file_format!r}: use seats or sso", err=True)
+        raise typer.Exit(2)
+    if file_format == "sso":
+        from procure.discover_cli import import_sso
+
+        import_sso(usage_file, actor=actor, dry_run=dry_run)
+        return
     from catalog import repository
     from catalog.db import make_engine, transaction
     from catalog.settings import get_settings

@@ -1,0 +1,216 @@
+"""`procure discover run|report`, and the card, FOCUS and SSO imports discovery reads
+(`procure spend import --format card|focus`, `procure usage import --format sso` hand over
+to the functions here). Every import is all or nothing, idempotent and audited."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+from sqlmodel import Session
+
+from catalog.importers.directory import ImportProblem
+from procure.budget_cli import DryRunOpt, _engine, _import
+from procure.directory_cli import DryRun, read_text
+
+if TYPE_CHECKING:
+    from catalog.models import Commitment
+
+discover_app = typer.Typer(help="Discovery: SaaS bought or used outside the process.", no_args_is_help=True)
+
+
+R = TypeVar("R")
+
+
+def _read(work: Callable[[Session], R]) -> R:
+    """`work` in a read-only transaction on the configured database."""
+    from catalog.db import transaction
+
+    engine = _engine()
+    try:
+        with transaction(engine, read_only=True) as session:
+            return work(session)
+    finally:
+        engine.dispose()
+
+
+def _digest(file: Path, text: str) -> str:
+    return hashlib.sha256(f"{file.name}\n{text}".encode()).hexdigest()
+
+
+def parse_overrides(maps: list[str]) -> dict[str, str]:
+    """`--map merchant=Description` → {"merchant": "Description"}."""
+    found: dict[str, str] = {}
+    for item in maps:
+        column, sep, header = item.partition("=")
+        if not sep or not column.strip() or not header.strip():
+            typer.echo(f"--map {item!r}: write it as column=Header, e.g. --map merchant=Description", err=True)
+            raise typer.Exit(2)
+        found[column.strip()] = header.strip()
+    return found
+
+
+def import_spend_lines(
+    file: Path, *, kind: str, preset: str | None, maps: list[str], actor: str, dry_run: bool
+) -> None:
+    """`procure spend import FILE --format card|focus`."""
+    from catalog.importers.spend_card import parse_card
+    from catalog.importers.spend_focus import parse_focus
+    from catalog.importers.spend_lines import SpendLineRow, apply_spend_lines
+
+    text = read_text(file)
+    skipped: dict[str, int] = {}
+
+    def parse(content: str) -> tuple[list[SpendLineRow], list[ImportProblem]]:
+        if kind == "focus":
+            rows, problems, left_out = parse_focus(content)
+            skipped.update(left_out)
+            return rows, problems
+        return parse_card(content, preset=preset, overrides=parse_overrides(maps))
+
+    digest = _digest(file, text)
+    records, summary = _import(
+        file,
+        parse,
+        lambda session, rows, at: apply_spend_lines(
+            session, rows=rows, actor=actor[:320], at=at, file_digest=digest, skipped=skipped
+        ),
+        dry_run=dry_run,
+    )
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {len(records)} {kind} lines from {file.name}: {summary}")
+
+
+def import_sso(file: Path, *, actor: str, dry_run: bool) -> None:
+    """`procure usage import FILE --format sso`."""
+    from catalog.discovery import recogniser
+    from catalog.importers.usage_sso import SsoLogin, SsoSummary, apply_sso, parse_sso
+
+    def apply(session: Session, logins: list[SsoLogin], at: datetime) -> SsoSummary:
+        recognise_one, _ = recogniser(session)
+        return apply_sso(
+            session, logins=logins, product_of=lambda app: recognise_one(app).product_id, actor=actor[:320], at=at
+        )
+
+    today = datetime.now(UTC).date()
+    records, summary = _import(file, lambda text: parse_sso(text, as_of=today), apply, dry_run=dry_run)
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {len(records)} sign-ins from {file.name}: {summary}")
+
+
+@discover_app.command("run")
+def discover_run(
+    as_of: Annotated[
+        datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="The day to discover on (default: today).")
+    ] = None,
+    actor: Annotated[str, typer.Option("--actor", help="Who to record in the audit log.")] = "cli",
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Recognise every spend line and SSO app, classify each product (managed, unmanaged,
+    blocked_in_use, unknown; non-SaaS merchants are left alone) and save what was seen of it.
+    Running it again on the same data changes nothing."""
+    from catalog.db import transaction
+    from catalog.discovery import run_discovery
+
+    day: date = as_of.date() if as_of else datetime.now(UTC).date()
+    engine = _engine()
+    try:
+        with transaction(engine) as session:
+            summary = run_discovery(session, as_of=day, at=datetime.now(UTC), actor=actor[:320])
+            if dry_run:
+                raise DryRun
+    except DryRun:
+        pass  # leaving the transaction with an exception rolled it back
+    finally:
+        engine.dispose()
+    typer.echo(f"{'would discover' if dry_run else 'discovered'} on {day}: {summary}")
+
+
+@discover_app.command("report")
+def discover_report(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """What the last `discover run` saw, one product per line."""
+    from catalog.discovery import report_rows
+
+    rows = _read(report_rows)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    from catalog.money import format_money
+    from procure.tables import Column, print_table
+
+    print_table(
+        [
+            Column("product", wrap=True),
+            Column("status"),
+            Column("spend (12 months)", wrap=True),
+            Column("lines", numeric=True),
+            Column("payers", numeric=True),
+            Column("sso users", numeric=True),
+            Column("last seen"),
+        ],
+        [
+            [
+                row["name"],
+                row["status"],
+                ", ".join(format_money(c, cur) for cur, c in row["spend_cents"].items()) or "–",  # type: ignore[attr-defined]
+                row["lines"],
+                len(row["payers"]),  # type: ignore[arg-type]
+                row["sso_users"],
+                row["last_seen"] or "–",
+            ]
+            for row in rows
+        ],
+        empty="nothing discovered; import spend or sign-ins, then `procure discover run`",
+    )
+
+
+@discover_app.command("marketplace")
+def discover_marketplace(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Each cloud commitment's drawdown: approved (marketplace requests the bot approved)
+    next to actual (marketplace lines of the imported FOCUS bills), and how many billed
+    lines no approved request explains (for FinOps)."""
+    from catalog import repository
+    from catalog.money import format_money
+    from catalog.repository.discovery import commitment_actuals, unreconciled_lines
+
+    def read(session: Session) -> tuple[list[tuple[Commitment, tuple[int, int], dict[str, int]]], int]:
+        actuals = commitment_actuals(session)
+        drawn = [
+            (c, repository.commitment_drawn(session, commitment_id=c.id or 0), actuals.get(c.id or 0, {}))
+            for c in repository.list_commitments(session)
+        ]
+        return drawn, unreconciled_lines(session)
+
+    drawn, unexplained = _read(read)
+    if as_json:
+        for c, (approved, purchases), actual in drawn:
+            row = {"name": c.name, "provider": c.provider, "currency": c.currency, "approved_cents": approved}
+            typer.echo(json.dumps({**row, "approved_purchases": purchases, "actual_cents": actual}))
+        return
+    from procure.tables import Column, print_note, print_table
+
+    print_table(
+        [Column("commitment", wrap=True), Column("provider"), Column("approved", numeric=True), Column("actual")],
+        [
+            [
+                c.name,
+                c.provider,
+                format_money(approved, c.currency),
+                ", ".join(format_money(cents, cur) for cur, cents in sorted(actual.items())) or "–",
+            ]
+            for c, (approved, _), actual in drawn
+        ],
+        empty="no commitments; `procure commitments import FILE` adds them",
+    )
+    if unexplained:
+        print_note(f"{unexplained} billed marketplace lines have no approved request (see `procure discover run`)")
