@@ -39,6 +39,11 @@ def _describe(result: MatchResult) -> str:
     category = f", category {result.category}" if result.category else ""
     if result.product_id:
         return f"{result.product_id} (confidence {result.confidence:.2f}{category}{where})"
+    if result.known is not None:
+        free = f", free sibling of {result.known.sibling_of}" if result.known.free else ""
+        return f"not in catalog: {result.known.name} by {result.known.vendor} (category {result.known.category}{free})"
+    if result.non_saas is not None:
+        return f"not SaaS: {result.non_saas} merchant"
     asks = f"did you mean {' / '.join(result.candidates)}?" if result.candidates else "no catalog product"
     return f"{asks} (confidence {result.confidence:.2f}{category}{where})"
 

@@ -153,9 +153,17 @@ def test_a_look_alike_is_never_taken_for_the_catalog_product(matcher: Matcher, q
     assert result.confidence < CONFIDENT_AT
 
 
-@pytest.mark.parametrize("query", ["zom", "slak", "mirro", "jria", "oktq", "bx", "gitt"])
-def test_short_names_need_an_exact_match(matcher: Matcher, query: str) -> None:
+@pytest.mark.parametrize("query", ["zom", "slak", "oktq", "bx", "gitt", "ijra", "jaira", "zoon", "asnaaa"])
+def test_short_names_need_an_exact_match_or_a_swapped_or_doubled_letter(matcher: Matcher, query: str) -> None:
     assert matcher.match(query).product_id is None
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("jria", "jira"), ("mirro", "miro"), ("zooom", "zoom"), ("Slakc", "slack"), ("oktaa", "okta")],
+)
+def test_a_swapped_or_doubled_letter_in_a_short_name_is_a_typo(matcher: Matcher, query: str, expected: str) -> None:
+    assert matcher.match(query).product_id == expected
 
 
 @pytest.mark.parametrize(("query", "expected"), [("zoom", "zoom"), ("Jira", "jira"), ("box", "box"), ("dd", "datadog")])
@@ -337,7 +345,20 @@ def _assert_valid(matcher: Matcher, result: MatchResult, query: str) -> None:
         assert result.candidates[0] == result.product_id
     assert result.channel in ("direct", "aws_marketplace", "azure_marketplace", "gcp_marketplace")
     payload = json.loads(json.dumps(result.to_json()))
-    assert set(payload) == {"query", "product_id", "confidence", "candidates", "category", "channel"}
+    assert set(payload) == {
+        "query",
+        "product_id",
+        "confidence",
+        "candidates",
+        "category",
+        "channel",
+        "kind",
+        "known",
+        "non_saas",
+    }
+    assert (result.kind == "catalog") == (result.product_id is not None)
+    assert (result.kind == "known_saas") == (result.known is not None)
+    assert (result.kind == "non_saas") == (result.non_saas is not None)
 
 
 def test_normalize_removes_slack_markup_and_keeps_words() -> None:
@@ -478,6 +499,20 @@ def test_cli_match_prints_a_line() -> None:
     assert outcome.output.startswith("figma (confidence 0.90, category design, via aws marketplace)")
 
 
+@pytest.mark.parametrize(
+    ("query", "line"),
+    [
+        ("OPENAI *CHATGPT SUBSCR", "not in catalog: ChatGPT by OpenAI (category ai-assistant)"),
+        ("Acrobat Reader", "not in catalog: Acrobat Reader by Adobe (category pdf, free sibling of Adobe Acrobat Pro)"),
+        ("DELTA AIR LINES ATLANTA", "not SaaS: airline merchant"),
+    ],
+)
+def test_cli_match_names_products_outside_the_catalog_and_merchants(query: str, line: str) -> None:
+    outcome = CliRunner().invoke(catalog_app, ["match", query])
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.strip() == line
+
+
 def test_cli_match_json() -> None:
     outcome = CliRunner().invoke(catalog_app, ["match", "--json", "Motion"])
     assert outcome.exit_code == 0, outcome.output
@@ -488,6 +523,15 @@ def test_cli_match_json() -> None:
         "candidates": [],
         "category": "project-management",
         "channel": "direct",
+        "kind": "known_saas",
+        "known": {
+            "name": "Motion",
+            "vendor": "Motion Computer",
+            "category": "project-management",
+            "free": False,
+            "sibling_of": None,
+        },
+        "non_saas": None,
     }
 
 
