@@ -13,6 +13,7 @@ from typing import Any
 from temporalio import activity
 
 import workflows
+from workflows.discovery import DiscoveryActivities
 from workflows.renewals.activities import RenewalActivities
 from workflows.request.activities.procurement import ProcurementActivities
 from workflows.worker import activity_methods
@@ -42,7 +43,8 @@ def _registered() -> list[Callable[..., Any]]:
     list only reads the bound methods."""
     procurement = ProcurementActivities.__new__(ProcurementActivities)
     renewals = RenewalActivities.__new__(RenewalActivities)
-    return activity_methods(procurement, renewals)
+    discovery = DiscoveryActivities.__new__(DiscoveryActivities)
+    return activity_methods(procurement, renewals, discovery)
 
 
 def _unregistered(registered: list[Callable[..., Any]]) -> list[str]:
@@ -53,7 +55,7 @@ def _unregistered(registered: list[Callable[..., Any]]) -> list[str]:
 def test_the_scan_finds_the_activities_of_every_class() -> None:
     names = {name.rsplit(".", 1)[-1] for name, _ in _defined_activities()}
     # one of each activity class, so that a scan that finds nothing cannot pass
-    assert {"check_request", "plan_route", "assess_reuse", "claim_due_reminders"} <= names
+    assert {"check_request", "plan_route", "assess_reuse", "claim_due_reminders", "discover"} <= names
 
 
 def test_every_activity_defined_in_workflows_is_registered() -> None:
