@@ -165,7 +165,12 @@ def payer_message(notice: PayerNotice) -> tuple[str, list[Block]]:
     lines = [paid]
     if notice.owned_product:
         owned = escape_mrkdwn(notice.owned_product)
-        lines.append(f"We already own *{owned}* with {plural(notice.free_seats, 'free seat')}.")
+        free = (
+            plural(notice.free_seats, "free seat")
+            if notice.free_seats
+            else "no free seat now, but idle seats can be freed up for you"
+        )
+        lines.append(f"We already own *{owned}* with {free}.")
         buttons.append(
             button(
                 "Get a seat", ids.DISCOVERY_GET_SEAT, Prefill(product_id=notice.owned_product_id).to_value(), "primary"

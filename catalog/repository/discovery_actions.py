@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from catalog import repository
-from catalog.models import Asset, Contract, Discovery, Product, ProductStatus, SeatAssignment
+from catalog.discovery import recogniser
+from catalog.models import Asset, Contract, Discovery, Product, ProductStatus, SeatAssignment, SpendLine
 from catalog.money import format_money
 from catalog.repository.reminders import is_itam
 from catalog.repository.seat_pools import reuse_decision
@@ -169,6 +170,21 @@ def _catalog_entry(session: Session, row: Discovery, *, status: str) -> Product:
     return product
 
 
+def _charges(session: Session, row: Discovery, currency: str) -> list[tuple[str, date, int]]:
+    """The card and marketplace charges behind `row`: its payers' lines in `currency` whose
+    descriptor is recognised as this product (a payer's lines are few; the recogniser is the
+    one `procure discover run` uses)."""
+    recognise_one, _ = recogniser(session)
+    lines = session.exec(
+        select(SpendLine).where(col(SpendLine.payer_email).in_(row.payers), col(SpendLine.currency) == currency)
+    )
+    return [
+        (line.payer_email or "", line.spent_on, line.amount_cents)
+        for line in lines
+        if recognise_one(line.descriptor).key == row.key
+    ]
+
+
 def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: datetime) -> Outcome:
     """Bring a discovered product into the register: an asset and its contract from the spend,
     owned by the top payer on their cost center, the catalog entry created or linked."""
@@ -188,13 +204,7 @@ def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: d
     if not cost_center:
         return Outcome(False, f"No cost center is known for {owner_email}: add one in the directory, then Adopt again.")
     currency = "USD" if "USD" in row.spend_cents else next(iter(sorted(row.spend_cents)), "USD")
-    term = infer_term(
-        spend_cents=row.spend_cents.get(currency, 0),
-        lines=row.lines,
-        payers=len(row.payers),
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-    )
+    term = infer_term(_charges(session, row, currency), as_of=as_of)
     product = _catalog_entry(session, row, status=ProductStatus.APPROVED)
     seats = len(row.payers)
     asset = Asset(

@@ -4,18 +4,20 @@ Pure: no I/O; `catalog.repository.discovery_actions` reads and writes.
 - **Digest**: the products that need a decision (bought or used outside the process, blocked
   in use, unrecognised), without those already adopted or blocked, or ignored until a later
   day.
-- **Term inference** (Adopt): charges about a month apart are a monthly subscription (its
-  annual cost is the average charge × 12); otherwise an annual one (the last 12 months'
-  spend). Each payer's charges are counted apart: three people paying monthly are not one
-  charge every ten days.
+- **Term inference** (Adopt): one payer's charges about a month apart are a monthly
+  subscription (its annual cost is the average charge × 12); otherwise an annual one (the
+  last 12 months' spend). Each payer's charges are counted apart: three people paying
+  monthly are not one charge every ten days.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 __all__ = [
     "ADOPTED",
@@ -48,13 +50,26 @@ class InferredTerm:
     annual_cost_cents: int
 
 
-def infer_term(*, spend_cents: int, lines: int, payers: int, first_seen: date, last_seen: date) -> InferredTerm:
-    """The term a product's spend suggests. `spend_cents` is the last 12 months' spend in one
-    currency over `lines` charges by `payers` people, from `first_seen` to `last_seen`."""
-    per_payer = lines / max(payers, 1)
-    if per_payer >= 2 and (last_seen - first_seen).days / (per_payer - 1) <= MONTHLY_GAP_DAYS:
-        return InferredTerm("monthly", 1, max(spend_cents, 0) * 12 // max(lines, 1) * max(payers, 1))
-    return InferredTerm("annual", 12, max(spend_cents, 0))
+def infer_term(charges: Sequence[tuple[str, date, int]], *, as_of: date) -> InferredTerm:
+    """The term a product's charges suggest; `charges` are (payer, day, cents), refunds
+    included. Monthly when some payer's charges are on average at most `MONTHLY_GAP_DAYS`
+    apart: the annual cost is then each payer's average charge × 12, summed."""
+    by_payer: dict[str, list[tuple[date, int]]] = defaultdict(list)
+    for payer, day, cents in charges:
+        by_payer[payer].append((day, cents))
+    monthly = False
+    for days in by_payer.values():
+        paid = sorted(d for d, c in days if c > 0)
+        if len(paid) >= 2 and (paid[-1] - paid[0]).days / (len(paid) - 1) <= MONTHLY_GAP_DAYS:
+            monthly = True
+    if monthly:
+        annual = sum(
+            max(sum(c for _, c in days), 0) * 12 // max(sum(1 for _, c in days if c > 0), 1)
+            for days in by_payer.values()
+        )
+        return InferredTerm("monthly", 1, annual)
+    since = as_of - timedelta(days=365)
+    return InferredTerm("annual", 12, max(sum(c for _, d, c in charges if since < d <= as_of), 0))
 
 
 def needs_decision(*, status: str, decision: str | None, suppressed_until: date | None, as_of: date) -> bool:
