@@ -21,15 +21,11 @@ from bot.simulator.serve import bind_socket, socket_url
 from catalog.db import transaction
 from catalog.models import Asset, AuditEvent, Contract, Discovery, Product
 from catalog.settings import get_settings
-from procure.budget_cli import spend_app
-from procure.discover_cli import discover_app
-from procure.usage_cli import usage_app
-from tests.cli.conftest import runner
+from tests.discovery_samples import discover, import_samples
 from tests.helpers import eventually
 from tests.security.stack import Stack, find_button, seeded_sqlite, serve_stack
 
 ITAM, EMPLOYEE = "U0ITAM", "U0EMPLOYEE"
-SAMPLES = Path(__file__).resolve().parents[2] / "catalog" / "data" / "samples"
 
 
 @pytest.fixture
@@ -47,12 +43,6 @@ async def stack(
         yield served
     get_settings.cache_clear()
     engine.dispose()
-
-
-def _cli(app: Any, *args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 async def _digest(stack: Stack) -> dict[str, Any]:
@@ -114,13 +104,8 @@ async def _decided(stack: Stack, key: str, decision: str) -> None:
 
 
 async def test_discover_run_digest_adopt_block_ignore_and_the_payers_dm(stack: Stack) -> None:
-    for app, file, fmt in (
-        (spend_app, "card.csv", "card"),
-        (spend_app, "focus.csv", "focus"),
-        (usage_app, "sso.csv", "sso"),
-    ):
-        await asyncio.to_thread(_cli, app, "import", str(SAMPLES / file), "--format", fmt)
-    out = await asyncio.to_thread(_cli, discover_app, "run", "--as-of", "2026-12-04", "--notify")
+    await asyncio.to_thread(import_samples)
+    out = await asyncio.to_thread(discover, "--notify")
     assert "digest posted to #itam" in out, out
 
     # 1. The digest names what was bought outside the process, each with its three buttons.
@@ -209,5 +194,5 @@ async def test_discover_run_digest_adopt_block_ignore_and_the_payers_dm(stack: S
 
     await eventually(offered, 30, "Emma's DM offering a Miro seat")
     # Once per product and term: running it again sends nothing more.
-    out = await asyncio.to_thread(_cli, discover_app, "run", "--as-of", "2026-12-04", "--notify")
+    out = await asyncio.to_thread(discover, "--notify")
     assert "0 payer DM(s) sent" in out and "not posted" in out, out
