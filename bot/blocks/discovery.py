@@ -23,11 +23,12 @@ from bot.blocks.common import (
 )
 from bot.payloads import Prefill
 from catalog.rules.discovery_actions import DigestCard, DigestView, PayerNotice
-from catalog.text import escape_mrkdwn, plural
+from catalog.text import escape_mrkdwn, plural, truncate
 
 #: Slack allows 50 blocks a message: a header, a FinOps line, and three blocks per product.
 MAX_CARDS = 15
 REASON_LIMIT = 500
+NAME_LIMIT = 200  # a product name from an export: the rest of the text must still fit
 
 _STATUS = {
     "unmanaged": "bought outside the process",
@@ -39,11 +40,15 @@ _DECIDED = {"adopted": ":white_check_mark: Adopted", "blocked": ":no_entry: Bloc
 
 
 def _card_text(card: DigestCard) -> str:
-    vendor = f" ({escape_mrkdwn(card.vendor)})" if card.vendor and card.vendor != card.name else ""
+    vendor = (
+        f" ({escape_mrkdwn(truncate(card.vendor, NAME_LIMIT))})" if card.vendor and card.vendor != card.name else ""
+    )
     seen = f", {card.first_seen} – {card.last_seen}" if card.first_seen and card.last_seen else ""
-    payers = ", ".join(escape_mrkdwn(p) for p in card.payers[:5]) + (" …" if len(card.payers) > 5 else "")
+    payers = ", ".join(escape_mrkdwn(truncate(p, NAME_LIMIT)) for p in card.payers[:5])
+    payers += " …" if len(card.payers) > 5 else ""
+    name = escape_mrkdwn(truncate(card.name, NAME_LIMIT))
     lines = [
-        f"*{escape_mrkdwn(card.name)}*{vendor}: {_STATUS.get(card.status, escape_mrkdwn(card.status))}",
+        f"*{name}*{vendor}: {_STATUS.get(card.status, escape_mrkdwn(card.status))}",
         f"{card.spend} in the last 12 months ({plural(card.lines, 'charge')}{seen})"
         + (f" · {plural(card.sso_users, 'SSO user')}" if card.sso_users else ""),
     ]
@@ -146,7 +151,7 @@ def ignore_modal(key: str, name: str, *, metadata: str) -> dict[str, Any]:
 def payer_message(notice: PayerNotice) -> tuple[str, list[Block]]:
     """ "You paid for X on DATE. We already own Y with N free seats" (reuse first), or, for a
     blocked product, why and what to use instead."""
-    product = escape_mrkdwn(notice.product)
+    product = escape_mrkdwn(truncate(notice.product, NAME_LIMIT))
     paid = f"You paid for *{product}* on {notice.paid_on}."
     request_x = Prefill(product_id=notice.product_id, other_product=None if notice.product_id else notice.product[:200])
     if notice.blocked_reason is not None:
@@ -164,7 +169,7 @@ def payer_message(notice: PayerNotice) -> tuple[str, list[Block]]:
     buttons = []
     lines = [paid]
     if notice.owned_product:
-        owned = escape_mrkdwn(notice.owned_product)
+        owned = escape_mrkdwn(truncate(notice.owned_product, NAME_LIMIT))
         free = (
             plural(notice.free_seats, "free seat")
             if notice.free_seats
