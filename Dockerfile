@@ -22,6 +22,7 @@ COPY catalog/ catalog/
 COPY workflows/ workflows/
 COPY bot/ bot/
 COPY procure/ procure/
+COPY web/ web/
 
 # A regular (non-editable) install: the code lives in site-packages, /src is not needed at run time.
 RUN --mount=type=cache,target=/root/.cache/pip \

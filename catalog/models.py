@@ -458,3 +458,20 @@ class Discovery(SQLModel, table=True):
     # The ITAM digest message this row was last shown in, updated in place on every click.
     digest_channel: str | None = Field(default=None, max_length=32)
     digest_ts: str | None = Field(default=None, max_length=32, index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A console token (`procure web token create`): only its SHA-256 is stored, so a leaked
+    database reveals no usable token. `purpose` "api" authenticates `/api/v1/…` as Bearer,
+    "calendar" the renewals iCalendar feed in its URL; revoked or expired tokens count for nothing."""
+
+    __tablename__ = "web_api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    email: str = Field(max_length=320, index=True)
+    purpose: str = Field(default="api", max_length=16)
+    label: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_column=_ts_column())
+    created_by: str = Field(max_length=320)
+    expires_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))

@@ -1,111 +1,24 @@
-"""Who may renew at what cost (docs/decisions.md, "Renewal authority").
+"""Who may renew at what cost (docs/decisions.md, "Renewal authority"): the names callers import
+from here. The rules are `catalog.rules.renewal_authority` (pure); which renewal request of a
+term still waits is a repository query (`catalog.repository.requests`)."""
 
-The owner of an asset (or ITAM) records a renewal at the same or a lower annual cost
-directly from the reminder. A renewal that costs more a year than the term it follows is a
-*renewal request*: a purchase request linked to the contract's term, routed by policy.yaml
-for the increase, which on approval records the renewal and reserves the increase. While one
-is pending for a term, no other Renew of that term is taken.
-
-Like `repository`, functions that read take the session as a keyword argument and never
-commit; the rest are pure."""
-
-from __future__ import annotations
-
-from datetime import date
-
-from sqlmodel import Session, col, select
-
-from catalog.models import Asset, Contract, PurchaseRequest, RequestStatus
-from catalog.money import format_money_symbol
-from catalog.rules.requests import RenewalQuote, renewal_quote
-from catalog.text import escape_mrkdwn, plural
-
-#: Statuses of a renewal request that still may renew its term.
-PENDING_STATUSES = (
-    RequestStatus.SUBMITTED.value,
-    RequestStatus.PENDING_APPROVAL.value,
-    RequestStatus.CHANGES_REQUESTED.value,
+from catalog.repository.requests import PENDING_STATUSES, pending_renewal_request
+from catalog.rules.renewal_authority import (
+    current_terms_text,
+    needs_approval_refusal,
+    pending_refusal,
+    quote_renewal,
+    term_in_force,
+    terms_text,
 )
 
-
-def term_in_force(contract: Contract, asset: Asset, renewal_date: date) -> tuple[int, int, int]:
-    """(seats, price per seat, annual cost) of the term that ends on `renewal_date`. A renewal
-    agreed for an earlier term that has not begun yet (`Contract.next_term_*`) is that term's;
-    otherwise it is the asset's own."""
-    if contract.next_term_from is not None and contract.next_term_from < renewal_date:
-        seats = contract.next_term_seats if contract.next_term_seats is not None else asset.seats
-        price = (
-            contract.next_term_unit_price_cents
-            if contract.next_term_unit_price_cents is not None
-            else asset.unit_price_cents
-        )
-        annual = (
-            contract.next_term_annual_cost_cents if contract.next_term_annual_cost_cents is not None else seats * price
-        )
-        return seats, price, annual
-    return asset.seats, asset.unit_price_cents, asset.annual_cost_cents
-
-
-def quote_renewal(
-    contract: Contract, asset: Asset, renewal_date: date, *, seats: int | None, unit_price_cents: int | None
-) -> RenewalQuote:
-    """The renewal of the term ending on `renewal_date` at `seats` × `unit_price_cents` (blank:
-    the current term's), against that term. Raises `RequestInputError` past the caps."""
-    current_seats, current_price, current_annual = term_in_force(contract, asset, renewal_date)
-    return renewal_quote(
-        current_seats=current_seats,
-        current_unit_price_cents=current_price,
-        current_annual_cents=current_annual,
-        currency=asset.currency,
-        seats=seats,
-        unit_price_cents=unit_price_cents,
-    )
-
-
-def pending_renewal_request(
-    session: Session, *, contract_id: int, renewal_date: date, excluding: str | None = None
-) -> PurchaseRequest | None:
-    """The renewal request of this term still waiting for its approvers, if any (the oldest)."""
-    query = (
-        select(PurchaseRequest)
-        .where(
-            PurchaseRequest.renewal_contract_id == contract_id,
-            PurchaseRequest.renewal_date == renewal_date,
-            col(PurchaseRequest.status).in_(PENDING_STATUSES),
-        )
-        .order_by(col(PurchaseRequest.created_at), col(PurchaseRequest.id))
-    )
-    if excluding is not None:
-        query = query.where(PurchaseRequest.id != excluding)
-    return session.exec(query).first()
-
-
-def pending_refusal(request: PurchaseRequest) -> str:
-    """A second Renew of a term while a renewal request for it waits (mrkdwn)."""
-    price = escape_mrkdwn(format_money_symbol(request.unit_price_cents, request.currency))
-    who = f", asked by <@{request.requester_slack_id}>" if request.requester_slack_id.isalnum() else ""
-    return (
-        f"A renewal of this term is already waiting for approval: {escape_mrkdwn(request.id)} "
-        f"({plural(request.seats, 'seat')} at {price} per seat{who}). Wait for its decision, or withdraw it first."
-    )
-
-
-def terms_text(quote: RenewalQuote) -> str:
-    """The new term as "8 seats × $150.00" (plain text)."""
-    return f"{plural(quote.seats, 'seat')} × {format_money_symbol(quote.unit_price_cents, quote.currency)}"
-
-
-def current_terms_text(quote: RenewalQuote) -> str:
-    """The current term as "5 seats × $180.00" (plain text)."""
-    price = format_money_symbol(quote.current_unit_price_cents, quote.currency)
-    return f"{plural(quote.current_seats, 'seat')} × {price}"
-
-
-def needs_approval_refusal(quote: RenewalQuote) -> str:
-    """Why a Renew is not recorded directly: it costs more a year than the current term."""
-    return (
-        f"Renewing at {terms_text(quote)} costs {format_money_symbol(quote.annual_cost_cents, quote.currency)} a year, "
-        f"{format_money_symbol(quote.increase_cents, quote.currency)} more than the current term "
-        f"({format_money_symbol(quote.current_annual_cents, quote.currency)}): it needs approval. "
-        "Submit it from the reminder's Renew button to send it to the approvers."
-    )
+__all__ = [
+    "PENDING_STATUSES",
+    "current_terms_text",
+    "needs_approval_refusal",
+    "pending_refusal",
+    "pending_renewal_request",
+    "quote_renewal",
+    "term_in_force",
+    "terms_text",
+]

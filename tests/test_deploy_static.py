@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = Path(os.environ.get("SLACK_REFERENCE_DIR", ROOT.parent / "shared/reference/slack"))
 OPENAPI = REFERENCE_DIR / "openapi/slack_web_openapi_v2.json"
 
-SERVICES = {"postgres", "temporal", "temporal-ui", "migrate", "worker", "bot"}
-APP_SERVICES = ("migrate", "worker", "bot")
+SERVICES = {"postgres", "temporal", "temporal-ui", "migrate", "worker", "bot", "web"}
+APP_SERVICES = ("migrate", "worker", "bot", "web")
 APP_IMAGE = "procure-bot:latest"
 #: Set on the app services although not a Settings field: procure/cli.py reads it from os.environ.
 NOT_SETTINGS = {"LOG_LEVEL"}
@@ -259,6 +259,7 @@ def test_app_services_run_the_expected_commands(compose: dict[str, Any]) -> None
         ["db", "upgrade"],
         ["worker"],
         ["bot"],
+        ["web", "serve"],
     ]
 
 
@@ -391,7 +392,7 @@ def test_depends_on_waits_for_health_or_completion(compose: dict[str, Any]) -> N
 
     assert conditions("temporal")["postgres"] == "service_healthy"
     assert conditions("migrate")["postgres"] == "service_healthy"
-    for name in ("worker", "bot"):
+    for name in ("worker", "bot", "web"):
         assert conditions(name)["temporal"] == "service_healthy"
         assert conditions(name)["migrate"] == "service_completed_successfully"
 
@@ -672,3 +673,17 @@ def test_manifest_scopes_against_slacks_openapi(manifest: dict[str, Any]) -> Non
                     required.update(LEGACY_SCOPES.get(scope, scope) for scope in scopes if scope != "none")
         if required:
             assert required & granted, f"{method} needs one of {sorted(required)}; the manifest grants none"
+
+
+def test_the_console_has_its_own_port_never_the_bots(compose: dict[str, Any]) -> None:
+    """The console (issue 21) listens on WEB_PORT, published on loopback only (a TLS proxy goes in
+    front), and is healthy when its /healthz answers."""
+    web = compose["services"]["web"]
+    env = resolved_env(web)
+    assert env["WEB_HOST"] == "0.0.0.0"
+    assert env["WEB_PORT"] != resolved_env(compose["services"]["bot"])["BOT_PORT"]
+    [port] = web["ports"]
+    published = interpolate(port, {})
+    assert published.startswith("127.0.0.1:") and published.rsplit(":", 1)[-1] == env["WEB_PORT"]
+    check = " ".join(healthcheck_test(web))
+    assert f"127.0.0.1:{env['WEB_PORT']}/healthz" in check and "urllib" in check

@@ -21,7 +21,15 @@ from procure.dev import Child, Supervisor
 
 REAL = {"SLACK_BOT_TOKEN": "xoxb-1111-2222-realtoken", "SLACK_SIGNING_SECRET": "0123456789abcdef-real-secret"}
 PROXY = "https://slack-egress.internal/api"
-SLACK_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL")
+SLACK_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_OIDC_URL",
+)
 
 
 @pytest.fixture
@@ -174,19 +182,20 @@ def test_procure_dev_behind_an_egress_proxy_talks_to_slack(slack_env: pytest.Mon
 def test_procure_dev_without_credentials_runs_the_simulator(slack_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     slack_env.setenv("SLACK_API_URL", PROXY)
     started, _ = run_dev(tmp_path)
-    assert set(started) == {"worker", "simulator", "bot"}
+    assert set(started) == {"worker", "simulator", "bot", "web"}
     assert started["bot"]["SLACK_API_URL"] == "http://127.0.0.1:3999/api/"
 
 
 def test_procure_dev_simulator_flag_keeps_real_credentials_from_every_child(
     slack_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for name, value in {**REAL, "SLACK_APP_TOKEN": "xapp-1-A1-123-abc"}.items():
+    for name, value in {**REAL, "SLACK_APP_TOKEN": "xapp-1-A1-123-abc", "SLACK_CLIENT_SECRET": "real-secret"}.items():
         slack_env.setenv(name, value)
     started, printed = run_dev(tmp_path, simulator=True)
-    assert set(started) == {"worker", "simulator", "bot"}
+    assert set(started) == {"worker", "simulator", "bot", "web"}
     for name, env in started.items():
-        assert all(not env[key] for key in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")), name
+        credentials = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_CLIENT_SECRET")
+        assert all(not env[key] for key in credentials), name
         assert env["SLACK_API_URL"] == "http://127.0.0.1:3999/api/", name
     assert any("--simulator" in line for line in printed)
 

@@ -19,6 +19,7 @@ from bot.simulator import control, interactions
 from bot.simulator.config import SimulatorConfig
 from bot.simulator.delivery import BotDelivery
 from bot.simulator.guard import LocalOnly
+from bot.simulator.oidc import OidcProvider, oidc_routes
 from bot.simulator.runtime import BadControlRequest, Simulator
 from bot.simulator.state import Clock, Workspace
 from bot.simulator.validation import BlockKitValidator
@@ -60,6 +61,7 @@ def create_simulator_app(config: SimulatorConfig, *, clock: Clock | None = None)
     routes = [
         Route("/", _page),
         Route("/healthz", control.healthz),
+        *oidc_routes(),
         Route("/api/{method}", web_api, methods=["GET", "POST"]),
         Route("/sim/state", control.state),
         Route("/sim/users", control.users),
@@ -85,6 +87,7 @@ def create_simulator_app(config: SimulatorConfig, *, clock: Clock | None = None)
         exception_handlers={BadControlRequest: _bad_control_request},
     )
     app.state.simulator = sim
+    app.state.oidc = OidcProvider(config.oidc_client_id, config.oidc_client_secret)
     return app
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from catalog.settings import SIMULATOR_OIDC_CLIENT_ID, SIMULATOR_OIDC_CLIENT_SECRET
+
 
 @dataclass(frozen=True)
 class SimUser:
@@ -55,6 +57,9 @@ class SimulatorConfig:
     # first requester); None: the first person in `users`.
     default_user_id: str | None = None
     channels: tuple[SimChannel, ...] = DEFAULT_CHANNELS
+    # "Sign in with Slack" for the web console (bot/simulator/oidc.py): the one client accepted.
+    oidc_client_id: str = SIMULATOR_OIDC_CLIENT_ID
+    oidc_client_secret: str = SIMULATOR_OIDC_CLIENT_SECRET
 
     def user(self, user_id: str) -> SimUser | None:
         return next((u for u in self.users if u.id == user_id), None)

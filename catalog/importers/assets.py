@@ -22,6 +22,9 @@ Product keys and serial numbers are never imported: they are secrets the registe
 Every record gets a stable `external_id`: the file's own (`external_id` column), or a digest of
 what identifies the purchase (product, vendor, order number, start date, cost center), so that
 importing the same file twice changes nothing.
+
+Over 400 lines: the column aliases, the value parsers and the row rules of one file format
+(what the shared `catalog.importers.rows` reader does not read) belong together.
 """
 
 from __future__ import annotations
@@ -38,9 +41,11 @@ from typing import TypeVar
 import yaml
 
 from catalog.importers.csv_safe import restore
+from catalog.importers.rows import parse_date
 from catalog.money import parse_money as _parse_file_money
+from catalog.rules.assets import MAX_EMAIL_LENGTH, MAX_STORED_CENTS, AssetRecord, normalise_email
 from catalog.rules.renewals import MAX_NOTICE_DAYS, MAX_TERM_MONTHS, MAX_YEAR, MIN_YEAR, add_months
-from catalog.rules.requests import CHANNELS, MAX_ANNUAL_CENTS, MAX_SEATS
+from catalog.rules.requests import CHANNELS, MAX_SEATS
 
 __all__ = [
     "BILLING_PERIODS",
@@ -61,9 +66,6 @@ __all__ = [
 ]
 
 BILLING_PERIODS = ("monthly", "quarterly", "annual", "multi_year")
-#: The money columns are 32-bit integers in the database (PostgreSQL `integer`), so an amount
-#: above this (about 21 million a year) cannot be stored, whatever the request rules allow.
-MAX_STORED_CENTS = min(MAX_ANNUAL_CENTS, 2**31 - 1)
 NOTICE_BASES = ("calendar", "business")
 MAX_ROWS = 50_000
 
@@ -130,15 +132,13 @@ FIELDS = tuple(sorted(set(_ALIASES.values())))
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?", re.ASCII)
-_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
 _INT = re.compile(r"[+]?\d{1,12}", re.ASCII)
 _TRUE = frozenset({"true", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "no", "n", "0", "off"})
 _LENGTHS = {
     "product": 200,
     "vendor": 200,
-    "owner_email": 320,
+    "owner_email": MAX_EMAIL_LENGTH,
     "cost_center": 64,
     "external_id": 64,
     "product_id": 64,
@@ -177,32 +177,6 @@ class ImportDefaults:
 
 
 @dataclass(frozen=True)
-class AssetRecord:
-    """One asset and its contract, validated; money in cents, `unit_price_cents` per seat per year."""
-
-    line: int
-    external_id: str
-    product_name: str
-    vendor: str | None
-    product_id: str | None
-    owner_email: str
-    cost_center: str
-    channel: str
-    seats: int
-    unit_price_cents: int
-    annual_cost_cents: int
-    currency: str
-    start_date: date
-    term_months: int
-    billing_period: str
-    auto_renew: bool
-    notice_days: int
-    notice_basis: str
-    renewal_date: date
-    request_id: str | None = None  # set in an export of assets the bot recorded from requests
-
-
-@dataclass(frozen=True)
 class ParsedFile:
     records: tuple[AssetRecord, ...]
     ignored_columns: tuple[str, ...] = field(default=())
@@ -212,25 +186,6 @@ _T = TypeVar("_T")
 
 
 # --- value parsers (each raises ValueError with a message a person can act on) --------------
-
-
-def parse_date(text: str) -> date:
-    """YYYY-MM-DD (optionally with a midnight time, as Snipe-IT exports it) or MM/DD/YYYY."""
-    text = text.strip()
-    iso = _ISO_DATE.fullmatch(text)
-    us = _US_DATE.fullmatch(text)
-    try:
-        if iso:
-            value = date(int(iso[1]), int(iso[2]), int(iso[3]))
-        elif us:
-            value = date(int(us[3]), int(us[1]), int(us[2]))
-        else:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"{text[:40]!r} is not a date; use YYYY-MM-DD or MM/DD/YYYY") from None
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"{value} is outside the years {MIN_YEAR}–{MAX_YEAR}")
-    return value
 
 
 def parse_money(text: str) -> int:
@@ -318,14 +273,6 @@ def _text(limit: int) -> Callable[[str], str]:
         return text
 
     return parse
-
-
-def normalise_email(text: str) -> str:
-    """Lower-cased email address; ValueError when it does not look like one."""
-    text = text.strip().lower()
-    if len(text) > _LENGTHS["owner_email"] or not _EMAIL.fullmatch(text):
-        raise ValueError(f"{text[:40]!r} is not an email address")
-    return text
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[str], str]:

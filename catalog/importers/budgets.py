@@ -17,12 +17,15 @@ problem with its line number, idempotent, audited.
 
 Parsing is pure; `apply_*` take the session and raise `BudgetImportError` (nothing written
 by them) when a row does not fit the database, e.g. a cost center nobody knows.
+
+Over 400 lines: the three kinds of file share the error, the currency and fiscal-year rules
+and the audit of what an import changed; spend's functions stay here, with their signatures,
+because other modules build on them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -34,8 +37,7 @@ from typing import Any
 from sqlmodel import Session
 
 from catalog import repository
-from catalog.importers.assets import parse_date
-from catalog.importers.directory import ImportProblem, ImportSummary, Row, read_rows
+from catalog.importers.rows import ImportFileError, ImportProblem, ImportSummary, RowFields, read_rows
 from catalog.models import Budget, Commitment, SpendRecord
 from catalog.money import format_money, parse_money
 from catalog.rules.budget import (
@@ -67,84 +69,12 @@ __all__ = [
 BUDGET_COLUMNS = ("cost_center", "fiscal_year", "annual", "currency", "owner")
 SPEND_COLUMNS = ("date", "cost_center", "vendor", "amount", "currency")
 COMMITMENT_COLUMNS = ("name", "provider", "kind", "currency", "total", "remaining", "start", "end")
-_CURRENCY = re.compile(r"[A-Z]{3}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _YEAR = re.compile(r"(?:FY)?(\d{4})", re.ASCII | re.IGNORECASE)
 
 
-class BudgetImportError(ValueError):
-    """The file cannot be applied; `problems` lists every one, in line order."""
-
-    def __init__(self, problems: Sequence[ImportProblem]) -> None:
-        self.problems = sorted(problems, key=lambda p: p.line)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
-class _Fields:
-    """Reads the fields of one row, collecting a problem per bad value."""
-
-    def __init__(self, row: Row, problems: list[ImportProblem]) -> None:
-        self.row, self.problems, self.count = row, problems, len(problems)
-
-    @property
-    def ok(self) -> bool:
-        return len(self.problems) == self.count
-
-    def bad(self, key: str, message: str) -> None:
-        self.problems.append(ImportProblem(self.row.at(key), message))
-
-    def text(self, key: str, *, limit: int, required: bool = True) -> str | None:
-        value = self.row.text(key)
-        if value is None:
-            if required:
-                self.problems.append(ImportProblem(self.row.line, f"missing {key}"))
-            return None
-        if len(value) > limit:
-            self.bad(key, f"{key} is longer than {limit} characters")
-            return None
-        return value
-
-    def money(self, key: str, *, required: bool = True, allow_negative: bool = False) -> int | None:
-        value = self.text(key, limit=60, required=required)
-        if value is None:
-            return None
-        try:
-            return parse_money(value, allow_negative=allow_negative)
-        except ValueError as error:
-            self.bad(key, f"{key}: {error}")
-            return None
-
-    def day(self, key: str, *, required: bool = True) -> date | None:
-        value = self.text(key, limit=40, required=required)
-        if value is None:
-            return None
-        try:
-            return parse_date(value)
-        except ValueError as error:
-            self.bad(key, f"{key}: {error}")
-            return None
-
-    def currency(self, key: str = "currency", *, default: str | None = "USD") -> str | None:
-        value = self.row.text(key)
-        if value is None:
-            if default is None:
-                self.problems.append(ImportProblem(self.row.line, f"missing {key}"))
-            return default
-        code = value.strip().upper()
-        if not _CURRENCY.fullmatch(code):
-            self.bad(key, f"{key} {value[:20]!r} is not a three-letter ISO code such as USD")
-            return None
-        return code
-
-    def choice(self, key: str, options: Sequence[str]) -> str | None:
-        value = self.text(key, limit=40)
-        if value is None:
-            return None
-        lowered = value.strip().lower()
-        if lowered not in options:
-            self.bad(key, f"{key} {value!r} must be one of {', '.join(options)}")
-            return None
-        return lowered
+class BudgetImportError(ImportFileError):
+    """A budget, spend or commitment file that cannot be applied."""
 
 
 # --- budgets -----------------------------------------------------------------------------
@@ -165,7 +95,7 @@ def parse_budgets(text: str, *, filename: str) -> tuple[list[BudgetRecord], list
     records: list[BudgetRecord] = []
     seen: dict[tuple[str, int], int] = {}
     for row in rows:
-        fields = _Fields(row, problems)
+        fields = RowFields(row, problems)
         cost_center = fields.text("cost_center", limit=64)
         year_text = fields.text("fiscal_year", limit=10)
         year: int | None = None
@@ -238,8 +168,7 @@ def apply_budgets(session: Session, *, records: Sequence[BudgetRecord], actor: s
             if record.owner_email is not None:
                 budget.owner_email = record.owner_email
             summary.updated.append(key)
-        session.add(budget)
-        session.flush()
+        repository.save_budget(session, budget=budget)
         repository.audit(
             session,
             idem_key=(
@@ -279,7 +208,7 @@ def parse_spend(text: str, *, filename: str) -> tuple[list[SpendRow], list[Impor
     records: list[SpendRow] = []
     occurrences: Counter[str] = Counter()
     for row in rows:
-        fields = _Fields(row, problems)
+        fields = RowFields(row, problems)
         spent_on = fields.day("date")
         cost_center = fields.text("cost_center", limit=64)
         vendor = fields.text("vendor", limit=200)
@@ -396,8 +325,7 @@ def apply_spend(
                 ]
             )
         budget.actual_cents = sum(convert(cents, cur, budget.currency, rates) for cur, cents in sorted(sums.items()))
-        session.add(budget)
-        session.flush()
+        repository.save_budget(session, budget=budget)
         summary.actuals[f"{cost_center} FY{year}"] = (before, budget.actual_cents, budget.currency)
         if before != budget.actual_cents:
             repository.audit(
@@ -461,7 +389,7 @@ def parse_commitments(text: str, *, filename: str) -> tuple[list[CommitmentRecor
     records: list[CommitmentRecord] = []
     seen: dict[str, int] = {}
     for row in rows:
-        fields = _Fields(row, problems)
+        fields = RowFields(row, problems)
         name = fields.text("name", limit=100)
         provider = fields.choice("provider", PROVIDERS)
         kind = fields.choice("kind", COMMITMENT_KINDS)
@@ -565,7 +493,7 @@ def apply_commitments(
                 f"{format_money(record.total_cents, record.currency)}"
             ]
         else:
-            changes = {k: (getattr(commitment, k), v) for k, v in wanted.items() if getattr(commitment, k) != v}
+            changes = repository.changes_of(commitment, wanted)
             phrases = [
                 f"{_COMMITMENT_LABELS[k]} {_commitment_value(k, old, commitment.currency)} → "
                 f"{_commitment_value(k, new, record.currency)}"
@@ -591,23 +519,12 @@ def apply_commitments(
             summary.updated.append(record.name)
         for key, (_, value) in changes.items():
             setattr(commitment, key, value)
-        session.add(commitment)
-        session.flush()
-        detail: dict[str, Any] = {
-            "before": {k: repository.jsonable(old) for k, (old, _) in sorted(changes.items())},
-            "after": {k: repository.jsonable(new) for k, (_, new) in sorted(changes.items())},
-        }
+        repository.save_commitment(session, commitment=commitment)
+        detail = repository.change_detail(changes)
         if purchases:
             detail["drawn_cents"] = drawn_cents
-        digest = hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:16]
-        repository.audit(
-            session,
-            idem_key=f"commitment:{record.name}:import:{at.isoformat()}:{digest}"[:200],
-            at=at,
-            entity="commitment",
-            entity_id=record.name[:64],
-            action="commitment_imported" if record.name in summary.created else "commitment_updated",
-            actor=actor,
-            detail=detail,
+        created = record.name in summary.created
+        repository.audit_import(
+            session, entity="commitment", name=record.name, created=created, detail=detail, actor=actor, at=at
         )
     return summary

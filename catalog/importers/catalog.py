@@ -7,6 +7,9 @@ and scalars are converted here, so one impossible date does not hide every other
 
 CSV has the same columns as the YAML keys; `aliases` and `alternatives` are `;`-separated and
 the contract is flattened into `contract_start`, `term_months`, `auto_renew`, `notice_days`.
+
+Over 400 lines: reading, the checks across entries (ids, aliases, alternatives) and the
+writing back must agree on every field, and the round trip is tested as one.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 import yaml
 
 from catalog.importers.csv_safe import render_csv, restore
+from catalog.importers.rows import ImportProblem, yaml_entries
+from catalog.rules.renewals import ContractError, ContractTerms
 
 STATUSES = ("approved", "restricted", "blocked")
 CSV_COLUMNS = (
@@ -44,26 +49,15 @@ CSV_COLUMNS = (
 )
 _TOP_KEYS = frozenset(CSV_COLUMNS) - {"contract_start", "term_months", "auto_renew", "notice_days"} | {"contract"}
 _CONTRACT_KEYS = frozenset({"start", "term_months", "auto_renew", "notice_days"})
+#: A contract term's field (`catalog.rules.renewals.ContractTerms`) → the catalog file's column.
+_CONTRACT_FIELD = {"start_date": "contract_start"}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass(frozen=True)
-class CatalogProblem:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
-@dataclass(frozen=True)
-class ContractTerms:
-    start: date
-    term_months: int
-    auto_renew: bool = True
-    notice_days: int = 30
+#: The catalog importer's problems are the importers' one problem type (`catalog.importers.rows`).
+CatalogProblem = ImportProblem
 
 
 @dataclass(frozen=True)
@@ -126,22 +120,9 @@ def _plain(node: yaml.Node) -> Any:
 
 
 def _raw_from_yaml(text: str) -> tuple[list[_Raw], list[CatalogProblem]]:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return [], [CatalogProblem(mark.line + 1 if mark else 1, f"not valid YAML: {exc}")]
-    if root is None:
-        return [], []
-    if not isinstance(root, yaml.SequenceNode):
-        return [], [CatalogProblem(root.start_mark.line + 1, "expected a list of products")]
+    entries, problems = yaml_entries(text, what="products", entry="a product (a mapping of fields)")
     raws: list[_Raw] = []
-    problems: list[CatalogProblem] = []
-    for item in root.value:
-        line = item.start_mark.line + 1
-        if not isinstance(item, yaml.MappingNode):
-            problems.append(CatalogProblem(line, "expected a product (a mapping of fields)"))
-            continue
+    for line, item in entries:
         raw = _Raw(line)
         for key_node, value_node in item.value:
             key = str(_plain(key_node))
@@ -299,7 +280,10 @@ def _entry(raw: _Raw, problems: list[CatalogProblem]) -> CatalogEntry | None:
         if not isinstance(auto_renew, bool):
             bad("auto_renew", f"auto_renew must be true or false, not {auto_renew!r}")
         if start is not None and term is not None and isinstance(auto_renew, bool):
-            contract = ContractTerms(start, term, auto_renew, 30 if notice is None else notice)
+            try:
+                contract = ContractTerms(start, term, auto_renew, 30 if notice is None else notice)
+            except ContractError as error:  # beyond what the renewal calendar can plan
+                bad(_CONTRACT_FIELD.get(error.field, error.field), str(error))
     if len(problems) > count or not pid:
         return None
     return CatalogEntry(
@@ -433,7 +417,7 @@ def parse_catalog(
 def _yaml_entry(entry: CatalogEntry) -> dict[str, Any]:
     contract = (
         {
-            "start": entry.contract.start.isoformat(),
+            "start": entry.contract.start_date.isoformat(),
             "term_months": entry.contract.term_months,
             "auto_renew": entry.contract.auto_renew,
             "notice_days": entry.contract.notice_days,
@@ -483,7 +467,7 @@ def catalog_to_csv(entries: Iterable[CatalogEntry]) -> str:
                 e.seats_total,
                 e.price_cents,
                 e.currency,
-                c.start.isoformat() if c else None,
+                c.start_date.isoformat() if c else None,
                 c.term_months if c else None,
                 c.auto_renew if c else None,
                 c.notice_days if c else None,

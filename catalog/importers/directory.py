@@ -9,29 +9,26 @@ Columns (YAML keys are the same): `email`, `slack_id`, `name`, `manager` (email)
 `cost_center`, `roles` (YAML list, or `;`-separated in CSV), `delegate` (email), `ooo_from`,
 `ooo_to` (YYYY-MM-DD, both days included). People not in the file are left as they are.
 
-`read_rows` and `ImportProblem` are shared with `catalog.importers.budgets`.
+Rows are read by `catalog.importers.rows.read_rows`, shared with the other importers.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import yaml
 from sqlmodel import Session
 
 from catalog import repository
-from catalog.importers.assets import parse_date
+from catalog.importers.rows import ImportFileError, ImportProblem, ImportSummary, Row, parse_date, read_rows
 from catalog.models import Person
+from catalog.rules.policy import DirectoryEntry
 
 __all__ = [
+    "CONSOLE_ROLES",
     "DIRECTORY_COLUMNS",
     "DIRECTORY_ROLES",
     "DirectoryImportError",
@@ -46,9 +43,12 @@ __all__ = [
     "record_from_person",
 ]
 
+#: Roles only the web console reads: `admin` sees everything there (as itam, finance and finops
+#: do) and approves nothing.
+CONSOLE_ROLES = ("admin",)
 #: Roles a person can hold (the policy's roles other than `manager`, which follows the
-#: reporting line instead).
-DIRECTORY_ROLES = ("finance", "security", "finops", "it", "itam", "executive")
+#: reporting line instead, and the console's).
+DIRECTORY_ROLES = ("finance", "security", "finops", "it", "itam", "executive", *CONSOLE_ROLES)
 DIRECTORY_COLUMNS = (
     "email",
     "slack_id",
@@ -61,161 +61,22 @@ DIRECTORY_COLUMNS = (
     "ooo_from",
     "ooo_to",
 )
-MAX_ROWS = 50_000
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 
-@dataclass(frozen=True)
-class ImportProblem:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
-
-
-class DirectoryImportError(ValueError):
-    """The file cannot be applied; `problems` lists every one, in line order."""
-
-    def __init__(self, problems: Sequence[ImportProblem]) -> None:
-        self.problems = sorted(problems, key=lambda p: p.line)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
-# --- reading rows -------------------------------------------------------------------------
-
-
-Value = str | list[str] | None
-
-
-@dataclass
-class Row:
-    """One entry as read: each value (a stripped string, a list for YAML lists, None when
-    missing or blank) and the line it came from."""
-
-    line: int
-    values: dict[str, Value] = field(default_factory=dict)
-    lines: dict[str, int] = field(default_factory=dict)
-
-    def text(self, key: str) -> str | None:
-        value = self.values.get(key)
-        if isinstance(value, list):
-            return ";".join(value) or None
-        return value or None
-
-    def at(self, key: str) -> int:
-        return self.lines.get(key, self.line)
-
-
-def _yaml_value(node: yaml.Node) -> Value:
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag.endswith(":null"):
-            return None
-        # Every scalar stays text: money, dates and ids are parsed (and checked) by the
-        # importer, so "50,000.00", "2026-01-01" and "007" mean what they say.
-        return node.value.strip() or None
-    if isinstance(node, yaml.SequenceNode):
-        return [str(_yaml_value(item) or "") for item in node.value if isinstance(item, yaml.ScalarNode)]
-    return "<nested>"
-
-
-def _rows_from_yaml(text: str, columns: Sequence[str], what: str) -> tuple[list[Row], list[ImportProblem]]:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return [], [ImportProblem(mark.line + 1 if mark else 1, f"not valid YAML: {exc}")]
-    if root is None:
-        return [], []
-    if not isinstance(root, yaml.SequenceNode):
-        return [], [ImportProblem(root.start_mark.line + 1, f"expected a list of {what}")]
-    rows: list[Row] = []
-    problems: list[ImportProblem] = []
-    for item in root.value:
-        line = item.start_mark.line + 1
-        if not isinstance(item, yaml.MappingNode):
-            problems.append(ImportProblem(line, "expected a mapping of fields"))
-            continue
-        row = Row(line)
-        for key_node, value_node in item.value:
-            key = str(key_node.value).strip().lower() if isinstance(key_node, yaml.ScalarNode) else "?"
-            key_line = key_node.start_mark.line + 1
-            if key not in columns:
-                problems.append(ImportProblem(key_line, f"unknown field {key!r}; expected {', '.join(columns)}"))
-                continue
-            if key in row.lines:
-                problems.append(ImportProblem(key_line, f"field {key!r} given twice"))
-            value = _yaml_value(value_node)
-            if value == "<nested>":
-                problems.append(ImportProblem(key_line, f"{key} must be a single value"))
-                continue
-            row.values[key], row.lines[key] = value, key_line
-        rows.append(row)
-    return rows, problems
-
-
-def _rows_from_csv(text: str, columns: Sequence[str]) -> tuple[list[Row], list[ImportProblem]]:
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], []
-    except csv.Error as exc:
-        return [], [ImportProblem(1, f"not valid CSV: {exc}")]
-    names = [h.strip().lower().replace(" ", "_").replace("-", "_") for h in header]
-    problems = [
-        ImportProblem(1, f"unknown column {h!r}; expected {', '.join(columns)}") for h in names if h not in columns
-    ]
-    problems += [ImportProblem(1, f"column {h!r} given twice") for i, h in enumerate(names) if h in names[:i]]
-    rows: list[Row] = []
-    try:
-        for cells in reader:
-            line = reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) > len(names):
-                problems.append(ImportProblem(line, f"{len(cells)} cells for {len(names)} columns"))
-                continue
-            row = Row(line)
-            for name, cell in zip(names, cells, strict=False):
-                if name in columns:
-                    row.values[name], row.lines[name] = cell.strip() or None, line
-            rows.append(row)
-    except csv.Error as exc:
-        problems.append(ImportProblem(reader.line_num, f"not valid CSV: {exc}"))
-    return rows, problems
-
-
-def read_rows(
-    text: str, *, filename: str, columns: Sequence[str], what: str = "entries"
-) -> tuple[list[Row], list[ImportProblem]]:
-    """The rows of a CSV (by extension) or YAML file, and the problems of its shape."""
-    text = text.removeprefix("\ufeff")
-    if filename.lower().endswith(".csv"):
-        rows, problems = _rows_from_csv(text, columns)
-    else:
-        rows, problems = _rows_from_yaml(text, columns, what)
-    if len(rows) > MAX_ROWS:
-        problems.append(ImportProblem(rows[MAX_ROWS].line, f"more than {MAX_ROWS:,} rows; split the file"))
-    return rows, problems
+class DirectoryImportError(ImportFileError):
+    """A directory file that cannot be applied."""
 
 
 # --- the directory ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class PersonRecord:
-    email: str
-    name: str
-    slack_id: str | None = None
-    manager_email: str | None = None
-    department: str | None = None
-    cost_center: str | None = None
-    roles: tuple[str, ...] = ()
-    delegate_email: str | None = None
-    ooo_from: date | None = None
-    ooo_to: date | None = None
+class PersonRecord(DirectoryEntry):
+    """A person as a directory file gives them: the directory entry route resolution reads
+    (`catalog.rules.policy.DirectoryEntry`), and the line it came from."""
+
     line: int = field(default=0, compare=False)
 
     def values(self) -> dict[str, Any]:
@@ -234,18 +95,7 @@ class PersonRecord:
 
 
 def record_from_person(person: Person) -> PersonRecord:
-    return PersonRecord(
-        email=person.email,
-        name=person.name,
-        slack_id=person.slack_id,
-        manager_email=person.manager_email,
-        department=person.department,
-        cost_center=person.cost_center,
-        roles=tuple(person.roles),
-        delegate_email=person.delegate_email,
-        ooo_from=person.ooo_from,
-        ooo_to=person.ooo_to,
-    )
+    return PersonRecord(**asdict(repository.directory_entry(person)))
 
 
 def _email(row: Row, key: str, problems: list[ImportProblem]) -> str | None:
@@ -393,16 +243,6 @@ def check_directory(records: Sequence[PersonRecord], *, existing: Mapping[str, P
     return sorted(problems, key=lambda p: p.line)
 
 
-@dataclass
-class ImportSummary:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
-
-
 def apply_directory(session: Session, *, records: Sequence[PersonRecord], actor: str, at: datetime) -> ImportSummary:
     """Check the records against the database and upsert them (audited, actor `actor`).
 
@@ -419,7 +259,7 @@ def apply_directory(session: Session, *, records: Sequence[PersonRecord], actor:
         if person is None:
             changes[record.email] = {}
             continue
-        diff = {k: (getattr(person, k), v) for k, v in record.values().items() if getattr(person, k) != v}
+        diff = repository.changes_of(person, record.values())
         if diff:
             changes[record.email] = diff
         else:
@@ -428,8 +268,7 @@ def apply_directory(session: Session, *, records: Sequence[PersonRecord], actor:
     for email, diff in changes.items():
         if "slack_id" in diff and people[email].slack_id is not None:
             people[email].slack_id = None
-            session.add(people[email])
-    session.flush()
+            repository.save_person(session, person=people[email])
     for record in records:
         if record.email not in changes:
             continue
@@ -439,27 +278,14 @@ def apply_directory(session: Session, *, records: Sequence[PersonRecord], actor:
             person = Person(email=record.email, name=record.name)
         for key, value in record.values().items():
             setattr(person, key, value)
-        session.add(person)
-        session.flush()
+        repository.save_person(session, person=person)
         if created:
             detail = {k: repository.jsonable(v) for k, v in record.values().items()}
             summary.created.append(record.email)
         else:
-            diff = changes[record.email]
-            detail = {
-                "before": {k: repository.jsonable(old) for k, (old, _) in sorted(diff.items())},
-                "after": {k: repository.jsonable(new) for k, (_, new) in sorted(diff.items())},
-            }
+            detail = repository.change_detail(changes[record.email])
             summary.updated.append(record.email)
-        digest = hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:16]
-        repository.audit(
-            session,
-            idem_key=f"person:{record.email}:import:{at.isoformat()}:{digest}"[:200],
-            at=at,
-            entity="person",
-            entity_id=record.email[:64],
-            action="person_imported" if created else "person_updated",
-            actor=actor,
-            detail=detail,
+        repository.audit_import(
+            session, entity="person", name=record.email, created=created, detail=detail, actor=actor, at=at
         )
     return summary

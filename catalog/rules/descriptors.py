@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from catalog.rules.matching_text import LEGAL_SUFFIXES
+from catalog.rules.matching_text import APOSTROPHE, LEGAL_SUFFIXES
 
 MerchantHint = Literal["saas", "non_saas"]
 
@@ -108,7 +108,6 @@ _PHONE = re.compile(
 )
 _WRAPPER = re.compile(r"^\s*([^*]{1,24}?)\s*\*+\s*(.*)$")
 _TOKEN = re.compile(r"[^\W_]+")
-_APOSTROPHE = re.compile(r"['’`]")
 _WORD_THEN_NUMBER = re.compile(r"\b([^\W\d_]{3,})(\d{4,})\b")
 _DIGIT_RUN = re.compile(r"\d+")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
@@ -166,7 +165,7 @@ def parse_descriptor(text: str) -> Descriptor:
         elif prefix in _VENDOR_PREFIXES:
             s = f"{_VENDOR_PREFIXES[prefix]} {wrapped.group(2)}"
     # A word run into its reference number keeps the word: "GOOGLE*ADS5555555555" → "google ads".
-    text = _WORD_THEN_NUMBER.sub(r"\1 \2", _APOSTROPHE.sub("", s.replace("www.", " ")))
+    text = _WORD_THEN_NUMBER.sub(r"\1 \2", APOSTROPHE.sub("", s.replace("www.", " ")))
     words = [w for w in _words(text) if not _is_reference(w)]
     if not words:
         return Descriptor("", processor, hint)

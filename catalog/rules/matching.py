@@ -156,7 +156,8 @@ class Matcher:
         cached = self._descriptor_cache.get(cache_key)
         if cached is None:
             channel, text = split_channel(normalize(parsed.name))
-            outcome = self._resolve(text.split(), descriptor=True, hint=hint)
+            # Capitals typed in a request read as a descriptor too: "NEED FIGMA BY MONDAY".
+            outcome = self._resolve(DATE_PHRASE.sub(f" {BARRIER} ", text).split(), descriptor=True, hint=hint)
             cached = self._result(descriptor, channel, outcome)
             if len(self._descriptor_cache) >= DESCRIPTOR_CACHE_SIZE:
                 self._descriptor_cache.clear()

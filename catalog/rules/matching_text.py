@@ -76,7 +76,7 @@ _URL_HOST = re.compile(r"[a-z]+://([^/:?#\s]+)")
 _HTML_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|nbsp|#\d+);")
 _EMOJI_CODE = re.compile(r":[a-z0-9_+'-]+:")
 _APOSTROPHE_S = re.compile(r"['’]s\b")
-_APOSTROPHE = re.compile(r"['’`]")
+APOSTROPHE = re.compile(r"['’`]")
 _NON_WORD = re.compile(r"[\W_]+")
 
 
@@ -116,7 +116,7 @@ def normalize(text: str) -> str:
     s = _EMOJI_CODE.sub(" ", s)
     s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     s = _APOSTROPHE_S.sub("", s)
-    s = _APOSTROPHE.sub("", s).translate(_TRANSLITERATION)
+    s = APOSTROPHE.sub("", s).translate(_TRANSLITERATION)
     return _NON_WORD.sub(" ", _SCRIPT_BOUNDARY.sub(" ", s)).strip()
 
 

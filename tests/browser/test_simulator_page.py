@@ -6,11 +6,9 @@ launches the system's /usr/bin/chromium (`apt-get install chromium`, which .ci/r
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,41 +22,16 @@ from bot.simulator.runtime import Simulator
 from bot.simulator.serve import bind_socket, serving
 from catalog.text import slack_date
 from tests.bot.simulator_fixtures import TOKEN, Receiver, approval_blocks, make_config
+from tests.browser.conftest import WAIT_MS
 
 try:
-    from playwright.async_api import Browser, Page, async_playwright, expect
+    from playwright.async_api import Browser, Page, expect
 except ImportError:  # pragma: no cover - the dev extras install it
-    async_playwright = None
+    pass
 
-CHROMIUM = Path("/usr/bin/chromium")
 ELI = SimUser("U0ENGINEER", "Eli Engineer", "engineer@example.com")
 EMMA = SimUser("U0EMPLOYEE", "Emma Employee", "employee@example.com")
 MAX = SimUser("U0MANAGER", "Max Manager", "manager@example.com")
-WAIT_MS = 10_000  # what the page has to show, it shows within this (Playwright polls for it)
-
-
-def _unavailable(reason: str) -> None:
-    """Skip on a developer machine without the browser; in CI (env CI set) the test must run."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI installs it (.ci/run)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    if async_playwright is None:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(chromium))
-        yield launched
-        await launched.close()
 
 
 @dataclass

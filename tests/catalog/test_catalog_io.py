@@ -73,7 +73,7 @@ def test_the_shipped_catalog_is_clean_and_round_trips_through_yaml_and_csv() -> 
     from_csv, problems = parse_catalog_csv(catalog_to_csv(entries))
     assert problems == [] and from_csv == entries
     figma = next(e for e in from_csv if e.id == "figma")
-    assert figma.contract is not None and figma.contract.start == date(2026, 2, 1) and figma.seats_total == 40
+    assert figma.contract is not None and figma.contract.start_date == date(2026, 2, 1) and figma.seats_total == 40
 
 
 def test_csv_problems_name_the_csv_line() -> None:

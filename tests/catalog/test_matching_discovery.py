@@ -229,6 +229,11 @@ def test_the_descriptor_cache_returns_what_a_fresh_matcher_would() -> None:
         assert fresh.match_descriptor(text) == first == fresh.match(text)
 
 
+def test_a_request_in_capitals_keeps_its_date_and_channel(matcher: Matcher) -> None:
+    result = matcher.match("NEED FIGMA BY MONDAY VIA AWS MARKETPLACE")  # the catalog has monday.com
+    assert (result.product_id, result.channel) == ("figma", "aws_marketplace")
+
+
 def test_typed_text_in_capitals_is_read_as_a_descriptor(demo: Matcher) -> None:
     assert demo.match("ZOOM.US 888-799-9666 CA").product_id == "zoom"
     assert demo.match("need zoom.us for 3 people").product_id == "zoom"

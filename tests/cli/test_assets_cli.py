@@ -23,8 +23,8 @@ from typer.testing import CliRunner, Result
 from catalog import repository
 from catalog.db import make_engine, transaction, upgrade
 from catalog.models import Asset, AuditEvent, Budget, Contract, Product, PurchaseRequest
+from catalog.repository import register_edit
 from catalog.settings import get_settings
-from procure import assets_cli
 from procure.assets_cli import assets_app
 from procure.report_cli import report_app
 
@@ -207,13 +207,13 @@ def test_edit_is_validated_audited_idempotent_and_rearms_reminders(db: Engine, m
     _import_sample()
     slack, contract = _asset_named(db, "Slack Business+")
     rearmed: list[int] = []
-    real_hook = assets_cli._after_contract_change
+    real_hook = register_edit.rearm_contract_reminders
 
-    def spy(session: Any, contract_id: int, at: Any) -> None:
+    def spy(session: Any, *, contract_id: int, at: Any, calendar: Any = None) -> Any:
         rearmed.append(contract_id)
-        real_hook(session, contract_id, at)
+        return real_hook(session, contract_id=contract_id, at=at, calendar=calendar)
 
-    monkeypatch.setattr(assets_cli, "_after_contract_change", spy)
+    monkeypatch.setattr(register_edit, "rearm_contract_reminders", spy)
     args = ["edit", str(slack.id), "--renewal-date", "2026-07-01", "--notice-days", "45", "--actor", "max@example.com"]
 
     result = _assets(*args)

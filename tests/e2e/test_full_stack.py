@@ -130,6 +130,8 @@ def test_the_stack_was_ready_quickly(stack: Stack) -> None:
     print(f"\nprocure dev ready after {stack.dev.ready_seconds:.1f} s")
     printed = "".join(stack.dev.output)
     assert f"Slack simulator : {stack.sim}/" in printed and "/readyz" in printed
+    assert f"Console         : {stack.dev.console_url}/" in printed
+    assert httpx.get(f"{stack.dev.console_url}/healthz", timeout=10).json() == {"ok": True}
     assert stack.dev.ready_seconds < 60  # a hang guard, not a speed target (that is in bench/)
     # The page opens as the demo's first requester, not as whoever sorts first by name.
     listing = httpx.get(f"{stack.sim}/sim/users", timeout=10).json()

@@ -1,7 +1,7 @@
 """discovery decisions: ITAM's adopt / block / ignore on a discovered product, and its digest
 
-Revision ID: 0012_discovery_decisions
-Revises: 0011_spend_discovery
+Revision ID: 0013_discovery_decisions
+Revises: 0012_web_console
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0012_discovery_decisions"
-down_revision = "0011_spend_discovery"
+revision = "0013_discovery_decisions"
+down_revision = "0012_web_console"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,180 @@
+"""The weekly renewal digest and App Home's upcoming renewals: what renews soon, which seats
+sit idle, and the digest sent once per week."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from catalog import repository
+from catalog.models import (
+    Asset,
+    Contract,
+    RenewalDigest,
+    RenewalStatus,
+    RenewalTerm,
+    SeatAssignment,
+)
+from catalog.ports import ReclaimCandidate, RenewalDigestSummary, UpcomingRenewal
+from catalog.renewal_text import decision_phrase, renewal_phrase
+from catalog.repository.keyed import insert_once
+from catalog.repository.renewal_calendar import (
+    ACTIVE_WINDOW_DAYS,
+    DIGEST_HORIZON_DAYS,
+    cancelled_from,
+    contract_rows,
+    last_reminders_sent,
+    plan_row,
+    terms_by_key,
+)
+from catalog.rules.renewals import (
+    HolidayCalendar,
+)
+
+# --- digest and App Home ---------------------------------------------------------------------
+
+
+def upcoming_renewals(
+    session: Session,
+    *,
+    as_of: date,
+    calendar: HolidayCalendar,
+    horizon_days: int = DIGEST_HORIZON_DAYS,
+    cancelled: bool = False,
+) -> list[UpcomingRenewal]:
+    """The terms renewing next whose deadline falls before `as_of + horizon`, soonest first:
+    those still to decide, and those whose notice deadline has passed while the renewal (and
+    its charge) is still ahead. Terms cancelled are left out — they are not upcoming — unless
+    `cancelled` asks for exactly those: the contracts ending within the horizon."""
+    terms = terms_by_key(session)
+    ended = cancelled_from(terms.values())
+    last_sent = last_reminders_sent(session)
+    horizon = as_of + timedelta(days=horizon_days)
+    rows = contract_rows(session)
+    assets = {
+        c.id: a for c, a in session.exec(select(Contract, Asset).where(col(Contract.asset_id) == col(Asset.id))).all()
+    }
+    found: list[UpcomingRenewal] = []
+    for row in rows:
+        plan = plan_row(row, as_of=as_of, calendar=calendar, last_sent=last_sent.get(row[0]))
+        if plan is None or plan.renewal_date <= as_of:
+            continue
+        term = terms.get((row[0], plan.renewal_date))
+        end = ended.get(row[0])
+        is_cancelled = (term is not None and term.status == RenewalStatus.CANCELLED) or (
+            end is not None and end <= plan.renewal_date
+        )
+        # Still to decide: by its deadline; cancelled: by the day it ends.
+        if is_cancelled != cancelled or (plan.renewal_date if cancelled else plan.deadline) > horizon:
+            continue
+        asset = assets.get(row[0])
+        if asset is None:
+            continue
+        auto_renew = row[3]
+        found.append(
+            UpcomingRenewal(
+                contract_id=row[0],
+                product_name=asset.product_name,
+                owner_email=asset.owner_email,
+                annual_cost_cents=asset.annual_cost_cents,
+                currency=asset.currency,
+                renewal_date=plan.renewal_date,
+                deadline=plan.deadline,
+                days_left=(plan.deadline - as_of).days,
+                status=term.status if term else RenewalStatus.OPEN,
+                auto_renew=auto_renew,
+                when=renewal_phrase(
+                    as_of=as_of,
+                    auto_renew=auto_renew,
+                    renewal_date=plan.renewal_date,
+                    deadline=plan.deadline,
+                    cancelled=is_cancelled,
+                ),
+                decision=term_decision_phrase(term, currency=asset.currency, as_of=as_of) if term else "",
+            )
+        )
+    return sorted(found, key=lambda u: (u.deadline, u.contract_id))
+
+
+def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date) -> str:
+    """What was decided about a term, in words (a snooze that has ended is not mentioned)."""
+    snoozed = term.snoozed_until if term.snoozed_until is not None and term.snoozed_until > as_of else None
+    return decision_phrase(
+        status=term.status,
+        currency=currency,
+        decided_by=term.decided_by,
+        decided_on=term.decided_at.date() if term.decided_at else None,
+        snoozed_until=snoozed,
+        itam_owner_email=term.itam_owner_email,
+        renew_seats=term.renew_seats,
+        renew_unit_price_cents=term.renew_unit_price_cents,
+    )
+
+
+def reclaim_candidates(session: Session, *, as_of: date, idle_days: int = ACTIVE_WINDOW_DAYS) -> list[ReclaimCandidate]:
+    """Seats not used for `idle_days` (or never used, once assigned that long ago)."""
+    since = as_of - timedelta(days=idle_days)
+    query = (
+        select(SeatAssignment, Asset)
+        .where(col(SeatAssignment.asset_id) == col(Asset.id))
+        .order_by(col(Asset.product_name), col(SeatAssignment.person_email))
+    )
+    found: list[ReclaimCandidate] = []
+    for seat, asset in session.exec(query).all():
+        assigned_on = seat.assigned_at.date()
+        idle = seat.last_active < since if seat.last_active is not None else assigned_on <= since
+        if idle and asset.id is not None:
+            found.append(ReclaimCandidate(asset.id, asset.product_name, seat.person_email, seat.last_active))
+    return found
+
+
+def digest_summary(
+    session: Session, *, as_of: date, calendar: HolidayCalendar, horizon_days: int = DIGEST_HORIZON_DAYS
+) -> RenewalDigestSummary:
+    upcoming = upcoming_renewals(session, as_of=as_of, calendar=calendar, horizon_days=horizon_days)
+    totals: dict[str, int] = {}
+    for item in upcoming:
+        totals[item.currency] = totals.get(item.currency, 0) + item.annual_cost_cents
+    return RenewalDigestSummary(
+        as_of=as_of,
+        horizon_days=horizon_days,
+        upcoming=tuple(upcoming),
+        totals=tuple(sorted(totals.items())),
+        reclaim=tuple(reclaim_candidates(session, as_of=as_of)),
+        idle_days=ACTIVE_WINDOW_DAYS,
+    )
+
+
+def get_digest(session: Session, *, as_of: date) -> RenewalDigest | None:
+    return session.get(RenewalDigest, as_of)
+
+
+def save_digest(session: Session, *, as_of: date, channel_id: str, ts: str, at: datetime) -> RenewalDigest:
+    row = RenewalDigest(as_of=as_of, channel_id=channel_id, ts=ts, created_at=at)
+    saved = insert_once(session, row, lambda: session.get(RenewalDigest, as_of))
+    repository.audit(
+        session,
+        idem_key=f"digest:{as_of.isoformat()}",
+        at=at,
+        entity="renewal_digest",
+        entity_id=as_of.isoformat(),
+        action="renewal_digest_posted",
+        actor="renewals",
+        detail={"channel": channel_id},
+    )
+    return saved
+
+
+def record_digest_failure(session: Session, *, as_of: date, target: str, error: str, hint: str, at: datetime) -> None:
+    """Slack refused the digest of `as_of` for good; nothing is saved, so a later run posts it."""
+    repository.audit(
+        session,
+        idem_key=f"digest:{as_of.isoformat()}:failed:{error}",
+        at=at,
+        entity="renewal_digest",
+        entity_id=as_of.isoformat(),
+        action="renewal_digest_failed",
+        actor="renewals",
+        detail={"channel": target, "error": error, "hint": hint},
+    )

@@ -1,0 +1,1 @@
+"""The ITAM and finance web console (`procure web`): FastAPI pages and their JSON API."""

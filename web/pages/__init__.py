@@ -1,0 +1,22 @@
+"""The console's pages: one module per area, each exposing `router` (HTML page + `/api/v1/` twin)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from web.access import may_see_register
+from web.deps import PageViewer, render, require
+
+
+def placeholder_router(path: str, heading: str, *, register: bool) -> APIRouter:
+    """A page that is not built yet: signed-in (and, for `register`, role-checked) like the real one."""
+    router = APIRouter()
+
+    @router.get(path, response_class=HTMLResponse, include_in_schema=False)
+    async def page(request: Request, viewer: PageViewer) -> HTMLResponse:
+        if register:
+            require(may_see_register(viewer), heading.lower())
+        return render(request, "placeholder.html", viewer, heading=heading)
+
+    return router
