@@ -21,6 +21,7 @@ BENCHMARKS = [
     "bench.bench_stack",
     "bench.bench_floor",
     "bench.bench_ack",
+    "bench.bench_console",
 ]
 
 

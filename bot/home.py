@@ -11,12 +11,13 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.home import MyRequestRow, WaitingRow, home_view
-from bot.blocks.renewals import upcoming_renewals_blocks
+from bot.blocks.renewals import HOME_RENEWAL_ROWS, upcoming_renewals_blocks
 from bot.deps import BotDeps
 from catalog import repository
 from catalog.db import transaction
 from catalog.money import format_money_symbol
 from catalog.repository import reminders as reminders_repo
+from catalog.repository import renewal_plans
 from catalog.text import escape_mrkdwn
 from workflows.request.activities.messaging import budget_view
 
@@ -77,10 +78,20 @@ def itam_home_blocks(deps: BotDeps, slack_id: str) -> list[dict[str, Any]]:
         person = repository.get_person_by_slack_id(session, slack_id=slack_id)
         if not reminders_repo.is_itam(person):
             return []
-        calendar = deps.settings.holiday_calendar()
-        upcoming = reminders_repo.upcoming_renewals(session, as_of=deps.today(), calendar=calendar)
-        ending = reminders_repo.upcoming_renewals(session, as_of=deps.today(), calendar=calendar, cancelled=True)
-    return upcoming_renewals_blocks(upcoming, horizon_days=reminders_repo.DIGEST_HORIZON_DAYS, ending=ending)
+        home = renewal_plans.renewals_home(
+            session,
+            as_of=deps.today(),
+            calendar=deps.settings.holiday_calendar(),
+            limit=HOME_RENEWAL_ROWS,
+            horizon_days=reminders_repo.DIGEST_HORIZON_DAYS,
+        )
+    return upcoming_renewals_blocks(
+        home.upcoming,
+        horizon_days=reminders_repo.DIGEST_HORIZON_DAYS,
+        ending=home.ending,
+        upcoming_total=home.upcoming_total,
+        ending_total=home.ending_total,
+    )
 
 
 def _notice_text(notice: HomeNotice, mine: list[MyRequestRow], waiting: list[WaitingRow]) -> str:

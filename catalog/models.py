@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -99,6 +99,8 @@ class Budget(SQLModel, table=True):
 
 class PurchaseRequest(SQLModel, table=True):
     __tablename__ = "purchase_request"
+    # "My requests" of the App Home, newest first (docs/decisions.md, 45).
+    __table_args__ = (Index("ix_purchase_request_requester_slack_id", "requester_slack_id", "created_at"),)
     id: str = Field(primary_key=True, max_length=32)
     workflow_id: str = Field(max_length=64, unique=True)
     requester_email: str = Field(max_length=320, index=True)
@@ -138,7 +140,12 @@ class PurchaseRequest(SQLModel, table=True):
 
 class ApprovalStep(SQLModel, table=True):
     __tablename__ = "approval_step"
-    __table_args__ = (UniqueConstraint("request_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("request_id", "seq"),
+        # "Waiting for my approval" of the App Home, as the approver or their delegate.
+        Index("ix_approval_step_approver_slack_id", "approver_slack_id", "status"),
+        Index("ix_approval_step_delegate_slack_id", "delegate_slack_id", "status"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     request_id: str = Field(foreign_key="purchase_request.id", max_length=32, index=True)
     seq: int
@@ -475,3 +482,32 @@ class ApiToken(SQLModel, table=True):
     created_by: str = Field(max_length=320)
     expires_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class ContractPlan(SQLModel, table=True):
+    """The renewal calendar's answer for a contract, kept so the App Home and the console read
+    renewals with an indexed query instead of planning 100,000 contracts per view
+    (catalog/repository/renewal_plans.py; docs/decisions.md, "The console at 100,000").
+
+    A row holds the term renewing next and its deadline as planned on `planned_on`, with the
+    contract terms and the holiday calendar (`calendar`, a digest) it was planned from. It
+    answers for a later day while those are unchanged and, for a contract that renews by
+    itself, until that renewal date; otherwise it is planned again. Null dates: the contract
+    cannot be planned."""
+
+    __tablename__ = "contract_plan"
+    __table_args__ = (
+        Index("ix_contract_plan_deadline", "deadline", "renewal_date"),
+        Index("ix_contract_plan_renewal_date", "renewal_date", "deadline"),
+    )
+    contract_id: int = Field(foreign_key="contract.id", primary_key=True)
+    start_date: date
+    term_months: int
+    auto_renew: bool
+    notice_days: int
+    notice_basis: str = Field(max_length=16)
+    contract_renewal_date: date
+    calendar: str = Field(max_length=64)
+    planned_on: date
+    renewal_date: date | None = None
+    deadline: date | None = None

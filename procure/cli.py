@@ -23,6 +23,7 @@ def _register_subcommands() -> None:
     from procure.budget_cli import budget_app, commitments_app, spend_app
     from procure.catalog_cli import catalog_app
     from procure.clock_cli import clock_app
+    from procure.demo_cli import demo_app
     from procure.directory_cli import directory_app
     from procure.discover_cli import discover_app
     from procure.policy_cli import policy_app
@@ -44,6 +45,7 @@ def _register_subcommands() -> None:
     app.add_typer(clock_app, name="clock")
     app.add_typer(discover_app, name="discover")
     app.add_typer(web_app, name="web")
+    app.add_typer(demo_app, name="demo")
 
 
 def _logging() -> None:

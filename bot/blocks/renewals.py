@@ -223,21 +223,29 @@ def _upcoming_line(u: UpcomingRenewal) -> str:
 
 
 def upcoming_renewals_blocks(
-    upcoming: Sequence[UpcomingRenewal], *, horizon_days: int, ending: Sequence[UpcomingRenewal] = ()
+    upcoming: Sequence[UpcomingRenewal],
+    *,
+    horizon_days: int,
+    ending: Sequence[UpcomingRenewal] = (),
+    upcoming_total: int | None = None,
+    ending_total: int | None = None,
 ) -> list[Block]:
     """The ITAM section of the App Home: renewals still coming (with each term's decision so
-    far), then the contracts ending because their renewal was cancelled."""
+    far), then the contracts ending because their renewal was cancelled. The totals count the
+    rows beyond those given (the lists may hold only the first ones); default: their lengths."""
+    more_upcoming = (len(upcoming) if upcoming_total is None else upcoming_total) - HOME_RENEWAL_ROWS
+    more_ending = (len(ending) if ending_total is None else ending_total) - HOME_RENEWAL_ROWS
     blocks: list[Block] = [{"type": "divider"}, header("Upcoming renewals")]
     if not upcoming:
         blocks.append(context(f"No renewal deadlines in the next {horizon_days} days."))
     else:
         lines = "\n".join(_upcoming_line(u) for u in upcoming[:HOME_RENEWAL_ROWS])
         blocks.append(section(lines, block_id=ids.B_HOME_RENEWALS))
-        if len(upcoming) > HOME_RENEWAL_ROWS:
-            blocks.append(context(f"…and {len(upcoming) - HOME_RENEWAL_ROWS} more in the weekly digest."))
+        if more_upcoming > 0:
+            blocks.append(context(f"…and {more_upcoming} more in the weekly digest."))
     if ending:
         lines = "\n".join(_upcoming_line(u) for u in ending[:HOME_RENEWAL_ROWS])
         blocks.append(section(f"*Not renewing*\n{lines}", block_id=ids.B_HOME_ENDING))
-        if len(ending) > HOME_RENEWAL_ROWS:
-            blocks.append(context(f"…and {len(ending) - HOME_RENEWAL_ROWS} more."))
+        if more_ending > 0:
+            blocks.append(context(f"…and {more_ending} more."))
     return blocks

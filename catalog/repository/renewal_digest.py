@@ -10,23 +10,17 @@ from sqlmodel import Session, col, select
 from catalog import repository
 from catalog.models import (
     Asset,
-    Contract,
     RenewalDigest,
-    RenewalStatus,
     RenewalTerm,
     SeatAssignment,
 )
 from catalog.ports import ReclaimCandidate, RenewalDigestSummary, UpcomingRenewal
-from catalog.renewal_text import decision_phrase, renewal_phrase
+from catalog.renewal_text import decision_phrase
+from catalog.repository import renewal_plans
 from catalog.repository.keyed import insert_once
 from catalog.repository.renewal_calendar import (
     ACTIVE_WINDOW_DAYS,
     DIGEST_HORIZON_DAYS,
-    cancelled_from,
-    contract_rows,
-    last_reminders_sent,
-    plan_row,
-    terms_by_key,
 )
 from catalog.rules.renewals import (
     HolidayCalendar,
@@ -47,54 +41,9 @@ def upcoming_renewals(
     those still to decide, and those whose notice deadline has passed while the renewal (and
     its charge) is still ahead. Terms cancelled are left out — they are not upcoming — unless
     `cancelled` asks for exactly those: the contracts ending within the horizon."""
-    terms = terms_by_key(session)
-    ended = cancelled_from(terms.values())
-    last_sent = last_reminders_sent(session)
-    horizon = as_of + timedelta(days=horizon_days)
-    rows = contract_rows(session)
-    assets = {
-        c.id: a for c, a in session.exec(select(Contract, Asset).where(col(Contract.asset_id) == col(Asset.id))).all()
-    }
-    found: list[UpcomingRenewal] = []
-    for row in rows:
-        plan = plan_row(row, as_of=as_of, calendar=calendar, last_sent=last_sent.get(row[0]))
-        if plan is None or plan.renewal_date <= as_of:
-            continue
-        term = terms.get((row[0], plan.renewal_date))
-        end = ended.get(row[0])
-        is_cancelled = (term is not None and term.status == RenewalStatus.CANCELLED) or (
-            end is not None and end <= plan.renewal_date
-        )
-        # Still to decide: by its deadline; cancelled: by the day it ends.
-        if is_cancelled != cancelled or (plan.renewal_date if cancelled else plan.deadline) > horizon:
-            continue
-        asset = assets.get(row[0])
-        if asset is None:
-            continue
-        auto_renew = row[3]
-        found.append(
-            UpcomingRenewal(
-                contract_id=row[0],
-                product_name=asset.product_name,
-                owner_email=asset.owner_email,
-                annual_cost_cents=asset.annual_cost_cents,
-                currency=asset.currency,
-                renewal_date=plan.renewal_date,
-                deadline=plan.deadline,
-                days_left=(plan.deadline - as_of).days,
-                status=term.status if term else RenewalStatus.OPEN,
-                auto_renew=auto_renew,
-                when=renewal_phrase(
-                    as_of=as_of,
-                    auto_renew=auto_renew,
-                    renewal_date=plan.renewal_date,
-                    deadline=plan.deadline,
-                    cancelled=is_cancelled,
-                ),
-                decision=term_decision_phrase(term, currency=asset.currency, as_of=as_of) if term else "",
-            )
-        )
-    return sorted(found, key=lambda u: (u.deadline, u.contract_id))
+    return renewal_plans.upcoming_renewals_page(
+        session, as_of=as_of, calendar=calendar, horizon_days=horizon_days, cancelled=cancelled
+    )[0]
 
 
 def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date) -> str:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, Row, update
+from sqlalchemy import union as sa_union
 from sqlmodel import Session, col, select
 
 from catalog.models import ApprovalStep, PurchaseRequest, RequestStatus, StepStatus
@@ -315,13 +316,20 @@ def requests_waiting_for(session: Session, *, approver_slack_id: str, status: st
 def pending_steps_for(session: Session, *, slack_id: str) -> list[tuple[PurchaseRequest, ApprovalStep]]:
     """Open steps this person may decide, as the approver or the approver's delegate, oldest
     request first."""
+    # Two index reads (as approver, as delegate), not a scan of every pending request's steps:
+    # SQLite does not combine two indexes for an OR across a join (docs/decisions.md, 45).
+    open_steps = sa_union(
+        *(
+            select(col(ApprovalStep.id)).where(column == slack_id, ApprovalStep.status == StepStatus.PENDING)
+            for column in (col(ApprovalStep.approver_slack_id), col(ApprovalStep.delegate_slack_id))
+        )
+    )
     query = (
         select(PurchaseRequest, ApprovalStep)
         .join(ApprovalStep, col(ApprovalStep.request_id) == col(PurchaseRequest.id))
         .where(
-            ApprovalStep.status == StepStatus.PENDING,
+            col(ApprovalStep.id).in_(open_steps),
             PurchaseRequest.status == RequestStatus.PENDING_APPROVAL,
-            (col(ApprovalStep.approver_slack_id) == slack_id) | (col(ApprovalStep.delegate_slack_id) == slack_id),
         )
         .order_by(col(PurchaseRequest.created_at), col(ApprovalStep.seq))
         .limit(50)

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from catalog.rules.matching_text import APOSTROPHE, LEGAL_SUFFIXES
+from catalog.rules.matching_text import APOSTROPHE, LEGAL_SUFFIXES, strip_accents
 
 MerchantHint = Literal["saas", "non_saas"]
 
@@ -108,6 +108,7 @@ _PHONE = re.compile(
 )
 _WRAPPER = re.compile(r"^\s*([^*]{1,24}?)\s*\*+\s*(.*)$")
 _TOKEN = re.compile(r"[^\W_]+")
+_HASH_REFERENCE = re.compile(r"#\S*")  # "#INV-2026-001": an invoice or order number, whole
 _WORD_THEN_NUMBER = re.compile(r"\b([^\W\d_]{3,})(\d{4,})\b")
 _DIGIT_RUN = re.compile(r"\d+")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
@@ -152,9 +153,8 @@ def _strip_location(words: list[str]) -> list[str]:
 def parse_descriptor(text: str) -> Descriptor:
     """The merchant's words in a card descriptor, and the processor wrapper around them."""
     s = unicodedata.normalize("NFKC", text[:MAX_DESCRIPTOR_CHARS]).casefold()
-    if not s.isascii():
-        s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
-    s = _PHONE.sub(" ", s)
+    s = strip_accents(s)
+    s = _HASH_REFERENCE.sub(" ", _PHONE.sub(" ", s))
     processor: str | None = None
     hint: MerchantHint | None = None
     wrapped = _WRAPPER.match(s)

@@ -104,6 +104,26 @@ _TRANSLITERATION = str.maketrans(
 _SCRIPT_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[^\W\da-z_])|(?<=[^\W\da-z_])(?=[a-z0-9])")
 
 
+def _takes_accents(base: str) -> bool:
+    """Latin, Greek and Cyrillic letters lose their accents; other scripts keep their marks
+    (a kana's voicing mark changes the sound: ボ is not ホ)."""
+    code = ord(base)
+    return code < 0x0530 or 0x1E00 <= code <= 0x1FFF
+
+
+def strip_accents(text: str) -> str:
+    """`text` without the accents of Latin, Greek and Cyrillic letters (é → e), every other
+    script as it was."""
+    if text.isascii():
+        return text
+    kept: list[str] = []
+    for c in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(c) and kept and _takes_accents(kept[-1]):
+            continue
+        kept.append(c)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
 def normalize(text: str) -> str:
     """Lower-case words separated by single spaces; Slack markup, URLs, emoji and accents removed,
     Cyrillic and Greek transliterated, and Latin words split from the scripts around them."""
@@ -114,7 +134,7 @@ def normalize(text: str) -> str:
     s = _BARE_URL.sub(_url_words, s)
     s = _HTML_ENTITY.sub(" ", s)
     s = _EMOJI_CODE.sub(" ", s)
-    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    s = strip_accents(s)
     s = _APOSTROPHE_S.sub("", s)
     s = APOSTROPHE.sub("", s).translate(_TRANSLITERATION)
     return _NON_WORD.sub(" ", _SCRIPT_BOUNDARY.sub(" ", s)).strip()

@@ -95,6 +95,12 @@ class ReuseDecision:
     held_since: date | None = None  # ALREADY_HELD: when the requester got their seat
 
 
+def idle_cutoff(as_of: date, inactive_days: int) -> date:
+    """The last day a seat may have been used (or, never used, assigned) and count as idle: a
+    holder is idle when `last_active or assigned_on` is on or before it."""
+    return as_of - timedelta(days=inactive_days)
+
+
 def decide_reuse(
     *,
     product: ProductPool | None,
@@ -137,7 +143,7 @@ def decide_reuse(
             )
         if product.spare >= seats:
             return ReuseDecision(ReuseKind.SPARE_SEAT, product_id, seats, spare=product.spare, already_holds=holds)
-        cutoff = as_of - timedelta(days=inactive_days)
+        cutoff = idle_cutoff(as_of, inactive_days)
         idle = sorted(
             (h for h in product.holders if (h.last_active or h.assigned_on) <= cutoff and h.email != requester),
             key=lambda h: (h.last_active or h.assigned_on, h.email),

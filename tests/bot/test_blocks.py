@@ -613,3 +613,18 @@ def test_empty_home_and_intake_validate(schema: dict[str, Any]) -> None:
     for finding in (IntakeFinding("empty"), IntakeFinding("new_purchase", product_name=HOSTILE, query=HOSTILE)):
         _, blocks = intake_message(finding, Prefill())
         validate(schema, blocks)
+
+
+def test_the_app_home_renewals_say_how_many_more_from_the_totals_given() -> None:
+    """The App Home reads only the first rows of each list (renewals_home) with the totals."""
+    from bot.blocks.renewals import HOME_RENEWAL_ROWS, upcoming_renewals_blocks
+    from catalog.ports import UpcomingRenewal
+
+    rows = [
+        UpcomingRenewal(i, "Figma", "o@example.com", 100, "USD", date(2027, 1, 5), date(2026, 12, 4), 3, "open")
+        for i in range(HOME_RENEWAL_ROWS)
+    ]
+    blocks = upcoming_renewals_blocks(rows, horizon_days=90, ending=rows[:2], upcoming_total=1_234, ending_total=2)
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert f"…and {1_234 - HOME_RENEWAL_ROWS} more in the weekly digest." in text
+    assert text.count(" more") == 1  # all the contracts ending are shown

@@ -131,3 +131,13 @@ def test_any_text_gives_lower_case_words_and_is_stable(text: str) -> None:
     assert name == name.strip() and "  " not in name and name == name.casefold()
     assert normalise_descriptor(text.upper()) == normalise_descriptor(text.upper().lower().upper())
     assert normalise_descriptor(name.upper()) == normalise_descriptor(normalise_descriptor(name.upper()).upper())
+
+
+def test_other_scripts_keep_their_marks_while_latin_loses_its_accents() -> None:
+    # A kana's voicing mark is part of the letter (ボ is not ホ); an é is an e.
+    assert normalise_descriptor("サイボウズ OFFICE") == "サイボウズ office"
+    assert normalise_descriptor("CAFÉ ZOË") == "cafe zoe"
+
+
+def test_an_invoice_number_after_a_hash_goes_whole() -> None:
+    assert normalise_descriptor("NOTION LABS INC #INV-2026-001 NEW YORK NY") == "notion labs"

@@ -1,7 +1,7 @@
 """discovery decisions: ITAM's adopt / block / ignore on a discovered product, and its digest
 
-Revision ID: 0013_discovery_decisions
-Revises: 0012_web_console
+Revision ID: 0014_discovery_decisions
+Revises: 0013_console_indexes
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0013_discovery_decisions"
-down_revision = "0012_web_console"
+revision = "0014_discovery_decisions"
+down_revision = "0013_console_indexes"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,305 @@
+"""The renewal calendar kept per contract (`ContractPlan`), so renewals are read with an
+indexed query: the App Home, the weekly digest and the console's renewal pages.
+
+`refresh_plans` plans again (with `catalog.rules.renewals.plan_renewal`, through
+`renewal_calendar.plan_row`) only the contracts whose stored plan no longer answers for `as_of`: none
+yet, terms or holiday calendar changed since, or (renewing by itself) its renewal date has come.
+At 100,000 contracts that is every contract once, then the few hundred a day whose term rolled
+over. `planned_renewals` then filters, counts and pages in SQL; `upcoming_renewals_page` and
+`renewals_home` are the digest's and the App Home's renewals read that way. Like the rest of
+`repository`, functions take the session and never commit."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, not_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlmodel import Session, col
+from sqlmodel import select as sqlmodel_select
+
+from catalog.models import Asset, Contract, ContractPlan, RenewalStatus, RenewalTerm
+from catalog.ports import UpcomingRenewal
+from catalog.rules.renewals import HolidayCalendar
+
+CHUNK = 2_000
+_FINGERPRINT = (
+    ("start_date", Contract.start_date),
+    ("term_months", Contract.term_months),
+    ("auto_renew", Contract.auto_renew),
+    ("notice_days", Contract.notice_days),
+    ("notice_basis", Contract.notice_basis),
+    ("contract_renewal_date", Contract.renewal_date),
+)
+
+
+def calendar_key(calendar: HolidayCalendar) -> str:
+    """A short digest of what makes a day a business day for `calendar`."""
+    text = "|".join(
+        [calendar.country or "", calendar.subdivision or "", *sorted(d.isoformat() for d in calendar.extra)]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def valid_plan(*, as_of: date, calendar: HolidayCalendar) -> ColumnElement[bool]:
+    """The join condition of a contract with a plan that answers for `as_of`."""
+    same_terms = [col(getattr(ContractPlan, name)) == col(column) for name, column in _FINGERPRINT]
+    still_ahead = or_(
+        not_(col(Contract.auto_renew)),
+        col(ContractPlan.renewal_date).is_(None),
+        and_(col(ContractPlan.planned_on) <= as_of, col(ContractPlan.renewal_date) > as_of),
+    )
+    return and_(
+        col(ContractPlan.contract_id) == col(Contract.id),
+        col(ContractPlan.calendar) == calendar_key(calendar),
+        *same_terms,
+        still_ahead,
+    )
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.connection().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), CHUNK):
+        statement = insert(ContractPlan).values(rows[start : start + CHUNK])
+        update = {c: statement.excluded[c] for c in rows[0] if c != "contract_id"}
+        session.execute(statement.on_conflict_do_update(index_elements=["contract_id"], set_=update))
+
+
+def refresh_plans(session: Session, *, as_of: date, calendar: HolidayCalendar) -> int:
+    """Plan again the contracts whose stored plan does not answer for `as_of`; returns how many."""
+    from catalog.repository.renewal_calendar import plan_row
+
+    stale = (
+        select(col(Contract.id), *(column for _, column in _FINGERPRINT))
+        .outerjoin(ContractPlan, valid_plan(as_of=as_of, calendar=calendar))
+        .where(col(ContractPlan.contract_id).is_(None))
+        # In id order, so two transactions filling the same plans lock rows in the same order.
+        .order_by(col(Contract.id))
+    )
+    key = calendar_key(calendar)
+    rows: list[dict[str, Any]] = []
+    for contract_id, start, term, auto_renew, notice, basis, renewal in session.execute(stale).all():
+        plan = plan_row(
+            (int(contract_id), start, term, auto_renew, notice, basis, renewal),
+            as_of=as_of,
+            calendar=calendar,
+            last_sent=None,
+        )
+        rows.append(
+            {
+                "contract_id": contract_id,
+                "start_date": start,
+                "term_months": term,
+                "auto_renew": auto_renew,
+                "notice_days": notice,
+                "notice_basis": basis,
+                "contract_renewal_date": renewal,
+                "calendar": key,
+                "planned_on": as_of,
+                "renewal_date": plan.renewal_date if plan else None,
+                "deadline": plan.deadline if plan else None,
+            }
+        )
+    if rows:
+        _upsert(session, rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class PlannedRenewal:
+    """A contract's term renewing next, with what the renewal views show of its asset."""
+
+    contract_id: int
+    asset_id: int
+    auto_renew: bool
+    renewal_date: date
+    deadline: date
+    product_name: str
+    vendor: str | None
+    owner_email: str
+    cost_center: str
+    seats: int
+    annual_cost_cents: int
+    currency: str
+
+
+def cancelled_term() -> ColumnElement[bool]:
+    """The planned term is not renewing: it, or an earlier term, was cancelled (the contract
+    ends at the first cancelled renewal date)."""
+    cancelled = col(RenewalTerm.status) == RenewalStatus.CANCELLED.value
+    # The IN list (the few contracts ever cancelled) lets the database start from them.
+    return and_(
+        col(ContractPlan.contract_id).in_(select(col(RenewalTerm.contract_id)).where(cancelled)),
+        exists().where(
+            col(RenewalTerm.contract_id) == col(ContractPlan.contract_id),
+            cancelled,
+            col(RenewalTerm.renewal_date) <= col(ContractPlan.renewal_date),
+        ),
+    )
+
+
+def planned_renewals(
+    session: Session,
+    *,
+    as_of: date,
+    where: Sequence[ColumnElement[bool]] = (),
+    limit: int | None = None,
+    offset: int = 0,
+    count: bool = True,
+) -> tuple[list[PlannedRenewal], int]:
+    """Terms renewing after `as_of` that match `where` (conditions on `ContractPlan`, `Contract`
+    and `Asset`), soonest deadline first, and how many match in all (-1 with a `limit` and not
+    `count`: the caller counts). The plans must have been refreshed for `as_of` in this
+    transaction (`refresh_plans`)."""
+    conditions = [col(ContractPlan.renewal_date) > as_of, *where]
+    query = (
+        select(
+            col(Contract.id),
+            col(Asset.id),
+            col(Contract.auto_renew),
+            col(ContractPlan.renewal_date),
+            col(ContractPlan.deadline),
+            col(Asset.product_name),
+            col(Asset.vendor),
+            col(Asset.owner_email),
+            col(Asset.cost_center),
+            col(Asset.seats),
+            col(Asset.annual_cost_cents),
+            col(Asset.currency),
+        )
+        .select_from(ContractPlan)
+        .join(Contract, col(Contract.id) == col(ContractPlan.contract_id))
+        .join(Asset, col(Asset.id) == col(Contract.asset_id))
+        .where(*conditions)
+        .order_by(col(ContractPlan.deadline), col(Contract.id))
+    )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    found = [PlannedRenewal(*row) for row in session.execute(query).all()]
+    if limit is None:
+        return found, len(found)
+    return found, count_plans(session, where=conditions) if count else -1
+
+
+def count_plans(session: Session, *, where: Sequence[ColumnElement[bool]]) -> int:
+    """How many stored plans match `where`; joins the contract and asset only when asked to."""
+    query = select(func.count()).select_from(ContractPlan)
+    tables = {name for condition in where for name in _tables(condition)}
+    if tables & {"contract", "asset"}:
+        query = query.join(Contract, col(Contract.id) == col(ContractPlan.contract_id))
+    if "asset" in tables:
+        query = query.join(Asset, col(Asset.id) == col(Contract.asset_id))
+    return int(session.execute(query.where(*where)).scalar_one())
+
+
+def _tables(condition: ColumnElement[bool]) -> set[str]:
+    """Names of the tables whose columns `condition` reads."""
+    columns = (e for e in visitors.iterate(condition) if isinstance(e, ColumnClause))
+    return {str(c.table.name) for c in columns if c.table is not None and hasattr(c.table, "name")}
+
+
+# --- the renewals still to decide and those ending (digest, App Home) ---------------------
+
+
+def upcoming_renewals_page(
+    session: Session,
+    *,
+    as_of: date,
+    calendar: HolidayCalendar,
+    horizon_days: int = 90,
+    cancelled: bool = False,
+    limit: int | None = None,
+) -> tuple[list[UpcomingRenewal], int]:
+    """The first `limit` of `upcoming_renewals` (all when None) and how many there are in all,
+    read from the stored plans (refreshed first) with indexed queries."""
+    refresh_plans(session, as_of=as_of, calendar=calendar)
+    return _upcoming_page(session, as_of=as_of, horizon_days=horizon_days, cancelled=cancelled, limit=limit)
+
+
+@dataclass(frozen=True)
+class RenewalsHome:
+    """The App Home's renewals: the first rows of each list and how many each has."""
+
+    upcoming: list[UpcomingRenewal]
+    upcoming_total: int
+    ending: list[UpcomingRenewal]
+    ending_total: int
+
+
+def renewals_home(
+    session: Session, *, as_of: date, calendar: HolidayCalendar, limit: int, horizon_days: int = 90
+) -> RenewalsHome:
+    """Renewals still to decide and contracts ending within the digest's horizon: `limit` of each."""
+    refresh_plans(session, as_of=as_of, calendar=calendar)
+    upcoming, upcoming_total = _upcoming_page(
+        session, as_of=as_of, horizon_days=horizon_days, cancelled=False, limit=limit
+    )
+    ending, ending_total = _upcoming_page(session, as_of=as_of, horizon_days=horizon_days, cancelled=True, limit=limit)
+    return RenewalsHome(upcoming, upcoming_total, ending, ending_total)
+
+
+def _upcoming_page(
+    session: Session, *, as_of: date, horizon_days: int, cancelled: bool, limit: int | None
+) -> tuple[list[UpcomingRenewal], int]:
+    from catalog.renewal_text import renewal_phrase
+    from catalog.repository.renewal_digest import term_decision_phrase
+
+    horizon = as_of + timedelta(days=horizon_days)
+    # Still to decide: by its deadline; cancelled: by the day it ends.
+    window = col(ContractPlan.renewal_date) <= horizon if cancelled else col(ContractPlan.deadline) <= horizon
+    ended = cancelled_term()
+    planned, total = planned_renewals(
+        session, as_of=as_of, where=[window, ended if cancelled else not_(ended)], limit=limit, count=cancelled
+    )
+    if limit is not None and not cancelled:
+        # Counted as all in the window less those cancelled: two index reads instead of a
+        # look-up in the decisions for each of tens of thousands of plans.
+        in_window = [col(ContractPlan.renewal_date) > as_of, window]
+        total = count_plans(session, where=in_window) - count_plans(session, where=[*in_window, ended])
+    terms = terms_of(session, keys=[(p.contract_id, p.renewal_date) for p in planned])
+    found = []
+    for p in planned:
+        term = terms.get((p.contract_id, p.renewal_date))
+        found.append(
+            UpcomingRenewal(
+                contract_id=p.contract_id,
+                product_name=p.product_name,
+                owner_email=p.owner_email,
+                annual_cost_cents=p.annual_cost_cents,
+                currency=p.currency,
+                renewal_date=p.renewal_date,
+                deadline=p.deadline,
+                days_left=(p.deadline - as_of).days,
+                status=term.status if term else RenewalStatus.OPEN,
+                auto_renew=p.auto_renew,
+                when=renewal_phrase(
+                    as_of=as_of,
+                    auto_renew=p.auto_renew,
+                    renewal_date=p.renewal_date,
+                    deadline=p.deadline,
+                    cancelled=cancelled,
+                ),
+                decision=term_decision_phrase(term, currency=p.currency, as_of=as_of) if term else "",
+            )
+        )
+    return found, total
+
+
+def terms_of(session: Session, *, keys: Sequence[tuple[int, date]]) -> dict[tuple[int, date], RenewalTerm]:
+    """The decisions recorded on these (contract, renewal date) terms."""
+    wanted = set(keys)
+    ids = sorted({contract_id for contract_id, _ in wanted})
+    found: dict[tuple[int, date], RenewalTerm] = {}
+    for start in range(0, len(ids), 500):
+        query = sqlmodel_select(RenewalTerm).where(col(RenewalTerm.contract_id).in_(ids[start : start + 500]))
+        for term in session.exec(query).all():
+            if (term.contract_id, term.renewal_date) in wanted:
+                found[(term.contract_id, term.renewal_date)] = term
+    return found
