@@ -4,6 +4,7 @@ the pure rules under them (catalog/rules/discovery_actions.py)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -144,3 +145,15 @@ def test_what_the_digest_asks_about() -> None:
     assert not needs_decision(status="unknown", decision="ignored", suppressed_until=date(2026, 12, 5), as_of=AS_OF)
     assert needs_decision(status="unknown", decision="ignored", suppressed_until=AS_OF, as_of=AS_OF)
     assert product_slug("ChatGPT Team") == "chatgpt-team" and product_slug("Ünïcode Ltd.") == "unicode-ltd"
+
+
+def test_commitments_list_shows_actual_drawdown_next_to_approved(discovered: Engine) -> None:
+    from procure.budget_cli import commitments_app
+    from tests.discovery_samples import cli
+
+    listed = {row["name"]: row for row in map(json.loads, cli(commitments_app, "list", "--json").splitlines())}
+    aws = listed["AWS EDP 2026"]
+    assert aws["actual_drawdown_cents"] == 695_000  # Datadog 3000 + 3000 − 250, Snowflake 1200
+    assert aws["approved_drawdown_cents"] == aws["total_cents"] - aws["remaining_cents"]
+    table = cli(commitments_app, "list")
+    assert "approved" in table and "actual" in table and "6,950.00" in table
