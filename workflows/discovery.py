@@ -19,14 +19,13 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.common import RetryPolicy
+
+from workflows.schedules import upsert_schedules
 
 with workflow.unsafe.imports_passed_through():
     from catalog import repository
@@ -204,12 +203,5 @@ async def ensure_discovery_schedule(client: Client, *, task_queue: str, timezone
         spec=ScheduleSpec(cron_expressions=[DISCOVERY_CRON], time_zone_name=timezone),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
     )
-    try:
-        await client.create_schedule(DISCOVERY_SCHEDULE_ID, schedule)
-    except ScheduleAlreadyRunningError:
-
-        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(DISCOVERY_SCHEDULE_ID).update(replace)
-    return DISCOVERY_SCHEDULE_ID
+    [ensured] = await upsert_schedules(client, {DISCOVERY_SCHEDULE_ID: schedule})
+    return ensured

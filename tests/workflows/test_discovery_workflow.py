@@ -74,3 +74,21 @@ async def test_a_day_posts_one_digest_and_one_dm_per_payer_and_term(
         session.exec(delete(AuditEvent).where(AuditEvent.action == "discovery_payer_notified"))  # type: ignore[call-overload]
     third = await _run(time_skipping_env, samples, notifier)
     assert third.dms_sent == 0 and len(notifier.payer_notices) == len(payers)
+
+
+async def test_the_daily_schedule_is_created_once_and_updated_on_every_worker_start(
+    dev_server_env: WorkflowEnvironment,
+) -> None:
+    from temporalio.client import ScheduleActionStartWorkflow
+
+    from workflows.discovery import DISCOVERY_SCHEDULE_ID, ensure_discovery_schedule
+
+    client = dev_server_env.client
+    assert await ensure_discovery_schedule(client, task_queue="q-old", timezone="UTC") == DISCOVERY_SCHEDULE_ID
+    await ensure_discovery_schedule(client, task_queue="q-new", timezone="Europe/Paris")
+    described = await client.get_schedule_handle(DISCOVERY_SCHEDULE_ID).describe()
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert (action.workflow, action.task_queue) == ("DiscoveryWorkflow", "q-new")
+    assert described.schedule.spec.time_zone_name == "Europe/Paris"
+    await client.get_schedule_handle(DISCOVERY_SCHEDULE_ID).delete()
