@@ -113,11 +113,14 @@ async def handle_open_modal(
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def _reason(values: Any, errors: dict[str, str]) -> str:
+def _form(body: dict[str, Any]) -> tuple[Any, dict[str, str], str]:
+    """A Block or Ignore modal's state, its errors so far, and the reason (required)."""
+    values = body["view"]["state"]["values"]
+    errors: dict[str, str] = {}
     reason = text_value(values, ids.B_DISCOVERY_REASON, ids.A_DISCOVERY_REASON).strip()
     if not reason:
         errors[ids.B_DISCOVERY_REASON] = "Say why."
-    return reason[: db.REASON_LIMIT]
+    return values, errors, reason[: db.REASON_LIMIT]
 
 
 async def _submit(
@@ -147,17 +150,14 @@ async def _submit(
 async def handle_block_submission(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    deps = deps_of(context)
-    values = body["view"]["state"]["values"]
-    errors: dict[str, str] = {}
-    reason = _reason(values, errors)
+    values, errors, reason = _form(body)
     chosen = element_state(values, ids.B_DISCOVERY_ALTERNATIVES, ids.A_DISCOVERY_ALTERNATIVES).get("selected_options")
     alternatives = [str(o.get("value")) for o in chosen or [] if isinstance(o, dict)]
     await _submit(
         ack,
         body,
         client,
-        deps,
+        deps_of(context),
         errors,
         lambda s, key, user: actions.block(
             s, key=key, actor_slack_id=user, reason=reason, alternatives=alternatives, at=datetime.now(UTC)
@@ -169,9 +169,7 @@ async def handle_ignore_submission(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     deps = deps_of(context)
-    values = body["view"]["state"]["values"]
-    errors: dict[str, str] = {}
-    reason = _reason(values, errors)
+    values, errors, reason = _form(body)
     raw = text_value(values, ids.B_DISCOVERY_DAYS, ids.A_DISCOVERY_DAYS).strip()
     days = int(raw) if raw.isdigit() else 0
     if not 1 <= days <= MAX_SUPPRESS_DAYS:
