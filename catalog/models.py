@@ -99,7 +99,7 @@ class Budget(SQLModel, table=True):
 
 class PurchaseRequest(SQLModel, table=True):
     __tablename__ = "purchase_request"
-    # "My requests" of the App Home, newest first (docs/decisions.md, 45).
+    # "My requests" of the App Home, newest first (docs/decisions.md, 46).
     __table_args__ = (Index("ix_purchase_request_requester_slack_id", "requester_slack_id", "created_at"),)
     id: str = Field(primary_key=True, max_length=32)
     workflow_id: str = Field(max_length=64, unique=True)

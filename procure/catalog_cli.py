@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from catalog.importers.catalog import (
     CatalogEntry,
@@ -17,7 +16,7 @@ from catalog.importers.catalog import (
     catalog_to_yaml,
     parse_catalog,
 )
-from catalog.models import Product
+from catalog.importers.catalog_form import entry_from_product, upsert_catalog_entry
 from catalog.rules.matching import Matcher, MatchResult
 from catalog.rules.matching_data import SHIPPED_CATALOG, load_catalog_products, load_matching_data
 from catalog.rules.renewals import ContractTerms
@@ -181,55 +180,3 @@ def export_catalog(
     else:
         output.write_text(text, encoding="utf-8")
         typer.echo(f"{len(entries)} products written to {output}", err=True)
-
-
-def entry_from_product(product: Product) -> CatalogEntry:
-    contract = (
-        ContractTerms(product.contract_start, product.term_months, product.auto_renew, product.notice_days)
-        if product.contract_start and product.term_months
-        else None
-    )
-    return CatalogEntry(
-        id=product.id,
-        name=product.name,
-        vendor=product.vendor,
-        category=product.category,
-        status=product.status,
-        aliases=tuple(product.aliases),
-        block_reason=product.block_reason,
-        alternatives=tuple(product.alternatives),
-        owner=product.owner_email,
-        seats_total=product.seats_total,
-        price_cents=product.price_cents,
-        currency=product.currency,
-        contract=contract,
-    )
-
-
-def upsert_catalog_entry(session: Session, entry: CatalogEntry) -> str:
-    """Add or update one product; returns added / changed / unchanged."""
-    from catalog import repository
-
-    existing = repository.get_product(session, product_id=entry.id)
-    if existing is not None and entry_from_product(existing) == entry:
-        return "unchanged"
-    contract = entry.contract
-    product = existing or Product(id=entry.id, name=entry.name, vendor=entry.vendor, category=entry.category)
-    product.name, product.vendor, product.category, product.status = (
-        entry.name,
-        entry.vendor,
-        entry.category,
-        entry.status,
-    )
-    product.block_reason = entry.block_reason
-    product.owner_email = entry.owner
-    product.seats_total = entry.seats_total
-    product.price_cents, product.currency = entry.price_cents, entry.currency
-    product.aliases, product.alternatives = list(entry.aliases), list(entry.alternatives)
-    product.contract_start = contract.start_date if contract else None
-    product.term_months = contract.term_months if contract else None
-    product.auto_renew = contract.auto_renew if contract else True
-    product.notice_days = contract.notice_days if contract else 30
-    session.add(product)
-    session.flush()
-    return "changed" if existing is not None else "added"

@@ -317,7 +317,7 @@ def pending_steps_for(session: Session, *, slack_id: str) -> list[tuple[Purchase
     """Open steps this person may decide, as the approver or the approver's delegate, oldest
     request first."""
     # Two index reads (as approver, as delegate), not a scan of every pending request's steps:
-    # SQLite does not combine two indexes for an OR across a join (docs/decisions.md, 45).
+    # SQLite does not combine two indexes for an OR across a join (docs/decisions.md, 46).
     open_steps = sa_union(
         *(
             select(col(ApprovalStep.id)).where(column == slack_id, ApprovalStep.status == StepStatus.PENDING)

@@ -1,7 +1,70 @@
-"""Budgets: not built yet (a placeholder the console's navigation can reach)."""
+"""Budgets (`/budgets`, `/api/v1/budgets`): each cost center's line of a fiscal year with
+committed, actual and the straight-line forecast month by month (`catalog.reports.budgets`),
+as a chart and a table. Money stays in each line's currency."""
 
 from __future__ import annotations
 
-from web.pages import placeholder_router
+from dataclasses import asdict
+from typing import Any
 
-router = placeholder_router("/budgets", "Budgets", register=True)
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+
+from catalog.db import transaction
+from catalog.reports.budgets import BudgetSeries, budget_series
+from catalog.routing import load_active_policy
+from catalog.rules.budget import fiscal_year_of
+from catalog.rules.policy import PolicyError
+from web.access import may_see_register
+from web.charts import line_chart
+from web.deps import ApiViewer, Console, PageViewer, console, render, require
+
+router = APIRouter()
+YEAR = Query(None, ge=1901, le=9998, description="Fiscal year (default: this one).")
+
+
+def budgets(c: Console, fiscal_year: int | None) -> tuple[int, list[BudgetSeries]]:
+    settings = c.settings
+    today = c.today()
+    year = fiscal_year or fiscal_year_of(today, settings.fiscal_year_start_month)
+    try:
+        rates = load_active_policy(settings).rates
+    except (PolicyError, OSError):
+        rates = None  # spend in another currency than its line's cannot be converted then
+    with transaction(c.engine, read_only=True) as session:
+        series = budget_series(
+            session, as_of=today, fy_start_month=settings.fiscal_year_start_month, rates=rates, fiscal_year=year
+        )
+    return year, series
+
+
+def month_chart(line: BudgetSeries) -> dict[str, Any]:
+    return line_chart(
+        [m.month.strftime("%b %Y") for m in line.months],
+        [
+            ("Budget", [line.budget_cents for _ in line.months]),
+            ("Committed", [m.committed_cents for m in line.months]),
+            ("Actual", [m.actual_cents for m in line.months]),
+            ("Forecast", [m.forecast_cents for m in line.months]),
+        ],
+        currency=line.currency,
+    )
+
+
+@router.get("/budgets", response_class=HTMLResponse, include_in_schema=False)
+async def budgets_page(request: Request, viewer: PageViewer, year: int | None = YEAR) -> Response:
+    require(may_see_register(viewer), "budgets")
+    fiscal_year, lines = await run_in_threadpool(budgets, console(request), year)
+    return render(
+        request, "budgets.html", viewer, fiscal_year=fiscal_year, rows=[(line, month_chart(line)) for line in lines]
+    )
+
+
+@router.get("/api/v1/budgets", tags=["budgets"])
+async def budgets_api(request: Request, viewer: ApiViewer, year: int | None = YEAR) -> dict[str, Any]:
+    """Every budget line of the fiscal year with its year-end forecast and its months
+    (cumulative committed and actual, the forecast's line), in minor units of its currency."""
+    require(may_see_register(viewer), "budgets")
+    fiscal_year, lines = await run_in_threadpool(budgets, console(request), year)
+    return {"fiscal_year": fiscal_year, "budgets": [asdict(line) for line in lines]}

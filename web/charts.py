@@ -1,0 +1,60 @@
+"""Charts of the console as data: Chart.js configurations built from the read models, one
+chart per currency (amounts are never drawn on one axis across currencies).
+
+Every chart is also shown as a table next to it (the templates do that from the same rows),
+so the figures are readable without the canvas, by a screen reader, or printed. Values are
+in major units for the axis only; tables show `format_money`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+#: Colours that stay apart for the common kinds of colour blindness (Okabe–Ito).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+
+
+def major(cents: int) -> float:
+    return cents / 100
+
+
+def bar_chart(
+    labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]], *, currency: str, stacked: bool = False
+) -> dict[str, Any]:
+    """Grouped (or stacked) bars: one dataset per (name, cents per label)."""
+    return {
+        "type": "bar",
+        "currency": currency,
+        "data": {
+            "labels": list(labels),
+            "datasets": [
+                {"label": name, "data": [major(c) for c in values], "backgroundColor": PALETTE[i % len(PALETTE)]}
+                for i, (name, values) in enumerate(series)
+            ],
+        },
+        "stacked": stacked,
+    }
+
+
+def line_chart(
+    labels: Sequence[str], series: Sequence[tuple[str, Sequence[int | None]]], *, currency: str
+) -> dict[str, Any]:
+    """Lines over time: one dataset per (name, cents per label; None leaves a gap)."""
+    return {
+        "type": "line",
+        "currency": currency,
+        "data": {
+            "labels": list(labels),
+            "datasets": [
+                {
+                    "label": name,
+                    "data": [None if c is None else major(c) for c in values],
+                    "borderColor": PALETTE[i % len(PALETTE)],
+                    "backgroundColor": PALETTE[i % len(PALETTE)],
+                    "spanGaps": False,
+                }
+                for i, (name, values) in enumerate(series)
+            ],
+        },
+        "stacked": False,
+    }
