@@ -10,13 +10,13 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.deps import CONTEXT_KEY, BotDeps
-from bot.listeners import approvals, home, intake, renewals, request, reuse
+from bot.listeners import approvals, discovery, home, intake, renewals, request, reuse
 from bot.notifier import web_client
 
 log = logging.getLogger(__name__)
 
 #: Every listener module, by surface.
-LISTENERS = (request, intake, home, approvals, reuse, renewals)
+LISTENERS = (request, intake, home, approvals, reuse, renewals, discovery)
 
 
 def build_app(deps: BotDeps, *, session: aiohttp.ClientSession | None = None) -> AsyncApp:

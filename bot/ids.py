@@ -98,3 +98,21 @@ B_SNOOZE_DAYS, A_SNOOZE_DAYS = "snooze_days", "snooze_days_select"
 # App Home: "Upcoming renewals" (ITAM only)
 B_HOME_RENEWALS = "home_renewals"
 B_HOME_ENDING = "home_renewals_ending"
+
+# Discovery digest in the ITAM channel: one actions block per product, buttons valued by the
+# discovery key (`product:figma`, `known:ChatGPT`, `unknown:…`)
+B_DISCOVERY_PREFIX = "discovery_"  # + the row's position in the digest
+DISCOVERY_ADOPT = "discovery_adopt"
+DISCOVERY_BLOCK = "discovery_block"
+DISCOVERY_IGNORE = "discovery_ignore"
+# Block modal: why, and the approved catalog products to use instead
+DISCOVERY_BLOCK_MODAL = "discovery_block_modal"
+B_DISCOVERY_REASON, A_DISCOVERY_REASON = "discovery_reason", "discovery_reason_input"
+B_DISCOVERY_ALTERNATIVES, A_DISCOVERY_ALTERNATIVES = "discovery_alternatives", "discovery_alternatives_select"
+# Ignore modal: why, and for how many days
+DISCOVERY_IGNORE_MODAL = "discovery_ignore_modal"
+B_DISCOVERY_DAYS, A_DISCOVERY_DAYS = "discovery_days", "discovery_days_input"
+# A payer's DM: both open the request modal (value: a `payloads.Prefill`)
+B_DISCOVERY_DM = "discovery_dm"
+DISCOVERY_GET_SEAT = "discovery_get_seat"
+DISCOVERY_OPEN_REQUEST = "discovery_open_request"

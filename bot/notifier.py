@@ -24,6 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.blocks.common import Block
+from bot.blocks.discovery import digest_message as discovery_digest_message
+from bot.blocks.discovery import payer_message
 from bot.blocks.renewals import digest_message, renewal_message
 from bot.blocks.request_messages import request_message
 from bot.blocks.reuse import reuse_message
@@ -35,6 +37,7 @@ from catalog.ports import (
     RequestSummary,
     Undeliverable,
 )
+from catalog.rules.discovery_actions import DigestView, PayerNotice
 
 
 def web_client(token: str, base_url: str | None, *, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
@@ -228,4 +231,22 @@ class SlackNotifier:
     async def post_renewal_digest(self, *, channel: str, digest: RenewalDigestSummary) -> MessageRef:
         text, blocks = digest_message(digest)
         response = await _call(channel, self._client.chat_postMessage(channel=channel, text=text, blocks=blocks))
+        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    # --- discovery (the DiscoveryNotifier port) ------------------------------------------
+
+    async def post_discovery_digest(self, *, channel: str, view: DigestView) -> MessageRef:
+        text, blocks = discovery_digest_message(view)
+        response = await _call(channel, self._client.chat_postMessage(channel=channel, text=text, blocks=blocks))
+        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    async def send_payer_notice(self, *, notice: PayerNotice) -> MessageRef:
+        """The payer's DM, carrying its key so a retry finds it (`find_sent`) instead of
+        sending it twice."""
+        text, blocks = payer_message(notice)
+        metadata = {"event_type": MESSAGE_KEY_EVENT, "event_payload": {"key": notice.key}}
+        response = await _call(
+            notice.slack_id,
+            self._client.chat_postMessage(channel=notice.slack_id, text=text, blocks=blocks, metadata=metadata),
+        )
         return MessageRef(str(response["channel"]), str(response["ts"]))

@@ -455,6 +455,16 @@ class Discovery(SQLModel, table=True):
     unreconciled_lines: int = 0  # marketplace lines with no approved marketplace request
     as_of: date
     updated_at: datetime = Field(sa_column=_ts_column())
+    # What ITAM decided from the digest (adopted | blocked | ignored), why, by whom; an ignored
+    # product stays out of digests and payer DMs until `suppressed_until`.
+    decision: str | None = Field(default=None, max_length=16)
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decided_by: str | None = Field(default=None, max_length=320)
+    suppressed_until: date | None = None
+    asset_id: int | None = None  # the asset Adopt created
+    # The ITAM digest message this row was last shown in, updated in place on every click.
+    digest_channel: str | None = Field(default=None, max_length=32)
+    digest_ts: str | None = Field(default=None, max_length=32, index=True)
 
 
 class ApiToken(SQLModel, table=True):

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from catalog.rules.discovery_actions import DigestView, PayerNotice
+
 
 class MessageKind(StrEnum):
     APPROVAL_REQUEST = "approval_request"  # to an approver, with Approve / Deny
@@ -306,3 +308,14 @@ class RenewalNotifier(Protocol):
     async def update_renewal_reminder(self, *, ref: MessageRef, card: RenewalCard) -> None: ...
 
     async def post_renewal_digest(self, *, channel: str, digest: RenewalDigestSummary) -> MessageRef: ...
+
+
+class DiscoveryNotifier(Protocol):
+    """Tells ITAM what discovery found and the payers what we already own. Implemented by the
+    Slack bot (bot/notifier.py)."""
+
+    async def post_discovery_digest(self, *, channel: str, view: DigestView) -> MessageRef: ...
+
+    async def send_payer_notice(self, *, notice: PayerNotice) -> MessageRef: ...
+
+    async def find_sent(self, *, user_id: str, key: str) -> MessageRef | None: ...

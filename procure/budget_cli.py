@@ -276,14 +276,18 @@ def commitments_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOp
 def commitments_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """Every commitment with what is left and when it ends."""
+    """Every commitment with what is left and when it ends, and its drawdown: approved (what
+    approved marketplace requests drew) next to actual (what billed marketplace lines drew,
+    from `procure spend import --format focus`)."""
     from catalog import repository
     from catalog.db import transaction
     from catalog.money import format_amount
+    from catalog.repository.discovery import commitment_actuals
 
     engine = _engine()
     try:
         with transaction(engine, read_only=True) as session:
+            actuals = commitment_actuals(session)
             rows: list[dict[str, Any]] = [
                 {
                     "name": c.name,
@@ -292,6 +296,8 @@ def commitments_list(
                     "currency": c.currency,
                     "total_cents": c.total_cents,
                     "remaining_cents": c.remaining_cents,
+                    "approved_drawdown_cents": c.total_cents - c.remaining_cents,
+                    "actual_drawdown_cents": actuals.get(c.id or 0, {}).get(c.currency, 0),
                     "start": c.start_date.isoformat() if c.start_date else None,
                     "end": c.end_date.isoformat(),
                 }
@@ -313,6 +319,8 @@ def commitments_list(
             Column("cur"),
             Column("left", numeric=True),
             Column("total", numeric=True),
+            Column("approved", numeric=True),
+            Column("actual", numeric=True),
             Column("start", optional=True),
             Column("end"),
         ],
@@ -324,6 +332,8 @@ def commitments_list(
                 row["currency"],
                 format_amount(row["remaining_cents"]),
                 format_amount(row["total_cents"]),
+                format_amount(row["approved_drawdown_cents"]),
+                format_amount(row["actual_drawdown_cents"]),
                 row["start"] or "…",
                 row["end"],
             ]

@@ -4,6 +4,7 @@ to the functions here). Every import is all or nothing, idempotent and audited."
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable
@@ -110,6 +111,13 @@ def discover_run(
     ] = None,
     actor: Annotated[str, typer.Option("--actor", help="Who to record in the audit log.")] = "cli",
     dry_run: DryRunOpt = False,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify/--no-notify",
+            help="Then post the ITAM digest and DM the payers in Slack, as the daily schedule does.",
+        ),
+    ] = False,
 ) -> None:
     """Recognise every spend line and SSO app, classify each product (managed, unmanaged,
     blocked_in_use, unknown; non-SaaS merchants are left alone) and save what was seen of it.
@@ -129,6 +137,31 @@ def discover_run(
     finally:
         engine.dispose()
     typer.echo(f"{'would discover' if dry_run else 'discovered'} on {day}: {summary}")
+    if notify and not dry_run:
+        asyncio.run(_notify(day))
+
+
+async def _notify(day: date) -> None:
+    """The digest in ITAM_CHANNEL and the payers' DMs, through the Slack Web API (the
+    simulator's under `procure dev`); each once, whoever sends it first (workflows/discovery.py)."""
+    from bot.notifier import SlackNotifier, web_client
+    from catalog.settings import get_settings
+    from workflows.discovery import notify_payers, post_digest
+
+    settings = get_settings()
+    notifier = SlackNotifier(web_client(settings.bot_token, settings.api_url()))
+    engine = _engine()
+    try:
+        posted = await post_digest(engine, notifier, channel=settings.itam_channel, as_of=day)
+        sent, failed = await notify_payers(engine, notifier, as_of=day, inactive_days=settings.reclaim_inactive_days)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"digest {'posted to ' + settings.itam_channel if posted else 'not posted (already posted, or nothing new)'}"
+    )
+    typer.echo(f"{sent} payer DM(s) sent")
+    for problem in failed:
+        typer.echo(f"not delivered: {problem}", err=True)
 
 
 @discover_app.command("report")

@@ -134,6 +134,7 @@ async def _serve_worker(settings: Settings, engine: Engine, client: Client, slac
 
     from bot.notifier import SlackNotifier
     from procure.observability import CountingRetryHandler, start_worker_metrics
+    from workflows.discovery import DiscoveryActivities, ensure_discovery_schedule
     from workflows.renewals.activities import RenewalActivities
     from workflows.renewals.client import ensure_renewal_schedules
     from workflows.request.activities.procurement import ProcurementActivities
@@ -157,10 +158,21 @@ async def _serve_worker(settings: Settings, engine: Engine, client: Client, slac
         activities=ProcurementActivities(engine, notifier),
         renewal_activities=renewals,
         sandbox=settings.workflow_sandbox,
+        discovery_activities=DiscoveryActivities(
+            engine,
+            notifier,
+            itam_channel=settings.itam_channel,
+            inactive_days=settings.reclaim_inactive_days,
+        ),
     )
     try:
         schedules = await ensure_renewal_schedules(
             client, task_queue=settings.temporal_task_queue, timezone=settings.company_timezone
+        )
+        schedules.append(
+            await ensure_discovery_schedule(
+                client, task_queue=settings.temporal_task_queue, timezone=settings.company_timezone
+            )
         )
         log.info("renewal schedules ready: %s", ", ".join(schedules))
     except RPCError as err:

@@ -11,6 +11,7 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 
 from catalog.ports import Undeliverable
 from workflows.converter import install_payload_passes, with_data_converter
+from workflows.discovery import DISCOVERY_WORKFLOWS, DiscoveryActivities
 from workflows.renewals.activities import RenewalActivities
 from workflows.renewals.workflows import RENEWAL_WORKFLOWS
 from workflows.request.activities.procurement import ProcurementActivities
@@ -20,11 +21,13 @@ from workflows.sandbox import SandboxMode, workflow_runner
 from workflows.seat_release.workflow import SeatReleaseWorkflow
 
 WORKFLOWS = [ProcurementRequestWorkflow, SeatReleaseWorkflow]
-ALL_WORKFLOWS = [*WORKFLOWS, *RENEWAL_WORKFLOWS]
+ALL_WORKFLOWS = [*WORKFLOWS, *RENEWAL_WORKFLOWS, *DISCOVERY_WORKFLOWS]
 
 
 def activity_methods(
-    activities: ProcurementActivities | None, renewals: RenewalActivities | None = None
+    activities: ProcurementActivities | None,
+    renewals: RenewalActivities | None = None,
+    discovery: DiscoveryActivities | None = None,
 ) -> list[Callable[..., Any]]:
     """Every activity the worker runs, listed here and nowhere else (issue 20). A method
     marked `@activity.defn` anywhere in `workflows/` but missing from this list fails
@@ -76,7 +79,11 @@ def activity_methods(
             renewals.refresh_renewal_messages,
             renewals.post_weekly_digest,
         ]
-    return [*request, *renewal]
+    found: list[Callable[..., Any]] = []
+    if discovery is not None:
+        # discovery (workflows/discovery.py)
+        found = [discovery.discover, discovery.post_discovery_digest, discovery.notify_discovery_payers]
+    return [*request, *renewal, *found]
 
 
 class UndeliverableIsFinal(Interceptor):
@@ -109,6 +116,7 @@ def build_worker(
     activities: ProcurementActivities,
     renewal_activities: RenewalActivities | None = None,
     sandbox: SandboxMode = "isolated",
+    discovery_activities: DiscoveryActivities | None = None,
 ) -> Worker:
     """The worker; with `renewal_activities` it also runs the renewal reminders. Tests keep
     the `isolated` sandbox; the deployed worker takes `WORKFLOW_SANDBOX` (default `shared`).
@@ -117,8 +125,12 @@ def build_worker(
     return Worker(
         with_data_converter(client),
         task_queue=task_queue,
-        workflows=[*WORKFLOWS, *RENEWAL_WORKFLOWS] if renewal_activities is not None else WORKFLOWS,
+        workflows=[
+            *WORKFLOWS,
+            *(RENEWAL_WORKFLOWS if renewal_activities is not None else []),
+            *(DISCOVERY_WORKFLOWS if discovery_activities is not None else []),
+        ],
         workflow_runner=workflow_runner(sandbox),
         interceptors=[UndeliverableIsFinal()],
-        activities=activity_methods(activities, renewal_activities),
+        activities=activity_methods(activities, renewal_activities, discovery_activities),
     )

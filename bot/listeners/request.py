@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp) -> None:
     app.command(ids.REQUEST_COMMAND)(handle_request_command)
     app.action(ids.OPEN_REQUEST)(handle_open_request)
+    # A discovery DM's Get a seat / Open a request: the same modal, reuse first after it
+    app.action(ids.DISCOVERY_GET_SEAT)(handle_open_request)
+    app.action(ids.DISCOVERY_OPEN_REQUEST)(handle_open_request)
     app.action(re.compile(rf"^{ids.INTAKE_CANDIDATE}:(\d+|other)$"))(handle_open_request)
     app.view(ids.REQUEST_MODAL)(handle_request_submission)
 

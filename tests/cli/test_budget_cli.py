@@ -156,9 +156,30 @@ def test_commitments_import_and_list(db: Engine, tmp_path: Path) -> None:
     aws = next(c for c in listed if c["name"] == "AWS EDP 2026")
     assert (aws["remaining_cents"], aws["end"]) == (15_000_000, "2028-12-31")
     listing = runner.invoke(commitments_app, ["list"]).stdout.splitlines()
-    assert listing[0].split() == ["name", "provider", "kind", "cur", "left", "total", "start", "end"]
+    assert listing[0].split() == [
+        "name",
+        "provider",
+        "kind",
+        "cur",
+        "left",
+        "total",
+        "approved",
+        "actual",
+        "start",
+        "end",
+    ]
     row = next(line for line in listing if line.startswith("AWS EDP 2026"))
-    assert row.split()[3:] == ["aws", "edp", "USD", "150,000.00", "500,000.00", "2026-01-01", "2028-12-31"]
+    assert row.split()[3:] == [
+        "aws",
+        "edp",
+        "USD",
+        "150,000.00",
+        "500,000.00",
+        "350,000.00",
+        "0.00",
+        "2026-01-01",
+        "2028-12-31",
+    ]
 
 
 def _remaining(engine: Engine, name: str) -> int:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from catalog.ports import MessageKind, MessageRef, RenewalCard, RenewalDigestSummary, RequestSummary, Undeliverable
+from catalog.rules.discovery_actions import DigestView, PayerNotice
 
 
 @dataclass
@@ -53,7 +54,8 @@ class RecordingNotifier:
 
     async def find_sent(self, *, user_id: str, key: str) -> MessageRef | None:
         self._refuse(user_id)
-        return next((s.ref for s in self.sent if s.user_id == user_id and s.key == key), None)
+        found = next((s.ref for s in self.sent if s.user_id == user_id and s.key == key), None)
+        return found or next((r for n, r in self.payer_notices if n.slack_id == user_id and n.key == key), None)
 
     async def update(self, *, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:
         self._refuse(ref.channel)
@@ -86,3 +88,19 @@ class RecordingNotifier:
         self._refuse(channel)
         self.digests.append((channel, digest))
         return MessageRef(channel, f"1900000000.{next(self._ts):06d}")
+
+    # --- discovery (the DiscoveryNotifier port) ------------------------------------------
+
+    discovery_digests: list[tuple[str, DigestView]] = field(default_factory=list)
+    payer_notices: list[tuple[PayerNotice, MessageRef]] = field(default_factory=list)
+
+    async def post_discovery_digest(self, *, channel: str, view: DigestView) -> MessageRef:
+        self._refuse(channel)
+        self.discovery_digests.append((channel, view))
+        return MessageRef(channel, f"2000000000.{next(self._ts):06d}")
+
+    async def send_payer_notice(self, *, notice: PayerNotice) -> MessageRef:
+        self._refuse(notice.slack_id)
+        ref = MessageRef(f"D{notice.slack_id}", f"2100000000.{next(self._ts):06d}")
+        self.payer_notices.append((notice, ref))
+        return ref

@@ -47,6 +47,7 @@ from catalog.rules.renewals import HolidayCalendar, add_months, plan_renewal
 from catalog.seed import seed_if_empty
 from tests.workflows.contracts import add_contract
 from tests.workflows.fakes import RecordingNotifier
+from workflows.discovery import DiscoveryActivities, DiscoveryInput, DiscoveryWorkflow
 from workflows.renewals.activities import RenewalActivities
 from workflows.renewals.client import RenewalClient
 from workflows.renewals.types import DigestInput, RenewalDecisionInput, ScanInput
@@ -342,6 +343,20 @@ async def _digest_by_the_clock(ctx: Context) -> str:
     return await _digest(ctx, DigestInput())
 
 
+async def _discovery(ctx: Context, given: DiscoveryInput) -> str:
+    workflow_id = f"discovery-{given.as_of or 'today'}-{uuid.uuid4().hex[:6]}"
+    await ctx.env.client.execute_workflow(DiscoveryWorkflow.run, given, id=workflow_id, task_queue=ctx.queue)
+    return workflow_id
+
+
+async def _discovery_on_a_day(ctx: Context) -> str:
+    return await _discovery(ctx, DiscoveryInput(as_of="2026-12-04"))
+
+
+async def _discovery_by_the_clock(ctx: Context) -> str:
+    return await _discovery(ctx, DiscoveryInput(timezone="Europe/Paris"))
+
+
 async def _reminded_contract(ctx: Context) -> tuple[int, RenewalCard]:
     """A new contract whose first reminder has been sent (channel and DM)."""
     contract_id = add_contract(ctx.engine, start=date(2026, 2, 2))
@@ -483,6 +498,10 @@ SCENARIOS: dict[str, dict[str, Callable[[Context], Awaitable[str]]]] = {
         "unanswered": _seat_unanswered,
         "gone": _seat_gone,
     },
+    "DiscoveryWorkflow": {
+        "on_a_day": _discovery_on_a_day,
+        "by_the_clock": _discovery_by_the_clock,
+    },
 }
 
 #: Workflow types whose scenarios need the server to skip time by itself (a request expiring).
@@ -529,6 +548,7 @@ async def record(out_dir: Path = HISTORIES, only: list[str] | None = None) -> li
                 task_queue=queue,
                 activities=ProcurementActivities(engine, notifier),
                 renewal_activities=RenewalActivities(engine, notifier, itam_channel=ITAM_CHANNEL, calendar=US),
+                discovery_activities=DiscoveryActivities(engine, notifier, itam_channel=ITAM_CHANNEL, inactive_days=30),
             )
             async with worker:
                 for workflow_type, scenario in chosen:

@@ -15,6 +15,7 @@ from temporalio import activity
 
 import workflows
 from catalog.ports import Notifier
+from workflows.discovery import DiscoveryActivities
 from workflows.renewals.activities import RenewalActivities
 from workflows.request.activities.procurement import ProcurementActivities
 from workflows.worker import activity_methods
@@ -44,7 +45,8 @@ def _registered() -> list[Callable[..., Any]]:
     list only reads the bound methods (the request's concerns only keep what they are given)."""
     procurement = ProcurementActivities(cast(Engine, None), cast(Notifier, None))
     renewals = RenewalActivities.__new__(RenewalActivities)
-    return activity_methods(procurement, renewals)
+    discovery = DiscoveryActivities.__new__(DiscoveryActivities)
+    return activity_methods(procurement, renewals, discovery)
 
 
 def _unregistered(registered: list[Callable[..., Any]]) -> list[str]:
@@ -57,6 +59,7 @@ def test_the_scan_finds_the_activities_of_every_class() -> None:
     # one of each activity class, so that a scan that finds nothing cannot pass
     assert {"check_request", "plan_route", "open_chain_stage", "nudge_step", "close_chain", "assess_reuse"} <= names
     assert "claim_due_reminders" in names
+    assert "discover" in names
 
 
 def test_every_activity_defined_in_workflows_is_registered() -> None:

@@ -1,5 +1,5 @@
 """Ask to release, from `/seats`: start the seat release workflow for one seat (its holder
-is asked Keep / Release in Slack, as reuse first's reclaim asks; docs/decisions.md, 48).
+is asked Keep / Release in Slack, as reuse first's reclaim asks; docs/decisions.md, 49).
 Only the ITAM team and admins may ask (finance and FinOps see the seats, they do not ask);
 asking again while the ask runs is the same ask. The button is `seat_release_button.html`."""
 

@@ -11,12 +11,9 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
     WorkflowFailureError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
@@ -31,6 +28,7 @@ from workflows.renewals.types import (
     ScanResult,
 )
 from workflows.renewals.workflows import RenewalDecisionWorkflow, RenewalDigestWorkflow, RenewalScanWorkflow
+from workflows.schedules import upsert_schedules
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +66,7 @@ def _schedules(task_queue: str, timezone: str) -> dict[str, Schedule]:
 async def ensure_renewal_schedules(client: Client, *, task_queue: str, timezone: str) -> list[str]:
     """Create the daily scan and weekly digest schedules, or bring existing ones up to date
     (task queue, time zone). Safe to call at every worker start, from any number of workers."""
-    ensured = []
-    for schedule_id, schedule in _schedules(task_queue, timezone).items():
-        try:
-            await client.create_schedule(schedule_id, schedule)
-        except ScheduleAlreadyRunningError:
-
-            def replace(_: ScheduleUpdateInput, schedule: Schedule = schedule) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=schedule)
-
-            await client.get_schedule_handle(schedule_id).update(replace)
-        ensured.append(schedule_id)
-    return ensured
+    return await upsert_schedules(client, _schedules(task_queue, timezone))
 
 
 # --- façade for the bot and the CLI --------------------------------------------------------
