@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from catalog.importers.rows import ImportProblem
 from catalog.settings import get_settings
-from procure.directory_cli import DryRun, read_text, report_problems
+from procure.directory_cli import DryRun, read_db, read_text, report_problems
 
 budget_app = typer.Typer(help="Budgets per cost center and fiscal year: import and show.", no_args_is_help=True)
 spend_app = typer.Typer(help="Actual spend against the budgets: import.", no_args_is_help=True)
@@ -76,20 +76,33 @@ def _import(
     return records, result
 
 
+def import_and_say(
+    file: Path,
+    what: str,
+    parse: Callable[[str], tuple[list[R], list[ImportProblem]]],
+    apply: Callable[[Session, list[R], datetime], S],
+    *,
+    dry_run: bool,
+) -> None:
+    """`_import`, then one line saying how many `what` it (would have) imported and the summary."""
+    records, summary = _import(file, parse, apply, dry_run=dry_run)
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {len(records)} {what} from {file.name}: {summary}")
+
+
 @budget_app.command("import")
 def budget_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = False) -> None:
     """Set the annual budget of each cost center and fiscal year in FILE
     (columns: cost_center, fiscal_year, annual[, currency]; annual like 50000 or 50,000.00)."""
     from catalog.importers.budgets import apply_budgets, parse_budgets
 
-    records, summary = _import(
+    import_and_say(
         file,
+        "budget lines",
         lambda text: parse_budgets(text, filename=file.name),
         lambda session, rows, at: apply_budgets(session, records=rows, actor=actor[:320], at=at),
         dry_run=dry_run,
     )
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} budget lines from {file.name}: {summary}")
 
 
 @spend_app.command("import")
@@ -133,16 +146,15 @@ def spend_import(
         # Spend in the budget's own currency needs no rate; any other is refused, saying so.
         typer.echo(f"warning: the policy can't be read, so no currency can be converted: {error}", err=True)
         rates, currency = None, None
-    records, summary = _import(
+    import_and_say(
         file,
+        "spend lines",
         lambda text: parse_spend(text, filename=file.name),
         lambda session, rows, at: apply_spend(
             session, rows=rows, start_month=start_month, actor=actor[:320], at=at, rates=rates, line_currency=currency
         ),
         dry_run=dry_run,
     )
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} spend lines from {file.name}: {summary}")
 
 
 def budget_rows(
@@ -196,25 +208,21 @@ def budget_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Budget vs committed vs actual vs a straight-line forecast of the year's spend."""
-    from catalog.db import transaction
     from catalog.money import format_money
     from catalog.rules.budget import fiscal_year_of
 
     settings = get_settings()
     today = datetime.now(UTC).date()
     year = fiscal_year or fiscal_year_of(today, settings.fiscal_year_start_month)
-    engine = _engine()
-    try:
-        with transaction(engine, read_only=True) as session:
-            rows = budget_rows(
-                session,
-                cost_center=cost_center,
-                fiscal_year=year,
-                as_of=today,
-                start_month=settings.fiscal_year_start_month,
-            )
-    finally:
-        engine.dispose()
+    rows = read_db(
+        lambda session: budget_rows(
+            session,
+            cost_center=cost_center,
+            fiscal_year=year,
+            as_of=today,
+            start_month=settings.fiscal_year_start_month,
+        )
+    )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -262,14 +270,13 @@ def commitments_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOp
     they drew is subtracted, so importing the same file again keeps it."""
     from catalog.importers.budgets import apply_commitments, parse_commitments
 
-    records, summary = _import(
+    import_and_say(
         file,
+        "commitments",
         lambda text: parse_commitments(text, filename=file.name),
         lambda session, rows, at: apply_commitments(session, records=rows, actor=actor[:320], at=at),
         dry_run=dry_run,
     )
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} commitments from {file.name}: {summary}")
 
 
 @commitments_app.command("list")
@@ -278,34 +285,26 @@ def commitments_list(
 ) -> None:
     """Every commitment with what is left and when it ends."""
     from catalog import repository
-    from catalog.db import transaction
     from catalog.money import format_amount
+    from procure.tables import Column, print_rows
 
-    engine = _engine()
-    try:
-        with transaction(engine, read_only=True) as session:
-            rows: list[dict[str, Any]] = [
-                {
-                    "name": c.name,
-                    "provider": c.provider,
-                    "kind": c.kind,
-                    "currency": c.currency,
-                    "total_cents": c.total_cents,
-                    "remaining_cents": c.remaining_cents,
-                    "start": c.start_date.isoformat() if c.start_date else None,
-                    "end": c.end_date.isoformat(),
-                }
-                for c in repository.list_commitments(session)
-            ]
-    finally:
-        engine.dispose()
-    if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row))
-        return
-    from procure.tables import Column, print_table
+    def records(session: Session) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": c.name,
+                "provider": c.provider,
+                "kind": c.kind,
+                "currency": c.currency,
+                "total_cents": c.total_cents,
+                "remaining_cents": c.remaining_cents,
+                "start": c.start_date.isoformat() if c.start_date else None,
+                "end": c.end_date.isoformat(),
+            }
+            for c in repository.list_commitments(session)
+        ]
 
-    print_table(
+    print_rows(
+        read_db(records),
         [
             Column("name", wrap=True),
             Column("provider"),
@@ -316,18 +315,16 @@ def commitments_list(
             Column("start", optional=True),
             Column("end"),
         ],
-        [
-            [
-                row["name"],
-                row["provider"],
-                row["kind"],
-                row["currency"],
-                format_amount(row["remaining_cents"]),
-                format_amount(row["total_cents"]),
-                row["start"] or "…",
-                row["end"],
-            ]
-            for row in rows
+        lambda row: [
+            row["name"],
+            row["provider"],
+            row["kind"],
+            row["currency"],
+            format_amount(row["remaining_cents"]),
+            format_amount(row["total_cents"]),
+            row["start"] or "…",
+            row["end"],
         ],
+        as_json=as_json,
         empty="no commitments; `procure commitments import FILE` adds them",
     )

@@ -19,7 +19,6 @@ from catalog.importers.catalog import (
 from catalog.importers.catalog_form import entry_from_product, upsert_catalog_entry
 from catalog.rules.matching import Matcher, MatchResult
 from catalog.rules.matching_data import SHIPPED_CATALOG, load_catalog_products, load_matching_data
-from catalog.rules.renewals import ContractTerms
 
 catalog_app = typer.Typer(
     help="The product catalog: check, import and export it as code; recognise products in free text.",

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from catalog.importers.rows import ImportProblem
 from catalog.settings import get_settings
+
+R = TypeVar("R")
 
 directory_app = typer.Typer(help="The people directory: import and list.", no_args_is_help=True)
 
@@ -20,6 +23,18 @@ def _engine() -> Engine:
     from catalog.db import make_engine
 
     return make_engine(get_settings().effective_database_url)
+
+
+def read_db(work: Callable[[Session], R]) -> R:
+    """`work` in a read-only transaction on the configured database."""
+    from catalog.db import transaction
+
+    engine = _engine()
+    try:
+        with transaction(engine, read_only=True) as session:
+            return work(session)
+    finally:
+        engine.dispose()
 
 
 def read_text(path: Path) -> str:
@@ -96,21 +111,11 @@ def _person_json(person: Any) -> dict[str, Any]:
 def directory_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
     """Everyone in the directory with their manager, roles, delegate and time away."""
     from catalog import repository
-    from catalog.db import transaction
+    from procure.tables import Column, print_rows
 
-    engine = _engine()
-    try:
-        with transaction(engine, read_only=True) as session:
-            people = [_person_json(p) for p in repository.list_people(session)]
-    finally:
-        engine.dispose()
-    if as_json:
-        for person in people:
-            typer.echo(json.dumps(person))
-        return
-    from procure.tables import Column, print_table
-
-    print_table(
+    people = read_db(lambda session: [_person_json(p) for p in repository.list_people(session)])
+    print_rows(
+        people,
         [
             Column("email"),
             Column("name", wrap=True),
@@ -121,18 +126,16 @@ def directory_list(as_json: Annotated[bool, typer.Option("--json", help="One JSO
             Column("delegate", optional=True),
             Column("slack id", optional=True),
         ],
-        [
-            [
-                p["email"],
-                p["name"],
-                p["manager"],
-                ", ".join(p["roles"]),
-                p["cost_center"],
-                f"{p['ooo_from']}…{p['ooo_to']}" if p["ooo_from"] else None,
-                p["delegate"],
-                p["slack_id"] or "none",
-            ]
-            for p in people
+        lambda p: [
+            p["email"],
+            p["name"],
+            p["manager"],
+            ", ".join(p["roles"]),
+            p["cost_center"],
+            f"{p['ooo_from']}…{p['ooo_to']}" if p["ooo_from"] else None,
+            p["delegate"],
+            p["slack_id"] or "none",
         ],
+        as_json=as_json,
         empty="the directory is empty; `procure directory import FILE` adds people",
     )
