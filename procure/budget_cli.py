@@ -5,18 +5,16 @@ draw down. Every import is all or nothing, idempotent and audited."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from catalog.importers.rows import ImportProblem
 from catalog.settings import get_settings
-from procure.directory_cli import DryRun, read_db, read_text, report_problems
+from procure.directory_cli import import_and_say, import_file, read_db
 
 budget_app = typer.Typer(help="Budgets per cost center and fiscal year: import and show.", no_args_is_help=True)
 spend_app = typer.Typer(help="Actual spend against the budgets: import.", no_args_is_help=True)
@@ -35,59 +33,14 @@ FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who to record in the audit log.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check the file and report; write nothing.")]
 
-R = TypeVar("R")
-S = TypeVar("S")
+#: procure.discover_cli imports it from here.
+_import = import_file
 
 
 def _engine() -> Engine:
     from catalog.db import make_engine
 
     return make_engine(get_settings().effective_database_url)
-
-
-def _import(
-    file: Path,
-    parse: Callable[[str], tuple[list[R], list[ImportProblem]]],
-    apply: Callable[[Session, list[R], datetime], S],
-    *,
-    dry_run: bool,
-) -> tuple[list[R], S]:
-    """Parse FILE, then apply it in one transaction; any problem → every problem printed with
-    its line, nothing written, exit 1."""
-    from catalog.db import transaction
-    from catalog.importers.budgets import BudgetImportError
-
-    records, problems = parse(read_text(file))
-    if problems:
-        raise report_problems(file, problems)
-    engine = _engine()
-    result: S
-    try:
-        with transaction(engine) as session:
-            result = apply(session, records, datetime.now(UTC))
-            if dry_run:
-                raise DryRun
-    except BudgetImportError as error:
-        raise report_problems(file, error.problems) from None
-    except DryRun:
-        pass
-    finally:
-        engine.dispose()
-    return records, result
-
-
-def import_and_say(
-    file: Path,
-    what: str,
-    parse: Callable[[str], tuple[list[R], list[ImportProblem]]],
-    apply: Callable[[Session, list[R], datetime], S],
-    *,
-    dry_run: bool,
-) -> None:
-    """`_import`, then one line saying how many `what` it (would have) imported and the summary."""
-    records, summary = _import(file, parse, apply, dry_run=dry_run)
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} {what} from {file.name}: {summary}")
 
 
 @budget_app.command("import")

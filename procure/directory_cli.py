@@ -15,6 +15,7 @@ from catalog.importers.rows import ImportProblem
 from catalog.settings import get_settings
 
 R = TypeVar("R")
+S = TypeVar("S")
 
 directory_app = typer.Typer(help="The people directory: import and list.", no_args_is_help=True)
 
@@ -61,6 +62,51 @@ class DryRun(Exception):
     """Raised inside the transaction to roll back a dry run."""
 
 
+def import_file(
+    file: Path,
+    parse: Callable[[str], tuple[list[R], list[ImportProblem]]],
+    apply: Callable[[Session, list[R], datetime], S],
+    *,
+    dry_run: bool,
+) -> tuple[list[R], S]:
+    """Parse FILE, then apply it in one transaction; any problem → every problem printed with
+    its line, nothing written, exit 1."""
+    from catalog.db import transaction
+    from catalog.importers.rows import ImportFileError
+
+    records, problems = parse(read_text(file))
+    if problems:
+        raise report_problems(file, problems)
+    engine = _engine()
+    result: S
+    try:
+        with transaction(engine) as session:
+            result = apply(session, records, datetime.now(UTC))
+            if dry_run:
+                raise DryRun
+    except ImportFileError as error:
+        raise report_problems(file, error.problems) from None
+    except DryRun:
+        pass
+    finally:
+        engine.dispose()
+    return records, result
+
+
+def import_and_say(
+    file: Path,
+    what: str,
+    parse: Callable[[str], tuple[list[R], list[ImportProblem]]],
+    apply: Callable[[Session, list[R], datetime], S],
+    *,
+    dry_run: bool,
+) -> None:
+    """`import_file`, then one line saying how many `what` it (would have) imported and the summary."""
+    records, summary = import_file(file, parse, apply, dry_run=dry_run)
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {len(records)} {what} from {file.name}: {summary}")
+
+
 @directory_app.command("import")
 def directory_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Directory YAML or CSV.")],
@@ -70,26 +116,15 @@ def directory_import(
     """Add or update the people of FILE, all or none: every problem (bad emails, unknown roles,
     managers or delegates nobody knows, manager cycles) is reported with its line number and
     then nothing is written. People not in the file are left as they are."""
-    from catalog.db import transaction
-    from catalog.importers.directory import DirectoryImportError, apply_directory, parse_directory
+    from catalog.importers.directory import apply_directory, parse_directory
 
-    records, problems = parse_directory(read_text(file), filename=file.name)
-    if problems:
-        raise report_problems(file, problems)
-    engine = _engine()
-    try:
-        with transaction(engine) as session:
-            summary = apply_directory(session, records=records, actor=actor[:320], at=datetime.now(UTC))
-            if dry_run:
-                raise DryRun
-    except DirectoryImportError as error:
-        raise report_problems(file, error.problems) from None
-    except DryRun:
-        pass
-    finally:
-        engine.dispose()
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} people from {file.name}: {summary}")
+    import_and_say(
+        file,
+        "people",
+        lambda text: parse_directory(text, filename=file.name),
+        lambda session, rows, at: apply_directory(session, records=rows, actor=actor[:320], at=at),
+        dry_run=dry_run,
+    )
 
 
 def _person_json(person: Any) -> dict[str, Any]:
