@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,24 +52,21 @@ def run(requests: int = REQUESTS) -> dict[str, float]:
         def state(user: str) -> dict[str, Any]:
             return sim.get("/sim/state", params={"user": user}).json()
 
-        def approvals() -> dict[str, dict[str, Any]]:
-            found = {}
-            for message in state(MANAGER)["dm"]["messages"] if state(MANAGER)["dm"] else []:
+        def buttons(user: str, action_id: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+            """(message, button) for each `action_id` button in `user`'s DM with the bot."""
+            dm = state(user)["dm"]
+            for message in dm["messages"] if dm else []:
                 for block in message.get("blocks") or []:
                     for element in block.get("elements", []):
-                        if element.get("action_id") == ids.APPROVE:
-                            found[parse_step_value(element["value"])[0]] = message
-            return found
+                        if element.get("action_id") == action_id:
+                            yield message, element
+
+        def approvals() -> dict[str, dict[str, Any]]:
+            return {parse_step_value(button["value"])[0]: message for message, button in buttons(MANAGER, ids.APPROVE)}
 
         def buy_offers() -> dict[str, dict[str, Any]]:
             """Reuse-first offers still open (figma is full: "Buy more seats"), by message ts."""
-            found = {}
-            for message in state(EMPLOYEE)["dm"]["messages"] if state(EMPLOYEE)["dm"] else []:
-                for block in message.get("blocks") or []:
-                    for element in block.get("elements", []):
-                        if element.get("action_id") == ids.REUSE_BUY:
-                            found[message["ts"]] = message
-            return found
+            return {message["ts"]: message for message, _ in buttons(EMPLOYEE, ids.REUSE_BUY)}
 
         to_offer: list[float] = []
         to_dm: list[float] = []

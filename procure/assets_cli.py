@@ -107,7 +107,7 @@ def assets_list(
     from catalog import repository
     from catalog.db import transaction
     from catalog.money import format_money_symbol
-    from procure.tables import Column, print_table
+    from procure.tables import Column, print_rows
 
     day = _as_of_option(as_of)
     with transaction(_engine()) as session:
@@ -134,11 +134,8 @@ def assets_list(
                 "next_term": renewal.next_term.text if renewal and renewal.next_term else None,
             }
             records.append(record)
-    if as_json:
-        for record in records:
-            typer.echo(json.dumps(record))
-        return
-    print_table(
+    print_rows(
+        records,
         [
             Column("id", numeric=True),
             Column("product", wrap=True),
@@ -151,10 +148,13 @@ def assets_list(
             Column("decision", optional=True, wrap=True),
             Column("request", optional=True),
         ],
-        [
-            [*(r[key] for key in _LIST_KEYS[:-2]), r["renewal"] or r["renewal_date"], r["decision"], r["request_id"]]
-            for r in records
+        lambda r: [
+            *(r[key] for key in _LIST_KEYS[:-2]),
+            r["renewal"] or r["renewal_date"],
+            r["decision"],
+            r["request_id"],
         ],
+        as_json=as_json,
         empty="the register is empty; `procure assets import FILE` adds contracts bought before the bot",
     )
 

@@ -5,18 +5,16 @@ draw down. Every import is all or nothing, idempotent and audited."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from catalog.importers.rows import ImportProblem
 from catalog.settings import get_settings
-from procure.directory_cli import DryRun, read_text, report_problems
+from procure.directory_cli import import_and_say, import_file, read_db
 
 budget_app = typer.Typer(help="Budgets per cost center and fiscal year: import and show.", no_args_is_help=True)
 spend_app = typer.Typer(help="Actual spend against the budgets: import.", no_args_is_help=True)
@@ -35,8 +33,8 @@ FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who to record in the audit log.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check the file and report; write nothing.")]
 
-R = TypeVar("R")
-S = TypeVar("S")
+#: procure.discover_cli imports it from here.
+_import = import_file
 
 
 def _engine() -> Engine:
@@ -45,51 +43,19 @@ def _engine() -> Engine:
     return make_engine(get_settings().effective_database_url)
 
 
-def _import(
-    file: Path,
-    parse: Callable[[str], tuple[list[R], list[ImportProblem]]],
-    apply: Callable[[Session, list[R], datetime], S],
-    *,
-    dry_run: bool,
-) -> tuple[list[R], S]:
-    """Parse FILE, then apply it in one transaction; any problem → every problem printed with
-    its line, nothing written, exit 1."""
-    from catalog.db import transaction
-    from catalog.importers.budgets import BudgetImportError
-
-    records, problems = parse(read_text(file))
-    if problems:
-        raise report_problems(file, problems)
-    engine = _engine()
-    result: S
-    try:
-        with transaction(engine) as session:
-            result = apply(session, records, datetime.now(UTC))
-            if dry_run:
-                raise DryRun
-    except BudgetImportError as error:
-        raise report_problems(file, error.problems) from None
-    except DryRun:
-        pass
-    finally:
-        engine.dispose()
-    return records, result
-
-
 @budget_app.command("import")
 def budget_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = False) -> None:
     """Set the annual budget of each cost center and fiscal year in FILE
     (columns: cost_center, fiscal_year, annual[, currency]; annual like 50000 or 50,000.00)."""
     from catalog.importers.budgets import apply_budgets, parse_budgets
 
-    records, summary = _import(
+    import_and_say(
         file,
+        "budget lines",
         lambda text: parse_budgets(text, filename=file.name),
         lambda session, rows, at: apply_budgets(session, records=rows, actor=actor[:320], at=at),
         dry_run=dry_run,
     )
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} budget lines from {file.name}: {summary}")
 
 
 @spend_app.command("import")
@@ -133,16 +99,15 @@ def spend_import(
         # Spend in the budget's own currency needs no rate; any other is refused, saying so.
         typer.echo(f"warning: the policy can't be read, so no currency can be converted: {error}", err=True)
         rates, currency = None, None
-    records, summary = _import(
+    import_and_say(
         file,
+        "spend lines",
         lambda text: parse_spend(text, filename=file.name),
         lambda session, rows, at: apply_spend(
             session, rows=rows, start_month=start_month, actor=actor[:320], at=at, rates=rates, line_currency=currency
         ),
         dry_run=dry_run,
     )
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} spend lines from {file.name}: {summary}")
 
 
 def budget_rows(
@@ -196,25 +161,21 @@ def budget_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Budget vs committed vs actual vs a straight-line forecast of the year's spend."""
-    from catalog.db import transaction
     from catalog.money import format_money
     from catalog.rules.budget import fiscal_year_of
 
     settings = get_settings()
     today = datetime.now(UTC).date()
     year = fiscal_year or fiscal_year_of(today, settings.fiscal_year_start_month)
-    engine = _engine()
-    try:
-        with transaction(engine, read_only=True) as session:
-            rows = budget_rows(
-                session,
-                cost_center=cost_center,
-                fiscal_year=year,
-                as_of=today,
-                start_month=settings.fiscal_year_start_month,
-            )
-    finally:
-        engine.dispose()
+    rows = read_db(
+        lambda session: budget_rows(
+            session,
+            cost_center=cost_center,
+            fiscal_year=year,
+            as_of=today,
+            start_month=settings.fiscal_year_start_month,
+        )
+    )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -262,14 +223,13 @@ def commitments_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOp
     they drew is subtracted, so importing the same file again keeps it."""
     from catalog.importers.budgets import apply_commitments, parse_commitments
 
-    records, summary = _import(
+    import_and_say(
         file,
+        "commitments",
         lambda text: parse_commitments(text, filename=file.name),
         lambda session, rows, at: apply_commitments(session, records=rows, actor=actor[:320], at=at),
         dry_run=dry_run,
     )
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} commitments from {file.name}: {summary}")
 
 
 @commitments_app.command("list")
@@ -280,38 +240,30 @@ def commitments_list(
     approved marketplace requests drew) next to actual (what billed marketplace lines drew,
     from `procure spend import --format focus`)."""
     from catalog import repository
-    from catalog.db import transaction
     from catalog.money import format_amount
     from catalog.repository.discovery import commitment_actuals
+    from procure.tables import Column, print_rows
 
-    engine = _engine()
-    try:
-        with transaction(engine, read_only=True) as session:
-            actuals = commitment_actuals(session)
-            rows: list[dict[str, Any]] = [
-                {
-                    "name": c.name,
-                    "provider": c.provider,
-                    "kind": c.kind,
-                    "currency": c.currency,
-                    "total_cents": c.total_cents,
-                    "remaining_cents": c.remaining_cents,
-                    "approved_drawdown_cents": c.total_cents - c.remaining_cents,
-                    "actual_drawdown_cents": actuals.get(c.id or 0, {}).get(c.currency, 0),
-                    "start": c.start_date.isoformat() if c.start_date else None,
-                    "end": c.end_date.isoformat(),
-                }
-                for c in repository.list_commitments(session)
-            ]
-    finally:
-        engine.dispose()
-    if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row))
-        return
-    from procure.tables import Column, print_table
+    def records(session: Session) -> list[dict[str, Any]]:
+        actuals = commitment_actuals(session)
+        return [
+            {
+                "name": c.name,
+                "provider": c.provider,
+                "kind": c.kind,
+                "currency": c.currency,
+                "total_cents": c.total_cents,
+                "remaining_cents": c.remaining_cents,
+                "approved_drawdown_cents": c.total_cents - c.remaining_cents,
+                "actual_drawdown_cents": actuals.get(c.id or 0, {}).get(c.currency, 0),
+                "start": c.start_date.isoformat() if c.start_date else None,
+                "end": c.end_date.isoformat(),
+            }
+            for c in repository.list_commitments(session)
+        ]
 
-    print_table(
+    print_rows(
+        read_db(records),
         [
             Column("name", wrap=True),
             Column("provider"),
@@ -324,20 +276,18 @@ def commitments_list(
             Column("start", optional=True),
             Column("end"),
         ],
-        [
-            [
-                row["name"],
-                row["provider"],
-                row["kind"],
-                row["currency"],
-                format_amount(row["remaining_cents"]),
-                format_amount(row["total_cents"]),
-                format_amount(row["approved_drawdown_cents"]),
-                format_amount(row["actual_drawdown_cents"]),
-                row["start"] or "…",
-                row["end"],
-            ]
-            for row in rows
+        lambda row: [
+            row["name"],
+            row["provider"],
+            row["kind"],
+            row["currency"],
+            format_amount(row["remaining_cents"]),
+            format_amount(row["total_cents"]),
+            format_amount(row["approved_drawdown_cents"]),
+            format_amount(row["actual_drawdown_cents"]),
+            row["start"] or "…",
+            row["end"],
         ],
+        as_json=as_json,
         empty="no commitments; `procure commitments import FILE` adds them",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -158,14 +159,10 @@ def audit_show(request_id: str, as_json: Annotated[bool, typer.Option("--json")]
             }
             for row in rows
         ]
-        when = [f"{row.at:%Y-%m-%d %H:%M:%S}" for row in rows]
-    if as_json:
-        for event in events:
-            typer.echo(json.dumps(event))
-        return
-    from procure.tables import Column, print_table
+    from procure.tables import Column, print_rows
 
-    print_table(
+    print_rows(
+        events,
         [
             Column("at"),
             Column("action"),
@@ -174,10 +171,15 @@ def audit_show(request_id: str, as_json: Annotated[bool, typer.Option("--json")]
             Column("policy", optional=True),
             Column("detail", wrap=True, min_width=32),
         ],
-        [
-            [at, e["action"], e["actor"], e["step"] or None, e["policy_version"], json.dumps(e["detail"])]
-            for at, e in zip(when, events, strict=True)
+        lambda e: [
+            f"{datetime.fromisoformat(str(e['at'])):%Y-%m-%d %H:%M:%S}",
+            e["action"],
+            e["actor"],
+            e["step"] or None,
+            e["policy_version"],
+            json.dumps(e["detail"]),
         ],
+        as_json=as_json,
         empty="",
     )
 

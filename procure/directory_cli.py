@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from catalog.importers.rows import ImportProblem
 from catalog.settings import get_settings
+
+R = TypeVar("R")
+S = TypeVar("S")
 
 directory_app = typer.Typer(help="The people directory: import and list.", no_args_is_help=True)
 
@@ -20,6 +24,18 @@ def _engine() -> Engine:
     from catalog.db import make_engine
 
     return make_engine(get_settings().effective_database_url)
+
+
+def read_db(work: Callable[[Session], R]) -> R:
+    """`work` in a read-only transaction on the configured database."""
+    from catalog.db import transaction
+
+    engine = _engine()
+    try:
+        with transaction(engine, read_only=True) as session:
+            return work(session)
+    finally:
+        engine.dispose()
 
 
 def read_text(path: Path) -> str:
@@ -46,6 +62,51 @@ class DryRun(Exception):
     """Raised inside the transaction to roll back a dry run."""
 
 
+def import_file(
+    file: Path,
+    parse: Callable[[str], tuple[list[R], list[ImportProblem]]],
+    apply: Callable[[Session, list[R], datetime], S],
+    *,
+    dry_run: bool,
+) -> tuple[list[R], S]:
+    """Parse FILE, then apply it in one transaction; any problem → every problem printed with
+    its line, nothing written, exit 1."""
+    from catalog.db import transaction
+    from catalog.importers.rows import ImportFileError
+
+    records, problems = parse(read_text(file))
+    if problems:
+        raise report_problems(file, problems)
+    engine = _engine()
+    result: S
+    try:
+        with transaction(engine) as session:
+            result = apply(session, records, datetime.now(UTC))
+            if dry_run:
+                raise DryRun
+    except ImportFileError as error:
+        raise report_problems(file, error.problems) from None
+    except DryRun:
+        pass
+    finally:
+        engine.dispose()
+    return records, result
+
+
+def import_and_say(
+    file: Path,
+    what: str,
+    parse: Callable[[str], tuple[list[R], list[ImportProblem]]],
+    apply: Callable[[Session, list[R], datetime], S],
+    *,
+    dry_run: bool,
+) -> None:
+    """`import_file`, then one line saying how many `what` it (would have) imported and the summary."""
+    records, summary = import_file(file, parse, apply, dry_run=dry_run)
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {len(records)} {what} from {file.name}: {summary}")
+
+
 @directory_app.command("import")
 def directory_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Directory YAML or CSV.")],
@@ -55,26 +116,15 @@ def directory_import(
     """Add or update the people of FILE, all or none: every problem (bad emails, unknown roles,
     managers or delegates nobody knows, manager cycles) is reported with its line number and
     then nothing is written. People not in the file are left as they are."""
-    from catalog.db import transaction
-    from catalog.importers.directory import DirectoryImportError, apply_directory, parse_directory
+    from catalog.importers.directory import apply_directory, parse_directory
 
-    records, problems = parse_directory(read_text(file), filename=file.name)
-    if problems:
-        raise report_problems(file, problems)
-    engine = _engine()
-    try:
-        with transaction(engine) as session:
-            summary = apply_directory(session, records=records, actor=actor[:320], at=datetime.now(UTC))
-            if dry_run:
-                raise DryRun
-    except DirectoryImportError as error:
-        raise report_problems(file, error.problems) from None
-    except DryRun:
-        pass
-    finally:
-        engine.dispose()
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} people from {file.name}: {summary}")
+    import_and_say(
+        file,
+        "people",
+        lambda text: parse_directory(text, filename=file.name),
+        lambda session, rows, at: apply_directory(session, records=rows, actor=actor[:320], at=at),
+        dry_run=dry_run,
+    )
 
 
 def _person_json(person: Any) -> dict[str, Any]:
@@ -96,21 +146,11 @@ def _person_json(person: Any) -> dict[str, Any]:
 def directory_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
     """Everyone in the directory with their manager, roles, delegate and time away."""
     from catalog import repository
-    from catalog.db import transaction
+    from procure.tables import Column, print_rows
 
-    engine = _engine()
-    try:
-        with transaction(engine, read_only=True) as session:
-            people = [_person_json(p) for p in repository.list_people(session)]
-    finally:
-        engine.dispose()
-    if as_json:
-        for person in people:
-            typer.echo(json.dumps(person))
-        return
-    from procure.tables import Column, print_table
-
-    print_table(
+    people = read_db(lambda session: [_person_json(p) for p in repository.list_people(session)])
+    print_rows(
+        people,
         [
             Column("email"),
             Column("name", wrap=True),
@@ -121,18 +161,16 @@ def directory_list(as_json: Annotated[bool, typer.Option("--json", help="One JSO
             Column("delegate", optional=True),
             Column("slack id", optional=True),
         ],
-        [
-            [
-                p["email"],
-                p["name"],
-                p["manager"],
-                ", ".join(p["roles"]),
-                p["cost_center"],
-                f"{p['ooo_from']}…{p['ooo_to']}" if p["ooo_from"] else None,
-                p["delegate"],
-                p["slack_id"] or "none",
-            ]
-            for p in people
+        lambda p: [
+            p["email"],
+            p["name"],
+            p["manager"],
+            ", ".join(p["roles"]),
+            p["cost_center"],
+            f"{p['ooo_from']}…{p['ooo_to']}" if p["ooo_from"] else None,
+            p["delegate"],
+            p["slack_id"] or "none",
         ],
+        as_json=as_json,
         empty="the directory is empty; `procure directory import FILE` adds people",
     )

@@ -9,17 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Engine
 
 from catalog.settings import get_settings
 
 policy_app = typer.Typer(help="The approval policy (policy.yaml): check and explain.", no_args_is_help=True)
-
-
-def _engine() -> Engine:
-    from catalog.db import make_engine
-
-    return make_engine(get_settings().effective_database_url)
 
 
 def _policy_path(file: Path | None) -> Path:
@@ -132,8 +125,8 @@ def policy_explain(
     higher; `notice` says which was used), "currency", "channel", "data_classification",
     "cost_center" (default: the requester's), "vendor" (for products not in the catalog),
     "separate_contract" (true: more seats of a product we own get a contract of their own)}."""
-    from catalog.db import transaction
     from catalog.rules.policy import PolicyError, load_policy
+    from procure.directory_cli import read_db
     from workflows.request.explain import ExplainInputError, explain_request
 
     path = _policy_path(policy_file)
@@ -153,20 +146,18 @@ def policy_explain(
         day = date.fromisoformat(on) if on else datetime.now(UTC).date()
     except ValueError:
         raise _fail(f"--on {on!r} is not a date (YYYY-MM-DD)") from None
-    engine = _engine()
     try:
-        with transaction(engine, read_only=True) as session:
-            result = explain_request(
+        result = read_db(
+            lambda session: explain_request(
                 session,
                 policy=policy,
                 raw=raw,
                 on=day,
                 fiscal_year_start_month=get_settings().fiscal_year_start_month,
             )
+        )
     except ExplainInputError as error:
         raise _fail(str(error)) from None
-    finally:
-        engine.dispose()
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:

@@ -20,19 +20,23 @@ nothing wraps and nothing is left out.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import sys
 import textwrap
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import typer
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+T = TypeVar("T")
 
 #: The narrowest a wrapping column gets by default before the table gives up a column.
 MIN_WRAPPED_WIDTH = 12
@@ -130,6 +134,23 @@ def print_table(columns: Sequence[Column], rows: Iterable[Sequence[object]], *, 
         typer.echo(empty, err=True)
         return
     typer.echo(render_table(columns, materialised, width=terminal_width()), nl=False)
+
+
+def print_rows(
+    records: Sequence[T],
+    columns: Sequence[Column],
+    cells: Callable[[T], Sequence[object]],
+    *,
+    as_json: bool,
+    empty: str,
+) -> None:
+    """A `… list` command's output: with --json one JSON object per record and line, otherwise
+    a table of `cells(record)` for each record (`print_table`)."""
+    if as_json:
+        for record in records:
+            typer.echo(json.dumps(record))
+        return
+    print_table(columns, (cells(record) for record in records), empty=empty)
 
 
 def print_note(text: str) -> None:
