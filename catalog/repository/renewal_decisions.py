@@ -172,20 +172,9 @@ def apply_next_terms(session: Session, *, as_of: date, at: datetime, contract_id
         session.add(asset)
         session.add(contract)
         session.flush()
-        repository.audit(
-            session,
-            idem_key=f"contract:{contract.id}:next_term:{began.isoformat()}",
-            at=at,
-            entity="contract",
-            entity_id=str(contract.id),
-            action="renewal_terms_applied",
-            actor="renewals",
-            detail={
-                "from": began.isoformat(),
-                "before": before,
-                "after": {"seats": asset.seats, "unit_price_cents": asset.unit_price_cents},
-            },
-        )
+        after = {"seats": asset.seats, "unit_price_cents": asset.unit_price_cents}
+        detail = {"from": began.isoformat(), "before": before, "after": after}
+        _audit_scheduler(session, contract.id, f"next_term:{began.isoformat()}", "renewal_terms_applied", at, detail)
         changed.append(contract.id)
     return changed
 
@@ -507,18 +496,26 @@ def rearm_contract_reminders(
     session.flush()
     _, start, term_months, auto_renew, notice, basis, renewal = row
     fingerprint = f"{start}:{term_months}:{auto_renew}:{notice}:{basis}:{renewal}"
+    detail = {
+        "renewal_date": plan.next_renewal_date.isoformat(),
+        "deadline": plan.next_deadline.isoformat(),
+        "reminders": [d.isoformat() for d in plan.next_reminders],
+    }
+    _audit_scheduler(session, contract_id, f"rearm:{fingerprint}", "renewal_reminders_rearmed", at, detail)
+    return plan
+
+
+def _audit_scheduler(
+    session: Session, contract_id: int, event: str, action: str, at: datetime, detail: dict[str, Any]
+) -> None:
+    """The renewal scheduler's own audit row about a contract, once per `event`."""
     repository.audit(
         session,
-        idem_key=f"contract:{contract_id}:rearm:{fingerprint}",
+        idem_key=f"contract:{contract_id}:{event}",
         at=at,
         entity="contract",
         entity_id=str(contract_id),
-        action="renewal_reminders_rearmed",
+        action=action,
         actor="renewals",
-        detail={
-            "renewal_date": plan.next_renewal_date.isoformat(),
-            "deadline": plan.next_deadline.isoformat(),
-            "reminders": [d.isoformat() for d in plan.next_reminders],
-        },
+        detail=detail,
     )
-    return plan
