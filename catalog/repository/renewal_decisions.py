@@ -142,6 +142,17 @@ def _lock_contract(session: Session, contract_id: int) -> Contract | None:
     return session.exec(query).first()
 
 
+def _fresh_term(session: Session, contract_id: int, renewal_date: date) -> RenewalTerm | None:
+    """The term as the database has it now (read under the contract's lock), not as the
+    session last saw it."""
+    query = (
+        select(RenewalTerm)
+        .where(RenewalTerm.contract_id == contract_id, RenewalTerm.renewal_date == renewal_date)
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(query).first()
+
+
 def apply_next_terms(session: Session, *, as_of: date, at: datetime, contract_id: int | None = None) -> list[int]:
     """Make the seats and price a renewal agreed for the next term the asset's own once that
     term has begun (its renewal date is on or before `as_of`). Idempotent; audited once per
@@ -211,11 +222,7 @@ def decide_renewal(
     if _fetch_audit(session, idem_key) is not None:  # the same click, recorded while we waited
         return RenewalDecisionOutcome(True, "Already recorded.")
     today = at.date()
-    decided = session.exec(
-        select(RenewalTerm)
-        .where(RenewalTerm.contract_id == contract_id, RenewalTerm.renewal_date == renewal_date)
-        .execution_options(populate_existing=True)
-    ).first()
+    decided = _fresh_term(session, contract_id, renewal_date)
     if decided is not None and decided.status != RenewalStatus.OPEN:
         who = person_label(session, decided.decided_by)
         return RenewalDecisionOutcome(False, f"This renewal was already {decided.status} by {who}.")
@@ -376,11 +383,7 @@ def approved_renewal(
     asset = session.get(Asset, contract.asset_id) if contract else None
     if contract is None or asset is None or asset.id is None:
         return "The contract no longer exists; nothing was renewed."
-    decided = session.exec(
-        select(RenewalTerm)
-        .where(RenewalTerm.contract_id == contract_id, RenewalTerm.renewal_date == renewal_date)
-        .execution_options(populate_existing=True)
-    ).first()
+    decided = _fresh_term(session, contract_id, renewal_date)
     if decided is not None and decided.status != RenewalStatus.OPEN:
         who = decided.decided_by or "someone"
         return f"The term was {decided.status} by {who} while the request waited; nothing was renewed."
