@@ -91,16 +91,7 @@ def budgets_from_yaml(path: Path) -> list[Budget]:
     records, problems = parse_budgets(path.read_text(encoding="utf-8"), filename=path.name)
     if problems:
         raise SeedError(f"{path.name}: " + "; ".join(str(p) for p in problems))
-    return [
-        Budget(
-            cost_center=r.cost_center,
-            fiscal_year=r.fiscal_year,
-            annual_cents=r.annual_cents,
-            currency=r.currency,
-            owner_email=r.owner_email,
-        )
-        for r in records
-    ]
+    return [r.new_budget() for r in records]
 
 
 def commitments_from_yaml(path: Path) -> list[Commitment]:

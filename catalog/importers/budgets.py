@@ -89,6 +89,16 @@ class BudgetRecord:
     line: int = field(default=0, compare=False)
     owner_email: str | None = None  # None: the file names no owner; the line keeps its own
 
+    def new_budget(self) -> Budget:
+        """The budget line this record creates where there is none yet."""
+        return Budget(
+            cost_center=self.cost_center,
+            fiscal_year=self.fiscal_year,
+            annual_cents=self.annual_cents,
+            currency=self.currency,
+            owner_email=self.owner_email,
+        )
+
 
 def parse_budgets(text: str, *, filename: str) -> tuple[list[BudgetRecord], list[ImportProblem]]:
     rows, problems = read_rows(text, filename=filename, columns=BUDGET_COLUMNS, what="budget lines")
@@ -150,13 +160,7 @@ def apply_budgets(session: Session, *, records: Sequence[BudgetRecord], actor: s
         key = f"{record.cost_center} FY{record.fiscal_year}"
         before = repository.budget_snapshot(budget)
         if budget is None:
-            budget = Budget(
-                cost_center=record.cost_center,
-                fiscal_year=record.fiscal_year,
-                annual_cents=record.annual_cents,
-                currency=record.currency,
-                owner_email=record.owner_email,
-            )
+            budget = record.new_budget()
             summary.created.append(key)
         elif (budget.annual_cents, budget.currency) == (record.annual_cents, record.currency) and (
             record.owner_email is None or record.owner_email == budget.owner_email

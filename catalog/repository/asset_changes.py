@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,27 +104,58 @@ def import_asset(session: Session, *, record: AssetRecord, actor: str, at: datet
     else:
         changes = changes_of(contract, contract_values)
     changes |= changes_of(asset, asset_values)
+    return _apply_changes(
+        session,
+        asset,
+        contract,
+        changes,
+        contract_fields=CONTRACT_FIELDS,
+        verb="import",
+        action="asset_import_updated",
+        actor=actor,
+        at=at,
+        detail={"external_id": record.external_id},
+    )
+
+
+def _apply_changes(
+    session: Session,
+    asset: Asset,
+    contract: Contract,
+    changes: dict[str, tuple[Any, Any]],
+    *,
+    contract_fields: Collection[str],
+    verb: str,
+    action: str,
+    actor: str,
+    at: datetime,
+    detail: dict[str, Any],
+) -> AssetChange:
+    """Write `changes` (field → (before, after); a name in `contract_fields` goes to the
+    contract, any other to the asset) and audit them once per distinct change; no changes
+    write nothing."""
+    assert asset.id is not None
     if not changes:
         assert contract.id is not None
-        return AssetChange("unchanged", asset_id, contract.id, {})
+        return AssetChange("unchanged", asset.id, contract.id, {})
     for name, (_, value) in changes.items():
-        setattr(contract if name in contract_values else asset, name, value)
+        setattr(contract if name in contract_fields else asset, name, value)
     session.add(asset)
     session.add(contract)
     session.flush()
     assert contract.id is not None
     audit(
         session,
-        idem_key=f"asset:{asset_id}:import:{at.isoformat()}:{change_key(changes)}",
+        idem_key=f"asset:{asset.id}:{verb}:{at.isoformat()}:{change_key(changes)}",
         at=at,
         entity="asset",
-        entity_id=str(asset_id),
-        action="asset_import_updated",
+        entity_id=str(asset.id),
+        action=action,
         actor=actor,
         request_id=asset.request_id,
-        detail={"external_id": record.external_id, **change_detail(changes)},
+        detail=detail | change_detail(changes),
     )
-    return AssetChange("updated", asset_id, contract.id, changes)
+    return AssetChange("updated", asset.id, contract.id, changes)
 
 
 class AssetEditError(ValueError):
@@ -170,23 +202,15 @@ def edit_asset(session: Session, *, asset_id: int, values: dict[str, Any], actor
     changes = changes_of(contract, contract_values) | changes_of(asset, asset_values)
     if "annual_cost_cents" in changes and not {"seats", "unit_price_cents"} & changes.keys():
         del changes["annual_cost_cents"]  # only a recomputation of an unchanged seats × price
-    assert contract.id is not None
-    if not changes:
-        return AssetChange("unchanged", asset_id, contract.id, {})
-    for name, (_, value) in changes.items():
-        setattr(contract if name in CONTRACT_DATE_FIELDS else asset, name, value)
-    session.add(asset)
-    session.add(contract)
-    session.flush()
-    audit(
+    return _apply_changes(
         session,
-        idem_key=f"asset:{asset_id}:edit:{at.isoformat()}:{change_key(changes)}",
-        at=at,
-        entity="asset",
-        entity_id=str(asset_id),
+        asset,
+        contract,
+        changes,
+        contract_fields=CONTRACT_DATE_FIELDS,
+        verb="edit",
         action="asset_edited",
         actor=actor,
-        request_id=asset.request_id,
-        detail=change_detail(changes),
+        at=at,
+        detail={},
     )
-    return AssetChange("updated", asset_id, contract.id, changes)

@@ -235,6 +235,29 @@ def get_reminder(session: Session, *, reminder_id: int) -> Reminder | None:
     return session.get(Reminder, reminder_id)
 
 
+def _existing_reminder(session: Session, reminder_id: int) -> Reminder:
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None:
+        raise LookupError(f"reminder {reminder_id} does not exist")
+    return reminder
+
+
+def _audit_reminder(
+    session: Session, reminder: Reminder, *, event: str, action: str, at: datetime, detail: dict[str, Any]
+) -> None:
+    """The scheduler's audit row about one reminder of a contract, once per `event`."""
+    repository.audit(
+        session,
+        idem_key=f"reminder:{reminder.id}:{event}",
+        at=at,
+        entity="contract",
+        entity_id=str(reminder.contract_id),
+        action=action,
+        actor="renewals",
+        detail={"renewal_date": reminder.renewal_date.isoformat(), "due_on": reminder.due_on.isoformat(), **detail},
+    )
+
+
 def list_reminders(session: Session, *, contract_id: int | None = None) -> Sequence[Reminder]:
     query = select(Reminder).order_by(col(Reminder.due_on), col(Reminder.id))
     if contract_id is not None:
@@ -251,9 +274,7 @@ def record_reminder_post(
     ts: str,
     owner_slack_id: str | None = None,
 ) -> Reminder:
-    reminder = session.get(Reminder, reminder_id)
-    if reminder is None:
-        raise LookupError(f"reminder {reminder_id} does not exist")
+    reminder = _existing_reminder(session, reminder_id)
     if where == "channel":
         reminder.channel_id, reminder.channel_ts = channel_id, ts
     else:
@@ -271,33 +292,18 @@ def mark_reminder_sent(
 ) -> Reminder:
     """The reminder went out in full (or is skipped, with the reason). `owner_not_on_slack`:
     the owner's email when it belongs to nobody on Slack, so only the ITAM channel got it."""
-    reminder = session.get(Reminder, reminder_id)
-    if reminder is None:
-        raise LookupError(f"reminder {reminder_id} does not exist")
+    reminder = _existing_reminder(session, reminder_id)
     if reminder.sent_at is None:
         reminder.sent_at = at
         session.add(reminder)
         session.flush()
-    detail: dict[str, Any] = {
-        "renewal_date": reminder.renewal_date.isoformat(),
-        "due_on": reminder.due_on.isoformat(),
-        "channel": reminder.channel_id,
-        "dm": reminder.owner_slack_id,
-    }
+    detail: dict[str, Any] = {"channel": reminder.channel_id, "dm": reminder.owner_slack_id}
     if skipped:
         detail["skipped"] = skipped
     if owner_not_on_slack:
         detail["owner_not_on_slack"] = owner_not_on_slack
-    repository.audit(
-        session,
-        idem_key=f"reminder:{reminder_id}:sent",
-        at=at,
-        entity="contract",
-        entity_id=str(reminder.contract_id),
-        action="renewal_reminder_skipped" if skipped else "renewal_reminder_sent",
-        actor="renewals",
-        detail=detail,
-    )
+    action = "renewal_reminder_skipped" if skipped else "renewal_reminder_sent"
+    _audit_reminder(session, reminder, event="sent", action=action, at=at, detail=detail)
     return reminder
 
 
@@ -315,26 +321,14 @@ def record_reminder_failure(
     """Slack refused a part of the reminder for good. The reminder stays unsent, so the next
     scan (or the same day's, run again) sends what is missing once the cause is fixed; the
     audit row says what failed, why and how to fix it (once per part and scan day)."""
-    reminder = session.get(Reminder, reminder_id)
-    if reminder is None:
-        raise LookupError(f"reminder {reminder_id} does not exist")
-    repository.audit(
+    reminder = _existing_reminder(session, reminder_id)
+    _audit_reminder(
         session,
-        idem_key=f"reminder:{reminder_id}:{where}:failed:{as_of.isoformat()}",
-        at=at,
-        entity="contract",
-        entity_id=str(reminder.contract_id),
+        reminder,
+        event=f"{where}:failed:{as_of.isoformat()}",
         action="renewal_reminder_failed",
-        actor="renewals",
-        detail={
-            "renewal_date": reminder.renewal_date.isoformat(),
-            "due_on": reminder.due_on.isoformat(),
-            "scan": as_of.isoformat(),
-            "part": where,
-            "target": target,
-            "error": error,
-            "hint": hint,
-        },
+        at=at,
+        detail={"scan": as_of.isoformat(), "part": where, "target": target, "error": error, "hint": hint},
     )
 
 

@@ -142,6 +142,17 @@ def _lock_contract(session: Session, contract_id: int) -> Contract | None:
     return session.exec(query).first()
 
 
+def _fresh_term(session: Session, contract_id: int, renewal_date: date) -> RenewalTerm | None:
+    """The term as the database has it now (read under the contract's lock), not as the
+    session last saw it."""
+    query = (
+        select(RenewalTerm)
+        .where(RenewalTerm.contract_id == contract_id, RenewalTerm.renewal_date == renewal_date)
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(query).first()
+
+
 def apply_next_terms(session: Session, *, as_of: date, at: datetime, contract_id: int | None = None) -> list[int]:
     """Make the seats and price a renewal agreed for the next term the asset's own once that
     term has begun (its renewal date is on or before `as_of`). Idempotent; audited once per
@@ -172,20 +183,9 @@ def apply_next_terms(session: Session, *, as_of: date, at: datetime, contract_id
         session.add(asset)
         session.add(contract)
         session.flush()
-        repository.audit(
-            session,
-            idem_key=f"contract:{contract.id}:next_term:{began.isoformat()}",
-            at=at,
-            entity="contract",
-            entity_id=str(contract.id),
-            action="renewal_terms_applied",
-            actor="renewals",
-            detail={
-                "from": began.isoformat(),
-                "before": before,
-                "after": {"seats": asset.seats, "unit_price_cents": asset.unit_price_cents},
-            },
-        )
+        after = {"seats": asset.seats, "unit_price_cents": asset.unit_price_cents}
+        detail = {"from": began.isoformat(), "before": before, "after": after}
+        _audit_scheduler(session, contract.id, f"next_term:{began.isoformat()}", "renewal_terms_applied", at, detail)
         changed.append(contract.id)
     return changed
 
@@ -222,11 +222,7 @@ def decide_renewal(
     if _fetch_audit(session, idem_key) is not None:  # the same click, recorded while we waited
         return RenewalDecisionOutcome(True, "Already recorded.")
     today = at.date()
-    decided = session.exec(
-        select(RenewalTerm)
-        .where(RenewalTerm.contract_id == contract_id, RenewalTerm.renewal_date == renewal_date)
-        .execution_options(populate_existing=True)
-    ).first()
+    decided = _fresh_term(session, contract_id, renewal_date)
     if decided is not None and decided.status != RenewalStatus.OPEN:
         who = person_label(session, decided.decided_by)
         return RenewalDecisionOutcome(False, f"This renewal was already {decided.status} by {who}.")
@@ -387,11 +383,7 @@ def approved_renewal(
     asset = session.get(Asset, contract.asset_id) if contract else None
     if contract is None or asset is None or asset.id is None:
         return "The contract no longer exists; nothing was renewed."
-    decided = session.exec(
-        select(RenewalTerm)
-        .where(RenewalTerm.contract_id == contract_id, RenewalTerm.renewal_date == renewal_date)
-        .execution_options(populate_existing=True)
-    ).first()
+    decided = _fresh_term(session, contract_id, renewal_date)
     if decided is not None and decided.status != RenewalStatus.OPEN:
         who = decided.decided_by or "someone"
         return f"The term was {decided.status} by {who} while the request waited; nothing was renewed."
@@ -507,18 +499,26 @@ def rearm_contract_reminders(
     session.flush()
     _, start, term_months, auto_renew, notice, basis, renewal = row
     fingerprint = f"{start}:{term_months}:{auto_renew}:{notice}:{basis}:{renewal}"
+    detail = {
+        "renewal_date": plan.next_renewal_date.isoformat(),
+        "deadline": plan.next_deadline.isoformat(),
+        "reminders": [d.isoformat() for d in plan.next_reminders],
+    }
+    _audit_scheduler(session, contract_id, f"rearm:{fingerprint}", "renewal_reminders_rearmed", at, detail)
+    return plan
+
+
+def _audit_scheduler(
+    session: Session, contract_id: int, event: str, action: str, at: datetime, detail: dict[str, Any]
+) -> None:
+    """The renewal scheduler's own audit row about a contract, once per `event`."""
     repository.audit(
         session,
-        idem_key=f"contract:{contract_id}:rearm:{fingerprint}",
+        idem_key=f"contract:{contract_id}:{event}",
         at=at,
         entity="contract",
         entity_id=str(contract_id),
-        action="renewal_reminders_rearmed",
+        action=action,
         actor="renewals",
-        detail={
-            "renewal_date": plan.next_renewal_date.isoformat(),
-            "deadline": plan.next_deadline.isoformat(),
-            "reminders": [d.isoformat() for d in plan.next_reminders],
-        },
+        detail=detail,
     )
-    return plan

@@ -102,28 +102,27 @@ def get_digest(session: Session, *, as_of: date) -> RenewalDigest | None:
 def save_digest(session: Session, *, as_of: date, channel_id: str, ts: str, at: datetime) -> RenewalDigest:
     row = RenewalDigest(as_of=as_of, channel_id=channel_id, ts=ts, created_at=at)
     saved = insert_once(session, row, lambda: session.get(RenewalDigest, as_of))
-    repository.audit(
-        session,
-        idem_key=f"digest:{as_of.isoformat()}",
-        at=at,
-        entity="renewal_digest",
-        entity_id=as_of.isoformat(),
-        action="renewal_digest_posted",
-        actor="renewals",
-        detail={"channel": channel_id},
-    )
+    _audit_digest(session, as_of, "", "renewal_digest_posted", at, {"channel": channel_id})
     return saved
 
 
 def record_digest_failure(session: Session, *, as_of: date, target: str, error: str, hint: str, at: datetime) -> None:
     """Slack refused the digest of `as_of` for good; nothing is saved, so a later run posts it."""
+    detail = {"channel": target, "error": error, "hint": hint}
+    _audit_digest(session, as_of, f":failed:{error}", "renewal_digest_failed", at, detail)
+
+
+def _audit_digest(
+    session: Session, as_of: date, suffix: str, action: str, at: datetime, detail: dict[str, str]
+) -> None:
+    """The scheduler's audit row about the digest of `as_of`, once per `suffix` of its key."""
     repository.audit(
         session,
-        idem_key=f"digest:{as_of.isoformat()}:failed:{error}",
+        idem_key=f"digest:{as_of.isoformat()}{suffix}",
         at=at,
         entity="renewal_digest",
         entity_id=as_of.isoformat(),
-        action="renewal_digest_failed",
+        action=action,
         actor="renewals",
-        detail={"channel": target, "error": error, "hint": hint},
+        detail=detail,
     )
