@@ -11,7 +11,7 @@ import json
 import time
 import urllib.parse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -146,15 +146,17 @@ def checked_message_content(sim: Simulator, source: str, args: Args) -> tuple[st
     return text, sim.workspace.assign_ids(blocks), attachments
 
 
+class AppMessageFields(TypedDict, total=False):
+    """What a caller of add_app_message may set beyond the content: who alone sees the
+    message (ephemeral), the thread it answers, its metadata."""
+
+    visible_to: str | None
+    thread_ts: str | None
+    metadata: dict[str, Any] | None
+
+
 def add_app_message(
-    sim: Simulator,
-    conversation: Conversation,
-    source: str,
-    args: Args,
-    *,
-    visible_to: str | None = None,
-    thread_ts: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    sim: Simulator, conversation: Conversation, source: str, args: Args, **fields: Unpack[AppMessageFields]
 ) -> Message:
     """Check a message's content the way `source` would and add it to `conversation` as the
     app's: chat.postMessage, chat.postEphemeral and a response_url reply all go through here."""
@@ -167,9 +169,7 @@ def add_app_message(
         blocks,
         attachments,
         is_bot=True,
-        visible_to=visible_to,
-        thread_ts=thread_ts,
-        metadata=metadata,
+        **fields,
     )
     sim.workspace.add_message(conversation, message)
     return message
