@@ -92,13 +92,18 @@ async def answer_on_home(
 # --- a step's buttons -----------------------------------------------------------------------
 
 
+def _clicked_step(body: dict[str, Any]) -> tuple[str, str, int | None]:
+    """Who clicked, and the request and step (seq) the button names."""
+    request_id, seq = parse_step_value(body["actions"][0].get("value"))
+    return body["user"]["id"], request_id, seq
+
+
 async def handle_approve(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
     deps = deps_of(context)
-    user_id = body["user"]["id"]
-    request_id, seq = parse_step_value(body["actions"][0].get("value"))
+    user_id, request_id, seq = _clicked_step(body)
     outcome = await deps.procurement.decide(
         request_id, DecisionInput(actor_slack_id=user_id, approve=True, seq=seq, action=ACTION_APPROVE)
     )
@@ -125,8 +130,7 @@ async def handle_step_modal_button(
     await ack()
     deps = deps_of(context)
     action, modal = STEP_MODALS[body["actions"][0]["action_id"]]
-    user_id = body["user"]["id"]
-    request_id, seq = parse_step_value(body["actions"][0].get("value"))
+    user_id, request_id, seq = _clicked_step(body)
     channel_id = channel_id_of(body)
     state = await _state_of(deps, request_id)
     refusal = step_refusal(state, user_id, seq) if state is not None else None
@@ -260,8 +264,7 @@ async def handle_withdraw(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    user_id = body["user"]["id"]
-    request_id, _ = parse_step_value(body["actions"][0].get("value"))
+    user_id, request_id, _ = _clicked_step(body)
     outcome = await deps.procurement.withdraw(request_id, WithdrawInput(actor_slack_id=user_id))
     log.info("withdraw %s by %s: accepted=%s", request_id, user_id, outcome.accepted)
     if not outcome.accepted:
@@ -272,8 +275,7 @@ async def handle_withdraw(
 async def handle_edit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     await ack()
     deps = deps_of(context)
-    user_id = body["user"]["id"]
-    request_id, _ = parse_step_value(body["actions"][0].get("value"))
+    user_id, request_id, _ = _clicked_step(body)
     channel_id = channel_id_of(body)
     row = await asyncio.to_thread(read_request, deps, request_id)
     refusal = edit_refusal(row, user_id)
