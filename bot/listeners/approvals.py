@@ -92,13 +92,23 @@ async def answer_on_home(
 # --- a step's buttons -----------------------------------------------------------------------
 
 
+def _clicked_step(body: dict[str, Any]) -> tuple[str, str, int | None]:
+    """Who clicked, and the request and step (seq) the button names."""
+    request_id, seq = parse_step_value(body["actions"][0].get("value"))
+    return body["user"]["id"], request_id, seq
+
+
+def _click_attempt(body: dict[str, Any], user_id: str, request_id: str, action: str) -> Attempt:
+    """A button click on a request, as the refusal audit records it (keyed by the click)."""
+    return Attempt(user_id, request_id, action, click_key(body), channel_id_of(body))
+
+
 async def handle_approve(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
     deps = deps_of(context)
-    user_id = body["user"]["id"]
-    request_id, seq = parse_step_value(body["actions"][0].get("value"))
+    user_id, request_id, seq = _clicked_step(body)
     outcome = await deps.procurement.decide(
         request_id, DecisionInput(actor_slack_id=user_id, approve=True, seq=seq, action=ACTION_APPROVE)
     )
@@ -107,8 +117,7 @@ async def handle_approve(
     if from_home(body):
         home = await answer_on_home(deps, client, user_id, request_id, seq, outcome.message, outcome.accepted)
     if not outcome.accepted:
-        attempt = Attempt(user_id, request_id, "approve", click_key(body), channel_id_of(body))
-        await refuse(deps, client, attempt, outcome.message, home=home)
+        await refuse(deps, client, _click_attempt(body, user_id, request_id, "approve"), outcome.message, home=home)
 
 
 async def _state_of(deps: BotDeps, request_id: str) -> RequestState | None:
@@ -125,17 +134,15 @@ async def handle_step_modal_button(
     await ack()
     deps = deps_of(context)
     action, modal = STEP_MODALS[body["actions"][0]["action_id"]]
-    user_id = body["user"]["id"]
-    request_id, seq = parse_step_value(body["actions"][0].get("value"))
+    user_id, request_id, seq = _clicked_step(body)
     channel_id = channel_id_of(body)
     state = await _state_of(deps, request_id)
     refusal = step_refusal(state, user_id, seq) if state is not None else None
     if refusal:
-        attempt = Attempt(user_id, request_id, action, click_key(body), channel_id)
         await refuse(
             deps,
             client,
-            attempt,
+            _click_attempt(body, user_id, request_id, action),
             refusal,
             home=HomeNotice(request_id, seq, refusal, False) if from_home(body) else None,
         )
@@ -260,25 +267,22 @@ async def handle_withdraw(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    user_id = body["user"]["id"]
-    request_id, _ = parse_step_value(body["actions"][0].get("value"))
+    user_id, request_id, _ = _clicked_step(body)
     outcome = await deps.procurement.withdraw(request_id, WithdrawInput(actor_slack_id=user_id))
     log.info("withdraw %s by %s: accepted=%s", request_id, user_id, outcome.accepted)
     if not outcome.accepted:
-        attempt = Attempt(user_id, request_id, "withdraw", click_key(body), channel_id_of(body))
-        await refuse(deps, client, attempt, outcome.message)
+        await refuse(deps, client, _click_attempt(body, user_id, request_id, "withdraw"), outcome.message)
 
 
 async def handle_edit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     await ack()
     deps = deps_of(context)
-    user_id = body["user"]["id"]
-    request_id, _ = parse_step_value(body["actions"][0].get("value"))
+    user_id, request_id, _ = _clicked_step(body)
     channel_id = channel_id_of(body)
     row = await asyncio.to_thread(read_request, deps, request_id)
     refusal = edit_refusal(row, user_id)
     if refusal or row is None:
-        attempt = Attempt(user_id, request_id, "edit", click_key(body), channel_id)
+        attempt = _click_attempt(body, user_id, request_id, "edit")
         await refuse(deps, client, attempt, refusal or "There is no such request.")
         return
     prefill = edit_prefill(row)

@@ -23,7 +23,7 @@ from bot.simulator.delivery import Delivery
 from bot.simulator.modals import close_view, submit_view
 from bot.simulator.runtime import BadControlRequest, Simulator, simulator
 from bot.simulator.state import Conversation, Message, ResponseTarget, SlackApiFailure, StoredView
-from bot.simulator.webapi import checked_message_content
+from bot.simulator.webapi import add_app_message, checked_message_content
 
 SLACKBOT = "USLACKBOT"
 FIELDS_OF_SELECTION = {key for keys in payloads.SELECTION_KEYS.values() for key in keys}
@@ -86,25 +86,11 @@ def show_app_text(
     sim: Simulator, conversation: Conversation, user: SimUser, body: dict[str, Any], *, source: str
 ) -> None:
     """A message the app sent back through an ack body or a response_url."""
+    visible_to = None if body.get("response_type") == "in_channel" else user.id
     try:
-        text, blocks, attachments = checked_message_content(sim, source, body)
+        add_app_message(sim, conversation, source, body, visible_to=visible_to)
     except SlackApiFailure as failure:
         post_from_slackbot(sim, conversation, user, f"The app's reply could not be shown: {failure.code}")
-        return
-    visible_to = None if body.get("response_type") == "in_channel" else user.id
-    sim.workspace.add_message(
-        conversation,
-        Message(
-            sim.workspace.next_ts(),
-            conversation.id,
-            sim.config.bot_user_id,
-            text,
-            blocks,
-            attachments,
-            is_bot=True,
-            visible_to=visible_to,
-        ),
-    )
 
 
 def post_from_slackbot(sim: Simulator, conversation: Conversation, user: SimUser, text: str) -> None:
@@ -259,6 +245,16 @@ def _selection(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in FIELDS_OF_SELECTION}
 
 
+async def _deliver_block_actions(
+    sim: Simulator, element: dict[str, Any], payload: dict[str, Any], data: dict[str, Any]
+) -> Response:
+    """Send a `block_actions` payload for a click on `element` and answer the page with the outcome."""
+    delivery = await deliver(
+        sim, f"block_actions {element.get('action_id')}", payloads.encode_interactivity(payload), data
+    )
+    return delivery_answer(delivery)
+
+
 async def action(request: Request) -> Response:
     """A click or selection on an element of a message."""
     sim = simulator(request)
@@ -285,10 +281,7 @@ async def action(request: Request) -> Response:
         trigger_id=workspace.issue_trigger(user.id),
         response_url=workspace.issue_response_url(str(request.base_url), target),
     )
-    delivery = await deliver(
-        sim, f"block_actions {element.get('action_id')}", payloads.encode_interactivity(payload), data
-    )
-    return delivery_answer(delivery)
+    return await _deliver_block_actions(sim, element, payload, data)
 
 
 def users_view(sim: Simulator, user: SimUser, view_id: Any) -> StoredView:
@@ -298,12 +291,17 @@ def users_view(sim: Simulator, user: SimUser, view_id: Any) -> StoredView:
     return stored
 
 
-async def view_action(request: Request) -> Response:
-    """A click or selection inside a modal or the Home tab."""
+async def _view_request(request: Request) -> tuple[Simulator, dict[str, Any], SimUser, StoredView]:
+    """The simulator, control body, acting user and their open view named by `view_id`."""
     sim = simulator(request)
     data = await control_body(request)
     user = acting_user(sim, data)
-    stored = users_view(sim, user, data.get("view_id"))
+    return sim, data, user, users_view(sim, user, data.get("view_id"))
+
+
+async def view_action(request: Request) -> Response:
+    """A click or selection inside a modal or the Home tab."""
+    sim, data, user, stored = await _view_request(request)
     block_id, element = find_element(
         stored.app_view.get("blocks", []), str(data.get("action_id") or ""), data.get("block_id")
     )
@@ -324,17 +322,11 @@ async def view_action(request: Request) -> Response:
         ),
         trigger_id=sim.workspace.issue_trigger(user.id),
     )
-    delivery = await deliver(
-        sim, f"block_actions {element.get('action_id')}", payloads.encode_interactivity(payload), data
-    )
-    return delivery_answer(delivery)
+    return await _deliver_block_actions(sim, element, payload, data)
 
 
 async def submit(request: Request) -> Response:
-    sim = simulator(request)
-    data = await control_body(request)
-    user = acting_user(sim, data)
-    stored = users_view(sim, user, data.get("view_id"))
+    sim, data, user, stored = await _view_request(request)
     values = data.get("values") or {}
     if not isinstance(values, dict):
         raise BadControlRequest("values must be an object {block_id: {action_id: state}}")
@@ -343,10 +335,7 @@ async def submit(request: Request) -> Response:
 
 
 async def close(request: Request) -> Response:
-    sim = simulator(request)
-    data = await control_body(request)
-    user = acting_user(sim, data)
-    stored = users_view(sim, user, data.get("view_id"))
+    sim, data, user, stored = await _view_request(request)
     outcome = await close_view(sim, user, stored, deliver=lambda kind, wire: deliver(sim, kind, wire, data))
     return JSONResponse(outcome)
 
@@ -381,21 +370,9 @@ async def response_url(request: Request) -> Response:
             text, blocks, attachments = checked_message_content(sim, "response_url", body)
             workspace.replace_message(original, text=text, blocks=blocks, attachments=attachments)
         elif user is not None:
-            text, blocks, attachments = checked_message_content(sim, "response_url", body)
             visible_to = None if body.get("response_type") == "in_channel" else user.id
-            workspace.add_message(
-                conversation,
-                Message(
-                    workspace.next_ts(),
-                    conversation.id,
-                    sim.config.bot_user_id,
-                    text,
-                    blocks,
-                    attachments,
-                    is_bot=True,
-                    visible_to=visible_to,
-                    thread_ts=body.get("thread_ts"),
-                ),
+            add_app_message(
+                sim, conversation, "response_url", body, visible_to=visible_to, thread_ts=body.get("thread_ts")
             )
     except SlackApiFailure as failure:
         entry.update(ok=False, error=failure.code, status=400)

@@ -11,7 +11,7 @@ import json
 import time
 import urllib.parse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -146,6 +146,35 @@ def checked_message_content(sim: Simulator, source: str, args: Args) -> tuple[st
     return text, sim.workspace.assign_ids(blocks), attachments
 
 
+class AppMessageFields(TypedDict, total=False):
+    """What a caller of add_app_message may set beyond the content: who alone sees the
+    message (ephemeral), the thread it answers, its metadata."""
+
+    visible_to: str | None
+    thread_ts: str | None
+    metadata: dict[str, Any] | None
+
+
+def add_app_message(
+    sim: Simulator, conversation: Conversation, source: str, args: Args, **fields: Unpack[AppMessageFields]
+) -> Message:
+    """Check a message's content the way `source` would and add it to `conversation` as the
+    app's: chat.postMessage, chat.postEphemeral and a response_url reply all go through here."""
+    text, blocks, attachments = checked_message_content(sim, source, args)
+    message = Message(
+        sim.workspace.next_ts(),
+        conversation.id,
+        sim.config.bot_user_id,
+        text,
+        blocks,
+        attachments,
+        is_bot=True,
+        **fields,
+    )
+    sim.workspace.add_message(conversation, message)
+    return message
+
+
 def checked_view(sim: Simulator, source: str, view: Any, *, kind: str | None = None) -> dict[str, Any]:
     if not isinstance(view, dict):
         raise SlackApiFailure(
@@ -189,19 +218,14 @@ def _check_can_post(conversation: Conversation) -> None:
 def chat_post_message(sim: Simulator, args: Args) -> dict[str, Any]:
     conversation = sim.workspace.resolve_conversation(args.get("channel"), users_mean_dm=True)
     _check_can_post(conversation)
-    text, blocks, attachments = checked_message_content(sim, "chat.postMessage", args)
-    message = Message(
-        sim.workspace.next_ts(),
-        conversation.id,
-        sim.config.bot_user_id,
-        text,
-        blocks,
-        attachments,
-        is_bot=True,
+    message = add_app_message(
+        sim,
+        conversation,
+        "chat.postMessage",
+        args,
         thread_ts=args.get("thread_ts") or None,
         metadata=_metadata(args.get("metadata")),
     )
-    sim.workspace.add_message(conversation, message)
     return {"channel": conversation.id, "ts": message.ts, "message": sim.workspace.slack_message(message)}
 
 
@@ -275,19 +299,9 @@ def chat_post_ephemeral(sim: Simulator, args: Args) -> dict[str, Any]:
         raise SlackApiFailure("user_not_in_channel")
     if conversation.kind == "im" and conversation.user_id != user.id:
         raise SlackApiFailure("user_not_in_channel")
-    text, blocks, attachments = checked_message_content(sim, "chat.postEphemeral", args)
-    message = Message(
-        workspace.next_ts(),
-        conversation.id,
-        sim.config.bot_user_id,
-        text,
-        blocks,
-        attachments,
-        is_bot=True,
-        visible_to=user.id,
-        thread_ts=args.get("thread_ts") or None,
+    message = add_app_message(
+        sim, conversation, "chat.postEphemeral", args, visible_to=user.id, thread_ts=args.get("thread_ts") or None
     )
-    workspace.add_message(conversation, message)
     return {"message_ts": message.ts}
 
 
