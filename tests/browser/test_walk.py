@@ -100,7 +100,7 @@ async def test_ian_walks_every_page(page: Page, stack: Stack) -> None:
     renewal = page.get_by_label("Renewal date")
     await renewal.fill("2027-03-31")
     await page.get_by_role("button", name="Save changes").click()
-    await expect(page.get_by_test_id("saved")).to_contain_text("renewal_date")
+    await expect(page.get_by_test_id("saved")).to_contain_text("renewal date: 2027-04-01 → 2027-03-31")
     await expect(page.get_by_test_id("audit")).to_contain_text("asset edited")
     await _no_error(page)
     await shot(page, "05-asset-edited")

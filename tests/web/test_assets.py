@@ -184,6 +184,10 @@ async def test_editing_validates_audits_and_rearms_like_the_cli(console: Console
     assert any(e.action == "renewal_reminders_rearmed" for e in events)
     page = (await console.http.get(saved.headers["location"])).text
     assert "Saved:" in page and "2027-03-01" in page
+    # The audit trail reads as money in the contract's currency and dates as a list, not as
+    # raw cents or a Python list.
+    assert "unit price: 10.00 USD → 12.50 USD" in page and "unit_price_cents" not in page
+    assert "reminders: 20" in page and "reminders: [" not in page
 
     again = await console.http.post(
         f"/assets/{tool.id}", data={**form, "renewal_date": "2027-03-01", "notice_days": "45", "unit_price": "12.50"}

@@ -25,7 +25,7 @@ from catalog.repository.register_edit import edit_contract
 from catalog.repository.reminders import list_reminders, plan_contract
 from catalog.repository.renewal_register import contract_audit, renewal_outlook
 from web.access import Viewer, may_edit_register, may_see_register
-from web.deps import ApiViewer, Console, PageViewer, console, render, require
+from web.deps import ApiViewer, Console, PageViewer, console, describe_change, render, require
 
 router = APIRouter()
 
@@ -306,5 +306,6 @@ async def edit_page(request: Request, viewer: PageViewer, asset_id: int) -> Resp
         field = "unit_price" if error.field == "unit_price_cents" else error.field
         return render(request, "asset.html", viewer, status_code=400, a=detail, form={**_form_values(detail), **form},
                       errors={field: str(error)}, saved="")  # fmt: skip
-    saved = ", ".join(f"{name} {old} → {new}" for name, (old, new) in changes.items()) or "nothing changed"
+    before = {name: old for name, (old, _) in changes.items()}
+    saved = describe_change(before, {name: new for name, (_, new) in changes.items()}, None) or "nothing changed"
     return Response(status_code=303, headers={"Location": f"/assets/{asset_id}?" + urlencode({"saved": saved})})
