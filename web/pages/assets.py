@@ -7,6 +7,7 @@ Contract costs: only for the roles that see everything (web/access.py); editing:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -284,6 +285,12 @@ def _form_to_values(form: dict[str, str]) -> dict[str, Any]:
     if form.get("auto_renew") in ("yes", "no"):
         values["auto_renew"] = form["auto_renew"] == "yes"
     if form.get("unit_price", "").strip():
+        if re.search(r"[^\d\s.,-]", form["unit_price"]):  # "12 EUR" or "€12" on a USD contract
+            raise EditRefused(
+                "unit_price_cents",
+                "unit price: write the amount only, in the contract's currency (the one in the label), "
+                "without a currency sign or code, like 12.50",
+            )
         try:
             values["unit_price_cents"] = parse_money(form["unit_price"])
         except ValueError as error:
