@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -195,9 +195,56 @@ def render(
     )
 
 
+def _currency_for(key: str, detail: Mapping[str, Any]) -> str | None:
+    """The currency an amount `<prefix>_cents` is in: `<prefix>_currency`'s, else the record's."""
+    prefix = key.removesuffix("_cents")
+    for candidate in (f"{prefix}_currency", f"{prefix.split('_', 1)[0]}_currency", "currency"):
+        if isinstance(detail.get(candidate), str):
+            return str(detail[candidate])
+    return None
+
+
+def describe_value(key: str, value: Any, detail: Mapping[str, Any]) -> str:
+    """One value of an audit detail as a person reads it: an amount in cents as money in its
+    currency (a raw 20000000 read as two hundred thousand, not two hundred million), a list
+    as its items, yes/no for a flag."""
+    if key.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+        currency = _currency_for(key, detail)
+        return format_money(value, currency) if currency else f"{value / 100:,.2f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "none"
+    return "—" if value is None else str(value)
+
+
+def _label(key: str) -> str:
+    return key.removesuffix("_cents").replace("_", " ")
+
+
+def describe_change(before: Mapping[str, Any], after: Mapping[str, Any], currency: str | None) -> str:
+    """An edit's audit detail, "field: old → new; …", amounts in the record's `currency`."""
+    context_before = {"currency": currency, **before}
+    context_after = {"currency": currency, **after}
+    return "; ".join(
+        f"{_label(key)}: {describe_value(key, before.get(key), context_before)} → "
+        f"{describe_value(key, value, context_after)}"
+        for key, value in after.items()
+    )
+
+
+def describe(detail: Any) -> str:
+    """An audit row's detail (or a budget snapshot) as one readable line, "key: value; …"."""
+    if not isinstance(detail, Mapping):
+        return "" if detail is None else str(detail)
+    return "; ".join(f"{_label(key)}: {describe_value(key, value, detail)}" for key, value in detail.items())
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals["money"] = format_money
+    templates.env.filters["describe"] = describe
+    templates.env.globals["describe_change"] = describe_change
     templates.env.trim_blocks = True
     templates.env.lstrip_blocks = True
     return templates

@@ -97,11 +97,11 @@ async def test_edit_a_contract_and_see_the_audit_row(page: Page, stack: Stack) -
     await expect(page.get_by_role("alert")).to_contain_text("notice")  # shown next to the field
     await page.get_by_label("Notice (days)").fill("45")
     await page.get_by_role("button", name="Save changes").click()
-    await expect(page.get_by_test_id("saved")).to_contain_text("notice_days")
+    await expect(page.get_by_test_id("saved")).to_contain_text("notice days: 30 → 45")
     audit = page.get_by_test_id("audit")
     await expect(audit).to_contain_text("asset edited")
     await expect(audit.get_by_role("row").filter(has_text="asset edited")).to_contain_text("itam@example.com")
-    await expect(audit.get_by_role("row").filter(has_text="asset edited")).to_contain_text("notice_days")
+    await expect(audit.get_by_role("row").filter(has_text="asset edited")).to_contain_text("notice days: 30 → 45")
     await shot(page, "contract-edited")
 
 

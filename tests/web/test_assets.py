@@ -164,6 +164,11 @@ async def test_editing_validates_audits_and_rearms_like_the_cli(console: Console
     assert refused.status_code == 400 and 'id="err-renewal_date"' in refused.text
     bad_price = await console.http.post(f"/assets/{tool.id}", data={**form, "renewal_date": "", "unit_price": "ten"})
     assert bad_price.status_code == 400 and 'id="err-unit_price"' in bad_price.text
+    for other_currency in ("12 EUR", "€12"):  # never taken as 12 in the contract's currency
+        refused_currency = await console.http.post(
+            f"/assets/{tool.id}", data={**form, "renewal_date": "", "unit_price": other_currency}
+        )
+        assert refused_currency.status_code == 400 and "contract&#39;s currency" in refused_currency.text
 
     saved = await console.http.post(
         f"/assets/{tool.id}", data={**form, "renewal_date": "2027-03-01", "notice_days": "45", "unit_price": "12.50"}
@@ -184,6 +189,10 @@ async def test_editing_validates_audits_and_rearms_like_the_cli(console: Console
     assert any(e.action == "renewal_reminders_rearmed" for e in events)
     page = (await console.http.get(saved.headers["location"])).text
     assert "Saved:" in page and "2027-03-01" in page
+    # The audit trail reads as money in the contract's currency and dates as a list, not as
+    # raw cents or a Python list.
+    assert "unit price: 10.00 USD → 12.50 USD" in page and "unit_price_cents" not in page
+    assert "reminders: 20" in page and "reminders: [" not in page
 
     again = await console.http.post(
         f"/assets/{tool.id}", data={**form, "renewal_date": "2027-03-01", "notice_days": "45", "unit_price": "12.50"}

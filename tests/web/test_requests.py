@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from catalog import repository
+from catalog.db import transaction
 from tests.web.conftest import EMPLOYEE, ITAM, MANAGER, Console, console_settings, open_console, seeded
 from tests.web.world import add_requests
 from workflows.request.client import DecisionOutcome
@@ -115,6 +118,39 @@ async def test_the_detail_shows_route_timeline_messages_and_the_workflow(
     # The product name is text, escaped: never markup.
     assert "=HYPERLINK(&#34;http://evil&#34;)" in page or "=HYPERLINK(&quot;http://evil&quot;)" in page
     assert "Temporal UI" in page and "Security" in page and "Your decision" not in page
+
+
+async def test_a_budget_snapshot_reads_as_money_in_its_currencies(
+    deciding: tuple[Console, RecordingProcurement],
+) -> None:
+    """A routed request's snapshot (as `budget_json` records it) is money, not raw cents."""
+    console, _ = deciding
+    with transaction(console.engine) as session:
+        repository.audit(
+            session,
+            idem_key="REQ-ELI:routed",
+            at=datetime(2026, 12, 1, tzinfo=UTC),
+            entity="request",
+            entity_id="REQ-ELI",
+            action="routed",
+            actor="workflow",
+            request_id="REQ-ELI",
+            policy_version="v-test",
+            detail={
+                "budget": {
+                    "cost_center": "CC-ENG",
+                    "currency": "USD",
+                    "has_line": True,
+                    "annual_cents": 20_000_000,
+                    "request_currency": "EUR",
+                    "request_amount_cents": 100_000,
+                }
+            },
+        )
+    console.sign_in(ITAM)
+    page = (await console.http.get("/requests/REQ-ELI")).text
+    assert "annual: 200,000.00 USD" in page and "request amount: 1,000.00 EUR" in page
+    assert "has line: yes" in page and "20000000" not in page and "_cents" not in page
 
 
 async def test_an_approver_decides_through_the_workflow_update(deciding: tuple[Console, RecordingProcurement]) -> None:

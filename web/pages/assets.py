@@ -7,6 +7,7 @@ Contract costs: only for the roles that see everything (web/access.py); editing:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -25,7 +26,7 @@ from catalog.repository.register_edit import edit_contract
 from catalog.repository.reminders import list_reminders, plan_contract
 from catalog.repository.renewal_register import contract_audit, renewal_outlook
 from web.access import Viewer, may_edit_register, may_see_register
-from web.deps import ApiViewer, Console, PageViewer, console, render, require
+from web.deps import ApiViewer, Console, PageViewer, console, describe_change, render, require
 
 router = APIRouter()
 
@@ -284,6 +285,12 @@ def _form_to_values(form: dict[str, str]) -> dict[str, Any]:
     if form.get("auto_renew") in ("yes", "no"):
         values["auto_renew"] = form["auto_renew"] == "yes"
     if form.get("unit_price", "").strip():
+        if re.search(r"[^\d\s.,-]", form["unit_price"]):  # "12 EUR" or "€12" on a USD contract
+            raise EditRefused(
+                "unit_price_cents",
+                "unit price: write the amount only, in the contract's currency (the one in the label), "
+                "without a currency sign or code, like 12.50",
+            )
         try:
             values["unit_price_cents"] = parse_money(form["unit_price"])
         except ValueError as error:
@@ -306,5 +313,6 @@ async def edit_page(request: Request, viewer: PageViewer, asset_id: int) -> Resp
         field = "unit_price" if error.field == "unit_price_cents" else error.field
         return render(request, "asset.html", viewer, status_code=400, a=detail, form={**_form_values(detail), **form},
                       errors={field: str(error)}, saved="")  # fmt: skip
-    saved = ", ".join(f"{name} {old} → {new}" for name, (old, new) in changes.items()) or "nothing changed"
+    before = {name: old for name, (old, _) in changes.items()}
+    saved = describe_change(before, {name: new for name, (_, new) in changes.items()}, None) or "nothing changed"
     return Response(status_code=303, headers={"Location": f"/assets/{asset_id}?" + urlencode({"saved": saved})})
