@@ -155,7 +155,11 @@ def app_home(engine: Engine) -> Callable[[], object]:
     from bot.home import _home_rows, itam_home_blocks
     from catalog.settings import Settings
 
-    deps: Any = SimpleNamespace(engine=engine, settings=Settings(holiday_country="US", company_timezone="UTC"))
+    deps: Any = SimpleNamespace(
+        engine=engine,
+        settings=Settings(holiday_country="US", company_timezone="UTC"),
+        today=lambda: datetime.now(UTC).date(),
+    )
 
     def build() -> object:
         mine, waiting = _home_rows(deps, ITAM_SLACK_ID)
