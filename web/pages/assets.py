@@ -164,7 +164,7 @@ def _detail(c: Console, asset_id: int) -> dict[str, Any]:
                 for r in list_reminders(session, contract_id=contract.id)
             ]
         seats = repository.list_seats(session, asset_id=asset_id)
-        names = {p.email: p.name for p in repository.list_people(session)} if seats else {}
+        names = repository.names_of(session, emails=[s.person_email for s in seats])
         return {
             **register.register_record(asset, contract),
             "annual_cost": format_money(asset.annual_cost_cents, asset.currency),
