@@ -129,11 +129,18 @@ def recognise(descriptor: str, match: Callable[[str], MatchResult], known: Known
     if not key_name:
         return Recognition("non_saas", "", "")  # nothing left to recognise: digits, punctuation
     result = match(cleaned)
-    if result.category in _NON_SAAS_CATEGORIES or (result.product_id is None and is_non_saas(cleaned)):
+    if (
+        result.kind == "non_saas"
+        or result.category in _NON_SAAS_CATEGORIES
+        or (result.product_id is None and is_non_saas(cleaned))
+    ):
         return Recognition("non_saas", "", cleaned)
     if result.product_id is not None:
         product_id = result.product_id
         return Recognition("catalog", f"product:{product_id}", product_id, product_id, result.category)
+    if result.kind == "known_saas" and result.known is not None:  # the knowledge file's own name
+        entry = result.known
+        return Recognition("known", f"known:{entry.name.casefold()}", entry.name, None, entry.category)
     named = known.find(cleaned) if known is not None else None
     if named is not None:
         return Recognition("known", f"known:{named[0]}", _display(named[0]), None, named[1])

@@ -85,7 +85,7 @@ def test_the_shipped_samples_run_the_whole_flow(db: Engine) -> None:
     assert report["Datadog"]["spend_cents"] == {"USD": 575000}  # the tax line left out, the correction counted
     assert report["Someapp"]["status"] == "unknown"
     # The card's "OPENAI *CHATGPT SUBSCR" and the IdP's "ChatGPT" are one product.
-    assert (report["Chatgpt"]["lines"], report["Chatgpt"]["sso_users"]) == (3, 2)
+    assert (report["ChatGPT"]["lines"], report["ChatGPT"]["sso_users"]) == (3, 2)
     assert not {"Delta Air", "Marriott Hotel", "Uber Trip", "Staples"} & set(report)  # non-SaaS left alone
 
 
