@@ -7,37 +7,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlmodel import Session
 
 from catalog.importers.directory import ImportProblem
 from procure.budget_cli import DryRunOpt, _engine, _import
-from procure.directory_cli import DryRun, read_text
+from procure.directory_cli import DryRun, read_db, read_text
 
 if TYPE_CHECKING:
     from catalog.models import Commitment
 
 discover_app = typer.Typer(help="Discovery: SaaS bought or used outside the process.", no_args_is_help=True)
-
-
-R = TypeVar("R")
-
-
-def _read(work: Callable[[Session], R]) -> R:
-    """`work` in a read-only transaction on the configured database."""
-    from catalog.db import transaction
-
-    engine = _engine()
-    try:
-        with transaction(engine, read_only=True) as session:
-            return work(session)
-    finally:
-        engine.dispose()
 
 
 def _digest(file: Path, text: str) -> str:
@@ -171,7 +155,7 @@ def discover_report(
     """What the last `discover run` saw, one product per line."""
     from catalog.discovery import report_rows
 
-    rows = _read(report_rows)
+    rows = read_db(report_rows)
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row))
@@ -224,7 +208,7 @@ def discover_marketplace(
         ]
         return drawn, unreconciled_lines(session)
 
-    drawn, unexplained = _read(read)
+    drawn, unexplained = read_db(read)
     if as_json:
         for c, (approved, purchases), actual in drawn:
             row = {"name": c.name, "provider": c.provider, "currency": c.currency, "approved_cents": approved}
