@@ -22,6 +22,7 @@ Two kinds of output really differ too, so there are two writers, not one with a 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 __all__ = [
     "MAX_CENTS",
@@ -108,6 +109,12 @@ def format_money(cents: int, currency: str) -> str:
     they spell the currency code out.)
     """
     return f"{format_amount(cents)} {currency.upper()}"
+
+
+def format_amounts(amounts: Mapping[str, int]) -> str:
+    """Amounts in several currencies, never summed: ``{"USD": 100, "EUR": 250}`` →
+    ``2.50 EUR, 1.00 USD`` (by currency code); empty for none."""
+    return ", ".join(format_money(cents, currency) for currency, cents in sorted(amounts.items()))
 
 
 def format_money_symbol(cents: int, currency: str) -> str:

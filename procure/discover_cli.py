@@ -197,7 +197,7 @@ def discover_marketplace(
     next to actual (marketplace lines of the imported FOCUS bills), and how many billed
     lines no approved request explains (for FinOps)."""
     from catalog import repository
-    from catalog.money import format_money
+    from catalog.money import format_amounts, format_money
     from catalog.repository.discovery import commitment_actuals, unreconciled_lines
 
     def read(session: Session) -> tuple[list[tuple[Commitment, tuple[int, int], dict[str, int]]], int]:
@@ -223,7 +223,7 @@ def discover_marketplace(
                 c.name,
                 c.provider,
                 format_money(approved, c.currency),
-                ", ".join(format_money(cents, cur) for cur, cents in sorted(actual.items())) or "–",
+                format_amounts(actual) or "–",
             ]
             for c, (approved, _), actual in drawn
         ],

@@ -30,7 +30,7 @@ from catalog import repository
 from catalog.importers.assets import parse_date
 from catalog.importers.directory import ImportProblem
 from catalog.models import Commitment, SpendLine
-from catalog.money import format_money, parse_money
+from catalog.money import format_amounts, parse_money
 
 __all__ = [
     "MAX_LINES",
@@ -161,9 +161,7 @@ class SpendLinesSummary:
         if self.marketplace_lines:
             text += f"; {self.marketplace_lines} marketplace lines"
         for name, amounts in sorted(self.drawn.items()):
-            text += f"\n  {name}: actual drawdown " + ", ".join(
-                format_money(cents, cur) for cur, cents in sorted(amounts.items())
-            )
+            text += f"\n  {name}: actual drawdown " + format_amounts(amounts)
         return text
 
 

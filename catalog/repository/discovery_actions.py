@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from catalog import repository
 from catalog.discovery import recogniser
 from catalog.models import Asset, Contract, Discovery, Product, ProductStatus, SeatAssignment, SpendLine
-from catalog.money import format_money
+from catalog.money import format_amounts, format_money
 from catalog.repository.reminders import is_itam
 from catalog.repository.seat_pools import reuse_decision
 from catalog.rules.discovery_actions import (
@@ -55,7 +55,7 @@ class Outcome:
 
 
 def _spend_text(spend: dict[str, int]) -> str:
-    return ", ".join(format_money(c, cur) for cur, c in sorted(spend.items())) or "no spend"
+    return format_amounts(spend) or "no spend"
 
 
 def _card(row: Discovery) -> DigestCard:

@@ -14,6 +14,7 @@ from catalog.importers.assets import MAX_STORED_CENTS
 from catalog.money import (
     MAX_CENTS,
     format_amount,
+    format_amounts,
     format_money,
     format_money_symbol,
     parse_money,
@@ -160,3 +161,8 @@ def test_typed_money_limits() -> None:
 def test_parse_typed_money_reads_format_money_symbol(cents: int, currency: str) -> None:
     # Positive amounts with a symbol: typed amounts carry no currency code, and never "¥".
     assert parse_typed_money(format_money_symbol(cents, currency)) == cents
+
+
+def test_amounts_in_several_currencies_are_listed_by_code_never_summed() -> None:
+    assert format_amounts({"USD": 100, "EUR": 250}) == "2.50 EUR, 1.00 USD"
+    assert format_amounts({}) == ""
