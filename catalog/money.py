@@ -15,8 +15,15 @@ Two kinds of output really differ too, so there are two writers, not one with a 
 - `format_money` → ``"1,234.56 USD"``: plain text that is stored, audited or printed by the CLI
   (decision reasons, importer summaries). It always shows two decimals and the currency code.
 - `format_money_symbol` → ``"$1,234.56"``, ``"¥1,500"``: what Slack shows. It uses the currency
-  symbol where there is one and no decimals for zero-decimal currencies (JPY, KRW), so the two
-  writers differ in the digits as well as the decoration, and a style flag would hide that.
+  symbol where there is one.
+
+"Cents" are hundredths of the currency's unit for every currency, zero-decimal ones included:
+``"1500 JPY"`` is 150000 cents. So one parser serves all currencies and exchange rates apply to
+like units. Both writers show zero-decimal currencies (ISO 4217 minor unit 0: JPY, KRW, …)
+without decimals: ``"1,500 JPY"`` and ``"¥1,500"``.
+
+A currency is an ISO 4217 code in `CURRENCY_CODES`; `parse_currency` refuses anything else
+("XYZ", "US$"), so no amount is ever recorded in a currency nobody can pay in.
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ import re
 from collections.abc import Mapping
 
 __all__ = [
+    "CURRENCY_CODES",
     "MAX_CENTS",
     "format_amount",
     "format_money",
     "format_money_symbol",
+    "parse_currency",
     "parse_money",
     "parse_typed_money",
 ]
@@ -36,7 +45,24 @@ __all__ = [
 MAX_CENTS = 100_000_000_00  # 100 million: any amount above is a typo, not a SaaS purchase
 
 _CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-_ZERO_DECIMAL = {"JPY", "KRW"}
+
+#: ISO 4217 codes of the currencies in circulation (list one, 2025), without the funds, precious
+#: metals, SDR and testing codes (X.. other than the CFA, CFP and East Caribbean currencies).
+CURRENCY_CODES = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP
+    GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS
+    KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR
+    MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF
+    SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
+    TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
+    """.split()
+)
+#: ISO 4217 minor unit 0: shown without decimals.
+_ZERO_DECIMAL = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
+)
 
 # A file's amount, once the sign, the symbol and the currency code are off: "1,234.5", "50000".
 _AMOUNT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?", re.ASCII)
@@ -51,17 +77,38 @@ def _cents(whole: str, frac: str | None) -> int:
 # --- reading -----------------------------------------------------------------------------------
 
 
+def parse_currency(text: str) -> str:
+    """ "usd", " EUR " → the ISO 4217 code; ValueError naming the text otherwise."""
+    code = text.strip().upper()
+    if code not in CURRENCY_CODES:
+        raise ValueError(f"{text.strip()[:20]!r} is not an ISO 4217 currency code such as USD, EUR or GBP")
+    return code
+
+
 def parse_money(
-    text: str, *, allow_negative: bool = False, max_cents: int = MAX_CENTS, example: str | None = None
+    text: str,
+    *,
+    allow_negative: bool = False,
+    max_cents: int = MAX_CENTS,
+    example: str | None = None,
+    currency: str | None = None,
 ) -> int:
     """ "50,000.00", "$50000", "1200 USD", "-12.50" (when allowed) → cents; ValueError otherwise.
 
     `max_cents` is the largest amount accepted (the asset importer passes its column's limit);
-    `example` replaces how the error says to write an amount."""
+    `example` replaces how the error says to write an amount. `currency` is the currency the
+    amount is recorded in: an amount that names another ("12 EUR" where the row is in USD) is
+    refused rather than recorded as 12 USD."""
     cleaned = text.strip()
     negative = cleaned.startswith("-")
     if negative:
         cleaned = cleaned[1:].strip()
+    written = re.search(r"\s*([A-Za-z]{3})$", cleaned)
+    if written and currency is not None and written[1].upper() != currency.upper():
+        raise ValueError(
+            f"{text.strip()[:40]!r} is in {written[1].upper()}, but the amount is recorded in "
+            f"{currency.upper()}; convert it or change the currency"
+        )
     cleaned = re.sub(r"\s*[A-Za-z]{3}$", "", cleaned.lstrip("$€£").strip())
     match = _AMOUNT.fullmatch(cleaned)
     if not match or (negative and not allow_negative):
@@ -102,13 +149,24 @@ def format_amount(cents: int) -> str:
     return f"{sign}{whole:,}.{frac:02d}"
 
 
+def _digits(cents: int, currency: str) -> str:
+    """The amount's digits without sign: ``1,234.56``, or ``1,500`` in a zero-decimal currency
+    (rounded half up to the whole unit)."""
+    cents = abs(cents)
+    if currency.upper() in _ZERO_DECIMAL:
+        return f"{(cents + 50) // 100:,}"
+    return f"{cents // 100:,}.{cents % 100:02d}"
+
+
 def format_money(cents: int, currency: str) -> str:
-    """``format_money(123456, "USD")`` → ``1,234.56 USD``: plain text for reasons and the CLI.
+    """``format_money(123456, "USD")`` → ``1,234.56 USD``; ``(150000, "JPY")`` → ``1,500 JPY``:
+    plain text for reasons and the CLI.
 
     (`format_money_symbol` renders ``$1,234.56`` for Slack; reasons are stored and audited, so
     they spell the currency code out.)
     """
-    return f"{format_amount(cents)} {currency.upper()}"
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{_digits(cents, currency)} {currency.upper()}"
 
 
 def format_amounts(amounts: Mapping[str, int]) -> str:
@@ -118,13 +176,10 @@ def format_amounts(amounts: Mapping[str, int]) -> str:
 
 
 def format_money_symbol(cents: int, currency: str) -> str:
-    """``format_money_symbol(123456, "USD")`` → ``$1,234.56``, for Slack; unknown currencies keep
-    their code (``1.00 CHF``) and zero-decimal ones have no decimals (``¥1,500``)."""
+    """``format_money_symbol(123456, "USD")`` → ``$1,234.56``, for Slack; currencies without a
+    symbol here keep their code (``1.00 CHF``) and zero-decimal ones have no decimals
+    (``format_money_symbol(150000, "JPY")`` → ``¥1,500``)."""
     sign = "-" if cents < 0 else ""
-    cents = abs(cents)
     symbol = _CURRENCY_SYMBOLS.get(currency.upper())
-    if currency.upper() in _ZERO_DECIMAL:
-        amount = f"{cents:,}"
-    else:
-        amount = f"{cents // 100:,}.{cents % 100:02d}"
+    amount = _digits(cents, currency)
     return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency.upper()}"

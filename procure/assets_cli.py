@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,6 +16,7 @@ from sqlmodel import Session
 
 from catalog.importers.csv_safe import render_csv
 from catalog.models import Asset, Contract
+from catalog.money import parse_currency
 from catalog.reports.assets import EXPORT_COLUMNS, register_record
 from catalog.settings import get_settings
 
@@ -266,8 +266,10 @@ def assets_import(
         raise _fail(f"{file}: not UTF-8 text; save the spreadsheet as CSV UTF-8") from None
     if cost_center is not None and not 1 <= len(cost_center.strip()) <= 64:
         raise _fail("--cost-center: give 1 to 64 characters", 2)
-    if not re.fullmatch(r"[A-Za-z]{3}", currency.strip()):
-        raise _fail(f"--currency: {currency!r} is not a 3-letter ISO currency code", 2)
+    try:
+        parse_currency(currency)
+    except ValueError as error:
+        raise _fail(f"--currency: {error}", 2) from None
     try:
         defaults = ImportDefaults(
             cost_center=cost_center.strip() if cost_center else None,

@@ -42,6 +42,7 @@ import yaml
 
 from catalog.importers.csv_safe import restore
 from catalog.importers.rows import parse_date
+from catalog.money import parse_currency
 from catalog.money import parse_money as _parse_file_money
 from catalog.rules.assets import MAX_EMAIL_LENGTH, MAX_STORED_CENTS, AssetRecord, normalise_email
 from catalog.rules.renewals import MAX_NOTICE_DAYS, MAX_TERM_MONTHS, MAX_YEAR, MIN_YEAR, add_months
@@ -131,7 +132,6 @@ _IGNORED = frozenset(
 FIELDS = tuple(sorted(set(_ALIASES.values())))
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_CURRENCY = re.compile(r"[A-Z]{3}")
 _INT = re.compile(r"[+]?\d{1,12}", re.ASCII)
 _TRUE = frozenset({"true", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "no", "n", "0", "off"})
@@ -188,10 +188,13 @@ _T = TypeVar("_T")
 # --- value parsers (each raises ValueError with a message a person can act on) --------------
 
 
-def parse_money(text: str) -> int:
+def parse_money(text: str, currency: str | None = None) -> int:
     """An amount as written in a spreadsheet ("1,234.50", "$99", "1200 USD") → cents: what
-    `catalog.money.parse_money` reads, up to what the money columns hold."""
-    return _parse_file_money(text, max_cents=MAX_STORED_CENTS, example="1234.50 (no negative amounts)")
+    `catalog.money.parse_money` reads, up to what the money columns hold; an amount naming
+    another currency than the row's `currency` is refused."""
+    return _parse_file_money(
+        text, max_cents=MAX_STORED_CENTS, example="1234.50 (no negative amounts)", currency=currency
+    )
 
 
 def parse_bool(text: str) -> bool:
@@ -286,10 +289,7 @@ def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
 
 
 def _currency(text: str) -> str:
-    value = text.strip().upper()
-    if not _CURRENCY.fullmatch(value):
-        raise ValueError(f"{text[:40]!r} is not a 3-letter ISO currency code")
-    return value
+    return parse_currency(text)
 
 
 def external_id_for(product: str, vendor: str | None, order_number: str | None, start: date, cost_center: str) -> str:
@@ -327,7 +327,7 @@ def _record(row: _Row, defaults: ImportDefaults) -> AssetRecord | None:
     request_id = row.get("request_id", _text(_LENGTHS["request_id"]), None)
     unit_cents = row.get("unit_price_cents", lambda t: _int_in(t, 0, MAX_STORED_CENTS), None)
     annual_given = row.get("annual_cost_cents", lambda t: _int_in(t, 0, MAX_STORED_CENTS), None)
-    purchase_cents = row.get("purchase_cost", parse_money, None)
+    purchase_cents = row.get("purchase_cost", lambda t: parse_money(t, currency), None)
     # A terminated license does not renew; without an expiration date it ends on termination.
     auto_renew = row.get("auto_renew", parse_bool, termination is None)
     renewal = renewal or termination

@@ -26,6 +26,7 @@ import yaml
 
 from catalog.importers.csv_safe import render_csv, restore
 from catalog.importers.rows import ImportProblem, yaml_entries
+from catalog.money import CURRENCY_CODES
 from catalog.rules.renewals import ContractError, ContractTerms
 
 STATUSES = ("approved", "restricted", "blocked")
@@ -52,7 +53,6 @@ _CONTRACT_KEYS = frozenset({"start", "term_months", "auto_renew", "notice_days"}
 #: A contract term's field (`catalog.rules.renewals.ContractTerms`) → the catalog file's column.
 _CONTRACT_FIELD = {"start_date": "contract_start"}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -256,8 +256,8 @@ def _entry(raw: _Raw, problems: list[CatalogProblem]) -> CatalogEntry | None:
     seats = count_of("seats_total", minimum=0, nullable=True)
     price = count_of("price_cents", minimum=0, nullable=True)
     currency = str(v.get("currency") or "USD")
-    if not _CURRENCY.match(currency):
-        bad("currency", f"currency {currency!r} must be a three-letter ISO code such as USD")
+    if currency not in CURRENCY_CODES:
+        bad("currency", f"currency {currency[:20]!r} is not an ISO 4217 currency code such as USD, EUR or GBP")
     owner = v.get("owner")
     if owner is not None and not (isinstance(owner, str) and _EMAIL.match(owner)):
         bad("owner", f"owner {owner!r} must be an email address")

@@ -19,7 +19,7 @@ from datetime import date
 
 import yaml
 
-from catalog.money import parse_money
+from catalog.money import parse_currency, parse_money
 from catalog.rules.renewals import MAX_YEAR, MIN_YEAR
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 MAX_ROWS = 50_000
-_CURRENCY = re.compile(r"[A-Z]{3}")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?", re.ASCII)
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
 
@@ -242,11 +241,14 @@ class RowFields:
         return value
 
     def money(self, key: str, *, required: bool = True, allow_negative: bool = False) -> int | None:
+        """The amount in `key`, in the row's currency (its `currency` cell, USD when none): an
+        amount that names another currency ("1200 EUR" on a USD row) is refused."""
         value = self.text(key, limit=60, required=required)
         if value is None:
             return None
         try:
-            return parse_money(value, allow_negative=allow_negative)
+            recorded_in = (self.row.text("currency") or "USD").strip()
+            return parse_money(value, allow_negative=allow_negative, currency=recorded_in)
         except ValueError as error:
             self.bad(key, f"{key}: {error}")
             return None
@@ -267,11 +269,11 @@ class RowFields:
             if default is None:
                 self.problems.append(ImportProblem(self.row.line, f"missing {key}"))
             return default
-        code = value.strip().upper()
-        if not _CURRENCY.fullmatch(code):
-            self.bad(key, f"{key} {value[:20]!r} is not a three-letter ISO code such as USD")
+        try:
+            return parse_currency(value)
+        except ValueError as error:
+            self.bad(key, f"{key} {error}")
             return None
-        return code
 
     def choice(self, key: str, options: Sequence[str]) -> str | None:
         value = self.text(key, limit=40)

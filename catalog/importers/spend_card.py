@@ -20,6 +20,7 @@ import yaml
 
 from catalog.importers.directory import ImportProblem
 from catalog.importers.spend_lines import MAX_LINES, LineKeys, SpendLineRow, bulk, cached_date, cached_money, read_table
+from catalog.money import CURRENCY_CODES
 
 __all__ = [
     "CARD_COLUMNS",
@@ -33,7 +34,6 @@ __all__ = [
 CARD_COLUMNS = ("date", "merchant", "amount", "currency", "employee_email", "cost_center", "memo", "transaction_id")
 _REQUIRED = ("date", "merchant", "amount", "employee_email")
 CARD_MAPS = Path(__file__).resolve().parents[1] / "data" / "card_maps.yaml"
-_CURRENCY = re.compile(r"[A-Z]{3}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _LIMITS = {"merchant": 300, "employee_email": 320, "cost_center": 64, "memo": 300, "transaction_id": 128}
 
@@ -120,8 +120,8 @@ def _line_problems(line: int, get: Mapping[str, str], chosen: ColumnMap, currenc
                 parse(get[column])
         except ValueError as error:
             problems.append(ImportProblem(line, f"{column}: {error}"))
-    if not _CURRENCY.fullmatch(currency):
-        problems.append(ImportProblem(line, f"currency {currency[:20]!r} is not a three-letter ISO code"))
+    if currency not in CURRENCY_CODES:
+        problems.append(ImportProblem(line, f"currency {currency[:20]!r} is not an ISO 4217 currency code"))
     email = get.get("employee_email", "").lower()
     if email and not _EMAIL.fullmatch(email):
         problems.append(ImportProblem(line, f"employee_email {email[:60]!r} is not an email address"))
@@ -153,7 +153,6 @@ def parse_card(
     fallback_currency = (chosen.default_currency or default_currency).upper()
     keys = LineKeys("card")
     records: list[SpendLineRow] = []
-    good_currencies: set[str] = set()
     for line, values in rows:
         if len(records) >= MAX_LINES:
             problems.append(ImportProblem(line, f"more than {MAX_LINES:,} lines; split the file"))
@@ -172,7 +171,7 @@ def parse_card(
                 and len(center) <= _LIMITS["cost_center"]
                 and len(memo) <= _LIMITS["memo"]
                 and len(transaction_id) <= _LIMITS["transaction_id"]
-                and (currency in good_currencies or _CURRENCY.fullmatch(currency))
+                and currency in CURRENCY_CODES
             )
         except ValueError:
             fine = False
@@ -180,7 +179,6 @@ def parse_card(
             get = {c: values[i].strip() for c, i in at.items()}
             problems.extend(_line_problems(line, get, chosen, currency))
             continue
-        good_currencies.add(currency)
         if transaction_id:
             key = keys.by_id(transaction_id, line)
             if isinstance(key, int):

@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from catalog.importers.directory import ImportProblem
 from catalog.importers.spend_lines import MAX_LINES, LineKeys, SpendLineRow, bulk, cached_date, read_table
+from catalog.money import CURRENCY_CODES
 
 __all__ = ["FOCUS_COLUMNS", "cloud_of", "is_marketplace", "parse_focus"]
 
@@ -34,7 +35,6 @@ _OPTIONAL = ("InvoiceIssuerName", "ServiceName", "SubAccountId", "Tags")
 _CATEGORIES = ("usage", "purchase", "tax", "credit", "adjustment")
 _NEVER_COUNTED = {"tax": "tax lines", "credit": "credit lines"}
 _NATIVE = "lines of the cloud's own services"
-_CURRENCY = re.compile(r"[A-Z]{3}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _WORDS = re.compile(r"[^a-z0-9]+")
 
@@ -148,8 +148,8 @@ def parse_focus(text: str) -> tuple[list[SpendLineRow], list[ImportProblem], dic
         except ValueError as error:
             problems.append(ImportProblem(line, str(error)))
         currency = get.get("BillingCurrency", "").upper()
-        if not _CURRENCY.fullmatch(currency):
-            problems.append(ImportProblem(line, f"BillingCurrency {currency[:20]!r} is not a three-letter ISO code"))
+        if currency not in CURRENCY_CODES:
+            problems.append(ImportProblem(line, f"BillingCurrency {currency[:20]!r} is not an ISO 4217 currency code"))
         if len(problems) > before or spent_on is None or amount is None:
             continue
         tags = get.get("Tags", "")

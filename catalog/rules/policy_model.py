@@ -67,7 +67,6 @@ TOP_KEYS = (
 )
 STEP_KEYS = ("role", "stage", "when", "reason", "sla_business_days")
 RULE_KEYS = ("when", "reason")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_BUSINESS_DAYS = 365
 

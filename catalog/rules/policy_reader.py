@@ -9,11 +9,11 @@ from decimal import Decimal, InvalidOperation
 
 import yaml
 
+from catalog.money import CURRENCY_CODES
 from catalog.rules.policy_model import (
     AMOUNT_CONDITIONS,
     BOOLEAN_CONDITIONS,
     CONDITIONS,
-    CURRENCY,
     EMAIL,
     LIST_CONDITIONS,
     MAX_BUSINESS_DAYS,
@@ -274,8 +274,8 @@ def _parse(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
     currency = "USD"
     if "currency" in top:
         value = reader.text(top["currency"], "currency")
-        if value is not None and not CURRENCY.match(value):
-            reader.problem(top["currency"], f"currency must be a three-letter code like USD, got {value!r}")
+        if value is not None and value not in CURRENCY_CODES:
+            reader.problem(top["currency"], f"currency must be an ISO 4217 currency code like USD, got {value!r}")
         elif value is not None:
             currency = value
 
@@ -305,8 +305,8 @@ def _parse(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
         rate_nodes = reader.mapping(top["currency_rates"], "currency_rates", None) or {}
         for code, node in rate_nodes.items():
             rate = reader.decimal(node, f"currency_rates {code}")
-            if not CURRENCY.match(code):
-                reader.problem(node, f"currency_rates: {code!r} is not a three-letter currency code")
+            if code not in CURRENCY_CODES:
+                reader.problem(node, f"currency_rates: {code!r} is not an ISO 4217 currency code")
             elif rate is not None and rate <= 0:
                 reader.problem(node, f"currency_rates {code} must be more than zero")
             elif rate is not None and code == currency and rate != 1:

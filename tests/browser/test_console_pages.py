@@ -152,7 +152,7 @@ async def test_the_other_pages_by_keyboard_with_their_tables_and_forms(stack: De
     await page.get_by_label("Currency (ISO code)").fill("usd")
     await owner.press("Enter")
     await expect(page.get_by_test_id("error-owner")).to_have_text("owner 'not-an-email' must be an email address")
-    await expect(page.get_by_test_id("error-currency")).to_contain_text("three-letter ISO code")
+    await expect(page.get_by_test_id("error-currency")).to_contain_text("ISO 4217 currency code")
     await expect(page.get_by_label("Owner (email)")).to_have_attribute("aria-describedby", "error-owner")
     await page.screenshot(path=str(ARTIFACTS / "console-catalog-edit.png"), full_page=True)
 

@@ -51,8 +51,20 @@ def test_budgets_parse_with_every_problem_and_its_line() -> None:
         "line 4: fiscal_year '26' is not a year such as 2026",
         "line 5: annual: '-5' is not an amount; write it like 50000 or 50,000.00, not negative",
         "line 6: missing cost_center",
-        "line 7: currency 'EURO' is not a three-letter ISO code such as USD",
+        "line 7: currency 'EURO' is not an ISO 4217 currency code such as USD, EUR or GBP",
         "line 7: CC-A FY2026 is listed twice (first on line 2)",
+    ]
+
+
+def test_an_amount_written_in_another_currency_than_its_row_is_refused() -> None:
+    text = (
+        "cost_center,fiscal_year,annual,currency\nCC-A,2026,1200 EUR,USD\nCC-B,2026,900 EUR,EUR\nCC-C,2026,800 GBP,\n"
+    )
+    records, problems = parse_budgets(text, filename="budgets.csv")
+    assert [(r.cost_center, r.annual_cents, r.currency) for r in records] == [("CC-B", 90_000, "EUR")]
+    assert [str(p) for p in problems] == [
+        "line 2: annual: '1200 EUR' is in EUR, but the amount is recorded in USD; convert it or change the currency",
+        "line 4: annual: '800 GBP' is in GBP, but the amount is recorded in USD; convert it or change the currency",
     ]
 
 

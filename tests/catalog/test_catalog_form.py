@@ -54,7 +54,7 @@ def test_every_problem_sits_next_to_its_field() -> None:
     assert check.problems["owner"] == ["owner 'not-an-email' must be an email address"]
     assert "seats_total can't be negative (-3)" in check.problems["seats_total"]
     assert "price_cents must be a whole number, not '12.5'" in check.problems["price_cents"]
-    assert "currency 'usd' must be a three-letter ISO code such as USD" in check.problems["currency"]
+    assert "currency 'usd' is not an ISO 4217 currency code such as USD, EUR or GBP" in check.problems["currency"]
     assert "contract start '2026-02-30' is not a date (YYYY-MM-DD)" in check.problems["contract_start"]
     assert "term_months must be at least 1, not 0" in check.problems["term_months"]
 

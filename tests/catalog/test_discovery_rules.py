@@ -149,7 +149,7 @@ def test_card_problems_carry_line_numbers_and_transaction_ids_are_unique() -> No
         "line 3: missing merchant (merchant)",
         "line 3: date: '2026-13-01' is not a date; use YYYY-MM-DD or MM/DD/YYYY",
         "line 3: amount: 'abc' is not an amount; write it like 50000 or 50,000.00",
-        "line 3: currency 'US' is not a three-letter ISO code",
+        "line 3: currency 'US' is not an ISO 4217 currency code",
         "line 3: employee_email 'bad' is not an email address",
         "line 4: transaction_id 'T1' is already on line 2",
     ]

@@ -17,6 +17,7 @@ from catalog.money import (
     format_amounts,
     format_money,
     format_money_symbol,
+    parse_currency,
     parse_money,
     parse_typed_money,
 )
@@ -45,7 +46,9 @@ def test_format_money_spells_the_currency_code_out() -> None:
         (123456, "USD", "$1,234.56"),
         (5, "EUR", "€0.05"),
         (-250, "GBP", "-£2.50"),
-        (1500, "JPY", "¥1,500"),
+        (150000, "JPY", "¥1,500"),
+        (150050, "JPY", "¥1,501"),  # hundredths of a yen round half up to the whole yen
+        (-99000, "KRW", "-990 KRW"),
         (100, "CHF", "1.00 CHF"),
     ],
 )
@@ -94,13 +97,40 @@ def test_parse_money_reads_what_format_writes(cents: int) -> None:
 
 @given(amounts, st.sampled_from(["USD", "EUR", "GBP", "JPY", "KRW", "CHF", "usd"]))
 def test_parse_money_reads_format_money(cents: int, currency: str) -> None:
-    # Holds for every currency: the plain form always has two decimals and the code.
+    # Cents are hundredths of the unit in every currency; zero-decimal currencies are written
+    # in whole units, so whole-unit amounts read back exactly.
+    if currency.upper() in {"JPY", "KRW"}:
+        cents -= cents % 100
     assert parse_money(format_money(cents, currency), allow_negative=True) == cents
+
+
+def test_zero_decimal_currencies_are_written_in_whole_units() -> None:
+    assert parse_money("1500 JPY") == 150000
+    assert format_money(150000, "JPY") == "1,500 JPY"
+    assert format_money(150000, "USD") == "1,500.00 USD"
+
+
+def test_an_amount_in_another_currency_is_refused_not_relabelled() -> None:
+    assert parse_money("12 EUR", currency="eur") == 1200
+    assert parse_money("12", currency="USD") == 1200
+    with pytest.raises(ValueError, match="is in EUR, but the amount is recorded in USD"):
+        parse_money("12 EUR", currency="USD")
+
+
+@pytest.mark.parametrize("code", ["usd", " EUR ", "JPY", "CHF", "XOF"])
+def test_currencies_are_iso_4217_codes(code: str) -> None:
+    assert parse_currency(code) == code.strip().upper()
+
+
+@pytest.mark.parametrize("code", ["XYZ", "US$", "EURO", "", "XAU", "ABC"])
+def test_made_up_currencies_are_refused(code: str) -> None:
+    with pytest.raises(ValueError, match="not an ISO 4217 currency code"):
+        parse_currency(code)
 
 
 @given(amounts, two_decimal)
 def test_parse_money_reads_format_money_symbol(cents: int, currency: str) -> None:
-    # Not for JPY/KRW: their Slack form has no decimals ("¥1,500" is 1500 cents) and "¥"
+    # Not for JPY/KRW: their Slack form has no decimals ("¥1,500" is 150000 cents) and "¥"
     # is not a symbol a file amount may carry.
     assert parse_money(format_money_symbol(cents, currency), allow_negative=True) == cents
 

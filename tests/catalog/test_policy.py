@@ -543,7 +543,7 @@ def test_problems_carry_line_numbers_and_all_are_reported() -> None:
     by_line: dict[int | None, str] = {}
     for line, message in found:
         by_line[line] = f"{by_line.get(line, '')} | {message}"
-    assert "three-letter code" in by_line[1]
+    assert "ISO 4217 currency code" in by_line[1]
     assert "unknown key 'colour'" in by_line[2]
     assert "between 1 and 365" in by_line[3]
     assert "`manager` or an email" in by_line[4]
@@ -559,7 +559,7 @@ def test_problems_carry_line_numbers_and_all_are_reported() -> None:
         load_policy(text)
     assert len(err.value.problems) == len(found)
     rendered = str(err.value).splitlines()
-    assert "line 1: currency must be a three-letter code like USD, got 'usd'" in rendered
+    assert "line 1: currency must be an ISO 4217 currency code like USD, got 'usd'" in rendered
     assert len(rendered) == len(found)
 
 
@@ -591,7 +591,7 @@ def test_problems_carry_line_numbers_and_all_are_reported() -> None:
         (BASE + "  - {when: always}\n", 5, "step needs `role`"),
         ("currency_rates: {EUR: 0}\n" + BASE + "  - {role: manager, when: always}\n", 1, "more than zero"),
         ("currency_rates: {USD: 2}\n" + BASE + "  - {role: manager, when: always}\n", 1, "its rate must be 1"),
-        ("currency_rates: {euro: 1.1}\n" + BASE + "  - {role: manager, when: always}\n", 1, "three-letter"),
+        ("currency_rates: {euro: 1.1}\n" + BASE + "  - {role: manager, when: always}\n", 1, "ISO 4217"),
         (
             "remind_after_slas: 3\nescalate_after_slas: 2\n" + BASE + "  - {role: manager, when: always}\n",
             2,

@@ -189,7 +189,7 @@ def test_dry_run_checks_without_writing(db: Engine) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--currency", "US"], "--currency: 'US' is not a 3-letter ISO currency code"),
+        (["--currency", "US"], "--currency: 'US' is not an ISO 4217 currency code such as USD, EUR or GBP"),
         (["--cost-center", "C" * 65], "--cost-center: give 1 to 64 characters"),
         (["--owner", "it at example"], "--owner: 'it at example' is not an email address"),
     ],

@@ -151,7 +151,7 @@ async def test_a_catalog_edit_is_checked_field_by_field_and_writes_nothing_until
         ("status", "figma is blocked without a block_reason"),
         ("alternatives", "unknown alternative &#39;nope&#39;"),
         ("owner", "owner &#39;not-an-email&#39; must be an email address"),
-        ("currency", "currency &#39;usd&#39; must be a three-letter ISO code such as USD"),
+        ("currency", "currency &#39;usd&#39; is not an ISO 4217 currency code such as USD, EUR or GBP"),
         ("price_cents", "price_cents must be a whole number, not &#39;12.50&#39;"),
     ):
         assert re.search(f'id="error-{field}" data-testid="error-{field}">[^<]*{re.escape(message)}', page), field
@@ -203,6 +203,9 @@ async def test_the_explain_form_shows_the_route_procure_policy_explain_prints(co
         "/api/v1/policy/explain", json={"requester": EMPLOYEE, "color": "red"}, headers={"X-CSRF-Token": csrf}
     )
     assert refused.status_code == 422 and "unknown field(s) color" in refused.json()["detail"]
+    made_up = await console.http.get("/policy", params={"explain": "1", **EXPLAIN, "currency": "XYZ"})
+    assert "`currency`: &#39;XYZ&#39; is not an ISO 4217 currency code" in made_up.text
+    assert 'data-testid="explain-result"' not in made_up.text
     versions = (await console.http.get("/api/v1/policy")).json()["versions"]
     assert versions[0]["in_force"] and versions[0]["version"] == result["policy_version"]
 

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from catalog import repository
 from catalog.models import Product, ProductStatus
-from catalog.money import format_money
+from catalog.money import format_money, parse_currency
 from catalog.routing import RouteRejected, RouteRequest, preview_as_json, preview_route
 from catalog.rules.policy import Policy
 from catalog.rules.requests import CatalogPrice, Quote, RequestInputError, parse_money, quote
@@ -77,7 +77,10 @@ def _route_request(
         raise ExplainInputError(f"request.json: `seats` must be a whole number, not {seats!r}")
     product = find_product(session, name)
     cost = raw.get("annual_cost", raw.get("estimate"))
-    currency = str(raw.get("currency") or (product.currency if product else "USD")).upper()
+    try:
+        currency = parse_currency(str(raw.get("currency") or (product.currency if product else "USD")))
+    except ValueError as error:
+        raise ExplainInputError(f"request.json: `currency`: {error}") from None
     unpriced: str | None = None
     try:
         estimate = None if cost is None else parse_money(str(cost), field="annual_cost")
