@@ -12,7 +12,7 @@ import icalendar
 from sqlmodel import select
 
 from catalog.db import transaction
-from catalog.models import AuditEvent, Product
+from catalog.models import AuditEvent, Budget, Product
 from tests.web.conftest import EMPLOYEE, FINANCE, FINOPS, ITAM, MANAGER, SECURITY, Console
 
 REGISTER_APIS = ("/api/v1/overview", "/api/v1/renewals", "/api/v1/budgets", "/api/v1/commitments", "/api/v1/seats")
@@ -237,3 +237,28 @@ async def test_a_new_product_from_the_form_and_an_id_already_taken(sqlite_consol
     assert again.status_code == 422
     assert "a product &#39;loom&#39; already exists; edit it instead" in again.text
     assert (await console.http.get("/catalog/nope/edit")).status_code == 404
+
+
+async def test_budgets_lead_with_the_lines_at_risk_and_spare_the_untouched_their_zeros(
+    sqlite_console: Console,
+) -> None:
+    console = sqlite_console
+    console.sign_in(FINANCE)
+    year = (await console.http.get("/api/v1/budgets")).json()["fiscal_year"]
+    with transaction(console.engine) as session:
+        session.add(Budget(cost_center="CC-QUIET", fiscal_year=year, annual_cents=1_000_000, currency="EUR"))
+        session.add(Budget(cost_center="CC-ZOVER", fiscal_year=year, annual_cents=100_00, committed_cents=900_00))
+    page = (await console.http.get("/budgets")).text
+    summary = page[page.index('data-testid="budget-summary"') : page.index("</table>")]
+    centers = re.findall(r'<a href="#cc-([^"]+)">', summary)
+    assert centers[0] == "CC-ZOVER", centers  # forecast over budget: first, though last by name
+    assert centers.index("CC-QUIET") > centers.index("CC-ZOVER")
+    assert "(over by 800.00 USD)" in summary
+    quiet = page[page.index('id="cc-CC-QUIET"') :]
+    quiet = quiet[: quiet.index("</section>")]
+    assert "Nothing committed or spent on this line" in quiet and "10,000.00 EUR is available" in quiet
+    assert "<table" not in quiet and "data-chart" not in quiet
+    over = page[page.index('id="cc-CC-ZOVER"') :]
+    assert "<details open>" in over[: over.index("</section>")]  # the first line at risk is open
+    api = (await console.http.get("/api/v1/budgets")).json()["budgets"]
+    assert {"CC-QUIET", "CC-ZOVER"} <= {b["cost_center"] for b in api}  # the API keeps every line

@@ -52,13 +52,22 @@ def month_chart(line: BudgetSeries) -> dict[str, Any]:
     )
 
 
+def untouched(line: BudgetSeries) -> bool:
+    """Nothing committed or spent all year: a chart and twelve rows of zeros say nothing."""
+    return line.outlook.committed_cents == 0 and line.outlook.actual_cents == 0 and line.outlook.over_cents == 0
+
+
+def attention_order(line: BudgetSeries) -> tuple[bool, bool, int, str]:
+    """Forecast over budget first (most over first), then lines with activity, then by cost center."""
+    return (line.outlook.over_cents == 0, untouched(line), -line.outlook.over_cents, line.cost_center)
+
+
 @router.get("/budgets", response_class=HTMLResponse, include_in_schema=False)
 async def budgets_page(request: Request, viewer: PageViewer, year: int | None = YEAR) -> Response:
     require(may_see_register(viewer), "budgets")
     fiscal_year, lines = await run_in_threadpool(budgets, console(request), year)
-    return render(
-        request, "budgets.html", viewer, fiscal_year=fiscal_year, rows=[(line, month_chart(line)) for line in lines]
-    )
+    rows = [(line, None if untouched(line) else month_chart(line)) for line in sorted(lines, key=attention_order)]
+    return render(request, "budgets.html", viewer, fiscal_year=fiscal_year, rows=rows)
 
 
 @router.get("/api/v1/budgets", tags=["budgets"])
