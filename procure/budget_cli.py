@@ -238,27 +238,36 @@ def commitments_list(
 ) -> None:
     """Every commitment with what is left and when it ends, and its drawdown: approved (what
     approved marketplace requests drew) next to actual (what billed marketplace lines drew,
-    from `procure spend import --format focus`)."""
+    from `procure spend import --format focus`). Total = used before import + approved + left."""
     from catalog import repository
+    from catalog.models import Commitment
     from catalog.money import format_amount
     from catalog.repository.discovery import commitment_actuals
     from procure.tables import Column, print_rows
 
+    def record(c: Commitment, actual: int, approved: int) -> dict[str, Any]:
+        return {
+            "name": c.name,
+            "provider": c.provider,
+            "kind": c.kind,
+            "currency": c.currency,
+            "total_cents": c.total_cents,
+            "remaining_cents": c.remaining_cents,
+            "approved_drawdown_cents": approved,
+            "used_before_cents": max(0, c.total_cents - c.remaining_cents - approved),
+            "actual_drawdown_cents": actual,
+            "start": c.start_date.isoformat() if c.start_date else None,
+            "end": c.end_date.isoformat(),
+        }
+
     def records(session: Session) -> list[dict[str, Any]]:
         actuals = commitment_actuals(session)
         return [
-            {
-                "name": c.name,
-                "provider": c.provider,
-                "kind": c.kind,
-                "currency": c.currency,
-                "total_cents": c.total_cents,
-                "remaining_cents": c.remaining_cents,
-                "approved_drawdown_cents": c.total_cents - c.remaining_cents,
-                "actual_drawdown_cents": actuals.get(c.id or 0, {}).get(c.currency, 0),
-                "start": c.start_date.isoformat() if c.start_date else None,
-                "end": c.end_date.isoformat(),
-            }
+            record(
+                c,
+                actuals.get(c.id or 0, {}).get(c.currency, 0),
+                repository.commitment_drawn(session, commitment_id=c.id or 0)[0],
+            )
             for c in repository.list_commitments(session)
         ]
 

@@ -1,16 +1,22 @@
-"""Cloud commitments over their term, month by month: what purchases approved here drew
-(cumulative) against the straight line that would use the whole commitment by its end."""
+"""Cloud commitments over their term, month by month: what purchases approved here drew and
+what the cloud billed against it (marketplace lines of a FOCUS import), both cumulative, against
+the straight line that would use the whole commitment by its end.
+
+The figures of a commitment add up: total = used before it was imported + approved here +
+left, where "left" is what approvals may still draw; "billed" is the cloud's own account of
+the marketplace spend it counted, shown next to "approved" so a gap between them is seen."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import extract, func, select
 from sqlmodel import Session, col
 
-from catalog.models import Commitment, CommitmentDrawdown
+from catalog.models import Commitment, CommitmentDrawdown, SpendLine
 from catalog.reports.budgets import month_end, month_starts
 
 
@@ -18,6 +24,7 @@ from catalog.reports.budgets import month_end, month_starts
 class DrawdownPoint:
     month: date  # its first day
     drawn_cents: int | None  # drawn up to the month's end (cumulative); None for months not begun
+    billed_cents: int | None  # billed by the cloud up to the month's end (cumulative); None likewise
     on_track_cents: int  # the total spread evenly over the term, up to the month's end
 
 
@@ -32,6 +39,8 @@ class CommitmentSeries:
     start_date: date
     end_date: date
     drawn_cents: int  # by purchases approved here (overflow billed outside it left out)
+    billed_cents: int  # by the cloud's marketplace lines (FOCUS imports), in its currency
+    used_before_cents: int  # already used when it was imported: total − left − approved here
     months: list[DrawdownPoint]
 
 
@@ -51,23 +60,30 @@ def commitment_series(session: Session, *, as_of: date, name: str | None = None)
     by_month: dict[int, dict[date, int]] = defaultdict(dict)
     for cid, year, month, total in session.execute(monthly):
         by_month[int(cid)][date(int(year), int(month), 1)] = int(total or 0)
+    billed = _billed_by_month(session, commitments)
     found = []
     for c in commitments:
         start = c.start_date or min(by_month.get(c.id or 0, {as_of.replace(day=1): 0}))
         days = (c.end_date - start).days + 1
-        running, points = 0, []
-        # Drawdowns dated before the term (there should be none) count in its first month.
-        running += sum(v for m, v in by_month.get(c.id or 0, {}).items() if m < start.replace(day=1))
+        drawn_months, billed_months = by_month.get(c.id or 0, {}), billed.get(c.id or 0, {})
+        # What is dated before the term (there should be nothing) counts in its first month.
+        running = sum(v for m, v in drawn_months.items() if m < start.replace(day=1))
+        running_billed = sum(v for m, v in billed_months.items() if m < start.replace(day=1))
+        points = []
         for month in month_starts(start, c.end_date + timedelta(days=1)):
-            running += by_month.get(c.id or 0, {}).get(month, 0)
+            running += drawn_months.get(month, 0)
+            running_billed += billed_months.get(month, 0)
             elapsed = min(days, (month_end(month) - start).days + 1)
+            begun = month <= as_of
             points.append(
                 DrawdownPoint(
                     month=month,
-                    drawn_cents=running if month <= as_of else None,
+                    drawn_cents=running if begun else None,
+                    billed_cents=running_billed if begun else None,
                     on_track_cents=c.total_cents * elapsed // days,
                 )
             )
+        approved = sum(drawn_months.values())
         found.append(
             CommitmentSeries(
                 name=c.name,
@@ -78,8 +94,33 @@ def commitment_series(session: Session, *, as_of: date, name: str | None = None)
                 remaining_cents=c.remaining_cents,
                 start_date=start,
                 end_date=c.end_date,
-                drawn_cents=sum(by_month.get(c.id or 0, {}).values()),
+                drawn_cents=approved,
+                billed_cents=sum(billed_months.values()),
+                used_before_cents=max(0, c.total_cents - c.remaining_cents - approved),
                 months=points,
             )
         )
+    return found
+
+
+def _billed_by_month(session: Session, commitments: Sequence[Commitment]) -> dict[int, dict[date, int]]:
+    """Commitment id → month → what the cloud billed against it in that month, in the
+    commitment's own currency (a line in another currency is not summed into it)."""
+    currency_of = {c.id: c.currency for c in commitments}
+    on = col(SpendLine.spent_on)
+    query = (
+        select(
+            col(SpendLine.commitment_id),
+            col(SpendLine.currency),
+            extract("year", on),
+            extract("month", on),
+            func.sum(col(SpendLine.amount_cents)),
+        )
+        .where(col(SpendLine.commitment_id).in_(list(currency_of)))
+        .group_by(col(SpendLine.commitment_id), col(SpendLine.currency), extract("year", on), extract("month", on))
+    )
+    found: dict[int, dict[date, int]] = defaultdict(dict)
+    for cid, currency, year, month, total in session.execute(query):
+        if currency_of.get(cid) == currency:
+            found[int(cid)][date(int(year), int(month), 1)] = int(total or 0)
     return found

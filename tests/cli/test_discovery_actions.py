@@ -154,6 +154,7 @@ def test_commitments_list_shows_actual_drawdown_next_to_approved(discovered: Eng
     listed = {row["name"]: row for row in map(json.loads, cli(commitments_app, "list", "--json").splitlines())}
     aws = listed["AWS EDP 2026"]
     assert aws["actual_drawdown_cents"] == 695_000  # Datadog 3000 + 3000 − 250, Snowflake 1200
-    assert aws["approved_drawdown_cents"] == aws["total_cents"] - aws["remaining_cents"]
+    # The figures add up: total = used before it was imported + approved here + left.
+    assert aws["used_before_cents"] + aws["approved_drawdown_cents"] + aws["remaining_cents"] == aws["total_cents"]
     table = cli(commitments_app, "list")
     assert "approved" in table and "actual" in table and "6,950.00" in table

@@ -29,7 +29,8 @@ def drawdown_chart(series: CommitmentSeries) -> dict[str, Any]:
     return line_chart(
         [m.month.strftime("%b %Y") for m in series.months],
         [
-            ("Drawn", [m.drawn_cents for m in series.months]),
+            ("Approved here", [m.drawn_cents for m in series.months]),
+            ("Billed", [m.billed_cents for m in series.months]),
             ("On track to use it all", [m.on_track_cents for m in series.months]),
         ],
         currency=series.currency,

@@ -3,11 +3,13 @@ and PostgreSQL, from the hand-built company."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from catalog.db import transaction
+from catalog.models import Commitment, SpendLine
 from catalog.reports.budgets import budget_series
 from catalog.reports.commitments import commitment_series
 from catalog.reports.seats import reclaim_candidates
@@ -53,6 +55,48 @@ def test_a_commitment_drawn_month_by_month_against_the_even_line(engine: Engine)
     # Evenly over 365 days: January's 31 days, then the whole total by December's end.
     assert aws.months[0].on_track_cents == 100_000_000 * 31 // 365
     assert aws.months[-1].on_track_cents == 100_000_000
+    # Nothing was used before the import: total = approved here + left.
+    assert aws.used_before_cents == 0 and aws.billed_cents == 0
+
+
+def test_a_commitment_shows_what_the_cloud_billed_next_to_what_was_approved(engine: Engine) -> None:
+    build(engine)
+    with transaction(engine) as session:
+        (commitment,) = session.exec(select(Commitment)).all()
+        commitment.remaining_cents -= 5_000_000  # 50,000.00 used before the register knew it
+        session.add(commitment)
+
+        def line(key: str, on: date, cents: int, currency: str = "USD") -> SpendLine:
+            return SpendLine(
+                source_key=key,
+                source="focus",
+                spent_on=on,
+                descriptor="Datadog",
+                amount_cents=cents,
+                currency=currency,
+                marketplace=True,
+                provider="aws",
+                commitment_id=commitment.id,
+                imported_at=datetime(2026, 7, 1, tzinfo=UTC),
+            )
+
+        session.add_all(
+            [
+                line("a", date(2026, 3, 10), 2_000_000),
+                line("b", date(2026, 3, 20), -25_000),  # a correction counts with its sign
+                line("c", date(2026, 6, 1), 13_000_000),
+                line("d", date(2026, 6, 2), 99_999, "EUR"),  # another currency is not summed in
+                line("e", date(2026, 9, 1), 500_000),  # after as_of: counted in the total only
+            ]
+        )
+    with transaction(engine) as session:
+        (aws,) = commitment_series(session, as_of=AS_OF)
+    assert aws.used_before_cents == 5_000_000
+    assert aws.used_before_cents + aws.drawn_cents + aws.remaining_cents == aws.total_cents
+    assert aws.billed_cents == 2_000_000 - 25_000 + 13_000_000 + 500_000
+    billed = [m.billed_cents for m in aws.months]
+    assert billed[:7] == [0, 0, 1_975_000, 1_975_000, 1_975_000, 14_975_000, 14_975_000]
+    assert billed[7:] == [None] * 5
 
 
 def test_reclaim_candidates_come_in_keyset_pages_with_their_yearly_value(engine: Engine) -> None:
