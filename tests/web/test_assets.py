@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from catalog import repository
 from catalog.db import transaction
 from catalog.importers.assets import AssetRecord
-from catalog.models import Asset, AuditEvent, Contract, SeatAssignment
+from catalog.models import Asset, AuditEvent, Contract, Person, SeatAssignment
 from catalog.reports import assets as register
 from tests.web.conftest import FINANCE, ITAM, Console
 
@@ -152,6 +152,27 @@ async def test_the_detail_shows_terms_seats_renewal_and_audit(console: Console) 
     page = (await console.http.get(f"/assets/{figma.id}")).text
     assert "Renewal plan" in page and "Audit trail" in page and "Edit the contract" in page
     assert (await console.http.get("/api/v1/assets/99999")).status_code == 404
+
+
+async def test_a_seat_held_by_someone_not_in_the_directory_is_flagged(sqlite_console: Console) -> None:
+    console = sqlite_console
+    with transaction(console.engine) as session:
+        figma = session.exec(select(Asset).where(Asset.product_name == "Figma")).one()
+        session.add(
+            SeatAssignment(
+                asset_id=figma.id or 0, person_email="gone@example.com", assigned_at=datetime(2026, 1, 5, tzinfo=UTC)
+            )
+        )
+    console.sign_in(ITAM)
+    page = (await console.http.get(f"/assets/{figma.id}")).text
+    row = page[page.index("<td>gone@example.com</td>") - 400 : page.index("<td>gone@example.com</td>")]
+    assert 'data-testid="holder-unknown">not in the directory' in row
+    with transaction(console.engine) as session:
+        holders = {
+            s.person_email for s in session.exec(select(SeatAssignment).where(SeatAssignment.asset_id == figma.id))
+        }
+        known = {p.email for p in session.exec(select(Person).where(col(Person.email).in_(holders)))}
+    assert known and page.count('data-testid="holder-unknown"') == len(holders - known)  # the known keep their names
 
 
 async def test_editing_validates_audits_and_rearms_like_the_cli(console: Console) -> None:
