@@ -238,7 +238,8 @@ def commitments_list(
 ) -> None:
     """Every commitment with what is left and when it ends, and its drawdown: approved (what
     approved marketplace requests drew) next to actual (what billed marketplace lines drew,
-    from `procure spend import --format focus`). Total = used before import + approved + left."""
+    from `procure spend import --format focus`). Total = before (used before the import) +
+    approved + left."""
     from catalog import repository
     from catalog.models import Commitment
     from catalog.money import format_amount
@@ -280,6 +281,7 @@ def commitments_list(
             Column("cur"),
             Column("left", numeric=True),
             Column("total", numeric=True),
+            Column("before", numeric=True),
             Column("approved", numeric=True),
             Column("actual", numeric=True),
             Column("start", optional=True),
@@ -292,6 +294,7 @@ def commitments_list(
             row["currency"],
             format_amount(row["remaining_cents"]),
             format_amount(row["total_cents"]),
+            format_amount(row["used_before_cents"]),
             format_amount(row["approved_drawdown_cents"]),
             format_amount(row["actual_drawdown_cents"]),
             row["start"] or "…",

@@ -163,6 +163,7 @@ def test_commitments_import_and_list(db: Engine, tmp_path: Path) -> None:
         "cur",
         "left",
         "total",
+        "before",
         "approved",
         "actual",
         "start",
@@ -175,7 +176,8 @@ def test_commitments_import_and_list(db: Engine, tmp_path: Path) -> None:
         "USD",
         "150,000.00",
         "500,000.00",
-        "350,000.00",
+        "350,000.00",  # used before the import: 500,000 total, 150,000 left, none approved here
+        "0.00",
         "0.00",
         "2026-01-01",
         "2028-12-31",
