@@ -32,6 +32,7 @@ from bot.payloads import (
 from bot.renewal_checks import RenewalAsk, renew_form_errors, renewal_ask, renewal_refusal, term_deadline
 from bot.replies import tell
 from catalog.ports import RenewalCard
+from catalog.projection import copy_fields
 from catalog.rules.requests import request_id_for
 from workflows.renewals.types import RenewalDecisionInput
 
@@ -53,15 +54,7 @@ def register(app: AsyncApp) -> None:
 
 
 def _decision(ref: RenewalRef, action: str, user_id: str, click_id: str, **extra: int | None) -> RenewalDecisionInput:
-    return RenewalDecisionInput(
-        contract_id=ref.contract_id,
-        renewal_date=ref.renewal_date,
-        deadline=ref.deadline,
-        action=action,
-        actor_slack_id=user_id,
-        click_id=click_id,
-        **extra,  # type: ignore[arg-type]
-    )
+    return copy_fields(RenewalDecisionInput, ref, action=action, actor_slack_id=user_id, click_id=click_id, **extra)
 
 
 async def _decide(
