@@ -30,7 +30,7 @@ from bot.payloads import (
     snooze_days,
 )
 from bot.renewal_checks import RenewalAsk, renew_form_errors, renewal_ask, renewal_refusal, term_deadline
-from bot.replies import tell
+from bot.replies import submit_or_tell, tell
 from catalog.ports import RenewalCard
 from catalog.projection import copy_fields
 from catalog.rules.requests import request_id_for
@@ -96,16 +96,8 @@ async def _request_renewal(
     take days) and tell the person privately where it goes."""
     request = ask.request
     assert request is not None
-    try:
-        await deps.procurement.submit(request)
-    except Exception:
-        log.exception("could not start renewal request %s", request.request_id)
-        await tell(
-            client,
-            user_id=user_id,
-            channel_id=channel_id,
-            text="I couldn't submit the renewal for approval just now; nothing was recorded. Please try again.",
-        )
+    failed = "I couldn't submit the renewal for approval just now; nothing was recorded. Please try again."
+    if await submit_or_tell(deps, client, request, user_id=user_id, channel_id=channel_id, failed=failed) is None:
         return
     log.info("renewal request %s of contract %s by %s", request.request_id, request.renewal_contract_id, user_id)
     route = f" ({ask.route})" if ask.route else ""

@@ -27,7 +27,7 @@ from bot.payloads import (
     selected_value,
     view_metadata,
 )
-from bot.replies import tell
+from bot.replies import submit_or_tell, tell
 from bot.request_modal import did_you_mean, open_request_modal, prefill_from_text, seat_count_note
 from catalog.rules.requests import CatalogPrice, request_id_for
 from workflows.request.types import RequestInput
@@ -165,16 +165,9 @@ async def handle_request_submission(
         await tell(client, user_id=user_id, channel_id=channel_id, text=text)
         return
     request = _request_input(deps, body, view, form, requester)
-    try:
-        submitted = await deps.procurement.submit(request)
-    except Exception:
-        log.exception("could not start request %s", request.request_id)
-        await tell(
-            client,
-            user_id=user_id,
-            channel_id=channel_id,
-            text="I couldn't submit your request just now; nothing was recorded. Please try again.",
-        )
+    failed = "I couldn't submit your request just now; nothing was recorded. Please try again."
+    submitted = await submit_or_tell(deps, client, request, user_id=user_id, channel_id=channel_id, failed=failed)
+    if submitted is None:
         return
     log.info("request %s submitted by %s as %s", request.request_id, user_id, submitted.workflow_id)
     if queued:
