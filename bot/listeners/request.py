@@ -35,13 +35,20 @@ from workflows.request.types import RequestInput
 log = logging.getLogger(__name__)
 
 
+#: The buttons that open the request modal: New request, a discovery DM's Get a seat and Open a
+#: request (the same modal, reuse first after it) and the intake's "Did you mean …?" candidates.
+OPEN_REQUEST_BUTTONS = (
+    ids.OPEN_REQUEST,
+    ids.DISCOVERY_GET_SEAT,
+    ids.DISCOVERY_OPEN_REQUEST,
+    re.compile(rf"^{ids.INTAKE_CANDIDATE}:(\d+|other)$"),
+)
+
+
 def register(app: AsyncApp) -> None:
     app.command(ids.REQUEST_COMMAND)(handle_request_command)
-    app.action(ids.OPEN_REQUEST)(handle_open_request)
-    # A discovery DM's Get a seat / Open a request: the same modal, reuse first after it
-    app.action(ids.DISCOVERY_GET_SEAT)(handle_open_request)
-    app.action(ids.DISCOVERY_OPEN_REQUEST)(handle_open_request)
-    app.action(re.compile(rf"^{ids.INTAKE_CANDIDATE}:(\d+|other)$"))(handle_open_request)
+    for action_id in OPEN_REQUEST_BUTTONS:
+        app.action(action_id)(handle_open_request)
     app.view(ids.REQUEST_MODAL)(handle_request_submission)
 
 
