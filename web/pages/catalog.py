@@ -162,6 +162,7 @@ async def put_product(product_id: str, body: dict[str, Any], request: Request, v
     )
     if not outcome:
         raise HTTPException(422, {"problems": checked.problems})
+    assert checked.entry is not None  # saved, so it was read without a problem
     return {"outcome": outcome, "product": _entry_json(checked.entry)}
 
 
