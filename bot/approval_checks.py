@@ -9,6 +9,7 @@ from bot.deps import BotDeps
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import PurchaseRequest, RequestStatus
+from catalog.projection import copy_fields
 from catalog.routing import step_delegation_refusal
 
 
@@ -36,19 +37,13 @@ def edit_prefill(row: PurchaseRequest) -> EditPrefill:
     estimate = None
     if row.product_id is None and row.annual_cost_cents > 0:
         estimate = f"{row.annual_cost_cents // 100}.{row.annual_cost_cents % 100:02d}"
-    return EditPrefill(
+    return copy_fields(
+        EditPrefill,
+        row,
         request_id=row.id,
-        product_name=row.product_name,
         # A renewal request is priced from its contract: its edit changes the seats, not a cost.
         in_catalog=row.product_id is not None or row.renewal_contract_id is not None,
-        seats=row.seats,
         estimate=estimate,
-        currency=row.currency,
-        justification=row.justification,
-        cost_center=row.cost_center,
-        channel=row.channel,
-        data_classification=row.data_classification,
-        changes_comment=row.changes_comment,
     )
 
 

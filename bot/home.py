@@ -16,6 +16,7 @@ from bot.deps import BotDeps
 from catalog import repository
 from catalog.db import transaction
 from catalog.money import format_money_symbol
+from catalog.projection import copy_fields
 from catalog.repository import reminders as reminders_repo
 from catalog.repository import renewal_plans
 from catalog.text import escape_mrkdwn
@@ -39,12 +40,11 @@ class HomeNotice:
 def _home_rows(deps: BotDeps, slack_id: str) -> tuple[list[MyRequestRow], list[WaitingRow]]:
     with transaction(deps.engine, read_only=True) as session:
         mine = [
-            MyRequestRow(
+            copy_fields(
+                MyRequestRow,
+                r,
                 request_id=r.id,
-                product_name=r.product_name,
-                seats=r.seats,
                 annual_cost=format_money_symbol(r.annual_cost_cents, r.currency),
-                status=r.status,
                 step_role=step.role if step else None,
                 step_approver_slack_id=step.approver_slack_id if step else None,
                 since=step.opened_at if step else None,
@@ -52,13 +52,12 @@ def _home_rows(deps: BotDeps, slack_id: str) -> tuple[list[MyRequestRow], list[W
             for r, step in repository.requests_of(session, requester_slack_id=slack_id)
         ]
         waiting = [
-            WaitingRow(
+            copy_fields(
+                WaitingRow,
+                r,
                 request_id=r.id,
                 seq=step.seq,
-                product_name=r.product_name,
-                seats=r.seats,
                 annual_cost=format_money_symbol(r.annual_cost_cents, r.currency),
-                requester_slack_id=r.requester_slack_id,
                 role=step.role,
                 approver_slack_id=step.approver_slack_id,
                 delegated=step.approver_slack_id != slack_id,

@@ -170,9 +170,27 @@ MESSAGE_KEY_EVENT = "procure_message"
 FIND_SENT_LIMIT = 50
 
 
+def _keyed(key: str) -> dict[str, Any]:
+    """The metadata that lets `find_sent` find a message again by its key."""
+    return {"event_type": MESSAGE_KEY_EVENT, "event_payload": {"key": key}}
+
+
 class SlackNotifier:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
+
+    async def _post(
+        self, channel: str, message: tuple[str, list[Block]], metadata: dict[str, Any] | None = None
+    ) -> MessageRef:
+        text, blocks = message
+        response = await _call(
+            channel, self._client.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata)
+        )
+        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    async def _update(self, ref: MessageRef, message: tuple[str, list[Block]]) -> None:
+        text, blocks = message
+        await _call(ref.channel, self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks))
 
     async def lookup_user_id(self, email: str) -> str | None:
         try:
@@ -187,12 +205,7 @@ class SlackNotifier:
     async def send(
         self, *, user_id: str, kind: MessageKind, summary: RequestSummary, key: str | None = None
     ) -> MessageRef:
-        text, blocks = _message(kind, summary)
-        metadata = {"event_type": MESSAGE_KEY_EVENT, "event_payload": {"key": key}} if key else None
-        response = await _call(
-            user_id, self._client.chat_postMessage(channel=user_id, text=text, blocks=blocks, metadata=metadata)
-        )
-        return MessageRef(str(response["channel"]), str(response["ts"]))
+        return await self._post(user_id, _message(kind, summary), _keyed(key) if key else None)
 
     async def find_sent(self, *, user_id: str, key: str) -> MessageRef | None:
         opened = await _call(user_id, self._client.conversations_open(users=user_id))
@@ -213,40 +226,26 @@ class SlackNotifier:
         return None
 
     async def update(self, *, ref: MessageRef, kind: MessageKind, summary: RequestSummary) -> None:
-        text, blocks = _message(kind, summary)
-        await _call(ref.channel, self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks))
+        await self._update(ref, _message(kind, summary))
 
     # --- renewals (the RenewalNotifier port) ---------------------------------------------
 
     async def post_renewal_reminder(self, *, channel: str, card: RenewalCard) -> MessageRef:
         """A reminder in the ITAM channel (by name or id) or a DM (a user id)."""
-        text, blocks = renewal_message(card)
-        response = await _call(channel, self._client.chat_postMessage(channel=channel, text=text, blocks=blocks))
-        return MessageRef(str(response["channel"]), str(response["ts"]))
+        return await self._post(channel, renewal_message(card))
 
     async def update_renewal_reminder(self, *, ref: MessageRef, card: RenewalCard) -> None:
-        text, blocks = renewal_message(card)
-        await _call(ref.channel, self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks))
+        await self._update(ref, renewal_message(card))
 
     async def post_renewal_digest(self, *, channel: str, digest: RenewalDigestSummary) -> MessageRef:
-        text, blocks = digest_message(digest)
-        response = await _call(channel, self._client.chat_postMessage(channel=channel, text=text, blocks=blocks))
-        return MessageRef(str(response["channel"]), str(response["ts"]))
+        return await self._post(channel, digest_message(digest))
 
     # --- discovery (the DiscoveryNotifier port) ------------------------------------------
 
     async def post_discovery_digest(self, *, channel: str, view: DigestView) -> MessageRef:
-        text, blocks = discovery_digest_message(view)
-        response = await _call(channel, self._client.chat_postMessage(channel=channel, text=text, blocks=blocks))
-        return MessageRef(str(response["channel"]), str(response["ts"]))
+        return await self._post(channel, discovery_digest_message(view))
 
     async def send_payer_notice(self, *, notice: PayerNotice) -> MessageRef:
         """The payer's DM, carrying its key so a retry finds it (`find_sent`) instead of
         sending it twice."""
-        text, blocks = payer_message(notice)
-        metadata = {"event_type": MESSAGE_KEY_EVENT, "event_payload": {"key": notice.key}}
-        response = await _call(
-            notice.slack_id,
-            self._client.chat_postMessage(channel=notice.slack_id, text=text, blocks=blocks, metadata=metadata),
-        )
-        return MessageRef(str(response["channel"]), str(response["ts"]))
+        return await self._post(notice.slack_id, payer_message(notice), _keyed(notice.key))

@@ -15,6 +15,8 @@ from bot.deps import BotDeps
 from bot.home import HomeNotice, publish_home
 from catalog import repository
 from catalog.db import transaction
+from workflows.request.client import SubmitResult
+from workflows.request.types import RequestInput
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,19 @@ async def tell(
         except SlackApiError as err:
             log.info("ephemeral in %s failed (%s); sending a DM instead", channel_id, err.response.get("error"))
     await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+
+
+async def submit_or_tell(
+    deps: BotDeps, client: AsyncWebClient, request: RequestInput, *, user_id: str, channel_id: str | None, failed: str
+) -> SubmitResult | None:
+    """Start the request's workflow; when it cannot start, log it, tell the person `failed`
+    (nothing was recorded) and return None."""
+    try:
+        return await deps.procurement.submit(request)
+    except Exception:
+        log.exception("could not start request %s", request.request_id)
+        await tell(client, user_id=user_id, channel_id=channel_id, text=failed)
+        return None
 
 
 @dataclass(frozen=True)

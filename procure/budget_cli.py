@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from catalog.settings import get_settings
-from procure.directory_cli import import_and_say, import_file, read_db
+from procure.directory_cli import import_and_say, import_file, import_records, read_db
 
 budget_app = typer.Typer(help="Budgets per cost center and fiscal year: import and show.", no_args_is_help=True)
 spend_app = typer.Typer(help="Actual spend against the budgets: import.", no_args_is_help=True)
@@ -49,13 +49,7 @@ def budget_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOpt = F
     (columns: cost_center, fiscal_year, annual[, currency]; annual like 50000 or 50,000.00)."""
     from catalog.importers.budgets import apply_budgets, parse_budgets
 
-    import_and_say(
-        file,
-        "budget lines",
-        lambda text: parse_budgets(text, filename=file.name),
-        lambda session, rows, at: apply_budgets(session, records=rows, actor=actor[:320], at=at),
-        dry_run=dry_run,
-    )
+    import_records(file, "budget lines", parse_budgets, apply_budgets, actor=actor, dry_run=dry_run)
 
 
 @spend_app.command("import")
@@ -223,13 +217,7 @@ def commitments_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOp
     they drew is subtracted, so importing the same file again keeps it."""
     from catalog.importers.budgets import apply_commitments, parse_commitments
 
-    import_and_say(
-        file,
-        "commitments",
-        lambda text: parse_commitments(text, filename=file.name),
-        lambda session, rows, at: apply_commitments(session, records=rows, actor=actor[:320], at=at),
-        dry_run=dry_run,
-    )
+    import_records(file, "commitments", parse_commitments, apply_commitments, actor=actor, dry_run=dry_run)
 
 
 @commitments_app.command("list")

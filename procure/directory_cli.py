@@ -107,6 +107,26 @@ def import_and_say(
     typer.echo(f"{verb} {len(records)} {what} from {file.name}: {summary}")
 
 
+def import_records(
+    file: Path,
+    what: str,
+    parse: Callable[..., tuple[list[R], list[ImportProblem]]],
+    apply: Callable[..., S],
+    *,
+    actor: str,
+    dry_run: bool,
+) -> None:
+    """`import_and_say` for the importers read as `parse(text, filename=…)` and written as
+    `apply(session, records=…, actor=…, at=…)` (the audit log keeps 320 characters of actor)."""
+    import_and_say(
+        file,
+        what,
+        lambda text: parse(text, filename=file.name),
+        lambda session, rows, at: apply(session, records=rows, actor=actor[:320], at=at),
+        dry_run=dry_run,
+    )
+
+
 @directory_app.command("import")
 def directory_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Directory YAML or CSV.")],
@@ -118,13 +138,7 @@ def directory_import(
     then nothing is written. People not in the file are left as they are."""
     from catalog.importers.directory import apply_directory, parse_directory
 
-    import_and_say(
-        file,
-        "people",
-        lambda text: parse_directory(text, filename=file.name),
-        lambda session, rows, at: apply_directory(session, records=rows, actor=actor[:320], at=at),
-        dry_run=dry_run,
-    )
+    import_records(file, "people", parse_directory, apply_directory, actor=actor, dry_run=dry_run)
 
 
 def _person_json(person: Any) -> dict[str, Any]:

@@ -18,43 +18,40 @@ def major(cents: int) -> float:
     return cents / 100
 
 
+def _chart(
+    kind: str, labels: Sequence[str], datasets: list[dict[str, Any]], *, currency: str, stacked: bool
+) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "currency": currency,
+        "data": {"labels": list(labels), "datasets": datasets},
+        "stacked": stacked,
+    }
+
+
 def bar_chart(
     labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]], *, currency: str, stacked: bool = False
 ) -> dict[str, Any]:
     """Grouped (or stacked) bars: one dataset per (name, cents per label)."""
-    return {
-        "type": "bar",
-        "currency": currency,
-        "data": {
-            "labels": list(labels),
-            "datasets": [
-                {"label": name, "data": [major(c) for c in values], "backgroundColor": PALETTE[i % len(PALETTE)]}
-                for i, (name, values) in enumerate(series)
-            ],
-        },
-        "stacked": stacked,
-    }
+    datasets = [
+        {"label": name, "data": [major(c) for c in values], "backgroundColor": PALETTE[i % len(PALETTE)]}
+        for i, (name, values) in enumerate(series)
+    ]
+    return _chart("bar", labels, datasets, currency=currency, stacked=stacked)
 
 
 def line_chart(
     labels: Sequence[str], series: Sequence[tuple[str, Sequence[int | None]]], *, currency: str
 ) -> dict[str, Any]:
     """Lines over time: one dataset per (name, cents per label; None leaves a gap)."""
-    return {
-        "type": "line",
-        "currency": currency,
-        "data": {
-            "labels": list(labels),
-            "datasets": [
-                {
-                    "label": name,
-                    "data": [None if c is None else major(c) for c in values],
-                    "borderColor": PALETTE[i % len(PALETTE)],
-                    "backgroundColor": PALETTE[i % len(PALETTE)],
-                    "spanGaps": False,
-                }
-                for i, (name, values) in enumerate(series)
-            ],
-        },
-        "stacked": False,
-    }
+    datasets = [
+        {
+            "label": name,
+            "data": [None if c is None else major(c) for c in values],
+            "borderColor": PALETTE[i % len(PALETTE)],
+            "backgroundColor": PALETTE[i % len(PALETTE)],
+            "spanGaps": False,
+        }
+        for i, (name, values) in enumerate(series)
+    ]
+    return _chart("line", labels, datasets, currency=currency, stacked=False)

@@ -55,20 +55,9 @@ def _decision_block(row: WaitingRow) -> Block:
 
 
 def _mine_block(row: MyRequestRow) -> Block:
-    block = section(
-        render(
-            "home_mine.j2",
-            product_name=row.product_name,
-            seats=row.seats,
-            annual_cost=row.annual_cost,
-            status_label=row.status.replace("_", " "),
-            request_id=row.request_id,
-            step_role=role_label(row.step_role) if row.step_role else None,
-            step_approver_slack_id=row.step_approver_slack_id,
-            since=row.since,
-        ),
-        block_id=f"{ids.B_HOME_MINE_PREFIX}{row.request_id}"[:255],
-    )
+    step_role = role_label(row.step_role) if row.step_role else None
+    shown = vars(row) | {"status_label": row.status.replace("_", " "), "step_role": step_role}
+    block = section(render("home_mine.j2", **shown), block_id=f"{ids.B_HOME_MINE_PREFIX}{row.request_id}"[:255])
     if row.status in WITHDRAWABLE:
         block["accessory"] = withdraw_button(row.request_id)
     return block
@@ -93,18 +82,7 @@ def home_view(
     if not waiting:
         blocks.append(context("Nothing waiting for you."))
     for row in waiting[:MAX_WAITING]:
-        text = render(
-            "home_waiting.j2",
-            product_name=row.product_name,
-            seats=row.seats,
-            annual_cost=row.annual_cost,
-            requester_slack_id=row.requester_slack_id,
-            role_label=role_label(row.role),
-            delegated=row.delegated,
-            approver_slack_id=row.approver_slack_id,
-            since=row.since,
-            request_id=row.request_id,
-        )
+        text = render("home_waiting.j2", **vars(row), role_label=role_label(row.role))
         blocks.append(section(text))
         warning = over_budget_block(row.budget, f"{ids.B_HOME_OVER_BUDGET_PREFIX}{row.request_id}_{row.seq}")
         if warning is not None:

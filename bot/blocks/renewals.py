@@ -22,34 +22,12 @@ HOME_RENEWAL_ROWS = 15
 
 def _card_context(card: RenewalCard) -> dict[str, Any]:
     return {
-        "product_name": card.product_name,
-        "vendor": card.vendor,
-        "owner_email": card.owner_email,
-        "owner_slack_id": card.owner_slack_id,
-        "annual_cost_cents": card.annual_cost_cents,
-        "unit_price_cents": card.unit_price_cents,
-        "currency": card.currency,
-        "seats_bought": card.seats_bought,
-        "seats_assigned": card.seats_assigned,
-        "seats_active_30d": card.seats_active_30d,
+        **vars(card),  # every field as read; below, the dates as the templates show them
         "deadline": card.deadline.isoformat(),
         "cancel_by": card.cancel_by.isoformat() if card.cancel_by else None,
-        "days_left": card.days_left,
         "renewal_date": card.renewal_date.isoformat(),
-        "auto_renew": card.auto_renew,
-        "status": card.status,
-        "decided_by": card.decided_by,
-        "decided_by_slack_id": card.decided_by_slack_id,
         "decided_on": (card.decided_at or "")[:10],
         "snoozed_until": card.snoozed_until.isoformat() if card.snoozed_until else None,
-        "itam_owner_email": card.itam_owner_email,
-        "itam_owner_slack_id": card.itam_owner_slack_id,
-        "renew_seats": card.renew_seats,
-        "renew_unit_price_cents": card.renew_unit_price_cents,
-        "owner_not_on_slack": card.owner_not_on_slack,
-        "pending_request_id": card.pending_request_id,
-        "pending_seats": card.pending_seats,
-        "pending_unit_price_cents": card.pending_unit_price_cents,
     }
 
 

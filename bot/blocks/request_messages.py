@@ -14,7 +14,8 @@ from bot.blocks.request import CLASSIFICATION_LABELS
 from bot.payloads import step_value
 from catalog.money import format_money_symbol
 from catalog.ports import BudgetView, MessageKind, RequestSummary, StepView
-from catalog.rules.requests import CHANNEL_LABELS, price_notice
+from catalog.projection import copy_fields
+from catalog.rules.requests import CHANNEL_LABELS, Quote
 from catalog.text import escape_mrkdwn, render, role_label, truncate
 
 FALLBACK_LIMIT = 3000
@@ -72,20 +73,16 @@ def step_rows(steps: tuple[StepView, ...]) -> list[StepRow]:
         if decided_by == step.approver_slack_id:
             decided_by = None
         rows.append(
-            StepRow(
-                seq=step.seq,
-                stage=step.stage,
+            copy_fields(
+                StepRow,
+                step,
                 role_label=role_label(step.role),
-                approver_slack_id=step.approver_slack_id,
-                approver_name=step.approver_name,
-                status=step.status,
                 is_current=current,
                 icon=icon,
                 state=state,
                 actor_slack_id=decided_by,
                 since=step.opened_at if current else None,
                 reason=step.reason if step.status in ("denied", "changes_requested") else None,
-                assigned_because=step.assigned_because,
                 delegate_slack_id=step.delegate_slack_id if step.status == "pending" else None,
             )
         )
@@ -125,29 +122,11 @@ def _context(summary: RequestSummary) -> dict[str, Any]:
     viewer = next((r for r in rows if step is not None and r.seq == step.seq), None)
     drawdown = summary.drawdown
     return {
-        "request_id": summary.request_id,
-        "status": summary.status,
-        "requester_slack_id": summary.requester_slack_id,
-        "requester_name": summary.requester_name,
-        "product_name": summary.product_name,
-        "vendor": summary.vendor,
-        "seats": summary.seats,
-        "unit_price_cents": summary.unit_price_cents,
-        "annual_cost_cents": summary.annual_cost_cents,
-        "currency": summary.currency,
-        "cost_center": summary.cost_center,
+        **vars(summary),  # every field as recorded; below, those shown otherwise and what is derived
         "channel_label": CHANNEL_LABELS.get(summary.channel, summary.channel),
         "classification": CLASSIFICATION_LABELS.get(summary.data_classification, summary.data_classification),
         "needed_by": summary.needed_by.isoformat() if isinstance(summary.needed_by, date) else None,
-        "justification": summary.justification,
-        "approver_slack_id": summary.approver_slack_id,
-        "approver_name": summary.approver_name,
-        "decided_by_slack_id": summary.decided_by_slack_id,
-        "decision_reason": summary.decision_reason,
-        "asset_id": summary.asset_id,
         "renewal_date": summary.renewal_date.isoformat() if summary.renewal_date else None,
-        "alternatives": summary.alternatives,
-        "budget": summary.budget,
         "drawdown": {
             "commitment": drawdown.commitment,
             "currency": drawdown.currency,
@@ -166,13 +145,8 @@ def _context(summary: RequestSummary) -> dict[str, Any]:
         "step_reasons": list(step.reasons[:MAX_REASONS]) if step else [],
         # The route's reasons the viewer's own ("Why you are asked") do not already give.
         "policy_reasons": [r for r in summary.policy_reasons if not step or r not in step.reasons][:MAX_REASONS],
-        "changes_comment": summary.changes_comment,
-        "changes_by_slack_id": summary.changes_by_slack_id,
         "to_requester": False,  # the message is the requester's own (status_line.j2 says "you")
-        "renewal": summary.renewal,
         "price_notice": _price_notice(summary),
-        "expansion": summary.expansion,
-        "own_contract_reason": summary.own_contract_reason,
     }
 
 
@@ -182,14 +156,15 @@ def _price_notice(summary: RequestSummary) -> str | None:
     price = summary.price
     if price is None:
         return None
-    return price_notice(
-        basis=price.basis,
-        annual_cents=summary.annual_cost_cents,
-        catalog_annual_cents=price.catalog_annual_cents,
-        estimate_cents=price.estimate_cents,
+    # The view is the request's `Quote` as recorded: ask the quote itself, as the CLI does.
+    quote = copy_fields(
+        Quote,
+        price,
+        unit_price_cents=summary.unit_price_cents,
+        annual_cost_cents=summary.annual_cost_cents,
         currency=summary.currency,
-        money=format_money_symbol,
     )
+    return quote.notice(format_money_symbol)
 
 
 def _footer(summary: RequestSummary) -> Block:

@@ -30,8 +30,9 @@ from bot.payloads import (
     snooze_days,
 )
 from bot.renewal_checks import RenewalAsk, renew_form_errors, renewal_ask, renewal_refusal, term_deadline
-from bot.replies import tell
+from bot.replies import submit_or_tell, tell
 from catalog.ports import RenewalCard
+from catalog.projection import copy_fields
 from catalog.rules.requests import request_id_for
 from workflows.renewals.types import RenewalDecisionInput
 
@@ -53,15 +54,7 @@ def register(app: AsyncApp) -> None:
 
 
 def _decision(ref: RenewalRef, action: str, user_id: str, click_id: str, **extra: int | None) -> RenewalDecisionInput:
-    return RenewalDecisionInput(
-        contract_id=ref.contract_id,
-        renewal_date=ref.renewal_date,
-        deadline=ref.deadline,
-        action=action,
-        actor_slack_id=user_id,
-        click_id=click_id,
-        **extra,  # type: ignore[arg-type]
-    )
+    return copy_fields(RenewalDecisionInput, ref, action=action, actor_slack_id=user_id, click_id=click_id, **extra)
 
 
 async def _decide(
@@ -103,16 +96,8 @@ async def _request_renewal(
     take days) and tell the person privately where it goes."""
     request = ask.request
     assert request is not None
-    try:
-        await deps.procurement.submit(request)
-    except Exception:
-        log.exception("could not start renewal request %s", request.request_id)
-        await tell(
-            client,
-            user_id=user_id,
-            channel_id=channel_id,
-            text="I couldn't submit the renewal for approval just now; nothing was recorded. Please try again.",
-        )
+    failed = "I couldn't submit the renewal for approval just now; nothing was recorded. Please try again."
+    if await submit_or_tell(deps, client, request, user_id=user_id, channel_id=channel_id, failed=failed) is None:
         return
     log.info("renewal request %s of contract %s by %s", request.request_id, request.renewal_contract_id, user_id)
     route = f" ({ask.route})" if ask.route else ""

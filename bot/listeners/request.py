@@ -27,7 +27,7 @@ from bot.payloads import (
     selected_value,
     view_metadata,
 )
-from bot.replies import tell
+from bot.replies import submit_or_tell, tell
 from bot.request_modal import did_you_mean, open_request_modal, prefill_from_text, seat_count_note
 from catalog.rules.requests import CatalogPrice, request_id_for
 from workflows.request.types import RequestInput
@@ -35,13 +35,20 @@ from workflows.request.types import RequestInput
 log = logging.getLogger(__name__)
 
 
+#: The buttons that open the request modal: New request, a discovery DM's Get a seat and Open a
+#: request (the same modal, reuse first after it) and the intake's "Did you mean …?" candidates.
+OPEN_REQUEST_BUTTONS = (
+    ids.OPEN_REQUEST,
+    ids.DISCOVERY_GET_SEAT,
+    ids.DISCOVERY_OPEN_REQUEST,
+    re.compile(rf"^{ids.INTAKE_CANDIDATE}:(\d+|other)$"),
+)
+
+
 def register(app: AsyncApp) -> None:
     app.command(ids.REQUEST_COMMAND)(handle_request_command)
-    app.action(ids.OPEN_REQUEST)(handle_open_request)
-    # A discovery DM's Get a seat / Open a request: the same modal, reuse first after it
-    app.action(ids.DISCOVERY_GET_SEAT)(handle_open_request)
-    app.action(ids.DISCOVERY_OPEN_REQUEST)(handle_open_request)
-    app.action(re.compile(rf"^{ids.INTAKE_CANDIDATE}:(\d+|other)$"))(handle_open_request)
+    for action_id in OPEN_REQUEST_BUTTONS:
+        app.action(action_id)(handle_open_request)
     app.view(ids.REQUEST_MODAL)(handle_request_submission)
 
 
@@ -165,16 +172,9 @@ async def handle_request_submission(
         await tell(client, user_id=user_id, channel_id=channel_id, text=text)
         return
     request = _request_input(deps, body, view, form, requester)
-    try:
-        submitted = await deps.procurement.submit(request)
-    except Exception:
-        log.exception("could not start request %s", request.request_id)
-        await tell(
-            client,
-            user_id=user_id,
-            channel_id=channel_id,
-            text="I couldn't submit your request just now; nothing was recorded. Please try again.",
-        )
+    failed = "I couldn't submit your request just now; nothing was recorded. Please try again."
+    submitted = await submit_or_tell(deps, client, request, user_id=user_id, channel_id=channel_id, failed=failed)
+    if submitted is None:
         return
     log.info("request %s submitted by %s as %s", request.request_id, user_id, submitted.workflow_id)
     if queued:

@@ -378,3 +378,7 @@ async def response_url(request: Request) -> Response:
         entry.update(ok=False, error=failure.code, status=400)
         return PlainTextResponse(failure.code, status_code=400)
     return PlainTextResponse("ok")
+
+
+#: What the simulated person does, each served as `POST /sim/<its name>` (bot/simulator/app.py).
+ACTS = (command, message, action, view_action, submit, close, home)

@@ -106,8 +106,17 @@ async def assets_page(
     _register_viewer(viewer)
     items, next_cursor = await run_in_threadpool(_list, console(request), filters, sort, cursor)
     query = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
-    return render(request, "assets.html", viewer, items=items, next_cursor=next_cursor, query=query, filters=filters,
-                  sort=sort, first_page=cursor is None)  # fmt: skip
+    return render(
+        request,
+        "assets.html",
+        viewer,
+        items=items,
+        next_cursor=next_cursor,
+        query=query,
+        filters=filters,
+        sort=sort,
+        first_page=cursor is None,
+    )
 
 
 @router.get("/api/v1/assets", tags=["assets"])
@@ -311,8 +320,16 @@ async def edit_page(request: Request, viewer: PageViewer, asset_id: int) -> Resp
     except EditRefused as error:
         detail = await run_in_threadpool(_detail, c, asset_id)
         field = "unit_price" if error.field == "unit_price_cents" else error.field
-        return render(request, "asset.html", viewer, status_code=400, a=detail, form={**_form_values(detail), **form},
-                      errors={field: str(error)}, saved="")  # fmt: skip
+        return render(
+            request,
+            "asset.html",
+            viewer,
+            status_code=400,
+            a=detail,
+            form={**_form_values(detail), **form},
+            errors={field: str(error)},
+            saved="",
+        )
     before = {name: old for name, (old, _) in changes.items()}
     saved = describe_change(before, {name: new for name, (_, new) in changes.items()}, None) or "nothing changed"
     return Response(status_code=303, headers={"Location": f"/assets/{asset_id}?" + urlencode({"saved": saved})})

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.importers.catalog import STATUSES
+from catalog.importers.catalog import STATUSES, CatalogEntry
 from catalog.importers.catalog_form import FORM_FIELDS, FormCheck, check_form, entry_from_product, form_of, save_product
 from web.access import Viewer, may_edit_register
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
@@ -22,27 +22,19 @@ from web.deps import ApiViewer, Console, PageViewer, console, render, require
 router = APIRouter()
 
 
-def _products(c: Console) -> list[Any]:
+def _products(c: Console) -> list[CatalogEntry]:
     with transaction(c.engine, read_only=True) as session:
         return [
             entry_from_product(p) for p in sorted(repository.list_products(session), key=lambda p: p.name.casefold())
         ]
 
 
-def _entry_json(entry: Any) -> dict[str, Any]:
+def _entry_json(entry: CatalogEntry) -> dict[str, Any]:
+    """A product as the API lists it: the entry's fields but its contract terms and file line."""
     return {
-        "id": entry.id,
-        "name": entry.name,
-        "vendor": entry.vendor,
-        "category": entry.category,
-        "status": entry.status,
-        "block_reason": entry.block_reason,
-        "aliases": list(entry.aliases),
-        "alternatives": list(entry.alternatives),
-        "owner": entry.owner,
-        "seats_total": entry.seats_total,
-        "price_cents": entry.price_cents,
-        "currency": entry.currency,
+        name: list(value) if isinstance(value, tuple) else value
+        for name, value in vars(entry).items()
+        if name not in ("contract", "line")
     }
 
 
@@ -170,6 +162,7 @@ async def put_product(product_id: str, body: dict[str, Any], request: Request, v
     )
     if not outcome:
         raise HTTPException(422, {"problems": checked.problems})
+    assert checked.entry is not None  # saved, so it was read without a problem
     return {"outcome": outcome, "product": _entry_json(checked.entry)}
 
 

@@ -16,25 +16,16 @@ from fastapi.responses import HTMLResponse, Response
 
 from catalog.db import transaction
 from catalog.policy_versions import PolicyText, policy_diff, policy_history
-from catalog.rules.policy import PolicyError, default_policy_path, load_policy
+from catalog.rules.policy import CLASSIFICATIONS, PolicyError, default_policy_path, load_policy
+from catalog.rules.requests import CHANNELS
 from web.access import may_see_register
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
-from workflows.request.explain import ExplainInputError, explain_request
+from workflows.request.explain import REQUEST_KEYS, ExplainInputError, explain_request
 
 router = APIRouter()
-#: The explain form's fields (request.json's keys, as `procure policy explain` reads them).
-EXPLAIN_FIELDS = (
-    "requester",
-    "product",
-    "seats",
-    "annual_cost",
-    "currency",
-    "channel",
-    "data_classification",
-    "cost_center",
-)
-CHANNELS = ("direct", "aws_marketplace", "azure_marketplace", "gcp_marketplace")
-CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+#: The explain form's fields: request.json's keys (as `procure policy explain` reads them) but
+#: the vendor, the estimate (the form's is annual_cost) and the separate-contract flag.
+EXPLAIN_FIELDS = REQUEST_KEYS - {"vendor", "estimate", "separate_contract"}
 
 
 def _policy_text(c: Console) -> str:
@@ -67,34 +58,41 @@ def _form_request(values: dict[str, str]) -> dict[str, Any]:
     return raw
 
 
-@router.get("/policy", response_class=HTMLResponse, include_in_schema=False)
-async def policy_page(request: Request, viewer: PageViewer) -> Response:
-    c = console(request)
-    versions = await run_in_threadpool(history, c)
-    params = dict(request.query_params)
-    compare = params.get("compare")
+def _history_view(versions: list[PolicyText], compare: str | None) -> dict[str, Any]:
+    """The versions, and the one to compare the policy in force with (the asked one, else the
+    previous) with what changed since."""
     older = next((v for v in versions if v.version == compare), versions[1] if len(versions) > 1 else None)
     diff = policy_diff(older, versions[0]) if older is not None and older is not versions[0] else []
+    return {"versions": versions, "older": older, "diff": diff}
+
+
+async def _explain_view(c: Console, params: dict[str, str], *, allowed: bool) -> dict[str, Any]:
+    """The explain form as filled in, and its result or the problem that stopped it (run only
+    when `allowed`: it shows budget lines and approvers, for the roles that see costs)."""
     result: dict[str, Any] | None = None
     problem = ""
-    if params.get("explain") and may_see_register(viewer):
+    if params.get("explain") and allowed:
         try:
             result = await run_in_threadpool(explain, c, _form_request(params), c.today())
         except ExplainInputError as error:
             problem = str(error).removeprefix("request.json: ")
         except PolicyError as error:
             problem = f"the policy in force has problems: {error}"
+    return {"form": params, "result": result, "problem": problem}
+
+
+@router.get("/policy", response_class=HTMLResponse, include_in_schema=False)
+async def policy_page(request: Request, viewer: PageViewer) -> Response:
+    c = console(request)
+    versions = await run_in_threadpool(history, c)
+    params = dict(request.query_params)
+    explained = await _explain_view(c, params, allowed=may_see_register(viewer))
     return render(
         request,
         "policy.html",
         viewer,
-        versions=versions,
-        older=older,
-        diff=diff,
-        form=params,
-        result=result,
-        problem=problem,
-        may_explain=may_see_register(viewer),
+        **_history_view(versions, params.get("compare")),
+        **explained,
         channels=CHANNELS,
         classifications=CLASSIFICATIONS,
     )
