@@ -7,8 +7,10 @@ in major units for the axis only; tables show `format_money`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: Colours that stay apart for the common kinds of colour blindness (Okabe–Ito).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
@@ -55,3 +57,11 @@ def line_chart(
         for i, (name, values) in enumerate(series)
     ]
     return _chart("line", labels, datasets, currency=currency, stacked=False)
+
+
+def by_currency(items: Iterable[T], currency_of: Callable[[T], str]) -> list[tuple[str, list[T]]]:
+    """Items grouped by currency, in currency order: one chart (and one table) each."""
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(currency_of(item), []).append(item)
+    return sorted(groups.items())

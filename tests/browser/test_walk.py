@@ -117,7 +117,7 @@ async def test_ian_walks_every_page(page: Page, stack: Stack) -> None:
     # 08 Budgets, 09 Commitments, 10 Seats.
     await page.goto(f"{console}/budgets")
     await expect(page.locator("canvas[data-drawn='true']").first).to_be_visible()
-    await expect(page.get_by_role("row", name=re.compile(r"^Dec \d{4}")).first).to_be_visible()
+    await expect(page.get_by_test_id("budget-summary")).to_be_visible()
     await shot(page, "08-budgets")
     await page.goto(f"{console}/commitments")
     await expect(page.get_by_role("heading", name="Cloud commitments")).to_be_visible()

@@ -17,7 +17,7 @@ from catalog.routing import load_active_policy
 from catalog.rules.budget import fiscal_year_of
 from catalog.rules.policy import PolicyError
 from web.access import may_see_register
-from web.charts import line_chart
+from web.charts import bar_chart, by_currency, line_chart
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
 
 router = APIRouter()
@@ -62,12 +62,39 @@ def attention_order(line: BudgetSeries) -> tuple[bool, bool, int, str]:
     return (line.outlook.over_cents == 0, untouched(line), -line.outlook.over_cents, line.cost_center)
 
 
+#: How many lines the year's chart draws per currency; the table under it lists every line.
+SUMMARY_BARS = 15
+
+
+def summary_charts(ordered: list[BudgetSeries]) -> list[tuple[str, int, dict[str, Any]]]:
+    """Per currency, the lines most at risk (already in attention order) as grouped bars:
+    (currency, how many drawn, chart)."""
+    charts = []
+    for currency, lines in by_currency(ordered, lambda line: line.currency):
+        top = lines[:SUMMARY_BARS]
+        chart = bar_chart(
+            [line.cost_center for line in top],
+            [
+                ("Budget", [line.budget_cents for line in top]),
+                ("Committed", [line.outlook.committed_cents for line in top]),
+                ("Actual", [line.outlook.actual_cents for line in top]),
+                ("Forecast", [line.outlook.projected_total_cents for line in top]),
+            ],
+            currency=currency,
+        )
+        charts.append((currency, len(top), chart))
+    return charts
+
+
 @router.get("/budgets", response_class=HTMLResponse, include_in_schema=False)
 async def budgets_page(request: Request, viewer: PageViewer, year: int | None = YEAR) -> Response:
     require(may_see_register(viewer), "budgets")
     fiscal_year, lines = await run_in_threadpool(budgets, console(request), year)
-    rows = [(line, None if untouched(line) else month_chart(line)) for line in sorted(lines, key=attention_order)]
-    return render(request, "budgets.html", viewer, fiscal_year=fiscal_year, rows=rows)
+    ordered = sorted(lines, key=attention_order)
+    rows = [(line, None if untouched(line) else month_chart(line)) for line in ordered]
+    return render(
+        request, "budgets.html", viewer, fiscal_year=fiscal_year, rows=rows, summaries=summary_charts(ordered)
+    )
 
 
 @router.get("/api/v1/budgets", tags=["budgets"])

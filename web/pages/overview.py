@@ -7,7 +7,6 @@ For the roles that see contract costs (web/access.py); anyone else is sent to th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -19,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from catalog.db import transaction
 from catalog.reports.overview import CommitmentStatus, CostCenterSpend, Overview, overview
 from web.access import may_see_register
-from web.charts import bar_chart
+from web.charts import bar_chart, by_currency
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
 
 router = APIRouter()
@@ -38,14 +37,6 @@ def read_overview(c: Console) -> Overview:
             fy_start_month=settings.fiscal_year_start_month,
             inactive_days=settings.reclaim_inactive_days,
         )
-
-
-def by_currency(items: Iterable[T], currency_of: Callable[[T], str]) -> list[tuple[str, list[T]]]:
-    """Items grouped by currency, in currency order: one chart (and one table) each."""
-    groups: dict[str, list[T]] = {}
-    for item in items:
-        groups.setdefault(currency_of(item), []).append(item)
-    return sorted(groups.items())
 
 
 def spend_chart(lines: list[CostCenterSpend], currency: str) -> dict[str, Any]:
