@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,7 +22,6 @@ from web.charts import bar_chart, by_currency
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
 
 router = APIRouter()
-T = TypeVar("T")
 
 
 def read_overview(c: Console) -> Overview:
