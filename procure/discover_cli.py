@@ -99,9 +99,10 @@ def discover_run(
         bool,
         typer.Option(
             "--notify/--no-notify",
-            help="Then post the ITAM digest and DM the payers in Slack, as the daily schedule does.",
+            help="Then post the ITAM digest and DM the payers in Slack, as the daily schedule does "
+            "(the default; --no-notify saves the discovery and posts nothing).",
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Recognise every spend line and SSO app, classify each product (managed, unmanaged,
     blocked_in_use, unknown; non-SaaS merchants are left alone) and save what was seen of it.
@@ -122,7 +123,29 @@ def discover_run(
         engine.dispose()
     typer.echo(f"{'would discover' if dry_run else 'discovered'} on {day}: {summary}")
     if notify and not dry_run:
-        asyncio.run(_notify(day))
+        try:
+            asyncio.run(_notify(day))
+        except Exception as error:  # any failure to reach Slack reads the same: one line, no traceback
+            typer.echo(
+                f"discovery on {day} was saved, but Slack could not be told ({_why(error)}); "
+                f"once Slack is reachable, send the digest and DMs with `procure discover run --as-of {day}`",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+
+
+def _why(error: BaseException) -> str:
+    """What went wrong talking to Slack, in a few words (a token refused, Slack unreachable)."""
+    from slack_sdk.errors import SlackApiError
+
+    from catalog.ports import Undeliverable
+
+    if isinstance(error, SlackApiError):
+        return f"Slack refused the call: {error.response.get('error')}"
+    if isinstance(error, Undeliverable):
+        return f"Slack refused {error.target}: {error.error} ({error.hint})"
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}{': ' + text if text else ''}"[:300]
 
 
 async def _notify(day: date) -> None:

@@ -1,5 +1,5 @@
 """Discovery on Temporal: a daily Schedule runs `DiscoveryWorkflow`, which discovers, posts
-the ITAM digest and sends the payers' reuse-first DMs. `procure discover run --notify` does
+the ITAM digest and sends the payers' reuse-first DMs. `procure discover run` (without `--no-notify`) does
 the same three steps in the CLI process (`post_digest`, `notify_payers` are plain functions).
 
 Each step is idempotent: a run on the same data writes the same rows; the digest of a day is
