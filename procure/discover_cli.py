@@ -5,7 +5,6 @@ to the functions here). Every import is all or nothing, idempotent and audited."
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,16 +15,12 @@ from sqlmodel import Session
 
 from catalog.importers.directory import ImportProblem
 from procure.budget_cli import DryRunOpt, _engine, _import
-from procure.directory_cli import DryRun, read_db, read_text
+from procure.directory_cli import DryRun, read_db
 
 if TYPE_CHECKING:
     from catalog.models import Commitment
 
 discover_app = typer.Typer(help="Discovery: SaaS bought or used outside the process.", no_args_is_help=True)
-
-
-def _digest(file: Path, text: str) -> str:
-    return hashlib.sha256(f"{file.name}\n{text}".encode()).hexdigest()
 
 
 def parse_overrides(maps: list[str]) -> dict[str, str]:
@@ -40,52 +35,43 @@ def parse_overrides(maps: list[str]) -> dict[str, str]:
     return found
 
 
-def import_spend_lines(
-    file: Path, *, kind: str, preset: str | None, maps: list[str], actor: str, dry_run: bool
+def import_export(
+    file: Path,
+    *,
+    kind: str,
+    actor: str,
+    dry_run: bool,
+    preset: str | None = None,
+    maps: list[str] | None = None,
+    start_month: int = 1,
 ) -> None:
-    """`procure spend import FILE --format card|focus`."""
-    from catalog.importers.spend_card import parse_card
-    from catalog.importers.spend_focus import parse_focus
-    from catalog.importers.spend_lines import SpendLineRow, apply_spend_lines
+    """`procure spend import FILE --format card|ap|focus` and `procure usage import FILE
+    --format sso`: the parsing and writing the console's upload uses too
+    (catalog/importers/exports.py)."""
+    from catalog.importers.exports import ap_currency, apply_export, parse_export
 
-    text = read_text(file)
-    skipped: dict[str, int] = {}
-
-    def parse(content: str) -> tuple[list[SpendLineRow], list[ImportProblem]]:
-        if kind == "focus":
-            rows, problems, left_out = parse_focus(content)
-            skipped.update(left_out)
-            return rows, problems
-        return parse_card(content, preset=preset, overrides=parse_overrides(maps))
-
-    digest = _digest(file, text)
-    records, summary = _import(
-        file,
-        parse,
-        lambda session, rows, at: apply_spend_lines(
-            session, rows=rows, actor=actor[:320], at=at, file_digest=digest, skipped=skipped
-        ),
-        dry_run=dry_run,
-    )
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} {kind} lines from {file.name}: {summary}")
-
-
-def import_sso(file: Path, *, actor: str, dry_run: bool) -> None:
-    """`procure usage import FILE --format sso`."""
-    from catalog.discovery import recogniser
-    from catalog.importers.usage_sso import SsoLogin, SsoSummary, apply_sso, parse_sso
-
-    def apply(session: Session, logins: list[SsoLogin], at: datetime) -> SsoSummary:
-        recognise_one, _ = recogniser(session)
-        return apply_sso(
-            session, logins=logins, product_of=lambda app: recognise_one(app).product_id, actor=actor[:320], at=at
-        )
-
+    overrides = parse_overrides(maps or [])
+    ap = None
+    if kind == "ap":
+        ap, warning = ap_currency(start_month)
+        if warning:
+            typer.echo(f"warning: {warning}", err=True)
     today = datetime.now(UTC).date()
-    records, summary = _import(file, lambda text: parse_sso(text, as_of=today), apply, dry_run=dry_run)
+    parsed = None
+
+    def parse(text: str) -> tuple[list[object], list[ImportProblem]]:
+        nonlocal parsed
+        parsed = parse_export(kind, text, filename=file.name, today=today, preset=preset, overrides=overrides)
+        return parsed.rows, parsed.problems
+
+    def apply(session: Session, rows: list[object], at: datetime) -> object:
+        assert parsed is not None
+        return apply_export(session, parsed, actor=actor, at=at, ap=ap)
+
+    records, summary = _import(file, parse, apply, dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} sign-ins from {file.name}: {summary}")
+    assert parsed is not None
+    typer.echo(f"{verb} {len(records)} {parsed.what} from {file.name}: {summary}")
 
 
 @discover_app.command("run")
