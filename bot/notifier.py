@@ -240,6 +240,10 @@ class SlackNotifier:
         response = await _call(channel, self._client.chat_postMessage(channel=channel, text=text, blocks=blocks))
         return MessageRef(str(response["channel"]), str(response["ts"]))
 
+    async def update_discovery_digest(self, *, ref: MessageRef, view: DigestView) -> None:
+        text, blocks = discovery_digest_message(view)
+        await _call(ref.channel, self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks))
+
     async def send_payer_notice(self, *, notice: PayerNotice) -> MessageRef:
         """The payer's DM, carrying its key so a retry finds it (`find_sent`) instead of
         sending it twice."""
