@@ -1,7 +1,8 @@
 """ITAM's decisions on discovered products (Adopt, Block, Ignore), the digest they are shown
 in, and the payers' reuse-first DMs. `catalog.rules.discovery_actions` decides; this module
 reads and writes. Every decision is idempotent (the same click twice changes nothing more)
-and audited; only people with the ITAM role may take one."""
+and audited; only people with the ITAM role (or the console's admins) may take one. The
+Slack digest's buttons and the console's `/discovered` page both call these functions."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ __all__ = [
 
 MAX_SUPPRESS_DAYS = 365
 _ENTITY = "discovery"
+#: The console's admins decide as ITAM does (web/access.py, REGISTER_EDITOR_ROLES).
+ADMIN_ROLE = "admin"
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,8 @@ def mark_digest(session: Session, *, keys: Sequence[str], channel: str, ts: str)
 def _decidable(session: Session, *, key: str, actor_slack_id: str, wanted: str) -> tuple[Discovery | None, str, str]:
     """The row and the actor's email, or None and why not."""
     person = repository.get_person_by_slack_id(session, slack_id=actor_slack_id)
-    if not is_itam(person):
-        return None, "", "Only people with the ITAM role can decide on discovered products."
+    if not (is_itam(person) or (person is not None and ADMIN_ROLE in (person.roles or []))):
+        return None, "", "Only people with the ITAM role (or admins) can decide on discovered products."
     assert person is not None
     row = session.exec(select(Discovery).where(col(Discovery.key) == key)).first()
     if row is None:
