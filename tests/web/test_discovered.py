@@ -72,7 +72,7 @@ async def test_the_list_shows_spend_per_currency_and_filters(discovered: tuple[C
     listed = (await console.http.get("/api/v1/discoveries")).json()
     items = {i["name"]: i for i in listed["items"]}
     assert listed["total"] == 12 and listed["next_offset"] is None
-    assert [i["status"] for i in listed["items"]][0] == "blocked_in_use"  # what needs attention first
+    assert listed["items"][0]["status"] == "blocked_in_use"  # what needs attention first
     assert items["Figma"]["spend_cents"] == {"USD": 9000} and items["Figma"]["sso_users"] == 2
     assert items["Miro"]["spend_cents"] == {"EUR": 1600} and items["Miro"]["spend"] == "16.00 EUR"
     assert items["ChatGPT"]["payers"] == ["engineer@example.com", "vp@example.com"]
