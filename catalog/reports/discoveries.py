@@ -21,7 +21,7 @@ from catalog.discovery import recogniser
 from catalog.models import Discovery, SpendLine, SpendRecord
 from catalog.repository import discovery as store
 from catalog.rules.discovery import STATUSES
-from catalog.rules.discovery_actions import needs_decision
+from catalog.rules.discovery_actions import NEEDS_DECISION, needs_decision
 
 __all__ = [
     "NON_SAAS",
@@ -32,6 +32,7 @@ __all__ = [
     "DiscoveryPage",
     "DiscoveryRow",
     "SpendLineView",
+    "decision_counts",
     "discovery_detail",
     "list_discoveries",
 ]
@@ -284,3 +285,18 @@ def discovery_detail(session: Session, *, discovery_id: int, as_of: date) -> Dis
         ]
     views.sort(key=lambda v: v.spent_on, reverse=True)
     return DiscoveryDetail(_row(found, as_of), views[:MAX_DETAIL_LINES], len(views) > MAX_DETAIL_LINES)
+
+
+def decision_counts(session: Session, *, as_of: date) -> dict[str, int]:
+    """For the Overview: products seen that wait for ITAM's decision (those a new digest would
+    list), and blocked products still in use."""
+    rows = session.exec(
+        select(Discovery).where(
+            (col(Discovery.lines) > 0) | (col(Discovery.sso_users) > 0), col(Discovery.status).in_(NEEDS_DECISION)
+        )
+    ).all()
+    waiting = sum(
+        needs_decision(status=r.status, decision=r.decision, suppressed_until=r.suppressed_until, as_of=as_of)
+        for r in rows
+    )
+    return {"to_decide": waiting, "blocked_in_use": sum(r.status == "blocked_in_use" for r in rows)}

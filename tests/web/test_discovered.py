@@ -243,3 +243,18 @@ async def test_an_upload_is_all_or_nothing_with_line_numbers_and_idempotent(
         headers={"X-CSRF-Token": csrf},
     )
     assert refused.status_code == 403
+
+
+async def test_the_overview_links_to_what_waits_for_a_decision(discovered: tuple[Console, RecordingTemporal]) -> None:
+    console, _ = discovered
+    csrf = console.sign_in(ITAM)
+    items = (await console.http.get("/api/v1/discoveries")).json()["items"]
+    waiting = sum(i["needs_decision"] for i in items)
+    assert waiting >= 4 and (await console.http.get("/api/v1/overview")).json()["discovered"] == {
+        "to_decide": waiting,
+        "blocked_in_use": 1,
+    }
+    await console.http.post(f"/discovered/{_id(console, 'known:chatgpt')}/adopt", data={"csrf_token": csrf})
+    page = (await console.http.get("/")).text
+    assert f'data-testid="discovered-to-decide">{waiting - 1} products</a>' in page
+    assert 'href="/discovered?status=blocked_in_use"' in page

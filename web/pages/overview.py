@@ -40,6 +40,14 @@ def read_overview(c: Console) -> Overview:
         )
 
 
+def read_discovered(c: Console) -> dict[str, int]:
+    """Discovered products waiting for ITAM, and blocked ones in use (catalog/reports/discoveries.py)."""
+    from catalog.reports.discoveries import decision_counts
+
+    with transaction(c.engine, read_only=True) as session:
+        return decision_counts(session, as_of=c.today())
+
+
 def by_currency(items: Iterable[T], currency_of: Callable[[T], str]) -> list[tuple[str, list[T]]]:
     """Items grouped by currency, in currency order: one chart (and one table) each."""
     groups: dict[str, list[T]] = {}
@@ -91,6 +99,7 @@ async def overview_page(request: Request, viewer: PageViewer) -> Response:
         return RedirectResponse("/requests", status_code=303)
     c = console(request)
     data = await run_in_threadpool(read_overview, c)
+    discovered = await run_in_threadpool(read_discovered, c)
     spend = [(cur, lines, spend_chart(lines, cur)) for cur, lines in by_currency(data.spend, lambda b: b.currency)]
     drawdown = [
         (cur, items, drawdown_chart(items, cur)) for cur, items in by_currency(data.commitments, lambda x: x.currency)
@@ -106,6 +115,7 @@ async def overview_page(request: Request, viewer: PageViewer) -> Response:
         tz_name=c.settings.company_timezone,
         reclaim_days=c.settings.reclaim_inactive_days,
         now=datetime.now(UTC),
+        discovered=discovered,
     )
 
 
@@ -122,4 +132,5 @@ async def overview_api(request: Request, viewer: ApiViewer) -> dict[str, Any]:
         "pending_approvals": [asdict(p) for p in data.pending],
         "idle_seats": [asdict(i) for i in data.idle],
         "commitments": [asdict(c) for c in data.commitments],
+        "discovered": await run_in_threadpool(read_discovered, console(request)),
     }
