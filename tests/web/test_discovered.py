@@ -258,3 +258,16 @@ async def test_the_overview_links_to_what_waits_for_a_decision(discovered: tuple
     page = (await console.http.get("/")).text
     assert f'data-testid="discovered-to-decide">{waiting - 1} products</a>' in page
     assert 'href="/discovered?status=blocked_in_use"' in page
+
+
+async def test_the_api_is_described_in_openapi(discovered: tuple[Console, RecordingTemporal]) -> None:
+    console, _ = discovered
+    paths = (await console.http.get("/api/openapi.json")).json()["paths"]
+    for path in (
+        "/api/v1/discoveries",
+        "/api/v1/discoveries/{discovery_id}",
+        "/api/v1/discoveries/{discovery_id}/{action}",
+    ):
+        assert path in paths, path
+    upload = paths["/api/v1/spend-imports"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]

@@ -13,12 +13,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from catalog.db import transaction
@@ -304,18 +305,28 @@ async def decide_page(request: Request, viewer: PageViewer, discovery_id: int, a
     )
 
 
+class DecisionBody(BaseModel):
+    reason: str = Field("", max_length=2000, description="Block and Ignore: why (required).")
+    alternatives: list[str] = Field(
+        default_factory=list, max_length=100, description="Block: approved catalog ids to use instead."
+    )
+    days: int | None = Field(None, description="Ignore: leave it alone for this many days (1 to 365).")
+
+
 @router.post("/api/v1/discoveries/{discovery_id}/{action}", tags=["discovery"])
 async def decide_api(
-    request: Request, viewer: ApiViewer, discovery_id: int, action: str, body: dict[str, Any] | None = None
+    request: Request,
+    viewer: ApiViewer,
+    discovery_id: int,
+    action: Literal["adopt", "block", "ignore"],
+    body: DecisionBody | None = None,
 ) -> dict[str, Any]:
-    """`adopt`, `block` (`reason`, `alternatives`: approved catalog ids) or `ignore` (`reason`,
-    `days`, 1 to 365), as the Slack digest's buttons do (ITAM and admin only; the Slack digest
-    is redrawn in place). 422 names each field that is wrong; a refusal is 409."""
-    raw = body or {}
-    alternatives = raw.get("alternatives") or []
-    if not isinstance(alternatives, list):
-        raise HTTPException(422, {"errors": {"alternatives": "a list of catalog product ids"}})
-    answer = await decide(console(request), viewer, discovery_id, action, raw, [str(a) for a in alternatives])
+    """Adopt, Block or Ignore a discovered product, as the Slack digest's buttons do (ITAM and
+    admin only; the Slack digest that lists it is redrawn in place). 422 names each field that
+    is wrong (`errors`); a refusal (e.g. already adopted) is 409."""
+    given = body or DecisionBody(reason="", days=None)
+    raw = {"reason": given.reason, "days": "" if given.days is None else str(given.days)}
+    answer = await decide(console(request), viewer, discovery_id, action, raw, given.alternatives)
     if answer.invalid:
         raise HTTPException(422, {"errors": answer.errors})
     if not answer.ok:

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, File, Form, HTTPException, Request
+from fastapi import UploadFile as UploadedFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
@@ -140,11 +141,19 @@ async def upload_page(request: Request, viewer: PageViewer) -> Response:
 
 
 @router.post("/api/v1/spend-imports", tags=["discovery"])
-async def upload_api(request: Request, viewer: ApiViewer) -> dict[str, Any]:
-    """Import one export (multipart: `file`, `kind` = card | ap | focus | sso, optional
-    `map_preset` and `column_map` for card exports), as `procure spend import` / `procure usage
-    import` do: all or nothing and idempotent. 422 lists every problem with its line number."""
-    answer = await upload(console(request), viewer, await request.form())
+async def upload_api(
+    request: Request,
+    viewer: ApiViewer,
+    file: UploadedFile | None = File(None, description="The export, CSV (UTF-8)."),  # noqa: B008
+    kind: str = Form("", description="card, ap, focus or sso."),
+    map_preset: str = Form("", description="card: a shipped column map (amex, brex, ramp, …)."),
+    column_map: str = Form("", description="card: column=Header lines, e.g. merchant=Description."),
+) -> dict[str, Any]:
+    """Import one export as `procure spend import` / `procure usage import` do: all or nothing
+    and idempotent (ITAM, FinOps and admin). 422 lists every problem with its line number
+    (`problems`) or names the form field that is wrong (`errors`)."""
+    form = {"file": file, "kind": kind, "map_preset": map_preset, "column_map": column_map}
+    answer = await upload(console(request), viewer, form)
     if not answer.ok:
         raise HTTPException(422, {"message": answer.message, "problems": answer.problems, "errors": answer.errors})
     return {"ok": True, "message": answer.message, "imported": answer.imported}
