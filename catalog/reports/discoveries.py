@@ -251,8 +251,15 @@ def discovery_detail(session: Session, *, discovery_id: int, as_of: date) -> Dis
     if found is None:
         return None
     recognise_one, _ = recogniser(session)
-    card = [d for d in session.exec(select(SpendLine.descriptor).distinct()).all() if recognise_one(d).key == found.key]
-    ap = [v for v in session.exec(select(SpendRecord.vendor).distinct()).all() if recognise_one(v).key == found.key]
+
+    def behind(descriptor: str) -> bool:
+        # Once Adopt or Block has put the product in the catalog, its lines are recognised as
+        # that catalog product until the next run re-keys the row.
+        seen = recognise_one(descriptor)
+        return seen.key == found.key or (found.product_id is not None and seen.product_id == found.product_id)
+
+    card = [d for d in session.exec(select(SpendLine.descriptor).distinct()).all() if behind(d)]
+    ap = [v for v in session.exec(select(SpendRecord.vendor).distinct()).all() if behind(v)]
     views: list[SpendLineView] = []
     if card:
         lines = session.exec(

@@ -88,6 +88,7 @@ async def test_ian_adopts_a_discovered_product_and_the_slack_digest_is_redrawn(
     await expect(page.get_by_test_id("spend-lines")).to_contain_text("OPENAI *CHATGPT SUBSCR")
     await page.get_by_test_id("adopt").click()
     await expect(page.get_by_test_id("notice")).to_contain_text("Adopted ChatGPT")
+    await expect(page.get_by_test_id("spend-lines")).to_contain_text("OPENAI *CHATGPT SUBSCR")
     await page.screenshot(path=str(ARTIFACTS / "console-discovered-adopted.png"), full_page=True)
     await page.close()
 

@@ -132,6 +132,8 @@ async def test_itam_adopts_from_the_page_and_the_slack_digest_is_redrawn(
     assert (redraw.channel, redraw.ts) == DIGEST and workflow_id.startswith("discovery-digest-refresh-")
     page = await console.http.get(f"/discovered/{chatgpt}")
     assert f'href="/assets/{row.asset_id}"' in page.text and 'data-testid="adopt"' not in page.text
+    # Its lines are now recognised as the catalog product Adopt created: still listed.
+    assert len((await console.http.get(f"/api/v1/discoveries/{chatgpt}")).json()["spend_lines"]) == 3
     # Blocking it now is refused, as a click on the digest is, and shown on the page.
     refused = await console.http.post(
         f"/api/v1/discoveries/{chatgpt}/block",
