@@ -130,8 +130,11 @@ def _why(error: BaseException) -> str:
         return f"Slack refused the call: {error.response.get('error')}"
     if isinstance(error, Undeliverable):
         return f"Slack refused {error.target}: {error.error} ({error.hint})"
+    import aiohttp
+
     text = str(error).splitlines()[0] if str(error) else ""
-    return f"{type(error).__name__}{': ' + text if text else ''}"[:300]
+    where = "Slack is unreachable: " if isinstance(error, aiohttp.ClientConnectionError | TimeoutError) else ""
+    return f"{where}{type(error).__name__}{': ' + text if text else ''}"[:300]
 
 
 async def _notify(day: date) -> None:

@@ -282,4 +282,5 @@ def test_run_notifies_by_default_and_a_slack_failure_says_the_discovery_was_save
     assert said.startswith("discovery on 2026-12-04 was saved, but Slack could not be told")
     assert "procure discover run --as-of 2026-12-04" in said
     assert ("invalid_auth" in said) == (slack == "refuses the token")
+    assert ("Slack is unreachable" in said) == (slack == "unreachable")
     assert "discovered on 2026-12-04" in result.stdout and count(db, Discovery) > 0
