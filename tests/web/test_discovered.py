@@ -207,6 +207,9 @@ async def test_an_upload_is_all_or_nothing_with_line_numbers_and_idempotent(
     )
     assert page.status_code == 422
     assert "card.csv:line 3: amount: &#39;x&#39; is not an amount" in page.text and "nothing was imported" in page.text
+    no_file = await console.http.post("/discovered/upload", data={"csrf_token": csrf, "kind": "focus"})
+    assert no_file.status_code == 422 and 'id="u-file-error"' in no_file.text
+    assert '<option value="focus" selected>' in no_file.text  # what was chosen is kept
     good = "When,Desc,Amount (USD),Who\n2026-11-20,LOOM.COM,12.50,a@x.io\n"
     form = {
         "csrf_token": csrf,
