@@ -245,6 +245,10 @@ class SlackNotifier:
     async def post_discovery_digest(self, *, channel: str, view: DigestView) -> MessageRef:
         return await self._post(channel, discovery_digest_message(view))
 
+    async def update_discovery_digest(self, *, ref: MessageRef, view: DigestView) -> None:
+        text, blocks = discovery_digest_message(view)
+        await _call(ref.channel, self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks))
+
     async def send_payer_notice(self, *, notice: PayerNotice) -> MessageRef:
         """The payer's DM, carrying its key so a retry finds it (`find_sent`) instead of
         sending it twice."""

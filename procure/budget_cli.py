@@ -76,31 +76,16 @@ def spend_import(
     if file_format not in ("ap", "card", "focus"):
         typer.echo(f"--format {file_format!r}: use ap, card or focus", err=True)
         raise typer.Exit(2)
-    if file_format != "ap":
-        from procure.discover_cli import import_spend_lines
+    from procure.discover_cli import import_export
 
-        import_spend_lines(file, kind=file_format, preset=map_preset, maps=maps or [], actor=actor, dry_run=dry_run)
-        return
-    from catalog.importers.budgets import apply_spend, parse_spend
-    from catalog.routing import load_active_policy
-    from catalog.rules.policy import PolicyError
-
-    start_month = get_settings().fiscal_year_start_month
-    try:
-        policy = load_active_policy()
-        rates, currency = policy.rates, policy.currency
-    except (PolicyError, OSError) as error:
-        # Spend in the budget's own currency needs no rate; any other is refused, saying so.
-        typer.echo(f"warning: the policy can't be read, so no currency can be converted: {error}", err=True)
-        rates, currency = None, None
-    import_and_say(
+    import_export(
         file,
-        "spend lines",
-        lambda text: parse_spend(text, filename=file.name),
-        lambda session, rows, at: apply_spend(
-            session, rows=rows, start_month=start_month, actor=actor[:320], at=at, rates=rates, line_currency=currency
-        ),
+        kind=file_format,
+        actor=actor,
         dry_run=dry_run,
+        preset=map_preset,
+        maps=maps,
+        start_month=get_settings().fiscal_year_start_month,
     )
 
 

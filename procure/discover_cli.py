@@ -5,7 +5,6 @@ to the functions here). Every import is all or nothing, idempotent and audited."
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,16 +15,12 @@ from sqlmodel import Session
 
 from catalog.importers.directory import ImportProblem
 from procure.budget_cli import DryRunOpt, _engine, _import
-from procure.directory_cli import DryRun, read_db, read_text
+from procure.directory_cli import DryRun, read_db
 
 if TYPE_CHECKING:
     from catalog.models import Commitment
 
 discover_app = typer.Typer(help="Discovery: SaaS bought or used outside the process.", no_args_is_help=True)
-
-
-def _digest(file: Path, text: str) -> str:
-    return hashlib.sha256(f"{file.name}\n{text}".encode()).hexdigest()
 
 
 def parse_overrides(maps: list[str]) -> dict[str, str]:
@@ -40,52 +35,43 @@ def parse_overrides(maps: list[str]) -> dict[str, str]:
     return found
 
 
-def import_spend_lines(
-    file: Path, *, kind: str, preset: str | None, maps: list[str], actor: str, dry_run: bool
+def import_export(
+    file: Path,
+    *,
+    kind: str,
+    actor: str,
+    dry_run: bool,
+    preset: str | None = None,
+    maps: list[str] | None = None,
+    start_month: int = 1,
 ) -> None:
-    """`procure spend import FILE --format card|focus`."""
-    from catalog.importers.spend_card import parse_card
-    from catalog.importers.spend_focus import parse_focus
-    from catalog.importers.spend_lines import SpendLineRow, apply_spend_lines
+    """`procure spend import FILE --format card|ap|focus` and `procure usage import FILE
+    --format sso`: the parsing and writing the console's upload uses too
+    (catalog/importers/exports.py)."""
+    from catalog.importers.exports import ap_currency, apply_export, parse_export
 
-    text = read_text(file)
-    skipped: dict[str, int] = {}
-
-    def parse(content: str) -> tuple[list[SpendLineRow], list[ImportProblem]]:
-        if kind == "focus":
-            rows, problems, left_out = parse_focus(content)
-            skipped.update(left_out)
-            return rows, problems
-        return parse_card(content, preset=preset, overrides=parse_overrides(maps))
-
-    digest = _digest(file, text)
-    records, summary = _import(
-        file,
-        parse,
-        lambda session, rows, at: apply_spend_lines(
-            session, rows=rows, actor=actor[:320], at=at, file_digest=digest, skipped=skipped
-        ),
-        dry_run=dry_run,
-    )
-    verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} {kind} lines from {file.name}: {summary}")
-
-
-def import_sso(file: Path, *, actor: str, dry_run: bool) -> None:
-    """`procure usage import FILE --format sso`."""
-    from catalog.discovery import recogniser
-    from catalog.importers.usage_sso import SsoLogin, SsoSummary, apply_sso, parse_sso
-
-    def apply(session: Session, logins: list[SsoLogin], at: datetime) -> SsoSummary:
-        recognise_one, _ = recogniser(session)
-        return apply_sso(
-            session, logins=logins, product_of=lambda app: recognise_one(app).product_id, actor=actor[:320], at=at
-        )
-
+    overrides = parse_overrides(maps or [])
+    ap = None
+    if kind == "ap":
+        ap, warning = ap_currency(start_month)
+        if warning:
+            typer.echo(f"warning: {warning}", err=True)
     today = datetime.now(UTC).date()
-    records, summary = _import(file, lambda text: parse_sso(text, as_of=today), apply, dry_run=dry_run)
+    parsed = None
+
+    def parse(text: str) -> tuple[list[object], list[ImportProblem]]:
+        nonlocal parsed
+        parsed = parse_export(kind, text, filename=file.name, today=today, preset=preset, overrides=overrides)
+        return parsed.rows, parsed.problems
+
+    def apply(session: Session, rows: list[object], at: datetime) -> object:
+        assert parsed is not None
+        return apply_export(session, parsed, actor=actor, at=at, ap=ap)
+
+    records, summary = _import(file, parse, apply, dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {len(records)} sign-ins from {file.name}: {summary}")
+    assert parsed is not None
+    typer.echo(f"{verb} {len(records)} {parsed.what} from {file.name}: {summary}")
 
 
 @discover_app.command("run")
@@ -99,9 +85,10 @@ def discover_run(
         bool,
         typer.Option(
             "--notify/--no-notify",
-            help="Then post the ITAM digest and DM the payers in Slack, as the daily schedule does.",
+            help="Then post the ITAM digest and DM the payers in Slack, as the daily schedule does "
+            "(the default; --no-notify saves the discovery and posts nothing).",
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Recognise every spend line and SSO app, classify each product (managed, unmanaged,
     blocked_in_use, unknown; non-SaaS merchants are left alone) and save what was seen of it.
@@ -122,7 +109,32 @@ def discover_run(
         engine.dispose()
     typer.echo(f"{'would discover' if dry_run else 'discovered'} on {day}: {summary}")
     if notify and not dry_run:
-        asyncio.run(_notify(day))
+        try:
+            asyncio.run(_notify(day))
+        except Exception as error:  # any failure to reach Slack reads the same: one line, no traceback
+            typer.echo(
+                f"discovery on {day} was saved, but Slack could not be told ({_why(error)}); "
+                f"once Slack is reachable, send the digest and DMs with `procure discover run --as-of {day}`",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+
+
+def _why(error: BaseException) -> str:
+    """What went wrong talking to Slack, in a few words (a token refused, Slack unreachable)."""
+    from slack_sdk.errors import SlackApiError
+
+    from catalog.ports import Undeliverable
+
+    if isinstance(error, SlackApiError):
+        return f"Slack refused the call: {error.response.get('error')}"
+    if isinstance(error, Undeliverable):
+        return f"Slack refused {error.target}: {error.error} ({error.hint})"
+    import aiohttp
+
+    text = str(error).splitlines()[0] if str(error) else ""
+    where = "Slack is unreachable: " if isinstance(error, aiohttp.ClientConnectionError | TimeoutError) else ""
+    return f"{where}{type(error).__name__}{': ' + text if text else ''}"[:300]
 
 
 async def _notify(day: date) -> None:

@@ -51,9 +51,9 @@ def import_usage(
         typer.echo(f"--format {file_format!r}: use seats or sso", err=True)
         raise typer.Exit(2)
     if file_format == "sso":
-        from procure.discover_cli import import_sso
+        from procure.discover_cli import import_export
 
-        import_sso(usage_file, actor=actor, dry_run=dry_run)
+        import_export(usage_file, kind="sso", actor=actor, dry_run=dry_run)
         return
     from catalog import repository
     from catalog.db import make_engine, transaction

@@ -32,4 +32,6 @@ def import_samples() -> None:
 
 
 def discover(*more: str) -> str:
-    return cli(discover_app, "run", "--as-of", AS_OF, *more)
+    """`procure discover run` on AS_OF; it posts nothing to Slack unless `--notify` is given."""
+    flags = more if "--notify" in more else ("--no-notify", *more)
+    return cli(discover_app, "run", "--as-of", AS_OF, *flags)

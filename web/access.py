@@ -8,9 +8,11 @@
 | anyone | their own requests, requests they approve (or decide as delegate), and the catalog |
 | anonymous | nothing: 401 on the API, a redirect to sign-in on pages |
 
-Costs of contracts (the register, renewals, budgets, seats) are for the first row only: an
-employee never sees what someone else's contract costs. Pages and API call the same functions,
-so the two surfaces cannot disagree (docs/decisions.md, "The web console").
+Costs of contracts (the register, renewals, budgets, seats, discovered spend) are for the
+first row only; among them, ITAM and admins decide on discovered products, and ITAM, FinOps
+and admins upload the spend and sign-in exports discovery reads. An employee never sees what
+someone else's contract costs. Pages and API call the same functions, so the two surfaces
+cannot disagree (docs/decisions.md, "The web console").
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ EVERYTHING_ROLES = frozenset({"itam", "finance", "finops", "admin"})
 #: Roles that may change the register (contract terms, owners) from the console.
 REGISTER_EDITOR_ROLES = frozenset({"itam", "admin"})
 SECURITY_ROLE = "security"
+#: Roles that may upload spend and sign-in exports for discovery from the console.
+SPEND_UPLOAD_ROLES = frozenset({"itam", "finops", "admin"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,11 @@ def may_see_register(viewer: Viewer) -> bool:
 
 def may_edit_register(viewer: Viewer) -> bool:
     return bool(viewer.roles & REGISTER_EDITOR_ROLES)
+
+
+def may_upload_spend(viewer: Viewer) -> bool:
+    """Card, AP, FOCUS and SSO exports, uploaded on `/discovered`."""
+    return bool(viewer.roles & SPEND_UPLOAD_ROLES)
 
 
 def may_see_request(
@@ -121,6 +130,7 @@ PAGES = (
     Page("/budgets", "Budgets", True),
     Page("/commitments", "Commitments", True),
     Page("/seats", "Seats", True),
+    Page("/discovered", "Discovered", True),
     Page("/catalog", "Catalog", False),
     Page("/policy", "Policy", False),
 )

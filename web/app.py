@@ -35,6 +35,8 @@ PAGE_MODULES = (
     "commitments",
     "seats",
     "seat_release",
+    "discovered",
+    "spend_imports",
     "catalog",
     "policy",
     "me",

@@ -1,5 +1,5 @@
 """Discovery on Temporal: a daily Schedule runs `DiscoveryWorkflow`, which discovers, posts
-the ITAM digest and sends the payers' reuse-first DMs. `procure discover run --notify` does
+the ITAM digest and sends the payers' reuse-first DMs. `procure discover run` (without `--no-notify`) does
 the same three steps in the CLI process (`post_digest`, `notify_payers` are plain functions).
 
 Each step is idempotent: a run on the same data writes the same rows; the digest of a day is
@@ -9,6 +9,7 @@ is audited, and carried by the message so a retry that lost the audit row finds 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -32,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from catalog.db import transaction
     from catalog.discovery import run_discovery
     from catalog.models import AuditEvent
-    from catalog.ports import DiscoveryNotifier, Undeliverable
+    from catalog.ports import DiscoveryNotifier, MessageRef, Undeliverable
     from catalog.repository import discovery_actions
     from catalog.rules.discovery_actions import DigestView, PayerNotice
     from workflows.renewals.activities import local_today
@@ -57,6 +58,15 @@ class DiscoveryResult:
     digest_posted: bool = False
     dms_sent: int = 0
     failed: list[str] = field(default_factory=list)  # targets Slack refused for good, with why
+
+
+@dataclass
+class DigestRefreshInput:
+    """A digest to redraw from the database: (channel, ts) as posted, and the day it is read on."""
+
+    channel: str
+    ts: str
+    as_of: str  # ISO date
 
 
 def _audited(engine: Engine, key: str) -> bool:
@@ -161,6 +171,17 @@ class DiscoveryActivities:
         )
         return DiscoveryResult(as_of, dms_sent=sent, failed=failed)
 
+    @activity.defn
+    async def refresh_discovery_digest(self, given: DigestRefreshInput) -> None:
+        """Redraw the digest at (channel, ts) as the database has it now."""
+
+        def read() -> DigestView:
+            with transaction(self._engine, read_only=True) as session:
+                return discovery_actions.digest_view(session, as_of=date.fromisoformat(given.as_of), digest_ts=given.ts)
+
+        view = await asyncio.to_thread(read)
+        await self._notifier.update_discovery_digest(ref=MessageRef(given.channel, given.ts), view=view)
+
 
 @workflow.defn
 class DiscoveryWorkflow:
@@ -191,7 +212,37 @@ class DiscoveryWorkflow:
         return result
 
 
-DISCOVERY_WORKFLOWS = [DiscoveryWorkflow]
+@workflow.defn
+class DiscoveryDigestRefreshWorkflow:
+    """Redraw a digest after a decision taken in the console: the worker holds the Slack
+    client, and a retried activity outlasts a Slack that is briefly away (a Slack click
+    redraws it in the bot's handler instead; docs/decisions.md, 51)."""
+
+    @workflow.run
+    async def run(self, given: DigestRefreshInput) -> None:
+        await workflow.execute_activity_method(
+            DiscoveryActivities.refresh_discovery_digest,
+            given,
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=ACTIVITY_RETRY,
+            schedule_to_close_timeout=timedelta(hours=1),
+        )
+
+
+DISCOVERY_WORKFLOWS = [DiscoveryWorkflow, DiscoveryDigestRefreshWorkflow]
+
+
+async def start_digest_refresh(client: Client, *, task_queue: str, channel: str, ts: str, as_of: date) -> str:
+    """Start redrawing the digest at (channel, ts); returns the workflow id. Each decision
+    starts its own: the digest is rebuilt from the database, so two redraws end the same."""
+    workflow_id = f"discovery-digest-refresh-{ts}-{uuid.uuid4().hex[:12]}"
+    await client.start_workflow(
+        DiscoveryDigestRefreshWorkflow.run,
+        DigestRefreshInput(channel, ts, as_of.isoformat()),
+        id=workflow_id,
+        task_queue=task_queue,
+    )
+    return workflow_id
 
 
 async def ensure_discovery_schedule(client: Client, *, task_queue: str, timezone: str) -> str:

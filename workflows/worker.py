@@ -82,7 +82,12 @@ def activity_methods(
     found: list[Callable[..., Any]] = []
     if discovery is not None:
         # discovery (workflows/discovery.py)
-        found = [discovery.discover, discovery.post_discovery_digest, discovery.notify_discovery_payers]
+        found = [
+            discovery.discover,
+            discovery.post_discovery_digest,
+            discovery.notify_discovery_payers,
+            discovery.refresh_discovery_digest,
+        ]
     return [*request, *renewal, *found]
 
 

@@ -1,7 +1,8 @@
 """ITAM's decisions on discovered products (Adopt, Block, Ignore), the digest they are shown
 in, and the payers' reuse-first DMs. `catalog.rules.discovery_actions` decides; this module
 reads and writes. Every decision is idempotent (the same click twice changes nothing more)
-and audited; only people with the ITAM role may take one."""
+and audited; only people with the ITAM role (or the console's admins) may take one. The
+Slack digest's buttons and the console's `/discovered` page both call these functions."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ from catalog.rules.discovery_actions import (
     DigestView,
     PayerNotice,
     infer_term,
+    main_currency,
     needs_decision,
     notice_key,
     product_slug,
+    rank_payers,
 )
 from catalog.rules.renewals import add_months
 from catalog.rules.reuse import ReuseKind
@@ -45,6 +48,8 @@ __all__ = [
 
 MAX_SUPPRESS_DAYS = 365
 _ENTITY = "discovery"
+#: The console's admins decide as ITAM does (web/access.py, REGISTER_EDITOR_ROLES).
+ADMIN_ROLE = "admin"
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,8 @@ def mark_digest(session: Session, *, keys: Sequence[str], channel: str, ts: str)
 def _decidable(session: Session, *, key: str, actor_slack_id: str, wanted: str) -> tuple[Discovery | None, str, str]:
     """The row and the actor's email, or None and why not."""
     person = repository.get_person_by_slack_id(session, slack_id=actor_slack_id)
-    if not is_itam(person):
-        return None, "", "Only people with the ITAM role can decide on discovered products."
+    if not (is_itam(person) or (person is not None and ADMIN_ROLE in (person.roles or []))):
+        return None, "", "Only people with the ITAM role (or admins) can decide on discovered products."
     assert person is not None
     row = session.exec(select(Discovery).where(col(Discovery.key) == key)).first()
     if row is None:
@@ -170,19 +175,27 @@ def _catalog_entry(session: Session, row: Discovery, *, status: str) -> Product:
     return product
 
 
-def _charges(session: Session, row: Discovery, currency: str) -> list[tuple[str, date, int]]:
-    """The card and marketplace charges behind `row`: its payers' lines in `currency` whose
-    descriptor is recognised as this product (a payer's lines are few; the recogniser is the
-    one `procure discover run` uses)."""
+def _charges(session: Session, row: Discovery) -> list[tuple[str, date, int, str]]:
+    """The card and marketplace charges behind `row` (payer, day, cents, currency): its
+    payers' lines whose descriptor is recognised as this product (a payer's lines are few;
+    the recogniser is the one `procure discover run` uses)."""
     recognise_one, _ = recogniser(session)
-    lines = session.exec(
-        select(SpendLine).where(col(SpendLine.payer_email).in_(row.payers), col(SpendLine.currency) == currency)
-    )
+    lines = session.exec(select(SpendLine).where(col(SpendLine.payer_email).in_(row.payers)))
     return [
-        (line.payer_email or "", line.spent_on, line.amount_cents)
+        (line.payer_email or "", line.spent_on, line.amount_cents, line.currency)
         for line in lines
         if recognise_one(line.descriptor).key == row.key
     ]
+
+
+def _owner(session: Session, row: Discovery, ranked: Sequence[str]) -> tuple[str, str | None]:
+    """The owner Adopt names and their cost center: the top payer the directory knows (else
+    the top payer), on their directory cost center (else one the spend was booked to)."""
+    payers = [*ranked, *(p for p in row.payers if p not in ranked)]
+    people = [repository.get_person(session, email=p) for p in payers]
+    owner = next((p for p in people if p is not None), None)
+    owner_email = owner.email if owner is not None else payers[0]
+    return owner_email, (owner.cost_center if owner is not None else None) or next(iter(row.cost_centers), None)
 
 
 def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: datetime) -> Outcome:
@@ -197,14 +210,15 @@ def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: d
         return Outcome(
             False, f"{row.name} has no card or marketplace spend to adopt; add it with `procure assets import`."
         )
-    people = [repository.get_person(session, email=p) for p in row.payers]
-    owner = next((p for p in people if p is not None), None)
-    owner_email = owner.email if owner is not None else row.payers[0]
-    cost_center = (owner.cost_center if owner is not None else None) or next(iter(row.cost_centers), None)
+    charges = _charges(session, row)
+    currency = main_currency(charges, as_of=as_of) or (
+        "USD" if "USD" in row.spend_cents else next(iter(sorted(row.spend_cents)), "USD")
+    )
+    in_currency = [(payer, day, cents) for payer, day, cents, cur in charges if cur == currency]
+    owner_email, cost_center = _owner(session, row, rank_payers(in_currency, as_of=as_of))
     if not cost_center:
         return Outcome(False, f"No cost center is known for {owner_email}: add one in the directory, then Adopt again.")
-    currency = "USD" if "USD" in row.spend_cents else next(iter(sorted(row.spend_cents)), "USD")
-    term = infer_term(_charges(session, row, currency), as_of=as_of)
+    term = infer_term(in_currency, as_of=as_of)
     product = _catalog_entry(session, row, status=ProductStatus.APPROVED)
     seats = len(row.payers)
     asset = Asset(

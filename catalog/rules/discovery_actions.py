@@ -8,6 +8,9 @@ Pure: no I/O; `catalog.repository.discovery_actions` reads and writes.
   subscription (its annual cost is the average charge × 12); otherwise an annual one (the
   last 12 months' spend). Each payer's charges are counted apart: three people paying
   monthly are not one charge every ten days.
+- **Owner** (Adopt): the top payer by spend in the last 12 months, compared in the product's
+  main currency (the currency most of the payers' charges are in), then by number of charges,
+  then by email (docs/decisions.md, 51).
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ __all__ = [
     "InferredTerm",
     "PayerNotice",
     "infer_term",
+    "main_currency",
     "needs_decision",
     "notice_key",
     "product_slug",
+    "rank_payers",
 ]
 
 ADOPTED, BLOCKED, IGNORED = "adopted", "blocked", "ignored"
@@ -70,6 +75,34 @@ def infer_term(charges: Sequence[tuple[str, date, int]], *, as_of: date) -> Infe
         return InferredTerm("monthly", 1, annual)
     since = as_of - timedelta(days=365)
     return InferredTerm("annual", 12, max(sum(c for _, d, c in charges if since < d <= as_of), 0))
+
+
+def main_currency(charges: Sequence[tuple[str, date, int, str]], *, as_of: date) -> str | None:
+    """The currency a product is mostly paid in: the one with the most charges (payer, day,
+    cents, currency) in the last 12 months, or ever when none is that recent. Charges are
+    counted, not summed: amounts in two currencies are never compared. A tie goes to USD,
+    else to the first code alphabetically (the rule Adopt used before)."""
+    since = as_of - timedelta(days=365)
+    recent = [c for c in charges if since < c[1] <= as_of] or list(charges)
+    counts: dict[str, int] = defaultdict(int)
+    for _, _, _, currency in recent:
+        counts[currency] += 1
+    if not counts:
+        return None
+    return min(counts, key=lambda cur: (-counts[cur], cur != "USD", cur))
+
+
+def rank_payers(charges: Sequence[tuple[str, date, int]], *, as_of: date) -> list[str]:
+    """Payers, top first: by what they paid in the last 12 months (refunds subtracted; the
+    charges are in one currency), then by how many charges, then by email."""
+    since = as_of - timedelta(days=365)
+    spent: dict[str, int] = defaultdict(int)
+    lines: dict[str, int] = defaultdict(int)
+    for payer, day, cents in charges:
+        if since < day <= as_of:
+            spent[payer] += cents
+            lines[payer] += 1
+    return sorted(spent, key=lambda p: (-spent[p], -lines[p], p))
 
 
 def needs_decision(*, status: str, decision: str | None, suppressed_until: date | None, as_of: date) -> bool:

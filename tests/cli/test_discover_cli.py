@@ -5,9 +5,15 @@ the migration that adds its tables."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
@@ -46,11 +52,11 @@ def test_the_shipped_samples_run_the_whole_flow(db: Engine) -> None:
         discover_app, "run", "--as-of", "2026-12-04", "--dry-run"
     )
     assert count(db, Discovery) == 0
-    first = _run(discover_app, "run", "--as-of", "2026-12-04")
+    first = _run(discover_app, "run", "--as-of", "2026-12-04", "--no-notify")
     assert "12 new" in first and "6 marketplace lines with no approved request" in first
-    assert "0 new, 0 updated, 12 unchanged" in _run(discover_app, "run", "--as-of", "2026-12-04")
+    assert "0 new, 0 updated, 12 unchanged" in _run(discover_app, "run", "--as-of", "2026-12-04", "--no-notify")
     audits = count(db, AuditEvent)
-    _run(discover_app, "run", "--as-of", "2026-12-04")
+    _run(discover_app, "run", "--as-of", "2026-12-04", "--no-notify")
     assert count(db, AuditEvent) == audits
 
     report = {r["name"]: r for r in map(json.loads, _run(discover_app, "report", "--json").splitlines())}
@@ -116,7 +122,9 @@ def test_marketplace_lines_draw_the_commitment_and_reconcile_with_approved_reque
                 updated_at=at,
             )
         )
-    assert "3 marketplace lines with no approved request" in _run(discover_app, "run", "--as-of", "2026-12-04")
+    assert "3 marketplace lines with no approved request" in _run(
+        discover_app, "run", "--as-of", "2026-12-04", "--no-notify"
+    )
     with transaction(db) as session:
         lines = session.exec(select(SpendLine).where(SpendLine.descriptor == "Datadog, Inc.")).all()
         assert {line.request_id for line in lines} == {"R-DD"}
@@ -216,3 +224,63 @@ def test_an_entra_sign_in_export_moves_seat_activity_forward(db: Engine, tmp_pat
     assert result.exit_code == 1
     assert "sso.csv:line 2: last_login 2099-01-01 is in the future" in result.stderr
     assert "sso.csv:line 3: user_email 'empty' is not an email address" in result.stderr
+
+
+class _RefusingSlack(BaseHTTPRequestHandler):
+    """A Slack Web API that refuses every call as a revoked token is refused."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        body = json.dumps({"ok": False, "error": "invalid_auth"}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def _refusing_slack() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingSlack)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("slack", ["unreachable", "refuses the token"])
+def test_run_notifies_by_default_and_a_slack_failure_says_the_discovery_was_saved(
+    db: Engine, monkeypatch: pytest.MonkeyPatch, slack: str
+) -> None:
+    from catalog.settings import get_settings
+
+    _run(spend_app, "import", str(SAMPLES / "card.csv"), "--format", "card")
+    with ExitStack() as stack:
+        url = (
+            f"http://127.0.0.1:{_closed_port()}/api/"
+            if slack == "unreachable"
+            else stack.enter_context(_refusing_slack())
+        )
+        monkeypatch.setenv("SLACK_API_URL", url)
+        get_settings.cache_clear()
+        result = runner.invoke(discover_app, ["run", "--as-of", "2026-12-04"])
+    get_settings.cache_clear()
+    assert result.exit_code == 1
+    [said] = result.stderr.strip().splitlines()  # one line, no traceback
+    assert said.startswith("discovery on 2026-12-04 was saved, but Slack could not be told")
+    assert "procure discover run --as-of 2026-12-04" in said
+    assert ("invalid_auth" in said) == (slack == "refuses the token")
+    assert ("Slack is unreachable" in said) == (slack == "unreachable")
+    assert "discovered on 2026-12-04" in result.stdout and count(db, Discovery) > 0

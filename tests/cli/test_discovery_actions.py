@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -14,9 +15,17 @@ from sqlmodel import select
 from catalog.db import transaction
 from catalog.models import Asset, AuditEvent, Contract, Discovery, Product
 from catalog.repository import discovery_actions as actions
-from catalog.rules.discovery_actions import InferredTerm, infer_term, needs_decision, product_slug
-from tests.cli.conftest import count
-from tests.discovery_samples import discover, import_samples
+from catalog.rules.discovery_actions import (
+    InferredTerm,
+    infer_term,
+    main_currency,
+    needs_decision,
+    product_slug,
+    rank_payers,
+)
+from procure.budget_cli import spend_app
+from tests.cli.conftest import count, write
+from tests.discovery_samples import cli, discover, import_samples
 
 ITAM, EMPLOYEE = "U0ITAM", "U0EMPLOYEE"
 AS_OF = date(2026, 12, 4)
@@ -136,6 +145,38 @@ def test_term_inference_counts_each_payers_charges_apart() -> None:
     assert infer_term(spread, as_of=AS_OF) == InferredTerm("annual", 12, 27_000)
     yearly = [("a", date(2025, 6, 1), 50_000), ("a", date(2026, 6, 1), 60_000)]
     assert infer_term(yearly, as_of=AS_OF) == InferredTerm("annual", 12, 60_000)
+
+
+def test_adopt_names_the_top_payer_by_spend_not_the_first_alphabetically(discovered: Engine, tmp_path: Path) -> None:
+    # ChatGPT: Eli (engineer@) paid $20 twice, Vera (vp@) once; Vera now pays $60 more, in
+    # three charges, and Eli €500 that is not compared with dollars (the main currency is USD).
+    more = "".join(f"2026-11-{d},OPENAI *CHATGPT SUBSCR,20.00,USD,vp@example.com,CC-EXEC\n" for d in ("02", "03", "04"))
+    more += "2026-11-05,OPENAI *CHATGPT SUBSCR,500.00,EUR,engineer@example.com,CC-ENG\n"
+    header = "date,merchant,amount,currency,employee_email,cost_center\n"
+    cli(spend_app, "import", write(tmp_path, "more.csv", header + more), "--format", "card")
+    discover()
+    row = _row(discovered, "known:chatgpt")
+    with transaction(discovered) as session:
+        outcome = actions.adopt(session, key="known:chatgpt", actor_slack_id=ITAM, as_of=AS_OF, at=AT)
+    assert outcome.ok, outcome.message
+    with transaction(discovered) as session:
+        asset = session.get(Asset, _row(discovered, "known:chatgpt").asset_id)
+        assert asset is not None and row.payers == ["engineer@example.com", "vp@example.com"]
+        assert (asset.owner_email, asset.cost_center, asset.currency) == ("vp@example.com", "CC-EXEC", "USD")
+
+
+def test_payers_rank_by_twelve_months_spend_then_charges_then_email() -> None:
+    old = date(2025, 1, 1)  # out of the 12 months: does not count
+    charges = [("b@x", date(2026, 11, 1), 3000), ("a@x", date(2026, 11, 1), 3000), ("c@x", old, 99_000)]
+    assert rank_payers(charges, as_of=AS_OF) == ["a@x", "b@x"]  # a tie on spend and count: by email
+    charges += [("b@x", date(2026, 11, 2), 1000), ("b@x", date(2026, 11, 3), -1000)]
+    assert rank_payers(charges, as_of=AS_OF) == ["b@x", "a@x"]  # same spend, more charges
+    charges += [("a@x", date(2026, 11, 4), 1)]
+    assert rank_payers(charges, as_of=AS_OF) == ["a@x", "b@x"]  # a cent more wins
+    usd, eur = ("p", date(2026, 11, 1), 100, "USD"), ("p", date(2026, 11, 1), 100_000, "EUR")
+    assert main_currency([usd, eur, eur], as_of=AS_OF) == "EUR"  # counted, not summed
+    assert main_currency([usd, eur], as_of=AS_OF) == "USD"
+    assert main_currency([("p", old, 1, "GBP")], as_of=AS_OF) == "GBP" and main_currency([], as_of=AS_OF) is None
 
 
 def test_what_the_digest_asks_about() -> None:

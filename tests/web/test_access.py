@@ -77,10 +77,19 @@ async def test_pages_and_api_show_each_person_what_the_matrix_says(console: Cons
 )
 async def test_only_itam_finance_and_finops_see_contract_costs(console: Console, email: str, register: int) -> None:
     console.sign_in(email)
-    for path in ("/assets", "/api/v1/assets", "/assets/1", "/api/v1/assets/1", "/assets.csv"):
+    for path in (
+        "/assets",
+        "/api/v1/assets",
+        "/assets/1",
+        "/api/v1/assets/1",
+        "/assets.csv",
+        "/discovered",
+        "/api/v1/discoveries",
+    ):
         assert (await console.http.get(path)).status_code == register, path
     nav = (await console.http.get("/requests")).text
     assert ('href="/assets"' in nav) == (register == 200)
+    assert ('href="/discovered"' in nav) == (register == 200)
     me = (await console.http.get("/api/v1/me")).json()
     assert me["sees_everything"] == (register == 200)
 
@@ -108,8 +117,28 @@ async def test_someone_removed_from_the_directory_is_signed_out(console: Console
 
 
 async def test_anonymous_gets_401_on_every_api_and_a_redirect_on_every_page(console: Console) -> None:
-    for path in ("/api/v1/requests", "/api/v1/requests/REQ-EMMA", "/api/v1/assets", "/api/v1/assets/1", "/assets.csv"):
+    for path in (
+        "/api/v1/requests",
+        "/api/v1/requests/REQ-EMMA",
+        "/api/v1/assets",
+        "/api/v1/assets/1",
+        "/assets.csv",
+        "/api/v1/discoveries",
+        "/api/v1/discoveries/1",
+    ):
         assert (await console.http.get(path)).status_code == 401, path
-    for path in ("/", "/requests", "/requests/REQ-EMMA", "/assets", "/assets/1", "/renewals", "/catalog"):
+    for method, path in (("POST", "/api/v1/discoveries/1/adopt"), ("POST", "/api/v1/spend-imports")):
+        assert (await console.http.request(method, path)).status_code == 401, path
+    for path in (
+        "/",
+        "/requests",
+        "/requests/REQ-EMMA",
+        "/assets",
+        "/assets/1",
+        "/renewals",
+        "/catalog",
+        "/discovered",
+        "/discovered/1",
+    ):
         answer = await console.http.get(path)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/auth/login?next="), path

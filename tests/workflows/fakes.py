@@ -93,11 +93,16 @@ class RecordingNotifier:
 
     discovery_digests: list[tuple[str, DigestView]] = field(default_factory=list)
     payer_notices: list[tuple[PayerNotice, MessageRef]] = field(default_factory=list)
+    discovery_updates: list[tuple[MessageRef, DigestView]] = field(default_factory=list)
 
     async def post_discovery_digest(self, *, channel: str, view: DigestView) -> MessageRef:
         self._refuse(channel)
         self.discovery_digests.append((channel, view))
         return MessageRef(channel, f"2000000000.{next(self._ts):06d}")
+
+    async def update_discovery_digest(self, *, ref: MessageRef, view: DigestView) -> None:
+        self._refuse(ref.channel)
+        self.discovery_updates.append((ref, view))
 
     async def send_payer_notice(self, *, notice: PayerNotice) -> MessageRef:
         self._refuse(notice.slack_id)

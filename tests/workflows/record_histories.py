@@ -47,7 +47,13 @@ from catalog.rules.renewals import HolidayCalendar, add_months, plan_renewal
 from catalog.seed import seed_if_empty
 from tests.workflows.contracts import add_contract
 from tests.workflows.fakes import RecordingNotifier
-from workflows.discovery import DiscoveryActivities, DiscoveryInput, DiscoveryWorkflow
+from workflows.discovery import (
+    DigestRefreshInput,
+    DiscoveryActivities,
+    DiscoveryDigestRefreshWorkflow,
+    DiscoveryInput,
+    DiscoveryWorkflow,
+)
 from workflows.renewals.activities import RenewalActivities
 from workflows.renewals.client import RenewalClient
 from workflows.renewals.types import DigestInput, RenewalDecisionInput, ScanInput
@@ -357,6 +363,15 @@ async def _discovery_by_the_clock(ctx: Context) -> str:
     return await _discovery(ctx, DiscoveryInput(timezone="Europe/Paris"))
 
 
+async def _digest_redrawn(ctx: Context) -> str:
+    workflow_id = f"discovery-digest-refresh-{uuid.uuid4().hex[:6]}"
+    given = DigestRefreshInput("C0ITAM", "2000000000.000001", "2026-12-04")
+    await ctx.env.client.execute_workflow(
+        DiscoveryDigestRefreshWorkflow.run, given, id=workflow_id, task_queue=ctx.queue
+    )
+    return workflow_id
+
+
 async def _reminded_contract(ctx: Context) -> tuple[int, RenewalCard]:
     """A new contract whose first reminder has been sent (channel and DM)."""
     contract_id = add_contract(ctx.engine, start=date(2026, 2, 2))
@@ -502,6 +517,7 @@ SCENARIOS: dict[str, dict[str, Callable[[Context], Awaitable[str]]]] = {
         "on_a_day": _discovery_on_a_day,
         "by_the_clock": _discovery_by_the_clock,
     },
+    "DiscoveryDigestRefreshWorkflow": {"redrawn": _digest_redrawn},
 }
 
 #: Workflow types whose scenarios need the server to skip time by itself (a request expiring).

@@ -92,3 +92,37 @@ async def test_the_daily_schedule_is_created_once_and_updated_on_every_worker_st
     assert (action.workflow, action.task_queue) == ("DiscoveryWorkflow", "q-new")
     assert described.schedule.spec.time_zone_name == "Europe/Paris"
     await client.get_schedule_handle(DISCOVERY_SCHEDULE_ID).delete()
+
+
+async def test_a_decision_taken_in_the_console_redraws_the_digest_in_place(
+    time_skipping_env: WorkflowEnvironment, samples: Engine
+) -> None:
+    from datetime import UTC, date, datetime
+
+    from catalog.repository import discovery_actions
+    from workflows.discovery import start_digest_refresh
+
+    notifier = RecordingNotifier()
+    await _run(time_skipping_env, samples, notifier)
+    [(channel, posted)] = notifier.discovery_digests
+    assert next(c for c in posted.cards if c.key == "known:chatgpt").decision is None
+    with transaction(samples) as session:
+        outcome = discovery_actions.adopt(
+            session, key="known:chatgpt", actor_slack_id="U0ITAM", as_of=date(2026, 12, 4), at=datetime.now(UTC)
+        )
+    assert outcome.ok and outcome.digest is not None and outcome.digest[0] == channel
+    queue = f"discovery-{uuid.uuid4().hex}"
+    activities = DiscoveryActivities(samples, notifier, itam_channel=ITAM_CHANNEL, inactive_days=30)
+    async with build_worker(
+        time_skipping_env.client,
+        task_queue=queue,
+        activities=ProcurementActivities(samples, notifier),
+        discovery_activities=activities,
+    ):
+        workflow_id = await start_digest_refresh(
+            time_skipping_env.client, task_queue=queue, channel=channel, ts=outcome.digest[1], as_of=date(2026, 12, 4)
+        )
+        await time_skipping_env.client.get_workflow_handle(workflow_id).result()
+    [(ref, view)] = notifier.discovery_updates
+    assert (ref.channel, ref.ts) == outcome.digest
+    assert next(c for c in view.cards if c.key == "known:chatgpt").decision == "adopted"

@@ -38,6 +38,14 @@ def read_overview(c: Console) -> Overview:
         )
 
 
+def read_discovered(c: Console) -> dict[str, int]:
+    """Discovered products waiting for ITAM, and blocked ones in use (catalog/reports/discoveries.py)."""
+    from catalog.reports.discoveries import decision_counts
+
+    with transaction(c.engine, read_only=True) as session:
+        return decision_counts(session, as_of=c.today())
+
+
 def spend_chart(lines: list[CostCenterSpend], currency: str) -> dict[str, Any]:
     return bar_chart(
         [line.cost_center for line in lines],
@@ -81,6 +89,7 @@ async def overview_page(request: Request, viewer: PageViewer) -> Response:
         return RedirectResponse("/requests", status_code=303)
     c = console(request)
     data = await run_in_threadpool(read_overview, c)
+    discovered = await run_in_threadpool(read_discovered, c)
     spend = [(cur, lines, spend_chart(lines, cur)) for cur, lines in by_currency(data.spend, lambda b: b.currency)]
     drawdown = [
         (cur, items, drawdown_chart(items, cur)) for cur, items in by_currency(data.commitments, lambda x: x.currency)
@@ -96,6 +105,7 @@ async def overview_page(request: Request, viewer: PageViewer) -> Response:
         tz_name=c.settings.company_timezone,
         reclaim_days=c.settings.reclaim_inactive_days,
         now=datetime.now(UTC),
+        discovered=discovered,
     )
 
 
@@ -112,4 +122,5 @@ async def overview_api(request: Request, viewer: ApiViewer) -> dict[str, Any]:
         "pending_approvals": [asdict(p) for p in data.pending],
         "idle_seats": [asdict(i) for i in data.idle],
         "commitments": [asdict(c) for c in data.commitments],
+        "discovered": await run_in_threadpool(read_discovered, console(request)),
     }
