@@ -40,6 +40,7 @@ from catalog import repository
 from catalog.importers.rows import ImportFileError, ImportProblem, ImportSummary, RowFields, read_rows
 from catalog.models import Budget, Commitment, SpendRecord
 from catalog.money import format_money, parse_money
+from catalog.projection import copy_fields
 from catalog.rules.budget import (
     COMMITMENT_KINDS,
     PROVIDERS,
@@ -91,13 +92,7 @@ class BudgetRecord:
 
     def new_budget(self) -> Budget:
         """The budget line this record creates where there is none yet."""
-        return Budget(
-            cost_center=self.cost_center,
-            fiscal_year=self.fiscal_year,
-            annual_cents=self.annual_cents,
-            currency=self.currency,
-            owner_email=self.owner_email,
-        )
+        return copy_fields(Budget, self)
 
 
 def parse_budgets(text: str, *, filename: str) -> tuple[list[BudgetRecord], list[ImportProblem]]:

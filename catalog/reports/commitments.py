@@ -11,6 +11,7 @@ from sqlalchemy import extract, func, select
 from sqlmodel import Session, col
 
 from catalog.models import Commitment, CommitmentDrawdown
+from catalog.projection import copy_fields
 from catalog.reports.budgets import month_end, month_starts
 
 
@@ -69,15 +70,10 @@ def commitment_series(session: Session, *, as_of: date, name: str | None = None)
                 )
             )
         found.append(
-            CommitmentSeries(
-                name=c.name,
-                provider=c.provider,
-                kind=c.kind,
-                currency=c.currency,
-                total_cents=c.total_cents,
-                remaining_cents=c.remaining_cents,
+            copy_fields(
+                CommitmentSeries,
+                c,
                 start_date=start,
-                end_date=c.end_date,
                 drawn_cents=sum(by_month.get(c.id or 0, {}).values()),
                 months=points,
             )

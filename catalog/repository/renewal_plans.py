@@ -26,6 +26,7 @@ from sqlmodel import select as sqlmodel_select
 
 from catalog.models import Asset, Contract, ContractPlan, RenewalStatus, RenewalTerm
 from catalog.ports import UpcomingRenewal
+from catalog.projection import copy_fields
 from catalog.rules.renewals import HolidayCalendar
 
 CHUNK = 2_000
@@ -268,17 +269,11 @@ def _upcoming_page(
     for p in planned:
         term = terms.get((p.contract_id, p.renewal_date))
         found.append(
-            UpcomingRenewal(
-                contract_id=p.contract_id,
-                product_name=p.product_name,
-                owner_email=p.owner_email,
-                annual_cost_cents=p.annual_cost_cents,
-                currency=p.currency,
-                renewal_date=p.renewal_date,
-                deadline=p.deadline,
+            copy_fields(
+                UpcomingRenewal,
+                p,
                 days_left=(p.deadline - as_of).days,
                 status=term.status if term else RenewalStatus.OPEN,
-                auto_renew=p.auto_renew,
                 when=renewal_phrase(
                     as_of=as_of,
                     auto_renew=p.auto_renew,

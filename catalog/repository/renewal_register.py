@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from catalog.models import Asset, AuditEvent, Contract, RenewalTerm
 from catalog.money import format_money_symbol
+from catalog.projection import copy_fields
 from catalog.renewal_text import renewal_phrase
 from catalog.repository.reminders import plan_contract, term_decision_phrase
 from catalog.rules.renewals import HolidayCalendar
@@ -130,13 +131,11 @@ def renewal_outlook(
         seats, annual_cost, next_term = next_term.seats, next_term.annual_cost_cents, None
     else:
         seats, annual_cost = asset.seats, asset.annual_cost_cents
-    return RenewalOutlook(
+    return copy_fields(
+        RenewalOutlook,
+        plan,
         as_of=as_of,
-        renewal_date=plan.renewal_date,
-        deadline=plan.deadline,
-        cancel_by=plan.cancel_by,
         auto_renew=contract.auto_renew,
-        next_deadline=plan.next_deadline,
         text=renewal_phrase(
             as_of=as_of,
             auto_renew=contract.auto_renew,
