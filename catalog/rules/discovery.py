@@ -266,21 +266,37 @@ def aggregate(
     return sorted(found.values(), key=lambda d: (STATUSES.index(d.status), d.name.casefold(), d.key))
 
 
+#: The keys of `procure discover report --json`, in the issue's order.
+REPORT_FIELDS = (
+    "product_id",
+    "name",
+    "vendor",
+    "status",
+    "spend_cents",
+    "lines",
+    "payers",
+    "cost_centers",
+    "first_seen",
+    "last_seen",
+    "sso_users",
+)
+
+
+def _reported(value: object) -> object:
+    """A value as the report prints it: days in ISO form, collections sorted (so a re-run with
+    the same data prints the same bytes)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return dict(sorted(value.items()))
+    if isinstance(value, list | set | tuple):
+        return sorted(value)
+    return value
+
+
 def report_line(row: Discovery) -> dict[str, object]:
     """One product of `procure discover report --json`, in the issue's shape and order."""
-    return {
-        "product_id": row.product_id,
-        "name": row.name,
-        "vendor": row.vendor,
-        "status": row.status,
-        "spend_cents": dict(sorted(row.spend_cents.items())),
-        "lines": row.lines,
-        "payers": sorted(row.payers),
-        "cost_centers": sorted(row.cost_centers),
-        "first_seen": row.first_seen.isoformat() if row.first_seen else None,
-        "last_seen": row.last_seen.isoformat() if row.last_seen else None,
-        "sso_users": row.sso_users,
-    }
+    return {name: _reported(getattr(row, name)) for name in REPORT_FIELDS}
 
 
 def reconciles(request_names: Iterable[str], line_names: Iterable[str]) -> bool:
