@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from catalog import repository
 from catalog.models import (
     Asset,
     RenewalDigest,
@@ -17,6 +16,7 @@ from catalog.models import (
 from catalog.ports import ReclaimCandidate, RenewalDigestSummary, UpcomingRenewal
 from catalog.renewal_text import decision_phrase
 from catalog.repository import renewal_plans
+from catalog.repository.audit import audit_renewals
 from catalog.repository.keyed import insert_once
 from catalog.repository.renewal_calendar import (
     ACTIVE_WINDOW_DAYS,
@@ -116,13 +116,5 @@ def _audit_digest(
     session: Session, as_of: date, suffix: str, action: str, at: datetime, detail: dict[str, str]
 ) -> None:
     """The scheduler's audit row about the digest of `as_of`, once per `suffix` of its key."""
-    repository.audit(
-        session,
-        idem_key=f"digest:{as_of.isoformat()}{suffix}",
-        at=at,
-        entity="renewal_digest",
-        entity_id=as_of.isoformat(),
-        action=action,
-        actor="renewals",
-        detail=detail,
-    )
+    day = as_of.isoformat()
+    audit_renewals(session, f"digest:{day}{suffix}", "renewal_digest", day, action, at, detail)
