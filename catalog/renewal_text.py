@@ -7,6 +7,7 @@ for mrkdwn (it may carry an email address); the CLI prints it as it is."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
 from catalog.money import format_money_symbol
 
@@ -15,12 +16,22 @@ __all__ = ["decision_phrase", "renewal_phrase"]
 DASH = "—"
 
 
-def renewal_phrase(
-    *, as_of: date, auto_renew: bool, renewal_date: date, deadline: date, cancelled: bool = False
-) -> str:
+class RenewingTerm(Protocol):
+    """What `renewal_phrase` reads of a term (a planned renewal, an asset's renewal outlook)."""
+
+    @property
+    def auto_renew(self) -> bool: ...
+    @property
+    def renewal_date(self) -> date: ...
+    @property
+    def deadline(self) -> date: ...
+
+
+def renewal_phrase(term: RenewingTerm, *, as_of: date, cancelled: bool = False) -> str:
     """`renews 2027-01-15 — notice deadline passed 2026-12-16`, `renews … — cancel by …`, or for
     a contract that does not renew by itself `ends …` / `ended …` (with the deadline to decide
     by, unless the renewal was cancelled: nothing is left to decide)."""
+    auto_renew, renewal_date, deadline = term.auto_renew, term.renewal_date, term.deadline
     if cancelled:
         return f"{'ended' if renewal_date <= as_of else 'ends'} {renewal_date.isoformat()}"
     if auto_renew:

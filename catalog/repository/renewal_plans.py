@@ -274,13 +274,7 @@ def _upcoming_page(
                 p,
                 days_left=(p.deadline - as_of).days,
                 status=term.status if term else RenewalStatus.OPEN,
-                when=renewal_phrase(
-                    as_of=as_of,
-                    auto_renew=p.auto_renew,
-                    renewal_date=p.renewal_date,
-                    deadline=p.deadline,
-                    cancelled=cancelled,
-                ),
+                when=renewal_phrase(p, as_of=as_of, cancelled=cancelled),
                 decision=term_decision_phrase(term, currency=p.currency, as_of=as_of) if term else "",
             )
         )

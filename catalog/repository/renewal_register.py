@@ -68,11 +68,16 @@ class RenewalOutlook:
     cancel_by: date | None
     auto_renew: bool
     next_deadline: date  # the first deadline still ahead (reminders follow it)
-    text: str  # "renews 2027-01-15 — notice deadline passed 2026-12-16"
+    cancelled: bool  # the term renewing next was cancelled: the contract ends on its renewal date
     seats: int  # in force on as_of: a renewed term's, once it has begun
     annual_cost_cents: int
     next_term: NextTerm | None  # agreed by a renewal, not begun on as_of
     decisions: tuple[TermDecision, ...]  # every term someone acted on, oldest first
+
+    @property
+    def text(self) -> str:
+        """`renews 2027-01-15 — notice deadline passed 2026-12-16` (`catalog.renewal_text`)."""
+        return renewal_phrase(self, as_of=self.as_of, cancelled=self.cancelled)
 
     @property
     def deadline_passed(self) -> bool:
@@ -136,13 +141,7 @@ def renewal_outlook(
         plan,
         as_of=as_of,
         auto_renew=contract.auto_renew,
-        text=renewal_phrase(
-            as_of=as_of,
-            auto_renew=contract.auto_renew,
-            renewal_date=plan.renewal_date,
-            deadline=plan.deadline,
-            cancelled=cancelled,
-        ),
+        cancelled=cancelled,
         seats=seats,
         annual_cost_cents=annual_cost,
         next_term=next_term,
