@@ -23,6 +23,7 @@ from catalog.models import (
     Reminder,
     RenewalStatus,
 )
+from catalog.renewal_text import term_decision_phrase
 from catalog.repository.audit import audit_renewals
 from catalog.repository.keyed import insert_once, save
 from catalog.repository.renewal_calendar import (
@@ -66,7 +67,6 @@ from catalog.repository.renewal_digest import (
     reclaim_candidates,
     record_digest_failure,
     save_digest,
-    term_decision_phrase,
     upcoming_renewals,
 )
 from catalog.rules.renewals import (

@@ -249,8 +249,7 @@ def renewals_home(
 def _upcoming_page(
     session: Session, *, as_of: date, horizon_days: int, cancelled: bool, limit: int | None
 ) -> tuple[list[UpcomingRenewal], int]:
-    from catalog.renewal_text import renewal_phrase
-    from catalog.repository.renewal_digest import term_decision_phrase
+    from catalog.renewal_text import renewal_phrase, term_decision_phrase
 
     horizon = as_of + timedelta(days=horizon_days)
     # Still to decide: by its deadline; cancelled: by the day it ends.
