@@ -54,19 +54,4 @@ def run_discovery(session: Session, *, as_of: date, at: datetime, actor: str) ->
 
 def report_rows(session: Session) -> list[dict[str, object]]:
     """`procure discover report --json`: one object per product seen."""
-    return [
-        report_line(
-            product_id=row.product_id,
-            name=row.name,
-            vendor=row.vendor,
-            status=row.status,
-            spend_cents=row.spend_cents,
-            lines=row.lines,
-            payers=row.payers,
-            cost_centers=row.cost_centers,
-            first_seen=row.first_seen,
-            last_seen=row.last_seen,
-            sso_users=row.sso_users,
-        )
-        for row in store.list_discoveries(session)
-    ]
+    return [report_line(row) for row in store.list_discoveries(session)]

@@ -123,7 +123,6 @@ def environment() -> Environment:
         finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
-        keep_trailing_newline=False,
     )
     env.filters["money"] = _money_filter
     env.filters["mention"] = _mention_filter

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from catalog.settings import get_settings
-from procure.directory_cli import import_and_say, import_file, import_records, read_db
+from procure.directory_cli import import_file, import_records, read_db
 
 budget_app = typer.Typer(help="Budgets per cost center and fiscal year: import and show.", no_args_is_help=True)
 spend_app = typer.Typer(help="Actual spend against the budgets: import.", no_args_is_help=True)

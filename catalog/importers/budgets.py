@@ -40,6 +40,7 @@ from catalog import repository
 from catalog.importers.rows import ImportFileError, ImportProblem, ImportSummary, RowFields, read_rows
 from catalog.models import Budget, Commitment, SpendRecord
 from catalog.money import format_money, parse_money
+from catalog.projection import copy_fields, field_names
 from catalog.rules.budget import (
     COMMITMENT_KINDS,
     PROVIDERS,
@@ -91,13 +92,7 @@ class BudgetRecord:
 
     def new_budget(self) -> Budget:
         """The budget line this record creates where there is none yet."""
-        return Budget(
-            cost_center=self.cost_center,
-            fiscal_year=self.fiscal_year,
-            annual_cents=self.annual_cents,
-            currency=self.currency,
-            owner_email=self.owner_email,
-        )
+        return copy_fields(Budget, self)
 
 
 def parse_budgets(text: str, *, filename: str) -> tuple[list[BudgetRecord], list[ImportProblem]]:
@@ -298,15 +293,7 @@ def apply_spend(
     for row in rows:
         _, added = repository.add_spend_record(
             session,
-            record=SpendRecord(
-                source_key=row.source_key,
-                spent_on=row.spent_on,
-                cost_center=row.cost_center,
-                vendor=row.vendor,
-                amount_cents=row.amount_cents,
-                currency=row.currency,
-                imported_at=at,
-            ),
+            record=copy_fields(SpendRecord, row, imported_at=at),
         )
         if added:
             summary.added += 1
@@ -377,15 +364,8 @@ class CommitmentRecord:
     remaining_given: bool = field(default=True, compare=False)
 
     def values(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "kind": self.kind,
-            "currency": self.currency,
-            "total_cents": self.total_cents,
-            "remaining_cents": self.remaining_cents,
-            "start_date": self.start_date,
-            "end_date": self.end_date,
-        }
+        """The Commitment columns this record sets (`name` is the key it is found by)."""
+        return {name: getattr(self, name) for name in field_names(Commitment) if name not in ("id", "name")}
 
 
 def parse_commitments(text: str, *, filename: str) -> tuple[list[CommitmentRecord], list[ImportProblem]]:

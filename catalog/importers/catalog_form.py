@@ -18,6 +18,7 @@ from sqlmodel import Session
 from catalog import repository
 from catalog.importers.catalog import CSV_COLUMNS, CatalogEntry, parse_catalog_yaml
 from catalog.models import Product
+from catalog.projection import copy_fields
 from catalog.rules.renewals import ContractTerms
 
 #: The form's fields, in the order they are shown (and written as YAML): the CSV's columns.
@@ -127,19 +128,12 @@ def entry_from_product(product: Product) -> CatalogEntry:
         if product.contract_start and product.term_months
         else None
     )
-    return CatalogEntry(
-        id=product.id,
-        name=product.name,
-        vendor=product.vendor,
-        category=product.category,
-        status=product.status,
+    return copy_fields(
+        CatalogEntry,
+        product,
         aliases=tuple(product.aliases),
-        block_reason=product.block_reason,
         alternatives=tuple(product.alternatives),
         owner=product.owner_email,
-        seats_total=product.seats_total,
-        price_cents=product.price_cents,
-        currency=product.currency,
         contract=contract,
     )
 

@@ -25,6 +25,7 @@ from sqlmodel import Session
 from catalog import repository
 from catalog.importers.rows import ImportFileError, ImportProblem, ImportSummary, Row, parse_date, read_rows
 from catalog.models import Person
+from catalog.projection import field_names
 from catalog.rules.policy import DirectoryEntry
 
 __all__ = [
@@ -80,18 +81,9 @@ class PersonRecord(DirectoryEntry):
     line: int = field(default=0, compare=False)
 
     def values(self) -> dict[str, Any]:
-        """The Person columns this record sets."""
-        return {
-            "name": self.name,
-            "slack_id": self.slack_id,
-            "manager_email": self.manager_email,
-            "department": self.department,
-            "cost_center": self.cost_center,
-            "roles": list(self.roles),
-            "delegate_email": self.delegate_email,
-            "ooo_from": self.ooo_from,
-            "ooo_to": self.ooo_to,
-        }
+        """The Person columns this record sets: its directory entry but the key, `email`."""
+        entry = {name: getattr(self, name) for name in field_names(DirectoryEntry) if name != "email"}
+        return entry | {"roles": list(self.roles)}
 
 
 def record_from_person(person: Person) -> PersonRecord:

@@ -17,6 +17,7 @@ from sqlalchemy import extract, func, select
 from sqlmodel import Session, col
 
 from catalog.models import Commitment, CommitmentDrawdown, SpendLine
+from catalog.projection import copy_fields
 from catalog.reports.budgets import month_end, month_starts
 
 
@@ -85,15 +86,10 @@ def commitment_series(session: Session, *, as_of: date, name: str | None = None)
             )
         approved = sum(drawn_months.values())
         found.append(
-            CommitmentSeries(
-                name=c.name,
-                provider=c.provider,
-                kind=c.kind,
-                currency=c.currency,
-                total_cents=c.total_cents,
-                remaining_cents=c.remaining_cents,
+            copy_fields(
+                CommitmentSeries,
+                c,
                 start_date=start,
-                end_date=c.end_date,
                 drawn_cents=approved,
                 billed_cents=sum(billed_months.values()),
                 used_before_cents=max(0, c.total_cents - c.remaining_cents - approved),

@@ -26,6 +26,7 @@ from catalog.models import (
     RequestStatus,
     StepStatus,
 )
+from catalog.projection import copy_fields
 from catalog.reports.budgets import budget_lines
 from catalog.reports.seats import IdleTotal, idle_totals
 from catalog.repository.renewal_plans import cancelled_term, refresh_plans
@@ -57,14 +58,10 @@ def spend_by_cost_center(
     for line in budget_lines(session, fiscal_year=year, cost_center=cost_center):
         outlook = forecast(line, as_of=as_of, start_month=fy_start_month)
         found.append(
-            CostCenterSpend(
-                cost_center=line.cost_center,
-                fiscal_year=year,
-                currency=line.currency,
+            copy_fields(
+                CostCenterSpend,
+                line,
                 budget_cents=line.annual_cents,
-                committed_cents=line.committed_cents,
-                actual_cents=line.actual_cents,
-                available_cents=line.available_cents,
                 forecast_cents=outlook.projected_total_cents,
                 over_cents=outlook.over_cents,
             )
@@ -207,17 +204,7 @@ def commitment_drawdown(session: Session) -> list[CommitmentStatus]:
         .order_by(col(Commitment.end_date), col(Commitment.name))
     )
     return [
-        CommitmentStatus(
-            name=c.name,
-            provider=c.provider,
-            currency=c.currency,
-            total_cents=c.total_cents,
-            remaining_cents=c.remaining_cents,
-            drawn_cents=int(d or 0),
-            purchases=int(n or 0),
-            start_date=c.start_date,
-            end_date=c.end_date,
-        )
+        copy_fields(CommitmentStatus, c, drawn_cents=int(d or 0), purchases=int(n or 0))
         for c, d, n in session.execute(query)
     ]
 

@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 
 from catalog.models import Asset, ContractPlan, RenewalStatus, RenewalTerm, SeatAssignment
 from catalog.money import format_money
+from catalog.projection import copy_fields
 from catalog.repository.reminders import ACTIVE_WINDOW_DAYS, term_decision_phrase
 from catalog.repository.renewal_plans import PlannedRenewal, planned_renewals, refresh_plans, terms_of
 from catalog.rules.renewals import HolidayCalendar
@@ -127,21 +128,12 @@ def _row(
     term: RenewalTerm | None,
 ) -> CalendarRow:
     decided = term
-    return CalendarRow(
+    return copy_fields(
+        CalendarRow,
+        p,
         kind=kind,
         on=on,
         days_left=(on - as_of).days,
-        contract_id=p.contract_id,
-        asset_id=p.asset_id,
-        product_name=p.product_name,
-        vendor=p.vendor,
-        owner_email=p.owner_email,
-        cost_center=p.cost_center,
-        auto_renew=p.auto_renew,
-        renewal_date=p.renewal_date,
-        deadline=p.deadline,
-        annual_cost_cents=p.annual_cost_cents,
-        currency=p.currency,
         seats_bought=p.seats,
         seats_assigned=assigned,
         seats_active=active,

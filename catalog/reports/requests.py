@@ -16,6 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from catalog.models import ApprovalStep, AuditEvent, Person, PurchaseRequest, SlackMessage, StepStatus
+from catalog.projection import copy_fields
 
 T = TypeVar("T", ApprovalStep, AuditEvent, SlackMessage)
 MAX_PAGE = 200
@@ -146,15 +147,10 @@ def list_requests(
     waiting = _waiting_on(session, [r.id for r in requests])
     names = _names(session, {r.requester_email for r in requests})
     rows = [
-        RequestRow(
-            id=r.id,
-            status=r.status,
-            product_name=r.product_name,
-            requester_email=r.requester_email,
+        copy_fields(
+            RequestRow,
+            r,
             requester_name=names.get(r.requester_email),
-            cost_center=r.cost_center,
-            annual_cost_cents=r.annual_cost_cents,
-            currency=r.currency,
             created_at=_utc(r.created_at),
             age_days=max(0, (now - _utc(r.created_at)).days),
             stage=waiting[r.id][0] if r.id in waiting else None,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from catalog.models import Asset, AuditEvent, Budget, Contract, PurchaseRequest, SeatAssignment
+from catalog.projection import copy_fields
 from catalog.repository.audit import audit, get_audit
 from catalog.repository.keyed import insert_row_once
 from catalog.repository.statements import ASSET_OF_REQUEST, CONTRACT_OF_ASSET, SEAT
@@ -43,20 +44,8 @@ def create_asset_for_request(
     contract and the requester's seat."""
     asset, _ = insert_row_once(
         session,
-        Asset(
-            request_id=request.id,
-            product_id=request.product_id,
-            product_name=request.product_name,
-            vendor=request.vendor,
-            owner_email=request.requester_email,
-            cost_center=request.cost_center,
-            channel=request.channel,
-            seats=request.seats,
-            unit_price_cents=request.unit_price_cents,
-            annual_cost_cents=request.annual_cost_cents,
-            currency=request.currency,
-            created_at=at,
-        ),
+        # The request's `id` is not the asset's: the asset keys on it as `request_id`.
+        copy_fields(Asset, request, id=None, request_id=request.id, owner_email=request.requester_email, created_at=at),
         ("request_id",),
         lambda: get_asset_for_request(session, request_id=request.id),
     )
@@ -182,12 +171,10 @@ def showback_rows(session: Session, *, fiscal_year: int) -> tuple[list[ShowbackA
     """Every asset with its contract period, and the budgets of `fiscal_year`, as plain rows
     for `catalog.rules.showback.build_showback` (which decides what is active in the year)."""
     assets = [
-        ShowbackAsset(
-            cost_center=asset.cost_center,
+        copy_fields(
+            ShowbackAsset,
+            asset,
             product=asset.product_name,
-            seats=asset.seats,
-            annual_cost_cents=asset.annual_cost_cents,
-            currency=asset.currency,
             start_date=contract.start_date if contract else asset.created_at.date(),
             end_date=None if contract is None or contract.auto_renew else contract.renewal_date,
             next_from=contract.next_term_from if contract else None,

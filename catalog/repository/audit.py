@@ -158,3 +158,16 @@ def audit_import(
         actor=actor,
         detail=detail,
     )
+
+
+#: The actor of the rows the renewal scheduler writes about its own work.
+RENEWALS = "renewals"
+
+
+def audit_renewals(
+    session: Session, key: str, entity: str, entity_id: str, action: str, at: datetime, detail: dict[str, Any]
+) -> None:
+    """The renewal scheduler's own audit row about `entity` `entity_id`, once per `key`."""
+    audit(
+        session, idem_key=key, at=at, entity=entity, entity_id=entity_id, action=action, actor=RENEWALS, detail=detail
+    )

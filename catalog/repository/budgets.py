@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,10 +12,11 @@ from sqlalchemy import Row, bindparam, func, update
 from sqlmodel import Session, col, select
 
 from catalog.models import Budget, BudgetReservation, Commitment, CommitmentDrawdown, Person, SpendRecord
+from catalog.projection import copy_fields
 from catalog.repository.audit import audit
 from catalog.repository.keyed import first_row, insert_once, insert_row_once, save
 from catalog.repository.statements import BUDGET_LINE, RESERVATION
-from catalog.rules.budget import BudgetError, available_cents, convert, exchange_rate
+from catalog.rules.budget import BudgetError, BudgetLine, convert, exchange_rate
 
 _COMMIT_TO_BUDGET = (
     update(Budget)
@@ -65,17 +67,8 @@ def budget_snapshot(budget: Budget | None) -> dict[str, Any] | None:
     """A budget line as plain JSON, for audit details (`detail["budget"]`)."""
     if budget is None:
         return None
-    return {
-        "cost_center": budget.cost_center,
-        "fiscal_year": budget.fiscal_year,
-        "currency": budget.currency,
-        "annual_cents": budget.annual_cents,
-        "committed_cents": budget.committed_cents,
-        "actual_cents": budget.actual_cents,
-        "available_cents": available_cents(
-            annual_cents=budget.annual_cents, committed_cents=budget.committed_cents, actual_cents=budget.actual_cents
-        ),
-    }
+    line = copy_fields(BudgetLine, budget)
+    return asdict(line) | {"available_cents": line.available_cents}
 
 
 def ensure_budget_line(session: Session, *, cost_center: str, fiscal_year: int, currency: str) -> Budget:

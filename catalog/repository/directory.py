@@ -9,6 +9,7 @@ from sqlalchemy import Row
 from sqlmodel import Session, col, select
 
 from catalog.models import Person
+from catalog.projection import copy_fields
 from catalog.repository.keyed import by_key, first_row, save
 from catalog.repository.statements import PEOPLE, PERSON, PERSON_BY_SLACK_ID, ROLE_HOLDERS
 
@@ -65,18 +66,7 @@ def names_of(session: Session, *, emails: Iterable[str]) -> dict[str, str]:
 def directory_entry(person: Person) -> DirectoryEntry:
     from catalog.rules.policy import DirectoryEntry
 
-    return DirectoryEntry(
-        email=person.email,
-        name=person.name,
-        slack_id=person.slack_id,
-        manager_email=person.manager_email,
-        department=person.department,
-        cost_center=person.cost_center,
-        roles=tuple(person.roles),
-        delegate_email=person.delegate_email,
-        ooo_from=person.ooo_from,
-        ooo_to=person.ooo_to,
-    )
+    return copy_fields(DirectoryEntry, person, roles=tuple(person.roles))
 
 
 def role_holders(session: Session, *, role: str) -> list[Person]:

@@ -16,6 +16,7 @@ from catalog import repository
 from catalog.discovery import recogniser
 from catalog.models import Asset, Contract, Discovery, Product, ProductStatus, SeatAssignment, SpendLine
 from catalog.money import format_amounts, format_money
+from catalog.projection import copy_fields
 from catalog.repository.reminders import is_itam
 from catalog.repository.seat_pools import reuse_decision
 from catalog.rules.discovery_actions import (
@@ -64,23 +65,7 @@ def _spend_text(spend: dict[str, int]) -> str:
 
 
 def _card(row: Discovery) -> DigestCard:
-    return DigestCard(
-        key=row.key,
-        name=row.name,
-        vendor=row.vendor,
-        status=row.status,
-        spend=_spend_text(row.spend_cents),
-        lines=row.lines,
-        payers=tuple(row.payers),
-        sso_users=row.sso_users,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        unreconciled_lines=row.unreconciled_lines,
-        decision=row.decision,
-        decision_reason=row.decision_reason,
-        decided_by=row.decided_by,
-        suppressed_until=row.suppressed_until,
-    )
+    return copy_fields(DigestCard, row, spend=_spend_text(row.spend_cents), payers=tuple(row.payers))
 
 
 def _alternatives(session: Session) -> tuple[tuple[str, str], ...]:

@@ -19,11 +19,12 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from catalog import repository
 from catalog.models import (
     Reminder,
     RenewalStatus,
 )
+from catalog.renewal_text import term_decision_phrase
+from catalog.repository.audit import audit_renewals
 from catalog.repository.keyed import insert_once, save
 from catalog.repository.renewal_calendar import (
     ACTIVE_WINDOW_DAYS,
@@ -66,7 +67,6 @@ from catalog.repository.renewal_digest import (
     reclaim_candidates,
     record_digest_failure,
     save_digest,
-    term_decision_phrase,
     upcoming_renewals,
 )
 from catalog.rules.renewals import (
@@ -246,15 +246,9 @@ def _audit_reminder(
     session: Session, reminder: Reminder, *, event: str, action: str, at: datetime, detail: dict[str, Any]
 ) -> None:
     """The scheduler's audit row about one reminder of a contract, once per `event`."""
-    repository.audit(
-        session,
-        idem_key=f"reminder:{reminder.id}:{event}",
-        at=at,
-        entity="contract",
-        entity_id=str(reminder.contract_id),
-        action=action,
-        actor="renewals",
-        detail={"renewal_date": reminder.renewal_date.isoformat(), "due_on": reminder.due_on.isoformat(), **detail},
+    detail = {"renewal_date": reminder.renewal_date.isoformat(), "due_on": reminder.due_on.isoformat(), **detail}
+    audit_renewals(
+        session, f"reminder:{reminder.id}:{event}", "contract", str(reminder.contract_id), action, at, detail
     )
 
 

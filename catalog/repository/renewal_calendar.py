@@ -22,6 +22,7 @@ from catalog.models import (
     RenewalTerm,
 )
 from catalog.ports import RenewalCard
+from catalog.projection import copy_fields
 from catalog.repository.requests import pending_renewal_request
 from catalog.rules.renewals import (
     ContractTerms,
@@ -188,16 +189,12 @@ def renewal_card(session: Session, *, contract_id: int, renewal_date: date, dead
     assigned, active = seat_counts(session, asset_id=asset.id, as_of=as_of)
     term = get_term(session, contract_id=contract_id, renewal_date=renewal_date)
     pending = pending_renewal_request(session, contract_id=contract_id, renewal_date=renewal_date)
-    return RenewalCard(
+    return copy_fields(
+        RenewalCard,
+        asset,
         contract_id=contract_id,
         asset_id=asset.id,
-        product_name=asset.product_name,
-        vendor=asset.vendor,
-        owner_email=asset.owner_email,
         owner_slack_id=_slack_id(session, asset.owner_email),
-        annual_cost_cents=asset.annual_cost_cents,
-        unit_price_cents=asset.unit_price_cents,
-        currency=asset.currency,
         seats_bought=asset.seats,
         seats_assigned=assigned,
         seats_active_30d=active,

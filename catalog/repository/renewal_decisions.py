@@ -27,6 +27,7 @@ from catalog.models import (
     RenewalTerm,
 )
 from catalog.money import format_money_symbol
+from catalog.repository.audit import audit_renewals
 from catalog.repository.keyed import insert_once
 from catalog.repository.renewal_calendar import (
     ITAM_ROLE,
@@ -512,13 +513,4 @@ def _audit_scheduler(
     session: Session, contract_id: int, event: str, action: str, at: datetime, detail: dict[str, Any]
 ) -> None:
     """The renewal scheduler's own audit row about a contract, once per `event`."""
-    repository.audit(
-        session,
-        idem_key=f"contract:{contract_id}:{event}",
-        at=at,
-        entity="contract",
-        entity_id=str(contract_id),
-        action=action,
-        actor="renewals",
-        detail=detail,
-    )
+    audit_renewals(session, f"contract:{contract_id}:{event}", "contract", str(contract_id), action, at, detail)

@@ -7,16 +7,14 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from catalog import repository
 from catalog.models import (
     Asset,
     RenewalDigest,
-    RenewalTerm,
     SeatAssignment,
 )
 from catalog.ports import ReclaimCandidate, RenewalDigestSummary, UpcomingRenewal
-from catalog.renewal_text import decision_phrase
 from catalog.repository import renewal_plans
+from catalog.repository.audit import audit_renewals
 from catalog.repository.keyed import insert_once
 from catalog.repository.renewal_calendar import (
     ACTIVE_WINDOW_DAYS,
@@ -44,21 +42,6 @@ def upcoming_renewals(
     return renewal_plans.upcoming_renewals_page(
         session, as_of=as_of, calendar=calendar, horizon_days=horizon_days, cancelled=cancelled
     )[0]
-
-
-def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date) -> str:
-    """What was decided about a term, in words (a snooze that has ended is not mentioned)."""
-    snoozed = term.snoozed_until if term.snoozed_until is not None and term.snoozed_until > as_of else None
-    return decision_phrase(
-        status=term.status,
-        currency=currency,
-        decided_by=term.decided_by,
-        decided_on=term.decided_at.date() if term.decided_at else None,
-        snoozed_until=snoozed,
-        itam_owner_email=term.itam_owner_email,
-        renew_seats=term.renew_seats,
-        renew_unit_price_cents=term.renew_unit_price_cents,
-    )
 
 
 def reclaim_candidates(session: Session, *, as_of: date, idle_days: int = ACTIVE_WINDOW_DAYS) -> list[ReclaimCandidate]:
@@ -116,13 +99,5 @@ def _audit_digest(
     session: Session, as_of: date, suffix: str, action: str, at: datetime, detail: dict[str, str]
 ) -> None:
     """The scheduler's audit row about the digest of `as_of`, once per `suffix` of its key."""
-    repository.audit(
-        session,
-        idem_key=f"digest:{as_of.isoformat()}{suffix}",
-        at=at,
-        entity="renewal_digest",
-        entity_id=as_of.isoformat(),
-        action=action,
-        actor="renewals",
-        detail=detail,
-    )
+    day = as_of.isoformat()
+    audit_renewals(session, f"digest:{day}{suffix}", "renewal_digest", day, action, at, detail)

@@ -26,6 +26,7 @@ from sqlmodel import select as sqlmodel_select
 
 from catalog.models import Asset, Contract, ContractPlan, RenewalStatus, RenewalTerm
 from catalog.ports import UpcomingRenewal
+from catalog.projection import copy_fields
 from catalog.rules.renewals import HolidayCalendar
 
 CHUNK = 2_000
@@ -248,8 +249,7 @@ def renewals_home(
 def _upcoming_page(
     session: Session, *, as_of: date, horizon_days: int, cancelled: bool, limit: int | None
 ) -> tuple[list[UpcomingRenewal], int]:
-    from catalog.renewal_text import renewal_phrase
-    from catalog.repository.renewal_digest import term_decision_phrase
+    from catalog.renewal_text import renewal_phrase, term_decision_phrase
 
     horizon = as_of + timedelta(days=horizon_days)
     # Still to decide: by its deadline; cancelled: by the day it ends.
@@ -268,24 +268,12 @@ def _upcoming_page(
     for p in planned:
         term = terms.get((p.contract_id, p.renewal_date))
         found.append(
-            UpcomingRenewal(
-                contract_id=p.contract_id,
-                product_name=p.product_name,
-                owner_email=p.owner_email,
-                annual_cost_cents=p.annual_cost_cents,
-                currency=p.currency,
-                renewal_date=p.renewal_date,
-                deadline=p.deadline,
+            copy_fields(
+                UpcomingRenewal,
+                p,
                 days_left=(p.deadline - as_of).days,
                 status=term.status if term else RenewalStatus.OPEN,
-                auto_renew=p.auto_renew,
-                when=renewal_phrase(
-                    as_of=as_of,
-                    auto_renew=p.auto_renew,
-                    renewal_date=p.renewal_date,
-                    deadline=p.deadline,
-                    cancelled=cancelled,
-                ),
+                when=renewal_phrase(p, as_of=as_of, cancelled=cancelled),
                 decision=term_decision_phrase(term, currency=p.currency, as_of=as_of) if term else "",
             )
         )

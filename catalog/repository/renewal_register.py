@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from catalog.models import Asset, AuditEvent, Contract, RenewalTerm
 from catalog.money import format_money_symbol
+from catalog.projection import copy_fields
 from catalog.renewal_text import renewal_phrase
 from catalog.repository.reminders import plan_contract, term_decision_phrase
 from catalog.rules.renewals import HolidayCalendar
@@ -67,11 +68,16 @@ class RenewalOutlook:
     cancel_by: date | None
     auto_renew: bool
     next_deadline: date  # the first deadline still ahead (reminders follow it)
-    text: str  # "renews 2027-01-15 — notice deadline passed 2026-12-16"
+    cancelled: bool  # the term renewing next was cancelled: the contract ends on its renewal date
     seats: int  # in force on as_of: a renewed term's, once it has begun
     annual_cost_cents: int
     next_term: NextTerm | None  # agreed by a renewal, not begun on as_of
     decisions: tuple[TermDecision, ...]  # every term someone acted on, oldest first
+
+    @property
+    def text(self) -> str:
+        """`renews 2027-01-15 — notice deadline passed 2026-12-16` (`catalog.renewal_text`)."""
+        return renewal_phrase(self, as_of=self.as_of, cancelled=self.cancelled)
 
     @property
     def deadline_passed(self) -> bool:
@@ -130,20 +136,12 @@ def renewal_outlook(
         seats, annual_cost, next_term = next_term.seats, next_term.annual_cost_cents, None
     else:
         seats, annual_cost = asset.seats, asset.annual_cost_cents
-    return RenewalOutlook(
+    return copy_fields(
+        RenewalOutlook,
+        plan,
         as_of=as_of,
-        renewal_date=plan.renewal_date,
-        deadline=plan.deadline,
-        cancel_by=plan.cancel_by,
         auto_renew=contract.auto_renew,
-        next_deadline=plan.next_deadline,
-        text=renewal_phrase(
-            as_of=as_of,
-            auto_renew=contract.auto_renew,
-            renewal_date=plan.renewal_date,
-            deadline=plan.deadline,
-            cancelled=cancelled,
-        ),
+        cancelled=cancelled,
         seats=seats,
         annual_cost_cents=annual_cost,
         next_term=next_term,

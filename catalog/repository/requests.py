@@ -40,15 +40,6 @@ def get_request(session: Session, *, request_id: str) -> PurchaseRequest | None:
     return by_key(session, PurchaseRequest, REQUEST, request_id)
 
 
-def list_requests(
-    session: Session, *, requester_email: str | None = None, limit: int = 50
-) -> Sequence[PurchaseRequest]:
-    query = select(PurchaseRequest).order_by(col(PurchaseRequest.created_at).desc()).limit(limit)
-    if requester_email is not None:
-        query = query.where(PurchaseRequest.requester_email == requester_email)
-    return session.exec(query).all()
-
-
 def set_request_status(
     session: Session,
     *,

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from catalog import repository
 from catalog.models import Product
+from catalog.projection import copy_fields
 from catalog.rules.reuse import ProductPool, ReuseDecision, SeatHolder, decide_reuse
 
 
@@ -19,15 +20,8 @@ def seat_pool(session: Session, product: Product) -> ProductPool:
     """`product` and its seats in the asset register."""
     capacity, seats = repository.product_seat_pool(session, product_id=product.id)
     holders = tuple(SeatHolder(s.person_email, s.assigned_at.date(), s.last_active) for s in seats)
-    return ProductPool(
-        id=product.id,
-        name=product.name,
-        category=product.category,
-        status=product.status,
-        block_reason=product.block_reason,
-        alternatives=tuple(product.alternatives),
-        capacity=capacity,
-        holders=holders,
+    return copy_fields(
+        ProductPool, product, alternatives=tuple(product.alternatives), capacity=capacity, holders=holders
     )
 
 

@@ -22,10 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from catalog.rules.descriptors import normalise_descriptor
 from catalog.rules.matching import MatchResult
+
+if TYPE_CHECKING:
+    from catalog.models import Discovery
 
 __all__ = [
     "SPEND_WINDOW_DAYS",
@@ -263,34 +266,37 @@ def aggregate(
     return sorted(found.values(), key=lambda d: (STATUSES.index(d.status), d.name.casefold(), d.key))
 
 
-def report_line(
-    *,
-    product_id: str | None,
-    name: str,
-    vendor: str | None,
-    status: str,
-    spend_cents: Mapping[str, int],
-    lines: int,
-    payers: Iterable[str],
-    cost_centers: Iterable[str],
-    first_seen: date | None,
-    last_seen: date | None,
-    sso_users: int,
-) -> dict[str, object]:
+#: The keys of `procure discover report --json`, in the issue's order.
+REPORT_FIELDS = (
+    "product_id",
+    "name",
+    "vendor",
+    "status",
+    "spend_cents",
+    "lines",
+    "payers",
+    "cost_centers",
+    "first_seen",
+    "last_seen",
+    "sso_users",
+)
+
+
+def _reported(value: object) -> object:
+    """A value as the report prints it: days in ISO form, collections sorted (so a re-run with
+    the same data prints the same bytes)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return dict(sorted(value.items()))
+    if isinstance(value, list | set | tuple):
+        return sorted(value)
+    return value
+
+
+def report_line(row: Discovery) -> dict[str, object]:
     """One product of `procure discover report --json`, in the issue's shape and order."""
-    return {
-        "product_id": product_id,
-        "name": name,
-        "vendor": vendor,
-        "status": status,
-        "spend_cents": dict(sorted(spend_cents.items())),
-        "lines": lines,
-        "payers": sorted(payers),
-        "cost_centers": sorted(cost_centers),
-        "first_seen": first_seen.isoformat() if first_seen else None,
-        "last_seen": last_seen.isoformat() if last_seen else None,
-        "sso_users": sso_users,
-    }
+    return {name: _reported(getattr(row, name)) for name in REPORT_FIELDS}
 
 
 def reconciles(request_names: Iterable[str], line_names: Iterable[str]) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from catalog.money import format_money
+from catalog.projection import copy_fields
 from catalog.rules.budget import BudgetCheck, Drawdown
 from catalog.rules.policy import AssignedStep, DirectoryEntry, PolicyDecision, ResolvedRoute
 
@@ -52,15 +53,10 @@ def route_request_of(
     reserve_cents: int | None = None,
 ) -> RouteRequest:
     """The request a recorded (or about to be recorded) request row stands for, to route."""
-    return RouteRequest(
+    return copy_fields(
+        RouteRequest,
+        row,
         requester_email=requester_email,
-        product_id=row.product_id,
-        product_name=row.product_name,
-        vendor=row.vendor,
-        seats=row.seats,
-        annual_cost_cents=row.annual_cost_cents,
-        currency=row.currency,
-        channel=row.channel,
         data_classification=data_classification,
         cost_center=cost_center,
         reserve_cents=reserve_cents,
