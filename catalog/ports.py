@@ -175,6 +175,9 @@ class ReuseView:
     answer_within_days: int | None = None  # RECLAIM_ASK: after that the seat is released
     held_since: date | None = None  # REUSE_OFFER of kind already_held: when they got their seat
     itam_ask: bool = False  # RECLAIM_ASK from the console's Ask to release: the ITAM team asks, no requester
+    # ASK_OWNER: who owns the usage-based contract (name, and Slack id when known) to ask for access.
+    owner_name: str | None = None
+    owner_slack_id: str | None = None
 
 
 @dataclass(frozen=True)

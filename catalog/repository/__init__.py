@@ -127,6 +127,7 @@ from catalog.repository.usage import (
     product_assets,
     product_seat_pool,
     release_product_seat,
+    usage_based_owners,
 )
 
 __all__ = [
@@ -208,6 +209,7 @@ __all__ = [
     "product_assets",
     "product_contracts",
     "product_seat_pool",
+    "usage_based_owners",
     "reassign_step",
     "record_policy_version",
     "related_products",

@@ -16,7 +16,7 @@ from catalog.discovery import recogniser
 from catalog.models import Asset, Contract, Discovery, Product, ProductStatus, SeatAssignment, SpendLine
 from catalog.money import format_amounts, format_money
 from catalog.repository.reminders import is_itam
-from catalog.repository.seat_pools import reuse_decision
+from catalog.repository.seat_pools import owner_mention, reuse_decision
 from catalog.rules.discovery_actions import (
     ADOPTED,
     BLOCKED,
@@ -324,9 +324,15 @@ def _notice(
         return replace(base, blocked_reason=decision.reason or "blocked", alternatives=names)
     if decision.kind in (ReuseKind.SPARE_SEAT, ReuseKind.RECLAIM) and product is not None:
         return replace(base, owned_product=product.name, owned_product_id=product.id, free_seats=decision.spare)
+    if decision.kind == ReuseKind.ASK_OWNER and product is not None and decision.owner_email:
+        owner = owner_mention(session, decision.owner_email)
+        return replace(base, owned_product=product.name, owned_product_id=product.id, owner=owner)
     if decision.kind == ReuseKind.ALTERNATIVE and decision.alternatives:
         best = decision.alternatives[0]
-        return replace(base, owned_product=best.name, owned_product_id=best.product_id, free_seats=best.spare)
+        ask = owner_mention(session, best.owner_email) if best.owner_email else None
+        return replace(
+            base, owned_product=best.name, owned_product_id=best.product_id, free_seats=best.spare, owner=ask
+        )
     return base
 
 

@@ -134,5 +134,7 @@ class PayerNotice:
     owned_product: str | None = None  # a product we own that fits, with free seats
     owned_product_id: str | None = None
     free_seats: int = 0
+    #: The owned product is usage-based (no seats): who to ask for access, as mrkdwn.
+    owner: str | None = None
     blocked_reason: str | None = None
     alternatives: tuple[str, ...] = ()
