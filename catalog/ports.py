@@ -77,10 +77,10 @@ class RenewalRequestView:
 
     contract_id: int
     renewal_date: date
-    current_seats: int
+    current_seats: int | None  # None: a usage-based contract (no seat count)
     current_unit_price_cents: int
     current_annual_cents: int
-    seats: int
+    seats: int | None
     unit_price_cents: int
     annual_cents: int
     increase_cents: int
@@ -241,7 +241,7 @@ class RenewalCard:
     annual_cost_cents: int
     unit_price_cents: int
     currency: str
-    seats_bought: int
+    seats_bought: int | None  # None: usage-based (no seat count; the annual cost is the contract value)
     seats_assigned: int
     seats_active_30d: int
     renewal_date: date

@@ -209,7 +209,6 @@ __all__ = [
     "product_assets",
     "product_contracts",
     "product_seat_pool",
-    "usage_based_owners",
     "reassign_step",
     "record_policy_version",
     "related_products",
@@ -230,4 +229,5 @@ __all__ = [
     "update_request",
     "upsert_person",
     "upsert_product",
+    "usage_based_owners",
 ]

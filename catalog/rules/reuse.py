@@ -175,7 +175,9 @@ def decide_reuse(
             key=lambda p: (-p.spare, p.name.casefold()),
         )
         if same:
-            alts = tuple(Alternative(p.id, p.name, p.spare, p.usage_owners[0] if p.usage_based else None) for p in same[:5])
+            alts = tuple(
+                Alternative(p.id, p.name, p.spare, p.usage_owners[0] if p.usage_based else None) for p in same[:5]
+            )
             return ReuseDecision(ReuseKind.ALTERNATIVE, product_id, seats, alternatives=alts)
     return ReuseDecision(ReuseKind.NEW_PURCHASE, product_id, seats)
 

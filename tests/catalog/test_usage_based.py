@@ -3,7 +3,6 @@ importer reads them, and how renewals, showback and reuse first use their contra
 
 from __future__ import annotations
 
-
 import pytest
 
 from catalog.importers.assets import AssetImportError, ImportDefaults, parse_csv, parse_yaml
@@ -42,7 +41,7 @@ def test_csv_takes_an_empty_seats_cell_with_a_contract_value() -> None:
     text = (
         "Name,Seats,Licensed to Email,Purchase Date,Purchase Cost,annual_cost_cents,cost_center\n"
         "AWS,,cloud@example.com,2025-01-01,,12000000,CC-PLATFORM\n"
-        "OpenAI API credits,,ml@example.com,2025-01-01,\"5,000.00\",,CC-ML\n"
+        'OpenAI API credits,,ml@example.com,2025-01-01,"5,000.00",,CC-ML\n'
         "Miro,10,ops@example.com,2025-01-01,1000.00,,CC-OPS\n"
     )
     aws, openai, miro = parse_csv(text, defaults=DEFAULTS).records
@@ -58,7 +57,9 @@ def test_no_seats_and_no_contract_value_is_refused_with_its_line() -> None:
     assert [(i.line, i.field) for i in caught.value.issues] == [(2, "seats")]
     assert "line 2: seats: missing (column Seats); a usage-based contract" in str(caught.value)
     with pytest.raises(AssetImportError) as caught:
-        parse_yaml("- {product: AWS, seats: null, owner_email: a@example.com, start_date: 2025-01-01}\n", defaults=DEFAULTS)
+        parse_yaml(
+            "- {product: AWS, seats: null, owner_email: a@example.com, start_date: 2025-01-01}\n", defaults=DEFAULTS
+        )
     assert [(i.line, i.field) for i in caught.value.issues] == [(1, "seats")]
 
 
