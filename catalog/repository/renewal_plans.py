@@ -125,7 +125,7 @@ class PlannedRenewal:
     vendor: str | None
     owner_email: str
     cost_center: str
-    seats: int
+    seats: int | None  # None: usage-based
     annual_cost_cents: int
     currency: str
 
