@@ -25,6 +25,7 @@ from catalog.rules.discovery_actions import (
     DigestView,
     PayerNotice,
     infer_term,
+    looks_usage_based,
     needs_decision,
     notice_key,
     product_slug,
@@ -204,9 +205,17 @@ def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: d
     if not cost_center:
         return Outcome(False, f"No cost center is known for {owner_email}: add one in the directory, then Adopt again.")
     currency = "USD" if "USD" in row.spend_cents else next(iter(sorted(row.spend_cents)), "USD")
-    term = infer_term(_charges(session, row, currency), as_of=as_of)
+    charges = _charges(session, row, currency)
+    term = infer_term(charges, as_of=as_of)
     product = _catalog_entry(session, row, status=ProductStatus.APPROVED)
-    seats = len(row.payers)
+    usage_based = looks_usage_based(row.category or product.category, charges, as_of=as_of)
+    seats: int | None = len(row.payers)
+    annual = term.annual_cost_cents
+    unit = annual // len(row.payers)
+    if usage_based:
+        # No seat count: the contract value is what was spent in the last 12 months (docs/decisions.md, 51).
+        seats, annual = None, max(row.spend_cents.get(currency, 0), 0)
+        unit = annual
     asset = Asset(
         product_id=product.id,
         product_name=product.name,
@@ -215,8 +224,8 @@ def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: d
         cost_center=cost_center,
         channel="discovered",
         seats=seats,
-        unit_price_cents=term.annual_cost_cents // seats,
-        annual_cost_cents=term.annual_cost_cents,
+        unit_price_cents=unit,
+        annual_cost_cents=annual,
         currency=currency,
         created_at=at,
         external_id=f"discovery:{row.id}",
@@ -236,7 +245,7 @@ def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: d
             renewal_date=renewal,
         )
     )
-    for payer in row.payers:
+    for payer in row.payers if seats is not None else ():  # usage-based: no seats to hand out
         session.add(SeatAssignment(asset_id=asset.id, person_email=payer, assigned_at=at))
     row.asset_id = asset.id
     _record(
@@ -245,12 +254,18 @@ def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: d
         decision=ADOPTED,
         actor=actor,
         at=at,
-        detail={"asset_id": asset.id, "product_id": product.id, "billing_period": term.billing_period},
+        detail={
+            "asset_id": asset.id,
+            "product_id": product.id,
+            "billing_period": term.billing_period,
+            "usage_based": usage_based,
+        },
     )
-    cost = format_money(term.annual_cost_cents, currency)
+    cost = format_money(annual, currency)
+    counted = "usage-based" if seats is None else f"{seats} seat(s)"
     return Outcome(
         True,
-        f"Adopted {row.name}: asset #{asset.id}, {seats} seat(s), {term.billing_period}, {cost} a year, "
+        f"Adopted {row.name}: asset #{asset.id}, {counted}, {term.billing_period}, {cost} a year, "
         f"owner {owner_email} ({cost_center}).",
         _digest_of(row),
     )

@@ -8,6 +8,13 @@ Pure: no I/O; `catalog.repository.discovery_actions` reads and writes.
   subscription (its annual cost is the average charge × 12); otherwise an annual one (the
   last 12 months' spend). Each payer's charges are counted apart: three people paying
   monthly are not one charge every ten days.
+- **Usage-based** (Adopt; docs/decisions.md, 51): a product of a metered category (cloud,
+  observability, data warehouses and databases, API credits), or whose charges vary from month
+  to month (one payer's — or the cloud bill's — three or more charges in the last 12 months
+  at three or more amounts, the largest at least a quarter above the smallest: a seat count
+  that changes steps between two amounts, metering does not), has no seat count. It is
+  adopted with seats None and its last 12 months' spend (every line of it, corrections
+  included, as discovery aggregated it) as its contract value.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ __all__ = [
     "InferredTerm",
     "PayerNotice",
     "infer_term",
+    "looks_usage_based",
     "needs_decision",
     "notice_key",
     "product_slug",
@@ -41,6 +49,21 @@ DECISIONS = (ADOPTED, BLOCKED, IGNORED)
 NEEDS_DECISION = ("unmanaged", "blocked_in_use", "unknown")
 #: Mean days between one payer's charges up to which they are monthly.
 MONTHLY_GAP_DAYS = 45
+#: Knowledge-file categories (catalog/data/saas_knowledge.yaml) billed by usage, not by seat.
+USAGE_BASED_CATEGORIES = frozenset(
+    {
+        "cloud-platform",
+        "observability",
+        "data-warehouse",
+        "database",
+        "data-streaming",
+        "data-observability",
+        "ai-api",
+        "communications-api",
+    }
+)
+#: Charges that vary by at least this much (largest / smallest) over three or more amounts are metered.
+_USAGE_SPREAD = 1.25
 
 
 @dataclass(frozen=True)
@@ -70,6 +93,22 @@ def infer_term(charges: Sequence[tuple[str, date, int]], *, as_of: date) -> Infe
         return InferredTerm("monthly", 1, annual)
     since = as_of - timedelta(days=365)
     return InferredTerm("annual", 12, max(sum(c for _, d, c in charges if since < d <= as_of), 0))
+
+
+def looks_usage_based(category: str | None, charges: Sequence[tuple[str, date, int]], *, as_of: date) -> bool:
+    """Whether a discovered product is billed by usage, not by seat: its category says so, or
+    its charges (payer, day, cents; refunds included) vary as metering does."""
+    if category in USAGE_BASED_CATEGORIES:
+        return True
+    since = as_of - timedelta(days=365)
+    by_payer: dict[str, list[int]] = defaultdict(list)
+    for payer, day, cents in charges:
+        if cents > 0 and since < day <= as_of:
+            by_payer[payer].append(cents)
+    return any(
+        len(amounts) >= 3 and len(set(amounts)) >= 3 and max(amounts) >= _USAGE_SPREAD * min(amounts)
+        for amounts in by_payer.values()
+    )
 
 
 def needs_decision(*, status: str, decision: str | None, suppressed_until: date | None, as_of: date) -> bool:
