@@ -44,9 +44,11 @@ def decision_phrase(
     itam_owner_email: str | None = None,
     renew_seats: int | None = None,
     renew_unit_price_cents: int | None = None,
+    usage_based: bool = False,
 ) -> str:
-    """`renewed by … on … · 10 seats at $100.00 per seat`, `cancelled by … on …`,
-    `renegotiating (…)`, `snoozed until …`; empty when nobody has acted on the term."""
+    """`renewed by … on … · 10 seats at $100.00 per seat` (usage-based: `at $50,000.00 a year`),
+    `cancelled by … on …`, `renegotiating (…)`, `snoozed until …`; empty when nobody has acted
+    on the term."""
     by = f" by {decided_by}" if decided_by else ""
     on = f" on {decided_on.isoformat()}" if decided_on else ""
     if status == "renewed":
@@ -54,7 +56,8 @@ def decision_phrase(
         if renew_seats is not None:
             terms += f" · {renew_seats} seats"
         if renew_unit_price_cents is not None:
-            terms += f" at {format_money_symbol(renew_unit_price_cents, currency)} per seat"
+            per = "a year" if usage_based else "per seat"  # usage-based: the price is the yearly value
+            terms += f" at {format_money_symbol(renew_unit_price_cents, currency)} {per}"
         return f"renewed{by}{on}{terms}"
     if status == "cancelled":
         return f"cancelled{by}{on} (not renewing)"

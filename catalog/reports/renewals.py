@@ -146,7 +146,11 @@ def _row(
         seats_assigned=assigned,
         seats_active=active,
         status=decided.status if decided else RenewalStatus.OPEN.value,
-        decision=term_decision_phrase(decided, currency=p.currency, as_of=as_of) if decided else "",
+        decision=(
+            term_decision_phrase(decided, currency=p.currency, as_of=as_of, usage_based=p.seats is None)
+            if decided
+            else ""
+        ),
     )
 
 

@@ -46,7 +46,7 @@ def upcoming_renewals(
     )[0]
 
 
-def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date) -> str:
+def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date, usage_based: bool = False) -> str:
     """What was decided about a term, in words (a snooze that has ended is not mentioned)."""
     snoozed = term.snoozed_until if term.snoozed_until is not None and term.snoozed_until > as_of else None
     return decision_phrase(
@@ -58,6 +58,7 @@ def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date) -> st
         itam_owner_email=term.itam_owner_email,
         renew_seats=term.renew_seats,
         renew_unit_price_cents=term.renew_unit_price_cents,
+        usage_based=usage_based,
     )
 
 

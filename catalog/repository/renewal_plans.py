@@ -286,7 +286,11 @@ def _upcoming_page(
                     deadline=p.deadline,
                     cancelled=cancelled,
                 ),
-                decision=term_decision_phrase(term, currency=p.currency, as_of=as_of) if term else "",
+                decision=(
+                    term_decision_phrase(term, currency=p.currency, as_of=as_of, usage_based=p.seats is None)
+                    if term
+                    else ""
+                ),
             )
         )
     return found, total

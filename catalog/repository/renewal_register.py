@@ -116,7 +116,7 @@ def renewal_outlook(
     decisions = tuple(
         TermDecision(t.renewal_date, t.status, text)
         for t in terms
-        if (text := term_decision_phrase(t, currency=asset.currency, as_of=as_of))
+        if (text := term_decision_phrase(t, currency=asset.currency, as_of=as_of, usage_based=asset.seats is None))
     )
     cancelled = any(t.renewal_date == plan.renewal_date and t.status == "cancelled" for t in terms)
     next_term = None

@@ -182,6 +182,10 @@ def test_renewals_quote_and_record_the_contract_value(db: Engine, tmp_path: Path
     with transaction(db) as session:
         stored = session.get(Contract, contract.id)
         assert stored is not None and (stored.next_term_seats, stored.next_term_annual_cost_cents) == (None, 5_400_000)
+        decided = renewal_outlook(session, asset=asset, contract=stored, as_of=AS_OF, calendar=CALENDAR)
+        assert decided is not None and decided.next_term is not None
+        assert decided.decision is not None and decided.decision.endswith("at $54,000.00 a year")
+        assert decided.next_term.text == f"from {renewal_date.isoformat()}: usage-based, $54,000.00 a year"
         apply_next_terms(session, as_of=renewal_date, at=AT)
     asset, _ = _datadog(db)
     assert (asset.seats, asset.annual_cost_cents) == (None, 5_400_000)  # still usage-based
