@@ -10,9 +10,12 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import yaml
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 from typer.testing import CliRunner
 
 from catalog import repository
@@ -67,6 +70,9 @@ def _datadog(engine: Engine) -> tuple[Asset, Contract]:
 def test_the_migration_makes_seats_nullable_and_downgrades_to_one_contract(engine: Engine) -> None:
     seats = next(c for c in inspect(engine).get_columns("asset") if c["name"] == "seats")
     assert seats["nullable"] is True
+    with engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert [d for d in drift if "seats" in repr(d)] == []  # the migration is what the model says
     with transaction(engine) as session:
         session.add(
             Asset(product_name="AWS", owner_email="a@example.com", cost_center="CC-ENG", seats=None,
@@ -96,6 +102,25 @@ def test_import_list_show_and_edit_a_usage_based_contract(db: Engine, tmp_path: 
     shown = runner.invoke(assets_app, ["show", str(asset.id), "--as-of", AS_OF.isoformat()])
     assert re.search(r"^seats +usage-based$", shown.output, re.M), shown.output
     assert "seats assigned (0 of usage-based)" in shown.output
+
+    # Its exported row (CSV: seats empty; YAML: seats null) imports back as the same asset.
+    for fmt in ("csv", "yaml"):
+        target = tmp_path / f"export.{fmt}"
+        exported = runner.invoke(assets_app, ["export", "--format", fmt, "--output", str(target)])
+        assert exported.exit_code == 0, exported.output
+        if fmt == "csv":
+            header, *rows = target.read_text(encoding="utf-8").splitlines()
+            target.write_text("\n".join([header, *(r for r in rows if "Datadog" in r)]) + "\n", encoding="utf-8")
+        else:
+            entries = yaml.safe_load(target.read_text(encoding="utf-8"))
+            mine = [e for e in entries if e["product"] == "Datadog"]
+            assert mine[0]["seats"] is None
+            target.write_text(yaml.safe_dump(mine), encoding="utf-8")
+        again = runner.invoke(assets_app, ["import", str(target)])
+        assert again.exit_code == 0 and "0 created, 0 updated, 1 unchanged" in again.output, again.output
+    with transaction(db) as session:
+        datadogs = session.exec(select(Asset).where(Asset.product_name == "Datadog")).all()
+        assert [(a.seats, a.annual_cost_cents) for a in datadogs] == [(None, 6_000_000)]
 
     # The yearly value changes; seats stay none. Giving seats makes it seat-counted again.
     edited = runner.invoke(
