@@ -30,6 +30,13 @@ async def test_pages_show_usage_based_and_the_form_takes_an_empty_seats_field(co
     assert "usage-based" in listed
     detail = (await console.http.get(f"/api/v1/assets/{cloud}")).json()
     assert (detail["seats"], detail["annual_cost_cents"]) == (None, 9_000_000)
+    # The renewals calendar: its contract value, "usage-based" for seats, a yearly value to renew at.
+    events = (await console.http.get("/api/v1/renewals", params={"days": 3660})).json()["events"]
+    mine = [e for e in events if e["asset_id"] == cloud]
+    assert mine and all((e["seats_bought"], e["annual_cost_cents"]) == (None, 9_000_000) for e in mine)
+    calendar = (await console.http.get("/renewals", params={"days": 3660})).text
+    row = calendar.split(f'data-testid="renewal-{mine[0]["contract_id"]}-deadline"')[1].split("</tr>")[0]
+    assert "usage-based" in row and "Renew at another yearly value" in row and 'name="seats"' not in row
 
     seated = _add(console, 41, product_name="Warehouse", seats=5, unit_price_cents=10_000, annual_cost_cents=50_000)
     form = {"csrf_token": csrf, "seats": "", "unit_price": "48000.00"}
