@@ -253,3 +253,46 @@ def test_adopt_of_a_cloud_product_is_usage_based_and_the_owner_is_asked(db: Engi
             inactive_days=30,
         )
     assert (decision.kind, decision.owner_email) == (ReuseKind.ASK_OWNER, asset.owner_email)
+
+
+def test_a_renewal_at_a_higher_value_is_a_request_for_one_contract(db: Engine, tmp_path: Path) -> None:
+    """Renewal authority on a usage-based contract: more a year goes to approval as a request
+    whose row counts one contract, and its facts say "usage-based", never a seat count."""
+    from catalog.text import render
+    from workflows.request.activities.messaging import _renewal_view
+    from workflows.request.activities.renewal_requests import renewal_plan_detail, renewal_request_row
+    from workflows.request.types import RequestInput
+
+    _import(tmp_path)
+    _, contract = _datadog(db)
+    request = RequestInput(
+        request_id="REQ-USAGE1",
+        requester_slack_id="U0ENGINEER",
+        requester_email="engineer@example.com",
+        product_name="Datadog",
+        seats=1,
+        justification="renewal",
+        renewal_contract_id=contract.id,
+        renewal_date=contract.renewal_date.isoformat(),
+        renewal_unit_price_cents=7_500_000,
+    )
+    with transaction(db) as session:
+        row, refusal = renewal_request_row(session, request, as_of=AS_OF, calendar=CALENDAR, now=AT)
+        detail = renewal_plan_detail(session, request)
+    assert refusal is None
+    assert (row.seats, row.unit_price_cents, row.annual_cost_cents) == (1, 7_500_000, 1_500_000)  # the increase
+    assert (detail["renewal"]["current_seats"], detail["renewal"]["seats"]) == (None, None)
+    view = _renewal_view(detail["renewal"])
+    assert view is not None and view.current_seats is None
+    facts = render(
+        "renewal_request_facts.j2",
+        requester_slack_id="U0ENGINEER",
+        product_name="Datadog",
+        renewal=view,
+        vendor=None,
+        cost_center="CC-ENG",
+        channel_label="direct",
+    )
+    assert "*Current term:* usage-based (no seat count), $60,000.00 a year" in facts
+    assert "*New term:* usage-based, $75,000.00 a year  ·  *$15,000.00 more a year*" in facts
+    assert "seat " not in facts.replace("no seat count", "")
