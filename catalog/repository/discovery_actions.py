@@ -339,7 +339,7 @@ def _notice(
         return replace(base, blocked_reason=decision.reason or "blocked", alternatives=names)
     if decision.kind in (ReuseKind.SPARE_SEAT, ReuseKind.RECLAIM) and product is not None:
         return replace(base, owned_product=product.name, owned_product_id=product.id, free_seats=decision.spare)
-    if decision.kind == ReuseKind.ASK_OWNER and product is not None and decision.owner_email:
+    if decision.kind == ReuseKind.ASK_OWNER and product is not None and decision.owner_email not in (None, payer):
         owner = owner_mention(session, decision.owner_email)
         return replace(base, owned_product=product.name, owned_product_id=product.id, owner=owner)
     if decision.kind == ReuseKind.ALTERNATIVE and decision.alternatives:

@@ -142,7 +142,12 @@ def decide_reuse(
         return ReuseDecision(ReuseKind.BLOCKED, product_id, seats, alternatives=alts, reason=product.block_reason)
 
     if product is not None and product.usage_based:
-        return ReuseDecision(ReuseKind.ASK_OWNER, product_id, seats, owner_email=product.usage_owners[0])
+        # The requester may own a contract of it themselves: then they are the one to ask.
+        requester = requester_email.strip().lower()
+        owner = requester if requester in product.usage_owners else product.usage_owners[0]
+        return ReuseDecision(
+            ReuseKind.ASK_OWNER, product_id, seats, owner_email=owner, already_holds=owner == requester
+        )
 
     if product is not None and product.owned:
         requester = requester_email.strip().lower()

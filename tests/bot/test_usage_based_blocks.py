@@ -36,6 +36,11 @@ def test_the_reuse_offer_names_the_owner_and_offers_withdraw_or_request_anyway(s
     assert "(usage-based)" in text and "ask <@U0ENGINEER>, who owns the contract, for access" in text
     buttons = [(e["text"]["text"], e["action_id"]) for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert buttons == [("Withdraw request", ids.REUSE_WITHDRAW), ("Request it anyway", ids.REUSE_BUY)]
+    # The owner asking is told they own it, not to ask themselves.
+    own = dataclasses.replace(view, owner_slack_id="U0EMPLOYEE")
+    _, blocks = reuse_message(MessageKind.REUSE_OFFER, dataclasses.replace(summary("awaiting_choice"), reuse=own))
+    text = "\n".join(_mrkdwn_texts(blocks))
+    assert "you own its contract" in text and "ask <@U0EMPLOYEE>" not in text
     # Without a Slack id the owner is named, escaped, never a broadcast.
     nameless = dataclasses.replace(view, owner_slack_id=None)
     _, blocks = reuse_message(MessageKind.REUSE_OFFER, dataclasses.replace(summary("awaiting_choice"), reuse=nameless))

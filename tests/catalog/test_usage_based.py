@@ -93,6 +93,12 @@ def test_reuse_first_asks_the_owner_of_a_usage_based_product() -> None:
         as_of=AS_OF, inactive_days=30,
     )  # fmt: skip
     assert (decision.kind, decision.owner_email, decision.spare) == (ReuseKind.ASK_OWNER, "sre@example.com", 0)
+    # An owner asking is the one to ask.
+    mine = decide_reuse(
+        product=datadog, category=None, seats=1, requester_email="Data@example.com", catalog=[datadog],
+        as_of=AS_OF, inactive_days=30,
+    )  # fmt: skip
+    assert (mine.kind, mine.owner_email, mine.already_holds) == (ReuseKind.ASK_OWNER, "data@example.com", True)
     # A blocked product stays blocked, whoever owns a contract of it.
     blocked = decide_reuse(
         product=_pool("datadog", status="blocked", usage_owners=("sre@example.com",)), category=None, seats=1,
