@@ -26,6 +26,7 @@ from catalog.repository import reminders as reminders_repo
 from catalog.routing import RouteRejected, load_active_policy, preview_route, route_request_of
 from catalog.rules.policy import PolicyError
 from catalog.rules.requests import RequestInputError
+from catalog.rules.usage_based import units
 from catalog.text import role_phrase
 from workflows.request.activities.renewal_requests import renewal_request_row
 from workflows.request.types import RequestInput
@@ -150,10 +151,10 @@ def renewal_ask(
             requester_slack_id=slack_id,
             requester_email=person.email,
             product_name=asset.product_name,
-            seats=quote.seats,
+            seats=units(quote.seats),
             justification=(
-                f"Renewal of contract #{ref.contract_id} from {ref.renewal_date}: {terms_text(quote)} per seat"
-                f" a year instead of {current_terms_text(quote)}."
+                f"Renewal of contract #{ref.contract_id} from {ref.renewal_date}: {terms_text(quote)}"
+                f"{'' if quote.seats is None else ' per seat a year'} instead of {current_terms_text(quote)}."
             ),
             cost_center=asset.cost_center,
             channel=asset.channel,

@@ -191,7 +191,9 @@ class Asset(SQLModel, table=True):
     owner_email: str = Field(max_length=320)
     cost_center: str = Field(max_length=64)
     channel: str = Field(default="direct", max_length=32)
-    seats: int
+    #: None: a usage-based contract (cloud, observability, data, API credits) with no seat
+    #: count; its contract value is `annual_cost_cents` (docs/decisions.md, 52).
+    seats: int | None = None
     unit_price_cents: int = Field(sa_type=BigInteger)
     annual_cost_cents: int = Field(sa_type=BigInteger)
     currency: str = Field(default="USD", max_length=3)

@@ -77,10 +77,10 @@ class RenewalRequestView:
 
     contract_id: int
     renewal_date: date
-    current_seats: int
+    current_seats: int | None  # None: a usage-based contract (no seat count)
     current_unit_price_cents: int
     current_annual_cents: int
-    seats: int
+    seats: int | None
     unit_price_cents: int
     annual_cents: int
     increase_cents: int
@@ -175,6 +175,9 @@ class ReuseView:
     answer_within_days: int | None = None  # RECLAIM_ASK: after that the seat is released
     held_since: date | None = None  # REUSE_OFFER of kind already_held: when they got their seat
     itam_ask: bool = False  # RECLAIM_ASK from the console's Ask to release: the ITAM team asks, no requester
+    # ASK_OWNER: who owns the usage-based contract (name, and Slack id when known) to ask for access.
+    owner_name: str | None = None
+    owner_slack_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ class RenewalCard:
     annual_cost_cents: int
     unit_price_cents: int
     currency: str
-    seats_bought: int
+    seats_bought: int | None  # None: usage-based (no seat count; the annual cost is the contract value)
     seats_assigned: int
     seats_active_30d: int
     renewal_date: date
@@ -277,7 +280,7 @@ class UpcomingRenewal:
     status: str
     auto_renew: bool = True
     when: str = ""  # catalog.renewal_text.renewal_phrase: "renews … — notice deadline passed …"
-    decision: str = ""  # catalog.renewal_text.decision_phrase; empty when nobody has acted
+    decision: str = ""  # catalog.renewal_text.term_decision_phrase; empty when nobody has acted
 
 
 @dataclass(frozen=True)

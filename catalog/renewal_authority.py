@@ -8,6 +8,7 @@ from catalog.rules.renewal_authority import (
     needs_approval_refusal,
     pending_refusal,
     quote_renewal,
+    requested_seats,
     term_in_force,
     terms_text,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "pending_refusal",
     "pending_renewal_request",
     "quote_renewal",
+    "requested_seats",
     "term_in_force",
     "terms_text",
 ]

@@ -48,10 +48,11 @@ def renewal_phrase(term: RenewingTerm, *, as_of: date, cancelled: bool = False) 
     return f"ends {renewal_date.isoformat()} {DASH} decide by {deadline.isoformat()}"
 
 
-def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date) -> str:
+def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date, usage_based: bool = False) -> str:
     """What was decided about a term, in words: `renewed by … on … · 10 seats at $100.00 per
-    seat`, `cancelled by … on …`, `renegotiating (…)`, `snoozed until …` (a snooze that has
-    ended is not mentioned); empty when nobody has acted on the term."""
+    seat` (usage-based: `at $50,000.00 a year`), `cancelled by … on …`, `renegotiating (…)`,
+    `snoozed until …` (a snooze that has ended is not mentioned); empty when nobody has acted on
+    the term."""
     by = f" by {term.decided_by}" if term.decided_by else ""
     on = f" on {term.decided_at.date().isoformat()}" if term.decided_at else ""
     if term.status == "renewed":
@@ -59,7 +60,8 @@ def term_decision_phrase(term: RenewalTerm, *, currency: str, as_of: date) -> st
         if term.renew_seats is not None:
             terms += f" · {term.renew_seats} seats"
         if term.renew_unit_price_cents is not None:
-            terms += f" at {format_money_symbol(term.renew_unit_price_cents, currency)} per seat"
+            per = "a year" if usage_based else "per seat"  # usage-based: the price is the yearly value
+            terms += f" at {format_money_symbol(term.renew_unit_price_cents, currency)} {per}"
         return f"renewed{by}{on}{terms}"
     if term.status == "cancelled":
         return f"cancelled{by}{on} (not renewing)"

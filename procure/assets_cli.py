@@ -18,6 +18,7 @@ from catalog.importers.csv_safe import render_csv
 from catalog.models import Asset, Contract
 from catalog.money import parse_currency
 from catalog.reports.assets import EXPORT_COLUMNS, register_record
+from catalog.rules.usage_based import USAGE_BASED
 from catalog.settings import get_settings
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def assets_list(
             Column("request", optional=True),
         ],
         lambda r: [
-            *(r[key] for key in _LIST_KEYS[:-2]),
+            *(USAGE_BASED if key == "seats" and r[key] is None else r[key] for key in _LIST_KEYS[:-2]),
             r["renewal"] or r["renewal_date"],
             r["decision"],
             r["request_id"],
@@ -197,6 +198,8 @@ def assets_show(
         return
     width = max(len(k) for k in record)
     for key, value in record.items():
+        if key == "seats" and value is None:
+            value = USAGE_BASED  # no seat count: the annual cost is the contract value
         typer.echo(f"{key:<{width}}  {'' if value is None else value}")
     typer.echo(f"{'annual_cost':<{width}}  {format_money_symbol(asset.annual_cost_cents, asset.currency)}")
     if renewal is not None:
@@ -206,7 +209,7 @@ def assets_show(
         typer.echo("decisions:" if renewal.decisions else "decisions: (none)")
         for decision in renewal.decisions:
             typer.echo(f"  {decision.renewal_date.isoformat()}  {decision.text}")
-    typer.echo(f"seats assigned ({len(seats)} of {asset.seats}):")
+    typer.echo(f"seats assigned ({len(seats)} of {USAGE_BASED if asset.seats is None else asset.seats}):")
     for seat in seats:
         typer.echo(f"  {seat['person']}" + (f"  last active {seat['last_active']}" if seat["last_active"] else ""))
     typer.echo("audit:" if history else "audit: (none)")
@@ -328,8 +331,13 @@ def assets_edit(
     notice_basis: Annotated[str | None, typer.Option("--notice-basis", help="calendar or business.")] = None,
     auto_renew: Annotated[bool | None, typer.Option("--auto-renew/--no-auto-renew")] = None,
     seats: Annotated[int | None, typer.Option("--seats", min=1)] = None,
+    usage_based: Annotated[
+        bool,
+        typer.Option("--usage-based", help="No seat count (cloud, data, API credits): the price is the yearly value."),
+    ] = False,
     price_cents: Annotated[
-        int | None, typer.Option("--price-cents", min=0, help="Unit price per seat per year.")
+        int | None,
+        typer.Option("--price-cents", min=0, help="Unit price per seat per year (usage-based: the yearly value)."),
     ] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Owner email.")] = None,
     actor: Annotated[
@@ -358,6 +366,10 @@ def assets_edit(
         "owner_email": owner,
     }
     values = {k: v for k, v in candidates.items() if v is not None}
+    if usage_based:
+        if seats is not None:
+            raise _fail("--usage-based and --seats contradict each other: a usage-based contract has no seats", 2)
+        values["seats"] = None  # docs/decisions.md, 52
     if not values:
         raise _fail("nothing to edit: give at least one option (see --help)", 2)
     at = datetime.now(UTC)

@@ -9,6 +9,7 @@ import typer
 
 from catalog.importers.csv_safe import render_csv
 from catalog.rules.showback import ShowbackReport
+from catalog.rules.usage_based import USAGE_BASED
 from catalog.settings import get_settings
 
 report_app = typer.Typer(help="Reports: SaaS spend per cost center (showback).", no_args_is_help=True)
@@ -78,6 +79,11 @@ def showback_records(report: ShowbackReport) -> list[dict[str, Any]]:
     return rows
 
 
+def seats_cell(seats: int | None) -> str:
+    """A seat count in a table; a usage-based contract has none."""
+    return USAGE_BASED if seats is None else str(seats)
+
+
 def render_showback(report: ShowbackReport, fmt: str) -> str:
     from catalog.money import format_money_symbol
 
@@ -101,7 +107,7 @@ def render_showback(report: ShowbackReport, fmt: str) -> str:
     out.append(f"{'cost center':<14} {'product':<28} {'seats':>6} {'annualised':>14} {'in year':>14}")
     for line in report.lines:
         out.append(
-            f"{line.cost_center:<14} {line.product[:28]:<28} {line.seats:>6} "
+            f"{line.cost_center:<14} {line.product[:28]:<28} {seats_cell(line.seats):>6} "
             f"{money(line.annualised_cents, line.currency):>14} {money(line.in_year_cents, line.currency):>14}"
         )
     out += [

@@ -168,7 +168,11 @@ def payer_message(notice: PayerNotice) -> tuple[str, list[Block]]:
         return text, [section("\n".join(lines)), *([actions(ids.B_DISCOVERY_DM, buttons)] if buttons else [])]
     buttons = []
     lines = [paid]
-    if notice.owned_product:
+    if notice.owned_product and notice.owner:
+        # Usage-based (no seats to give): access comes from the contract's owner.
+        owned = escape_mrkdwn(truncate(notice.owned_product, NAME_LIMIT))
+        lines.append(f"We already own *{owned}* (usage-based): ask {notice.owner} for access.")
+    elif notice.owned_product:
         owned = escape_mrkdwn(truncate(notice.owned_product, NAME_LIMIT))
         free = (
             plural(notice.free_seats, "free seat")

@@ -29,6 +29,7 @@ class IntakeFinding:
     category: str | None = None
     candidates: tuple[tuple[str, str], ...] = ()  # "Did you mean": (id, name)
     query: str = ""
+    owner: str | None = None  # ask_owner: the usage-based contract's owner, as mrkdwn (a mention or a name)
 
 
 def _finding_text(finding: IntakeFinding) -> str:
@@ -51,6 +52,11 @@ def _finding_text(finding: IntakeFinding) -> str:
     free = f"{plural(finding.spare, 'seat')} {'is' if finding.spare == 1 else 'are'} free"
     if finding.kind == "spare_seat":
         return f":recycle: We already own {name} and {free}: open a request to get one now."
+    if finding.kind == "ask_owner":
+        return (
+            f":key: We already own {name} (usage-based): ask {finding.owner or 'its owner'} for access. "
+            "Nothing needs to be bought."
+        )
     if finding.kind == "reclaim":
         free = f"only {free}" if finding.spare else "no seat is free"
         return (

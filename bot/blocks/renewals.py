@@ -57,6 +57,8 @@ def renewal_message(card: RenewalCard) -> tuple[str, list[Block]]:
 
 
 def _seats_line(card: RenewalCard) -> str:
+    if card.seats_bought is None:
+        return "*Usage-based:* no seat count; the contract value is its yearly cost"
     return (
         f"*Seats:* {card.seats_bought} bought  ·  {card.seats_assigned} assigned  ·  "
         f"*{card.seats_active_30d} active in the last 30 days*"
@@ -75,7 +77,27 @@ def renew_modal(card: RenewalCard | None, ref: RenewalRef, *, private_metadata: 
     price = f"{card.unit_price_cents // 100}.{card.unit_price_cents % 100:02d}" if card is not None else None
     price_element = text_input(ids.A_RENEW_PRICE, max_length=20, placeholder="e.g. 150.00", initial=price)
     what = "this contract"
-    if card is not None:
+    if card is not None and card.seats_bought is None:
+        # Usage-based (docs/decisions.md, 52): it renews as one contract, at a new yearly value.
+        what = (
+            f"*{escape_mrkdwn(card.product_name)}* (usage-based, "
+            f"{escape_mrkdwn(format_money_symbol(card.unit_price_cents, card.currency))} a year)"
+        )
+        return modal(
+            ids.RENEW_MODAL,
+            "Renew",
+            "Renew",
+            [
+                section(
+                    f"Renew {what} from {escape_mrkdwn(ref.renewal_date)}. Change the yearly value if the new "
+                    "term differs: it applies from that date. A renewal that costs more a year than now goes "
+                    "to the approvers first."
+                ),
+                input_block(ids.B_RENEW_PRICE, "Yearly value for the new term", price_element, optional=True),
+            ],
+            private_metadata=private_metadata,
+        )
+    if card is not None and card.seats_bought is not None:
         seats_element["initial_value"] = str(card.seats_bought)
         what = (
             f"*{escape_mrkdwn(card.product_name)}* ({plural(card.seats_bought, 'seat')} at "

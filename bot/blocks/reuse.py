@@ -40,6 +40,8 @@ def _offer_buttons(summary: RequestSummary, view: ReuseView) -> list[dict[str, A
         elif choice == "buy":
             if view.kind == "alternative":
                 elements.append(button("Continue with a reason", ids.REUSE_CONTINUE, choice_value(rid)))
+            elif view.kind == "ask_owner":
+                elements.append(button("Request it anyway", ids.REUSE_BUY, choice_value(rid)))
             else:
                 elements.append(button("Buy more seats", ids.REUSE_BUY, choice_value(rid)))
         elif choice in _CHOICE_BUTTONS:
@@ -68,6 +70,8 @@ def reuse_message(kind: MessageKind, summary: RequestSummary) -> tuple[str, list
         "answer_within_days": view.answer_within_days,
         "held_since": view.held_since.isoformat() if view.held_since else None,
         "itam_ask": view.itam_ask,
+        "owner_name": view.owner_name,
+        "owner_slack_id": view.owner_slack_id,
     }
     footer = context(f"{'Seat release' if view.itam_ask else 'Request'} {escape_mrkdwn(summary.request_id)}")
     if kind is MessageKind.SEAT_GRANTED:

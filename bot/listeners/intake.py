@@ -18,7 +18,7 @@ from bot.payloads import Prefill
 from bot.request_modal import MATCHED_CHARS, prefill_from_text, without_mentions
 from catalog import repository
 from catalog.db import transaction
-from catalog.repository.seat_pools import reuse_decision
+from catalog.repository.seat_pools import owner_mention, reuse_decision
 from catalog.rules.matching import MatchResult
 
 
@@ -85,6 +85,7 @@ def _finding(deps: BotDeps, text: str, result: MatchResult, seats: int, typed: s
             as_of=date.today(),
             inactive_days=deps.settings.reclaim_inactive_days,
         )
+        owner = owner_mention(session, decision.owner_email) if decision.owner_email else None
     return IntakeFinding(
         kind=decision.kind.value,
         product_name=product.name if product else typed,
@@ -93,4 +94,5 @@ def _finding(deps: BotDeps, text: str, result: MatchResult, seats: int, typed: s
         alternatives=tuple((a.product_id, a.name, a.spare) for a in decision.alternatives),
         category=product.category if product else result.category,
         query=text,
+        owner=owner,
     )

@@ -19,6 +19,12 @@ period); it is annualised and split per seat. `unit_price_cents` (per seat per y
 agrees with seats × unit price, so a flat-priced product's exact yearly price survives).
 Product keys and serial numbers are never imported: they are secrets the register does not need.
 
+A **usage-based** contract (cloud, observability, data warehouse, API credits) has no seat count:
+`seats` empty, null or left out, and a contract value given instead — `annual_cost_cents`, or
+`unit_price_cents` / `Purchase Cost` read as the price of the whole term and annualised. It is
+recorded with `seats` None and its unit price equal to its annual cost (docs/decisions.md, 52).
+A row with neither seats nor a contract value is refused.
+
 Every record gets a stable `external_id`: the file's own (`external_id` column), or a digest of
 what identifies the purchase (product, vendor, order number, start date, cost center), so that
 importing the same file twice changes nothing.
@@ -131,6 +137,8 @@ _IGNORED = frozenset(
 )
 FIELDS = tuple(sorted(set(_ALIASES.values())))
 
+#: A row without seats that gives one of these is a usage-based contract.
+_CONTRACT_VALUE_FIELDS = ("annual_cost_cents", "unit_price_cents", "purchase_cost")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _INT = re.compile(r"[+]?\d{1,12}", re.ASCII)
 _TRUE = frozenset({"true", "yes", "y", "1", "on"})
@@ -306,7 +314,13 @@ def _record(row: _Row, defaults: ImportDefaults) -> AssetRecord | None:
     vendor = row.get("vendor", _text(_LENGTHS["vendor"]), None)
     product_id = row.get("product_id", _text(_LENGTHS["product_id"]), None)
     seats = row.get("seats", lambda t: _int_in(t, 1, MAX_SEATS), None)
-    row.require("seats", "missing (column Seats)")
+    usage_based = row.raw("seats") is None and any(row.raw(name) is not None for name in _CONTRACT_VALUE_FIELDS)
+    if not usage_based:
+        row.require(
+            "seats",
+            "missing (column Seats); a usage-based contract with no seat count gives its contract value instead "
+            "(annual_cost_cents, unit_price_cents or Purchase Cost)",
+        )
     owner = row.get("owner_email", normalise_email, defaults.owner_email)
     if owner is None:
         row.require("owner_email", "missing (column Licensed to Email / owner_email, or --owner)")
@@ -368,10 +382,22 @@ def _record(row: _Row, defaults: ImportDefaults) -> AssetRecord | None:
         if annual > MAX_STORED_CENTS:
             source = "purchase_cost" if unit_cents is None else "unit_price_cents"
             row.fail(source, "the annual cost is implausibly large; check the number of digits")
+    elif usage_based:
+        # The contract value: the annual cost as given, or the price of the whole term annualised.
+        term_cents = unit_cents if unit_cents is not None else purchase_cents
+        if annual_given is not None:
+            annual = annual_given
+        elif term_cents is not None:
+            annual = _round_div(term_cents * 12, term)
+        unit = annual
+        if annual > MAX_STORED_CENTS:
+            source = "purchase_cost" if unit_cents is None else "unit_price_cents"
+            row.fail(source, "the annual cost is implausibly large; check the number of digits")
 
     if row.issues:
         return None
-    assert product is not None and seats is not None and owner is not None and cost_center is not None
+    assert product is not None and (seats is not None or usage_based)
+    assert owner is not None and cost_center is not None
     assert start is not None and renewal is not None
     return AssetRecord(
         line=row.line,

@@ -47,7 +47,7 @@ class CalendarRow:
     deadline: date
     annual_cost_cents: int
     currency: str
-    seats_bought: int
+    seats_bought: int | None  # None: usage-based (no seat count)
     seats_assigned: int
     seats_active: int  # used in the last 30 days
     status: str  # open | renewed | cancelled
@@ -138,7 +138,11 @@ def _row(
         seats_assigned=assigned,
         seats_active=active,
         status=decided.status if decided else RenewalStatus.OPEN.value,
-        decision=term_decision_phrase(decided, currency=p.currency, as_of=as_of) if decided else "",
+        decision=(
+            term_decision_phrase(decided, currency=p.currency, as_of=as_of, usage_based=p.seats is None)
+            if decided
+            else ""
+        ),
     )
 
 
@@ -155,7 +159,9 @@ def _description(row: CalendarRow) -> str:
     lines = [
         f"Contract {row.contract_id}, owner {row.owner_email}, cost center {row.cost_center}.",
         f"Renewal date {row.renewal_date.isoformat()}; deadline {row.deadline.isoformat()}.",
-        f"Seats: {row.seats_bought} bought, {row.seats_assigned} assigned, {row.seats_active} active.",
+        f"Seats: {row.seats_bought} bought, {row.seats_assigned} assigned, {row.seats_active} active."
+        if row.seats_bought is not None
+        else "Usage-based: no seat count; the yearly cost is the contract value.",
     ]
     if row.decision:
         lines.append(f"Decision: {row.decision}")

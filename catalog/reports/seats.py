@@ -28,6 +28,12 @@ def idle_seat(*, as_of: date, inactive_days: int) -> ColumnElement[bool]:
     )
 
 
+def _seat_counted() -> ColumnElement[bool]:
+    """A usage-based asset (no seat count) has nothing to reclaim: who uses it costs nothing
+    per person, and its unit price is the whole contract's value (docs/decisions.md, 52)."""
+    return col(Asset.seats).is_not(None)
+
+
 @dataclass(frozen=True)
 class ReclaimRow:
     seat_id: int
@@ -63,7 +69,7 @@ def reclaim_candidates(
     """One page of idle seats, in seat order after seat id `after`; `never_used` keeps only
     seats nobody ever used."""
     limit = max(1, min(limit, MAX_PAGE))
-    conditions = [idle_seat(as_of=as_of, inactive_days=inactive_days)]
+    conditions = [idle_seat(as_of=as_of, inactive_days=inactive_days), _seat_counted()]
     if never_used:
         conditions.append(col(SeatAssignment.last_active).is_(None))
     if product_id is not None:
@@ -126,7 +132,7 @@ def idle_totals(session: Session, *, as_of: date, inactive_days: int) -> list[Id
         select(col(Asset.currency), func.count(), func.coalesce(func.sum(col(Asset.unit_price_cents)), 0))
         .select_from(SeatAssignment)
         .join(Asset, col(Asset.id) == col(SeatAssignment.asset_id))
-        .where(idle_seat(as_of=as_of, inactive_days=inactive_days))
+        .where(idle_seat(as_of=as_of, inactive_days=inactive_days), _seat_counted())
         .group_by(col(Asset.currency))
         .order_by(col(Asset.currency))
     )

@@ -126,6 +126,7 @@ from catalog.repository.usage import (
     product_assets,
     product_seat_pool,
     release_product_seat,
+    usage_based_owners,
 )
 
 __all__ = [
@@ -226,4 +227,5 @@ __all__ = [
     "update_request",
     "upsert_person",
     "upsert_product",
+    "usage_based_owners",
 ]

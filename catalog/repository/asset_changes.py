@@ -17,6 +17,7 @@ from catalog.repository.keyed import insert_once
 from catalog.rules.assets import MAX_STORED_CENTS, AssetRecord, normalise_email
 from catalog.rules.renewals import ContractTerms, RenewalInputError
 from catalog.rules.requests import MAX_SEATS
+from catalog.rules.usage_based import units
 
 ASSET_FIELDS = ("product_name", "vendor", "product_id", "owner_email", "cost_center", "channel", "seats",
                 "unit_price_cents", "annual_cost_cents", "currency")  # fmt: skip
@@ -193,12 +194,13 @@ def edit_asset(session: Session, *, asset_id: int, values: dict[str, Any], actor
             raise AssetEditError("owner_email", str(error)) from None
     seats = asset_values.get("seats", asset.seats)
     unit = asset_values.get("unit_price_cents", asset.unit_price_cents)
-    if not isinstance(seats, int) or not 1 <= seats <= MAX_SEATS:
-        raise AssetEditError("seats", f"must be a whole number between 1 and {MAX_SEATS:,}")
-    if not isinstance(unit, int) or unit < 0 or unit * seats > MAX_STORED_CENTS:
+    # None: usage-based, no seat count; the price is then the contract's yearly value (docs/decisions.md, 52).
+    if seats is not None and (not isinstance(seats, int) or not 1 <= seats <= MAX_SEATS):
+        raise AssetEditError("seats", f"must be a whole number between 1 and {MAX_SEATS:,}, or empty (usage-based)")
+    if not isinstance(unit, int) or unit < 0 or unit * units(seats) > MAX_STORED_CENTS:
         raise AssetEditError("unit_price_cents", "must be zero or more, and seats × price a plausible annual cost")
     if "seats" in asset_values or "unit_price_cents" in asset_values:
-        asset_values["annual_cost_cents"] = seats * unit
+        asset_values["annual_cost_cents"] = units(seats) * unit
     changes = changes_of(contract, contract_values) | changes_of(asset, asset_values)
     if "annual_cost_cents" in changes and not {"seats", "unit_price_cents"} & changes.keys():
         del changes["annual_cost_cents"]  # only a recomputation of an unchanged seats × price

@@ -112,6 +112,9 @@ def expand_asset(
     key = f"{request_id}:seats_added"
     if get_audit(session, idem_key=key) is not None:
         return asset, contract, False
+    if asset.seats is None:
+        # Never planned (a usage-based contract is joined by nobody: purchase_terms._owned).
+        raise ValueError(f"asset {asset_id} is usage-based: it has no seats to add to")
     before = {"seats": asset.seats, "annual_cost_cents": asset.annual_cost_cents}
     asset.seats += seats
     asset.annual_cost_cents += annual_cents

@@ -18,7 +18,7 @@ from catalog.models import Asset, Contract, Discovery, Product, ProductStatus, S
 from catalog.money import format_amounts, format_money
 from catalog.projection import copy_fields
 from catalog.repository.reminders import is_itam
-from catalog.repository.seat_pools import reuse_decision
+from catalog.repository.seat_pools import owner_mention, reuse_decision
 from catalog.rules.discovery_actions import (
     ADOPTED,
     BLOCKED,
@@ -27,6 +27,7 @@ from catalog.rules.discovery_actions import (
     DigestView,
     PayerNotice,
     infer_term,
+    looks_usage_based,
     main_currency,
     needs_decision,
     notice_key,
@@ -205,7 +206,14 @@ def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: d
         return Outcome(False, f"No cost center is known for {owner_email}: add one in the directory, then Adopt again.")
     term = infer_term(in_currency, as_of=as_of)
     product = _catalog_entry(session, row, status=ProductStatus.APPROVED)
-    seats = len(row.payers)
+    usage_based = looks_usage_based(row.category or product.category, in_currency, as_of=as_of)
+    seats: int | None = len(row.payers)
+    annual = term.annual_cost_cents
+    unit = annual // len(row.payers)
+    if usage_based:
+        # No seat count: the contract value is what was spent in the last 12 months (docs/decisions.md, 52).
+        seats, annual = None, max(row.spend_cents.get(currency, 0), 0)
+        unit = annual
     asset = Asset(
         product_id=product.id,
         product_name=product.name,
@@ -214,8 +222,8 @@ def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: d
         cost_center=cost_center,
         channel="discovered",
         seats=seats,
-        unit_price_cents=term.annual_cost_cents // seats,
-        annual_cost_cents=term.annual_cost_cents,
+        unit_price_cents=unit,
+        annual_cost_cents=annual,
         currency=currency,
         created_at=at,
         external_id=f"discovery:{row.id}",
@@ -235,7 +243,7 @@ def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: d
             renewal_date=renewal,
         )
     )
-    for payer in row.payers:
+    for payer in row.payers if seats is not None else ():  # usage-based: no seats to hand out
         session.add(SeatAssignment(asset_id=asset.id, person_email=payer, assigned_at=at))
     row.asset_id = asset.id
     _record(
@@ -244,12 +252,18 @@ def adopt(session: Session, *, key: str, actor_slack_id: str, as_of: date, at: d
         decision=ADOPTED,
         actor=actor,
         at=at,
-        detail={"asset_id": asset.id, "product_id": product.id, "billing_period": term.billing_period},
+        detail={
+            "asset_id": asset.id,
+            "product_id": product.id,
+            "billing_period": term.billing_period,
+            "usage_based": usage_based,
+        },
     )
-    cost = format_money(term.annual_cost_cents, currency)
+    cost = format_money(annual, currency)
+    counted = "usage-based" if seats is None else f"{seats} seat(s)"
     return Outcome(
         True,
-        f"Adopted {row.name}: asset #{asset.id}, {seats} seat(s), {term.billing_period}, {cost} a year, "
+        f"Adopted {row.name}: asset #{asset.id}, {counted}, {term.billing_period}, {cost} a year, "
         f"owner {owner_email} ({cost_center}).",
         _digest_of(row),
     )
@@ -323,9 +337,15 @@ def _notice(
         return replace(base, blocked_reason=decision.reason or "blocked", alternatives=names)
     if decision.kind in (ReuseKind.SPARE_SEAT, ReuseKind.RECLAIM) and product is not None:
         return replace(base, owned_product=product.name, owned_product_id=product.id, free_seats=decision.spare)
+    if decision.kind == ReuseKind.ASK_OWNER and product is not None and decision.owner_email not in (None, payer):
+        owner = owner_mention(session, decision.owner_email)
+        return replace(base, owned_product=product.name, owned_product_id=product.id, owner=owner)
     if decision.kind == ReuseKind.ALTERNATIVE and decision.alternatives:
         best = decision.alternatives[0]
-        return replace(base, owned_product=best.name, owned_product_id=best.product_id, free_seats=best.spare)
+        ask = owner_mention(session, best.owner_email) if best.owner_email else None
+        return replace(
+            base, owned_product=best.name, owned_product_id=best.product_id, free_seats=best.spare, owner=ask
+        )
     return base
 
 

@@ -41,13 +41,14 @@ from catalog.repository.renewal_calendar import (
     seat_counts,
 )
 from catalog.repository.requests import pending_renewal_request
-from catalog.rules.renewal_authority import needs_approval_refusal, pending_refusal, quote_renewal
+from catalog.rules.renewal_authority import needs_approval_refusal, pending_refusal, quote_renewal, requested_seats
 from catalog.rules.renewals import (
     HolidayCalendar,
     RenewalPlan,
     add_months,
 )
 from catalog.rules.requests import RenewalQuote, RequestInputError
+from catalog.rules.usage_based import units
 from catalog.text import plural
 
 # --- decisions -------------------------------------------------------------------------------
@@ -176,7 +177,7 @@ def apply_next_terms(session: Session, *, as_of: date, at: datetime, contract_id
         asset.annual_cost_cents = (
             contract.next_term_annual_cost_cents
             if contract.next_term_annual_cost_cents is not None
-            else asset.seats * asset.unit_price_cents
+            else units(asset.seats) * asset.unit_price_cents
         )
         began = contract.next_term_from
         contract.next_term_from = contract.next_term_seats = None
@@ -350,7 +351,7 @@ def _renew_contract(
         new_price = unit_price_cents if unit_price_cents is not None else asset.unit_price_cents
         contract.next_term_from = renewal_date
         contract.next_term_seats, contract.next_term_unit_price_cents = new_seats, new_price
-        contract.next_term_annual_cost_cents = new_seats * new_price
+        contract.next_term_annual_cost_cents = units(new_seats) * new_price
         detail["before"] = {"seats": asset.seats, "unit_price_cents": asset.unit_price_cents}
         detail["after"] = {"seats": new_seats, "unit_price_cents": new_price}
         detail["from"] = renewal_date.isoformat()
@@ -360,8 +361,13 @@ def _renew_contract(
         detail["next_renewal_date"] = contract.renewal_date.isoformat()
     if seats is None and unit_price_cents is None:
         return "Renewed."
+    if contract.next_term_seats is None:  # usage-based: its price is the contract's yearly value
+        return (
+            f"Renewed: from {renewal_date}, usage-based at "
+            f"{format_money_symbol(contract.next_term_unit_price_cents or 0, asset.currency)} a year."
+        )
     return (
-        f"Renewed: from {renewal_date}, {plural(contract.next_term_seats or 0, 'seat')} at "
+        f"Renewed: from {renewal_date}, {plural(contract.next_term_seats, 'seat')} at "
         f"{format_money_symbol(contract.next_term_unit_price_cents or 0, asset.currency)} each."
     )
 
@@ -397,7 +403,11 @@ def approved_renewal(
         )
     try:
         quote = quote_renewal(
-            contract, asset, renewal_date, seats=request.seats, unit_price_cents=request.unit_price_cents
+            contract,
+            asset,
+            renewal_date,
+            seats=requested_seats(asset, request.seats),
+            unit_price_cents=request.unit_price_cents,
         )
     except RequestInputError as exc:
         return exc.message

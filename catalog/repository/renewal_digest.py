@@ -45,11 +45,12 @@ def upcoming_renewals(
 
 
 def reclaim_candidates(session: Session, *, as_of: date, idle_days: int = ACTIVE_WINDOW_DAYS) -> list[ReclaimCandidate]:
-    """Seats not used for `idle_days` (or never used, once assigned that long ago)."""
+    """Seats not used for `idle_days` (or never used, once assigned that long ago); a
+    usage-based asset has no seats to reclaim (docs/decisions.md, 52)."""
     since = as_of - timedelta(days=idle_days)
     query = (
         select(SeatAssignment, Asset)
-        .where(col(SeatAssignment.asset_id) == col(Asset.id))
+        .where(col(SeatAssignment.asset_id) == col(Asset.id), col(Asset.seats).is_not(None))
         .order_by(col(Asset.product_name), col(SeatAssignment.person_email))
     )
     found: list[ReclaimCandidate] = []

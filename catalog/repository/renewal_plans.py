@@ -126,7 +126,7 @@ class PlannedRenewal:
     vendor: str | None
     owner_email: str
     cost_center: str
-    seats: int
+    seats: int | None  # None: usage-based
     annual_cost_cents: int
     currency: str
 
@@ -274,7 +274,11 @@ def _upcoming_page(
                 days_left=(p.deadline - as_of).days,
                 status=term.status if term else RenewalStatus.OPEN,
                 when=renewal_phrase(p, as_of=as_of, cancelled=cancelled),
-                decision=term_decision_phrase(term, currency=p.currency, as_of=as_of) if term else "",
+                decision=(
+                    term_decision_phrase(term, currency=p.currency, as_of=as_of, usage_based=p.seats is None)
+                    if term
+                    else ""
+                ),
             )
         )
     return found, total

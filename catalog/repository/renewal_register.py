@@ -18,6 +18,7 @@ from catalog.projection import copy_fields
 from catalog.renewal_text import renewal_phrase
 from catalog.repository.reminders import plan_contract, term_decision_phrase
 from catalog.rules.renewals import HolidayCalendar
+from catalog.rules.usage_based import units
 
 __all__ = ["NextTerm", "RenewalOutlook", "TermDecision", "contract_audit", "renewal_outlook"]
 
@@ -26,7 +27,7 @@ __all__ = ["NextTerm", "RenewalOutlook", "TermDecision", "contract_audit", "rene
 class TermDecision:
     renewal_date: date
     status: str  # catalog.models.RenewalStatus
-    text: str  # catalog.renewal_text.decision_phrase
+    text: str  # catalog.renewal_text.term_decision_phrase
 
     def as_json(self) -> dict[str, Any]:
         return {"renewal_date": self.renewal_date.isoformat(), "status": self.status, "decision": self.text}
@@ -37,13 +38,18 @@ class NextTerm:
     """Seats and price a renewal agreed, in force from `starts` (the renewal date)."""
 
     starts: date
-    seats: int
+    seats: int | None  # None: usage-based, the annual cost is the contract value
     unit_price_cents: int
     annual_cost_cents: int
     currency: str
 
     @property
     def text(self) -> str:
+        if self.seats is None:
+            return (
+                f"from {self.starts.isoformat()}: usage-based, "
+                f"{format_money_symbol(self.annual_cost_cents, self.currency)} a year"
+            )
         return (
             f"from {self.starts.isoformat()}: {self.seats} seats at "
             f"{format_money_symbol(self.unit_price_cents, self.currency)} per seat "
@@ -69,7 +75,7 @@ class RenewalOutlook:
     auto_renew: bool
     next_deadline: date  # the first deadline still ahead (reminders follow it)
     cancelled: bool  # the term renewing next was cancelled: the contract ends on its renewal date
-    seats: int  # in force on as_of: a renewed term's, once it has begun
+    seats: int | None  # in force on as_of: a renewed term's, once it has begun; None: usage-based
     annual_cost_cents: int
     next_term: NextTerm | None  # agreed by a renewal, not begun on as_of
     decisions: tuple[TermDecision, ...]  # every term someone acted on, oldest first
@@ -116,7 +122,7 @@ def renewal_outlook(
     decisions = tuple(
         TermDecision(t.renewal_date, t.status, text)
         for t in terms
-        if (text := term_decision_phrase(t, currency=asset.currency, as_of=as_of))
+        if (text := term_decision_phrase(t, currency=asset.currency, as_of=as_of, usage_based=asset.seats is None))
     )
     cancelled = any(t.renewal_date == plan.renewal_date and t.status == "cancelled" for t in terms)
     next_term = None
@@ -129,7 +135,7 @@ def renewal_outlook(
         )
         annual = contract.next_term_annual_cost_cents
         next_term = NextTerm(
-            contract.next_term_from, seats, price, seats * price if annual is None else annual, asset.currency
+            contract.next_term_from, seats, price, units(seats) * price if annual is None else annual, asset.currency
         )
     if next_term is not None and next_term.starts <= as_of:
         # Begun, and not yet applied by the daily scan: the register already shows it.

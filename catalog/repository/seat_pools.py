@@ -14,6 +14,7 @@ from catalog import repository
 from catalog.models import Product
 from catalog.projection import copy_fields
 from catalog.rules.reuse import ProductPool, ReuseDecision, SeatHolder, decide_reuse
+from catalog.text import escape_mrkdwn
 
 
 def seat_pool(session: Session, product: Product) -> ProductPool:
@@ -21,8 +22,22 @@ def seat_pool(session: Session, product: Product) -> ProductPool:
     capacity, seats = repository.product_seat_pool(session, product_id=product.id)
     holders = tuple(SeatHolder(s.person_email, s.assigned_at.date(), s.last_active) for s in seats)
     return copy_fields(
-        ProductPool, product, alternatives=tuple(product.alternatives), capacity=capacity, holders=holders
+        ProductPool,
+        product,
+        alternatives=tuple(product.alternatives),
+        capacity=capacity,
+        holders=holders,
+        usage_owners=tuple(repository.usage_based_owners(session, product_id=product.id)),
     )
+
+
+def owner_mention(session: Session, email: str) -> str:
+    """Who to ask for access to a usage-based contract, as mrkdwn: a mention when their Slack
+    id is known, else their name (or email) in bold."""
+    person = repository.get_person(session, email=email)
+    if person is not None and person.slack_id and person.slack_id.isalnum():
+        return f"<@{person.slack_id}>"
+    return f"*{escape_mrkdwn(person.name if person is not None else email)}*"
 
 
 def products_in_category(session: Session, *, category: str) -> Sequence[Product]:

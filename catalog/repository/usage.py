@@ -15,8 +15,19 @@ def product_assets(session: Session, *, product_id: str) -> Sequence[Asset]:
     return session.exec(select(Asset).where(Asset.product_id == product_id).order_by(col(Asset.id))).all()
 
 
+def usage_based_owners(session: Session, *, product_id: str) -> list[str]:
+    """Owners of the product's usage-based contracts (no seat count), oldest contract first."""
+    owners = session.exec(
+        select(Asset.owner_email)
+        .where(Asset.product_id == product_id, col(Asset.seats).is_(None))
+        .order_by(col(Asset.id))
+    ).all()
+    return list(dict.fromkeys(owners))
+
+
 def product_seat_pool(session: Session, *, product_id: str) -> tuple[int, Sequence[SeatAssignment]]:
-    """Seats owned for a product (summed over its assets) and the assignments on them."""
+    """Seats owned for a product (summed over its seat-counted assets: a usage-based one has no
+    seats to give) and the assignments on them."""
     assets = product_assets(session, product_id=product_id)
     ids = [a.id for a in assets if a.id is not None]
     if not ids:
@@ -24,7 +35,7 @@ def product_seat_pool(session: Session, *, product_id: str) -> tuple[int, Sequen
     seats = session.exec(
         select(SeatAssignment).where(col(SeatAssignment.asset_id).in_(ids)).order_by(col(SeatAssignment.id))
     ).all()
-    return sum(a.seats for a in assets), seats
+    return sum(a.seats for a in assets if a.seats is not None), seats
 
 
 def find_product_seat(session: Session, *, product_id: str, person_email: str) -> SeatAssignment | None:
@@ -45,10 +56,11 @@ def assign_pool_seat(session: Session, *, product_id: str, person_email: str, at
     assets = product_assets(session, product_id=product_id)
     if not assets:
         raise LookupError(f"no asset holds seats of {product_id}")
-    target = assets[0]
+    # A usage-based asset has no seats to give; it is the target only when nothing else is owned.
+    target = next((a for a in assets if a.seats is not None), assets[0])
     for asset in assets:
         used = len(session.exec(select(SeatAssignment).where(SeatAssignment.asset_id == asset.id)).all())
-        if used < asset.seats:
+        if asset.seats is not None and used < asset.seats:
             target = asset
             break
     assert target.id is not None

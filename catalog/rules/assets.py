@@ -20,7 +20,10 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 @dataclass(frozen=True)
 class AssetRecord:
-    """One asset and its contract, validated; money in cents, `unit_price_cents` per seat per year."""
+    """One asset and its contract, validated; money in cents, `unit_price_cents` per seat per year.
+
+    `seats` None: a usage-based contract with no seat count, whose contract value is
+    `annual_cost_cents` (and `unit_price_cents` the same; docs/decisions.md, 52)."""
 
     line: int
     external_id: str
@@ -30,7 +33,7 @@ class AssetRecord:
     owner_email: str
     cost_center: str
     channel: str
-    seats: int
+    seats: int | None
     unit_price_cents: int
     annual_cost_cents: int
     currency: str

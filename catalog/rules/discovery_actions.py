@@ -11,6 +11,13 @@ Pure: no I/O; `catalog.repository.discovery_actions` reads and writes.
 - **Owner** (Adopt): the top payer by spend in the last 12 months, compared in the product's
   main currency (the currency most of the payers' charges are in), then by number of charges,
   then by email (docs/decisions.md, 51).
+- **Usage-based** (Adopt; docs/decisions.md, 52): a product of a metered category (cloud,
+  observability, data warehouses and databases, API credits), or whose charges vary from month
+  to month (one payer's — or the cloud bill's — three or more charges in the last 12 months
+  at three or more amounts, the largest at least a quarter above the smallest: a seat count
+  that changes steps between two amounts, metering does not), has no seat count. It is
+  adopted with seats None and its last 12 months' spend (every line of it, corrections
+  included, as discovery aggregated it) as its contract value.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ __all__ = [
     "InferredTerm",
     "PayerNotice",
     "infer_term",
+    "looks_usage_based",
     "main_currency",
     "needs_decision",
     "notice_key",
@@ -46,6 +54,21 @@ DECISIONS = (ADOPTED, BLOCKED, IGNORED)
 NEEDS_DECISION = ("unmanaged", "blocked_in_use", "unknown")
 #: Mean days between one payer's charges up to which they are monthly.
 MONTHLY_GAP_DAYS = 45
+#: Knowledge-file categories (catalog/data/saas_knowledge.yaml) billed by usage, not by seat.
+USAGE_BASED_CATEGORIES = frozenset(
+    {
+        "cloud-platform",
+        "observability",
+        "data-warehouse",
+        "database",
+        "data-streaming",
+        "data-observability",
+        "ai-api",
+        "communications-api",
+    }
+)
+#: Charges that vary by at least this much (largest / smallest) over three or more amounts are metered.
+_USAGE_SPREAD = 1.25
 
 
 @dataclass(frozen=True)
@@ -103,6 +126,22 @@ def rank_payers(charges: Sequence[tuple[str, date, int]], *, as_of: date) -> lis
             spent[payer] += cents
             lines[payer] += 1
     return sorted(spent, key=lambda p: (-spent[p], -lines[p], p))
+
+
+def looks_usage_based(category: str | None, charges: Sequence[tuple[str, date, int]], *, as_of: date) -> bool:
+    """Whether a discovered product is billed by usage, not by seat: its category says so, or
+    its charges (payer, day, cents; refunds included) vary as metering does."""
+    if category in USAGE_BASED_CATEGORIES:
+        return True
+    since = as_of - timedelta(days=365)
+    by_payer: dict[str, list[int]] = defaultdict(list)
+    for payer, day, cents in charges:
+        if cents > 0 and since < day <= as_of:
+            by_payer[payer].append(cents)
+    return any(
+        len(amounts) >= 3 and len(set(amounts)) >= 3 and max(amounts) >= _USAGE_SPREAD * min(amounts)
+        for amounts in by_payer.values()
+    )
 
 
 def needs_decision(*, status: str, decision: str | None, suppressed_until: date | None, as_of: date) -> bool:
@@ -167,5 +206,7 @@ class PayerNotice:
     owned_product: str | None = None  # a product we own that fits, with free seats
     owned_product_id: str | None = None
     free_seats: int = 0
+    #: The owned product is usage-based (no seats): who to ask for access, as mrkdwn.
+    owner: str | None = None
     blocked_reason: str | None = None
     alternatives: tuple[str, ...] = ()

@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING
 
 from catalog.money import format_money_symbol
 from catalog.rules.requests import RenewalQuote, renewal_quote
+from catalog.rules.usage_based import seats_text, units
 from catalog.text import escape_mrkdwn, plural
 
 if TYPE_CHECKING:
     from catalog.models import Asset, Contract, PurchaseRequest
 
 
-def term_in_force(contract: Contract, asset: Asset, renewal_date: date) -> tuple[int, int, int]:
+def term_in_force(contract: Contract, asset: Asset, renewal_date: date) -> tuple[int | None, int, int]:
     """(seats, price per seat, annual cost) of the term that ends on `renewal_date`. A renewal
     agreed for an earlier term that has not begun yet (`Contract.next_term_*`) is that term's;
-    otherwise it is the asset's own."""
+    otherwise it is the asset's own. Seats None: usage-based, priced as one contract a year."""
     if contract.next_term_from is not None and contract.next_term_from < renewal_date:
         seats = contract.next_term_seats if contract.next_term_seats is not None else asset.seats
         price = (
@@ -34,10 +35,18 @@ def term_in_force(contract: Contract, asset: Asset, renewal_date: date) -> tuple
             else asset.unit_price_cents
         )
         annual = (
-            contract.next_term_annual_cost_cents if contract.next_term_annual_cost_cents is not None else seats * price
+            contract.next_term_annual_cost_cents
+            if contract.next_term_annual_cost_cents is not None
+            else units(seats) * price
         )
         return seats, price, annual
     return asset.seats, asset.unit_price_cents, asset.annual_cost_cents
+
+
+def requested_seats(asset: Asset, seats: int) -> int | None:
+    """The seats a renewal request's row asks for, as the renewal reads them: none for a
+    usage-based contract, whose request row counts one contract (`units`)."""
+    return None if asset.seats is None else seats
 
 
 def quote_renewal(
@@ -67,14 +76,20 @@ def pending_refusal(request: PurchaseRequest) -> str:
 
 
 def terms_text(quote: RenewalQuote) -> str:
-    """The new term as "8 seats × $150.00" (plain text)."""
-    return f"{plural(quote.seats, 'seat')} × {format_money_symbol(quote.unit_price_cents, quote.currency)}"
+    """The new term as "8 seats × $150.00", or "usage-based, $50,000.00 a year" (plain text)."""
+    return _terms(quote.seats, quote.unit_price_cents, quote.currency)
 
 
 def current_terms_text(quote: RenewalQuote) -> str:
     """The current term as "5 seats × $180.00" (plain text)."""
-    price = format_money_symbol(quote.current_unit_price_cents, quote.currency)
-    return f"{plural(quote.current_seats, 'seat')} × {price}"
+    return _terms(quote.current_seats, quote.current_unit_price_cents, quote.currency)
+
+
+def _terms(seats: int | None, unit_price_cents: int, currency: str) -> str:
+    price = format_money_symbol(unit_price_cents, currency)
+    if seats is None:
+        return f"{seats_text(seats)}, {price} a year"
+    return f"{plural(seats, 'seat')} × {price}"
 
 
 def needs_approval_refusal(quote: RenewalQuote) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalog.money import MAX_CENTS, parse_typed_money
+from catalog.rules.usage_based import units
 
 MAX_SEATS = 100_000
 MAX_ANNUAL_CENTS = MAX_CENTS  # 100 million a year: anything above is a typo, not a SaaS seat
@@ -163,12 +164,13 @@ def price_notice(
 
 @dataclass(frozen=True)
 class RenewalQuote:
-    """A renewal's next term beside the term it follows, in the contract's currency."""
+    """A renewal's next term beside the term it follows, in the contract's currency. Seats None:
+    a usage-based contract, whose unit price is its annual contract value (docs/decisions.md, 52)."""
 
-    seats: int
+    seats: int | None
     unit_price_cents: int
     annual_cost_cents: int
-    current_seats: int
+    current_seats: int | None
     current_unit_price_cents: int
     current_annual_cents: int
     currency: str
@@ -188,7 +190,7 @@ class RenewalQuote:
 
 def renewal_quote(
     *,
-    current_seats: int,
+    current_seats: int | None,
     current_unit_price_cents: int,
     current_annual_cents: int,
     currency: str,
@@ -197,7 +199,10 @@ def renewal_quote(
 ) -> RenewalQuote:
     """The next term of a renewal: blank seats or price keep the current term's. Capped as a
     new request is (`quote`): 1 to MAX_SEATS seats, and no price per seat or year above
-    MAX_ANNUAL_CENTS; raises RequestInputError naming the field."""
+    MAX_ANNUAL_CENTS; raises RequestInputError naming the field. A usage-based term (seats
+    None) renews as one contract: its price is the new annual value, and it takes no seats."""
+    if current_seats is None and seats is not None:
+        raise RequestInputError("seats", "This contract is usage-based: give its new yearly value as the price.")
     if seats is not None and not 1 <= seats <= MAX_SEATS:
         raise RequestInputError("seats", f"Seats must be between 1 and {MAX_SEATS:,}.")
     if unit_price_cents is not None and unit_price_cents < 0:
@@ -217,7 +222,7 @@ def renewal_quote(
         )
     new_seats = seats if seats is not None else current_seats
     new_price = unit_price_cents if unit_price_cents is not None else current_unit_price_cents
-    annual = new_seats * new_price
+    annual = units(new_seats) * new_price
     if annual > MAX_ANNUAL_CENTS:
         field = "price" if unit_price_cents is not None else "seats"
         raise RequestInputError(field, "That many seats at that price costs an implausible amount; check the numbers.")

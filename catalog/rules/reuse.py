@@ -9,15 +9,18 @@ order of the branches the requester sees:
    several seats is for teammates too, and goes on below.
 3. **spare seat** — the product is owned (it has seats in the asset register) and enough of
    them are unassigned: the requester can take one now, nothing is bought.
-4. **reclaim** — owned but full: seats whose holders were inactive for `inactive_days` or more
+4. **ask the owner** — the product is owned on a usage-based contract only (no seat count:
+   cloud, observability, data, API credits; docs/decisions.md, 52): there are no seats to
+   count, so the requester is pointed to the contract's owner for access; buying is still
+   possible, as a request of its own.
+5. **reclaim** — owned but full: seats whose holders were inactive for `inactive_days` or more
    (or never active since they got the seat that long ago) can be reclaimed, or more bought.
-5. **alternative** — the product is not owned, but an approved product of the same category
+6. **alternative** — the product is not owned, but an approved product of the same category
    is: use it, or continue with a justification.
-6. **new purchase** — nothing owned fits: the request goes on to approval.
+7. **new purchase** — nothing owned fits: the request goes on to approval.
 
-"Owned" means the asset register holds seats for the product (`capacity > 0`); a catalog entry
-alone only says the product may be bought. Products without a seat count (usage-based or
-enterprise-wide) have no seat pool and go on to approval.
+"Owned" means the asset register holds seats for the product (`capacity > 0`) or a usage-based
+contract for it (`usage_owners`); a catalog entry alone only says the product may be bought.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class ReuseKind(StrEnum):
     BLOCKED = "blocked"
     ALREADY_HELD = "already_held"
     SPARE_SEAT = "spare_seat"
+    ASK_OWNER = "ask_owner"
     RECLAIM = "reclaim"
     ALTERNATIVE = "alternative"
     NEW_PURCHASE = "new_purchase"
@@ -58,8 +62,10 @@ class ProductPool:
     status: str  # approved | restricted | blocked
     block_reason: str | None = None
     alternatives: tuple[str, ...] = ()
-    capacity: int = 0  # seats owned (sum over the product's assets)
+    capacity: int = 0  # seats owned (sum over the product's seat-counted assets)
     holders: tuple[SeatHolder, ...] = ()
+    #: Owners (emails) of the product's usage-based contracts, oldest contract first.
+    usage_owners: tuple[str, ...] = ()
 
     @property
     def assigned(self) -> int:
@@ -71,7 +77,12 @@ class ProductPool:
 
     @property
     def owned(self) -> bool:
-        return self.capacity > 0
+        return self.capacity > 0 or bool(self.usage_owners)
+
+    @property
+    def usage_based(self) -> bool:
+        """Owned on usage-based contracts only: no seats to count, an owner to ask."""
+        return self.capacity == 0 and bool(self.usage_owners)
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class Alternative:
     product_id: str
     name: str
     spare: int
+    owner_email: str | None = None  # a usage-based alternative: its contract's owner, to ask for access
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,7 @@ class ReuseDecision:
     reason: str | None = None
     already_holds: bool = False
     held_since: date | None = None  # ALREADY_HELD: when the requester got their seat
+    owner_email: str | None = None  # ASK_OWNER: who to ask for access
 
 
 def idle_cutoff(as_of: date, inactive_days: int) -> date:
@@ -128,6 +141,14 @@ def decide_reuse(
         )
         return ReuseDecision(ReuseKind.BLOCKED, product_id, seats, alternatives=alts, reason=product.block_reason)
 
+    if product is not None and product.usage_based:
+        # The requester may own a contract of it themselves: then they are the one to ask.
+        requester = requester_email.strip().lower()
+        owner = requester if requester in product.usage_owners else product.usage_owners[0]
+        return ReuseDecision(
+            ReuseKind.ASK_OWNER, product_id, seats, owner_email=owner, already_holds=owner == requester
+        )
+
     if product is not None and product.owned:
         requester = requester_email.strip().lower()
         mine = next((h for h in product.holders if h.email == requester), None)
@@ -159,7 +180,9 @@ def decide_reuse(
             key=lambda p: (-p.spare, p.name.casefold()),
         )
         if same:
-            alts = tuple(Alternative(p.id, p.name, p.spare) for p in same[:5])
+            alts = tuple(
+                Alternative(p.id, p.name, p.spare, p.usage_owners[0] if p.usage_based else None) for p in same[:5]
+            )
             return ReuseDecision(ReuseKind.ALTERNATIVE, product_id, seats, alternatives=alts)
     return ReuseDecision(ReuseKind.NEW_PURCHASE, product_id, seats)
 

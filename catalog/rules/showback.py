@@ -11,6 +11,9 @@ Pure: plain rows in, a report out; no clock, no database.
   flat-priced product the exact yearly price, which a per-seat unit price can only round);
   **in year** is the annualised cost for the days the contract is active in the year, rounded
   to the cent.
+* A **usage-based** contract (no seat count; docs/decisions.md, 52) counts its contract value,
+  its annual cost, to the cost center it is charged to (its owner's) like any other; it adds no
+  seats. A line whose assets are all usage-based has `seats` None.
 * A renewal that changed the seats or the price changes them from its renewal date
   (`next_from`) on: days before it cost the current term's price, days after it the next
   term's; the seats and annualised cost shown are those in force on the last day the contract
@@ -49,7 +52,7 @@ __all__ = [
 class ShowbackAsset:
     cost_center: str
     product: str
-    seats: int
+    seats: int | None  # None: usage-based
     annual_cost_cents: int
     currency: str
     start_date: date
@@ -74,7 +77,7 @@ class ShowbackLine:
     product: str
     currency: str
     assets: int
-    seats: int
+    seats: int | None  # None: every asset of the line is usage-based (no seat count)
     annualised_cents: int
     in_year_cents: int
 
@@ -126,6 +129,7 @@ def build_showback(
     start, stop = fiscal_year_bounds(fiscal_year, start_month)
     year_days = (stop - start).days
     seats: dict[tuple[str, str, str], int] = defaultdict(int)
+    seated: set[tuple[str, str, str]] = set()  # lines with at least one seat-counted asset
     annual: dict[tuple[str, str, str], int] = defaultdict(int)
     in_year: dict[tuple[str, str, str], int] = defaultdict(int)
     count: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -136,15 +140,17 @@ def build_showback(
             continue
         key = (asset.cost_center, asset.product, asset.currency)
         change = asset.next_from
+        if asset.seats is not None:
+            seated.add(key)
         if change is None or change >= active_to:
-            seats[key] += asset.seats
+            seats[key] += asset.seats or 0
             annual[key] += asset.annual_cost_cents
             in_year[key] += _in_year_cents(asset.annual_cost_cents, (active_to - active_from).days, year_days)
         else:
             next_annual = asset.next_annual_cost_cents
             if next_annual is None:
                 next_annual = asset.annual_cost_cents
-            seats[key] += asset.seats if asset.next_seats is None else asset.next_seats
+            seats[key] += (asset.seats or 0) if asset.next_seats is None else asset.next_seats
             annual[key] += next_annual
             before = max((change - active_from).days, 0)
             in_year[key] += _in_year_cents(asset.annual_cost_cents, before, year_days)
@@ -157,7 +163,7 @@ def build_showback(
             product=product,
             currency=currency,
             assets=count[(cc, product, currency)],
-            seats=seats[(cc, product, currency)],
+            seats=seats[(cc, product, currency)] if (cc, product, currency) in seated else None,
             annualised_cents=annual[(cc, product, currency)],
             in_year_cents=in_year[(cc, product, currency)],
         )
@@ -181,7 +187,7 @@ def build_showback(
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for line in lines:
         acc = sums[(line.cost_center, line.currency)]
-        acc[0] += line.seats
+        acc[0] += line.seats or 0
         acc[1] += line.annualised_cents
         acc[2] += line.in_year_cents
     for key2 in budget_by_key:

@@ -219,7 +219,7 @@ class AssetEdit(BaseModel):
     notice_days: int | None = None
     notice_basis: str | None = None
     auto_renew: bool | None = None
-    seats: int | None = None
+    seats: int | None = None  # null given: usage-based (no seat count; the unit price is the yearly value)
     unit_price_cents: int | None = None
     owner_email: str | None = None
 
@@ -259,7 +259,8 @@ async def edit_api(request: Request, viewer: ApiViewer, asset_id: int, body: Ass
     """Change a contract as `procure assets edit` does (validated, audited with before/after;
     a date change re-arms its renewal reminders). Returns what changed: `{field: [old, new]}`."""
     require(may_edit_register(viewer), "editing the register (ITAM and admins edit it)")
-    values = body.model_dump(exclude_none=True)
+    # `"seats": null` given: a usage-based contract (docs/decisions.md, 52); other nulls: unchanged.
+    values = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "seats"}
     try:
         changes = await run_in_threadpool(_edit, console(request), viewer, asset_id, values)
     except EditRefused as error:
@@ -284,6 +285,8 @@ def _form_to_values(form: dict[str, str]) -> dict[str, Any]:
                 values[name] = date.fromisoformat(form[name].strip())
             except ValueError:
                 raise EditRefused(name, f"{name}: write a date like 2027-01-31") from None
+    if "seats" in form and not form["seats"].strip():
+        values["seats"] = None  # emptied: a usage-based contract, no seat count (docs/decisions.md, 52)
     for name in ("term_months", "notice_days", "seats"):
         if form.get(name, "").strip():
             if not form[name].strip().isdigit():

@@ -192,6 +192,7 @@ class ReuseOffer:
     choice_timeout_days: int = 14
     reclaim_timeout_days: int = 3
     held_since: str | None = None  # ALREADY_HELD: ISO date the requester got their seat
+    owner_email: str | None = None  # ASK_OWNER: the usage-based contract's owner, to ask for access
 
 
 @dataclass

@@ -225,6 +225,11 @@ def _alternative_reason(choices: Sequence[Row[Any]]) -> tuple[str | None, tuple[
     return None, ()
 
 
+def _seats(raw: Any) -> int | None:
+    """A recorded seat count; None (a usage-based contract) stays None."""
+    return None if raw is None else int(raw)
+
+
 def _renewal_view(raw: Any) -> RenewalRequestView | None:
     """A renewal request's terms, as its plan recorded them (`workflows.request.activities.renewal_requests`)."""
     if not isinstance(raw, dict):
@@ -233,10 +238,10 @@ def _renewal_view(raw: Any) -> RenewalRequestView | None:
         return RenewalRequestView(
             contract_id=int(raw["contract_id"]),
             renewal_date=date.fromisoformat(str(raw["renewal_date"])),
-            current_seats=int(raw["current_seats"]),
+            current_seats=_seats(raw["current_seats"]),
             current_unit_price_cents=int(raw["current_unit_price_cents"]),
             current_annual_cents=int(raw["current_annual_cents"]),
-            seats=int(raw["seats"]),
+            seats=_seats(raw["seats"]),
             unit_price_cents=int(raw["unit_price_cents"]),
             annual_cents=int(raw["annual_cents"]),
             increase_cents=int(raw["increase_cents"]),

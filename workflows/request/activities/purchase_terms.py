@@ -45,6 +45,8 @@ class PurchaseTerms:
 
 
 def _owned(asset: Asset, contract: Contract) -> OwnedContract | None:
+    if asset.seats is None:
+        return None  # usage-based: no seats to add to; a purchase is a contract of its own
     try:
         terms = ContractTerms(
             start_date=contract.start_date,

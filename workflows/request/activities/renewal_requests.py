@@ -22,12 +22,13 @@ from sqlmodel import Session
 
 from catalog import repository
 from catalog.models import Asset, Contract, PurchaseRequest, RenewalStatus, StepStatus
-from catalog.renewal_authority import pending_refusal, pending_renewal_request, quote_renewal
+from catalog.renewal_authority import pending_refusal, pending_renewal_request, quote_renewal, requested_seats
 from catalog.repository import reminders as reminders_repo
 from catalog.rules.budget import BudgetError, available_cents, fiscal_year_of
 from catalog.rules.policy import Policy
 from catalog.rules.renewals import HolidayCalendar
 from catalog.rules.requests import RenewalQuote, RequestInputError
+from catalog.rules.usage_based import units
 from workflows.request import keys
 from workflows.request.activities.outcomes import audit_outcome, refuse_approved, unconvertible_reason
 from workflows.request.types import ChainOutcome, OutcomeResult, RequestInput
@@ -54,7 +55,11 @@ def _priced(
         return contract, asset, None, "Only the asset's owner or the ITAM team can renew this contract."
     try:
         priced = quote_renewal(
-            contract, asset, renewal_date, seats=request.seats, unit_price_cents=request.renewal_unit_price_cents
+            contract,
+            asset,
+            renewal_date,
+            seats=requested_seats(asset, request.seats),
+            unit_price_cents=request.renewal_unit_price_cents,
         )
     except RequestInputError as exc:
         return contract, asset, None, exc.message
@@ -98,7 +103,7 @@ def renewal_request_row(
         product_id=asset.product_id if asset else None,
         product_name=asset.product_name if asset else request.product_name,
         vendor=asset.vendor if asset else None,
-        seats=priced.seats if priced else request.seats,
+        seats=units(priced.seats) if priced else request.seats,
         unit_price_cents=priced.unit_price_cents if priced else 0,
         annual_cost_cents=max(priced.increase_cents, 0) if priced else 0,
         currency=priced.currency if priced else "USD",
@@ -125,7 +130,11 @@ def renewal_plan_detail(session: Session, request: RequestInput) -> dict[str, An
         return {}
     try:
         priced = quote_renewal(
-            contract, asset, renewal_date, seats=request.seats, unit_price_cents=request.renewal_unit_price_cents
+            contract,
+            asset,
+            renewal_date,
+            seats=requested_seats(asset, request.seats),
+            unit_price_cents=request.renewal_unit_price_cents,
         )
     except RequestInputError:
         return {}

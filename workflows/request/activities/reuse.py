@@ -60,6 +60,9 @@ def _choices(decision: ReuseDecision) -> list[str]:
         return ([CHOICE_RECLAIM] if holders_to_ask(decision) else []) + [CHOICE_BUY, CHOICE_WITHDRAW]
     if decision.kind is ReuseKind.ALTERNATIVE:
         return [CHOICE_ALTERNATIVE, CHOICE_BUY, CHOICE_WITHDRAW]
+    if decision.kind is ReuseKind.ASK_OWNER:
+        # Usage-based: access comes from the owner; a contract of its own is still a request.
+        return [CHOICE_WITHDRAW, CHOICE_BUY]
     return []
 
 
@@ -117,6 +120,7 @@ class ReuseActivities(ActivityConcern):
                 choice_timeout_days=request.expiry_days,
                 reclaim_timeout_days=reclaim_days,
                 held_since=decision.held_since.isoformat() if decision.held_since else None,
+                owner_email=decision.owner_email,
             )
             if decision.kind is ReuseKind.ALREADY_HELD:
                 repository.set_request_status(
@@ -164,6 +168,8 @@ class ReuseActivities(ActivityConcern):
             if chosen_product:
                 alt = repository.get_product(session, product_id=chosen_product)
                 chosen_name = alt.name if alt else chosen_product
+            owner = repository.get_person(session, email=offer.owner_email) if offer.owner_email else None
+            owner_name = owner.name if owner else offer.owner_email
         view = ReuseView(
             kind=offer.kind,
             held_since=date.fromisoformat(offer.held_since) if offer.held_since else None,
@@ -174,6 +180,8 @@ class ReuseActivities(ActivityConcern):
             choices=() if chosen else tuple(offer.choices or ()),
             chosen=chosen,
             chosen_product_name=chosen_name,
+            owner_name=owner_name,
+            owner_slack_id=owner.slack_id if owner else None,
         )
         return dataclasses.replace(summary, reuse=view)
 
