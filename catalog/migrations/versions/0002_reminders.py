@@ -1,8 +1,4 @@
-"""renewal reminders: decisions per contract term, reminders sent, weekly digests
-
-Revision ID: 0002_reminders
-Revises: 0001
-"""
+"""renewal reminders: decisions per contract term, reminders sent, weekly digests"""
 
 from __future__ import annotations
 
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0002_reminders"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """approval chain: policy versions, budget reservations, spend, cloud commitments, and the
 step/route fields of a multi-step approval; merges the reminders and asset-import branches
-
-Revision ID: 0004_approval_chain
-Revises: 0002_reminders, 0003_asset_external_id
 """
 
 from __future__ import annotations
@@ -13,8 +10,6 @@ from alembic import op
 
 revision = "0004_approval_chain"
 down_revision = ("0002_reminders", "0003_asset_external_id")
-branch_labels = None
-depends_on = None
 
 
 def _string(length: int) -> sa.types.TypeEngine[str]:

@@ -1,8 +1,4 @@
-"""discovery: card and marketplace spend lines, SSO app usage, and the products discovered
-
-Revision ID: 0011_spend_discovery
-Revises: 0010_request_expands_asset
-"""
+"""discovery: card and marketplace spend lines, SSO app usage, and the products discovered"""
 
 from __future__ import annotations
 
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0011_spend_discovery"
 down_revision = "0010_request_expands_asset"
-branch_labels = None
-depends_on = None
 
 
 def _string(length: int) -> sa.types.TypeEngine[str]:

@@ -1,8 +1,4 @@
-"""web console: API and calendar tokens, stored as their SHA-256 only
-
-Revision ID: 0012_web_console
-Revises: 0011_spend_discovery
-"""
+"""web console: API and calendar tokens, stored as their SHA-256 only"""
 
 from __future__ import annotations
 
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0012_web_console"
 down_revision = "0011_spend_discovery"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
