@@ -34,6 +34,7 @@ from catalog.ports import (
     StepView,
     Undeliverable,
 )
+from catalog.projection import copy_fields
 from catalog.routing import (
     load_active_policy,
 )
@@ -92,26 +93,14 @@ def request_summary(session: Session, *, request_id: str) -> RequestSummary:
             for alt in (rows.alternatives.get(alt_id) for alt_id in product.alternatives)
             if alt is not None and alt.status != ProductStatus.BLOCKED
         )
-    return RequestSummary(
+    return copy_fields(
+        RequestSummary,
+        request,
         request_id=request.id,
-        status=request.status,
-        requester_slack_id=request.requester_slack_id,
         requester_name=requester.name if requester else request.requester_email,
-        product_name=request.product_name,
-        product_id=request.product_id,
-        vendor=request.vendor,
-        seats=request.seats,
-        unit_price_cents=request.unit_price_cents,
-        annual_cost_cents=request.annual_cost_cents,
-        currency=request.currency,
-        cost_center=request.cost_center,
-        channel=request.channel,
-        justification=request.justification,
-        needed_by=request.needed_by,
         approver_slack_id=step.approver_slack_id if step else None,
         approver_name=approver.name if approver else None,
         decided_by_slack_id=decider.slack_id if decider and decider.slack_id else None,
-        decision_reason=request.decision_reason,
         asset_id=asset.id if asset else None,
         renewal_date=contract.renewal_date if contract else None,
         alternatives=alternatives,
@@ -132,20 +121,12 @@ def _chain_fields(
         approver = person(row.approver_email)
         decider = person(row.decided_by)
         views.append(
-            StepView(
-                seq=row.seq,
-                stage=row.stage,
-                role=row.role,
-                approver_slack_id=row.approver_slack_id,
+            copy_fields(
+                StepView,
+                row,
                 approver_name=approver.name if approver else row.approver_email,
-                status=row.status,
                 reasons=tuple(row.reasons),
-                opened_at=row.opened_at,
                 decided_by_slack_id=decider.slack_id if decider and decider.slack_id else None,
-                decided_at=row.decided_at,
-                reason=row.reason,
-                assigned_because=row.assigned_because,
-                delegate_slack_id=row.delegate_slack_id,
             )
         )
     plan = _latest_plan(rows.plans)
@@ -281,16 +262,7 @@ def budget_view(
     amount = _amount_in_line_currency(request, reservation, planned, line.currency, base)
     # Once approved the request is part of `committed`: show the line before and after it.
     before, after = (available + amount, available) if reservation is not None else (available, available - amount)
-    return BudgetView(
-        cost_center=line.cost_center,
-        fiscal_year=line.fiscal_year,
-        currency=line.currency,
-        annual_cents=line.annual_cents,
-        committed_cents=line.committed_cents,
-        actual_cents=line.actual_cents,
-        available_cents=before,
-        after_cents=after,
-    )
+    return copy_fields(BudgetView, line, available_cents=before, after_cents=after)
 
 
 def _amount_in_line_currency(
