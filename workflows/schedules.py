@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client, Schedule, ScheduleAlreadyRunningError, ScheduleUpdate, ScheduleUpdateInput
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 
 
 async def upsert_schedules(client: Client, schedules: dict[str, Schedule]) -> list[str]:
@@ -20,3 +31,14 @@ async def upsert_schedules(client: Client, schedules: dict[str, Schedule]) -> li
             await client.get_schedule_handle(schedule_id).update(replace)
         ensured.append(schedule_id)
     return ensured
+
+
+def cron_schedule(
+    run: Any, arg: Any, *, workflow_id: str, task_queue: str, cron: str, timezone: str, policy: SchedulePolicy
+) -> Schedule:
+    """A schedule that starts `run(arg)` as `workflow_id` on `task_queue` at `cron` in `timezone`."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(run, arg, id=workflow_id, task_queue=task_queue),
+        spec=ScheduleSpec(cron_expressions=[cron], time_zone_name=timezone),
+        policy=policy,
+    )
