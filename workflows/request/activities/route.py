@@ -41,10 +41,11 @@ from workflows.request.activities.purchase_terms import (
     PRICE_KEY,
     PurchaseTerms,
     contract_json,
+    fields_json,
     plan_contract,
     price_json,
 )
-from workflows.request.activities.renewal_requests import renewal_plan_detail, renewal_request_row
+from workflows.request.activities.renewal_requests import new_request_row, renewal_plan_detail, renewal_request_row
 from workflows.request.types import (
     REQUEST_REJECTED,
     PlanInput,
@@ -56,6 +57,9 @@ from workflows.request.types import (
 )
 
 DEFAULT_TERM_MONTHS = 12
+# What a resubmission (the next round) writes again from the new plan's row: every editable
+# field but the ones it sets itself (status, the cleared comment) and `needed_by`, left as it was.
+_RESUBMITTED_FIELDS = tuple(sorted(repository.EDITABLE_REQUEST_FIELDS - {"needed_by", "changes_comment", "status"}))
 
 
 class Rejected(Exception):
@@ -295,17 +299,7 @@ class RouteActivities(ActivityConcern):
                     session,
                     request_id=request.request_id,
                     values={
-                        "seats": row.seats,
-                        "unit_price_cents": row.unit_price_cents,
-                        "annual_cost_cents": row.annual_cost_cents,
-                        "currency": row.currency,
-                        "cost_center": row.cost_center,
-                        "channel": row.channel,
-                        "justification": row.justification,
-                        "data_classification": row.data_classification,
-                        "policy_version": route.policy_version,
-                        "round": plan.round,
-                        "expands_asset_id": row.expands_asset_id,
+                        **fields_json(row, _RESUBMITTED_FIELDS),
                         "changes_comment": None,
                         "status": RequestStatus.PENDING_APPROVAL,
                     },
@@ -387,11 +381,9 @@ class RouteActivities(ActivityConcern):
                 raise Rejected(exc.message) from exc
             priced = None
         now = _now()
-        return PurchaseRequest(
-            id=request.request_id,
-            workflow_id=f"request-{request.request_id}",
-            requester_email=request.requester_email.strip().lower(),
-            requester_slack_id=request.requester_slack_id,
+        return new_request_row(
+            request,
+            now,
             product_id=product.id if product else None,
             product_name=product.name if product else request.product_name,
             vendor=product.vendor if product else None,
@@ -403,8 +395,6 @@ class RouteActivities(ActivityConcern):
             channel=request.channel,
             justification=request.justification,
             needed_by=date.fromisoformat(request.needed_by) if request.needed_by else None,
-            created_at=now,
-            updated_at=now,
         )
 
     def _renewal_request_row(self, session: Session, request: RequestInput, *, strict: bool) -> PurchaseRequest:
