@@ -44,6 +44,7 @@ from catalog.rules.policy import PolicyError
 from catalog.settings import Settings, get_settings
 from workflows import faults
 from workflows.request import keys
+from workflows.request.activities.audit import audit_request
 
 log = logging.getLogger(__name__)
 
@@ -445,12 +446,10 @@ class Messenger:
 
     def audit_refused(self, refused: Undeliverable, request_id: str, what: str) -> None:
         with transaction(self._engine) as session:
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=keys.undeliverable_audit_key(request_id, what, refused.error),
                 at=_now(),
-                entity="request",
-                entity_id=request_id,
                 action="message_undeliverable",
                 actor="slack",
                 request_id=request_id,

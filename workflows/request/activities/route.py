@@ -32,6 +32,7 @@ from catalog.rules.policy import Policy
 from catalog.rules.requests import CatalogPrice, Quote, RequestInputError, quote
 from catalog.text import role_phrase
 from workflows.request import keys
+from workflows.request.activities.audit import audit_request
 from workflows.request.activities.messaging import (
     ActivityConcern,
     _now,
@@ -142,13 +143,11 @@ class RouteActivities(ActivityConcern):
             for step in added:
                 if step.approver_slack_id:
                     repository.link_slack_id(session, email=step.approver_email, slack_id=step.approver_slack_id)
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=keys.route_grew_audit_key(rid, check.round, check.first_seq),
                 at=at,
                 request_id=rid,
-                entity="request",
-                entity_id=rid,
                 action="route_grew",
                 actor="policy",
                 policy_version=preview.decision.version,
@@ -308,13 +307,11 @@ class RouteActivities(ActivityConcern):
             for step in route.steps:
                 if step.approver_slack_id:
                     repository.link_slack_id(session, email=step.approver_email, slack_id=step.approver_slack_id)
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=keys.planned_audit_key(request.request_id, plan.round),
                 at=at,
                 request_id=request.request_id,
-                entity="request",
-                entity_id=request.request_id,
                 action="submitted" if plan.round == 1 else "resubmitted",
                 actor=request.requester_email,
                 policy_version=route.policy_version,
@@ -355,13 +352,11 @@ class RouteActivities(ActivityConcern):
             row.decision_reason = reason
             row.data_classification = request.data_classification
             repository.create_request(session, request=row)
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=keys.rejected_audit_key(request.request_id),
                 at=_now(),
                 request_id=request.request_id,
-                entity="request",
-                entity_id=request.request_id,
                 action="rejected",
                 actor="policy",
                 detail={"reason": reason},
