@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import Product, ProductStatus, PurchaseRequest, RequestStatus
+from catalog.projection import copy_fields
 from catalog.routing import (
     RoutePreview,
     RouteRejected,
@@ -255,18 +256,17 @@ class RouteActivities(ActivityConcern):
             )
             for index, assigned in enumerate(preview.route.steps)
         ]
-        route = RoutePlan(
+        # The outcome and the escalation settings as the policy decided them.
+        route = copy_fields(
+            RoutePlan,
+            decision,
             request_id=request.request_id,
-            outcome=decision.outcome,
             steps=steps if decision.outcome == "route" else [],
             reasons=list(decision.reasons),
             policy_version=decision.version,
             expires_at=self._messenger.add_business_days(at, decision.expiry_business_days).isoformat(),
-            escalate_after_slas=decision.escalate_after_slas,
-            escalation_target=decision.escalation_target,
             annual_cost_cents=row.annual_cost_cents,
             round=plan.round,
-            remind_after_slas=decision.remind_after_slas,
         )
         return route
 
