@@ -35,3 +35,10 @@ def drop_columns(tables: NewColumns) -> None:
         with op.batch_alter_table(table) as batch:
             for name, _ in reversed(columns):
                 batch.drop_column(name)
+
+
+def create_id_table(name: str, *columns_and_constraints: sa.schema.SchemaItem) -> None:
+    """`op.create_table` of a table keyed by an integer `id`, its first column."""
+    op.create_table(
+        name, sa.Column("id", sa.Integer(), nullable=False), *columns_and_constraints, sa.PrimaryKeyConstraint("id")
+    )
