@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
 from sqlalchemy import Engine, Row
 from sqlmodel import Session
@@ -47,6 +47,8 @@ from workflows.request import keys
 from workflows.request.activities.audit import audit_request
 
 log = logging.getLogger(__name__)
+
+V = TypeVar("V")
 
 
 #: What every message about a request shows, and (key, where) of the approvers' and the
@@ -209,21 +211,25 @@ def _alternative_reason(choices: Sequence[Row[Any]]) -> tuple[str | None, tuple[
 
 def _renewal_view(raw: Any) -> RenewalRequestView | None:
     """A renewal request's terms, as its plan recorded them (`workflows.request.activities.renewal_requests`)."""
+    return _read_view(RenewalRequestView, raw)
+
+
+# How a plan's JSON value is read back as a view's field, by the field's declared type.
+_READ_AS: dict[Any, Callable[[Any], Any]] = {
+    int: int,
+    str: str,
+    date: lambda value: date.fromisoformat(str(value)),
+}
+
+
+def _read_view(view: type[V], raw: Any) -> V | None:
+    """`view` from a plan's JSON object that names every one of its fields (ints, strings,
+    ISO dates); None when `raw` is not such an object."""
     if not isinstance(raw, dict):
         return None
+    readers = {name: _READ_AS[type_] for name, type_ in get_type_hints(view).items()}  # a new type: add it above
     try:
-        return RenewalRequestView(
-            contract_id=int(raw["contract_id"]),
-            renewal_date=date.fromisoformat(str(raw["renewal_date"])),
-            current_seats=int(raw["current_seats"]),
-            current_unit_price_cents=int(raw["current_unit_price_cents"]),
-            current_annual_cents=int(raw["current_annual_cents"]),
-            seats=int(raw["seats"]),
-            unit_price_cents=int(raw["unit_price_cents"]),
-            annual_cents=int(raw["annual_cents"]),
-            increase_cents=int(raw["increase_cents"]),
-            currency=str(raw["currency"]),
-        )
+        return view(**{name: read(raw[name]) for name, read in readers.items()})
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -314,23 +320,7 @@ def _price_view(raw: Any) -> PriceView | None:
 
 
 def _expansion_view(raw: Any) -> ExpansionView | None:
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return ExpansionView(
-            asset_id=int(raw["asset_id"]),
-            seats_before=int(raw["seats_before"]),
-            seats_after=int(raw["seats_after"]),
-            annual_cents=int(raw["annual_cents"]),
-            currency=str(raw["currency"]),
-            as_of=date.fromisoformat(str(raw["as_of"])),
-            renewal_date=date.fromisoformat(str(raw["renewal_date"])),
-            days_left=int(raw["days_left"]),
-            term_days=int(raw["term_days"]),
-            prorated_cents=int(raw["prorated_cents"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
+    return _read_view(ExpansionView, raw)
 
 
 def _drawdown_view(raw: Any) -> DrawdownView | None:
