@@ -18,7 +18,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client, ScheduleOverlapPolicy, SchedulePolicy
 from temporalio.common import RetryPolicy
 
-from workflows.schedules import cron_schedule, upsert_schedules
+from workflows.schedules import ScheduledRun, cron_schedule, upsert_schedules
 
 with workflow.unsafe.imports_passed_through():
     from catalog import repository
@@ -37,10 +37,8 @@ ACTIVITY_RETRY = RetryPolicy(
 )
 
 
-@dataclass
-class DiscoveryInput:
-    as_of: str | None = None  # ISO date; None: today in `timezone` by the workflow clock
-    timezone: str = "UTC"
+#: The day discovery runs for.
+DiscoveryInput = ScheduledRun
 
 
 @dataclass

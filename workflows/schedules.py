@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from temporalio.client import (
@@ -14,6 +15,15 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+
+
+@dataclass
+class ScheduledRun:
+    """What a scheduled workflow (discovery, the renewal scan, the digest) is started with, by
+    its schedule or by hand: the day it runs for."""
+
+    as_of: str | None = None  # ISO date; None: today in `timezone` by the workflow clock
+    timezone: str = "UTC"
 
 
 async def upsert_schedules(client: Client, schedules: dict[str, Schedule]) -> list[str]:
