@@ -16,17 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import select
 from temporalio import activity, workflow
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client, ScheduleOverlapPolicy, SchedulePolicy
 from temporalio.common import RetryPolicy
 
-from workflows.schedules import upsert_schedules
+from workflows.schedules import ScheduledRun, cron_schedule, upsert_schedules
 
 with workflow.unsafe.imports_passed_through():
     from catalog import repository
@@ -45,10 +38,8 @@ ACTIVITY_RETRY = RetryPolicy(
 )
 
 
-@dataclass
-class DiscoveryInput:
-    as_of: str | None = None  # ISO date; None: today in `timezone` by the workflow clock
-    timezone: str = "UTC"
+#: The day discovery runs for.
+DiscoveryInput = ScheduledRun
 
 
 @dataclass
@@ -247,11 +238,13 @@ async def start_digest_refresh(client: Client, *, task_queue: str, channel: str,
 
 async def ensure_discovery_schedule(client: Client, *, task_queue: str, timezone: str) -> str:
     """Create the daily discovery schedule, or bring it up to date; safe at every worker start."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            DiscoveryWorkflow.run, DiscoveryInput(timezone=timezone), id="discovery-daily-run", task_queue=task_queue
-        ),
-        spec=ScheduleSpec(cron_expressions=[DISCOVERY_CRON], time_zone_name=timezone),
+    schedule = cron_schedule(
+        DiscoveryWorkflow.run,
+        DiscoveryInput(timezone=timezone),
+        workflow_id="discovery-daily-run",
+        task_queue=task_queue,
+        cron=DISCOVERY_CRON,
+        timezone=timezone,
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
     )
     [ensured] = await upsert_schedules(client, {DISCOVERY_SCHEDULE_ID: schedule})

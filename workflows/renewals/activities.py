@@ -17,7 +17,9 @@ import asyncio
 import dataclasses
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -186,28 +188,18 @@ class RenewalActivities:
         return FailedPost(card.contract_id, refusal.target, refusal.error, refusal.hint, card.product_name)
 
     def _record_failure(self, reminder_id: int, where: str, refusal: Undeliverable, as_of: date) -> None:
-        with transaction(self._engine) as session:
-            reminders.record_reminder_failure(
-                session,
-                reminder_id=reminder_id,
-                where="channel" if where == "channel" else "dm",
-                target=refusal.target,
-                error=refusal.error,
-                hint=refusal.hint,
-                as_of=as_of,
-                at=datetime.now(UTC),
-            )
+        at = datetime.now(UTC)
+        values = {"target": refusal.target, "error": refusal.error, "hint": refusal.hint, "as_of": as_of, "at": at}
+        self._record(reminders.record_reminder_failure, reminder_id, where, values)
 
     def _record_post(self, reminder_id: int, where: str, ref: MessageRef, owner: str | None) -> None:
+        values = {"channel_id": ref.channel, "ts": ref.ts, "owner_slack_id": owner}
+        self._record(reminders.record_reminder_post, reminder_id, where, values)
+
+    def _record(self, record: Callable[..., object], reminder_id: int, where: str, values: dict[str, Any]) -> None:
+        """`record` what became of the reminder's channel post or DM (`where`)."""
         with transaction(self._engine) as session:
-            reminders.record_reminder_post(
-                session,
-                reminder_id=reminder_id,
-                where="channel" if where == "channel" else "dm",
-                channel_id=ref.channel,
-                ts=ref.ts,
-                owner_slack_id=owner,
-            )
+            record(session, reminder_id=reminder_id, where="channel" if where == "channel" else "dm", **values)
 
     def _mark_sent(self, reminder_id: int, skipped: str | None, owner_not_on_slack: str | None) -> None:
         with transaction(self._engine) as session:

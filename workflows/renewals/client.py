@@ -6,16 +6,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    WorkflowFailureError,
-)
+from temporalio.client import Client, Schedule, ScheduleOverlapPolicy, SchedulePolicy, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -28,7 +21,7 @@ from workflows.renewals.types import (
     ScanResult,
 )
 from workflows.renewals.workflows import RenewalDecisionWorkflow, RenewalDigestWorkflow, RenewalScanWorkflow
-from workflows.schedules import upsert_schedules
+from workflows.schedules import cron_schedule, upsert_schedules
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +39,19 @@ def _schedules(task_queue: str, timezone: str) -> dict[str, Schedule]:
     # queue up instead of racing, although the claim in the database would make a race safe.
     policy = SchedulePolicy(overlap=ScheduleOverlapPolicy.BUFFER_ONE, catchup_window=timedelta(days=7))
     return {
-        SCAN_SCHEDULE_ID: Schedule(
-            action=ScheduleActionStartWorkflow(
-                RenewalScanWorkflow.run, ScanInput(timezone=timezone), id="renewal-scan", task_queue=task_queue
+        schedule_id: cron_schedule(
+            run, given, workflow_id=workflow_id, task_queue=task_queue, cron=cron, timezone=timezone, policy=policy
+        )
+        for schedule_id, run, given, workflow_id, cron in (
+            (SCAN_SCHEDULE_ID, RenewalScanWorkflow.run, ScanInput(timezone=timezone), "renewal-scan", SCAN_CRON),
+            (
+                DIGEST_SCHEDULE_ID,
+                RenewalDigestWorkflow.run,
+                DigestInput(timezone=timezone),
+                "renewal-digest",
+                DIGEST_CRON,
             ),
-            spec=ScheduleSpec(cron_expressions=[SCAN_CRON], time_zone_name=timezone),
-            policy=policy,
-        ),
-        DIGEST_SCHEDULE_ID: Schedule(
-            action=ScheduleActionStartWorkflow(
-                RenewalDigestWorkflow.run, DigestInput(timezone=timezone), id="renewal-digest", task_queue=task_queue
-            ),
-            spec=ScheduleSpec(cron_expressions=[DIGEST_CRON], time_zone_name=timezone),
-            policy=policy,
-        ),
+        )
     }
 
 
@@ -105,19 +97,23 @@ class RenewalClient:
 
     async def scan(self, as_of: str, *, timezone: str = "UTC") -> ScanResult:
         """Run one day's scan now (the test clock): the same workflow the schedule starts."""
-        return await self._client.execute_workflow(
-            RenewalScanWorkflow.run,
-            ScanInput(as_of=as_of, timezone=timezone),
-            id=f"renewal-scan-{as_of}-manual",
-            task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        result: ScanResult = await self._run_now(
+            RenewalScanWorkflow.run, ScanInput(as_of=as_of, timezone=timezone), f"renewal-scan-{as_of}-manual"
         )
+        return result
 
     async def digest(self, as_of: str, *, timezone: str = "UTC") -> DigestResult:
+        result: DigestResult = await self._run_now(
+            RenewalDigestWorkflow.run, DigestInput(as_of=as_of, timezone=timezone), f"renewal-digest-{as_of}-manual"
+        )
+        return result
+
+    async def _run_now(self, run: Any, arg: Any, workflow_id: str) -> Any:
+        """Run a scheduled workflow by hand; running it again for the same day joins the first run."""
         return await self._client.execute_workflow(
-            RenewalDigestWorkflow.run,
-            DigestInput(as_of=as_of, timezone=timezone),
-            id=f"renewal-digest-{as_of}-manual",
+            run,
+            arg,
+            id=workflow_id,
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )

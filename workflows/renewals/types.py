@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workflows.schedules import ScheduledRun
+
 #: ApplicationError type of a decision the clicking person may not take.
 RENEWAL_NOT_ALLOWED = "RenewalNotAllowed"
 
-
-@dataclass
-class ScanInput:
-    as_of: str | None = None  # ISO date; None: today in `timezone` by the workflow clock
-    timezone: str = "UTC"
+#: The day the scan and the digest run for.
+ScanInput = ScheduledRun
+DigestInput = ScheduledRun
 
 
 @dataclass
@@ -53,12 +53,6 @@ class ScanResult:
     sent: int = 0
     skipped: int = 0
     failed: list[FailedPost] = field(default_factory=list)
-
-
-@dataclass
-class DigestInput:
-    as_of: str | None = None
-    timezone: str = "UTC"
 
 
 @dataclass

@@ -1,8 +1,4 @@
-"""renewal reminders: decisions per contract term, reminders sent, weekly digests
-
-Revision ID: 0002_reminders
-Revises: 0001
-"""
+"""renewal reminders: decisions per contract term, reminders sent, weekly digests"""
 
 from __future__ import annotations
 
@@ -10,16 +6,15 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from catalog.migrations.columns import create_id_table
+
 revision = "0002_reminders"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_id_table(
         "renewal_term",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("contract_id", sa.Integer(), nullable=False),
         sa.Column("renewal_date", sa.Date(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -31,13 +26,11 @@ def upgrade() -> None:
         sa.Column("renew_unit_price_cents", sa.BigInteger(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["contract_id"], ["contract.id"]),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("contract_id", "renewal_date"),
     )
     op.create_index("ix_renewal_term_contract_id", "renewal_term", ["contract_id"])
-    op.create_table(
+    create_id_table(
         "reminder",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("contract_id", sa.Integer(), nullable=False),
         sa.Column("renewal_date", sa.Date(), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=False),
@@ -50,7 +43,6 @@ def upgrade() -> None:
         sa.Column("dm_channel_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("dm_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.ForeignKeyConstraint(["contract_id"], ["contract.id"]),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("contract_id", "renewal_date", "due_on"),
     )
     op.create_index("ix_reminder_contract_id", "reminder", ["contract_id"])

@@ -1,8 +1,5 @@
 """approval chain: policy versions, budget reservations, spend, cloud commitments, and the
 step/route fields of a multi-step approval; merges the reminders and asset-import branches
-
-Revision ID: 0004_approval_chain
-Revises: 0002_reminders, 0003_asset_external_id
 """
 
 from __future__ import annotations
@@ -11,10 +8,10 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from catalog.migrations.columns import create_id_table
+
 revision = "0004_approval_chain"
 down_revision = ("0002_reminders", "0003_asset_external_id")
-branch_labels = None
-depends_on = None
 
 
 def _string(length: int) -> sa.types.TypeEngine[str]:
@@ -58,9 +55,8 @@ def upgrade() -> None:
         sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("version"),
     )
-    op.create_table(
+    create_id_table(
         "commitment",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", _string(100), nullable=False),
         sa.Column("provider", _string(16), nullable=False),
         sa.Column("kind", _string(16), nullable=False),
@@ -69,37 +65,31 @@ def upgrade() -> None:
         sa.Column("remaining_cents", sa.BigInteger(), nullable=False),
         sa.Column("start_date", sa.Date(), nullable=True),
         sa.Column("end_date", sa.Date(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
-    op.create_table(
+    create_id_table(
         "commitment_drawdown",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("request_id", _string(32), nullable=False),
         sa.Column("commitment_id", sa.Integer(), nullable=False),
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
         sa.Column("overflow_cents", sa.BigInteger(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["commitment_id"], ["commitment.id"]),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("request_id"),
     )
     op.create_index("ix_commitment_drawdown_commitment_id", "commitment_drawdown", ["commitment_id"])
-    op.create_table(
+    create_id_table(
         "budget_reservation",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("request_id", _string(32), nullable=False),
         sa.Column("cost_center", _string(64), nullable=False),
         sa.Column("fiscal_year", sa.Integer(), nullable=False),
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
         sa.Column("currency", _string(3), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("request_id"),
     )
-    op.create_table(
+    create_id_table(
         "spend_record",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source_key", _string(64), nullable=False),
         sa.Column("spent_on", sa.Date(), nullable=False),
         sa.Column("cost_center", _string(64), nullable=False),
@@ -107,7 +97,6 @@ def upgrade() -> None:
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
         sa.Column("currency", _string(3), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("source_key"),
     )
     op.create_index("ix_spend_record_cost_center", "spend_record", ["cost_center"])

@@ -1,27 +1,26 @@
-"""budget reservations record the amount in the budget line's currency and the rate used
-
-Revision ID: 0007_reservation_conversion
-Revises: 0006_renewal_decisions
-"""
+"""budget reservations record the amount in the budget line's currency and the rate used"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
+
+from catalog.migrations.columns import add_columns, drop_columns, string
 
 revision = "0007_reservation_conversion"
 down_revision = "0006_renewal_decisions"
-branch_labels = None
-depends_on = None
+
+COLUMNS = {
+    "budget_reservation": [
+        ("budget_cents", sa.BigInteger()),
+        ("budget_currency", string(3)),
+        ("rate", string(40)),
+    ]
+}
 
 
 def upgrade() -> None:
-    op.add_column("budget_reservation", sa.Column("budget_cents", sa.BigInteger(), nullable=True))
-    op.add_column(
-        "budget_reservation", sa.Column("budget_currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=True)
-    )
-    op.add_column("budget_reservation", sa.Column("rate", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True))
+    add_columns(COLUMNS)
     # In the line's own currency the amount added to `committed` was the amount itself, at 1.
     op.execute(
         "UPDATE budget_reservation SET budget_cents = amount_cents, budget_currency = currency, rate = '1' "
@@ -38,7 +37,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("budget_reservation") as batch_op:
-        batch_op.drop_column("rate")
-        batch_op.drop_column("budget_currency")
-        batch_op.drop_column("budget_cents")
+    drop_columns(COLUMNS)

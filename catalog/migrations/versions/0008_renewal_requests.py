@@ -1,8 +1,4 @@
-"""renewal requests: a purchase request may renew a contract's term (the owner's Renew at a higher cost)
-
-Revision ID: 0008_renewal_requests
-Revises: 0007_reservation_conversion
-"""
+"""renewal requests: a purchase request may renew a contract's term (the owner's Renew at a higher cost)"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "0008_renewal_requests"
 down_revision = "0007_reservation_conversion"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,9 +2,6 @@
 
 `approval_step.status` was VARCHAR(16), and "changes_requested" has 17 characters: PostgreSQL
 refused to record an approver's "Request changes" (SQLite does not enforce the length).
-
-Revision ID: 0009_step_status_length
-Revises: 0008_renewal_requests
 """
 
 from __future__ import annotations
@@ -15,8 +12,6 @@ from alembic import op
 
 revision = "0009_step_status_length"
 down_revision = "0008_renewal_requests"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

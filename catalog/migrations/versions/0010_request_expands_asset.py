@@ -1,26 +1,22 @@
-"""added seats join the running contract: which asset an approved request adds its seats to
-
-Revision ID: 0010_request_expands_asset
-Revises: 0009_step_status_length
-"""
+"""added seats join the running contract: which asset an approved request adds its seats to"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from catalog.migrations.columns import add_columns, drop_columns
 
 revision = "0010_request_expands_asset"
 down_revision = "0009_step_status_length"
-branch_labels = None
-depends_on = None
+
+# Nullable: requests planned before this migration (and every request that gets a contract
+# of its own) record a new asset, as before.
+COLUMNS = {"purchase_request": [("expands_asset_id", sa.Integer())]}
 
 
 def upgrade() -> None:
-    # Nullable: requests planned before this migration (and every request that gets a contract
-    # of its own) record a new asset, as before.
-    op.add_column("purchase_request", sa.Column("expands_asset_id", sa.Integer(), nullable=True))
+    add_columns(COLUMNS)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("purchase_request") as batch_op:
-        batch_op.drop_column("expands_asset_id")
+    drop_columns(COLUMNS)

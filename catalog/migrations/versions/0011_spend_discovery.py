@@ -1,8 +1,4 @@
-"""discovery: card and marketplace spend lines, SSO app usage, and the products discovered
-
-Revision ID: 0011_spend_discovery
-Revises: 0010_request_expands_asset
-"""
+"""discovery: card and marketplace spend lines, SSO app usage, and the products discovered"""
 
 from __future__ import annotations
 
@@ -10,10 +6,10 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from catalog.migrations.columns import create_id_table
+
 revision = "0011_spend_discovery"
 down_revision = "0010_request_expands_asset"
-branch_labels = None
-depends_on = None
 
 
 def _string(length: int) -> sa.types.TypeEngine[str]:
@@ -21,9 +17,8 @@ def _string(length: int) -> sa.types.TypeEngine[str]:
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_id_table(
         "spend_line",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source_key", _string(64), nullable=False),
         sa.Column("source", _string(8), nullable=False),
         sa.Column("spent_on", sa.Date(), nullable=False),
@@ -43,26 +38,22 @@ def upgrade() -> None:
         sa.Column("request_id", _string(32), nullable=True),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["commitment_id"], ["commitment.id"]),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("source_key"),
     )
     # No index but the key's: discovery reads every line up to a day in one GROUP BY, and each
     # index would slow the import of a million-line export (docs/decisions.md, "Discovery").
-    op.create_table(
+    create_id_table(
         "sso_app_usage",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("app_key", _string(200), nullable=False),
         sa.Column("app", _string(200), nullable=False),
         sa.Column("user_email", _string(320), nullable=False),
         sa.Column("last_login", sa.Date(), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("app_key", "user_email"),
     )
     op.create_index("ix_sso_app_usage_app_key", "sso_app_usage", ["app_key"])
-    op.create_table(
+    create_id_table(
         "discovery",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", _string(200), nullable=False),
         sa.Column("product_id", _string(64), nullable=True),
         sa.Column("name", _string(200), nullable=False),
@@ -80,7 +71,6 @@ def upgrade() -> None:
         sa.Column("unreconciled_lines", sa.Integer(), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key"),
     )
     op.create_index("ix_discovery_product_id", "discovery", ["product_id"])

@@ -1,8 +1,4 @@
-"""web console: API and calendar tokens, stored as their SHA-256 only
-
-Revision ID: 0012_web_console
-Revises: 0011_spend_discovery
-"""
+"""web console: API and calendar tokens, stored as their SHA-256 only"""
 
 from __future__ import annotations
 
@@ -10,16 +6,15 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from catalog.migrations.columns import create_id_table
+
 revision = "0012_web_console"
 down_revision = "0011_spend_discovery"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_id_table(
         "web_api_token",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
         sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -28,7 +23,6 @@ def upgrade() -> None:
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )
     op.create_index("ix_web_api_token_email", "web_api_token", ["email"])

@@ -1,8 +1,4 @@
-"""the console at 100,000 contracts: stored renewal plans and the indexes its reads use
-
-Revision ID: 0013_console_indexes
-Revises: 0012_web_console
-"""
+"""the console at 100,000 contracts: stored renewal plans and the indexes its reads use"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "0013_console_indexes"
 down_revision = "0012_web_console"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

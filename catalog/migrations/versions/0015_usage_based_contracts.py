@@ -1,7 +1,4 @@
 """usage-based contracts: an asset's seat count may be NULL (no seats; the contract value is its annual cost)
-
-Revision ID: 0015_usage_based_contracts
-Revises: 0014_discovery_decisions
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from catalog.models import PurchaseRequest, RequestStatus
 from catalog.ports import (
     MessageKind,
 )
+from catalog.projection import copy_fields
 from catalog.routing import (
     load_active_policy,
 )
@@ -176,18 +177,7 @@ class ClosingActivities(ActivityConcern):
         if not request.channel.endswith("_marketplace"):
             return None
         rows = repository.list_commitments(session)
-        commitments = [
-            Commitment(
-                name=row.name,
-                provider=row.provider,
-                kind=row.kind,
-                currency=row.currency,
-                remaining_cents=row.remaining_cents,
-                end_date=row.end_date,
-                start_date=row.start_date,
-            )
-            for row in rows
-        ]
+        commitments = [copy_fields(Commitment, row) for row in rows]
         return drawdown(
             commitments,
             channel=request.channel,

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
 from sqlalchemy import Engine, Row
 from sqlmodel import Session
@@ -34,6 +34,7 @@ from catalog.ports import (
     StepView,
     Undeliverable,
 )
+from catalog.projection import copy_fields
 from catalog.routing import (
     load_active_policy,
 )
@@ -43,8 +44,11 @@ from catalog.rules.policy import PolicyError
 from catalog.settings import Settings, get_settings
 from workflows import faults
 from workflows.request import keys
+from workflows.request.activities.audit import audit_request
 
 log = logging.getLogger(__name__)
+
+V = TypeVar("V")
 
 
 #: What every message about a request shows, and (key, where) of the approvers' and the
@@ -92,26 +96,14 @@ def request_summary(session: Session, *, request_id: str) -> RequestSummary:
             for alt in (rows.alternatives.get(alt_id) for alt_id in product.alternatives)
             if alt is not None and alt.status != ProductStatus.BLOCKED
         )
-    return RequestSummary(
+    return copy_fields(
+        RequestSummary,
+        request,
         request_id=request.id,
-        status=request.status,
-        requester_slack_id=request.requester_slack_id,
         requester_name=requester.name if requester else request.requester_email,
-        product_name=request.product_name,
-        product_id=request.product_id,
-        vendor=request.vendor,
-        seats=request.seats,
-        unit_price_cents=request.unit_price_cents,
-        annual_cost_cents=request.annual_cost_cents,
-        currency=request.currency,
-        cost_center=request.cost_center,
-        channel=request.channel,
-        justification=request.justification,
-        needed_by=request.needed_by,
         approver_slack_id=step.approver_slack_id if step else None,
         approver_name=approver.name if approver else None,
         decided_by_slack_id=decider.slack_id if decider and decider.slack_id else None,
-        decision_reason=request.decision_reason,
         asset_id=asset.id if asset else None,
         renewal_date=contract.renewal_date if contract else None,
         alternatives=alternatives,
@@ -132,20 +124,12 @@ def _chain_fields(
         approver = person(row.approver_email)
         decider = person(row.decided_by)
         views.append(
-            StepView(
-                seq=row.seq,
-                stage=row.stage,
-                role=row.role,
-                approver_slack_id=row.approver_slack_id,
+            copy_fields(
+                StepView,
+                row,
                 approver_name=approver.name if approver else row.approver_email,
-                status=row.status,
                 reasons=tuple(row.reasons),
-                opened_at=row.opened_at,
                 decided_by_slack_id=decider.slack_id if decider and decider.slack_id else None,
-                decided_at=row.decided_at,
-                reason=row.reason,
-                assigned_because=row.assigned_because,
-                delegate_slack_id=row.delegate_slack_id,
             )
         )
     plan = _latest_plan(rows.plans)
@@ -225,28 +209,38 @@ def _alternative_reason(choices: Sequence[Row[Any]]) -> tuple[str | None, tuple[
     return None, ()
 
 
-def _seats(raw: Any) -> int | None:
-    """A recorded seat count; None (a usage-based contract) stays None."""
-    return None if raw is None else int(raw)
-
-
 def _renewal_view(raw: Any) -> RenewalRequestView | None:
     """A renewal request's terms, as its plan recorded them (`workflows.request.activities.renewal_requests`)."""
+    return _read_view(RenewalRequestView, raw)
+
+
+# How a plan's JSON value is read back as a view's field, by the field's declared type.
+_READ_AS: dict[Any, Callable[[Any], Any]] = {
+    int: int,
+    str: str,
+    date: lambda value: date.fromisoformat(str(value)),
+}
+
+
+def _or_none(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def read_optional(value: Any) -> Any:
+        return None if value is None else read(value)
+
+    return read_optional
+
+
+# An optional field (`int | None`: a usage-based contract's seats) keeps a recorded None.
+_READ_AS |= {kind | None: _or_none(read) for kind, read in list(_READ_AS.items())}
+
+
+def _read_view(view: type[V], raw: Any) -> V | None:
+    """`view` from a plan's JSON object that names every one of its fields (ints, strings,
+    ISO dates); None when `raw` is not such an object."""
     if not isinstance(raw, dict):
         return None
+    readers = {name: _READ_AS[type_] for name, type_ in get_type_hints(view).items()}  # a new type: add it above
     try:
-        return RenewalRequestView(
-            contract_id=int(raw["contract_id"]),
-            renewal_date=date.fromisoformat(str(raw["renewal_date"])),
-            current_seats=_seats(raw["current_seats"]),
-            current_unit_price_cents=int(raw["current_unit_price_cents"]),
-            current_annual_cents=int(raw["current_annual_cents"]),
-            seats=_seats(raw["seats"]),
-            unit_price_cents=int(raw["unit_price_cents"]),
-            annual_cents=int(raw["annual_cents"]),
-            increase_cents=int(raw["increase_cents"]),
-            currency=str(raw["currency"]),
-        )
+        return view(**{name: read(raw[name]) for name, read in readers.items()})
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -286,16 +280,7 @@ def budget_view(
     amount = _amount_in_line_currency(request, reservation, planned, line.currency, base)
     # Once approved the request is part of `committed`: show the line before and after it.
     before, after = (available + amount, available) if reservation is not None else (available, available - amount)
-    return BudgetView(
-        cost_center=line.cost_center,
-        fiscal_year=line.fiscal_year,
-        currency=line.currency,
-        annual_cents=line.annual_cents,
-        committed_cents=line.committed_cents,
-        actual_cents=line.actual_cents,
-        available_cents=before,
-        after_cents=after,
-    )
+    return copy_fields(BudgetView, line, available_cents=before, after_cents=after)
 
 
 def _amount_in_line_currency(
@@ -346,23 +331,7 @@ def _price_view(raw: Any) -> PriceView | None:
 
 
 def _expansion_view(raw: Any) -> ExpansionView | None:
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return ExpansionView(
-            asset_id=int(raw["asset_id"]),
-            seats_before=int(raw["seats_before"]),
-            seats_after=int(raw["seats_after"]),
-            annual_cents=int(raw["annual_cents"]),
-            currency=str(raw["currency"]),
-            as_of=date.fromisoformat(str(raw["as_of"])),
-            renewal_date=date.fromisoformat(str(raw["renewal_date"])),
-            days_left=int(raw["days_left"]),
-            term_days=int(raw["term_days"]),
-            prorated_cents=int(raw["prorated_cents"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
+    return _read_view(ExpansionView, raw)
 
 
 def _drawdown_view(raw: Any) -> DrawdownView | None:
@@ -478,12 +447,10 @@ class Messenger:
 
     def audit_refused(self, refused: Undeliverable, request_id: str, what: str) -> None:
         with transaction(self._engine) as session:
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=keys.undeliverable_audit_key(request_id, what, refused.error),
                 at=_now(),
-                entity="request",
-                entity_id=request_id,
                 action="message_undeliverable",
                 actor="slack",
                 request_id=request_id,

@@ -13,6 +13,7 @@ from catalog import repository
 from catalog.models import PurchaseRequest, RequestStatus
 from catalog.rules.budget import BudgetError
 from workflows.request import keys
+from workflows.request.activities.audit import audit_request
 from workflows.request.types import ChainOutcome, OutcomeResult
 
 
@@ -30,13 +31,11 @@ def audit_outcome(
     """The audit row of how the request ended (`status`: the outcome's unless closing
     recorded another one), with the step that decided it and the policy version."""
     rid = request.id
-    repository.audit(
+    audit_request(
         session,
         idem_key=keys.outcome_audit_key(rid, status or outcome.status),
         at=at,
         request_id=rid,
-        entity="request",
-        entity_id=rid,
         action=action,
         actor=actor,
         step_seq=outcome.last_seq or None,

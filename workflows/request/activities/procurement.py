@@ -25,6 +25,7 @@ from catalog.models import ProductStatus, RequestStatus, StepStatus
 from catalog.ports import MessageKind, Notifier, RequestSummary
 from workflows import faults
 from workflows.request import keys
+from workflows.request.activities.audit import audit_request
 from workflows.request.activities.closing import ClosingActivities
 from workflows.request.activities.messaging import ActivityConcern, Messenger, request_summary
 from workflows.request.activities.reassign import ReassignActivities
@@ -125,13 +126,11 @@ class SingleApproverActivities(ActivityConcern):
             row.status = RequestStatus.SUBMITTED
             repository.create_request(session, request=row)
             repository.link_slack_id(session, email=plan.approver_email, slack_id=plan.approver_slack_id)
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=keys.submitted_audit_key(request.request_id),
                 at=_now(),
                 request_id=request.request_id,
-                entity="request",
-                entity_id=request.request_id,
                 action="submitted",
                 actor=request.requester_email,
                 detail={

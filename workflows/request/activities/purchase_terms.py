@@ -120,26 +120,24 @@ def closing_contract(session: Session, *, request: PurchaseRequest, as_of: date)
     )
 
 
+def fields_json(source: object, names: tuple[str, ...]) -> dict[str, Any]:
+    """`source`'s fields `names`, as they are, for a plan or audit row's JSON."""
+    return {name: getattr(source, name) for name in names}
+
+
+# The price a plan records (read back by `messaging._price_view`).
+_PRICE_FIELDS = ("basis", "annual_cost_cents", "catalog_annual_cents", "estimate_cents", "currency")
+_EXPANSION_FIELDS = ("asset_id", "seats_before", "seats_after", "annual_cents", "currency")
+
+
 def price_json(priced: Quote | None) -> dict[str, Any] | None:
-    if priced is None:
-        return None
-    return {
-        "basis": priced.basis,
-        "annual_cost_cents": priced.annual_cost_cents,
-        "catalog_annual_cents": priced.catalog_annual_cents,
-        "estimate_cents": priced.estimate_cents,
-        "currency": priced.currency,
-    }
+    return fields_json(priced, _PRICE_FIELDS) if priced is not None else None
 
 
 def expansion_json(expansion: Expansion) -> dict[str, Any]:
     proration = expansion.proration
     return {
-        "asset_id": expansion.asset_id,
-        "seats_before": expansion.seats_before,
-        "seats_after": expansion.seats_after,
-        "annual_cents": expansion.annual_cents,
-        "currency": expansion.currency,
+        **fields_json(expansion, _EXPANSION_FIELDS),
         "as_of": proration.as_of.isoformat(),
         "renewal_date": proration.renewal_date.isoformat(),
         "days_left": proration.days_left,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -149,16 +149,24 @@ class ReassignActivities(ActivityConcern):
                 if approver is not None and requester is not None
                 else None
             )
-            if target is None or target.email == step.approver_email:
+
+            def audit_escalation(action: str, detail: dict[str, Any], policy_version: str | None = None) -> None:
+                """The step's one escalation row: escalated, or failed to."""
                 audit_step(
                     session,
                     request_id=rid,
                     seq=nudge.seq,
                     key=keys.step_audit_key(rid, nudge.seq, "escalation"),
-                    action="step_escalation_failed",
+                    action=action,
                     actor="workflow",
                     at=at,
-                    detail={"approver": step.approver_email, "reason": "no one to escalate to"},
+                    policy_version=policy_version,
+                    detail=detail,
+                )
+
+            if target is None or target.email == step.approver_email:
+                audit_escalation(
+                    "step_escalation_failed", {"approver": step.approver_email, "reason": "no one to escalate to"}
                 )
                 return Escalated(), request_summary(session, request_id=rid), old_name
             repository.reassign_step(
@@ -171,16 +179,10 @@ class ReassignActivities(ActivityConcern):
                 delegate_email=step.approver_email,
                 delegate_slack_id=step.approver_slack_id,
             )
-            audit_step(
-                session,
-                request_id=rid,
-                seq=nudge.seq,
-                key=keys.step_audit_key(rid, nudge.seq, "escalation"),
-                action="step_escalated",
-                actor="workflow",
-                at=at,
-                policy_version=request.policy_version,
-                detail={"from": step.approver_email, "to": target.email, "target": nudge.escalation_target},
+            audit_escalation(
+                "step_escalated",
+                {"from": step.approver_email, "to": target.email, "target": nudge.escalation_target},
+                request.policy_version,
             )
             return (
                 Escalated(target.email, target.slack_id or None, target.name),

@@ -27,7 +27,7 @@ from catalog.repository import reminders as reminders_repo
 from catalog.rules.budget import BudgetError, available_cents, fiscal_year_of
 from catalog.rules.policy import Policy
 from catalog.rules.renewals import HolidayCalendar
-from catalog.rules.requests import RenewalQuote, RequestInputError
+from catalog.rules.requests import RenewalQuote, RequestInputError, workflow_id_for
 from catalog.rules.usage_based import units
 from workflows.request import keys
 from workflows.request.activities.outcomes import audit_outcome, refuse_approved, unconvertible_reason
@@ -87,6 +87,20 @@ def _priced(
     return contract, asset, priced, None
 
 
+def new_request_row(request: RequestInput, now: datetime, **values: Any) -> PurchaseRequest:
+    """The row a submitted request is recorded as: its ids and requester from `request`, created
+    `now`, and `values` (product, price, cost center … as planned)."""
+    return PurchaseRequest(
+        id=request.request_id,
+        workflow_id=workflow_id_for(request.request_id),
+        requester_email=request.requester_email.strip().lower(),
+        requester_slack_id=request.requester_slack_id,
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+
+
 def renewal_request_row(
     session: Session, request: RequestInput, *, as_of: date, calendar: HolidayCalendar, now: datetime
 ) -> tuple[PurchaseRequest, str | None]:
@@ -95,11 +109,9 @@ def renewal_request_row(
     be any more or has another renewal request waiting, an amount is past the caps, or the
     renewal costs no more than the current term."""
     contract, asset, priced, refusal = _priced(session, request, as_of=as_of, calendar=calendar)
-    row = PurchaseRequest(
-        id=request.request_id,
-        workflow_id=f"request-{request.request_id}",
-        requester_email=request.requester_email.strip().lower(),
-        requester_slack_id=request.requester_slack_id,
+    row = new_request_row(
+        request,
+        now,
         product_id=asset.product_id if asset else None,
         product_name=asset.product_name if asset else request.product_name,
         vendor=asset.vendor if asset else None,
@@ -110,8 +122,6 @@ def renewal_request_row(
         cost_center=asset.cost_center if asset else (request.cost_center or "unassigned"),
         channel=asset.channel if asset else request.channel,
         justification=request.justification,
-        created_at=now,
-        updated_at=now,
         renewal_contract_id=int(contract.id) if contract is not None and contract.id is not None else None,
         renewal_date=_renewal_date(request),
     )

@@ -27,6 +27,7 @@ from catalog.rules.matching_data import load_matching_data
 from catalog.rules.reuse import ReuseDecision, ReuseKind, SeatHolder, holders_to_ask
 from catalog.settings import get_settings
 from workflows.request import keys
+from workflows.request.activities.audit import audit_request
 from workflows.request.activities.messaging import ActivityConcern, _now, request_summary
 from workflows.request.types import (
     CHOICE_ALTERNATIVE,
@@ -135,13 +136,11 @@ class ReuseActivities(ActivityConcern):
                 repository.set_request_status(
                     session, request_id=request.request_id, status=RequestStatus.AWAITING_CHOICE, at=_now()
                 )
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=key,
                 at=_now(),
                 request_id=request.request_id,
-                entity="request",
-                entity_id=request.request_id,
                 action=f"reuse_{decision.kind.value}",
                 actor="workflow",
                 detail={
@@ -268,13 +267,11 @@ class ReuseActivities(ActivityConcern):
                 if record.choice == CHOICE_BUY:
                     # What the reason is about, by name: every approver is shown both.
                     detail["instead_of"] = self._offered_names(session, record.request_id, record.round)
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=keys.reuse_choice_audit_key(record.request_id, record.round),
                 at=at,
                 request_id=record.request_id,
-                entity="request",
-                entity_id=record.request_id,
                 action="reuse_choice" if record.choice != "expired" else "reuse_expired",
                 actor=actor,
                 detail=detail,

@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import Product, ProductStatus, PurchaseRequest, RequestStatus
+from catalog.projection import copy_fields
 from catalog.routing import (
     RoutePreview,
     RouteRejected,
@@ -32,6 +33,7 @@ from catalog.rules.policy import Policy
 from catalog.rules.requests import CatalogPrice, Quote, RequestInputError, quote
 from catalog.text import role_phrase
 from workflows.request import keys
+from workflows.request.activities.audit import audit_request
 from workflows.request.activities.messaging import (
     ActivityConcern,
     _now,
@@ -41,10 +43,11 @@ from workflows.request.activities.purchase_terms import (
     PRICE_KEY,
     PurchaseTerms,
     contract_json,
+    fields_json,
     plan_contract,
     price_json,
 )
-from workflows.request.activities.renewal_requests import renewal_plan_detail, renewal_request_row
+from workflows.request.activities.renewal_requests import new_request_row, renewal_plan_detail, renewal_request_row
 from workflows.request.types import (
     REQUEST_REJECTED,
     PlanInput,
@@ -56,6 +59,9 @@ from workflows.request.types import (
 )
 
 DEFAULT_TERM_MONTHS = 12
+# What a resubmission (the next round) writes again from the new plan's row: every editable
+# field but the ones it sets itself (status, the cleared comment) and `needed_by`, left as it was.
+_RESUBMITTED_FIELDS = tuple(sorted(repository.EDITABLE_REQUEST_FIELDS - {"needed_by", "changes_comment", "status"}))
 
 
 class Rejected(Exception):
@@ -138,13 +144,11 @@ class RouteActivities(ActivityConcern):
             for step in added:
                 if step.approver_slack_id:
                     repository.link_slack_id(session, email=step.approver_email, slack_id=step.approver_slack_id)
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=keys.route_grew_audit_key(rid, check.round, check.first_seq),
                 at=at,
                 request_id=rid,
-                entity="request",
-                entity_id=rid,
                 action="route_grew",
                 actor="policy",
                 policy_version=preview.decision.version,
@@ -252,18 +256,17 @@ class RouteActivities(ActivityConcern):
             )
             for index, assigned in enumerate(preview.route.steps)
         ]
-        route = RoutePlan(
+        # The outcome and the escalation settings as the policy decided them.
+        route = copy_fields(
+            RoutePlan,
+            decision,
             request_id=request.request_id,
-            outcome=decision.outcome,
             steps=steps if decision.outcome == "route" else [],
             reasons=list(decision.reasons),
             policy_version=decision.version,
             expires_at=self._messenger.add_business_days(at, decision.expiry_business_days).isoformat(),
-            escalate_after_slas=decision.escalate_after_slas,
-            escalation_target=decision.escalation_target,
             annual_cost_cents=row.annual_cost_cents,
             round=plan.round,
-            remind_after_slas=decision.remind_after_slas,
         )
         return route
 
@@ -295,17 +298,7 @@ class RouteActivities(ActivityConcern):
                     session,
                     request_id=request.request_id,
                     values={
-                        "seats": row.seats,
-                        "unit_price_cents": row.unit_price_cents,
-                        "annual_cost_cents": row.annual_cost_cents,
-                        "currency": row.currency,
-                        "cost_center": row.cost_center,
-                        "channel": row.channel,
-                        "justification": row.justification,
-                        "data_classification": row.data_classification,
-                        "policy_version": route.policy_version,
-                        "round": plan.round,
-                        "expands_asset_id": row.expands_asset_id,
+                        **fields_json(row, _RESUBMITTED_FIELDS),
                         "changes_comment": None,
                         "status": RequestStatus.PENDING_APPROVAL,
                     },
@@ -314,13 +307,11 @@ class RouteActivities(ActivityConcern):
             for step in route.steps:
                 if step.approver_slack_id:
                     repository.link_slack_id(session, email=step.approver_email, slack_id=step.approver_slack_id)
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=keys.planned_audit_key(request.request_id, plan.round),
                 at=at,
                 request_id=request.request_id,
-                entity="request",
-                entity_id=request.request_id,
                 action="submitted" if plan.round == 1 else "resubmitted",
                 actor=request.requester_email,
                 policy_version=route.policy_version,
@@ -361,13 +352,11 @@ class RouteActivities(ActivityConcern):
             row.decision_reason = reason
             row.data_classification = request.data_classification
             repository.create_request(session, request=row)
-            repository.audit(
+            audit_request(
                 session,
                 idem_key=keys.rejected_audit_key(request.request_id),
                 at=_now(),
                 request_id=request.request_id,
-                entity="request",
-                entity_id=request.request_id,
                 action="rejected",
                 actor="policy",
                 detail={"reason": reason},
@@ -387,11 +376,9 @@ class RouteActivities(ActivityConcern):
                 raise Rejected(exc.message) from exc
             priced = None
         now = _now()
-        return PurchaseRequest(
-            id=request.request_id,
-            workflow_id=f"request-{request.request_id}",
-            requester_email=request.requester_email.strip().lower(),
-            requester_slack_id=request.requester_slack_id,
+        return new_request_row(
+            request,
+            now,
             product_id=product.id if product else None,
             product_name=product.name if product else request.product_name,
             vendor=product.vendor if product else None,
@@ -403,8 +390,6 @@ class RouteActivities(ActivityConcern):
             channel=request.channel,
             justification=request.justification,
             needed_by=date.fromisoformat(request.needed_by) if request.needed_by else None,
-            created_at=now,
-            updated_at=now,
         )
 
     def _renewal_request_row(self, session: Session, request: RequestInput, *, strict: bool) -> PurchaseRequest:

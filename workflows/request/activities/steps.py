@@ -43,6 +43,18 @@ from workflows.request.types import (
     StepTimes,
 )
 
+# What an opened step takes from its plan as it is.
+_PLANNED_FIELDS = (
+    "seq",
+    "stage",
+    "role",
+    "approver_email",
+    "approver_slack_id",
+    "sla_business_days",
+    "delegate_email",
+    "delegate_slack_id",
+)
+
 #: What a step decision / closing action leaves the step as.
 _STEP_STATUS = {
     ACTION_APPROVE: StepStatus.APPROVED,
@@ -198,22 +210,15 @@ class StepActivities(ActivityConcern):
         repository.open_step(
             session,
             request_id=rid,
-            seq=step.seq,
-            role=step.role,
-            approver_email=step.approver_email,
-            approver_slack_id=step.approver_slack_id,
-            stage=step.stage,
             round=round_,
             reasons=list(step.reasons),
             opened_at=at,
-            sla_business_days=step.sla_business_days,
             remind_at=remind_at,
             escalate_at=escalate_at,
             assigned_because=(
                 f"approved in an earlier round by {step.approver_name}" if step.carried_over else step.assigned_because
             ),
-            delegate_email=step.delegate_email,
-            delegate_slack_id=step.delegate_slack_id,
+            **{name: getattr(step, name) for name in _PLANNED_FIELDS},
         )
         if step.carried_over:
             repository.close_step(
