@@ -200,9 +200,15 @@ def _insert_ignoring_duplicates(session: Session, values: list[tuple[Any, ...]])
     timestamp, a few hundred days), so each is converted once, a batch's column at a time."""
     connection = session.connection()
     dialect = connection.dialect
+    cache_size = None
     if dialect.name == "sqlite":  # the key's index outgrows SQLite's 2 MB page cache at ~20,000 lines
+        cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
         connection.exec_driver_sql("PRAGMA cache_size = -131072")
-    values.sort(key=lambda row: row[0])  # in key order, each index page is written once
+    # In key order, each page of the key's index is written once (row[0] is the source, the
+    # same on every line: sorting by it left a million lines in file order, and the insert
+    # took 8 s of CPU instead of 4.5).
+    key = _INSERT.index("source_key")
+    values.sort(key=operator.itemgetter(key))
     table = SpendLine.__table__  # type: ignore[attr-defined]
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _INSERT]
     converting: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
@@ -222,6 +228,10 @@ def _insert_ignoring_duplicates(session: Session, values: list[tuple[Any, ...]])
                 by_column[i] = tuple(map(seen.__getitem__, by_column[i]))
             batch = list(zip(*by_column, strict=True))
         connection.exec_driver_sql(statement, batch)
+    if cache_size is not None:
+        # Back to what the pooled connection had: with 128 MB, the GROUP BY of a million lines
+        # that discovery runs next on it took half as long again (1.6 s of CPU → 2.5).
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
 
 
 @bulk()
