@@ -223,8 +223,9 @@ def _insert_ignoring_duplicates(session: Session, values: list[tuple[Any, ...]])
         if converting:
             by_column = list(zip(*batch, strict=True))
             for i, process, seen in converting:
-                for value in set(by_column[i]) - seen.keys():
-                    seen[value] = process(value)
+                for value in set(by_column[i]):  # not `- seen.keys()`: that walks all of `seen`
+                    if value not in seen:
+                        seen[value] = process(value)
                 by_column[i] = tuple(map(seen.__getitem__, by_column[i]))
             batch = list(zip(*by_column, strict=True))
         connection.exec_driver_sql(statement, batch)
