@@ -75,50 +75,85 @@ def _people(session: Session, query: Any) -> dict[str, set[str]]:
     return found
 
 
-def _sums(session: Session, name: Any, currency: Any, day: Any, cents: Any, start: date, stop: date, *more: Any) -> Any:
-    """Per name and currency: the sum of `cents` from `start`, the count, the first and last
-    day, and `more` sums, of the rows up to `stop`. SQLAlchemy's `select` through the
-    connection: more columns than sqlmodel's typed one takes."""
+def _sums(
+    session: Session,
+    name: Any,
+    currency: Any,
+    day: Any,
+    cents: Any,
+    start: date,
+    stop: date,
+    *more: Any,
+    by: tuple[Any, ...] = (),
+) -> Any:
+    """Per name, currency and the `by` columns: the sum of `cents` from `start`, the count,
+    the first and last day, and `more` sums, of the rows up to `stop`. SQLAlchemy's `select`
+    through the connection: more columns than sqlmodel's typed one takes."""
     day = col(day)
     in_window = case((day >= start, col(cents)), else_=0)
     totals = [func.sum(in_window), func.count(), func.min(day), func.max(day), *(func.sum(m) for m in more)]
-    query = sql_select(col(name), col(currency), *totals).where(day <= stop).group_by(col(name), col(currency))
+    keys = [col(name), col(currency), *(col(c) for c in by)]
+    query = sql_select(*keys, *totals).where(day <= stop).group_by(*keys)
     return session.connection().execute(query).all()
 
 
 def spend_groups(session: Session, *, as_of: date) -> list[SpendGroup]:
-    """Card, marketplace and AP spend up to `as_of`, summed per descriptor and currency."""
+    """Card, marketplace and AP spend up to `as_of`, summed per descriptor and currency.
+
+    The spend lines are read in one pass: summed per descriptor, currency, payer and cost
+    center, then folded per descriptor and currency here. A million card lines are a few
+    tens of thousands of such groups; three passes (the sums, the payers, the cost centers)
+    each sorted the whole table."""
     start = spend_window_start(as_of)
     line, ap = SpendLine, SpendRecord
     market = case((col(line.marketplace), 1), else_=0)
     open_market = case((col(line.marketplace) & col(line.request_id).is_(None), 1), else_=0)
     rows = _sums(
-        session, line.descriptor, line.currency, line.spent_on, line.amount_cents, start, as_of, market, open_market
+        session,
+        line.descriptor,
+        line.currency,
+        line.spent_on,
+        line.amount_cents,
+        start,
+        as_of,
+        market,
+        open_market,
+        by=(line.payer_email, line.cost_center),
     )
-    up_to = col(line.spent_on) <= as_of
-    payers = _people(
-        session, select(line.descriptor, line.payer_email).where(up_to, col(line.payer_email).is_not(None)).distinct()
-    )
-    centers = _people(
-        session, select(line.descriptor, line.cost_center).where(up_to, col(line.cost_center).is_not(None)).distinct()
-    )
+    payers: dict[str, set[str]] = defaultdict(set)
+    centers: dict[str, set[str]] = defaultdict(set)
+    folded: dict[tuple[str, str], list[Any]] = {}
+    for descriptor, currency, payer, center, window, count, first, last, markets, unreconciled in rows:
+        if payer is not None:
+            payers[descriptor].add(payer)
+        if center is not None:
+            centers[descriptor].add(center)
+        sums = folded.get((descriptor, currency))
+        if sums is None:
+            folded[(descriptor, currency)] = [window or 0, count, first, last, markets or 0, unreconciled or 0]
+        else:
+            sums[0] += window or 0
+            sums[1] += count
+            sums[2], sums[3] = min(sums[2], first), max(sums[3], last)
+            sums[4] += markets or 0
+            sums[5] += unreconciled or 0
     ap_rows = _sums(session, ap.vendor, ap.currency, ap.spent_on, ap.amount_cents, start, as_of)
     ap_up_to = col(ap.spent_on) <= as_of
     ap_centers = _people(session, select(ap.vendor, ap.cost_center).where(ap_up_to).distinct())
     groups: list[SpendGroup] = []
-    for descriptor, currency, window, count, first, last, markets, unreconciled in rows:
+    for (descriptor, currency), (window, count, first, last, markets, unreconciled) in folded.items():
         groups.append(
             SpendGroup(
                 descriptor,
                 currency,
-                int(window or 0),
+                int(window),
                 int(count),
                 first,
                 last,
                 frozenset(payers.get(descriptor, ())),
                 frozenset(centers.get(descriptor, ())),
-                int(markets or 0),
-                int(unreconciled or 0),
+                int(markets),
+                int(unreconciled),
             )
         )
     for vendor, currency, window, count, first, last in ap_rows:
