@@ -1,5 +1,4 @@
-"""usage-based contracts: an asset's seat count may be NULL (no seats; the contract value is its annual cost)
-"""
+"""usage-based contracts: an asset's seat count may be NULL (no seats; the contract value is its annual cost)"""
 
 from __future__ import annotations
 
