@@ -245,7 +245,9 @@ class PhraseIndex:
                     if form and form not in exact and form not in linked:
                         known[form] = known[compact(form)] = sibling
 
-    def _component_link(self, exact: Mapping[str, set[int]], product: KnownProduct, found: dict[str, int]) -> int | None:
+    def _component_link(
+        self, exact: Mapping[str, set[int]], product: KnownProduct, found: dict[str, int]
+    ) -> int | None:
         """The catalog product that is one of `product`'s suite components, when the product is
         named after its vendor (a platform sold as separate products: HubSpot's hubs). The brand
         then names the catalog's component ("HUBSPOT INC" is the catalog's Marketing Hub), while
