@@ -81,7 +81,7 @@ def vendor_prefixed(exact: Mapping[str, set[int]], vendor_words: Sequence[set[st
     return None
 
 
-_PRODUCT_WORDS = frozenset("cloud platform suite app online software".split())
+_PRODUCT_WORDS = frozenset("cloud platform suite app online software hub".split())
 
 
 def _short_names(name: str) -> Iterable[str]:
