@@ -81,7 +81,7 @@ def vendor_prefixed(exact: Mapping[str, set[int]], vendor_words: Sequence[set[st
     return None
 
 
-_PRODUCT_WORDS = frozenset("cloud platform suite app online software".split())
+_PRODUCT_WORDS = frozenset("cloud platform suite app online software hub".split())
 
 
 def _short_names(name: str) -> Iterable[str]:
@@ -200,10 +200,13 @@ class PhraseIndex:
         exact, linked, known, generic = vocabulary.exact, vocabulary.linked, vocabulary.known, vocabulary.generic
         # A product's own names first, then aliases and the rest: no alias takes another's name.
         plans: list[tuple[KnownProduct, list[str], int | None]] = []
+        by_component: dict[str, int] = {}  # suite component → the one catalog product it is
         for product in entries:
             names = [k for k in dict.fromkeys(_knowledge_names(product)) if k]
             own = [normalize(t) for t in (product.name, *product.aliases, *product.former_names)]
             target = next((p for k in own if k and (p := self._link(exact, k)) is not None), None)
+            if target is None:
+                target = self._component_link(exact, product, by_component)
             plans.append((product, names, target))
         for rank in range(max((len(n) for _, n, _ in plans), default=0)):
             for product, names, target in plans:
@@ -222,7 +225,9 @@ class PhraseIndex:
                 key = normalize(component)
                 if not key or key in exact:
                     continue
-                if target is not None:  # "Excel" is the catalog's Microsoft 365
+                if by_component.get(key, target) != target:  # a sibling hub of the catalog's one
+                    known.setdefault(key, product)
+                elif target is not None:  # "Excel" is the catalog's Microsoft 365
                     add_key(linked, key, target)
                 else:
                     known.setdefault(key, product)
@@ -239,6 +244,22 @@ class PhraseIndex:
                         form = f"{vendor[0]} {form}"
                     if form and form not in exact and form not in linked:
                         known[form] = known[compact(form)] = sibling
+
+    def _component_link(
+        self, exact: Mapping[str, set[int]], product: KnownProduct, found: dict[str, int]
+    ) -> int | None:
+        """The catalog product that is one of `product`'s suite components, when the product is
+        named after its vendor (a platform sold as separate products: HubSpot's hubs). The brand
+        then names the catalog's component ("HUBSPOT INC" is the catalog's Marketing Hub), while
+        a sibling component stays a product the catalog lacks (docs/decisions.md, 53)."""
+        if normalize(product.name) != vendor_core(product.vendor):
+            return None
+        linked = {normalize(c): p for c in product.suite if (p := self._link(exact, normalize(c))) is not None}
+        if len(set(linked.values())) != 1:
+            return None
+        for key in (normalize(c) for c in product.suite):
+            found[key] = linked.get(key, -1)
+        return next(iter(linked.values()))
 
     @staticmethod
     def _add_synonyms(vocabulary: _Vocabulary, synonyms: Mapping[str, str]) -> None:
