@@ -1,0 +1,24 @@
+"""What a person typing into the console's forms and addresses sees when a value cannot be
+taken: a page naming the field, never FastAPI's raw JSON or a server error (issue 21's walk)."""
+
+from __future__ import annotations
+
+from tests.web.conftest import ITAM, Console
+
+
+async def test_a_query_value_a_page_refuses_is_a_page_naming_the_field(sqlite_console: Console) -> None:
+    sqlite_console.sign_in(ITAM)
+    # "0" typed into /seats' "Idle for at least (days)" field
+    page = await sqlite_console.http.get("/seats", params={"days": "0"})
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    assert "days: input should be greater than or equal to 1 (not &#39;0&#39;)" in page.text
+    assert "Seats" in page.text  # the console's navigation, so the person can go on
+    for path, field in (("/budgets?year=abc", "year"), ("/seats?never_used=maybe", "never_used")):
+        refused = await sqlite_console.http.get(path)
+        assert refused.status_code == 422 and refused.headers["content-type"].startswith("text/html"), path
+        assert f"{field}: input should be" in refused.text
+    # the API keeps FastAPI's JSON
+    api = await sqlite_console.http.get("/api/v1/seats", params={"days": "0"})
+    assert api.status_code == 422
+    assert api.json()["detail"][0]["loc"] == ["query", "days"]
