@@ -22,3 +22,26 @@ async def test_a_query_value_a_page_refuses_is_a_page_naming_the_field(sqlite_co
     api = await sqlite_console.http.get("/api/v1/seats", params={"days": "0"})
     assert api.status_code == 422
     assert api.json()["detail"][0]["loc"] == ["query", "days"]
+
+
+async def test_a_number_too_big_for_the_database_is_a_bad_value_not_a_server_error(sqlite_console: Console) -> None:
+    """`/assets/99999999999999999999` and `?offset=…` of that size were 500s (SQLite's
+    OverflowError); `/renewals?month=9999-12` too (its "next month" is not a date)."""
+    csrf = sqlite_console.sign_in(ITAM)
+    huge = "9" * 20
+    for path in (
+        f"/assets/{huge}",
+        f"/api/v1/assets/{huge}",
+        f"/requests?offset={huge}",
+        f"/api/v1/requests?offset={huge}",
+    ):
+        answer = await sqlite_console.http.get(path)
+        assert answer.status_code == 422, (path, answer.status_code)
+    for path in (f"/seats/{huge}/release-ask", f"/renewals/{huge}/decide", f"/renewals/feed/{huge}/revoke"):
+        answer = await sqlite_console.http.post(path, data={"csrf_token": csrf})
+        assert answer.status_code == 422, (path, answer.status_code)
+    for month in ("9999-12", "0001-01"):
+        calendar = await sqlite_console.http.get("/renewals", params={"month": month})
+        assert calendar.status_code == 422 and "the calendar shows the years 1901 to 9998" in calendar.text
+    assert (await sqlite_console.http.get("/renewals", params={"month": "9998-12"})).status_code == 200
+    assert (await sqlite_console.http.get("/requests", params={"offset": "-3"})).status_code == 200  # the first page

@@ -26,7 +26,7 @@ from catalog.repository.register_edit import edit_contract
 from catalog.repository.reminders import list_reminders, plan_contract
 from catalog.repository.renewal_register import contract_audit, renewal_outlook
 from web.access import Viewer, may_edit_register, may_see_register
-from web.deps import ApiViewer, Console, PageViewer, console, describe_change, render, require
+from web.deps import ApiViewer, Console, PageViewer, RowId, console, describe_change, render, require
 
 router = APIRouter()
 
@@ -196,14 +196,14 @@ def _detail(c: Console, asset_id: int) -> dict[str, Any]:
 
 
 @router.get("/assets/{asset_id}", response_class=HTMLResponse, include_in_schema=False)
-async def asset_page(request: Request, viewer: PageViewer, asset_id: int, saved: str = "") -> HTMLResponse:
+async def asset_page(request: Request, viewer: PageViewer, asset_id: RowId, saved: str = "") -> HTMLResponse:
     _register_viewer(viewer)
     detail = await run_in_threadpool(_detail, console(request), asset_id)
     return render(request, "asset.html", viewer, a=detail, form=_form_values(detail), errors={}, saved=saved)
 
 
 @router.get("/api/v1/assets/{asset_id}", tags=["assets"])
-async def asset_api(request: Request, viewer: ApiViewer, asset_id: int) -> dict[str, Any]:
+async def asset_api(request: Request, viewer: ApiViewer, asset_id: RowId) -> dict[str, Any]:
     """One asset: contract terms, next renewal and decisions, reminders sent, seat holders with
     their last activity, and the asset's and its contract's audit trail."""
     _register_viewer(viewer)
@@ -255,7 +255,7 @@ def _plain(value: Any) -> Any:
 
 
 @router.patch("/api/v1/assets/{asset_id}", tags=["assets"])
-async def edit_api(request: Request, viewer: ApiViewer, asset_id: int, body: AssetEdit) -> dict[str, Any]:
+async def edit_api(request: Request, viewer: ApiViewer, asset_id: RowId, body: AssetEdit) -> dict[str, Any]:
     """Change a contract as `procure assets edit` does (validated, audited with before/after;
     a date change re-arms its renewal reminders). Returns what changed: `{field: [old, new]}`."""
     require(may_edit_register(viewer), "editing the register (ITAM and admins edit it)")
@@ -310,7 +310,7 @@ def _form_to_values(form: dict[str, str]) -> dict[str, Any]:
 
 
 @router.post("/assets/{asset_id}", response_class=HTMLResponse, include_in_schema=False)
-async def edit_page(request: Request, viewer: PageViewer, asset_id: int) -> Response:
+async def edit_page(request: Request, viewer: PageViewer, asset_id: RowId) -> Response:
     _register_viewer(viewer)
     require(may_edit_register(viewer), "editing the register (ITAM and admins edit it)")
     form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}

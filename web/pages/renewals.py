@@ -20,7 +20,7 @@ from catalog.db import transaction
 from catalog.reports.renewals import CalendarRow, calendar_rows, ical_feed
 from catalog.repository import api_tokens, reminders
 from web.access import Viewer, may_see_register
-from web.deps import ApiViewer, Console, PageViewer, console, render, require
+from web.deps import ApiViewer, Console, PageViewer, RowId, console, render, require
 from web.renewal_actions import SNOOZE_CHOICES, DecisionFormError, decide, new_form_id, parse_decision
 from workflows.renewals.client import RenewalClient
 
@@ -43,10 +43,15 @@ class RenewalList:
 
 
 def _month(text: str | None, today: date) -> date:
+    """The calendar's month; one whose neighbours are not dates (0001-01, 9999-12) is refused
+    like a malformed one, as /budgets refuses such a year."""
     try:
-        return date.fromisoformat(f"{text}-01") if text else today.replace(day=1)
+        month = date.fromisoformat(f"{text}-01") if text else today.replace(day=1)
     except ValueError:
         raise HTTPException(422, f"month {text!r} is not YYYY-MM") from None
+    if not 1901 <= month.year <= 9998:
+        raise HTTPException(422, f"month {text!r}: the calendar shows the years 1901 to 9998")
+    return month
 
 
 def _grid(month: date, rows: list[CalendarRow]) -> list[list[tuple[date, list[CalendarRow]]]]:
@@ -151,7 +156,7 @@ async def _renewals(request: Request) -> RenewalClient:
 
 
 @router.post("/renewals/{contract_id}/decide", include_in_schema=False)
-async def decide_from_page(contract_id: int, request: Request, viewer: PageViewer) -> Response:
+async def decide_from_page(contract_id: RowId, request: Request, viewer: PageViewer) -> Response:
     require(may_see_register(viewer), "renewals")
     form = await request.form()
     try:
@@ -190,7 +195,7 @@ async def renewals_api(
 
 @router.post("/api/v1/renewals/{contract_id}/decisions", tags=["renewals"])
 async def decide_api(
-    contract_id: int,
+    contract_id: RowId,
     request: Request,
     viewer: ApiViewer,
     body: dict[str, Any] = Body(  # noqa: B008 - FastAPI's way to declare a JSON body
@@ -275,7 +280,7 @@ async def create_feed(request: Request, viewer: PageViewer) -> Response:
 
 
 @router.post("/renewals/feed/{token_id}/revoke", include_in_schema=False)
-async def revoke_feed(token_id: int, request: Request, viewer: PageViewer) -> Response:
+async def revoke_feed(token_id: RowId, request: Request, viewer: PageViewer) -> Response:
     require(may_see_register(viewer), "renewals")
     await run_in_threadpool(_revoke_feed, console(request), viewer, token_id)
     return RedirectResponse("/renewals?notice=Calendar+link+revoked.", status_code=303)

@@ -24,7 +24,7 @@ from catalog.money import format_money
 from catalog.reports import requests as report
 from catalog.text import role_label
 from web.access import Viewer, request_filter
-from web.deps import ApiViewer, Console, PageViewer, console, render
+from web.deps import ApiViewer, Console, Offset, PageViewer, console, render
 from workflows.request.types import ACTION_APPROVE, ACTION_DENY, ACTION_REQUEST_CHANGES, DecisionInput
 
 router = APIRouter()
@@ -97,7 +97,7 @@ def _row_json(row: report.RequestRow) -> dict[str, Any]:
 
 @router.get("/requests", response_class=HTMLResponse, include_in_schema=False)
 async def requests_page(
-    request: Request, viewer: PageViewer, filters: Filters, sort: str = report.DEFAULT_SORT, offset: int = 0
+    request: Request, viewer: PageViewer, filters: Filters, sort: str = report.DEFAULT_SORT, offset: Offset = 0
 ) -> HTMLResponse:
     page = await run_in_threadpool(_page, console(request), viewer, filters, sort, max(0, offset))
     query = {k: v for k, v in request.query_params.items() if k not in ("sort", "offset") and v}
@@ -115,7 +115,7 @@ async def requests_page(
 
 @router.get("/api/v1/requests", tags=["requests"])
 async def requests_api(
-    request: Request, viewer: ApiViewer, filters: Filters, sort: str = report.DEFAULT_SORT, offset: int = 0
+    request: Request, viewer: ApiViewer, filters: Filters, sort: str = report.DEFAULT_SORT, offset: Offset = 0
 ) -> dict[str, Any]:
     """Requests the caller may see, filtered (status, stage, approver, requester, product, cost
     center, age in days), sorted (`sort`: created, id, status, product, requester, cost_center,
