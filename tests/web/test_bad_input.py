@@ -45,3 +45,14 @@ async def test_a_number_too_big_for_the_database_is_a_bad_value_not_a_server_err
         assert calendar.status_code == 422 and "the calendar shows the years 1901 to 9998" in calendar.text
     assert (await sqlite_console.http.get("/renewals", params={"month": "9998-12"})).status_code == 200
     assert (await sqlite_console.http.get("/requests", params={"offset": "-3"})).status_code == 200  # the first page
+
+
+async def test_a_whole_number_field_of_the_asset_form_refuses_what_is_not_one(sqlite_console: Console) -> None:
+    """ "²" in Seats passed `str.isdigit()` and then failed in `int()`: a server error."""
+    csrf = sqlite_console.sign_in(ITAM)
+    for name, typed in (("seats", "²"), ("term_months", "12½"), ("notice_days", "ten"), ("seats", "-3")):
+        refused = await sqlite_console.http.post("/assets/1", data={"csrf_token": csrf, name: typed})
+        assert refused.status_code == 400, (name, typed, refused.status_code)
+        assert f'id="err-{name}"' in refused.text
+    saved = await sqlite_console.http.post("/assets/1", data={"csrf_token": csrf, "seats": " 12 "})
+    assert saved.status_code == 303

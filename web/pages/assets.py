@@ -286,9 +286,11 @@ def _form_to_values(form: dict[str, str]) -> dict[str, Any]:
                 raise EditRefused(name, f"{name}: write a date like 2027-01-31") from None
     for name in ("term_months", "notice_days", "seats"):
         if form.get(name, "").strip():
-            if not form[name].strip().isdigit():
-                raise EditRefused(name, f"{name}: write a whole number")
-            values[name] = int(form[name].strip())
+            text = form[name].strip()
+            try:  # int() reads the number as the CLI does; "²" passed str.isdigit() and then was a 500
+                values[name] = int(text)
+            except ValueError:
+                raise EditRefused(name, f"{name}: write a whole number") from None
     if form.get("notice_basis"):
         values["notice_basis"] = form["notice_basis"]
     if form.get("auto_renew") in ("yes", "no"):
