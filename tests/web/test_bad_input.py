@@ -56,3 +56,13 @@ async def test_a_whole_number_field_of_the_asset_form_refuses_what_is_not_one(sq
         assert f'id="err-{name}"' in refused.text
     saved = await sqlite_console.http.post("/assets/1", data={"csrf_token": csrf, "seats": " 12 "})
     assert saved.status_code == 303
+
+
+async def test_a_catalog_edit_with_more_seats_than_can_be_stored_is_a_problem_at_its_field(
+    sqlite_console: Console,
+) -> None:
+    csrf = sqlite_console.sign_in(ITAM)
+    form = {"csrf_token": csrf, "name": "Miro", "category": "whiteboard", "status": "approved", "currency": "USD"}
+    refused = await sqlite_console.http.post("/catalog/miro/edit", data={**form, "seats_total": "9" * 20})
+    assert refused.status_code == 422
+    assert 'data-testid="error-seats_total">seats_total must be at most 100,000' in refused.text
