@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-from tests.web.conftest import ITAM, Console
+import pytest
+
+from tests.web.conftest import ITAM, Console, console_settings, open_console, seeded
+from tests.web.world import add_requests
 
 
 async def test_ask_to_release_is_named_by_its_own_words_and_whose_seat_it_is(sqlite_console: Console) -> None:
@@ -17,3 +22,30 @@ async def test_ask_to_release_is_named_by_its_own_words_and_whose_seat_it_is(sql
     assert names, "no Ask to release button on /seats"
     assert all(name.startswith("Ask to release: ") for name in names), names
     assert "Ask to release: Figma seat of finance@example.com" in names
+
+
+@pytest.fixture
+async def with_requests(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Console]:
+    """The console on SQLite with requests of several ages (tests/web/world.py)."""
+    for engine in seeded("sqlite", tmp_path, request):
+        add_requests(engine)
+        async for console in open_console(engine, console_settings(tmp_path)):
+            yield console
+
+
+async def test_the_age_column_says_which_way_it_is_sorted(with_requests: Console) -> None:
+    """/requests opens newest first: the youngest on top, 0 d first, but the Age header said
+    "Age ▼" (aria-sort descending). Clicking it lists the oldest first, and says so."""
+    with_requests.sign_in(ITAM)
+    newest_first = (await with_requests.http.get("/requests")).text
+    header = re.search(r'<th scope="col" aria-sort="(\w+)">\s*<a href="([^"]*)">Age ([▲▼])</a>', newest_first)
+    assert header is not None
+    assert header.group(1, 3) == ("ascending", "▲")
+    assert header.group(2).endswith("sort=created")  # the other way round: the oldest first
+    oldest_first = (await with_requests.http.get("/requests", params={"sort": "created"})).text
+    header = re.search(r'<th scope="col" aria-sort="(\w+)">\s*<a href="([^"]*)">Age ([▲▼])</a>', oldest_first)
+    assert header is not None
+    assert header.group(1, 3) == ("descending", "▼")
+    assert header.group(2).endswith("sort=-created")
+    ages = [int(age) for age in re.findall(r'<td class="num">(\d+) d</td>', oldest_first)]
+    assert len(ages) > 1 and ages == sorted(ages, reverse=True)
