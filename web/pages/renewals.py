@@ -17,15 +17,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.reports.renewals import CalendarRow, calendar_rows, ical_feed
+from catalog.reports.renewals import DEFAULT_PAGE, CalendarRow, calendar_rows, ical_feed
 from catalog.repository import api_tokens, reminders
 from web.access import Viewer, may_see_register
-from web.deps import ApiViewer, Console, PageViewer, RowId, console, render, require
+from web.deps import MAX_DB_INT, ApiViewer, Console, PageViewer, RowId, console, render, require
 from web.renewal_actions import SNOOZE_CHOICES, DecisionFormError, decide, new_form_id, parse_decision
 from workflows.renewals.client import RenewalClient
 
 router = APIRouter()
 HORIZON_DAYS = 90
+#: Contracts a page of the list holds (its later ones on the next page: `offset`).
+PAGE_CONTRACTS = DEFAULT_PAGE
 FEED_DAYS = 366
 FEED_PURPOSE = "calendar"
 
@@ -36,10 +38,21 @@ class RenewalList:
     start: date
     end: date
     rows: list[CalendarRow]  # deadlines and renewal dates from `start` to `end`
-    contracts: int  # contracts with a date in the range (the list may hold fewer)
+    contracts: int  # contracts with a date in the range (the list holds a page of them)
     month: date
     grid: list[list[tuple[date, list[CalendarRow]]]]  # the month's weeks, Monday first
     deciders: set[int]  # contracts the viewer may decide (owner or ITAM)
+    offset: int = 0  # contracts before this page's (soonest deadline first)
+    listed: int = 0  # contracts on this page
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + self.listed
+        return following if self.listed and following < self.contracts else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - PAGE_CONTRACTS) if self.offset else None
 
 
 def _month(text: str | None, today: date) -> date:
@@ -62,7 +75,11 @@ def _grid(month: date, rows: list[CalendarRow]) -> list[list[tuple[date, list[Ca
     return [[(day, by_day.get(day, [])) for day in week] for week in weeks]
 
 
-def renewal_list(c: Console, viewer: Viewer, *, days: int, month: date, cost_center: str | None) -> RenewalList:
+def renewal_list(
+    c: Console, viewer: Viewer, *, days: int, month: date, cost_center: str | None, offset: int = 0
+) -> RenewalList:
+    """The list from today to `days` ahead, `PAGE_CONTRACTS` contracts from `offset` (soonest
+    deadline first), and `month`'s calendar."""
     today = c.today()
     month_end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     calendar = c.settings.holiday_calendar()
@@ -74,6 +91,8 @@ def renewal_list(c: Console, viewer: Viewer, *, days: int, month: date, cost_cen
             start=today,
             end=today + timedelta(days=days),
             cost_center=cost_center,
+            limit=PAGE_CONTRACTS,
+            offset=offset,
         )
         in_month = calendar_rows(
             session, as_of=today, calendar=calendar, start=month, end=month_end, cost_center=cost_center
@@ -89,6 +108,8 @@ def renewal_list(c: Console, viewer: Viewer, *, days: int, month: date, cost_cen
         month,
         _grid(month, in_month.rows),
         deciders,
+        offset,
+        len({r.contract_id for r in listed.rows}),
     )
 
 
@@ -124,6 +145,7 @@ async def _page(
         days=min(int(days), 3660) if days.isdecimal() else HORIZON_DAYS,
         month=_month(params.get("month"), c.today()),
         cost_center=params.get("cost_center") or None,
+        offset=min(int(offset), MAX_DB_INT) if (offset := params.get("offset", "")).isdecimal() else 0,
     )
     previous = (data.month - timedelta(days=1)).replace(day=1)
     following = (data.month + timedelta(days=32)).replace(day=1)
@@ -141,6 +163,7 @@ async def _page(
         feed_url=feed_url,
         feed_tokens=await run_in_threadpool(_feed_tokens, c, viewer),
         tz_name=c.settings.company_timezone,
+        list_query={k: params[k] for k in ("days", "month", "cost_center") if params.get(k)},
     )
 
 
@@ -177,18 +200,22 @@ async def renewals_api(
     viewer: ApiViewer,
     days: int = Query(HORIZON_DAYS, ge=0, le=3660, description="Dates from today to this many days ahead."),
     cost_center: str | None = Query(None, max_length=64),
+    offset: int = Query(0, ge=0, le=MAX_DB_INT, description="Contracts to skip: pass `next_offset` back."),
 ) -> dict[str, Any]:
     """Notice deadlines and renewal dates from today to `days` ahead, by date, each with its
-    term's days left, cost, seats and decision so far."""
+    term's days left, cost, seats and decision so far: the events of 500 contracts at a time
+    (soonest deadline first) out of `contracts`; `next_offset` is the next page's `offset`."""
     require(may_see_register(viewer), "renewals")
     c = console(request)
     data = await run_in_threadpool(
-        renewal_list, c, viewer, days=days, month=c.today().replace(day=1), cost_center=cost_center
+        renewal_list, c, viewer, days=days, month=c.today().replace(day=1), cost_center=cost_center, offset=offset
     )
     return {
         "as_of": data.as_of.isoformat(),
         "until": data.end.isoformat(),
         "contracts": data.contracts,
+        "offset": data.offset,
+        "next_offset": data.next_offset,
         "events": [_row_json(r) for r in data.rows],
     }
 
