@@ -5,10 +5,18 @@ API), while the Overview counted them all (issue 21's walk with `procure demo ge
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.web.conftest import FINANCE, Console
+from catalog.db import make_engine, upgrade
+from catalog.demo import DemoSize, generate
+from catalog.rules.renewals import HolidayCalendar
+from tests.web.conftest import FINANCE, Console, console_settings, open_console
 from web.pages import renewals
 
 
@@ -39,3 +47,41 @@ async def test_every_contract_of_the_window_is_on_one_page_of_the_list(
     second = (await console.http.get(following.group(1).replace("&amp;", "&"))).text
     assert "contracts 3–" in second and 'rel="prev">Previous 2 contracts</a>' in second
     assert "days=400" in following.group(1)  # the window is kept
+
+
+@pytest.fixture
+async def generated(tmp_path: Path) -> AsyncIterator[Console]:
+    """The console on a small generated company (`procure demo generate`'s generator)."""
+    settings = console_settings(tmp_path)
+    engine = make_engine(f"sqlite:///{tmp_path / 'procure.db'}")
+    upgrade(engine)
+    generate(
+        engine,
+        size=DemoSize(people=200, contracts=300, requests=50, seed=3),
+        today=datetime.now(UTC).astimezone(ZoneInfo(settings.company_timezone)).date(),
+        calendar=HolidayCalendar(country="US"),
+        fy_start_month=1,
+        rates={"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27")},
+    )
+    async for opened in open_console(engine, settings):
+        yield opened
+    engine.dispose()
+
+
+async def test_a_calendar_month_with_more_contracts_than_it_shows_says_so(
+    generated: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """December held 512 contracts and the calendar showed 500 of them, silently."""
+    generated.sign_in(FINANCE)
+    events = (await generated.http.get("/api/v1/renewals", params={"days": 3660})).json()["events"]
+    by_month: dict[str, set[int]] = {}
+    for event in events:
+        by_month.setdefault(event["on"][:7], set()).add(event["contract_id"])
+    month = max(by_month, key=lambda m: len(by_month[m]))
+    assert len(by_month[month]) > 1
+    whole = (await generated.http.get("/renewals", params={"month": month})).text
+    assert 'data-testid="calendar-partial"' not in whole
+    monkeypatch.setattr(renewals, "MONTH_CONTRACTS", 1)
+    partial = (await generated.http.get("/renewals", params={"month": month})).text
+    said = re.search(r'data-testid="calendar-partial">The calendar shows 1 of the (\d+) contracts', partial)
+    assert said is not None and int(said.group(1)) > 1

@@ -28,6 +28,8 @@ router = APIRouter()
 HORIZON_DAYS = 90
 #: Contracts a page of the list holds (its later ones on the next page: `offset`).
 PAGE_CONTRACTS = DEFAULT_PAGE
+#: Contracts the month calendar shows at most (it says so when the month has more).
+MONTH_CONTRACTS = DEFAULT_PAGE
 FEED_DAYS = 366
 FEED_PURPOSE = "calendar"
 
@@ -44,6 +46,8 @@ class RenewalList:
     deciders: set[int]  # contracts the viewer may decide (owner or ITAM)
     offset: int = 0  # contracts before this page's (soonest deadline first)
     listed: int = 0  # contracts on this page
+    month_contracts: int = 0  # contracts with a date in `month` (the calendar shows at most a page)
+    month_shown: int = 0  # of which the calendar shows
 
     @property
     def next_offset(self) -> int | None:
@@ -95,7 +99,13 @@ def renewal_list(
             offset=offset,
         )
         in_month = calendar_rows(
-            session, as_of=today, calendar=calendar, start=month, end=month_end, cost_center=cost_center
+            session,
+            as_of=today,
+            calendar=calendar,
+            start=month,
+            end=month_end,
+            cost_center=cost_center,
+            limit=MONTH_CONTRACTS,
         )
         itam = reminders.is_itam(repository.get_person(session, email=viewer.email))
     deciders = {r.contract_id for r in listed.rows if viewer.slack_user_id and (itam or r.owner_email == viewer.email)}
@@ -110,6 +120,8 @@ def renewal_list(
         deciders,
         offset,
         len({r.contract_id for r in listed.rows}),
+        in_month.contracts,
+        len({r.contract_id for r in in_month.rows}),
     )
 
 
