@@ -85,3 +85,20 @@ async def test_a_calendar_month_with_more_contracts_than_it_shows_says_so(
     partial = (await generated.http.get("/renewals", params={"month": month})).text
     said = re.search(r'data-testid="calendar-partial">The calendar shows 1 of the (\d+) contracts', partial)
     assert said is not None and int(said.group(1)) > 1
+
+
+async def test_every_calendar_entry_leads_somewhere(generated: Console) -> None:
+    """A calendar entry linked to `#contract-ID`, the Decide row of the list below; for a
+    month past the list's 90 days (or a contract on another page of it) there was no such
+    row and the click did nothing. Those open the asset instead."""
+    generated.sign_in(FINANCE)
+    today = datetime.now(UTC).date()
+    for ahead in (0, 5):  # this month, and one the list (90 days) does not reach
+        month = f"{today.year + (today.month - 1 + ahead) // 12}-{(today.month - 1 + ahead) % 12 + 1:02d}"
+        page = (await generated.http.get("/renewals", params={"month": month})).text
+        calendar = page.split('<table class="calendar">', 1)[1].split("</table>", 1)[0]
+        anchors = set(re.findall(r'href="#(contract-\d+)"', calendar))
+        targets = set(re.findall(r'id="(contract-\d+)"', page))
+        assert anchors <= targets, (month, sorted(anchors - targets)[:5])
+        assert anchors or re.search(r'href="/assets/\d+">', calendar), month
+    assert 'href="/assets/' in calendar  # the far month's entries open their assets

@@ -55,6 +55,11 @@ class RenewalList:
         return following if self.listed and following < self.contracts else None
 
     @property
+    def anchored(self) -> set[int]:
+        """Contracts with a row of this list page to jump to (`#contract-ID`, its Decide row)."""
+        return {r.contract_id for r in self.rows if r.kind == "deadline" or r.deadline < self.start}
+
+    @property
     def previous_offset(self) -> int | None:
         return max(0, self.offset - PAGE_CONTRACTS) if self.offset else None
 
