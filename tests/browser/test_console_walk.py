@@ -162,3 +162,16 @@ async def test_no_page_scrolls_sideways_in_a_1024px_window(browser: Browser, ser
     await page.screenshot(path=str(ARTIFACTS / "narrow" / "renewals-1024.png"))
     await context.close()
     assert too_wide == {}, f"pages wider than a 1024px window, by px: {too_wide}"
+
+
+async def test_today_stands_out_in_the_renewals_calendar(browser: Browser, served: Served) -> None:
+    """Today's cell was marked for screen readers only (aria-current) and looked like any day."""
+    context = await _signed_in(browser, served, 1280)
+    page = await context.new_page()
+    await page.goto(f"{served.url}/renewals")
+    today = page.locator('table.calendar td[aria-current="date"]')
+    await expect(today).to_have_count(1)
+    background = "el => getComputedStyle(el).backgroundColor"
+    other = page.locator("table.calendar td:not([aria-current]):not(.muted)").first
+    assert await today.evaluate(background) != await other.evaluate(background)
+    await context.close()
