@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,8 +16,9 @@ import pytest
 from catalog.db import make_engine, upgrade
 from catalog.demo import DemoSize, generate
 from catalog.rules.renewals import HolidayCalendar
-from tests.web.conftest import FINANCE, Console, console_settings, open_console
+from tests.web.conftest import FINANCE, ITAM, Console, console_settings, open_console
 from web.pages import renewals
+from web.renewal_actions import SNOOZE_CHOICES
 
 
 async def test_every_contract_of_the_window_is_on_one_page_of_the_list(
@@ -102,3 +103,22 @@ async def test_every_calendar_entry_leads_somewhere(generated: Console) -> None:
         assert anchors <= targets, (month, sorted(anchors - targets)[:5])
         assert anchors or re.search(r'href="/assets/\d+">', calendar), month
     assert 'href="/assets/' in calendar  # the far month's entries open their assets
+
+
+async def test_snooze_offers_only_what_ends_by_the_deadline(generated: Console) -> None:
+    """A term whose notice deadline is today offered Snooze 3/7/14/30 days, and each was
+    refused: "Snoozing to … would pass the deadline; choose fewer days" (there were none)."""
+    generated.sign_in(ITAM)
+    listed = (await generated.http.get("/api/v1/renewals")).json()
+    as_of = date.fromisoformat(listed["as_of"])
+    deadlines = {e["contract_id"]: date.fromisoformat(e["deadline"]) for e in listed["events"]}
+    page = (await generated.http.get("/renewals")).text
+    offered = {
+        int(contract): [int(n) for n in re.findall(r'<option value="(\d+)">', options)]
+        for contract, options in re.findall(r'<select id="snooze-(\d+)" name="snooze_days">(.*?)</select>', page, re.S)
+    }
+    none = {int(c) for c in re.findall(r'data-testid="no-snooze-(\d+)"', page)}
+    assert any(len(choices) < len(SNOOZE_CHOICES) for choices in offered.values()), "a deadline within 30 days"
+    for contract, choices in offered.items():
+        assert choices and all(as_of + timedelta(days=n) <= deadlines[contract] for n in choices), contract
+    assert all(deadlines[c] < as_of + timedelta(days=3) for c in none)
