@@ -49,3 +49,11 @@ async def test_the_age_column_says_which_way_it_is_sorted(with_requests: Console
     assert header.group(2).endswith("sort=-created")
     ages = [int(age) for age in re.findall(r'<td class="num">(\d+) d</td>', oldest_first)]
     assert len(ages) > 1 and ages == sorted(ages, reverse=True)
+
+
+async def test_cloud_providers_are_named_as_they_name_themselves(sqlite_console: Console) -> None:
+    """/commitments read "Demo Azure MACC 2025 (AZURE MACC, …)" and "Billed by AZURE"."""
+    sqlite_console.sign_in(ITAM)
+    page = (await sqlite_console.http.get("/commitments")).text
+    assert "AZURE" not in page
+    assert "(Azure MACC, " in page and "Billed by Azure <small>" in page and "Billed by AWS <small>" in page
