@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import ITAM, Console, console_settings, open_console, seeded
+from catalog.db import make_engine, transaction, upgrade
+from catalog.models import Person
+from tests.web.conftest import EMPLOYEE, ITAM, Console, console_settings, open_console, seeded
 from tests.web.world import add_requests
 
 
@@ -57,3 +59,20 @@ async def test_cloud_providers_are_named_as_they_name_themselves(sqlite_console:
     page = (await sqlite_console.http.get("/commitments")).text
     assert "AZURE" not in page
     assert "(Azure MACC, " in page and "Billed by Azure <small>" in page and "Billed by AWS <small>" in page
+
+
+async def test_an_empty_catalog_says_so(tmp_path: Path) -> None:
+    """A new install's /catalog was a row of column headers over nothing."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    upgrade(engine)
+    with transaction(engine) as session:
+        session.add(Person(email=ITAM, name="Ian ITAM", slack_id="U0ITAM", roles=["itam"]))
+        session.add(Person(email=EMPLOYEE, name="Emma Employee", slack_id="U0EMPLOYEE", roles=[]))
+    async for console in open_console(engine, console_settings(tmp_path)):
+        console.sign_in(ITAM)
+        page = (await console.http.get("/catalog")).text
+        assert 'data-testid="catalog-empty">No product in the catalog yet: <a href="/catalog/new">add one</a>' in page
+        console.sign_in(EMPLOYEE)
+        page = (await console.http.get("/catalog")).text
+        assert 'data-testid="catalog-empty">No product in the catalog yet.</td>' in page
+    engine.dispose()
