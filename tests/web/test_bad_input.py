@@ -66,3 +66,18 @@ async def test_a_catalog_edit_with_more_seats_than_can_be_stored_is_a_problem_at
     refused = await sqlite_console.http.post("/catalog/miro/edit", data={**form, "seats_total": "9" * 20})
     assert refused.status_code == 422
     assert 'data-testid="error-seats_total">seats_total must be at most 100,000' in refused.text
+
+
+async def test_request_filters_and_seat_pages_too_big_or_odd_are_refused_by_name(sqlite_console: Console) -> None:
+    """`/requests?stage=…` or `min_age_days=` of 20 digits, or "²", and `/seats?after=` of 20
+    digits were server errors (SQLite overflow, a date before year 1, int("²"))."""
+    sqlite_console.sign_in(ITAM)
+    huge = "9" * 20
+    for name, value in (("stage", huge), ("min_age_days", huge), ("max_age_days", "²"), ("stage", "²")):
+        for path in ("/requests", "/api/v1/requests"):
+            answer = await sqlite_console.http.get(path, params={name: value})
+            assert answer.status_code == 400, (path, name, value, answer.status_code)
+            assert "must be a whole number from 0 to" in answer.text
+    assert (await sqlite_console.http.get("/requests", params={"min_age_days": "36500"})).status_code == 200
+    for path in ("/seats", "/api/v1/seats"):
+        assert (await sqlite_console.http.get(path, params={"after": huge})).status_code == 422, path

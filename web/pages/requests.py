@@ -36,11 +36,18 @@ PAGE_SIZE = 50
 _SLACK_MENTION = re.compile(r"<@([A-Z0-9]+)>")
 
 
-def _number(name: str, text: str | None) -> int | None:
+#: The largest age filter (days) and stage number the list reads; a bigger one was a 500
+#: (a date before year 1, an integer SQLite cannot hold).
+MAX_AGE_DAYS = 36_500
+MAX_STAGE = 1_000
+
+
+def _number(name: str, text: str | None, maximum: int) -> int | None:
     if text is None or not text.strip():
         return None
-    if not text.strip().isdigit():
-        raise HTTPException(400, f"{name} must be a whole number of 0 or more, not {text!r}")
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > maximum:  # "²" is a digit to isdigit()
+        raise HTTPException(400, f"{name} must be a whole number from 0 to {maximum:,}, not {text!r}")
     return int(text)
 
 
@@ -57,13 +64,13 @@ def request_query(
     """The list's filters from the query string (empty fields of the HTML form mean "any")."""
     return report.RequestFilters(
         status=status or None,
-        stage=_number("stage", stage),
+        stage=_number("stage", stage, MAX_STAGE),
         approver=approver or None,
         requester=requester or None,
         product=product or None,
         cost_center=cost_center or None,
-        min_age_days=_number("min_age_days", min_age_days),
-        max_age_days=_number("max_age_days", max_age_days),
+        min_age_days=_number("min_age_days", min_age_days, MAX_AGE_DAYS),
+        max_age_days=_number("max_age_days", max_age_days, MAX_AGE_DAYS),
     )
 
 
