@@ -76,3 +76,11 @@ async def test_an_empty_catalog_says_so(tmp_path: Path) -> None:
         page = (await console.http.get("/catalog")).text
         assert 'data-testid="catalog-empty">No product in the catalog yet.</td>' in page
     engine.dispose()
+
+
+async def test_a_page_past_the_last_request_says_so(with_requests: Console) -> None:
+    """`/requests?offset=3000` of 2,000 requests read "2000 requests, showing 3001–3000."."""
+    with_requests.sign_in(ITAM)
+    page = (await with_requests.http.get("/requests", params={"offset": "3000"})).text
+    assert "showing 3001" not in page
+    assert re.search(r'\d+ requests; none on this page, past the last one \(<a href="/requests">first page</a>\)', page)
