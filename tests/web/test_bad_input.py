@@ -3,7 +3,10 @@ taken: a page naming the field, never FastAPI's raw JSON or a server error (issu
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from tests.web.conftest import ITAM, Console
+from tests.web.world import add_requests
 
 
 async def test_a_query_value_a_page_refuses_is_a_page_naming_the_field(sqlite_console: Console) -> None:
@@ -81,3 +84,18 @@ async def test_request_filters_and_seat_pages_too_big_or_odd_are_refused_by_name
     assert (await sqlite_console.http.get("/requests", params={"min_age_days": "36500"})).status_code == 200
     for path in ("/seats", "/api/v1/seats"):
         assert (await sqlite_console.http.get(path, params={"after": huge})).status_code == 422, path
+
+
+async def test_the_request_api_gives_every_instant_with_its_offset(sqlite_console: Console) -> None:
+    """On SQLite the detail gave `2026-12-04T14:56:00` (no offset: a client reads it as its own
+    local time) while the list gave `…+00:00`."""
+    add_requests(sqlite_console.engine)
+    sqlite_console.sign_in(ITAM)
+    listed = (await sqlite_console.http.get("/api/v1/requests")).json()["items"]
+    assert listed
+    detail = (await sqlite_console.http.get(f"/api/v1/requests/{listed[0]['id']}")).json()
+    instants = [detail["created_at"], *(e["at"] for e in detail["timeline"]), *(m["at"] for m in detail["messages"])]
+    instants += [s["decided_at"] for s in detail["route"] if s["decided_at"]]
+    assert len(instants) > 1
+    assert all(datetime.fromisoformat(moment).utcoffset() is not None for moment in instants), instants
+    assert detail["created_at"] == listed[0]["created_at"]

@@ -42,6 +42,12 @@ MAX_AGE_DAYS = 36_500
 MAX_STAGE = 1_000
 
 
+def _instant(moment: datetime) -> str:
+    """A stored instant for the API, always with its offset: SQLite gives it back without one
+    (`2026-12-04T14:56:00`, read as local time by most clients), PostgreSQL with `+00:00`."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 def _number(name: str, text: str | None, maximum: int) -> int | None:
     if text is None or not text.strip():
         return None
@@ -184,7 +190,7 @@ def detail_json(c: Console, viewer: Viewer, detail: report.RequestDetail) -> dic
         "cost_center": r.cost_center,
         "channel": r.channel,
         "justification": r.justification,
-        "created_at": r.created_at.isoformat(),
+        "created_at": _instant(r.created_at),
         "policy_version": r.policy_version,
         "workflow_id": r.workflow_id,
         "workflow_url": _workflow_url(c, r.workflow_id),
@@ -199,7 +205,7 @@ def detail_json(c: Console, viewer: Viewer, detail: report.RequestDetail) -> dic
                 "delegate_email": s.delegate_email,
                 "status": s.status,
                 "decided_by": s.decided_by,
-                "decided_at": s.decided_at.isoformat() if s.decided_at else None,
+                "decided_at": _instant(s.decided_at) if s.decided_at else None,
                 "reason": s.reason,
                 "reasons": s.reasons,
             }
@@ -207,7 +213,7 @@ def detail_json(c: Console, viewer: Viewer, detail: report.RequestDetail) -> dic
         ],
         "timeline": [
             {
-                "at": e.at.isoformat(),
+                "at": _instant(e.at),
                 "action": e.action,
                 "actor": e.actor,
                 "step": e.step_seq,
@@ -218,7 +224,7 @@ def detail_json(c: Console, viewer: Viewer, detail: report.RequestDetail) -> dic
             for e in detail.timeline
         ],
         "messages": [
-            {"key": m.key, "channel": m.channel, "ts": m.ts, "at": m.created_at.isoformat()} for m in detail.messages
+            {"key": m.key, "channel": m.channel, "ts": m.ts, "at": _instant(m.created_at)} for m in detail.messages
         ],
         "my_open_steps": [s.seq for s in my_open_steps(viewer, detail)],
     }
