@@ -3,6 +3,7 @@ taken: a page naming the field, never FastAPI's raw JSON or a server error (issu
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from tests.web.conftest import ITAM, Console
@@ -99,3 +100,14 @@ async def test_the_request_api_gives_every_instant_with_its_offset(sqlite_consol
     assert len(instants) > 1
     assert all(datetime.fromisoformat(moment).utcoffset() is not None for moment in instants), instants
     assert detail["created_at"] == listed[0]["created_at"]
+
+
+async def test_a_saved_price_reads_in_the_contracts_currency(sqlite_console: Console) -> None:
+    """ "Saved: unit price: 180.00 → 12.50; annual cost: …" named no currency."""
+    csrf = sqlite_console.sign_in(ITAM)
+    saved = await sqlite_console.http.post("/assets/1", data={"csrf_token": csrf, "unit_price": "12.50"})
+    assert saved.status_code == 303
+    page = (await sqlite_console.http.get(saved.headers["location"])).text
+    said = re.search(r'data-testid="saved">Saved: ([^<]*)<', page)
+    assert said is not None and "unit price: " in said.group(1)
+    assert re.search(r"unit price: [\d,.]+ [A-Z]{3} → 12\.50 [A-Z]{3}", said.group(1)), said.group(1)

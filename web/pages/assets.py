@@ -250,6 +250,12 @@ def _edit(c: Console, viewer: Viewer, asset_id: int, values: dict[str, Any]) -> 
     return {name: [_plain(old), _plain(new)] for name, (old, new) in sorted(change.changes.items())}
 
 
+def _currency(c: Console, asset_id: int) -> str | None:
+    with transaction(c.engine, read_only=True) as session:
+        asset = repository.get_asset(session, asset_id=asset_id)
+        return asset.currency if asset else None
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
@@ -333,5 +339,6 @@ async def edit_page(request: Request, viewer: PageViewer, asset_id: RowId) -> Re
             saved="",
         )
     before = {name: old for name, (old, _) in changes.items()}
-    saved = describe_change(before, {name: new for name, (_, new) in changes.items()}, None) or "nothing changed"
+    after = {name: new for name, (_, new) in changes.items()}
+    saved = describe_change(before, after, await run_in_threadpool(_currency, c, asset_id)) or "nothing changed"
     return Response(status_code=303, headers={"Location": f"/assets/{asset_id}?" + urlencode({"saved": saved})})
