@@ -111,3 +111,14 @@ async def test_a_saved_price_reads_in_the_contracts_currency(sqlite_console: Con
     said = re.search(r'data-testid="saved">Saved: ([^<]*)<', page)
     assert said is not None and "unit price: " in said.group(1)
     assert re.search(r"unit price: [\d,.]+ [A-Z]{3} → 12\.50 [A-Z]{3}", said.group(1)), said.group(1)
+
+
+async def test_explain_says_what_is_wrong_with_a_negative_seat_count(sqlite_console: Console) -> None:
+    """Seats "-3" in the explain form read "seats must be a whole number, not '-3'"."""
+    sqlite_console.sign_in(ITAM)
+    form = {"explain": "1", "requester": "employee@example.com", "product": "figma"}
+    for typed, said in (("-3", "Seats must be between 1 and 100,000."), ("0", "Seats must be between 1 and 100,000.")):
+        page = (await sqlite_console.http.get("/policy", params={**form, "seats": typed})).text
+        assert said in page and "must be a whole number" not in page, typed
+    page = (await sqlite_console.http.get("/policy", params={**form, "seats": "two"})).text
+    assert "seats must be a whole number, not &#39;two&#39;" in page
