@@ -4,11 +4,13 @@ API), while the Overview counted them all (issue 21's walk with `procure demo ge
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +20,7 @@ from catalog.demo import DemoSize, generate
 from catalog.rules.renewals import HolidayCalendar
 from tests.web.conftest import FINANCE, ITAM, Console, console_settings, open_console
 from web.pages import renewals
-from web.renewal_actions import SNOOZE_CHOICES
+from web.renewal_actions import SNOOZE_CHOICES, ConsoleDecision
 
 
 async def test_every_contract_of_the_window_is_on_one_page_of_the_list(
@@ -122,3 +124,42 @@ async def test_snooze_offers_only_what_ends_by_the_deadline(generated: Console) 
     for contract, choices in offered.items():
         assert choices and all(as_of + timedelta(days=n) <= deadlines[contract] for n in choices), contract
     assert all(deadlines[c] < as_of + timedelta(days=3) for c in none)
+
+
+async def test_a_decision_on_a_later_page_comes_back_to_that_page(
+    generated: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decision on the second page answered with the first (`/renewals#contract-ID`), where
+    the contract's row is not."""
+    csrf = generated.sign_in(ITAM)
+    monkeypatch.setattr(renewals, "PAGE_CONTRACTS", 40)
+    decided: list[int] = []
+
+    async def no_temporal(request: object) -> None:
+        return None
+
+    async def record(client: object, decision: ConsoleDecision, *, actor_slack_id: str | None) -> object:
+        decided.append(decision.contract_id)
+        return SimpleNamespace(message="Renegotiating.")
+
+    monkeypatch.setattr(renewals, "_renewals", no_temporal)
+    monkeypatch.setattr(renewals, "decide", record)
+    form = None
+    for offset in range(40, 400, 40):  # the first later page with a term still to decide
+        page = (await generated.http.get("/renewals", params={"days": "400", "offset": str(offset)})).text
+        form = re.search(r'<form method="post" action="/renewals/(\d+)/decide" class="decide">(.*?)</form>', page, re.S)
+        if form is not None:
+            break
+    assert form is not None
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form.group(2)))
+    assert fields["csrf_token"] == csrf
+    answer = await generated.http.post(
+        f"/renewals/{form.group(1)}/decide",
+        data={**fields, "back": html.unescape(fields["back"]), "action": "renegotiate"},
+    )
+    assert answer.status_code == 303 and decided == [int(form.group(1))]
+    location = answer.headers["location"]
+    assert location.startswith(f"/renewals?days=400&offset={offset}&notice=") and location.endswith(
+        f"#contract-{form.group(1)}"
+    )
+    assert f'id="contract-{form.group(1)}"' in (await generated.http.get(location.split("#")[0])).text

@@ -10,6 +10,7 @@ import calendar as month_calendar
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -204,11 +205,17 @@ async def decide_from_page(contract_id: RowId, request: Request, viewer: PageVie
     except DecisionFormError as error:
         return await _page(request, viewer, notice=error.message, status=422)
     answer = await decide(await _renewals(request), decision, actor_slack_id=viewer.slack_user_id)
-    from urllib.parse import urlencode
-
+    back = form.get("back")
+    kept = _list_params(back if isinstance(back, str) else "")
     return RedirectResponse(
-        f"/renewals?{urlencode({'notice': answer.message})}#contract-{contract_id}", status_code=303
+        f"/renewals?{urlencode({**kept, 'notice': answer.message})}#contract-{contract_id}", status_code=303
     )
+
+
+def _list_params(query: str) -> dict[str, str]:
+    """The list the decision was taken on (days ahead, month, cost center, page), from the
+    form's `back`: the answer shows that page again, not the first one."""
+    return {k: v for k, v in parse_qsl(query) if k in ("days", "month", "cost_center", "offset")}
 
 
 @router.get("/api/v1/renewals", tags=["renewals"])
