@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import HTTPException
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeTimedSerializer
@@ -108,11 +109,32 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         viewer = getattr(request.state, "viewer", None)
         return render(request, "error.html", viewer, status_code=exc.status_code, detail=exc.detail)
 
+    @app.exception_handler(RequestValidationError)
+    async def _bad_input(request: Request, exc: RequestValidationError) -> Response:
+        """A query value a page cannot take (`/seats?days=0` typed in its form): the error page
+        naming the field, not FastAPI's JSON; the API keeps its 422 JSON."""
+        if request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, exc)
+        viewer = getattr(request.state, "viewer", None)
+        return render(request, "error.html", viewer, status_code=422, detail=_bad_input_text(exc))
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, bool]:
         return {"ok": True}
 
     return app
+
+
+def _bad_input_text(exc: RequestValidationError) -> str:
+    """FastAPI's validation errors as one line a person reads: "days: input should be … (not '0')"."""
+    parts = []
+    for error in exc.errors():
+        name = str(error.get("loc", ("", "value"))[-1])
+        message = str(error.get("msg", "is not valid"))
+        sent = error.get("input")
+        shown = f" (not {sent!r})" if isinstance(sent, str) else ""
+        parts.append(f"{name}: {message[:1].lower()}{message[1:]}{shown}")
+    return "; ".join(parts) or "a value of this page's address is not valid"
 
 
 async def _ready(value: Any) -> Any:

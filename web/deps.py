@@ -15,11 +15,11 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -33,7 +33,7 @@ from catalog.repository import api_tokens
 from catalog.settings import Settings
 from web.access import Viewer, may_edit_register, may_see_register, sees_everything, visible_pages
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = FilePath(__file__).parent / "templates"
 SESSION_COOKIE = "procure_session"
 SESSION_MAX_AGE_S = 12 * 3600
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -253,3 +253,11 @@ def make_templates() -> Jinja2Templates:
 #: Route parameters: `viewer: PageViewer` (redirect to sign-in) or `viewer: ApiViewer` (401).
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 ApiViewer = Annotated[Viewer, Depends(api_viewer)]
+
+#: The largest row id and list offset the database takes (a PostgreSQL `integer`): a bigger
+#: number in an address (`/assets/99999999999999999999`) is refused as a bad value, not a 500.
+MAX_DB_INT = 2**31 - 1
+#: A row id in a path (`/assets/{asset_id}`, `/seats/{seat_id}/…`).
+RowId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
+#: A list's `offset` (a negative one is the first page).
+Offset = Annotated[int, Query(le=MAX_DB_INT)]

@@ -27,7 +27,9 @@ import yaml
 from catalog.importers.csv_safe import render_csv, restore
 from catalog.importers.rows import ImportProblem, yaml_entries
 from catalog.money import CURRENCY_CODES
+from catalog.rules.assets import MAX_STORED_CENTS
 from catalog.rules.renewals import ContractError, ContractTerms
+from catalog.rules.requests import MAX_SEATS
 
 STATUSES = ("approved", "restricted", "blocked")
 CSV_COLUMNS = (
@@ -235,7 +237,7 @@ def _entry(raw: _Raw, problems: list[CatalogProblem]) -> CatalogEntry | None:
             return ()
         return tuple(str(x).strip() for x in value if str(x).strip())
 
-    def count_of(key: str, *, minimum: int, nullable: bool) -> int | None:
+    def count_of(key: str, *, minimum: int, nullable: bool, maximum: int | None = None) -> int | None:
         value = v.get(key)
         if value is None:
             if not nullable:
@@ -250,11 +252,14 @@ def _entry(raw: _Raw, problems: list[CatalogProblem]) -> CatalogEntry | None:
                 f"{key} must be at least {minimum}, not {value}" if minimum else f"{key} can't be negative ({value})",
             )
             return None
+        if maximum is not None and value > maximum:  # the database could not store it (a 500 on the console)
+            bad(key, f"{key} must be at most {maximum:,}, not {value:,}; check the number of digits")
+            return None
         return value
 
     aliases, alternatives = listing("aliases"), listing("alternatives")
-    seats = count_of("seats_total", minimum=0, nullable=True)
-    price = count_of("price_cents", minimum=0, nullable=True)
+    seats = count_of("seats_total", minimum=0, nullable=True, maximum=MAX_SEATS)
+    price = count_of("price_cents", minimum=0, nullable=True, maximum=MAX_STORED_CENTS)
     currency = str(v.get("currency") or "USD")
     if currency not in CURRENCY_CODES:
         bad("currency", f"currency {currency[:20]!r} is not an ISO 4217 currency code such as USD, EUR or GBP")

@@ -114,3 +114,22 @@ def test_a_partial_file_is_checked_against_the_products_already_known() -> None:
     assert [str(p) for p in problems] == ["line 4: alias 'dd' is already used by 'datadog' in the database"]
     entries, problems = parse_catalog_yaml(delta, existing={"jira": [], "notion": [], "linear": ["dd"]})
     assert problems == [] and entries[0].alternatives == ("jira", "Notion")  # linear's own old alias is free
+
+
+def test_seats_and_a_price_too_big_to_store_are_problems_at_their_line() -> None:
+    """20 digits of seats went through the check and failed in the database (a 500 on the
+    console's catalog form); the asset register's bounds apply (100,000 seats, 2^31-1 cents)."""
+    text = """\
+- id: huge
+  name: Huge
+  category: x
+  seats_total: 99999999999999999999
+  price_cents: 3000000000
+"""
+    entries, problems = parse_catalog_yaml(text)
+    assert entries == []
+    messages = [str(p) for p in problems]
+    assert any(m.startswith("line 4:") and "seats_total must be at most 100,000" in m for m in messages), messages
+    assert any(m.startswith("line 5:") and "price_cents must be at most 2,147,483,647" in m for m in messages)
+    fits, none = parse_catalog_yaml(text.replace("99999999999999999999", "100000").replace("3000000000", "2147483647"))
+    assert none == [] and fits[0].seats_total == 100_000

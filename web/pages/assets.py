@@ -26,7 +26,7 @@ from catalog.repository.register_edit import edit_contract
 from catalog.repository.reminders import list_reminders, plan_contract
 from catalog.repository.renewal_register import contract_audit, renewal_outlook
 from web.access import Viewer, may_edit_register, may_see_register
-from web.deps import ApiViewer, Console, PageViewer, console, describe_change, render, require
+from web.deps import ApiViewer, Console, PageViewer, RowId, console, describe_change, render, require
 
 router = APIRouter()
 
@@ -196,14 +196,14 @@ def _detail(c: Console, asset_id: int) -> dict[str, Any]:
 
 
 @router.get("/assets/{asset_id}", response_class=HTMLResponse, include_in_schema=False)
-async def asset_page(request: Request, viewer: PageViewer, asset_id: int, saved: str = "") -> HTMLResponse:
+async def asset_page(request: Request, viewer: PageViewer, asset_id: RowId, saved: str = "") -> HTMLResponse:
     _register_viewer(viewer)
     detail = await run_in_threadpool(_detail, console(request), asset_id)
     return render(request, "asset.html", viewer, a=detail, form=_form_values(detail), errors={}, saved=saved)
 
 
 @router.get("/api/v1/assets/{asset_id}", tags=["assets"])
-async def asset_api(request: Request, viewer: ApiViewer, asset_id: int) -> dict[str, Any]:
+async def asset_api(request: Request, viewer: ApiViewer, asset_id: RowId) -> dict[str, Any]:
     """One asset: contract terms, next renewal and decisions, reminders sent, seat holders with
     their last activity, and the asset's and its contract's audit trail."""
     _register_viewer(viewer)
@@ -250,12 +250,18 @@ def _edit(c: Console, viewer: Viewer, asset_id: int, values: dict[str, Any]) -> 
     return {name: [_plain(old), _plain(new)] for name, (old, new) in sorted(change.changes.items())}
 
 
+def _currency(c: Console, asset_id: int) -> str | None:
+    with transaction(c.engine, read_only=True) as session:
+        asset = repository.get_asset(session, asset_id=asset_id)
+        return asset.currency if asset else None
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
 @router.patch("/api/v1/assets/{asset_id}", tags=["assets"])
-async def edit_api(request: Request, viewer: ApiViewer, asset_id: int, body: AssetEdit) -> dict[str, Any]:
+async def edit_api(request: Request, viewer: ApiViewer, asset_id: RowId, body: AssetEdit) -> dict[str, Any]:
     """Change a contract as `procure assets edit` does (validated, audited with before/after;
     a date change re-arms its renewal reminders). Returns what changed: `{field: [old, new]}`."""
     require(may_edit_register(viewer), "editing the register (ITAM and admins edit it)")
@@ -289,9 +295,11 @@ def _form_to_values(form: dict[str, str]) -> dict[str, Any]:
         values["seats"] = None  # emptied: a usage-based contract, no seat count (docs/decisions.md, 52)
     for name in ("term_months", "notice_days", "seats"):
         if form.get(name, "").strip():
-            if not form[name].strip().isdigit():
-                raise EditRefused(name, f"{name}: write a whole number")
-            values[name] = int(form[name].strip())
+            text = form[name].strip()
+            try:  # int() reads the number as the CLI does; "²" passed str.isdigit() and then was a 500
+                values[name] = int(text)
+            except ValueError:
+                raise EditRefused(name, f"{name}: write a whole number") from None
     if form.get("notice_basis"):
         values["notice_basis"] = form["notice_basis"]
     if form.get("auto_renew") in ("yes", "no"):
@@ -313,7 +321,7 @@ def _form_to_values(form: dict[str, str]) -> dict[str, Any]:
 
 
 @router.post("/assets/{asset_id}", response_class=HTMLResponse, include_in_schema=False)
-async def edit_page(request: Request, viewer: PageViewer, asset_id: int) -> Response:
+async def edit_page(request: Request, viewer: PageViewer, asset_id: RowId) -> Response:
     _register_viewer(viewer)
     require(may_edit_register(viewer), "editing the register (ITAM and admins edit it)")
     form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}
@@ -334,5 +342,6 @@ async def edit_page(request: Request, viewer: PageViewer, asset_id: int) -> Resp
             saved="",
         )
     before = {name: old for name, (old, _) in changes.items()}
-    saved = describe_change(before, {name: new for name, (_, new) in changes.items()}, None) or "nothing changed"
+    after = {name: new for name, (_, new) in changes.items()}
+    saved = describe_change(before, after, await run_in_threadpool(_currency, c, asset_id)) or "nothing changed"
     return Response(status_code=303, headers={"Location": f"/assets/{asset_id}?" + urlencode({"saved": saved})})

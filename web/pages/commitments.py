@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from catalog.db import transaction
 from catalog.reports.commitments import CommitmentSeries, commitment_series
+from catalog.rules.budget import PROVIDER_LABELS
 from web.access import may_see_register
 from web.charts import line_chart
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
@@ -41,7 +42,8 @@ def drawdown_chart(series: CommitmentSeries) -> dict[str, Any]:
 async def commitments_page(request: Request, viewer: PageViewer) -> Response:
     require(may_see_register(viewer), "commitments")
     found = await run_in_threadpool(commitments, console(request))
-    return render(request, "commitments.html", viewer, rows=[(s, drawdown_chart(s)) for s in found])
+    rows = [(s, drawdown_chart(s)) for s in found]
+    return render(request, "commitments.html", viewer, rows=rows, provider_labels=PROVIDER_LABELS)
 
 
 @router.get("/api/v1/commitments", tags=["commitments"])

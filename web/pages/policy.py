@@ -52,9 +52,10 @@ def _form_request(values: dict[str, str]) -> dict[str, Any]:
     raw: dict[str, Any] = {k: v.strip() for k, v in values.items() if k in EXPLAIN_FIELDS and v.strip()}
     if "seats" in raw:
         seats = raw["seats"]
-        if not seats.isdecimal():
-            raise ExplainInputError(f"seats must be a whole number, not {seats!r}")
-        raw["seats"] = int(seats)
+        try:  # a negative or zero count is a whole number: the request rules say what is wrong with it
+            raw["seats"] = int(seats)
+        except ValueError:
+            raise ExplainInputError(f"seats must be a whole number, not {seats!r}") from None
     return raw
 
 

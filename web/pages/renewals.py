@@ -10,6 +10,7 @@ import calendar as month_calendar
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -17,15 +18,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog import repository
 from catalog.db import transaction
-from catalog.reports.renewals import CalendarRow, calendar_rows, ical_feed
+from catalog.reports.renewals import DEFAULT_PAGE, CalendarRow, calendar_rows, ical_feed
 from catalog.repository import api_tokens, reminders
 from web.access import Viewer, may_see_register
-from web.deps import ApiViewer, Console, PageViewer, console, render, require
+from web.deps import MAX_DB_INT, ApiViewer, Console, PageViewer, RowId, console, render, require
 from web.renewal_actions import SNOOZE_CHOICES, DecisionFormError, decide, new_form_id, parse_decision
 from workflows.renewals.client import RenewalClient
 
 router = APIRouter()
 HORIZON_DAYS = 90
+#: Contracts a page of the list holds (its later ones on the next page: `offset`).
+PAGE_CONTRACTS = DEFAULT_PAGE
+#: Contracts the month calendar shows at most (it says so when the month has more).
+MONTH_CONTRACTS = DEFAULT_PAGE
 FEED_DAYS = 366
 FEED_PURPOSE = "calendar"
 
@@ -36,17 +41,40 @@ class RenewalList:
     start: date
     end: date
     rows: list[CalendarRow]  # deadlines and renewal dates from `start` to `end`
-    contracts: int  # contracts with a date in the range (the list may hold fewer)
+    contracts: int  # contracts with a date in the range (the list holds a page of them)
     month: date
     grid: list[list[tuple[date, list[CalendarRow]]]]  # the month's weeks, Monday first
     deciders: set[int]  # contracts the viewer may decide (owner or ITAM)
+    offset: int = 0  # contracts before this page's (soonest deadline first)
+    listed: int = 0  # contracts on this page
+    month_contracts: int = 0  # contracts with a date in `month` (the calendar shows at most a page)
+    month_shown: int = 0  # of which the calendar shows
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + self.listed
+        return following if self.listed and following < self.contracts else None
+
+    @property
+    def anchored(self) -> set[int]:
+        """Contracts with a row of this list page to jump to (`#contract-ID`, its Decide row)."""
+        return {r.contract_id for r in self.rows if r.kind == "deadline" or r.deadline < self.start}
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - PAGE_CONTRACTS) if self.offset else None
 
 
 def _month(text: str | None, today: date) -> date:
+    """The calendar's month; one whose neighbours are not dates (0001-01, 9999-12) is refused
+    like a malformed one, as /budgets refuses such a year."""
     try:
-        return date.fromisoformat(f"{text}-01") if text else today.replace(day=1)
+        month = date.fromisoformat(f"{text}-01") if text else today.replace(day=1)
     except ValueError:
         raise HTTPException(422, f"month {text!r} is not YYYY-MM") from None
+    if not 1901 <= month.year <= 9998:
+        raise HTTPException(422, f"month {text!r}: the calendar shows the years 1901 to 9998")
+    return month
 
 
 def _grid(month: date, rows: list[CalendarRow]) -> list[list[tuple[date, list[CalendarRow]]]]:
@@ -57,7 +85,11 @@ def _grid(month: date, rows: list[CalendarRow]) -> list[list[tuple[date, list[Ca
     return [[(day, by_day.get(day, [])) for day in week] for week in weeks]
 
 
-def renewal_list(c: Console, viewer: Viewer, *, days: int, month: date, cost_center: str | None) -> RenewalList:
+def renewal_list(
+    c: Console, viewer: Viewer, *, days: int, month: date, cost_center: str | None, offset: int = 0
+) -> RenewalList:
+    """The list from today to `days` ahead, `PAGE_CONTRACTS` contracts from `offset` (soonest
+    deadline first), and `month`'s calendar."""
     today = c.today()
     month_end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     calendar = c.settings.holiday_calendar()
@@ -69,9 +101,17 @@ def renewal_list(c: Console, viewer: Viewer, *, days: int, month: date, cost_cen
             start=today,
             end=today + timedelta(days=days),
             cost_center=cost_center,
+            limit=PAGE_CONTRACTS,
+            offset=offset,
         )
         in_month = calendar_rows(
-            session, as_of=today, calendar=calendar, start=month, end=month_end, cost_center=cost_center
+            session,
+            as_of=today,
+            calendar=calendar,
+            start=month,
+            end=month_end,
+            cost_center=cost_center,
+            limit=MONTH_CONTRACTS,
         )
         itam = reminders.is_itam(repository.get_person(session, email=viewer.email))
     deciders = {r.contract_id for r in listed.rows if viewer.slack_user_id and (itam or r.owner_email == viewer.email)}
@@ -84,6 +124,10 @@ def renewal_list(c: Console, viewer: Viewer, *, days: int, month: date, cost_cen
         month,
         _grid(month, in_month.rows),
         deciders,
+        offset,
+        len({r.contract_id for r in listed.rows}),
+        in_month.contracts,
+        len({r.contract_id for r in in_month.rows}),
     )
 
 
@@ -119,6 +163,7 @@ async def _page(
         days=min(int(days), 3660) if days.isdecimal() else HORIZON_DAYS,
         month=_month(params.get("month"), c.today()),
         cost_center=params.get("cost_center") or None,
+        offset=min(int(offset), MAX_DB_INT) if (offset := params.get("offset", "")).isdecimal() else 0,
     )
     previous = (data.month - timedelta(days=1)).replace(day=1)
     following = (data.month + timedelta(days=32)).replace(day=1)
@@ -136,6 +181,7 @@ async def _page(
         feed_url=feed_url,
         feed_tokens=await run_in_threadpool(_feed_tokens, c, viewer),
         tz_name=c.settings.company_timezone,
+        list_query={k: params[k] for k in ("days", "month", "cost_center") if params.get(k)},
     )
 
 
@@ -151,7 +197,7 @@ async def _renewals(request: Request) -> RenewalClient:
 
 
 @router.post("/renewals/{contract_id}/decide", include_in_schema=False)
-async def decide_from_page(contract_id: int, request: Request, viewer: PageViewer) -> Response:
+async def decide_from_page(contract_id: RowId, request: Request, viewer: PageViewer) -> Response:
     require(may_see_register(viewer), "renewals")
     form = await request.form()
     try:
@@ -159,11 +205,17 @@ async def decide_from_page(contract_id: int, request: Request, viewer: PageViewe
     except DecisionFormError as error:
         return await _page(request, viewer, notice=error.message, status=422)
     answer = await decide(await _renewals(request), decision, actor_slack_id=viewer.slack_user_id)
-    from urllib.parse import urlencode
-
+    back = form.get("back")
+    kept = _list_params(back if isinstance(back, str) else "")
     return RedirectResponse(
-        f"/renewals?{urlencode({'notice': answer.message})}#contract-{contract_id}", status_code=303
+        f"/renewals?{urlencode({**kept, 'notice': answer.message})}#contract-{contract_id}", status_code=303
     )
+
+
+def _list_params(query: str) -> dict[str, str]:
+    """The list the decision was taken on (days ahead, month, cost center, page), from the
+    form's `back`: the answer shows that page again, not the first one."""
+    return {k: v for k, v in parse_qsl(query) if k in ("days", "month", "cost_center", "offset")}
 
 
 @router.get("/api/v1/renewals", tags=["renewals"])
@@ -172,25 +224,29 @@ async def renewals_api(
     viewer: ApiViewer,
     days: int = Query(HORIZON_DAYS, ge=0, le=3660, description="Dates from today to this many days ahead."),
     cost_center: str | None = Query(None, max_length=64),
+    offset: int = Query(0, ge=0, le=MAX_DB_INT, description="Contracts to skip: pass `next_offset` back."),
 ) -> dict[str, Any]:
     """Notice deadlines and renewal dates from today to `days` ahead, by date, each with its
-    term's days left, cost, seats and decision so far."""
+    term's days left, cost, seats and decision so far: the events of 500 contracts at a time
+    (soonest deadline first) out of `contracts`; `next_offset` is the next page's `offset`."""
     require(may_see_register(viewer), "renewals")
     c = console(request)
     data = await run_in_threadpool(
-        renewal_list, c, viewer, days=days, month=c.today().replace(day=1), cost_center=cost_center
+        renewal_list, c, viewer, days=days, month=c.today().replace(day=1), cost_center=cost_center, offset=offset
     )
     return {
         "as_of": data.as_of.isoformat(),
         "until": data.end.isoformat(),
         "contracts": data.contracts,
+        "offset": data.offset,
+        "next_offset": data.next_offset,
         "events": [_row_json(r) for r in data.rows],
     }
 
 
 @router.post("/api/v1/renewals/{contract_id}/decisions", tags=["renewals"])
 async def decide_api(
-    contract_id: int,
+    contract_id: RowId,
     request: Request,
     viewer: ApiViewer,
     body: dict[str, Any] = Body(  # noqa: B008 - FastAPI's way to declare a JSON body
@@ -275,7 +331,7 @@ async def create_feed(request: Request, viewer: PageViewer) -> Response:
 
 
 @router.post("/renewals/feed/{token_id}/revoke", include_in_schema=False)
-async def revoke_feed(token_id: int, request: Request, viewer: PageViewer) -> Response:
+async def revoke_feed(token_id: RowId, request: Request, viewer: PageViewer) -> Response:
     require(may_see_register(viewer), "renewals")
     await run_in_threadpool(_revoke_feed, console(request), viewer, token_id)
     return RedirectResponse("/renewals?notice=Calendar+link+revoked.", status_code=303)

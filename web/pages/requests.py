@@ -24,7 +24,7 @@ from catalog.money import format_money
 from catalog.reports import requests as report
 from catalog.text import role_label
 from web.access import Viewer, request_filter
-from web.deps import ApiViewer, Console, PageViewer, console, render
+from web.deps import ApiViewer, Console, Offset, PageViewer, console, render
 from workflows.request.types import ACTION_APPROVE, ACTION_DENY, ACTION_REQUEST_CHANGES, DecisionInput
 
 router = APIRouter()
@@ -36,11 +36,24 @@ PAGE_SIZE = 50
 _SLACK_MENTION = re.compile(r"<@([A-Z0-9]+)>")
 
 
-def _number(name: str, text: str | None) -> int | None:
+#: The largest age filter (days) and stage number the list reads; a bigger one was a 500
+#: (a date before year 1, an integer SQLite cannot hold).
+MAX_AGE_DAYS = 36_500
+MAX_STAGE = 1_000
+
+
+def _instant(moment: datetime) -> str:
+    """A stored instant for the API, always with its offset: SQLite gives it back without one
+    (`2026-12-04T14:56:00`, read as local time by most clients), PostgreSQL with `+00:00`."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _number(name: str, text: str | None, maximum: int) -> int | None:
     if text is None or not text.strip():
         return None
-    if not text.strip().isdigit():
-        raise HTTPException(400, f"{name} must be a whole number of 0 or more, not {text!r}")
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > maximum:  # "²" is a digit to isdigit()
+        raise HTTPException(400, f"{name} must be a whole number from 0 to {maximum:,}, not {text!r}")
     return int(text)
 
 
@@ -57,13 +70,13 @@ def request_query(
     """The list's filters from the query string (empty fields of the HTML form mean "any")."""
     return report.RequestFilters(
         status=status or None,
-        stage=_number("stage", stage),
+        stage=_number("stage", stage, MAX_STAGE),
         approver=approver or None,
         requester=requester or None,
         product=product or None,
         cost_center=cost_center or None,
-        min_age_days=_number("min_age_days", min_age_days),
-        max_age_days=_number("max_age_days", max_age_days),
+        min_age_days=_number("min_age_days", min_age_days, MAX_AGE_DAYS),
+        max_age_days=_number("max_age_days", max_age_days, MAX_AGE_DAYS),
     )
 
 
@@ -97,7 +110,7 @@ def _row_json(row: report.RequestRow) -> dict[str, Any]:
 
 @router.get("/requests", response_class=HTMLResponse, include_in_schema=False)
 async def requests_page(
-    request: Request, viewer: PageViewer, filters: Filters, sort: str = report.DEFAULT_SORT, offset: int = 0
+    request: Request, viewer: PageViewer, filters: Filters, sort: str = report.DEFAULT_SORT, offset: Offset = 0
 ) -> HTMLResponse:
     page = await run_in_threadpool(_page, console(request), viewer, filters, sort, max(0, offset))
     query = {k: v for k, v in request.query_params.items() if k not in ("sort", "offset") and v}
@@ -115,7 +128,7 @@ async def requests_page(
 
 @router.get("/api/v1/requests", tags=["requests"])
 async def requests_api(
-    request: Request, viewer: ApiViewer, filters: Filters, sort: str = report.DEFAULT_SORT, offset: int = 0
+    request: Request, viewer: ApiViewer, filters: Filters, sort: str = report.DEFAULT_SORT, offset: Offset = 0
 ) -> dict[str, Any]:
     """Requests the caller may see, filtered (status, stage, approver, requester, product, cost
     center, age in days), sorted (`sort`: created, id, status, product, requester, cost_center,
@@ -177,7 +190,7 @@ def detail_json(c: Console, viewer: Viewer, detail: report.RequestDetail) -> dic
         "cost_center": r.cost_center,
         "channel": r.channel,
         "justification": r.justification,
-        "created_at": r.created_at.isoformat(),
+        "created_at": _instant(r.created_at),
         "policy_version": r.policy_version,
         "workflow_id": r.workflow_id,
         "workflow_url": _workflow_url(c, r.workflow_id),
@@ -192,7 +205,7 @@ def detail_json(c: Console, viewer: Viewer, detail: report.RequestDetail) -> dic
                 "delegate_email": s.delegate_email,
                 "status": s.status,
                 "decided_by": s.decided_by,
-                "decided_at": s.decided_at.isoformat() if s.decided_at else None,
+                "decided_at": _instant(s.decided_at) if s.decided_at else None,
                 "reason": s.reason,
                 "reasons": s.reasons,
             }
@@ -200,7 +213,7 @@ def detail_json(c: Console, viewer: Viewer, detail: report.RequestDetail) -> dic
         ],
         "timeline": [
             {
-                "at": e.at.isoformat(),
+                "at": _instant(e.at),
                 "action": e.action,
                 "actor": e.actor,
                 "step": e.step_seq,
@@ -211,7 +224,7 @@ def detail_json(c: Console, viewer: Viewer, detail: report.RequestDetail) -> dic
             for e in detail.timeline
         ],
         "messages": [
-            {"key": m.key, "channel": m.channel, "ts": m.ts, "at": m.created_at.isoformat()} for m in detail.messages
+            {"key": m.key, "channel": m.channel, "ts": m.ts, "at": _instant(m.created_at)} for m in detail.messages
         ],
         "my_open_steps": [s.seq for s in my_open_steps(viewer, detail)],
     }

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from catalog.db import transaction
 from catalog.models import SeatAssignment
 from web.access import Viewer, may_edit_register
-from web.deps import ApiViewer, Console, PageViewer, console
+from web.deps import ApiViewer, Console, PageViewer, RowId, console
 from workflows.seat_release.client import SeatReleaseClient
 from workflows.seat_release.types import SeatReleaseInput
 
@@ -48,13 +48,13 @@ async def ask_to_release(c: Console, viewer: Viewer, seat_id: int) -> dict[str, 
 
 
 @router.post("/seats/{seat_id}/release-ask", include_in_schema=False)
-async def ask_page(request: Request, viewer: PageViewer, seat_id: int) -> RedirectResponse:
+async def ask_page(request: Request, viewer: PageViewer, seat_id: RowId) -> RedirectResponse:
     asked = await ask_to_release(console(request), viewer, seat_id)
     return RedirectResponse("/seats?" + urlencode({"notice": asked["message"]}), status_code=303)
 
 
 @router.post("/api/v1/seats/{seat_id}/release-ask", tags=["seats"])
-async def ask_api(request: Request, viewer: ApiViewer, seat_id: int) -> dict[str, Any]:
+async def ask_api(request: Request, viewer: ApiViewer, seat_id: RowId) -> dict[str, Any]:
     """Ask the seat's holder in Slack to keep or release it (ITAM and admin only). `started`
     is false when an ask for this seat is already waiting for its answer (the same ask)."""
     return await ask_to_release(console(request), viewer, seat_id)

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from catalog.db import transaction
 from catalog.reports.seats import IdleTotal, ReclaimPage, idle_totals, reclaim_candidates
 from web.access import may_see_register
-from web.deps import ApiViewer, Console, PageViewer, console, render, require
+from web.deps import MAX_DB_INT, ApiViewer, Console, PageViewer, console, render, require
 
 router = APIRouter()
 
@@ -28,7 +28,7 @@ class SeatQuery:
     )
     product: str | None = Query(None, max_length=64, description="Only this product (catalog id).")
     never_used: bool = Query(False, description="Only seats never used.")
-    after: int | None = Query(None, ge=0, description="The next page: the `next_after` of this one.")
+    after: int | None = Query(None, ge=0, le=MAX_DB_INT, description="The next page: the `next_after` of this one.")
 
 
 Seats = Annotated[SeatQuery, Depends()]
