@@ -499,6 +499,10 @@ class ContractPlan(SQLModel, table=True):
     __table_args__ = (
         Index("ix_contract_plan_deadline", "deadline", "renewal_date"),
         Index("ix_contract_plan_renewal_date", "renewal_date", "deadline"),
+        # `renewal_plans.stale_by_time_or_calendar`: is a read's plan current, in three look-ups.
+        Index("ix_contract_plan_calendar", "calendar"),
+        Index("ix_contract_plan_rollover", "auto_renew", "renewal_date"),
+        Index("ix_contract_plan_planned_on", "auto_renew", "planned_on"),
     )
     contract_id: int = Field(foreign_key="contract.id", primary_key=True)
     start_date: date

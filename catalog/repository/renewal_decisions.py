@@ -27,6 +27,7 @@ from catalog.models import (
     RenewalTerm,
 )
 from catalog.money import format_money_symbol
+from catalog.repository import renewal_plans
 from catalog.repository.keyed import insert_once
 from catalog.repository.renewal_calendar import (
     ITAM_ROLE,
@@ -483,6 +484,8 @@ def rearm_contract_reminders(
     if not rows:
         return None
     row = rows[0]
+    # The stored plan follows the new dates now: the next read need not plan it (docs/decisions.md, 51).
+    renewal_plans.replan(session, contract_ids=[contract_id], as_of=at.date(), calendar=calendar)
     plan = plan_row(row, as_of=at.date(), calendar=calendar, last_sent=last_reminders_sent(session).get(contract_id))
     if plan is None:
         return None
