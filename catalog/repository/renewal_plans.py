@@ -180,7 +180,8 @@ def _plan(session: Session, contracts: Any, *, as_of: date, calendar: HolidayCal
     return len(rows)
 
 
-_FINGERPRINT_NAMES = tuple(name for name, _ in _FINGERPRINT)
+#: The contract attributes a plan is planned from.
+_FINGERPRINT_NAMES = tuple(str(column.key) for _, column in _FINGERPRINT)
 
 
 @event.listens_for(OrmSession, "after_flush")
