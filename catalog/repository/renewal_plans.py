@@ -181,7 +181,7 @@ def _plan(session: Session, contracts: Any, *, as_of: date, calendar: HolidayCal
 
 
 #: The contract attributes a plan is planned from.
-_FINGERPRINT_NAMES = tuple(str(column.key) for _, column in _FINGERPRINT)
+_FINGERPRINT_NAMES = ("start_date", "term_months", "auto_renew", "notice_days", "notice_basis", "renewal_date")
 
 
 @event.listens_for(OrmSession, "after_flush")

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from catalog.db import transaction
 from catalog.models import Contract, ContractPlan
-from catalog.repository import renewal_plans
+from catalog.repository import CONTRACT_DATE_FIELDS, renewal_plans
 from catalog.rules.renewals import HolidayCalendar
 from tests.workflows.contracts import add_contract
 from workflows.renewals.activities import RenewalActivities
@@ -58,6 +58,8 @@ def test_a_flush_that_changes_a_contracts_terms_drops_its_plan_and_the_next_read
         other.billing_period = "monthly"  # not a term of the calendar: the plan stays
         session.add(other)
     assert set(plans(engine)) == {untouched}
+    # Every field whose edit re-arms the reminders drops the plan.
+    assert set(renewal_plans._FINGERPRINT_NAMES) == CONTRACT_DATE_FIELDS
     assert ensure(engine, date(2026, 11, 1)) == 1
     # 2027-01-05 less 60 days is Friday 2026-11-06.
     assert plans(engine)[changed][:2] == (date(2027, 1, 5), date(2026, 11, 6))
