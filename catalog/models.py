@@ -100,7 +100,11 @@ class Budget(SQLModel, table=True):
 class PurchaseRequest(SQLModel, table=True):
     __tablename__ = "purchase_request"
     # "My requests" of the App Home, newest first (docs/decisions.md, 46).
-    __table_args__ = (Index("ix_purchase_request_requester_slack_id", "requester_slack_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_purchase_request_requester_slack_id", "requester_slack_id", "created_at"),
+        # The console's request list, newest first (migration 0016).
+        Index("ix_purchase_request_created_at", "created_at", "id"),
+    )
     id: str = Field(primary_key=True, max_length=32)
     workflow_id: str = Field(max_length=64, unique=True)
     requester_email: str = Field(max_length=320, index=True)
@@ -183,6 +187,8 @@ class SlackMessage(SQLModel, table=True):
 
 
 class Asset(SQLModel, table=True):
+    # The register's default order, by product then id (migration 0016).
+    __table_args__ = (Index("ix_asset_product_name", "product_name", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     request_id: str | None = Field(default=None, max_length=32, unique=True)
     product_id: str | None = Field(default=None, max_length=64, index=True)
@@ -231,6 +237,8 @@ class SeatAssignment(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
+    # An asset's or a contract's audit trail (the asset detail; migration 0016).
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     idem_key: str = Field(max_length=200, unique=True)
     at: datetime = Field(sa_column=_ts_column())
