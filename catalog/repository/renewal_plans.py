@@ -119,10 +119,14 @@ def stale_by_time_or_calendar(session: Session, *, as_of: date, calendar: Holida
         return False  # no plans at all
     if lowest != key or session.execute(select(func.max(calendars))).scalar_one() != key:
         return True
+    # min / max rather than "exists … limit 1": PostgreSQL misjudged the latter and scanned the
+    # table (25 ms); an extreme on an index whose first column is fixed is one index step.
     renews = col(ContractPlan.auto_renew) == true()
-    rolled = select(col(ContractPlan.contract_id)).where(renews, col(ContractPlan.renewal_date) <= as_of).limit(1)
-    later = select(col(ContractPlan.contract_id)).where(renews, col(ContractPlan.planned_on) > as_of).limit(1)
-    return session.execute(rolled).first() is not None or session.execute(later).first() is not None
+    first_renewal = session.execute(select(func.min(col(ContractPlan.renewal_date))).where(renews)).scalar_one()
+    if first_renewal is not None and first_renewal <= as_of:
+        return True
+    last_planned = session.execute(select(func.max(col(ContractPlan.planned_on))).where(renews)).scalar_one()
+    return last_planned is not None and last_planned > as_of
 
 
 def ensure_plans(session: Session, *, as_of: date, calendar: HolidayCalendar) -> int:
@@ -131,7 +135,22 @@ def ensure_plans(session: Session, *, as_of: date, calendar: HolidayCalendar) ->
     When they do already (writers and the daily scan keep them so) this only reads: the
     checks of `stale_by_time_or_calendar` and two counts. Contracts without a plan — new, or
     whose terms a flush changed (`_drop_changed_plans`) — are planned by themselves; a change
-    of calendar or a rollover not planned yet takes the full pass (`refresh_plans`)."""
+    of calendar or a rollover not planned yet takes the full pass (`refresh_plans`).
+
+    Once made current in a transaction, a second call there (a page reading two ranges) is
+    free until a flush writes a contract (`_drop_changed_plans` forgets it)."""
+    current = (as_of, calendar_key(calendar))
+    if session.info.get(_CURRENT) == current:
+        return 0
+    planned = _ensure(session, as_of=as_of, calendar=calendar)
+    session.info[_CURRENT] = current
+    return planned
+
+
+_CURRENT = "renewal_plans_current"
+
+
+def _ensure(session: Session, *, as_of: date, calendar: HolidayCalendar) -> int:
     if stale_by_time_or_calendar(session, as_of=as_of, calendar=calendar):
         return refresh_plans(session, as_of=as_of, calendar=calendar)
     contracts = session.execute(select(func.count()).select_from(Contract)).scalar_one()
@@ -190,6 +209,8 @@ def _drop_changed_plans(session: OrmSession, _context: Any) -> None:
     transaction: whichever code wrote it, no read answers from the old terms, and
     `ensure_plans` plans it again (or `replan`, for writers that know the calendar).
     Writes that bypass the ORM (`UPDATE contract ...`) must drop the plan themselves."""
+    if any(isinstance(obj, Contract) for obj in session.new):
+        session.info.pop(_CURRENT, None)  # a new contract has no plan yet
     changed = [
         obj.id
         for obj in session.dirty
@@ -198,7 +219,15 @@ def _drop_changed_plans(session: OrmSession, _context: Any) -> None:
         and any(inspect(obj).attrs[name].history.has_changes() for name in _FINGERPRINT_NAMES)
     ]
     if changed:
+        session.info.pop(_CURRENT, None)
         session.connection().execute(sa_delete(ContractPlan).where(col(ContractPlan.contract_id).in_(changed)))
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_current(session: OrmSession, transaction: Any) -> None:
+    """What `ensure_plans` checked holds for one transaction only."""
+    if transaction.parent is None:
+        session.info.pop(_CURRENT, None)
 
 
 @dataclass(frozen=True)

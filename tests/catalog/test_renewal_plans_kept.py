@@ -90,3 +90,16 @@ def test_the_daily_scan_plans_what_the_day_alone_made_stale(engine: Engine) -> N
         assert not renewal_plans.stale_by_time_or_calendar(session, as_of=date(2027, 1, 5), calendar=US)
         assert session.exec(select(func.count()).select_from(ContractPlan)).one() == 2
     assert ensure(engine, date(2027, 1, 5)) == 0  # so the day's first page read writes nothing
+
+
+def test_a_second_read_in_a_transaction_checks_nothing_until_a_contract_is_written(engine: Engine) -> None:
+    cid = add_contract(engine, start=date(2026, 1, 5))
+    with transaction(engine) as session:
+        assert renewal_plans.ensure_plans(session, as_of=date(2026, 11, 1), calendar=US) == 1
+        assert renewal_plans.ensure_plans(session, as_of=date(2026, 11, 1), calendar=US) == 0
+        contract = session.exec(select(Contract).where(Contract.id == cid)).one()
+        contract.notice_days = 60
+        session.add(contract)
+        session.flush()  # drops the plan and what was checked
+        assert renewal_plans.ensure_plans(session, as_of=date(2026, 11, 1), calendar=US) == 1
+        assert renewal_plans.ensure_plans(session, as_of=date(2026, 11, 2), calendar=US) == 0  # another day: checked
