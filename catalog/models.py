@@ -100,7 +100,11 @@ class Budget(SQLModel, table=True):
 class PurchaseRequest(SQLModel, table=True):
     __tablename__ = "purchase_request"
     # "My requests" of the App Home, newest first (docs/decisions.md, 46).
-    __table_args__ = (Index("ix_purchase_request_requester_slack_id", "requester_slack_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_purchase_request_requester_slack_id", "requester_slack_id", "created_at"),
+        # The console's request list, newest first (migration 0016).
+        Index("ix_purchase_request_created_at", "created_at", "id"),
+    )
     id: str = Field(primary_key=True, max_length=32)
     workflow_id: str = Field(max_length=64, unique=True)
     requester_email: str = Field(max_length=320, index=True)
@@ -183,6 +187,8 @@ class SlackMessage(SQLModel, table=True):
 
 
 class Asset(SQLModel, table=True):
+    # The register's default order, by product then id (migration 0016).
+    __table_args__ = (Index("ix_asset_product_name", "product_name", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     request_id: str | None = Field(default=None, max_length=32, unique=True)
     product_id: str | None = Field(default=None, max_length=64, index=True)
@@ -233,6 +239,8 @@ class SeatAssignment(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
+    # An asset's or a contract's audit trail (the asset detail; migration 0016).
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     idem_key: str = Field(max_length=200, unique=True)
     at: datetime = Field(sa_column=_ts_column())
@@ -501,6 +509,10 @@ class ContractPlan(SQLModel, table=True):
     __table_args__ = (
         Index("ix_contract_plan_deadline", "deadline", "renewal_date"),
         Index("ix_contract_plan_renewal_date", "renewal_date", "deadline"),
+        # `renewal_plans.stale_by_time_or_calendar`: is a read's plan current, in three look-ups.
+        Index("ix_contract_plan_calendar", "calendar"),
+        Index("ix_contract_plan_rollover", "auto_renew", "renewal_date"),
+        Index("ix_contract_plan_planned_on", "auto_renew", "planned_on"),
     )
     contract_id: int = Field(foreign_key="contract.id", primary_key=True)
     start_date: date

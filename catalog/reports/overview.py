@@ -29,7 +29,7 @@ from catalog.models import (
 from catalog.projection import copy_fields
 from catalog.reports.budgets import budget_lines
 from catalog.reports.seats import IdleTotal, idle_totals
-from catalog.repository.renewal_plans import cancelled_term, refresh_plans
+from catalog.repository.renewal_plans import cancelled_term, ensure_plans
 from catalog.rules.budget import fiscal_year_of, forecast
 from catalog.rules.renewals import HolidayCalendar
 
@@ -82,7 +82,7 @@ def renewals_due(
 ) -> list[RenewalsDue]:
     """Contracts renewing (not cancelled) within each window after `as_of`: how many and
     their yearly cost, per currency; each window includes the shorter ones."""
-    refresh_plans(session, as_of=as_of, calendar=calendar)
+    ensure_plans(session, as_of=as_of, calendar=calendar)
     return _renewals_due(session, as_of=as_of, windows=windows)
 
 
@@ -122,7 +122,7 @@ class DeadlinesThisMonth:
 
 def deadlines_this_month(session: Session, *, as_of: date, calendar: HolidayCalendar) -> list[DeadlinesThisMonth]:
     """Notice deadlines from `as_of` to the end of its month of terms not cancelled, per currency."""
-    refresh_plans(session, as_of=as_of, calendar=calendar)
+    ensure_plans(session, as_of=as_of, calendar=calendar)
     return _deadlines_this_month(session, as_of=as_of)
 
 
@@ -230,7 +230,7 @@ def overview(
     inactive_days: int,
 ) -> Overview:
     """Everything the Overview page shows, as of the company's today `as_of` (`at`: now)."""
-    refresh_plans(session, as_of=as_of, calendar=calendar)
+    ensure_plans(session, as_of=as_of, calendar=calendar)
     return Overview(
         as_of=as_of,
         spend=spend_by_cost_center(session, as_of=as_of, fy_start_month=fy_start_month),

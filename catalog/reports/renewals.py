@@ -23,7 +23,7 @@ from catalog.models import Asset, ContractPlan, RenewalStatus, RenewalTerm, Seat
 from catalog.money import format_money
 from catalog.projection import copy_fields
 from catalog.repository.reminders import ACTIVE_WINDOW_DAYS, term_decision_phrase
-from catalog.repository.renewal_plans import PlannedRenewal, planned_renewals, refresh_plans, terms_of
+from catalog.repository.renewal_plans import PlannedRenewal, ensure_plans, planned_renewals, terms_of
 from catalog.rules.renewals import HolidayCalendar
 
 EventKind = Literal["deadline", "renewal"]
@@ -94,7 +94,7 @@ def calendar_rows(
 ) -> CalendarPage:
     """Deadlines and renewal dates from `start` to `end` (both included), by date; `limit`
     contracts from `offset`, soonest deadline first."""
-    refresh_plans(session, as_of=as_of, calendar=calendar)
+    ensure_plans(session, as_of=as_of, calendar=calendar)
     where = [_in_range(start, end)]
     if cost_center is not None:
         where.append(col(Asset.cost_center) == cost_center)

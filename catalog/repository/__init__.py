@@ -12,6 +12,9 @@ imported as modules of their own (docs/decisions.md, "The catalog package")."""
 
 from __future__ import annotations
 
+# Imported for its flush hook: a contract whose terms change drops its stored renewal plan
+# whichever writer changed it (docs/decisions.md, 54).
+from catalog.repository import renewal_plans as _renewal_plans  # noqa: F401
 from catalog.repository.asset_changes import (
     ASSET_FIELDS,
     CONTRACT_DATE_FIELDS,

@@ -28,6 +28,7 @@ from catalog.models import (
 )
 from catalog.money import format_money_symbol
 from catalog.repository.audit import audit_renewals
+from catalog.repository import renewal_plans
 from catalog.repository.keyed import insert_once
 from catalog.repository.renewal_calendar import (
     ITAM_ROLE,
@@ -494,6 +495,8 @@ def rearm_contract_reminders(
     if not rows:
         return None
     row = rows[0]
+    # The stored plan follows the new dates now: the next read need not plan it (docs/decisions.md, 54).
+    renewal_plans.replan(session, contract_ids=[contract_id], as_of=at.date(), calendar=calendar)
     plan = plan_row(row, as_of=at.date(), calendar=calendar, last_sent=last_reminders_sent(session).get(contract_id))
     if plan is None:
         return None

@@ -29,7 +29,7 @@ from temporalio.exceptions import ApplicationError
 from catalog.db import transaction
 from catalog.models import RenewalStatus
 from catalog.ports import MessageRef, RenewalCard, RenewalDigestSummary, RenewalNotifier, Undeliverable
-from catalog.repository import reminders
+from catalog.repository import reminders, renewal_plans
 from catalog.rules.renewals import HolidayCalendar
 from workflows.renewals.types import (
     RENEWAL_NOT_ALLOWED,
@@ -78,6 +78,9 @@ class RenewalActivities:
         with transaction(self._engine) as session:
             # Terms that began today take on the seats and price their renewal agreed.
             reminders.apply_next_terms(session, as_of=as_of, at=datetime.now(UTC))
+            # The stored renewal plans answer for the new day before anyone reads them, so the
+            # pages read without writing (docs/decisions.md, 54).
+            renewal_plans.refresh_plans(session, as_of=as_of, calendar=self._calendar)
             due = reminders.find_due_reminders(session, as_of=as_of, calendar=self._calendar)
             reminders.claim_reminders(session, due=due, at=datetime.now(UTC))
         with transaction(self._engine) as session:
