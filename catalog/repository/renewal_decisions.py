@@ -27,8 +27,8 @@ from catalog.models import (
     RenewalTerm,
 )
 from catalog.money import format_money_symbol
-from catalog.repository.audit import audit_renewals
 from catalog.repository import renewal_plans
+from catalog.repository.audit import audit_renewals
 from catalog.repository.keyed import insert_once
 from catalog.repository.renewal_calendar import (
     ITAM_ROLE,

@@ -2,9 +2,6 @@
 answer for its day (`renewal_plans.stale_by_time_or_calendar`; docs/decisions.md, 54), and the
 ones the 100k profile asked for: the request list newest first, the register by product, and
 an asset's or contract's audit trail (each a sort or scan of 100,000–300,000 rows before)
-
-Revision ID: 0016_console_perf
-Revises: 0015_usage_based_contracts
 """
 
 from __future__ import annotations
