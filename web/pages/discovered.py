@@ -29,6 +29,7 @@ from catalog.reports import discoveries as report
 from catalog.repository import discovery_actions as actions
 from web.access import Viewer, may_edit_register, may_see_register, may_upload_spend
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
+from web.pages import page_json
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -129,13 +130,7 @@ async def discoveries_api(
     of 50, blocked products in use first."""
     require(may_see_register(viewer), "discovered products")
     page = await run_in_threadpool(_page, console(request), _filters(status, cost_center, q), offset)
-    return {
-        "items": [row_json(r) for r in page.rows],
-        "total": page.total,
-        "offset": page.offset,
-        "limit": page.limit,
-        "next_offset": page.next_offset,
-    }
+    return page_json(page, row_json)
 
 
 def _detail(c: Console, discovery_id: int) -> tuple[report.DiscoveryDetail, list[tuple[str, str]]]:
