@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from catalog.projection import copy_fields
 from catalog.repository.reminders import RENEWAL_ACTIONS
 from catalog.rules.requests import RequestInputError, parse_money, parse_seats
 from workflows.renewals.client import DecisionAnswer, RenewalClient
@@ -89,16 +90,13 @@ async def decide(renewals: RenewalClient, decision: ConsoleDecision, *, actor_sl
     if not actor_slack_id:
         return DecisionAnswer(False, NO_SLACK_USER)
     return await renewals.decide(
-        RenewalDecisionInput(
-            contract_id=decision.contract_id,
+        copy_fields(
+            RenewalDecisionInput,
+            decision,
             renewal_date=decision.renewal_date.isoformat(),
             # Informational only: the activity recomputes the deadline from the contract.
             deadline=decision.renewal_date.isoformat(),
-            action=decision.action,
             actor_slack_id=actor_slack_id,
             click_id=f"console-{decision.form_id}",
-            seats=decision.seats,
-            unit_price_cents=decision.unit_price_cents,
-            snooze_days=decision.snooze_days,
         )
     )
