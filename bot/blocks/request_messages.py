@@ -152,7 +152,7 @@ def _context(summary: RequestSummary) -> dict[str, Any]:
 
 def _price_notice(summary: RequestSummary) -> str | None:
     """Which price the request is approved at, and why, when an estimate was typed for a
-    catalog product (the rule and its words: `catalog.rules.requests.price_notice`)."""
+    catalog product (the rule and its words: `catalog.rules.requests.Quote.notice`)."""
     price = summary.price
     if price is None:
         return None

@@ -92,10 +92,13 @@ async def answer_on_home(
 # --- a step's buttons -----------------------------------------------------------------------
 
 
-def _clicked_step(body: dict[str, Any]) -> tuple[str, str, int | None]:
-    """Who clicked, and the request and step (seq) the button names."""
+async def _ack_click(
+    ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+) -> tuple[BotDeps, str, str, int | None]:
+    """Acknowledge a button on a request; then who clicked, and the request and step (seq) it names."""
+    await ack()
     request_id, seq = parse_step_value(body["actions"][0].get("value"))
-    return body["user"]["id"], request_id, seq
+    return deps_of(context), body["user"]["id"], request_id, seq
 
 
 def _click_attempt(body: dict[str, Any], user_id: str, request_id: str, action: str) -> Attempt:
@@ -106,9 +109,7 @@ def _click_attempt(body: dict[str, Any], user_id: str, request_id: str, action: 
 async def handle_approve(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    await ack()
-    deps = deps_of(context)
-    user_id, request_id, seq = _clicked_step(body)
+    deps, user_id, request_id, seq = await _ack_click(ack, body, context)
     outcome = await deps.procurement.decide(
         request_id, DecisionInput(actor_slack_id=user_id, approve=True, seq=seq, action=ACTION_APPROVE)
     )
@@ -131,10 +132,8 @@ async def handle_step_modal_button(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     """Deny, Request changes, Delegate: the modal, unless the person may not decide the step."""
-    await ack()
-    deps = deps_of(context)
+    deps, user_id, request_id, seq = await _ack_click(ack, body, context)
     action, modal = STEP_MODALS[body["actions"][0]["action_id"]]
-    user_id, request_id, seq = _clicked_step(body)
     channel_id = channel_id_of(body)
     state = await _state_of(deps, request_id)
     refusal = step_refusal(state, user_id, seq) if state is not None else None
@@ -265,9 +264,7 @@ async def handle_delegate_submission(
 async def handle_withdraw(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    await ack()
-    deps = deps_of(context)
-    user_id, request_id, _ = _clicked_step(body)
+    deps, user_id, request_id, _ = await _ack_click(ack, body, context)
     outcome = await deps.procurement.withdraw(request_id, WithdrawInput(actor_slack_id=user_id))
     log.info("withdraw %s by %s: accepted=%s", request_id, user_id, outcome.accepted)
     if not outcome.accepted:
@@ -275,9 +272,7 @@ async def handle_withdraw(
 
 
 async def handle_edit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
-    await ack()
-    deps = deps_of(context)
-    user_id, request_id, _ = _clicked_step(body)
+    deps, user_id, request_id, _ = await _ack_click(ack, body, context)
     channel_id = channel_id_of(body)
     row = await asyncio.to_thread(read_request, deps, request_id)
     refusal = edit_refusal(row, user_id)

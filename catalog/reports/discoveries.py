@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from catalog.discovery import recogniser
 from catalog.models import Discovery, SpendLine, SpendRecord
+from catalog.reports.paging import OffsetPage
 from catalog.repository import discovery as store
 from catalog.rules.discovery import STATUSES
 from catalog.rules.discovery_actions import NEEDS_DECISION, needs_decision
@@ -78,20 +79,7 @@ class DiscoveryRow:
     in_digest: bool = False  # a Slack digest shows it (and is redrawn after a decision)
 
 
-@dataclass(frozen=True)
-class DiscoveryPage:
-    rows: list[DiscoveryRow]
-    total: int
-    offset: int
-    limit: int
-
-    @property
-    def next_offset(self) -> int | None:
-        return self.offset + self.limit if self.offset + self.limit < self.total else None
-
-    @property
-    def previous_offset(self) -> int | None:
-        return max(self.offset - self.limit, 0) if self.offset else None
+DiscoveryPage = OffsetPage[DiscoveryRow]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from catalog.models import ApprovalStep, AuditEvent, Person, PurchaseRequest, SlackMessage, StepStatus
 from catalog.projection import copy_fields
+from catalog.reports.paging import OffsetPage
 
 T = TypeVar("T", ApprovalStep, AuditEvent, SlackMessage)
 MAX_PAGE = 200
@@ -66,20 +67,8 @@ class RequestRow:
 
 
 @dataclass(frozen=True)
-class RequestPage:
-    rows: list[RequestRow]
-    total: int
-    offset: int
-    limit: int
+class RequestPage(OffsetPage[RequestRow]):
     sort: str
-
-    @property
-    def next_offset(self) -> int | None:
-        return self.offset + self.limit if self.offset + self.limit < self.total else None
-
-    @property
-    def previous_offset(self) -> int | None:
-        return max(0, self.offset - self.limit) if self.offset > 0 else None
 
 
 def _pending_steps(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:

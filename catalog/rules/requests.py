@@ -85,14 +85,28 @@ class Quote:
     estimate_currency: str | None = None  # set only when it is not `currency` (so not comparable)
 
     def notice(self, money: Callable[[int, str], str]) -> str | None:
-        return price_notice(
-            basis=self.basis,
-            annual_cents=self.annual_cost_cents,
-            catalog_annual_cents=self.catalog_annual_cents,
-            estimate_cents=self.estimate_cents,
-            currency=self.currency,
-            money=money,
-            estimate_currency=self.estimate_currency,
+        """Which price a request is priced at and why, when the requester typed an estimate for a
+        product with a catalog price (None otherwise: nothing to explain). `money` formats an
+        amount: `catalog.money.format_money` for the CLI, `catalog.money.format_money_symbol` for Slack."""
+        estimate_cents, catalog_annual_cents, currency = self.estimate_cents, self.catalog_annual_cents, self.currency
+        if estimate_cents is None or catalog_annual_cents is None:
+            return None
+        catalog = money(catalog_annual_cents, currency)
+        if self.basis == PRICED_FROM_HIGHER_QUOTE:
+            return (
+                f"Priced at the quoted {money(self.annual_cost_cents, currency)} a year: it is above the catalog price "
+                f"({catalog}), so it is taken as a higher tier."
+            )
+        if self.estimate_currency and self.estimate_currency != currency.upper():
+            return (
+                f"Priced at the catalog price, {catalog} a year. The estimate is in {self.estimate_currency} and the "
+                f"catalog price in {currency.upper()}, so it is not used."
+            )
+        if estimate_cents == catalog_annual_cents:
+            return None
+        return (
+            f"Priced at the catalog price, {catalog} a year. The estimate ({money(estimate_cents, currency)}) "
+            "is not used: an estimate can only raise a catalog price (a higher tier), never lower it."
         )
 
 
@@ -123,40 +137,6 @@ def quote(*, price: CatalogPrice | None, seats: int, estimate_cents: int | None,
         )
     other = None if comparable or estimate_cents is None else (currency or "").upper()
     return Quote(unit, catalog, price.currency, PRICED_FROM_CATALOG, catalog, estimate_cents, other)
-
-
-def price_notice(
-    *,
-    basis: str,
-    annual_cents: int,
-    catalog_annual_cents: int | None,
-    estimate_cents: int | None,
-    currency: str,
-    money: Callable[[int, str], str],
-    estimate_currency: str | None = None,
-) -> str | None:
-    """Which price a request is priced at and why, when the requester typed an estimate for a
-    product with a catalog price (None otherwise: nothing to explain). `money` formats an
-    amount: `catalog.money.format_money` for the CLI, `catalog.money.format_money_symbol` for Slack."""
-    if estimate_cents is None or catalog_annual_cents is None:
-        return None
-    catalog = money(catalog_annual_cents, currency)
-    if basis == PRICED_FROM_HIGHER_QUOTE:
-        return (
-            f"Priced at the quoted {money(annual_cents, currency)} a year: it is above the catalog price "
-            f"({catalog}), so it is taken as a higher tier."
-        )
-    if estimate_currency and estimate_currency != currency.upper():
-        return (
-            f"Priced at the catalog price, {catalog} a year. The estimate is in {estimate_currency} and the "
-            f"catalog price in {currency.upper()}, so it is not used."
-        )
-    if estimate_cents == catalog_annual_cents:
-        return None
-    return (
-        f"Priced at the catalog price, {catalog} a year. The estimate ({money(estimate_cents, currency)}) "
-        "is not used: an estimate can only raise a catalog price (a higher tier), never lower it."
-    )
 
 
 # --- renewals ---------------------------------------------------------------------------------

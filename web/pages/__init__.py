@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from catalog.reports.paging import OffsetPage
 from web.access import may_see_register
 from web.deps import PageViewer, render, require
+
+RowT = TypeVar("RowT")
+
+
+def page_json(page: OffsetPage[RowT], row_json: Callable[[RowT], dict[str, Any]]) -> dict[str, Any]:
+    """An offset page as the `/api/v1/` lists return it: its rows (`items`) and where the next one starts."""
+    return {
+        "items": [row_json(row) for row in page.rows],
+        "total": page.total,
+        "offset": page.offset,
+        "limit": page.limit,
+        "next_offset": page.next_offset,
+    }
 
 
 def placeholder_router(path: str, heading: str, *, register: bool) -> APIRouter:

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -29,6 +29,7 @@ from catalog.reports import discoveries as report
 from catalog.repository import discovery_actions as actions
 from web.access import Viewer, may_edit_register, may_see_register, may_upload_spend
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
+from web.pages import page_json
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -45,13 +46,21 @@ SEARCH = Query(None, max_length=200, description="In the name, vendor, key or a 
 OFFSET = Query(0, ge=0, description="Pages of 50: the `next_offset` of this one.")
 
 
-def _filters(status: str | None, cost_center: str | None, q: str | None) -> report.DiscoveryFilters:
-    if status and status not in report.SHOWN_STATUSES:
-        raise HTTPException(400, f"status must be one of {', '.join(report.SHOWN_STATUSES)}")
+def _filters(
+    status: str | None = STATUS, cost_center: str | None = COST_CENTER, q: str | None = SEARCH
+) -> report.DiscoveryFilters:
+    """The list's filters from the query string (empty fields of the HTML form mean "any");
+    `_page` refuses an unknown status, once the viewer is known to be allowed the list."""
     return report.DiscoveryFilters(status or None, (cost_center or "").strip() or None, (q or "").strip() or None)
 
 
+Filters = Annotated[report.DiscoveryFilters, Depends(_filters)]
+NO_FILTERS = report.DiscoveryFilters()
+
+
 def _page(c: Console, filters: report.DiscoveryFilters, offset: int) -> report.DiscoveryPage:
+    if filters.status and filters.status not in report.SHOWN_STATUSES:
+        raise HTTPException(400, f"status must be one of {', '.join(report.SHOWN_STATUSES)}")
     with transaction(c.engine, read_only=True) as session:
         return report.list_discoveries(session, filters=filters, as_of=c.today(), offset=offset)
 
@@ -68,9 +77,7 @@ async def render_list(
     request: Request,
     viewer: Viewer,
     *,
-    status: str | None = None,
-    cost_center: str | None = None,
-    q: str | None = None,
+    filters: report.DiscoveryFilters = NO_FILTERS,
     offset: int = 0,
     notice: str = "",
     upload: Any = None,
@@ -80,9 +87,10 @@ async def render_list(
     """The list with its filters, and the upload form (with `upload`'s problems, if any)."""
     from web.pages.spend_imports import upload_form_context
 
-    filters = _filters(status, cost_center, q)
     page = await run_in_threadpool(_page, console(request), filters, offset)
-    query = {k: v for k, v in (("status", status), ("cost_center", cost_center), ("q", q)) if v}
+    query = {
+        k: v for k, v in (("status", filters.status), ("cost_center", filters.cost_center), ("q", filters.search)) if v
+    }
     return render(
         request,
         "discovered.html",
@@ -104,23 +112,19 @@ async def render_list(
 async def discovered_page(
     request: Request,
     viewer: PageViewer,
-    status: str | None = STATUS,
-    cost_center: str | None = COST_CENTER,
-    q: str | None = SEARCH,
+    filters: Filters,
     offset: int = OFFSET,
     notice: str = Query("", max_length=1000, include_in_schema=False),
 ) -> Response:
     require(may_see_register(viewer), "discovered products")
-    return await render_list(request, viewer, status=status, cost_center=cost_center, q=q, offset=offset, notice=notice)
+    return await render_list(request, viewer, filters=filters, offset=offset, notice=notice)
 
 
 @router.get("/api/v1/discoveries", tags=["discovery"])
 async def discoveries_api(
     request: Request,
     viewer: ApiViewer,
-    status: str | None = STATUS,
-    cost_center: str | None = COST_CENTER,
-    q: str | None = SEARCH,
+    filters: Filters,
     offset: int = OFFSET,
 ) -> dict[str, Any]:
     """Products seen by discovery (non-SaaS merchants only with `status=non_saas`): status,
@@ -128,14 +132,8 @@ async def discoveries_api(
     lines, payers, cost centers, first/last seen, SSO users and ITAM's decision. Offset pages
     of 50, blocked products in use first."""
     require(may_see_register(viewer), "discovered products")
-    page = await run_in_threadpool(_page, console(request), _filters(status, cost_center, q), offset)
-    return {
-        "items": [row_json(r) for r in page.rows],
-        "total": page.total,
-        "offset": page.offset,
-        "limit": page.limit,
-        "next_offset": page.next_offset,
-    }
+    page = await run_in_threadpool(_page, console(request), filters, offset)
+    return page_json(page, row_json)
 
 
 def _detail(c: Console, discovery_id: int) -> tuple[report.DiscoveryDetail, list[tuple[str, str]]]:

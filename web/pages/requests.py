@@ -25,6 +25,7 @@ from catalog.reports import requests as report
 from catalog.text import role_label
 from web.access import Viewer, request_filter
 from web.deps import ApiViewer, Console, Offset, PageViewer, console, render
+from web.pages import page_json
 from workflows.request.types import ACTION_APPROVE, ACTION_DENY, ACTION_REQUEST_CHANGES, DecisionInput
 
 router = APIRouter()
@@ -134,13 +135,7 @@ async def requests_api(
     center, age in days), sorted (`sort`: created, id, status, product, requester, cost_center,
     cost; `-` first reverses) and paginated (`offset`, pages of 50)."""
     page = await run_in_threadpool(_page, console(request), viewer, filters, sort, max(0, offset))
-    return {
-        "items": [_row_json(row) for row in page.rows],
-        "total": page.total,
-        "offset": page.offset,
-        "limit": page.limit,
-        "next_offset": page.next_offset,
-    }
+    return page_json(page, _row_json)
 
 
 def _statuses() -> list[str]:
