@@ -38,10 +38,19 @@ async def test_a_number_too_big_for_the_database_is_a_bad_value_not_a_server_err
         f"/api/v1/assets/{huge}",
         f"/requests?offset={huge}",
         f"/api/v1/requests?offset={huge}",
+        f"/discovered/{huge}",
+        f"/api/v1/discoveries/{huge}",
+        f"/discovered?offset={huge}",
+        f"/api/v1/discoveries?offset={huge}",
     ):
         answer = await sqlite_console.http.get(path)
         assert answer.status_code == 422, (path, answer.status_code)
-    for path in (f"/seats/{huge}/release-ask", f"/renewals/{huge}/decide", f"/renewals/feed/{huge}/revoke"):
+    for path in (
+        f"/seats/{huge}/release-ask",
+        f"/renewals/{huge}/decide",
+        f"/renewals/feed/{huge}/revoke",
+        f"/discovered/{huge}/adopt",
+    ):
         answer = await sqlite_console.http.post(path, data={"csrf_token": csrf})
         assert answer.status_code == 422, (path, answer.status_code)
     for month in ("9999-12", "0001-01"):

@@ -28,7 +28,7 @@ from catalog.money import format_amounts
 from catalog.reports import discoveries as report
 from catalog.repository import discovery_actions as actions
 from web.access import Viewer, may_edit_register, may_see_register, may_upload_spend
-from web.deps import ApiViewer, Console, PageViewer, console, render, require
+from web.deps import MAX_DB_INT, ApiViewer, Console, PageViewer, RowId, console, render, require
 from web.pages import page_json
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ NO_SLACK_USER = "Your directory entry has no Slack user, and discovery decisions
 STATUS = Query(None, max_length=32, description="managed, unmanaged, blocked_in_use, unknown or non_saas.")
 COST_CENTER = Query(None, max_length=64, description="Only products some spend was booked to this cost center.")
 SEARCH = Query(None, max_length=200, description="In the name, vendor, key or a payer's email.")
-OFFSET = Query(0, ge=0, description="Pages of 50: the `next_offset` of this one.")
+OFFSET = Query(0, ge=0, le=MAX_DB_INT, description="Pages of 50: the `next_offset` of this one.")
 
 
 def _filters(
@@ -178,14 +178,14 @@ def _detail_page(
 
 
 @router.get("/discovered/{discovery_id}", response_class=HTMLResponse, include_in_schema=False)
-async def discovery_page(request: Request, viewer: PageViewer, discovery_id: int) -> Response:
+async def discovery_page(request: Request, viewer: PageViewer, discovery_id: RowId) -> Response:
     require(may_see_register(viewer), "discovered products")
     detail, alternatives = await run_in_threadpool(_detail, console(request), discovery_id)
     return _detail_page(request, viewer, detail, alternatives)
 
 
 @router.get("/api/v1/discoveries/{discovery_id}", tags=["discovery"])
-async def discovery_api(request: Request, viewer: ApiViewer, discovery_id: int) -> dict[str, Any]:
+async def discovery_api(request: Request, viewer: ApiViewer, discovery_id: RowId) -> dict[str, Any]:
     """One product seen, with the spend lines behind it (newest first, at most 200)."""
     require(may_see_register(viewer), "discovered products")
     detail, _ = await run_in_threadpool(_detail, console(request), discovery_id)
@@ -287,7 +287,7 @@ async def decide(
 
 
 @router.post("/discovered/{discovery_id}/{action}", include_in_schema=False)
-async def decide_page(request: Request, viewer: PageViewer, discovery_id: int, action: str) -> Response:
+async def decide_page(request: Request, viewer: PageViewer, discovery_id: RowId, action: str) -> Response:
     c = console(request)
     form = await request.form()
     raw = {k: form.get(k) for k in ("reason", "days")}
@@ -315,7 +315,7 @@ class DecisionBody(BaseModel):
 async def decide_api(
     request: Request,
     viewer: ApiViewer,
-    discovery_id: int,
+    discovery_id: RowId,
     action: Literal["adopt", "block", "ignore"],
     body: DecisionBody | None = None,
 ) -> dict[str, Any]:
