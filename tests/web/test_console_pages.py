@@ -262,3 +262,17 @@ async def test_budgets_lead_with_the_lines_at_risk_and_spare_the_untouched_their
     assert "<details open>" in over[: over.index("</section>")]  # the first line at risk is open
     api = (await console.http.get("/api/v1/budgets")).json()["budgets"]
     assert {"CC-QUIET", "CC-ZOVER"} <= {b["cost_center"] for b in api}  # the API keeps every line
+
+
+async def test_a_commitment_leads_with_its_figures_and_folds_its_months(sqlite_console: Console) -> None:
+    sqlite_console.sign_in(FINANCE)
+    page = (await sqlite_console.http.get("/commitments")).text
+    commitments = (await sqlite_console.http.get("/api/v1/commitments")).json()["commitments"]
+    assert commitments
+    for c in commitments:
+        section = page[page.index(f'<section id="{c["name"].replace(" ", "-")}"') :]
+        section = section[: section.index("</section>")]
+        # The figures and the chart first; the month table (a row a month of the term) folded.
+        assert section.index('data-testid="commitment-figures"') < section.index("data-chart=")
+        assert section.index("data-chart=") < section.index("<details>") < section.index("<table>")
+        assert f"({len(c['months'])} months)</summary>" in section
