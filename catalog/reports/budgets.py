@@ -5,10 +5,11 @@ of `catalog.rules.budget.forecast` drawn from today's actual to its year-end pro
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import extract, func, select
 from sqlmodel import Session, col
@@ -60,39 +61,47 @@ def budget_lines(session: Session, *, fiscal_year: int, cost_center: str | None 
     ]
 
 
-def _committed_by_month(session: Session, *, fiscal_year: int) -> dict[tuple[str, str], dict[date, int]]:
-    amount = func.coalesce(col(BudgetReservation.budget_cents), col(BudgetReservation.amount_cents))
-    currency = func.coalesce(col(BudgetReservation.budget_currency), col(BudgetReservation.currency))
-    at = col(BudgetReservation.at)
+def monthly_sums(
+    session: Session, *, key: Any, currency: Any, on: Any, amount: Any, where: Any
+) -> Iterator[tuple[Any, str, date, int]]:
+    """(key, currency, the month's first day, the sum of `amount`) for each key, currency and
+    calendar month of `on` among the rows `where` selects: the monthly totals every series
+    report draws (columns or SQL expressions of one table)."""
     query = (
-        select(
-            col(BudgetReservation.cost_center), currency, extract("year", at), extract("month", at), func.sum(amount)
-        )
-        .where(col(BudgetReservation.fiscal_year) == fiscal_year)
-        .group_by(col(BudgetReservation.cost_center), currency, extract("year", at), extract("month", at))
+        select(key, currency, extract("year", on), extract("month", on), func.sum(amount))
+        .where(where)
+        .group_by(key, currency, extract("year", on), extract("month", on))
     )
+    for k, cur, year, month, total in session.execute(query):
+        yield k, cur, date(int(year), int(month), 1), int(total or 0)
+
+
+def _committed_by_month(session: Session, *, fiscal_year: int) -> dict[tuple[str, str], dict[date, int]]:
     found: dict[tuple[str, str], dict[date, int]] = defaultdict(dict)
-    for cc, cur, year, month, total in session.execute(query):
-        found[(cc, cur)][date(int(year), int(month), 1)] = int(total or 0)
+    for cc, cur, month, total in monthly_sums(
+        session,
+        key=col(BudgetReservation.cost_center),
+        currency=func.coalesce(col(BudgetReservation.budget_currency), col(BudgetReservation.currency)),
+        on=col(BudgetReservation.at),
+        amount=func.coalesce(col(BudgetReservation.budget_cents), col(BudgetReservation.amount_cents)),
+        where=col(BudgetReservation.fiscal_year) == fiscal_year,
+    ):
+        found[(cc, cur)][month] = total
     return found
 
 
 def _spent_by_month(session: Session, *, start: date, stop: date) -> dict[str, dict[tuple[date, str], int]]:
     on = col(SpendRecord.spent_on)
-    query = (
-        select(
-            col(SpendRecord.cost_center),
-            col(SpendRecord.currency),
-            extract("year", on),
-            extract("month", on),
-            func.sum(col(SpendRecord.amount_cents)),
-        )
-        .where(on >= start, on < stop)
-        .group_by(col(SpendRecord.cost_center), col(SpendRecord.currency), extract("year", on), extract("month", on))
-    )
     found: dict[str, dict[tuple[date, str], int]] = defaultdict(dict)
-    for cc, cur, year, month, total in session.execute(query):
-        found[cc][(date(int(year), int(month), 1), cur)] = int(total or 0)
+    for cc, cur, month, total in monthly_sums(
+        session,
+        key=col(SpendRecord.cost_center),
+        currency=col(SpendRecord.currency),
+        on=on,
+        amount=col(SpendRecord.amount_cents),
+        where=(on >= start) & (on < stop),
+    ):
+        found[cc][(month, cur)] = total
     return found
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from catalog.models import Commitment, CommitmentDrawdown, SpendLine
 from catalog.projection import copy_fields
-from catalog.reports.budgets import month_end, month_starts
+from catalog.reports.budgets import month_end, month_starts, monthly_sums
 
 
 @dataclass(frozen=True)
@@ -103,20 +103,15 @@ def _billed_by_month(session: Session, commitments: Sequence[Commitment]) -> dic
     """Commitment id → month → what the cloud billed against it in that month, in the
     commitment's own currency (a line in another currency is not summed into it)."""
     currency_of = {c.id: c.currency for c in commitments}
-    on = col(SpendLine.spent_on)
-    query = (
-        select(
-            col(SpendLine.commitment_id),
-            col(SpendLine.currency),
-            extract("year", on),
-            extract("month", on),
-            func.sum(col(SpendLine.amount_cents)),
-        )
-        .where(col(SpendLine.commitment_id).in_(list(currency_of)))
-        .group_by(col(SpendLine.commitment_id), col(SpendLine.currency), extract("year", on), extract("month", on))
-    )
     found: dict[int, dict[date, int]] = defaultdict(dict)
-    for cid, currency, year, month, total in session.execute(query):
+    for cid, currency, month, total in monthly_sums(
+        session,
+        key=col(SpendLine.commitment_id),
+        currency=col(SpendLine.currency),
+        on=col(SpendLine.spent_on),
+        amount=col(SpendLine.amount_cents),
+        where=col(SpendLine.commitment_id).in_(list(currency_of)),
+    ):
         if currency_of.get(cid) == currency:
-            found[int(cid)][date(int(year), int(month), 1)] = int(total or 0)
+            found[int(cid)][month] = total
     return found

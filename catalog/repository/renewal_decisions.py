@@ -42,7 +42,7 @@ from catalog.repository.renewal_calendar import (
     seat_counts,
 )
 from catalog.repository.requests import pending_renewal_request
-from catalog.rules.renewal_authority import needs_approval_refusal, pending_refusal, quote_renewal, requested_seats
+from catalog.rules.renewal_authority import needs_approval_refusal, pending_refusal, quote_renewal, quote_request
 from catalog.rules.renewals import (
     HolidayCalendar,
     RenewalPlan,
@@ -403,12 +403,8 @@ def approved_renewal(
             "nothing was renewed. Renew the current term from its reminder."
         )
     try:
-        quote = quote_renewal(
-            contract,
-            asset,
-            renewal_date,
-            seats=requested_seats(asset, request.seats),
-            unit_price_cents=request.unit_price_cents,
+        quote = quote_request(
+            contract, asset, renewal_date, seats=request.seats, unit_price_cents=request.unit_price_cents
         )
     except RequestInputError as exc:
         return exc.message

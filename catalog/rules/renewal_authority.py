@@ -65,6 +65,15 @@ def quote_renewal(
     )
 
 
+def quote_request(
+    contract: Contract, asset: Asset, renewal_date: date, *, seats: int, unit_price_cents: int | None
+) -> RenewalQuote:
+    """`quote_renewal` of a renewal request: its row's `seats` as `requested_seats` reads them."""
+    return quote_renewal(
+        contract, asset, renewal_date, seats=requested_seats(asset, seats), unit_price_cents=unit_price_cents
+    )
+
+
 def pending_refusal(request: PurchaseRequest) -> str:
     """A second Renew of a term while a renewal request for it waits (mrkdwn)."""
     price = escape_mrkdwn(format_money_symbol(request.unit_price_cents, request.currency))

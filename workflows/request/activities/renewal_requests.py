@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from catalog import repository
 from catalog.models import Asset, Contract, PurchaseRequest, RenewalStatus, StepStatus
-from catalog.renewal_authority import pending_refusal, pending_renewal_request, quote_renewal, requested_seats
+from catalog.renewal_authority import pending_refusal, pending_renewal_request, quote_request
 from catalog.repository import reminders as reminders_repo
 from catalog.rules.budget import BudgetError, available_cents, fiscal_year_of
 from catalog.rules.policy import Policy
@@ -54,12 +54,8 @@ def _priced(
     if requester is None or (requester.email != asset.owner_email and not reminders_repo.is_itam(requester)):
         return contract, asset, None, "Only the asset's owner or the ITAM team can renew this contract."
     try:
-        priced = quote_renewal(
-            contract,
-            asset,
-            renewal_date,
-            seats=requested_seats(asset, request.seats),
-            unit_price_cents=request.renewal_unit_price_cents,
+        priced = quote_request(
+            contract, asset, renewal_date, seats=request.seats, unit_price_cents=request.renewal_unit_price_cents
         )
     except RequestInputError as exc:
         return contract, asset, None, exc.message
@@ -139,12 +135,8 @@ def renewal_plan_detail(session: Session, request: RequestInput) -> dict[str, An
     if contract is None or asset is None or renewal_date is None:
         return {}
     try:
-        priced = quote_renewal(
-            contract,
-            asset,
-            renewal_date,
-            seats=requested_seats(asset, request.seats),
-            unit_price_cents=request.renewal_unit_price_cents,
+        priced = quote_request(
+            contract, asset, renewal_date, seats=request.seats, unit_price_cents=request.renewal_unit_price_cents
         )
     except RequestInputError:
         return {}
