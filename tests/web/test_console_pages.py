@@ -276,3 +276,25 @@ async def test_a_commitment_leads_with_its_figures_and_folds_its_months(sqlite_c
         assert section.index('data-testid="commitment-figures"') < section.index("data-chart=")
         assert section.index("data-chart=") < section.index("<details>") < section.index("<table>")
         assert f"({len(c['months'])} months)</summary>" in section
+
+
+async def test_budgets_detail_the_lines_most_at_risk_and_open_any_other_on_its_own(sqlite_console: Console) -> None:
+    from web.pages.budgets import DETAILED_LINES
+
+    console = sqlite_console
+    console.sign_in(FINANCE)
+    year = (await console.http.get("/api/v1/budgets")).json()["fiscal_year"]
+    with transaction(console.engine) as session:
+        for n in range(DETAILED_LINES + 5):
+            session.add(Budget(cost_center=f"CC-X{n:02d}", fiscal_year=year, annual_cents=1_000_00))
+    page = (await console.http.get("/budgets")).text
+    summary = page[page.index('data-testid="budget-summary"') : page.index("</table>")]
+    total = len(re.findall(r"<tr><th scope=\"row\">", summary))
+    assert total == len((await console.http.get("/api/v1/budgets")).json()["budgets"]) > DETAILED_LINES
+    assert page.count('<section id="cc-') == DETAILED_LINES  # every line in the table, 20 in detail
+    assert f"The {DETAILED_LINES} lines most at risk" in page
+    last = "CC-X24"  # untouched and last by name: no section here, a page of its own
+    assert f'href="/budgets?year={year}&amp;cost_center={last}"' in summary and f'id="cc-{last}"' not in page
+    alone = (await console.http.get("/budgets", params={"year": year, "cost_center": last})).text
+    assert alone.count('<section id="cc-') == 1 and f'id="cc-{last}"' in alone
+    assert "<details open>" in alone and "Every cost center" in alone
