@@ -85,8 +85,8 @@ QUERIES: dict[str, Query] = {
 #: Console pages and their /api/v1 twins, requested in-process as the signed-in ITAM.
 #: `{request}` and `{asset}` are filled with the newest request and asset of the dataset.
 PAGE_PATHS = ["/", "/requests", "/assets", "/renewals", "/budgets", "/commitments", "/seats", "/catalog"]
-PAGE_PATHS += ["/policy", "/requests/{request}", "/assets/{asset}"]
-API_PATHS = ["/api/v1/overview"] + [f"/api/v1{path}" for path in PAGE_PATHS[1:]]
+PAGE_PATHS += ["/policy", "/requests/{request}", "/assets/{asset}", "/discovered"]
+API_PATHS = ["/api/v1/overview"] + [f"/api/v1{path}" for path in PAGE_PATHS[1:-1]] + ["/api/v1/discoveries"]
 PAGES: list[str] = PAGE_PATHS + API_PATHS
 
 
