@@ -109,7 +109,9 @@ def parse_money(
             f"{text.strip()[:40]!r} is in {written[1].upper()}, but the amount is recorded in "
             f"{currency.upper()}; convert it or change the currency"
         )
-    cleaned = re.sub(r"\s*[A-Za-z]{3}$", "", cleaned.lstrip("$€£").strip())
+    if written:
+        cleaned = cleaned[: written.start()]
+    cleaned = cleaned.lstrip("$€£").strip()
     match = _AMOUNT.fullmatch(cleaned)
     if not match or (negative and not allow_negative):
         if example is None:

@@ -216,6 +216,7 @@ def commitments_list(
     from catalog import repository
     from catalog.models import Commitment
     from catalog.money import format_amount
+    from catalog.reports.commitments import used_before_import
     from catalog.repository.discovery import commitment_actuals
     from procure.tables import Column, print_rows
 
@@ -228,7 +229,7 @@ def commitments_list(
             "total_cents": c.total_cents,
             "remaining_cents": c.remaining_cents,
             "approved_drawdown_cents": approved,
-            "used_before_cents": max(0, c.total_cents - c.remaining_cents - approved),
+            "used_before_cents": used_before_import(c, approved),
             "actual_drawdown_cents": actual,
             "start": c.start_date.isoformat() if c.start_date else None,
             "end": c.end_date.isoformat(),

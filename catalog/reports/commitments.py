@@ -45,6 +45,12 @@ class CommitmentSeries:
     months: list[DrawdownPoint]
 
 
+def used_before_import(commitment: Commitment, approved_cents: int) -> int:
+    """What a commitment had already used when it was imported: total − left − approved here
+    (left is what approvals may still draw)."""
+    return max(0, commitment.total_cents - commitment.remaining_cents - approved_cents)
+
+
 def commitment_series(session: Session, *, as_of: date, name: str | None = None) -> list[CommitmentSeries]:
     """Every commitment (or the one named), ending soonest first."""
     query = select(Commitment).order_by(col(Commitment.end_date), col(Commitment.name))
@@ -92,7 +98,7 @@ def commitment_series(session: Session, *, as_of: date, name: str | None = None)
                 start_date=start,
                 drawn_cents=approved,
                 billed_cents=sum(billed_months.values()),
-                used_before_cents=max(0, c.total_cents - c.remaining_cents - approved),
+                used_before_cents=used_before_import(c, approved),
                 months=points,
             )
         )
