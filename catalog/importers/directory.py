@@ -23,7 +23,15 @@ from typing import Any
 from sqlmodel import Session
 
 from catalog import repository
-from catalog.importers.rows import ImportFileError, ImportProblem, ImportSummary, Row, parse_date, read_rows
+from catalog.importers.rows import (
+    ImportFileError,
+    ImportProblem,
+    ImportSummary,
+    Row,
+    RowFields,
+    parse_date,
+    read_rows,
+)
 from catalog.models import Person
 from catalog.projection import field_names
 from catalog.rules.policy import DirectoryEntry
@@ -90,34 +98,19 @@ def record_from_person(person: Person) -> PersonRecord:
     return PersonRecord(**asdict(repository.directory_entry(person)))
 
 
-def _email(row: Row, key: str, problems: list[ImportProblem]) -> str | None:
-    text = row.text(key)
-    if text is None:
-        return None
+def _email_address(text: str) -> str:
     value = text.strip().lower()
     if len(value) > 320 or not _EMAIL.fullmatch(value):
-        problems.append(ImportProblem(row.at(key), f"{key} {text[:60]!r} is not an email address"))
-        return None
+        raise ValueError(f"{text[:60]!r} is not an email address")
     return value
 
 
-def _limited(row: Row, key: str, limit: int, problems: list[ImportProblem]) -> str | None:
-    text = row.text(key)
-    if text is not None and len(text) > limit:
-        problems.append(ImportProblem(row.at(key), f"{key} is longer than {limit} characters"))
-        return None
-    return text
+def _email(fields: RowFields, key: str) -> str | None:
+    return fields.parsed(key, fields.row.text(key), _email_address, joiner=" ")
 
 
-def _day(row: Row, key: str, problems: list[ImportProblem]) -> date | None:
-    text = row.text(key)
-    if text is None:
-        return None
-    try:
-        return parse_date(text)
-    except ValueError as error:
-        problems.append(ImportProblem(row.at(key), f"{key}: {error}"))
-        return None
+def _day(fields: RowFields, key: str) -> date | None:
+    return fields.parsed(key, fields.row.text(key), parse_date)
 
 
 def _roles(row: Row, problems: list[ImportProblem]) -> tuple[str, ...]:
@@ -138,20 +131,20 @@ def _roles(row: Row, problems: list[ImportProblem]) -> tuple[str, ...]:
 
 
 def _person(row: Row, problems: list[ImportProblem]) -> PersonRecord | None:
-    count = len(problems)
-    email = _email(row, "email", problems)
+    fields = RowFields(row, problems)
+    email = _email(fields, "email")
     if row.text("email") is None:
         problems.append(ImportProblem(row.line, "missing email"))
     slack_id = row.text("slack_id")
     if slack_id is not None and not _SLACK_ID.fullmatch(slack_id):
         problems.append(ImportProblem(row.at("slack_id"), f"slack_id {slack_id[:40]!r} is not a Slack user id (U…)"))
-    name = _limited(row, "name", 200, problems)
-    manager = _email(row, "manager", problems)
-    delegate = _email(row, "delegate", problems)
-    department = _limited(row, "department", 100, problems)
-    cost_center = _limited(row, "cost_center", 64, problems)
+    name = fields.text("name", limit=200, required=False)
+    manager = _email(fields, "manager")
+    delegate = _email(fields, "delegate")
+    department = fields.text("department", limit=100, required=False)
+    cost_center = fields.text("cost_center", limit=64, required=False)
     roles = _roles(row, problems)
-    ooo_from, ooo_to = _day(row, "ooo_from", problems), _day(row, "ooo_to", problems)
+    ooo_from, ooo_to = _day(fields, "ooo_from"), _day(fields, "ooo_to")
     if (row.text("ooo_from") is None) != (row.text("ooo_to") is None):
         key = "ooo_to" if row.text("ooo_from") is None else "ooo_from"
         problems.append(ImportProblem(row.at(key), "give both ooo_from and ooo_to (the first and last day away)"))
@@ -161,7 +154,7 @@ def _person(row: Row, problems: list[ImportProblem]) -> PersonRecord | None:
         problems.append(ImportProblem(row.at("manager"), f"{email} can't be their own manager"))
     if email and delegate == email:
         problems.append(ImportProblem(row.at("delegate"), f"{email} can't be their own delegate"))
-    if len(problems) > count or email is None:
+    if not fields.ok or email is None:
         return None
     return PersonRecord(
         email=email,

@@ -13,9 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 import yaml
 
@@ -38,6 +39,7 @@ __all__ = [
 MAX_ROWS = 50_000
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?", re.ASCII)
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -243,25 +245,15 @@ class RowFields:
     def money(self, key: str, *, required: bool = True, allow_negative: bool = False) -> int | None:
         """The amount in `key`, in the row's currency (its `currency` cell, USD when none): an
         amount that names another currency ("1200 EUR" on a USD row) is refused."""
-        value = self.text(key, limit=60, required=required)
-        if value is None:
-            return None
-        try:
-            recorded_in = (self.row.text("currency") or "USD").strip()
-            return parse_money(value, allow_negative=allow_negative, currency=recorded_in)
-        except ValueError as error:
-            self.bad(key, f"{key}: {error}")
-            return None
+        recorded_in = (self.row.text("currency") or "USD").strip()
+        return self.parsed(
+            key,
+            self.text(key, limit=60, required=required),
+            lambda value: parse_money(value, allow_negative=allow_negative, currency=recorded_in),
+        )
 
     def day(self, key: str, *, required: bool = True) -> date | None:
-        value = self.text(key, limit=40, required=required)
-        if value is None:
-            return None
-        try:
-            return parse_date(value)
-        except ValueError as error:
-            self.bad(key, f"{key}: {error}")
-            return None
+        return self.parsed(key, self.text(key, limit=40, required=required), parse_date)
 
     def currency(self, key: str = "currency", *, default: str | None = "USD") -> str | None:
         value = self.row.text(key)
@@ -269,10 +261,17 @@ class RowFields:
             if default is None:
                 self.problems.append(ImportProblem(self.row.line, f"missing {key}"))
             return default
+        return self.parsed(key, value, parse_currency, joiner=" ")
+
+    def parsed(self, key: str, value: str | None, parse: Callable[[str], _T], *, joiner: str = ": ") -> _T | None:
+        """`parse(value)`; None when there is no value, or when `parse` refuses it, with a
+        problem at `key` that reads "<key><joiner><why>"."""
+        if value is None:
+            return None
         try:
-            return parse_currency(value)
+            return parse(value)
         except ValueError as error:
-            self.bad(key, f"{key} {error}")
+            self.bad(key, f"{key}{joiner}{error}")
             return None
 
     def choice(self, key: str, options: Sequence[str]) -> str | None:
