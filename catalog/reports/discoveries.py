@@ -10,11 +10,13 @@ spend lines then, with no decision to take."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, String, case, cast, func, or_
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from catalog.discovery import recogniser
@@ -246,40 +248,45 @@ def discovery_detail(session: Session, *, discovery_id: int, as_of: date) -> Dis
         seen = recognise_one(descriptor)
         return seen.key == found.key or (found.product_id is not None and seen.product_id == found.product_id)
 
-    card = [d for d in session.exec(select(SpendLine.descriptor).distinct()).all() if behind(d)]
-    ap = [v for v in session.exec(select(SpendRecord.vendor).distinct()).all() if behind(v)]
-    views: list[SpendLineView] = []
-    if card:
-        lines = session.exec(
-            select(SpendLine)
-            .where(col(SpendLine.descriptor).in_(card), col(SpendLine.spent_on) <= as_of)
-            .order_by(col(SpendLine.spent_on).desc(), col(SpendLine.id))
-            .limit(MAX_DETAIL_LINES + 1)
-        ).all()
-        views += [
-            SpendLineView(
-                line.spent_on,
-                line.descriptor,
-                line.amount_cents,
-                line.currency,
-                line.payer_email,
-                line.cost_center,
-                "marketplace" if line.marketplace else "card",
-            )
-            for line in lines
-        ]
-    if ap:
-        records = session.exec(
-            select(SpendRecord)
-            .where(col(SpendRecord.vendor).in_(ap), col(SpendRecord.spent_on) <= as_of)
-            .order_by(col(SpendRecord.spent_on).desc(), col(SpendRecord.id))
-            .limit(MAX_DETAIL_LINES + 1)
-        ).all()
-        views += [
-            SpendLineView(r.spent_on, r.vendor, r.amount_cents, r.currency, None, r.cost_center, "ap") for r in records
-        ]
+    lines = _newest_lines(session, SpendLine, col(SpendLine.descriptor), behind, as_of)
+    records = _newest_lines(session, SpendRecord, col(SpendRecord.vendor), behind, as_of)
+    views = [
+        SpendLineView(
+            line.spent_on,
+            line.descriptor,
+            line.amount_cents,
+            line.currency,
+            line.payer_email,
+            line.cost_center,
+            "marketplace" if line.marketplace else "card",
+        )
+        for line in lines
+    ]
+    views += [
+        SpendLineView(r.spent_on, r.vendor, r.amount_cents, r.currency, None, r.cost_center, "ap") for r in records
+    ]
     views.sort(key=lambda v: v.spent_on, reverse=True)
     return DiscoveryDetail(_row(found, as_of), views[:MAX_DETAIL_LINES], len(views) > MAX_DETAIL_LINES)
+
+
+_Spent = TypeVar("_Spent", SpendLine, SpendRecord)
+
+
+def _newest_lines(
+    session: Session, table: type[_Spent], named: Mapped[str], behind: Callable[[str], bool], as_of: date
+) -> Sequence[_Spent]:
+    """The newest lines of `table` up to `as_of` whose `named` column (the descriptor or the
+    vendor) is recognised as the product (`behind`): one more than the detail shows, so it can
+    tell that it is cut."""
+    names = [name for name in session.exec(select(named).distinct()).all() if behind(name)]
+    if not names:
+        return []
+    return session.exec(
+        select(table)
+        .where(col(named).in_(names), col(table.spent_on) <= as_of)
+        .order_by(col(table.spent_on).desc(), col(table.id))
+        .limit(MAX_DETAIL_LINES + 1)
+    ).all()
 
 
 def decision_counts(session: Session, *, as_of: date) -> dict[str, int]:
