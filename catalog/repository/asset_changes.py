@@ -82,19 +82,10 @@ def import_asset(session: Session, *, record: AssetRecord, actor: str, at: datet
             session, Contract(asset_id=asset_id, **contract_values), lambda: get_contract(session, asset_id=asset_id)
         )
         assert created.id is not None
-        audit(
-            session,
-            idem_key=f"asset-import:{record.external_id}:created",
-            at=at,
-            entity="asset",
-            entity_id=str(asset_id),
-            action="asset_imported",
-            actor=actor,
-            detail={
-                "external_id": record.external_id,
-                **{k: jsonable(v) for k, v in (asset_values | contract_values).items()},
-            },
-        )
+        values = {k: jsonable(v) for k, v in (asset_values | contract_values).items()}
+        key = f"asset-import:{record.external_id}:created"
+        detail = {"external_id": record.external_id, **values}
+        _audit_asset(session, asset, key, "asset_imported", detail, actor=actor, at=at)
         return AssetChange("created", asset_id, created.id, {})
     assert asset.id is not None
     asset_id = asset.id
@@ -145,18 +136,26 @@ def _apply_changes(
     session.add(contract)
     session.flush()
     assert contract.id is not None
+    key = f"asset:{asset.id}:{verb}:{at.isoformat()}:{change_key(changes)}"
+    _audit_asset(session, asset, key, action, detail | change_detail(changes), actor=actor, at=at)
+    return AssetChange("updated", asset.id, contract.id, changes)
+
+
+def _audit_asset(
+    session: Session, asset: Asset, key: str, action: str, detail: dict[str, Any], *, actor: str, at: datetime
+) -> None:
+    """The audit row of an import or an edit of the asset, once per `key`."""
     audit(
         session,
-        idem_key=f"asset:{asset.id}:{verb}:{at.isoformat()}:{change_key(changes)}",
+        idem_key=key,
         at=at,
         entity="asset",
         entity_id=str(asset.id),
         action=action,
         actor=actor,
         request_id=asset.request_id,
-        detail=detail | change_detail(changes),
+        detail=detail,
     )
-    return AssetChange("updated", asset.id, contract.id, changes)
 
 
 class AssetEditError(ValueError):
