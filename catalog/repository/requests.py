@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, Required, TypedDict, Unpack, cast
 
 from sqlalchemy import CursorResult, Row, update
 from sqlalchemy import union as sa_union
@@ -106,44 +106,30 @@ def list_steps(session: Session, *, request_id: str) -> Sequence[ApprovalStep]:
     return session.exec(STEPS, params={"request_id": request_id}).all()
 
 
+class StepColumns(TypedDict, total=False):
+    """What `open_step` records of a step besides its key and `reasons`: who approves it, and
+    any other column it is given; a column left out takes the model's default."""
+
+    role: Required[str]
+    approver_email: Required[str]
+    approver_slack_id: Required[str]
+    stage: int
+    round: int
+    opened_at: datetime | None
+    sla_business_days: int
+    remind_at: datetime | None
+    escalate_at: datetime | None
+    assigned_because: str | None
+    delegate_email: str | None
+    delegate_slack_id: str | None
+
+
 def open_step(
-    session: Session,
-    *,
-    request_id: str,
-    seq: int,
-    role: str,
-    approver_email: str,
-    approver_slack_id: str,
-    stage: int = 1,
-    round: int = 1,
-    reasons: Sequence[str] = (),
-    opened_at: datetime | None = None,
-    sla_business_days: int = 2,
-    remind_at: datetime | None = None,
-    escalate_at: datetime | None = None,
-    assigned_because: str | None = None,
-    delegate_email: str | None = None,
-    delegate_slack_id: str | None = None,
+    session: Session, *, request_id: str, seq: int, reasons: Sequence[str] = (), **columns: Unpack[StepColumns]
 ) -> ApprovalStep:
     """Open step `seq` of a request once; a repeated call returns the step as first opened
     (read it; change it through `close_step`, `reassign_step` …)."""
-    step = ApprovalStep(
-        request_id=request_id,
-        seq=seq,
-        role=role,
-        approver_email=approver_email,
-        approver_slack_id=approver_slack_id,
-        stage=stage,
-        round=round,
-        reasons=list(reasons),
-        opened_at=opened_at,
-        sla_business_days=sla_business_days,
-        remind_at=remind_at,
-        escalate_at=escalate_at,
-        assigned_because=assigned_because,
-        delegate_email=delegate_email,
-        delegate_slack_id=delegate_slack_id,
-    )
+    step = ApprovalStep(request_id=request_id, seq=seq, reasons=list(reasons), **columns)
     stored, _ = insert_row_once(
         session, step, ("request_id", "seq"), lambda: get_step(session, request_id=request_id, seq=seq)
     )
