@@ -43,6 +43,7 @@ DIGEST_HORIZON_DAYS = 90
 RenewalAction = Literal["renew", "cancel", "renegotiate", "snooze"]
 RENEWAL_ACTIONS: tuple[RenewalAction, ...] = ("renew", "cancel", "renegotiate", "snooze")
 
+#: A contract's id, then its stored terms in the order `contract_terms` takes them.
 ContractRow = tuple[int, date, int, bool, int, str, date]
 
 
@@ -50,7 +51,6 @@ ContractRow = tuple[int, date, int, bool, int, str, date]
 
 
 def contract_terms(
-    *,
     start_date: date,
     term_months: int,
     auto_renew: bool,
@@ -72,18 +72,10 @@ def contract_terms(
 
 
 def plan_row(row: ContractRow, *, as_of: date, calendar: HolidayCalendar, last_sent: date | None) -> RenewalPlan | None:
-    contract_id, start, term, auto_renew, notice, basis, renewal = row
+    contract_id = row[0]
     try:
-        terms = contract_terms(
-            start_date=start,
-            term_months=term,
-            auto_renew=auto_renew,
-            notice_days=notice,
-            notice_basis=basis,
-            renewal_date=renewal,
-        )
         return plan_renewal(
-            terms,
+            contract_terms(*row[1:]),
             as_of=as_of,
             calendar=calendar,
             last_reminder_sent=last_sent if last_sent is not None and last_sent <= as_of else None,
