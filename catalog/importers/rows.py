@@ -4,9 +4,9 @@ act on); and the value parsers more than one file format needs (`parse_date`).
 
 The catalog, directory and budget importers report problems as `ImportProblem`s; the asset
 importer's `ImportIssue` also names the column (docs/decisions.md, "The catalog package").
-The directory and budget files are read by `read_rows`; the asset file keeps its own reader
-for its column aliases and defaults, and the catalog file for its nested `contract` mapping
-(both share `yaml_entries`)."""
+The directory and budget files are read by `read_rows`, and their cells by `RowFields`; the
+asset file keeps its own reader for its column aliases and defaults, and the catalog file for
+its nested `contract` mapping (both share `yaml_entries`)."""
 
 from __future__ import annotations
 
