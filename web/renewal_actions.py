@@ -37,13 +37,16 @@ class DecisionFormError(ValueError):
 
 @dataclass(frozen=True)
 class ConsoleDecision:
+    """A decision as the form gave it. `parse_decision` sets every field: the terms a Renew
+    may change and a Snooze's days are None for the actions that take none."""
+
     contract_id: int
     renewal_date: date
     action: str
     form_id: str
-    seats: int | None = None
-    unit_price_cents: int | None = None
-    snooze_days: int | None = None
+    seats: int | None
+    unit_price_cents: int | None
+    snooze_days: int | None
 
 
 def new_form_id() -> str:
