@@ -18,8 +18,8 @@ from typing import Any
 from catalog.projection import copy_fields
 from catalog.repository.reminders import RENEWAL_ACTIONS
 from catalog.rules.requests import RequestInputError, parse_money, parse_seats
-from workflows.renewals.client import DecisionAnswer, RenewalClient
-from workflows.renewals.types import RenewalDecisionInput
+from workflows.renewals.client import RenewalClient
+from workflows.renewals.types import RenewalDecisionInput, RenewalDecisionResult
 
 #: The snoozes the Slack modal offers.
 SNOOZE_CHOICES = (3, 7, 14, 30)
@@ -37,13 +37,16 @@ class DecisionFormError(ValueError):
 
 @dataclass(frozen=True)
 class ConsoleDecision:
+    """A decision as the form gave it. `parse_decision` sets every field: the terms a Renew
+    may change and a Snooze's days are None for the actions that take none."""
+
     contract_id: int
     renewal_date: date
     action: str
     form_id: str
-    seats: int | None = None
-    unit_price_cents: int | None = None
-    snooze_days: int | None = None
+    seats: int | None
+    unit_price_cents: int | None
+    snooze_days: int | None
 
 
 def new_form_id() -> str:
@@ -85,10 +88,12 @@ def parse_decision(contract_id: int, raw: Mapping[str, Any]) -> ConsoleDecision:
     return ConsoleDecision(contract_id, renewal_date, action, form_id, seats, price, days)
 
 
-async def decide(renewals: RenewalClient, decision: ConsoleDecision, *, actor_slack_id: str | None) -> DecisionAnswer:
+async def decide(
+    renewals: RenewalClient, decision: ConsoleDecision, *, actor_slack_id: str | None
+) -> RenewalDecisionResult:
     """Run the decision through `RenewalDecisionWorkflow`; the answer says what happened."""
     if not actor_slack_id:
-        return DecisionAnswer(False, NO_SLACK_USER)
+        return RenewalDecisionResult(False, NO_SLACK_USER)
     return await renewals.decide(
         copy_fields(
             RenewalDecisionInput,

@@ -4,7 +4,6 @@ Temporal Schedules that start the daily scan and the weekly digest."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from workflows.renewals.types import (
     DigestInput,
     DigestResult,
     RenewalDecisionInput,
+    RenewalDecisionResult,
     ScanInput,
     ScanResult,
 )
@@ -64,12 +64,6 @@ async def ensure_renewal_schedules(client: Client, *, task_queue: str, timezone:
 # --- façade for the bot and the CLI --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DecisionAnswer:
-    accepted: bool
-    message: str
-
-
 class RenewalClient:
     """What the bot and the CLI call: they never see Temporal errors."""
 
@@ -77,7 +71,8 @@ class RenewalClient:
         self._client = client
         self._task_queue = task_queue
 
-    async def decide(self, decision: RenewalDecisionInput) -> DecisionAnswer:
+    async def decide(self, decision: RenewalDecisionInput) -> RenewalDecisionResult:
+        """The workflow's own answer, or a refusal in words (`accepted` False)."""
         try:
             result = await self._client.execute_workflow(
                 RenewalDecisionWorkflow.run,
@@ -90,10 +85,10 @@ class RenewalClient:
         except WorkflowFailureError as err:
             cause = err.cause.cause if isinstance(err.cause, ActivityError) else err.cause
             if isinstance(cause, ApplicationError) and cause.type == RENEWAL_NOT_ALLOWED:
-                return DecisionAnswer(False, cause.message)
+                return RenewalDecisionResult(False, cause.message)
             log.warning("renewal decision %s failed: %s", decision, err)
-            return DecisionAnswer(False, "That didn't work; please try again.")
-        return DecisionAnswer(result.accepted, result.message)
+            return RenewalDecisionResult(False, "That didn't work; please try again.")
+        return result
 
     async def scan(self, as_of: str, *, timezone: str = "UTC") -> ScanResult:
         """Run one day's scan now (the test clock): the same workflow the schedule starts."""

@@ -18,6 +18,14 @@ DigestInput = ScheduledRun
 
 
 @dataclass
+class ScheduledRunResult:
+    """What the scan and the digest report, first of all the day they ran for (`as_of` of a
+    `ScheduledRun` left empty is today in its time zone)."""
+
+    as_of: str
+
+
+@dataclass
 class ClaimResult:
     reminder_ids: list[int] = field(default_factory=list)
 
@@ -47,8 +55,7 @@ class SendResult:
 
 
 @dataclass
-class ScanResult:
-    as_of: str
+class ScanResult(ScheduledRunResult):
     claimed: int = 0
     sent: int = 0
     skipped: int = 0
@@ -56,8 +63,7 @@ class ScanResult:
 
 
 @dataclass
-class DigestResult:
-    as_of: str
+class DigestResult(ScheduledRunResult):
     posted: bool
     upcoming: int = 0
     reclaim: int = 0

@@ -79,9 +79,15 @@ def reuse_offer_key(request_id: str, round_: int) -> str:
     return f"{request_id}:reuse{round_}"
 
 
+def _reclaim_key(request_id: str, round_: int, what: str) -> str:
+    """A key of one reclaim round: the question to a holder and its answer are both keyed by
+    the holder's email (each cut to its own column), the round's asking by "asked"."""
+    return f"{request_id}:reclaim{round_}:{what}"
+
+
 def reclaim_ask_key(request_id: str, round_: int, email: str) -> str:
     """The question to one idle seat holder."""
-    return f"{request_id}:reclaim{round_}:{email}"[:MESSAGE_KEY_WIDTH]
+    return _reclaim_key(request_id, round_, email)[:MESSAGE_KEY_WIDTH]
 
 
 def seat_granted_key(request_id: str) -> str:
@@ -145,16 +151,17 @@ def renewal_recorded_audit_key(request_id: str) -> str:
 
 
 def reuse_choice_audit_key(request_id: str, round_: int) -> str:
-    return f"{request_id}:reuse{round_}:choice"
+    """The requester's answer to the round's reuse offer: the offer's key, then "choice"."""
+    return reuse_offer_key(request_id, round_) + ":choice"
 
 
 def reclaim_asked_audit_key(request_id: str, round_: int) -> str:
-    return f"{request_id}:reclaim{round_}:asked"
+    return _reclaim_key(request_id, round_, "asked")
 
 
 def reclaim_settled_audit_key(request_id: str, round_: int, email: str) -> str:
     """One holder's answer (or silence) to a reclaim question."""
-    return f"{request_id}:reclaim{round_}:{email}"[:AUDIT_KEY_WIDTH]
+    return _reclaim_key(request_id, round_, email)[:AUDIT_KEY_WIDTH]
 
 
 def pool_seat_audit_key(request_id: str) -> str:

@@ -59,9 +59,16 @@ class ApprovalPlan:
 
 
 @dataclass
-class StepInput:
+class StepRef:
+    """Which approval step of which request: what every payload about one step starts with
+    (`keys.step_entity_id` is the audit rows' name for it)."""
+
     request_id: str
     seq: int
+
+
+@dataclass
+class StepInput(StepRef):
     role: str
     approver_email: str
     approver_slack_id: str
@@ -97,9 +104,7 @@ class DecisionResult:
 
 
 @dataclass
-class OutcomeInput:
-    request_id: str
-    seq: int
+class OutcomeInput(StepRef):
     status: str  # approved | denied | expired
     actor_slack_id: str | None
     reason: str | None
@@ -141,9 +146,16 @@ class StepState:
 
 
 @dataclass
-class RequestState:
+class RequestStanding:
+    """A request and the status it is in: what the `state` query and the workflow's result
+    both start with."""
+
     request_id: str
     status: str
+
+
+@dataclass
+class RequestState(RequestStanding):
     requester_slack_id: str
     approver_slack_id: str | None = None
     decided_by_slack_id: str | None = None
@@ -155,9 +167,7 @@ class RequestState:
 
 
 @dataclass
-class RequestResult:
-    request_id: str
-    status: str
+class RequestResult(RequestStanding):
     asset_id: int | None = None
     reason: str | None = None
     decided_by_slack_id: str | None = None  # lets the façade answer late clicks without a worker
@@ -361,11 +371,9 @@ class StageTimes:
 
 
 @dataclass
-class StepNudge:
+class StepNudge(StepRef):
     """A reminder or an escalation of one waiting step."""
 
-    request_id: str
-    seq: int
     kind: str  # reminder | escalation
     at: str  # ISO, workflow clock
     escalation_target: str = "manager"
@@ -381,9 +389,7 @@ class Escalated:
 
 
 @dataclass
-class StepDecisionRecord:
-    request_id: str
-    seq: int
+class StepDecisionRecord(StepRef):
     action: str  # ACTION_* or "expired" / "withdrawn" / "superseded"
     actor_slack_id: str | None
     reason: str | None
@@ -403,9 +409,7 @@ class DelegateInput:
 
 
 @dataclass
-class DelegateRecord:
-    request_id: str
-    seq: int
+class DelegateRecord(StepRef):
     from_slack_id: str
     to_slack_id: str
     at: str
