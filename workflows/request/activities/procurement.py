@@ -25,7 +25,7 @@ from catalog.models import ProductStatus, RequestStatus, StepStatus
 from catalog.ports import MessageKind, Notifier, RequestSummary
 from workflows import faults
 from workflows.request import keys
-from workflows.request.activities.audit import audit_request
+from workflows.request.activities.audit import audit_request, purchase_json
 from workflows.request.activities.closing import ClosingActivities
 from workflows.request.activities.messaging import ActivityConcern, Messenger, request_summary
 from workflows.request.activities.reassign import ReassignActivities
@@ -133,13 +133,7 @@ class SingleApproverActivities(ActivityConcern):
                 request_id=request.request_id,
                 action="submitted",
                 actor=request.requester_email,
-                detail={
-                    "product": row.product_name,
-                    "seats": row.seats,
-                    "annual_cost_cents": row.annual_cost_cents,
-                    "currency": row.currency,
-                    "approver": plan.approver_email,
-                },
+                detail=purchase_json(row, approver=plan.approver_email),
             )
 
     @activity.defn
@@ -198,12 +192,11 @@ class SingleApproverActivities(ActivityConcern):
             if outcome.actor_slack_id:
                 person = repository.get_person_by_slack_id(session, slack_id=outcome.actor_slack_id)
                 actor = person.email if person else outcome.actor_slack_id
-            step_status = StepStatus(outcome.status)
             repository.close_step(
                 session,
                 request_id=outcome.request_id,
                 seq=outcome.seq,
-                status=step_status,
+                status=StepStatus(outcome.status),
                 actor=actor,
                 reason=outcome.reason,
                 at=at,
