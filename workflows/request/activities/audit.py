@@ -28,8 +28,8 @@ def audit_step(session: Session, *, request_id: str, seq: int, **event: Any) -> 
 
 
 def audit_seat(session: Session, *, request_id: str, seat: str, **event: Any) -> bool:
-    """`repository.audit` of one event about a seat request `request_id` asks for (`seat`: the
-    product, or the asset the seat is on; `idem_key`, `at`, `action`, `actor`, `detail` …)."""
+    """`repository.audit` of one event about a seat for request `request_id` (`seat`: the
+    product's id, or the asset the seat is on; `idem_key`, `at`, `action`, `actor`, `detail` …)."""
     return repository.audit(session, request_id=request_id, entity="seat", entity_id=seat, **event)
 
 
