@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from catalog.ports import DiscoveryNotifier, MessageRef, Undeliverable
     from catalog.repository import discovery_actions
     from catalog.rules.discovery_actions import DigestView, PayerNotice
-    from workflows.renewals.activities import local_today
+    from workflows.renewals.activities import ItamJobActivities, local_today
 
 DISCOVERY_SCHEDULE_ID = "discovery-daily"
 DISCOVERY_CRON = "0 7 * * *"  # every day at 07:00 company time, before the renewal scan
@@ -129,11 +129,9 @@ async def notify_payers(
     return sent, failed
 
 
-class DiscoveryActivities:
+class DiscoveryActivities(ItamJobActivities[DiscoveryNotifier]):
     def __init__(self, engine: Engine, notifier: DiscoveryNotifier, *, itam_channel: str, inactive_days: int) -> None:
-        self._engine = engine
-        self._notifier = notifier
-        self._itam_channel = itam_channel
+        super().__init__(engine, notifier, itam_channel=itam_channel)
         self._inactive_days = inactive_days
 
     @activity.defn

@@ -19,7 +19,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -50,7 +50,20 @@ def local_today(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-class RenewalActivities:
+N = TypeVar("N")
+
+
+class ItamJobActivities(Generic[N]):
+    """The base of the activities of a scheduled job (the renewal reminders, discovery): the
+    database, the job's Slack port `N`, and the ITAM channel its digest is posted to."""
+
+    def __init__(self, engine: Engine, notifier: N, *, itam_channel: str) -> None:
+        self._engine = engine
+        self._notifier = notifier
+        self._itam_channel = itam_channel
+
+
+class RenewalActivities(ItamJobActivities[RenewalNotifier]):
     def __init__(
         self,
         engine: Engine,
@@ -60,9 +73,7 @@ class RenewalActivities:
         calendar: HolidayCalendar,
         timezone: str = "UTC",
     ) -> None:
-        self._engine = engine
-        self._notifier = notifier
-        self._itam_channel = itam_channel
+        super().__init__(engine, notifier, itam_channel=itam_channel)
         self._calendar = calendar
         self._timezone = timezone
 

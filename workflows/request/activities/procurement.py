@@ -13,6 +13,7 @@ activity completes, and audit rows by an idempotency key."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -25,7 +26,7 @@ from catalog.models import ProductStatus, RequestStatus, StepStatus
 from catalog.ports import MessageKind, Notifier, RequestSummary
 from workflows import faults
 from workflows.request import keys
-from workflows.request.activities.audit import audit_request
+from workflows.request.activities.audit import audit_request, purchase_json
 from workflows.request.activities.closing import ClosingActivities
 from workflows.request.activities.messaging import ActivityConcern, Messenger, request_summary
 from workflows.request.activities.reassign import ReassignActivities
@@ -64,16 +65,19 @@ class ProcurementActivities:
         self.closing = ClosingActivities(self.messenger, self.route, self.steps)
         self.reuse = ReuseActivities(self.messenger)
         self.seat_release = SeatReleaseActivities(self.messenger)  # the console's Ask to release
-        self.single_approver = SingleApproverActivities(self.messenger, self.route, self.closing)
+        self.single_approver = SingleApproverActivities(self.messenger, self.route, self.steps, self.closing)
 
 
 class SingleApproverActivities(ActivityConcern):
     """Replay-only: the single manager step of workflows started before the approval chain
     existed (workflows/request/replay_only.py)."""
 
-    def __init__(self, messenger: Messenger, route: RouteActivities, closing: ClosingActivities) -> None:
+    def __init__(
+        self, messenger: Messenger, route: RouteActivities, steps: StepActivities, closing: ClosingActivities
+    ) -> None:
         super().__init__(messenger)
         self._route = route
+        self._steps = steps
         self._closing = closing
 
     @activity.defn
@@ -133,13 +137,7 @@ class SingleApproverActivities(ActivityConcern):
                 request_id=request.request_id,
                 action="submitted",
                 actor=request.requester_email,
-                detail={
-                    "product": row.product_name,
-                    "seats": row.seats,
-                    "annual_cost_cents": row.annual_cost_cents,
-                    "currency": row.currency,
-                    "approver": plan.approver_email,
-                },
+                detail=purchase_json(row, approver=plan.approver_email),
             )
 
     @activity.defn
@@ -158,14 +156,8 @@ class SingleApproverActivities(ActivityConcern):
 
     def _open_step(self, step: StepInput) -> RequestSummary:
         with transaction(self._engine) as session:
-            repository.open_step(
-                session,
-                request_id=step.request_id,
-                seq=step.seq,
-                role=step.role,
-                approver_email=step.approver_email,
-                approver_slack_id=step.approver_slack_id,
-            )
+            # The step's input names exactly what opening a step requires.
+            repository.open_step(session, **dataclasses.asdict(step))
             request = repository.get_request(session, request_id=step.request_id)
             if request is not None and request.status == RequestStatus.SUBMITTED:
                 repository.set_request_status(
@@ -194,16 +186,12 @@ class SingleApproverActivities(ActivityConcern):
     def _record_outcome(self, outcome: OutcomeInput) -> OutcomeResult:
         at = datetime.fromisoformat(outcome.decided_at)
         with transaction(self._engine) as session:
-            actor = "system"
-            if outcome.actor_slack_id:
-                person = repository.get_person_by_slack_id(session, slack_id=outcome.actor_slack_id)
-                actor = person.email if person else outcome.actor_slack_id
-            step_status = StepStatus(outcome.status)
+            actor = self._steps.actor(session, outcome.actor_slack_id)
             repository.close_step(
                 session,
                 request_id=outcome.request_id,
                 seq=outcome.seq,
-                status=step_status,
+                status=StepStatus(outcome.status),
                 actor=actor,
                 reason=outcome.reason,
                 at=at,

@@ -26,12 +26,12 @@ from catalog.routing import (
 )
 from catalog.rules.policy import escalation_approver
 from workflows.request import keys
+from workflows.request.activities.audit import audit_step
 from workflows.request.activities.messaging import (
     ActivityConcern,
     request_summary,
 )
 from workflows.request.activities.route import Rejected
-from workflows.request.activities.steps import audit_step
 from workflows.request.types import (
     CHANGE_NOT_ALLOWED,
     Delegated,
@@ -103,7 +103,7 @@ class ReassignActivities(ActivityConcern):
                     session,
                     request_id=nudge.request_id,
                     seq=nudge.seq,
-                    key=keys.step_audit_key(nudge.request_id, nudge.seq, nudge.kind),
+                    idem_key=keys.step_audit_key(nudge.request_id, nudge.seq, nudge.kind),
                     action=f"step_{nudge.kind}",
                     actor="workflow",
                     at=at,
@@ -156,7 +156,7 @@ class ReassignActivities(ActivityConcern):
                     session,
                     request_id=rid,
                     seq=nudge.seq,
-                    key=keys.step_audit_key(rid, nudge.seq, "escalation"),
+                    idem_key=keys.step_audit_key(rid, nudge.seq, "escalation"),
                     action=action,
                     actor="workflow",
                     at=at,
@@ -251,7 +251,7 @@ class ReassignActivities(ActivityConcern):
                 session,
                 request_id=rid,
                 seq=record.seq,
-                key=keys.delegated_audit_key(rid, record.seq, record.to_slack_id),
+                idem_key=keys.delegated_audit_key(rid, record.seq, record.to_slack_id),
                 action="step_delegated",
                 actor=actor.email if actor else record.from_slack_id,
                 at=at,
@@ -284,7 +284,7 @@ class ReassignActivities(ActivityConcern):
                 session,
                 request_id=rid,
                 seq=record.seq,
-                key=keys.delegation_refused_audit_key(rid, record.seq, record.to_slack_id, record.at),
+                idem_key=keys.delegation_refused_audit_key(rid, record.seq, record.to_slack_id, record.at),
                 action="step_delegation_refused",
                 actor=actor.email if actor else record.from_slack_id,
                 at=at,

@@ -21,13 +21,14 @@ from catalog import repository
 from catalog.db import transaction
 from catalog.models import RequestStatus
 from catalog.ports import MessageKind, RequestSummary, ReuseView
+from catalog.projection import copy_fields
 from catalog.repository.seat_pools import reuse_decision, seat_pool
 from catalog.rules.matching import CatalogProduct, Matcher
 from catalog.rules.matching_data import load_matching_data
 from catalog.rules.reuse import ReuseDecision, ReuseKind, SeatHolder, holders_to_ask
 from catalog.settings import get_settings
 from workflows.request import keys
-from workflows.request.activities.audit import audit_request
+from workflows.request.activities.audit import audit_request, audit_seat
 from workflows.request.activities.messaging import ActivityConcern, _now, request_summary
 from workflows.request.types import (
     CHOICE_ALTERNATIVE,
@@ -108,20 +109,21 @@ class ReuseActivities(ActivityConcern):
                 as_of=as_of,
                 inactive_days=inactive_days,
             )
-            offer = ReuseOffer(
+            # The decision flattened for history: the fields named alike (the product, the
+            # spare seats, the owner) as they are.
+            offer = copy_fields(
+                ReuseOffer,
+                decision,
                 request_id=request.request_id,
                 round=assess.round,
                 kind=decision.kind.value,
-                product_id=decision.product_id,
                 seats=request.seats,
-                spare=decision.spare,
                 reclaimable=[h.email for h in holders_to_ask(decision)],
                 alternatives=[a.product_id for a in decision.alternatives],
                 choices=_choices(decision),
                 choice_timeout_days=request.expiry_days,
                 reclaim_timeout_days=reclaim_days,
                 held_since=decision.held_since.isoformat() if decision.held_since else None,
-                owner_email=decision.owner_email,
             )
             if decision.kind is ReuseKind.ALREADY_HELD:
                 repository.set_request_status(
@@ -362,13 +364,12 @@ class ReuseActivities(ActivityConcern):
 
     def _audit_asked(self, ask: ReclaimAsk, asked: dict[str, str], unreachable: list[str]) -> None:
         with transaction(self._engine) as session:
-            repository.audit(
+            audit_seat(
                 session,
+                request_id=ask.request_id,
+                seat=ask.product_id,
                 idem_key=keys.reclaim_asked_audit_key(ask.request_id, ask.round),
                 at=_now(),
-                request_id=ask.request_id,
-                entity="seat",
-                entity_id=ask.product_id,
                 action="reclaim_asked",
                 actor="workflow",
                 detail={"asked": sorted(asked.values()), "not_on_slack": unreachable},
@@ -391,13 +392,12 @@ class ReuseActivities(ActivityConcern):
         with transaction(self._engine) as session:
 
             def audit(email: str, action: str, detail: dict[str, Any]) -> None:
-                repository.audit(
+                audit_seat(
                     session,
+                    request_id=settlement.request_id,
+                    seat=settlement.product_id,
                     idem_key=keys.reclaim_settled_audit_key(settlement.request_id, settlement.round, email),
                     at=at,
-                    request_id=settlement.request_id,
-                    entity="seat",
-                    entity_id=settlement.product_id,
                     action=action,
                     actor=email,
                     detail={"holder": email, **detail},
@@ -465,13 +465,12 @@ class ReuseActivities(ActivityConcern):
                 decided_by=request.requester_email,
                 reason="A seat the company already owns; nothing was bought.",
             )
-            repository.audit(
+            audit_seat(
                 session,
+                request_id=grant.request_id,
+                seat=str(seat.asset_id),
                 idem_key=keys.pool_seat_audit_key(grant.request_id),
                 at=at,
-                request_id=grant.request_id,
-                entity="seat",
-                entity_id=str(seat.asset_id),
                 action="seat_assigned",
                 actor="workflow",
                 detail={"product": grant.product_id, "holder": request.requester_email, "purchase": False},

@@ -33,7 +33,7 @@ from catalog.rules.policy import Policy
 from catalog.rules.requests import CatalogPrice, Quote, RequestInputError, quote
 from catalog.text import role_phrase
 from workflows.request import keys
-from workflows.request.activities.audit import audit_request
+from workflows.request.activities.audit import audit_request, purchase_json
 from workflows.request.activities.messaging import (
     ActivityConcern,
     _now,
@@ -316,10 +316,7 @@ class RouteActivities(ActivityConcern):
                 actor=request.requester_email,
                 policy_version=route.policy_version,
                 detail={
-                    "product": row.product_name,
-                    "seats": row.seats,
-                    "annual_cost_cents": row.annual_cost_cents,
-                    "currency": row.currency,
+                    **purchase_json(row),
                     "cost_center": row.cost_center,
                     "channel": row.channel,
                     "data_classification": row.data_classification,

@@ -25,6 +25,7 @@ from catalog.ports import (
 from catalog.rules.budget import available_cents, fiscal_year_of
 from catalog.text import truncate
 from workflows.request import keys
+from workflows.request.activities.audit import audit_step
 from workflows.request.activities.messaging import (
     ActivityConcern,
     Noted,
@@ -64,34 +65,6 @@ _STEP_STATUS = {
     "expired": StepStatus.EXPIRED,
     "withdrawn": StepStatus.WITHDRAWN,
 }
-
-
-def audit_step(
-    session: Session,
-    *,
-    request_id: str,
-    seq: int,
-    key: str,
-    action: str,
-    actor: str,
-    at: datetime,
-    detail: dict[str, Any],
-    policy_version: str | None = None,
-) -> None:
-    """An audit row about one approval step (idempotent on `key`)."""
-    repository.audit(
-        session,
-        idem_key=key,
-        at=at,
-        request_id=request_id,
-        entity="approval_step",
-        entity_id=keys.step_entity_id(request_id, seq),
-        action=action,
-        actor=actor,
-        step_seq=seq,
-        policy_version=policy_version,
-        detail=detail,
-    )
 
 
 class StepActivities(ActivityConcern):
@@ -236,7 +209,7 @@ class StepActivities(ActivityConcern):
             session,
             request_id=rid,
             seq=step.seq,
-            key=keys.step_audit_key(rid, step.seq, "opened"),
+            idem_key=keys.step_audit_key(rid, step.seq, "opened"),
             action="step_carried_over" if step.carried_over else "step_opened",
             actor="workflow",
             at=at,
@@ -289,7 +262,7 @@ class StepActivities(ActivityConcern):
             session,
             request_id=rid,
             seq=record.seq,
-            key=keys.step_audit_key(rid, record.seq, record.action),
+            idem_key=keys.step_audit_key(rid, record.seq, record.action),
             action=f"step_{_STEP_STATUS[record.action].value}",
             actor=actor,
             at=at,
