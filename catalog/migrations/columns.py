@@ -1,4 +1,9 @@
-"""What the migrations write alike: string columns, and nullable columns added to tables that exist.
+"""What the migrations write alike: columns by kind, indexes by the name the models give them,
+and nullable columns added to tables that exist.
+
+A table a migration creates reads like its model: one line a column, naming its kind (a string
+of some length, cents, a timestamp, ...) and `null=True` where the field is optional; NOT NULL
+otherwise, as a model's required field.
 
 A migration that adds columns names them once, table by table; its downgrade drops the same
 columns in the reverse order (tables last-added first), each table in one batch as before, so
@@ -21,6 +26,57 @@ NewColumns = Mapping[str, Sequence[tuple[str, Any]]]
 def string(length: int) -> sa.types.TypeEngine[str]:
     """The VARCHAR(length) SQLModel's `str` fields map to."""
     return sqlmodel.sql.sqltypes.AutoString(length=length)
+
+
+def varchar(name: str, length: int, *, null: bool = False) -> sa.Column[str]:
+    """A `str` field of `max_length=length`."""
+    return sa.Column(name, string(length), nullable=null)
+
+
+def text(name: str, *, null: bool = False) -> sa.Column[str]:
+    """A `str` field of no length (sa.Text)."""
+    return sa.Column(name, sa.Text(), nullable=null)
+
+
+def integer(name: str, *, null: bool = False) -> sa.Column[int]:
+    return sa.Column(name, sa.Integer(), nullable=null)
+
+
+def cents(name: str, *, null: bool = False) -> sa.Column[int]:
+    """An amount of money in cents: BIGINT, as the models' `sa_type=BigInteger`."""
+    return sa.Column(name, sa.BigInteger(), nullable=null)
+
+
+def boolean(name: str, *, null: bool = False) -> sa.Column[bool]:
+    return sa.Column(name, sa.Boolean(), nullable=null)
+
+
+def date(name: str, *, null: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.Date(), nullable=null)
+
+
+def timestamp(name: str, *, null: bool = False) -> sa.Column[Any]:
+    """A moment: DateTime with its time zone."""
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=null)
+
+
+def json(name: str, *, null: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.JSON(), nullable=null)
+
+
+def references(column: str, target: str) -> sa.ForeignKeyConstraint:
+    """`column` holds a key of `target` ("table.column")."""
+    return sa.ForeignKeyConstraint([column], [target])
+
+
+def create_index(table: str, *columns: str, unique: bool = False) -> None:
+    """The index `ix_<table>_<first column>` on `columns`, the name a model's `index=True` gives."""
+    op.create_index(f"ix_{table}_{columns[0]}", table, list(columns), unique=unique)
+
+
+def drop_index(table: str, column: str) -> None:
+    """Drops the index `create_index(table, column, ...)` made."""
+    op.drop_index(f"ix_{table}_{column}", table_name=table)
 
 
 def add_columns(tables: NewColumns) -> None:
