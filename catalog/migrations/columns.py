@@ -1,9 +1,9 @@
-"""What the migrations write alike: columns by kind, indexes by the name the models give them,
-and nullable columns added to tables that exist.
+"""What the migrations write alike: columns by kind, and nullable columns added to tables that
+exist (tables.py has the tables, keys and indexes).
 
 A table a migration creates reads like its model: one line a column, naming its kind (a string
-of some length, cents, a timestamp, ...) and `null=True` where the field is optional; NOT NULL
-otherwise, as a model's required field.
+of some length, cents, a timestamp, ...), `null=True` where the field is optional (NOT NULL
+otherwise, as a model's required field) and `unique=True` where the model's field says so.
 
 A migration that adds columns names them once, table by table; its downgrade drops the same
 columns in the reverse order (tables last-added first), each table in one batch as before, so
@@ -28,9 +28,9 @@ def string(length: int) -> sa.types.TypeEngine[str]:
     return sqlmodel.sql.sqltypes.AutoString(length=length)
 
 
-def varchar(name: str, length: int, *, null: bool = False) -> sa.Column[str]:
+def varchar(name: str, length: int, *, null: bool = False, unique: bool = False) -> sa.Column[str]:
     """A `str` field of `max_length=length`."""
-    return sa.Column(name, string(length), nullable=null)
+    return sa.Column(name, string(length), nullable=null, unique=unique)
 
 
 def text(name: str, *, null: bool = False) -> sa.Column[str]:
@@ -38,8 +38,8 @@ def text(name: str, *, null: bool = False) -> sa.Column[str]:
     return sa.Column(name, sa.Text(), nullable=null)
 
 
-def integer(name: str, *, null: bool = False) -> sa.Column[int]:
-    return sa.Column(name, sa.Integer(), nullable=null)
+def integer(name: str, *, null: bool = False, unique: bool = False) -> sa.Column[int]:
+    return sa.Column(name, sa.Integer(), nullable=null, unique=unique)
 
 
 def cents(name: str, *, null: bool = False) -> sa.Column[int]:
@@ -64,21 +64,6 @@ def json(name: str, *, null: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.JSON(), nullable=null)
 
 
-def references(column: str, target: str) -> sa.ForeignKeyConstraint:
-    """`column` holds a key of `target` ("table.column")."""
-    return sa.ForeignKeyConstraint([column], [target])
-
-
-def create_index(table: str, *columns: str, unique: bool = False) -> None:
-    """The index `ix_<table>_<first column>` on `columns`, the name a model's `index=True` gives."""
-    op.create_index(f"ix_{table}_{columns[0]}", table, list(columns), unique=unique)
-
-
-def drop_index(table: str, column: str) -> None:
-    """Drops the index `create_index(table, column, ...)` made."""
-    op.drop_index(f"ix_{table}_{column}", table_name=table)
-
-
 def add_columns(tables: NewColumns) -> None:
     for table, columns in tables.items():
         with op.batch_alter_table(table) as batch:
@@ -91,10 +76,3 @@ def drop_columns(tables: NewColumns) -> None:
         with op.batch_alter_table(table) as batch:
             for name, _ in reversed(columns):
                 batch.drop_column(name)
-
-
-def create_id_table(name: str, *columns_and_constraints: sa.schema.SchemaItem) -> None:
-    """`op.create_table` of a table keyed by an integer `id`, its first column."""
-    op.create_table(
-        name, sa.Column("id", sa.Integer(), nullable=False), *columns_and_constraints, sa.PrimaryKeyConstraint("id")
-    )

@@ -5,20 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from catalog.migrations.columns import (
-    boolean,
-    cents,
-    create_id_table,
-    create_index,
-    date,
-    drop_index,
-    integer,
-    json,
-    references,
-    text,
-    timestamp,
-    varchar,
-)
+from catalog.migrations.columns import boolean, cents, date, integer, json, text, timestamp, varchar
+from catalog.migrations.tables import create_id_table, create_index, drop_index, references
 
 revision = "0001"
 down_revision = None
@@ -27,7 +15,7 @@ down_revision = None
 def upgrade() -> None:
     create_id_table(
         "asset",
-        varchar("request_id", 32, null=True),
+        varchar("request_id", 32, null=True, unique=True),
         varchar("product_id", 64, null=True),
         varchar("product_name", 200),
         varchar("vendor", 200, null=True),
@@ -39,13 +27,12 @@ def upgrade() -> None:
         cents("annual_cost_cents"),
         varchar("currency", 3),
         timestamp("created_at"),
-        sa.UniqueConstraint("request_id"),
     )
     create_index("asset", "product_id")
 
     create_id_table(
         "audit_event",
-        varchar("idem_key", 200),
+        varchar("idem_key", 200, unique=True),
         timestamp("at"),
         varchar("request_id", 32, null=True),
         varchar("entity", 32),
@@ -53,7 +40,6 @@ def upgrade() -> None:
         varchar("action", 64),
         varchar("actor", 320),
         json("detail"),
-        sa.UniqueConstraint("idem_key"),
     )
     create_index("audit_event", "request_id")
 
@@ -106,7 +92,7 @@ def upgrade() -> None:
     op.create_table(
         "purchase_request",
         varchar("id", 32),
-        varchar("workflow_id", 64),
+        varchar("workflow_id", 64, unique=True),
         varchar("requester_email", 320),
         varchar("requester_slack_id", 32),
         varchar("product_id", 64, null=True),
@@ -127,7 +113,6 @@ def upgrade() -> None:
         varchar("decided_by", 320, null=True),
         text("decision_reason", null=True),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("workflow_id"),
     )
     create_index("purchase_request", "requester_email")
     create_index("purchase_request", "status")
@@ -161,7 +146,7 @@ def upgrade() -> None:
 
     create_id_table(
         "contract",
-        integer("asset_id"),
+        integer("asset_id", unique=True),
         date("start_date"),
         integer("term_months"),
         varchar("billing_period", 16),
@@ -170,7 +155,6 @@ def upgrade() -> None:
         varchar("notice_basis", 16),
         date("renewal_date"),
         references("asset_id", "asset.id"),
-        sa.UniqueConstraint("asset_id"),
     )
     create_id_table(
         "seat_assignment",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from catalog.migrations.columns import cents, create_id_table, date, integer, references, timestamp, varchar
+from catalog.migrations.columns import cents, date, integer, timestamp, varchar
+from catalog.migrations.tables import create_id_table, create_index, drop_index, references
 
 revision = "0002_reminders"
 down_revision = "0001"
@@ -27,7 +28,7 @@ def upgrade() -> None:
         references("contract_id", "contract.id"),
         sa.UniqueConstraint("contract_id", "renewal_date"),
     )
-    op.create_index("ix_renewal_term_contract_id", "renewal_term", ["contract_id"])
+    create_index("renewal_term", "contract_id")
     create_id_table(
         "reminder",
         integer("contract_id"),
@@ -44,8 +45,8 @@ def upgrade() -> None:
         references("contract_id", "contract.id"),
         sa.UniqueConstraint("contract_id", "renewal_date", "due_on"),
     )
-    op.create_index("ix_reminder_contract_id", "reminder", ["contract_id"])
-    op.create_index("ix_reminder_due_on", "reminder", ["due_on"])
+    create_index("reminder", "contract_id")
+    create_index("reminder", "due_on")
     op.create_table(
         "renewal_digest",
         date("as_of"),
@@ -58,8 +59,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("renewal_digest")
-    op.drop_index("ix_reminder_due_on", table_name="reminder")
-    op.drop_index("ix_reminder_contract_id", table_name="reminder")
+    drop_index("reminder", "due_on")
+    drop_index("reminder", "contract_id")
     op.drop_table("reminder")
-    op.drop_index("ix_renewal_term_contract_id", table_name="renewal_term")
+    drop_index("renewal_term", "contract_id")
     op.drop_table("renewal_term")

@@ -7,17 +7,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from catalog.migrations.columns import (
-    cents,
-    create_id_table,
-    date,
-    integer,
-    references,
-    string,
-    text,
-    timestamp,
-    varchar,
-)
+from catalog.migrations.columns import cents, date, integer, string, text, timestamp, varchar
+from catalog.migrations.tables import create_id_table, create_index, drop_index, references
 
 revision = "0004_approval_chain"
 down_revision = ("0002_reminders", "0003_asset_external_id")
@@ -62,7 +53,7 @@ def upgrade() -> None:
     )
     create_id_table(
         "commitment",
-        varchar("name", 100),
+        varchar("name", 100, unique=True),
         varchar("provider", 16),
         varchar("kind", 16),
         varchar("currency", 3),
@@ -70,48 +61,44 @@ def upgrade() -> None:
         cents("remaining_cents"),
         date("start_date", null=True),
         date("end_date"),
-        sa.UniqueConstraint("name"),
     )
     create_id_table(
         "commitment_drawdown",
-        varchar("request_id", 32),
+        varchar("request_id", 32, unique=True),
         integer("commitment_id"),
         cents("amount_cents"),
         cents("overflow_cents"),
         timestamp("at"),
         references("commitment_id", "commitment.id"),
-        sa.UniqueConstraint("request_id"),
     )
-    op.create_index("ix_commitment_drawdown_commitment_id", "commitment_drawdown", ["commitment_id"])
+    create_index("commitment_drawdown", "commitment_id")
     create_id_table(
         "budget_reservation",
-        varchar("request_id", 32),
+        varchar("request_id", 32, unique=True),
         varchar("cost_center", 64),
         integer("fiscal_year"),
         cents("amount_cents"),
         varchar("currency", 3),
         timestamp("at"),
-        sa.UniqueConstraint("request_id"),
     )
     create_id_table(
         "spend_record",
-        varchar("source_key", 64),
+        varchar("source_key", 64, unique=True),
         date("spent_on"),
         varchar("cost_center", 64),
         varchar("vendor", 200),
         cents("amount_cents"),
         varchar("currency", 3),
         timestamp("imported_at"),
-        sa.UniqueConstraint("source_key"),
     )
-    op.create_index("ix_spend_record_cost_center", "spend_record", ["cost_center"])
+    create_index("spend_record", "cost_center")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_spend_record_cost_center", table_name="spend_record")
+    drop_index("spend_record", "cost_center")
     op.drop_table("spend_record")
     op.drop_table("budget_reservation")
-    op.drop_index("ix_commitment_drawdown_commitment_id", table_name="commitment_drawdown")
+    drop_index("commitment_drawdown", "commitment_id")
     op.drop_table("commitment_drawdown")
     op.drop_table("commitment")
     op.drop_table("policy_version")

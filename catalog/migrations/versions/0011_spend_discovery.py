@@ -5,17 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from catalog.migrations.columns import (
-    boolean,
-    cents,
-    create_id_table,
-    date,
-    integer,
-    json,
-    references,
-    timestamp,
-    varchar,
-)
+from catalog.migrations.columns import boolean, cents, date, integer, json, timestamp, varchar
+from catalog.migrations.tables import create_id_table, create_index, drop_index, references
 
 revision = "0011_spend_discovery"
 down_revision = "0010_request_expands_asset"
@@ -24,7 +15,7 @@ down_revision = "0010_request_expands_asset"
 def upgrade() -> None:
     create_id_table(
         "spend_line",
-        varchar("source_key", 64),
+        varchar("source_key", 64, unique=True),
         varchar("source", 8),
         date("spent_on"),
         varchar("descriptor", 300),
@@ -43,7 +34,6 @@ def upgrade() -> None:
         varchar("request_id", 32, null=True),
         timestamp("imported_at"),
         references("commitment_id", "commitment.id"),
-        sa.UniqueConstraint("source_key"),
     )
     # No index but the key's: discovery reads every line up to a day in one GROUP BY, and each
     # index would slow the import of a million-line export (docs/decisions.md, "Discovery").
@@ -56,10 +46,10 @@ def upgrade() -> None:
         timestamp("imported_at"),
         sa.UniqueConstraint("app_key", "user_email"),
     )
-    op.create_index("ix_sso_app_usage_app_key", "sso_app_usage", ["app_key"])
+    create_index("sso_app_usage", "app_key")
     create_id_table(
         "discovery",
-        varchar("key", 200),
+        varchar("key", 200, unique=True),
         varchar("product_id", 64, null=True),
         varchar("name", 200),
         varchar("vendor", 200, null=True),
@@ -76,16 +66,15 @@ def upgrade() -> None:
         integer("unreconciled_lines"),
         date("as_of"),
         timestamp("updated_at"),
-        sa.UniqueConstraint("key"),
     )
-    op.create_index("ix_discovery_product_id", "discovery", ["product_id"])
-    op.create_index("ix_discovery_status", "discovery", ["status"])
+    create_index("discovery", "product_id")
+    create_index("discovery", "status")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_discovery_status", table_name="discovery")
-    op.drop_index("ix_discovery_product_id", table_name="discovery")
+    drop_index("discovery", "status")
+    drop_index("discovery", "product_id")
     op.drop_table("discovery")
-    op.drop_index("ix_sso_app_usage_app_key", table_name="sso_app_usage")
+    drop_index("sso_app_usage", "app_key")
     op.drop_table("sso_app_usage")
     op.drop_table("spend_line")

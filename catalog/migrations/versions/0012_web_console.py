@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
-from catalog.migrations.columns import create_id_table, timestamp, varchar
+from catalog.migrations.columns import timestamp, varchar
+from catalog.migrations.tables import create_id_table, create_index, drop_index
 
 revision = "0012_web_console"
 down_revision = "0011_spend_discovery"
@@ -14,7 +14,7 @@ down_revision = "0011_spend_discovery"
 def upgrade() -> None:
     create_id_table(
         "web_api_token",
-        varchar("token_hash", 64),
+        varchar("token_hash", 64, unique=True),
         varchar("email", 320),
         varchar("purpose", 16),
         varchar("label", 200, null=True),
@@ -22,11 +22,10 @@ def upgrade() -> None:
         varchar("created_by", 320),
         timestamp("expires_at", null=True),
         timestamp("revoked_at", null=True),
-        sa.UniqueConstraint("token_hash"),
     )
-    op.create_index("ix_web_api_token_email", "web_api_token", ["email"])
+    create_index("web_api_token", "email")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_web_api_token_email", table_name="web_api_token")
+    drop_index("web_api_token", "email")
     op.drop_table("web_api_token")
