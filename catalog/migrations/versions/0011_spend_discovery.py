@@ -3,84 +3,78 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
-from catalog.migrations.columns import create_id_table
+from catalog.migrations.columns import boolean, cents, date, integer, json, timestamp, varchar
+from catalog.migrations.tables import create_id_table, create_index, drop_index, references
 
 revision = "0011_spend_discovery"
 down_revision = "0010_request_expands_asset"
 
 
-def _string(length: int) -> sa.types.TypeEngine[str]:
-    return sqlmodel.sql.sqltypes.AutoString(length=length)
-
-
 def upgrade() -> None:
     create_id_table(
         "spend_line",
-        sa.Column("source_key", _string(64), nullable=False),
-        sa.Column("source", _string(8), nullable=False),
-        sa.Column("spent_on", sa.Date(), nullable=False),
-        sa.Column("descriptor", _string(300), nullable=False),
-        sa.Column("payer_email", _string(320), nullable=True),
-        sa.Column("cost_center", _string(64), nullable=True),
-        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
-        sa.Column("currency", _string(3), nullable=False),
-        sa.Column("transaction_id", _string(128), nullable=True),
-        sa.Column("memo", _string(300), nullable=True),
-        sa.Column("marketplace", sa.Boolean(), nullable=False),
-        sa.Column("provider", _string(16), nullable=True),
-        sa.Column("publisher", _string(200), nullable=True),
-        sa.Column("service_name", _string(200), nullable=True),
-        sa.Column("sub_account_id", _string(128), nullable=True),
-        sa.Column("commitment_id", sa.Integer(), nullable=True),
-        sa.Column("request_id", _string(32), nullable=True),
-        sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["commitment_id"], ["commitment.id"]),
-        sa.UniqueConstraint("source_key"),
+        varchar("source_key", 64, unique=True),
+        varchar("source", 8),
+        date("spent_on"),
+        varchar("descriptor", 300),
+        varchar("payer_email", 320, null=True),
+        varchar("cost_center", 64, null=True),
+        cents("amount_cents"),
+        varchar("currency", 3),
+        varchar("transaction_id", 128, null=True),
+        varchar("memo", 300, null=True),
+        boolean("marketplace"),
+        varchar("provider", 16, null=True),
+        varchar("publisher", 200, null=True),
+        varchar("service_name", 200, null=True),
+        varchar("sub_account_id", 128, null=True),
+        integer("commitment_id", null=True),
+        varchar("request_id", 32, null=True),
+        timestamp("imported_at"),
+        references("commitment_id", "commitment.id"),
     )
     # No index but the key's: discovery reads every line up to a day in one GROUP BY, and each
     # index would slow the import of a million-line export (docs/decisions.md, "Discovery").
     create_id_table(
         "sso_app_usage",
-        sa.Column("app_key", _string(200), nullable=False),
-        sa.Column("app", _string(200), nullable=False),
-        sa.Column("user_email", _string(320), nullable=False),
-        sa.Column("last_login", sa.Date(), nullable=False),
-        sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+        varchar("app_key", 200),
+        varchar("app", 200),
+        varchar("user_email", 320),
+        date("last_login"),
+        timestamp("imported_at"),
         sa.UniqueConstraint("app_key", "user_email"),
     )
-    op.create_index("ix_sso_app_usage_app_key", "sso_app_usage", ["app_key"])
+    create_index("sso_app_usage", "app_key")
     create_id_table(
         "discovery",
-        sa.Column("key", _string(200), nullable=False),
-        sa.Column("product_id", _string(64), nullable=True),
-        sa.Column("name", _string(200), nullable=False),
-        sa.Column("vendor", _string(200), nullable=True),
-        sa.Column("category", _string(64), nullable=True),
-        sa.Column("status", _string(16), nullable=False),
-        sa.Column("spend_cents", sa.JSON(), nullable=False),
-        sa.Column("lines", sa.Integer(), nullable=False),
-        sa.Column("payers", sa.JSON(), nullable=False),
-        sa.Column("cost_centers", sa.JSON(), nullable=False),
-        sa.Column("first_seen", sa.Date(), nullable=True),
-        sa.Column("last_seen", sa.Date(), nullable=True),
-        sa.Column("sso_users", sa.Integer(), nullable=False),
-        sa.Column("marketplace_lines", sa.Integer(), nullable=False),
-        sa.Column("unreconciled_lines", sa.Integer(), nullable=False),
-        sa.Column("as_of", sa.Date(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.UniqueConstraint("key"),
+        varchar("key", 200, unique=True),
+        varchar("product_id", 64, null=True),
+        varchar("name", 200),
+        varchar("vendor", 200, null=True),
+        varchar("category", 64, null=True),
+        varchar("status", 16),
+        json("spend_cents"),
+        integer("lines"),
+        json("payers"),
+        json("cost_centers"),
+        date("first_seen", null=True),
+        date("last_seen", null=True),
+        integer("sso_users"),
+        integer("marketplace_lines"),
+        integer("unreconciled_lines"),
+        date("as_of"),
+        timestamp("updated_at"),
     )
-    op.create_index("ix_discovery_product_id", "discovery", ["product_id"])
-    op.create_index("ix_discovery_status", "discovery", ["status"])
+    create_index("discovery", "product_id")
+    create_index("discovery", "status")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_discovery_status", table_name="discovery")
-    op.drop_index("ix_discovery_product_id", table_name="discovery")
+    drop_index("discovery", "status")
+    drop_index("discovery", "product_id")
     op.drop_table("discovery")
-    op.drop_index("ix_sso_app_usage_app_key", table_name="sso_app_usage")
+    drop_index("sso_app_usage", "app_key")
     op.drop_table("sso_app_usage")
     op.drop_table("spend_line")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
-from catalog.migrations.columns import create_id_table
+from catalog.migrations.columns import timestamp, varchar
+from catalog.migrations.tables import create_id_table, create_index, drop_index
 
 revision = "0012_web_console"
 down_revision = "0011_spend_discovery"
@@ -15,19 +14,18 @@ down_revision = "0011_spend_discovery"
 def upgrade() -> None:
     create_id_table(
         "web_api_token",
-        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-        sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.UniqueConstraint("token_hash"),
+        varchar("token_hash", 64, unique=True),
+        varchar("email", 320),
+        varchar("purpose", 16),
+        varchar("label", 200, null=True),
+        timestamp("created_at"),
+        varchar("created_by", 320),
+        timestamp("expires_at", null=True),
+        timestamp("revoked_at", null=True),
     )
-    op.create_index("ix_web_api_token_email", "web_api_token", ["email"])
+    create_index("web_api_token", "email")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_web_api_token_email", table_name="web_api_token")
+    drop_index("web_api_token", "email")
     op.drop_table("web_api_token")
