@@ -61,7 +61,7 @@ class ReuseFirst(RequestWorkflowBase):
             offer: ReuseOffer = await self._database_activity(
                 ReuseActivities.assess_reuse, AssessInput(request, round_)
             )
-            self._reuse_kind = offer.kind
+            self._reuse.kind = offer.kind
             if offer.kind == ReuseKind.BLOCKED.value:
                 return await self._reject("This product is blocked.")
             if offer.kind == ReuseKind.ALREADY_HELD.value:
@@ -73,24 +73,24 @@ class ReuseFirst(RequestWorkflowBase):
             if not offer.choices:
                 return None
             # Open for the answer before the DM goes out: the requester may click as soon as it arrives.
-            self._choice = None
-            self._offer = offer
+            self._reuse.choice = None
+            self._reuse.offer = offer
             self._status = RequestStatus.AWAITING_CHOICE.value
             await self._activity(ReuseActivities.offer_reuse, offer)
             try:
                 await workflow.wait_condition(
-                    lambda: self._choice is not None, timeout=timedelta(days=offer.choice_timeout_days)
+                    lambda: self._reuse.choice is not None, timeout=timedelta(days=offer.choice_timeout_days)
                 )
             except TimeoutError:
                 # No answer: nothing is bought without the requester confirming it is still needed.
-                self._offer = None
+                self._reuse.offer = None
                 self._status = RequestStatus.EXPIRED.value
                 self._reason = f"No answer to the reuse offer within {offer.choice_timeout_days} days."
                 await self._record_choice(offer, None, "expired")
                 return RequestResult(request.request_id, self._status, None, self._reason)
-            choice = self._choice
+            choice = self._reuse.choice
             assert choice is not None
-            self._offer = None
+            self._reuse.offer = None
             await self._record_choice(offer, choice, choice.choice)
             if choice.choice == CHOICE_BUY:
                 self._status = RequestStatus.SUBMITTED.value
@@ -131,29 +131,29 @@ class ReuseFirst(RequestWorkflowBase):
         within the timeout. Holders who answer Keep are marked active and keep their seat."""
         assert offer.product_id is not None
         self._status = RequestStatus.RECLAIMING.value
-        self._reclaim_answers = {}
+        self._reuse.reclaim_answers = {}
         ask = ReclaimAsk(offer.request_id, offer.round, offer.product_id, list(offer.reclaimable or []))
         asked: ReclaimAsked = await self._activity(ReuseActivities.find_holders, ask)
         # Open for answers before the questions go out: a holder may click as soon as one arrives.
-        self._reclaim_holders = dict(asked.holders)
+        self._reuse.reclaim_holders = dict(asked.holders)
         await workflow.execute_activity_method(
             ReuseActivities.ask_holders,
             args=[ask, asked],
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
-        if self._reclaim_holders:
+        if self._reuse.reclaim_holders:
             try:
                 await workflow.wait_condition(
-                    lambda: len(self._reclaim_answers) >= len(self._reclaim_holders or {}),
+                    lambda: len(self._reuse.reclaim_answers) >= len(self._reuse.reclaim_holders or {}),
                     timeout=timedelta(days=offer.reclaim_timeout_days),
                 )
             except TimeoutError:
                 pass
-        holders = self._reclaim_holders
-        self._reclaim_holders = None
-        released = [email for sid, email in holders.items() if self._reclaim_answers.get(sid, True)]
-        kept = [email for sid, email in holders.items() if not self._reclaim_answers.get(sid, True)]
+        holders = self._reuse.reclaim_holders
+        self._reuse.reclaim_holders = None
+        released = [email for sid, email in holders.items() if self._reuse.reclaim_answers.get(sid, True)]
+        kept = [email for sid, email in holders.items() if not self._reuse.reclaim_answers.get(sid, True)]
         await self._activity(
             ReuseActivities.settle_reclaim,
             ReclaimSettlement(
@@ -170,9 +170,10 @@ class ReuseFirst(RequestWorkflowBase):
     # whether the click counted, and the validator keeps other people's clicks out of history.
     @workflow.update
     def choose(self, choice: ChoiceInput) -> ChoiceResult:
-        if self._offer is None or self._choice is not None:
-            return ChoiceResult(False, "You already answered this.", self._choice.choice if self._choice else None)
-        self._choice = choice
+        reuse = self._reuse
+        if not reuse.choice_open():
+            return ChoiceResult(False, "You already answered this.", reuse.choice.choice if reuse.choice else None)
+        reuse.choice = choice
         return ChoiceResult(True, "Got it.", choice.choice, choice.product_id)
 
     @choose.validator
@@ -181,8 +182,8 @@ class ReuseFirst(RequestWorkflowBase):
             raise ApplicationError(
                 f"Only <@{self._request.requester_slack_id}> can answer this.", type=CHOICE_NOT_ALLOWED
             )
-        offer = self._offer
-        if self._choice is not None:  # e.g. a second click before the offer lost its buttons
+        offer = self._reuse.offer
+        if self._reuse.choice is not None:  # e.g. a second click before the offer lost its buttons
             raise ApplicationError("You already answered this offer.", type=CHOICE_NOT_ALLOWED)
         if offer is None:
             now = _STATUS_WORDS.get(self._status, self._status.replace("_", " "))
@@ -199,18 +200,18 @@ class ReuseFirst(RequestWorkflowBase):
 
     @workflow.update
     def answer_reclaim(self, answer: ReclaimAnswerInput) -> ChoiceResult:
-        holders = self._reclaim_holders
-        if holders is None or answer.actor_slack_id in self._reclaim_answers:
+        holders = self._reuse.reclaim_holders
+        if holders is None or answer.actor_slack_id in self._reuse.reclaim_answers:
             return ChoiceResult(False, "You already answered this.")
-        self._reclaim_answers[answer.actor_slack_id] = answer.release
+        self._reuse.reclaim_answers[answer.actor_slack_id] = answer.release
         return ChoiceResult(True, "Seat released, thank you." if answer.release else "Kept: it stays yours.")
 
     @answer_reclaim.validator
     def _validate_answer_reclaim(self, answer: ReclaimAnswerInput) -> None:
-        holders = self._reclaim_holders
+        holders = self._reuse.reclaim_holders
         if holders is None:
             raise ApplicationError("This question is closed.", type=CHOICE_NOT_ALLOWED)
         if answer.actor_slack_id not in holders:
             raise ApplicationError("Only the person holding the seat can answer.", type=CHOICE_NOT_ALLOWED)
-        if answer.actor_slack_id in self._reclaim_answers:
+        if answer.actor_slack_id in self._reuse.reclaim_answers:
             raise ApplicationError("You already answered this.", type=CHOICE_NOT_ALLOWED)

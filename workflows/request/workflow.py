@@ -16,7 +16,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from catalog.models import RequestStatus
     from workflows.request.activities.route import RouteActivities
     from workflows.request.approval_chain import ApprovalChain
     from workflows.request.chain_changes import ChainChanges
@@ -30,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.request.reuse_first import ReuseFirst
     from workflows.request.types import REQUEST_REJECTED, PlanInput, RequestInput, RequestResult
+    from workflows.request.workflow_base import ReuseState
 
 __all__ = ["ALL_PATCHES_PATCH", "ProcurementRequestWorkflow"]
 
@@ -38,35 +38,12 @@ __all__ = ["ALL_PATCHES_PATCH", "ProcurementRequestWorkflow"]
 class ProcurementRequestWorkflow(ReuseFirst, ApprovalChain, ChainChanges):
     @workflow.init
     def __init__(self, request: RequestInput) -> None:
+        # The starting values that are None, False or a status are declared with the state,
+        # in RequestWorkflowBase; here only the input and what is mutable, one per instance.
         self._request = request
-        self._status = RequestStatus.SUBMITTED.value
-        self._plan = None
-        self._decision = None
-        self._decided_at = None
-        self._reason = None
-        # Reuse first: the open offer (None when no choice is open), the answer, and the
-        # idle seat holders asked to release their seats (slack id → email) with their answers.
-        self._offer = None
-        self._choice = None
-        self._reuse_kind = None
-        self._reclaim_holders = None
-        self._reclaim_answers = {}
-        # The approval chain: the route of the current round, its steps by seq, the decisions
-        # the update handlers accepted and the main loop has yet to record, and what the
-        # requester did (withdrew, was asked for changes, edited).
-        self._route = None
+        self._reuse = ReuseState()
         self._steps = {}
         self._events = []
-        self._withdrawn = None
-        self._changes = None
-        self._edited = None
-        self._editing = False
-        self._dirty = False
-        self._final = None
-        self._local = False  # set in run(): see LOCAL_ACTIVITIES_PATCH
-        self._current = False  # set in run(): see ALL_PATCHES_PATCH
-        self._since_v7 = False  # set in run(): see ALL_PATCHES_V7
-        self._since_v6 = False  # set in run(): see ALL_PATCHES_V6
 
     @workflow.run
     async def run(self, request: RequestInput) -> RequestResult:

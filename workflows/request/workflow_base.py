@@ -11,7 +11,7 @@ the parts add their updates where the loop that acts on them lives."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,34 +75,54 @@ class Step:
         return may_decide(slack_id, self.plan.approver_slack_id, self.plan.delegate_slack_id)
 
 
+@dataclass
+class ReuseState:
+    """What reuse first (reuse_first.py) tracks: the open offer (None when no choice is open),
+    the requester's answer, the kind of the last offer, and the idle seat holders asked to
+    release their seats (slack id → email; None when no one is being asked) with their answers."""
+
+    offer: ReuseOffer | None = None
+    choice: ChoiceInput | None = None
+    kind: str | None = None
+    reclaim_holders: dict[str, str] | None = None
+    reclaim_answers: dict[str, bool] = field(default_factory=dict)
+
+    def choice_open(self) -> bool:
+        return self.offer is not None and self.choice is None
+
+
 class RequestWorkflowBase:
-    """The request workflow's state (set in `ProcurementRequestWorkflow.__init__`) and the
-    helpers its parts share."""
+    """The request workflow's state and the helpers its parts share.
+
+    Each attribute's starting value is given here when it is immutable (None, False, the
+    SUBMITTED status); `ProcurementRequestWorkflow.__init__` sets the rest: the request and
+    what is mutable (reuse first's state, the chain's steps and events), one per instance."""
 
     _request: RequestInput
-    _status: str
-    _plan: ApprovalPlan | None
-    _decision: DecisionInput | None
-    _decided_at: str | None
-    _reason: str | None
-    _offer: ReuseOffer | None
-    _choice: ChoiceInput | None
-    _reuse_kind: str | None
-    _reclaim_holders: dict[str, str] | None
-    _reclaim_answers: dict[str, bool]
-    _route: RoutePlan | None
+    _status: str = RequestStatus.SUBMITTED.value
+    _plan: ApprovalPlan | None = None
+    _decision: DecisionInput | None = None
+    _decided_at: str | None = None
+    _reason: str | None = None
+    _reuse: ReuseState
+    # The approval chain: the route of the current round, its steps by seq, the decisions
+    # the update handlers accepted and the main loop has yet to record, and what the
+    # requester did (withdrew, was asked for changes, edited).
+    _route: RoutePlan | None = None
     _steps: dict[int, Step]
     _events: list[StepDecisionRecord]
-    _withdrawn: StepDecisionRecord | None
-    _changes: StepDecisionRecord | None
-    _edited: RoutePlan | None
-    _editing: bool
-    _dirty: bool
-    _final: StepDecisionRecord | None
-    _local: bool
-    _current: bool
-    _since_v7: bool
-    _since_v6: bool
+    _withdrawn: StepDecisionRecord | None = None
+    _changes: StepDecisionRecord | None = None
+    _edited: RoutePlan | None = None
+    _editing: bool = False
+    _dirty: bool = False
+    _final: StepDecisionRecord | None = None
+    # Which patches the run takes, set at the start of `run()`: see LOCAL_ACTIVITIES_PATCH,
+    # ALL_PATCHES_PATCH, ALL_PATCHES_V7 and ALL_PATCHES_V6 in patches.py.
+    _local: bool = False
+    _current: bool = False
+    _since_v7: bool = False
+    _since_v6: bool = False
 
     async def _activity(self, method: Any, arg: Any) -> Any:
         return await workflow.execute_activity_method(
@@ -208,8 +228,8 @@ class RequestWorkflowBase:
             approver_slack_id=self._current_approver(),
             decided_by_slack_id=self._decided_by(),
             reason=self._reason,
-            reuse_kind=self._reuse_kind,
-            choice_open=self._offer is not None and self._choice is None,
+            reuse_kind=self._reuse.kind,
+            choice_open=self._reuse.choice_open(),
             steps=[
                 StepState(
                     seq,
