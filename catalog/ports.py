@@ -182,6 +182,8 @@ class ReuseView:
 
 @dataclass(frozen=True)
 class MessageRef:
+    """Where a posted message is (its channel and Slack timestamp): what updating it in place needs."""
+
     channel: str
     ts: str
 
@@ -228,28 +230,35 @@ class Notifier(Protocol):
 
 
 @dataclass(frozen=True)
-class RenewalCard:
+class RenewalTerm:
+    """A contract's next renewal as every renewal message names it: what renews, who owns it,
+    what it costs a year, when it renews, the notice deadline, and how far off that is."""
+
+    contract_id: int
+    product_name: str
+    owner_email: str
+    annual_cost_cents: int
+    currency: str
+    renewal_date: date
+    deadline: date
+    days_left: int  # negative once the notice deadline has passed (the renewal still ahead)
+    status: str  # RenewalStatus
+
+
+@dataclass(frozen=True)
+class RenewalCard(RenewalTerm):
     """Everything a renewal reminder shows, read fresh from the database when it is sent
     or updated in place."""
 
-    contract_id: int
     asset_id: int
-    product_name: str
     vendor: str | None
-    owner_email: str
     owner_slack_id: str | None
-    annual_cost_cents: int
     unit_price_cents: int
-    currency: str
     seats_bought: int | None  # None: usage-based (no seat count; the annual cost is the contract value)
     seats_assigned: int
     seats_active_30d: int
-    renewal_date: date
-    deadline: date
     cancel_by: date | None
     auto_renew: bool
-    days_left: int
-    status: str  # RenewalStatus
     decided_by_slack_id: str | None = None
     decided_by: str | None = None
     decided_at: str | None = None  # ISO timestamp
@@ -268,16 +277,9 @@ class RenewalCard:
 
 
 @dataclass(frozen=True)
-class UpcomingRenewal:
-    contract_id: int
-    product_name: str
-    owner_email: str
-    annual_cost_cents: int
-    currency: str
-    renewal_date: date
-    deadline: date
-    days_left: int  # negative once the notice deadline has passed (the renewal still ahead)
-    status: str
+class UpcomingRenewal(RenewalTerm):
+    """A line of the renewal digest and of the App Home's upcoming renewals."""
+
     auto_renew: bool = True
     when: str = ""  # catalog.renewal_text.renewal_phrase: "renews … — notice deadline passed …"
     decision: str = ""  # catalog.renewal_text.term_decision_phrase; empty when nobody has acted

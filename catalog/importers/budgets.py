@@ -45,6 +45,7 @@ from catalog.rules.budget import (
     COMMITMENT_KINDS,
     PROVIDERS,
     BudgetError,
+    CommitmentTerms,
     convert,
     fiscal_year_bounds,
     fiscal_year_of,
@@ -348,18 +349,10 @@ def _convertible(currency: str, to_currency: str, rates: Mapping[str, Decimal] |
 
 
 @dataclass(frozen=True)
-class CommitmentRecord:
+class CommitmentRecord(CommitmentTerms):
     """One commitment as the file gives it. `remaining_cents` is what was left before the
     purchases the bot records (the file's `remaining`, or the total when it has none)."""
 
-    name: str
-    provider: str
-    kind: str
-    currency: str
-    total_cents: int
-    remaining_cents: int
-    start_date: date | None
-    end_date: date
     line: int = field(default=0, compare=False)
     remaining_given: bool = field(default=True, compare=False)
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from catalog.models import Commitment, CommitmentDrawdown, SpendLine
 from catalog.projection import copy_fields
 from catalog.reports.budgets import month_end, month_starts, monthly_sums
+from catalog.rules.budget import CommitmentTerms
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,10 @@ class DrawdownPoint:
 
 
 @dataclass(frozen=True)
-class CommitmentSeries:
-    name: str
-    provider: str
-    kind: str
-    currency: str
-    total_cents: int
-    remaining_cents: int
-    start_date: date
-    end_date: date
+class CommitmentSeries(CommitmentTerms):
+    """A commitment's terms and how it was drawn, month by month, over them."""
+
+    start_date: date  # the term's, or else the month of its first drawdown (or of `as_of`)
     drawn_cents: int  # by purchases approved here (overflow billed outside it left out)
     billed_cents: int  # by the cloud's marketplace lines (FOCUS imports), in its currency
     used_before_cents: int  # already used when it was imported: total − left − approved here

@@ -52,6 +52,8 @@ class RequestFilters:
 
 @dataclass(frozen=True)
 class RequestRow:
+    """One line of the request list: the request, its age, and the stage it waits in."""
+
     id: str
     status: str
     product_name: str

@@ -49,6 +49,7 @@ __all__ = [
     "BudgetError",
     "BudgetLine",
     "Commitment",
+    "CommitmentTerms",
     "Drawdown",
     "Forecast",
     "available_cents",
@@ -331,6 +332,21 @@ class Commitment:
 
     def active_on(self, on: date) -> bool:
         return (self.start_date is None or self.start_date <= on) and on <= self.end_date
+
+
+@dataclass(frozen=True)
+class CommitmentTerms:
+    """A commitment's terms as stored (the columns of `catalog.models.Commitment` bar its id):
+    what an import file gives and what the drawdown report shows beside its figures."""
+
+    name: str
+    provider: str
+    kind: str
+    currency: str
+    total_cents: int
+    remaining_cents: int
+    start_date: date | None
+    end_date: date
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,9 @@ class RejectRule:
 
 @dataclass(frozen=True)
 class Policy:
+    """The approval policy as read from its file: SLAs, reminders, escalation and expiry, the
+    fallback approvers, currency rates, and the rules that reject, auto-approve and route."""
+
     version: str
     text: str
     currency: str

@@ -64,6 +64,9 @@ class ShowbackAsset:
 
 @dataclass(frozen=True)
 class ShowbackBudget:
+    """A cost center's budget line for the report's fiscal year, in its own currency: `remaining`
+    is worked out from it (`available_cents`); lines of one cost center and currency add up."""
+
     cost_center: str
     annual_cents: int
     actual_cents: int
