@@ -27,14 +27,14 @@ def page_json(page: OffsetPage[RowT], row_json: Callable[[RowT], dict[str, Any]]
     }
 
 
-class MonthPoint(Protocol):
+class Monthly(Protocol):
     """A month of a month-by-month report (`catalog.reports.budgets`, `….commitments`)."""
 
     @property
     def month(self) -> date: ...
 
 
-def month_labels(months: Iterable[MonthPoint]) -> list[str]:
+def month_labels(months: Iterable[Monthly]) -> list[str]:
     """The x axis of a month-by-month chart: "Jan 2027", "Feb 2027", …"""
     return [m.month.strftime("%b %Y") for m in months]
 
