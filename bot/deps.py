@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from bot.blocks.request import ProductChoice
 from catalog import repository
 from catalog.db import transaction
 from catalog.models import Person
@@ -58,12 +59,10 @@ class Requester:
 
 
 @dataclass(frozen=True)
-class ProductListing:
-    """A catalog product as the bot lists it: the modal's choices, the blocked check, prices."""
+class ProductListing(ProductChoice):
+    """A catalog product as the bot lists it: a choice of the request modal (unless blocked),
+    with what the blocked check and the price note need."""
 
-    id: str
-    name: str
-    vendor: str
     status: str  # approved | restricted | blocked
     block_reason: str | None
     alternatives: tuple[str, ...]

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import Block
 from bot.blocks.intake import IntakeFinding, intake_message
-from bot.blocks.request import ProductChoice, catalog_price_note, request_modal
+from bot.blocks.request import catalog_price_note, request_modal
 from bot.deps import BotDeps
 from bot.payloads import Prefill
 from catalog.rules.matching import extract_seats, invalid_seat_count
@@ -97,7 +97,7 @@ async def open_request_modal(
 ) -> None:
     """The request modal; `cost_center` (the requester's, from the directory) is its default."""
     products = await asyncio.to_thread(deps.all_products)
-    choices = [ProductChoice(p.id, p.name, p.vendor) for p in products if not p.blocked]
+    choices = [p for p in products if not p.blocked]
     metadata = json.dumps({"channel_id": channel_id} if channel_id else {})
     chosen = next((p for p in products if p.id == prefill.product_id and not p.blocked), None)
     price = chosen.price if chosen else None  # cached with the products

@@ -205,6 +205,16 @@ def commitments_import(file: FileArg, actor: ActorOpt = "cli", dry_run: DryRunOp
     import_records(file, "commitments", parse_commitments, apply_commitments, actor=actor, dry_run=dry_run)
 
 
+#: The amount columns of `commitments list`: header, and the record's key it shows.
+_DRAWDOWN_COLUMNS = {
+    "left": "remaining_cents",
+    "total": "total_cents",
+    "before": "used_before_cents",
+    "approved": "approved_drawdown_cents",
+    "actual": "actual_drawdown_cents",
+}
+
+
 @commitments_app.command("list")
 def commitments_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -253,11 +263,7 @@ def commitments_list(
             Column("provider"),
             Column("kind", optional=True),
             Column("cur"),
-            Column("left", numeric=True),
-            Column("total", numeric=True),
-            Column("before", numeric=True),
-            Column("approved", numeric=True),
-            Column("actual", numeric=True),
+            *(Column(header, numeric=True) for header in _DRAWDOWN_COLUMNS),
             Column("start", optional=True),
             Column("end"),
         ],
@@ -266,11 +272,7 @@ def commitments_list(
             row["provider"],
             row["kind"],
             row["currency"],
-            format_amount(row["remaining_cents"]),
-            format_amount(row["total_cents"]),
-            format_amount(row["used_before_cents"]),
-            format_amount(row["approved_drawdown_cents"]),
-            format_amount(row["actual_drawdown_cents"]),
+            *(format_amount(row[key]) for key in _DRAWDOWN_COLUMNS.values()),
             row["start"] or "…",
             row["end"],
         ],

@@ -180,9 +180,7 @@ def discover_report(
             Column("product", wrap=True),
             Column("status"),
             Column("spend (12 months)", wrap=True),
-            Column("lines", numeric=True),
-            Column("payers", numeric=True),
-            Column("sso users", numeric=True),
+            *(Column(header, numeric=True) for header in ("lines", "payers", "sso users")),
             Column("last seen"),
         ],
         [

@@ -16,16 +16,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: Where every process of the stack listens: this machine only.
+LOOPBACK = "127.0.0.1"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
 
 
 def port_closed(port: int) -> bool:
     with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
+        return sock.connect_ex((LOOPBACK, port)) != 0
+
+
+def local_url(port: int, path: str = "") -> str:
+    return f"http://{LOOPBACK}:{port}{path}"
 
 
 class StackFailed(RuntimeError):
@@ -46,19 +53,19 @@ class DevStack:
 
     @property
     def console_url(self) -> str:
-        return f"http://127.0.0.1:{self.web_port}"
+        return local_url(self.web_port)
 
     @property
     def bot_url(self) -> str:
-        return f"http://127.0.0.1:{self.bot_port}"
+        return local_url(self.bot_port)
 
     @property
     def bot_metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.bot_metrics_port}/metrics"
+        return local_url(self.bot_metrics_port, "/metrics")
 
     @property
     def simulator_url(self) -> str:
-        return f"http://127.0.0.1:{self.simulator_port}"
+        return local_url(self.simulator_port)
 
     @property
     def database_url(self) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import input_block, modal, plain, section, text_input
+from bot.blocks.common import input_block, modal, plain, reason_input, section, text_input
 from bot.blocks.request import (
     channel_block,
     classification_block,
@@ -21,37 +21,35 @@ from catalog.text import escape_mrkdwn, render
 
 
 def deny_modal(request_id: str, *, private_metadata: str) -> dict[str, Any]:
-    reason = text_input(ids.A_DENY_REASON, multiline=True, min_length=3, max_length=1000)
     return modal(
         ids.DENY_MODAL,
         "Deny request",
         "Deny",
         [
             section(f"You are denying request *{escape_mrkdwn(request_id)}*. The requester will see your reason."),
-            input_block(ids.B_DENY_REASON, "Reason", reason),
+            reason_input(ids.B_DENY_REASON, ids.A_DENY_REASON, "Reason"),
         ],
         private_metadata=private_metadata,
     )
 
 
 def changes_modal(request_id: str, *, private_metadata: str) -> dict[str, Any]:
-    comment = text_input(
-        ids.A_CHANGES_COMMENT,
-        multiline=True,
-        min_length=3,
-        max_length=1000,
-        placeholder="e.g. Use the DESIGN cost center, and 3 seats are enough",
+    intro = (
+        f"Request *{escape_mrkdwn(request_id)}* goes back to the requester with your comment. "
+        "Once they edit it, the route is checked again and you are asked again if it still needs you."
     )
     return modal(
         ids.CHANGES_MODAL,
         "Request changes",
         "Send to requester",
         [
-            section(
-                f"Request *{escape_mrkdwn(request_id)}* goes back to the requester with your comment. "
-                "Once they edit it, the route is checked again and you are asked again if it still needs you."
+            section(intro),
+            reason_input(
+                ids.B_CHANGES_COMMENT,
+                ids.A_CHANGES_COMMENT,
+                "What should change?",
+                placeholder="e.g. Use the DESIGN cost center, and 3 seats are enough",
             ),
-            input_block(ids.B_CHANGES_COMMENT, "What should change?", comment),
         ],
         private_metadata=private_metadata,
     )

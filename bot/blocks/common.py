@@ -105,6 +105,13 @@ def text_input(
     return element
 
 
+def reason_input(block_id: str, action_id: str, label: str, *, placeholder: str = "") -> Block:
+    """A written reason the person must give (why deny, what should change, why not the
+    alternative): several lines, 3 to 1000 characters."""
+    element = text_input(action_id, multiline=True, min_length=3, max_length=1000, placeholder=placeholder)
+    return input_block(block_id, label, element)
+
+
 def modal(
     callback_id: str, title: str, submit: str, blocks: list[Block], *, private_metadata: str, close: str = "Back"
 ) -> dict[str, Any]:

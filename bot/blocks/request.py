@@ -16,6 +16,7 @@ from catalog.rules.requests import CHANNEL_LABELS, CHANNELS, CatalogPrice
 from catalog.text import escape_mrkdwn
 
 
+#: A product the request modal offers (`bot.deps.ProductListing` is one, with its status and price).
 @dataclass(frozen=True)
 class ProductChoice:
     id: str

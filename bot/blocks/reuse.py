@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import Block, actions, button, context, header, input_block, modal, section, text_input
+from bot.blocks.common import Block, actions, button, context, header, modal, reason_input, section
 from bot.payloads import choice_value
 from catalog.ports import MessageKind, RequestSummary, ReuseView
 from catalog.text import escape_mrkdwn, render, truncate
@@ -119,11 +119,7 @@ def justification_modal(request_id: str, *, private_metadata: str) -> dict[str, 
                 f"Request *{escape_mrkdwn(request_id)}*: why doesn't the approved alternative fit? "
                 "Your answer is recorded with the request and shown to approvers."
             ),
-            input_block(
-                ids.B_JUSTIFY,
-                "Why not the alternative?",
-                text_input(ids.A_JUSTIFY, multiline=True, min_length=3, max_length=1000),
-            ),
+            reason_input(ids.B_JUSTIFY, ids.A_JUSTIFY, "Why not the alternative?"),
         ],
         private_metadata=private_metadata,
     )

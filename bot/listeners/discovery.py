@@ -32,14 +32,11 @@ from catalog.repository.discovery_actions import MAX_SUPPRESS_DAYS, Outcome
 log = logging.getLogger(__name__)
 
 
-#: The buttons that ask for a reason in a modal before anything is decided.
-MODAL_BUTTONS = (ids.DISCOVERY_BLOCK, ids.DISCOVERY_IGNORE)
-
-
 def register(app: AsyncApp) -> None:
     app.action(ids.DISCOVERY_ADOPT)(handle_adopt)
-    for action_id in MODAL_BUTTONS:
-        app.action(action_id)(handle_open_modal)
+    # Block and Ignore ask for a reason in a modal before anything is decided.
+    app.action(ids.DISCOVERY_BLOCK)(handle_open_modal)
+    app.action(ids.DISCOVERY_IGNORE)(handle_open_modal)
     app.view(ids.DISCOVERY_BLOCK_MODAL)(handle_block_submission)
     app.view(ids.DISCOVERY_IGNORE_MODAL)(handle_ignore_submission)
 

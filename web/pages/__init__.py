@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -24,6 +25,18 @@ def page_json(page: OffsetPage[RowT], row_json: Callable[[RowT], dict[str, Any]]
         "limit": page.limit,
         "next_offset": page.next_offset,
     }
+
+
+class Monthly(Protocol):
+    """A month of a month-by-month report (`catalog.reports.budgets`, `….commitments`)."""
+
+    @property
+    def month(self) -> date: ...
+
+
+def month_labels(months: Iterable[Monthly]) -> list[str]:
+    """The x axis of a month-by-month chart: "Jan 2027", "Feb 2027", …"""
+    return [m.month.strftime("%b %Y") for m in months]
 
 
 def placeholder_router(path: str, heading: str, *, register: bool) -> APIRouter:

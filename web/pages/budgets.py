@@ -19,24 +19,25 @@ from catalog.rules.policy import PolicyError
 from web.access import may_see_register
 from web.charts import bar_chart, by_currency, line_chart
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
+from web.pages import month_labels
 
 router = APIRouter()
 YEAR = Query(None, ge=1901, le=9998, description="Fiscal year (default: this one).")
 
 
 def budgets(c: Console, fiscal_year: int | None, cost_center: str | None = None) -> tuple[int, list[BudgetSeries]]:
-    settings = c.settings
     today = c.today()
-    year = fiscal_year or fiscal_year_of(today, settings.fiscal_year_start_month)
+    fy_start = c.settings.fiscal_year_start_month
+    year = fiscal_year or fiscal_year_of(today, fy_start)
     try:
-        rates = load_active_policy(settings).rates
+        rates = load_active_policy(c.settings).rates
     except (PolicyError, OSError):
         rates = None  # spend in another currency than its line's cannot be converted then
     with transaction(c.engine, read_only=True) as session:
         series = budget_series(
             session,
             as_of=today,
-            fy_start_month=settings.fiscal_year_start_month,
+            fy_start_month=fy_start,
             rates=rates,
             fiscal_year=year,
             cost_center=cost_center,
@@ -46,9 +47,9 @@ def budgets(c: Console, fiscal_year: int | None, cost_center: str | None = None)
 
 def month_chart(line: BudgetSeries) -> dict[str, Any]:
     return line_chart(
-        [m.month.strftime("%b %Y") for m in line.months],
+        month_labels(line.months),
         [
-            ("Budget", [line.budget_cents for _ in line.months]),
+            ("Budget", [line.budget_cents] * len(line.months)),
             ("Committed", [m.committed_cents for m in line.months]),
             ("Actual", [m.actual_cents for m in line.months]),
             ("Forecast", [m.forecast_cents for m in line.months]),

@@ -17,6 +17,7 @@ from catalog.rules.budget import PROVIDER_LABELS
 from web.access import may_see_register
 from web.charts import line_chart
 from web.deps import ApiViewer, Console, PageViewer, console, render, require
+from web.pages import month_labels
 
 router = APIRouter()
 
@@ -28,7 +29,7 @@ def commitments(c: Console) -> list[CommitmentSeries]:
 
 def drawdown_chart(series: CommitmentSeries) -> dict[str, Any]:
     return line_chart(
-        [m.month.strftime("%b %Y") for m in series.months],
+        month_labels(series.months),
         [
             ("Approved here", [m.drawn_cents for m in series.months]),
             ("Billed", [m.billed_cents for m in series.months]),
