@@ -144,11 +144,12 @@ def parse_typed_money(text: str, *, max_cents: int = MAX_CENTS) -> int:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def format_amount(cents: int) -> str:
-    """``123456`` → ``1,234.56`` (no currency; negative amounts keep their sign)."""
+def format_amount(cents: int, currency: str | None = None) -> str:
+    """``123456`` → ``1,234.56``: the number alone, for a table whose currency is in another
+    column (negative amounts keep their sign). Given the currency, a zero-decimal one prints
+    whole units as `format_money` does: ``format_amount(150000, "JPY")`` → ``1,500``."""
     sign = "-" if cents < 0 else ""
-    whole, frac = divmod(abs(cents), 100)
-    return f"{sign}{whole:,}.{frac:02d}"
+    return f"{sign}{_digits(cents, currency or 'USD')}"
 
 
 def _digits(cents: int, currency: str) -> str:

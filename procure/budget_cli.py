@@ -172,8 +172,8 @@ def budget_show(
         return [
             row["cost_center"],
             cur,
-            *(format_amount(row[key]) for key in amounts),
-            format_amount(fc["projected_total_cents"]),
+            *(format_amount(row[key], cur) for key in amounts),
+            format_amount(fc["projected_total_cents"], cur),
             verdict,
         ]
 
@@ -272,7 +272,7 @@ def commitments_list(
             row["provider"],
             row["kind"],
             row["currency"],
-            *(format_amount(row[key]) for key in _DRAWDOWN_COLUMNS.values()),
+            *(format_amount(row[key], row["currency"]) for key in _DRAWDOWN_COLUMNS.values()),
             row["start"] or "…",
             row["end"],
         ],

@@ -40,6 +40,14 @@ def test_format_money_spells_the_currency_code_out() -> None:
     assert format_amount(-123456) == "-1,234.56"
 
 
+def test_format_amount_given_a_zero_decimal_currency_prints_whole_units() -> None:
+    # the CLI tables put the currency in a column of its own: the number must still be right
+    assert format_amount(150000, "JPY") == "1,500"
+    assert format_amount(-150000, "jpy") == "-1,500"
+    assert format_amount(150000, "USD") == "1,500.00"
+    assert format_amount(150000) == "1,500.00"
+
+
 @pytest.mark.parametrize(
     ("cents", "currency", "text"),
     [

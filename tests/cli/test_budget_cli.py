@@ -184,6 +184,19 @@ def test_commitments_import_and_list(db: Engine, tmp_path: Path) -> None:
     ]
 
 
+def test_commitments_list_prints_a_zero_decimal_currency_in_whole_units(db: Engine, tmp_path: Path) -> None:
+    file = write(
+        tmp_path,
+        "yen.csv",
+        "name,provider,kind,currency,total,remaining,start,end\n"
+        'Azure MACC JP,azure,macc,JPY,"5,000,000","1,500,000",2026-01-01,2027-12-31\n',
+    )
+    assert runner.invoke(commitments_app, ["import", file]).exit_code == 0
+    listing = runner.invoke(commitments_app, ["list"]).stdout.splitlines()
+    row = next(line for line in listing if line.startswith("Azure MACC JP"))
+    assert row.split()[5:8] == ["JPY", "1,500,000", "5,000,000"]
+
+
 def _remaining(engine: Engine, name: str) -> int:
     with transaction(engine) as session:
         commitment = repository.get_commitment(session, name=name)
