@@ -230,7 +230,7 @@ class Notifier(Protocol):
 
 
 @dataclass(frozen=True)
-class RenewalTerm:
+class NextRenewal:
     """A contract's next renewal as every renewal message names it: what renews, who owns it,
     what it costs a year, when it renews, the notice deadline, and how far off that is."""
 
@@ -246,7 +246,7 @@ class RenewalTerm:
 
 
 @dataclass(frozen=True)
-class RenewalCard(RenewalTerm):
+class RenewalCard(NextRenewal):
     """Everything a renewal reminder shows, read fresh from the database when it is sent
     or updated in place."""
 
@@ -277,7 +277,7 @@ class RenewalCard(RenewalTerm):
 
 
 @dataclass(frozen=True)
-class UpcomingRenewal(RenewalTerm):
+class UpcomingRenewal(NextRenewal):
     """A line of the renewal digest and of the App Home's upcoming renewals."""
 
     auto_renew: bool = True
