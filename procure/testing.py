@@ -88,6 +88,11 @@ _ISOLATE = (
 )
 
 
+#: How many times the stack is started on fresh ports when Temporal lost a port to another
+#: process between our pick and its bind (the dev server picks its internal ports itself).
+START_ATTEMPTS = 3
+
+
 @contextmanager
 def dev_stack(
     data_dir: Path,
@@ -97,7 +102,36 @@ def dev_stack(
     args: Sequence[str] = (),
 ) -> Iterator[DevStack]:
     """Start `procure dev --no-ui [args]` with its own data dir and free ports; stop it with
-    SIGINT (as Ctrl-C does) when the block ends, and check that every port was released."""
+    SIGINT (as Ctrl-C does) when the block ends, and check that every port was released.
+
+    A port is free when picked but may be taken before the process binds it (other test runs on
+    the machine pick too): when Temporal exits on "address already in use", the stack is started
+    again on fresh ports, up to START_ATTEMPTS times. Any other failure is raised at once."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            stack = _start(data_dir, extra_env or {}, timeout, args)
+            break
+        except StackFailed:
+            if attempt == START_ATTEMPTS or not _lost_a_port(data_dir):
+                raise
+            # keep the failed start's log for whoever reads it, out of the next start's way
+            log = data_dir / "logs" / "temporal.log"
+            log.rename(log.with_name(f"temporal.{attempt}.log"))
+    try:
+        yield stack
+    finally:
+        _stop(stack.process)
+    if stack.process.returncode != 0:
+        raise StackFailed(f"procure dev stopped with exit code {stack.process.returncode}")
+    ports = (stack.bot_port, stack.bot_metrics_port, stack.simulator_port, stack.temporal_port, stack.web_port)
+    still_open = [p for p in ports if not port_closed(p)]
+    if still_open:
+        raise StackFailed(f"ports {still_open} still open after procure dev stopped")
+
+
+def _start(data_dir: Path, extra_env: dict[str, str], timeout: float, args: Sequence[str]) -> DevStack:
+    """One start of the stack, up to the line it prints once ready; the process is stopped
+    before StackFailed is raised."""
     ports = {
         "BOT_PORT": free_port(),
         "BOT_METRICS_PORT": free_port(),
@@ -106,7 +140,7 @@ def dev_stack(
         "WEB_PORT": free_port(),
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATE)}
-    env.update({k: str(v) for k, v in ports.items()}, DATA_DIR=str(data_dir), **(extra_env or {}))
+    env.update({k: str(v) for k, v in ports.items()}, DATA_DIR=str(data_dir), **extra_env)
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "procure.cli", "dev", "--no-ui", *args],
@@ -136,28 +170,32 @@ def dev_stack(
                 raise StackFailed("procure dev exited:\n" + "".join(output))
             if line.startswith("Press Ctrl-C"):  # the last line procure dev prints once it is ready
                 break
-        stack = DevStack(
-            process,
-            data_dir,
-            ports["BOT_PORT"],
-            ports["SIMULATOR_PORT"],
-            ports["TEMPORAL_PORT"],
-            time.monotonic() - started,
-            output,
-            bot_metrics_port=ports["BOT_METRICS_PORT"],
-            web_port=ports["WEB_PORT"],
-        )
-        yield stack
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    if process.returncode != 0:
-        raise StackFailed(f"procure dev stopped with exit code {process.returncode}")
-    still_open = [p for p in ports.values() if not port_closed(p)]
-    if still_open:
-        raise StackFailed(f"ports {still_open} still open after procure dev stopped")
+    except StackFailed:
+        _stop(process)
+        raise
+    return DevStack(
+        process,
+        data_dir,
+        ports["BOT_PORT"],
+        ports["SIMULATOR_PORT"],
+        ports["TEMPORAL_PORT"],
+        time.monotonic() - started,
+        output,
+        bot_metrics_port=ports["BOT_METRICS_PORT"],
+        web_port=ports["WEB_PORT"],
+    )
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _lost_a_port(data_dir: Path) -> bool:
+    log = data_dir / "logs" / "temporal.log"
+    return log.exists() and "address already in use" in log.read_text(errors="replace")
