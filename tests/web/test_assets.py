@@ -3,6 +3,7 @@ formula-safe CSV, the detail, and editing with `procure assets edit`'s validatio
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from datetime import UTC, date, datetime
@@ -134,10 +135,13 @@ async def test_the_csv_export_is_formula_safe_and_filtered(console: Console) -> 
     console.sign_in(FINANCE)
     answer = await console.http.get("/assets.csv", params={"q": "evil"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
-    [row] = list(csv.DictReader(io.StringIO(answer.text)))
+    # a byte-order mark first, so that Excel reads UTF-8 (accented names stay whole)
+    assert answer.content.startswith(codecs.BOM_UTF8)
+    [row] = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert row["product"] == "'" + HOSTILE
     assert row["annual_cost_cents"] == "35000"
-    everything = list(csv.DictReader(io.StringIO((await console.http.get("/api/v1/assets.csv")).text)))
+    whole = (await console.http.get("/api/v1/assets.csv")).content.decode("utf-8-sig")
+    everything = list(csv.DictReader(io.StringIO(whole)))
     assert len(everything) == 28 and list(everything[0]) == list(register.EXPORT_COLUMNS)
 
 

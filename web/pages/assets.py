@@ -140,9 +140,11 @@ def _csv(c: Console, filters: register.AssetFilters) -> str:
 @router.get("/api/v1/assets.csv", tags=["assets"])
 async def assets_csv(request: Request, viewer: ApiViewer, filters: Filters) -> Response:
     """The filtered register as CSV, the columns of `procure assets export`; cells that a
-    spreadsheet would run as a formula are written as text (catalog/importers/csv_safe.py)."""
+    spreadsheet would run as a formula are written as text (catalog/importers/csv_safe.py).
+    The body starts with a UTF-8 byte-order mark: without it Excel reads the file in the
+    machine's code page and garbles accented names (`procure assets import` skips the mark)."""
     _register_viewer(viewer)
-    body = await run_in_threadpool(_csv, console(request), filters)
+    body = "\ufeff" + await run_in_threadpool(_csv, console(request), filters)
     headers = {"Content-Disposition": 'attachment; filename="assets.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
