@@ -66,6 +66,7 @@ class RequestRow:
     age_days: int
     stage: int | None  # the stage waiting for a decision, if any
     approvers: tuple[str, ...]  # who that stage waits for (emails)
+    approver_names: tuple[str, ...]  # the same people by their directory names (the email if not in it)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,8 @@ def list_requests(
     requests = list(session.execute(statement).scalars())
     total = int(session.execute(sa_select(func.count()).select_from(PurchaseRequest).where(*where)).scalar_one())
     waiting = _waiting_on(session, [r.id for r in requests])
-    names = _names(session, {r.requester_email for r in requests})
+    # one look-up for the page's requesters and the approvers it waits for
+    names = _names(session, {r.requester_email for r in requests} | {e for _, ids in waiting.values() for e in ids})
     rows = [
         copy_fields(
             RequestRow,
@@ -146,6 +148,7 @@ def list_requests(
             age_days=max(0, (now - _utc(r.created_at)).days),
             stage=waiting[r.id][0] if r.id in waiting else None,
             approvers=waiting[r.id][1] if r.id in waiting else (),
+            approver_names=tuple(names.get(e, e) for e in waiting[r.id][1]) if r.id in waiting else (),
         )
         for r in requests
     ]

@@ -69,6 +69,10 @@ async def test_filters_sorting_and_age(deciding: tuple[Console, RecordingProcure
     emma = next(i for i in listed["items"] if i["id"] == "REQ-EMMA")
     assert (emma["stage"], emma["approvers"], emma["age_days"]) == (1, ["manager@example.com"], 9)
     assert emma["annual_cost"] == "1,440.00 USD" and emma["requester_name"] == "Emma Employee"
+    # "Waiting on" names the people (from the directory), the email kept for a hover
+    assert emma["approver_names"] == ["Max Manager"]
+    page = (await console.http.get("/requests", params={"requester": EMPLOYEE})).text
+    assert 'stage 1: <span title="manager@example.com">Max Manager</span>' in page
 
 
 async def test_bad_filters_are_a_clear_400(deciding: tuple[Console, RecordingProcurement]) -> None:

@@ -106,6 +106,7 @@ def _row_json(row: report.RequestRow) -> dict[str, Any]:
         "created_at": row.created_at.isoformat(),
         "annual_cost": format_money(row.annual_cost_cents, row.currency),
         "approvers": list(row.approvers),
+        "approver_names": list(row.approver_names),
     }
 
 
