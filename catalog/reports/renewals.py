@@ -168,9 +168,11 @@ def _description(row: CalendarRow) -> str:
     return "\n".join(lines)
 
 
-def ical_feed(rows: Sequence[CalendarRow], *, name: str, stamp: datetime) -> bytes:
+def ical_feed(rows: Sequence[CalendarRow], *, name: str, stamp: datetime, console_url: str | None = None) -> bytes:
     """The rows as an iCalendar feed: one all-day event per deadline and renewal date, with a
-    UID stable across refreshes (contract, term and kind), so calendar apps update in place."""
+    UID stable across refreshes (contract, term and kind), so calendar apps update in place.
+    Given the console's URL, each event links to its asset's page there (URL, and the last
+    line of the description for apps that do not show URL)."""
     feed = icalendar.Calendar()
     feed.add("prodid", "-//procure-bot//renewals//EN")
     feed.add("version", "2.0")
@@ -183,7 +185,12 @@ def ical_feed(rows: Sequence[CalendarRow], *, name: str, stamp: datetime) -> byt
         event.add("dtstart", row.on)
         event.add("dtend", row.on + timedelta(days=1))
         event.add("summary", _summary(row))
-        event.add("description", _description(row))
+        description = _description(row)
+        if console_url:
+            link = f"{console_url.rstrip('/')}/assets/{row.asset_id}"
+            event.add("url", link)
+            description += f"\nIn the console: {link}"
+        event.add("description", description)
         event.add("transp", "TRANSPARENT")
         feed.add_component(event)
     return bytes(feed.to_ical())

@@ -105,6 +105,12 @@ async def test_the_calendar_feed_is_read_by_an_icalendar_parser_and_revoked_with
     assert events == {
         f"{e['kind']}-{e['contract_id']}-{e['renewal_date']}@procure-bot": date.fromisoformat(e["on"]) for e in listed
     }
+    # each event links back to its asset in the console
+    links = {str(e["UID"]): str(e["URL"]) for e in calendar.walk("VEVENT")}
+    assert links == {
+        f"{e['kind']}-{e['contract_id']}-{e['renewal_date']}@procure-bot": f"http://127.0.0.1:3002/assets/{e['asset_id']}"
+        for e in listed
+    }
     listing = (await console.http.get("/renewals")).text
     token_id = re.search(r"/renewals/feed/(\d+)/revoke", listing)
     assert token_id is not None

@@ -287,7 +287,7 @@ def _feed(c: Console, token: str) -> bytes | None:
             end=today + timedelta(days=FEED_DAYS),
             limit=5_000,
         ).rows
-    return ical_feed(rows, name="Renewals", stamp=now)
+    return ical_feed(rows, name="Renewals", stamp=now, console_url=c.settings.console_url())
 
 
 @router.get("/renewals.ics", tags=["renewals"], response_class=Response)

@@ -59,3 +59,16 @@ def test_the_feed_parses_back_into_one_event_per_date_with_stable_uids(engine: E
     first = next(iter(feed.walk("VEVENT")))
     assert first.decoded("dtend") == date(2026, 6, 19)
     assert "Seats: 5 bought, 4 assigned, 1 active." in str(first["description"])
+    assert "URL" not in first  # no console URL given: no link
+
+
+def test_given_the_console_url_each_event_links_to_its_asset(engine: Engine) -> None:
+    build(engine)
+    with transaction(engine) as session:
+        rows = calendar_rows(session, as_of=AS_OF, calendar=US, start=date(2026, 6, 1), end=JULY[1]).rows
+    feed = icalendar.Calendar.from_ical(ical_feed(rows, name="R", stamp=AT, console_url="https://itam.example.com/"))
+    events = list(feed.walk("VEVENT"))
+    assert [str(e["url"]) for e in events] == [f"https://itam.example.com/assets/{r.asset_id}" for r in rows]
+    assert str(events[0]["description"]).endswith(
+        f"\nIn the console: https://itam.example.com/assets/{rows[0].asset_id}"
+    )
