@@ -112,10 +112,10 @@ def dev_stack(
             stack = _start(data_dir, extra_env or {}, timeout, args)
             break
         except StackFailed:
-            if attempt == START_ATTEMPTS or not _lost_a_port(data_dir):
+            log = _temporal_log(data_dir)
+            if attempt == START_ATTEMPTS or not _lost_a_port(log):
                 raise
             # keep the failed start's log for whoever reads it, out of the next start's way
-            log = data_dir / "logs" / "temporal.log"
             log.rename(log.with_name(f"temporal.{attempt}.log"))
     try:
         yield stack
@@ -130,8 +130,8 @@ def dev_stack(
 
 
 def _start(data_dir: Path, extra_env: dict[str, str], timeout: float, args: Sequence[str]) -> DevStack:
-    """One start of the stack, up to the line it prints once ready; the process is stopped
-    before StackFailed is raised."""
+    """One start of the stack, up to the line it prints once ready; whatever ends the wait
+    early (StackFailed, an interrupt) stops the process first."""
     ports = {
         "BOT_PORT": free_port(),
         "BOT_METRICS_PORT": free_port(),
@@ -170,7 +170,7 @@ def _start(data_dir: Path, extra_env: dict[str, str], timeout: float, args: Sequ
                 raise StackFailed("procure dev exited:\n" + "".join(output))
             if line.startswith("Press Ctrl-C"):  # the last line procure dev prints once it is ready
                 break
-    except StackFailed:
+    except BaseException:
         _stop(process)
         raise
     return DevStack(
@@ -196,6 +196,9 @@ def _stop(process: subprocess.Popen[str]) -> None:
             process.wait()
 
 
-def _lost_a_port(data_dir: Path) -> bool:
-    log = data_dir / "logs" / "temporal.log"
+def _temporal_log(data_dir: Path) -> Path:
+    return data_dir / "logs" / "temporal.log"
+
+
+def _lost_a_port(log: Path) -> bool:
     return log.exists() and "address already in use" in log.read_text(errors="replace")
